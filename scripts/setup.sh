@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Installs what Argus needs to build, test and run, and nothing that is already there.
+# Idempotent: a second run checks, installs nothing and takes seconds.
+#   scripts/setup.sh           build + test + run dependencies (Debian packages, npm packages)
+#   SETUP_BENCH=1 setup.sh     also the peers that bench/ compares against (nginx, FastAPI, wrk)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+debian_packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
+  libsqlite3-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  python3 nodejs npm prometheus
+)
+if [[ "${SETUP_BENCH:-0}" == 1 ]]; then
+  debian_packages+=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools)
+fi
+
+missing=()
+for p in "${debian_packages[@]}"; do
+  # A package counts as present when dpkg says "install ok installed"; Debian's node is enough
+  # when a newer node/npm is already on PATH (the CI image ships one).
+  case "$p" in
+    nodejs) command -v node >/dev/null 2>&1 && continue ;;
+    npm) command -v npm >/dev/null 2>&1 && continue ;;
+  esac
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -ne 0 ]] && sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+# npm packages: the API docs viewer served at /docs and the OpenAPI validator used by the tests.
+# `npm ci` only when the lockfile changed since the last install.
+web="$root/web"
+stamp="$web/node_modules/.argus-lock.sha256"
+want=$(sha256sum "$web/package-lock.json" | cut -d' ' -f1)
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  echo "setup: npm ci in web/"
+  (cd "$web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  echo "$want" >"$stamp"
+fi
+echo "setup: ok"

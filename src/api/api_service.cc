@@ -1,0 +1,338 @@
+#include "api/api_service.h"
+
+#include <array>
+
+#include "api/handlers/handlers.h"
+#include "api/http/gzip.h"
+#include "api/http/status_mapping.h"
+#include "core/id.h"
+#include "core/json_schema.h"
+#include "core/log.h"
+
+namespace argus::api {
+
+namespace {
+
+constexpr std::string_view kUnmatched = "unmatched";
+
+bool ValidRequestId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (char c : id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+bool IsJsonContentType(std::string_view ct) {
+  std::string_view base = ct.substr(0, ct.find(';'));
+  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
+  if (base.size() != 16) return base.empty();
+  for (size_t i = 0; i < base.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(base[i])) != "application/json"[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// Per route: the duration histogram child and request counters per status code, created on
+// first use and then reached without locks.
+struct ApiService::RouteMetrics {
+  std::string label;
+  Histogram* seconds = nullptr;
+  std::array<std::atomic<Counter*>, 600> by_code{};
+  std::string method_label;
+};
+
+void WriteError(int status, std::string_view code, std::string_view message,
+                std::string_view request_id, HttpResponse& out) {
+  out.status = status;
+  out.content_type = "application/json";
+  Json body = {{"error", {{"code", code}, {"message", message}, {"request_id", request_id}}}};
+  out.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Result<std::unique_ptr<ApiService>> ApiService::Create(const Config& config, ApiDeps deps) {
+  auto resolver = ClientAddressResolver::FromStrings(config.GetStringList("http.trusted_proxies"));
+  if (!resolver.ok()) {
+    return InvalidArgumentError("http.trusted_proxies: " + std::string(resolver.status().message()));
+  }
+  return std::unique_ptr<ApiService>(new ApiService(config, std::move(deps), *resolver));
+}
+
+ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver resolver)
+    : deps_(std::move(deps)),
+      auth_(std::make_unique<Authenticator>(deps_.metadata, deps_.clock,
+                                            config.GetDouble("auth.key_cache_ttl_s"))),
+      per_key_(config.GetDouble("rate_limit.per_key_rps"),
+               config.GetDouble("rate_limit.per_key_burst")),
+      per_ip_(config.GetDouble("rate_limit.per_ip_rps"),
+              config.GetDouble("rate_limit.per_ip_burst")),
+      client_address_(std::move(resolver)),
+      cors_origins_(config.GetStringList("http.cors.allowed_origins")),
+      gzip_min_bytes_(static_cast<size_t>(config.GetInt("http.gzip_min_bytes"))),
+      access_log_(config.GetBool("http.access_log")),
+      metrics_require_auth_(config.GetBool("metrics.require_auth")) {
+  json_limits_.max_depth = static_cast<int>(config.GetInt("http.json_max_depth"));
+  json_limits_.max_string_bytes = static_cast<size_t>(config.GetInt("http.json_max_string_bytes"));
+  HandlerEnv env{&deps_, auth_.get(), &router_};
+  AddOpsRoutes(router_, env);
+  AddNamespaceRoutes(router_, env);
+  AddKeyRoutes(router_, env);
+  AddDiagnosticsRoutes(router_, env);
+  requests_total_ = &deps_.metrics->AddCounter(
+      "argus_http_requests_total", "HTTP requests answered, by route, method and status code.",
+      {"route", "method", "code"});
+  request_seconds_ = &deps_.metrics->AddHistogram(
+      "argus_http_request_duration_seconds", "Time from a complete request to its response.",
+      {"route"});
+  for (const auto& r : router_.routes()) {
+    auto m = std::make_unique<RouteMetrics>();
+    m->label = r->pattern;
+    m->method_label = r->method;
+    m->seconds = &request_seconds_->WithLabels({m->label});
+    route_metrics_.push_back(std::move(m));
+  }
+  auto unmatched = std::make_unique<RouteMetrics>();
+  unmatched->label = std::string(kUnmatched);
+  unmatched->seconds = &request_seconds_->WithLabels({unmatched->label});
+  route_metrics_.push_back(std::move(unmatched));
+}
+
+ApiService::~ApiService() = default;
+
+void ApiService::AddCors(const HttpRequest& req, HttpResponse& out) const {
+  if (cors_origins_.empty()) return;
+  std::string_view origin = req.Header("origin");
+  if (origin.empty()) return;
+  bool any = false, match = false;
+  for (const auto& o : cors_origins_) {
+    any = any || o == "*";
+    match = match || o == origin;
+  }
+  if (!any && !match) return;
+  out.AddHeader("Access-Control-Allow-Origin", any && !match ? "*" : std::string(origin));
+  if (!any || match) out.AddHeader("Vary", "Origin");
+  out.AddHeader("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location");
+}
+
+void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
+  auto start = std::chrono::steady_clock::now();
+  std::string request_id;
+  std::string_view given = req.Header("x-request-id");
+  request_id = ValidRequestId(given) ? std::string(given) : NewId(*deps_.clock);
+  log::RequestIdScope log_scope(request_id);
+  std::string client_ip = client_address_.Resolve(req.peer_ip, req.Header("x-forwarded-for"));
+  AddCors(req, out);
+
+  // CORS preflight.
+  if (req.method == "OPTIONS" && !cors_origins_.empty() && req.HasHeader("origin") &&
+      req.HasHeader("access-control-request-method")) {
+    out.status = 204;
+    out.AddHeader("Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE");
+    out.AddHeader("Access-Control-Allow-Headers",
+                  "Authorization, Content-Type, X-Namespace, X-Request-Id, Idempotency-Key, "
+                  "Prefer, If-Match, If-None-Match");
+    out.AddHeader("Access-Control-Max-Age", "600");
+    return Finish(req, request_id, nullptr, start, client_ip, nullptr, out);
+  }
+
+  Router::Match match = router_.Find(req.method, req.path);
+  if (match.route == nullptr) {
+    if (match.path_found) {
+      out.AddHeader("Allow", match.allowed);
+      WriteError(405, "method_not_allowed",
+                 "method " + req.method + " is not allowed here; allowed: " + match.allowed,
+                 request_id, out);
+    } else {
+      WriteError(404, "not_found", "no route for " + std::string(req.path), request_id, out);
+    }
+    return Finish(req, request_id, nullptr, start, client_ip, nullptr, out);
+  }
+  const Route& route = *match.route;
+  RequestContext ctx{req, request_id, std::move(match.params), std::nullopt, {}, {}, nullptr};
+
+  if (int wait = per_ip_.Take(client_ip, start); wait > 0) {
+    out.AddHeader("Retry-After", std::to_string(wait));
+    WriteError(429, "rate_limited", "too many requests from this address", request_id, out);
+    return Finish(req, request_id, &route, start, client_ip, &ctx, out);
+  }
+  Status auth = Authorize(route, req, ctx);
+  if (!auth.ok()) {
+    if (auth.code() == StatusCode::kResourceExhausted) {
+      out.AddHeader("Retry-After", std::string(auth.message()));
+      WriteError(429, "rate_limited", "too many requests for this API key", request_id, out);
+    } else {
+      if (auth.code() == StatusCode::kUnauthenticated) {
+        out.AddHeader("WWW-Authenticate", "Bearer");
+      }
+      WriteError(HttpStatusFor(auth.code()), StatusCodeName(auth.code()), auth.message(),
+                 request_id, out);
+    }
+    return Finish(req, request_id, &route, start, client_ip, &ctx, out);
+  }
+
+  if (!route.request_schema.is_null()) {
+    if (!IsJsonContentType(req.Header("content-type"))) {
+      WriteError(415, "unsupported_media_type", "the body must be application/json", request_id,
+                 out);
+      return Finish(req, request_id, &route, start, client_ip, &ctx, out);
+    }
+    auto body = ParseJson(req.body.empty() ? std::string_view("{}") : std::string_view(req.body),
+                          json_limits_);
+    Status valid = body.ok() ? ValidateJson(*body, route.request_schema) : body.status();
+    if (!valid.ok()) {
+      WriteError(400, "invalid_argument", valid.message(), request_id, out);
+      return Finish(req, request_id, &route, start, client_ip, &ctx, out);
+    }
+    ctx.body = std::move(body).value();
+  }
+
+  Result<ApiResponse> result = InternalError("handler did not run");
+  try {
+    result = route.handler(ctx);
+  } catch (const std::exception& e) {
+    log::Error("handler threw", {{"route", route.pattern}, {"error", e.what()}});
+    result = InternalError("internal error");
+  }
+  Respond(ctx, &route, std::move(result), out);
+  if (out.body.size() >= gzip_min_bytes_ && out.status != 204 &&
+      AcceptsGzip(req.Header("accept-encoding")) &&
+      (out.content_type.starts_with("application/json") ||
+       out.content_type.starts_with("text/"))) {
+    std::string zipped;
+    if (GzipCompress(out.body, &zipped)) {
+      out.body = std::move(zipped);
+      out.AddHeader("Content-Encoding", "gzip");
+      out.AddHeader("Vary", "Accept-Encoding");
+    }
+  }
+  Finish(req, request_id, &route, start, client_ip, &ctx, out);
+}
+
+Status ApiService::Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx) {
+  bool is_metrics = route.pattern == "/metrics";
+  if (route.access == Access::kPublic && !(is_metrics && metrics_require_auth_)) {
+    return OkStatus();
+  }
+  std::string_view authz = req.Header("authorization");
+  if (authz.size() < 7 || !(authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
+    return UnauthenticatedError("missing API key: send 'Authorization: Bearer <key>'");
+  }
+  ARGUS_ASSIGN_OR_RETURN(Principal p, auth_->Verify(authz.substr(7)));
+  if (int wait = per_key_.Take(p.key_id, std::chrono::steady_clock::now()); wait > 0) {
+    return ResourceExhaustedError(std::to_string(wait));
+  }
+  std::string_view wanted = req.Header("x-namespace");
+  if (p.global) {
+    if (!wanted.empty()) {
+      ARGUS_ASSIGN_OR_RETURN(ctx.namespace_id, auth_->ResolveNamespace(wanted));
+      ctx.namespace_name = std::string(wanted);
+    }
+  } else {
+    // A namespace key acts only in its own namespace; naming another one looks exactly like
+    // naming one that does not exist.
+    if (!wanted.empty() && wanted != p.namespace_name) {
+      return NotFoundError("namespace '" + std::string(wanted) + "' does not exist");
+    }
+    ctx.namespace_id = p.namespace_id;
+    ctx.namespace_name = p.namespace_name;
+  }
+  ctx.principal = std::move(p);
+  const Principal& who = *ctx.principal;
+  store::Role need = store::Role::kViewer;
+  switch (route.access) {
+    case Access::kPublic:
+    case Access::kAnyKey: return OkStatus();
+    case Access::kGlobalAdmin:
+      if (!who.global) return PermissionDeniedError("this operation needs a global admin key");
+      return OkStatus();
+    case Access::kNamespaceAdmin:
+      if (who.global) return OkStatus();
+      need = store::Role::kAdmin;
+      break;
+    case Access::kNamespaceEditor: need = store::Role::kEditor; break;
+    case Access::kNamespaceViewer: need = store::Role::kViewer; break;
+  }
+  if (ctx.namespace_id.empty()) {
+    return InvalidArgumentError("this operation acts in a namespace: send 'X-Namespace: <name>'");
+  }
+  if (!who.global && static_cast<int>(who.role) < static_cast<int>(need)) {
+    return PermissionDeniedError("this operation needs the " + std::string(store::RoleName(need)) +
+                                 " role; the key has " + std::string(store::RoleName(who.role)));
+  }
+  return OkStatus();
+}
+
+void ApiService::Respond(RequestContext& ctx, const Route* route, Result<ApiResponse> result,
+                         HttpResponse& out) {
+  if (!result.ok()) {
+    const Status& s = result.status();
+    if (s.code() == StatusCode::kInternal) {
+      log::Error("request failed", {{"error", std::string(s.message())}});
+      WriteError(500, "internal", "internal error (see the server log for this request id)",
+                 ctx.request_id, out);
+    } else {
+      WriteError(HttpStatusFor(s.code()), StatusCodeName(s.code()), s.message(), ctx.request_id,
+                 out);
+    }
+    return;
+  }
+  ApiResponse& r = *result;
+  out.status = r.status;
+  for (auto& h : r.headers) out.headers.push_back(std::move(h));
+  if (r.raw) {
+    out.body = std::move(*r.raw);
+    out.content_type = r.content_type.empty() ? route->response_content_type : r.content_type;
+  } else if (r.status != 204) {
+    out.body = r.body.dump(-1, ' ', false, Json::error_handler_t::replace);
+    out.content_type = "application/json";
+  } else {
+    out.content_type.clear();
+  }
+}
+
+void ApiService::HandleTransportError(const HttpRequest& req, int status, std::string_view code,
+                                      std::string_view message, HttpResponse& out) {
+  std::string_view given = req.Header("x-request-id");
+  std::string request_id = ValidRequestId(given) ? std::string(given) : NewId(*deps_.clock);
+  out.AddHeader("X-Request-Id", request_id);
+  WriteError(status, code, message, request_id, out);
+  if (access_log_) {
+    log::RequestIdScope scope(request_id);
+    log::Info("request refused", {{"status", status}, {"code", code}, {"peer", req.peer_ip}});
+  }
+}
+
+void ApiService::Finish(const HttpRequest& req, std::string_view request_id, const Route* route,
+                        std::chrono::steady_clock::time_point start, const std::string& client_ip,
+                        const RequestContext* ctx, HttpResponse& out) {
+  out.AddHeader("X-Request-Id", std::string(request_id));
+  RouteMetrics& m = *route_metrics_[route ? route->index : route_metrics_.size() - 1];
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  m.seconds->Observe(seconds);
+  int code = (out.status >= 100 && out.status < 600) ? out.status : 500;
+  Counter* c = m.by_code[code].load(std::memory_order_acquire);
+  if (c == nullptr || !route) {
+    // Unmatched requests carry the client's method; everything else the route's.
+    c = &requests_total_->WithLabels(
+        {m.label, route ? route->method : (req.method.size() <= 10 ? req.method : "other"),
+         std::to_string(code)});
+    if (route) m.by_code[code].store(c, std::memory_order_release);
+  }
+  c->Inc();
+  if (access_log_) {
+    Json fields = {{"method", req.method},
+                   {"path", std::string(req.path)},
+                   {"status", out.status},
+                   {"bytes", out.body.size()},
+                   {"duration_ms", seconds * 1000},
+                   {"client", client_ip}};
+    if (route) fields["route"] = route->pattern;
+    if (ctx && ctx->principal) fields["key"] = ctx->principal->key_prefix;
+    log::Info("request", fields);
+  }
+}
+
+}  // namespace argus::api

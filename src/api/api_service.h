@@ -1,0 +1,77 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/auth/authenticator.h"
+#include "api/http/client_address.h"
+#include "api/http/http_types.h"
+#include "api/http/rate_limiter.h"
+#include "api/router.h"
+#include "core/config.h"
+#include "core/metrics.h"
+#include "store/metadata_store.h"
+
+namespace argus::api {
+
+/// What the API needs from the rest of the process, all borrowed (they outlive the service).
+struct ApiDeps {
+  store::MetadataStore* metadata = nullptr;
+  MetricsRegistry* metrics = nullptr;
+  const Clock* clock = nullptr;
+  /// Readiness checks by name → "ok" or an error text; /readyz is 200 only when all are "ok".
+  std::function<std::vector<std::pair<std::string, std::string>>()> readiness;
+  std::string docs_dir;  ///< swagger-ui-dist directory for /docs
+};
+
+/// The HTTP handler of the public API: request ids, CORS, routing, authentication and roles,
+/// rate limits, JSON parsing and schema validation, error bodies, gzip, metrics and the access
+/// log, around the per-resource handlers in api/handlers/. Thread-safe.
+class ApiService final : public HttpHandler {
+ public:
+  static Result<std::unique_ptr<ApiService>> Create(const Config& config, ApiDeps deps);
+  ~ApiService() override;
+
+  void Handle(const HttpRequest& request, HttpResponse& response) override;
+  void HandleTransportError(const HttpRequest& request, int status, std::string_view code,
+                            std::string_view message, HttpResponse& response) override;
+
+  const Router& router() const { return router_; }
+  Authenticator& authenticator() { return *auth_; }
+
+ private:
+  ApiService(const Config& config, ApiDeps deps, ClientAddressResolver resolver);
+
+  struct RouteMetrics;
+  Status Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx);
+  void Respond(RequestContext& ctx, const Route* route, Result<ApiResponse> result,
+               HttpResponse& out);
+  void Finish(const HttpRequest& req, std::string_view request_id, const Route* route,
+              std::chrono::steady_clock::time_point start, const std::string& client_ip,
+              const RequestContext* ctx, HttpResponse& out);
+  void AddCors(const HttpRequest& req, HttpResponse& out) const;
+
+  ApiDeps deps_;
+  Router router_;
+  std::unique_ptr<Authenticator> auth_;
+  RateLimiter per_key_;
+  RateLimiter per_ip_;
+  ClientAddressResolver client_address_;
+  std::vector<std::string> cors_origins_;
+  JsonLimits json_limits_;
+  size_t gzip_min_bytes_;
+  bool access_log_;
+  bool metrics_require_auth_;
+  Family<Counter>* requests_total_;
+  Family<Histogram>* request_seconds_;
+  std::vector<std::unique_ptr<RouteMetrics>> route_metrics_;  // by Route::index, + 1 unmatched
+};
+
+/// Writes the standard error body {"error":{"code","message","request_id"}} into `out`.
+void WriteError(int status, std::string_view code, std::string_view message,
+                std::string_view request_id, HttpResponse& out);
+
+}  // namespace argus::api

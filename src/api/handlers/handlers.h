@@ -1,0 +1,41 @@
+#pragma once
+
+#include "api/api_service.h"
+#include "api/auth/authenticator.h"
+#include "api/router.h"
+
+namespace argus::api {
+
+/// What route registration functions get; all pointers borrowed from the ApiService.
+struct HandlerEnv {
+  ApiDeps* deps;
+  Authenticator* auth;
+  const Router* router;
+};
+
+/// /healthz, /readyz, /metrics, /openapi.json, /docs.
+void AddOpsRoutes(Router& router, HandlerEnv env);
+/// /v1/namespaces.
+void AddNamespaceRoutes(Router& router, HandlerEnv env);
+/// /v1/keys.
+void AddKeyRoutes(Router& router, HandlerEnv env);
+/// /v1/whoami and /v1/diagnostics/echo.
+void AddDiagnosticsRoutes(Router& router, HandlerEnv env);
+
+/// Builds the OpenAPI 3.1 document from the route table.
+Json BuildOpenApi(const Router& router);
+
+// Shared helpers for list endpoints (DESIGN.md §8).
+struct ListParams {
+  store::PageRequest page;
+};
+/// Reads ?limit= (1..1000, default 50) and ?cursor=; InvalidArgument when malformed.
+Result<ListParams> ParseListParams(const RequestContext& ctx);
+/// {"items": [...], "next_cursor": "..." | null}.
+Json ListBody(Json items, const std::string& next_after_id);
+/// The shared schema of a list response whose items follow `item_schema`.
+Json ListSchema(const Json& item_schema);
+/// The common query parameters of list endpoints.
+std::vector<QueryParam> ListQueryParams();
+
+}  // namespace argus::api

@@ -1,0 +1,460 @@
+// The only translation unit that sees Boost.Beast/Asio: keep it that way (compile time).
+#include <utility>  // Boost 1.81's asio/awaitable.hpp needs std::exchange before Asio headers.
+
+#include "api/http/http_server.h"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+
+#include <array>
+#include <atomic>
+#include <ctime>
+#include <list>
+#include <thread>
+
+#include "core/log.h"
+
+namespace argus::api {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
+
+// Fills a reused HttpRequest straight from Beast's parser callbacks: no header map, no body
+// object, no per-request allocation once the connection's buffers have grown.
+class RequestParser final : public http::basic_parser<true> {
+ public:
+  explicit RequestParser(HttpRequest* req) : req_(req) {}
+
+ private:
+  void on_request_impl(http::verb, beast::string_view method, beast::string_view target,
+                       int version, beast::error_code&) override {
+    req_->method.assign(method.data(), method.size());
+    req_->target.assign(target.data(), target.size());
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
+  void on_field_impl(http::field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    auto& [n, v] = req_->headers.emplace_back();
+    n.resize(name.size());
+    for (size_t i = 0; i < name.size(); ++i) {
+      char c = name[i];
+      n[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    }
+    v.assign(value.data(), value.size());
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length,
+                         beast::error_code&) override {
+    // Beast has already checked the length against body_limit.
+    if (length) req_->body.reserve(static_cast<size_t>(*length));
+  }
+  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
+    req_->body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                 beast::error_code&) override {
+    req_->body.append(body.data(), body.size());
+    return body.size();
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  HttpRequest* req_;
+};
+
+class ServerImpl;
+class Session;
+
+// One I/O thread: its own io_context (no locking inside Asio), the sessions it owns, and a
+// sweeper that enforces their deadlines.
+struct IoThread {
+  asio::io_context ctx{1};
+  std::list<Session*> sessions;  // touched only on this thread
+  asio::steady_timer sweeper{ctx};
+  std::thread thread;
+  std::string date;  // cached "Date:" value, refreshed by the sweeper
+};
+
+std::string HttpDate() {
+  char buf[64];
+  time_t now = time(nullptr);
+  struct tm tm;
+  gmtime_r(&now, &tm);
+  strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  return buf;
+}
+
+class Session {
+ public:
+  Session(tcp::socket socket, IoThread* io, ServerImpl* server);
+  ~Session();
+  asio::awaitable<void> Run();
+
+  // Called by the sweeper and by shutdown, on this session's thread.
+  bool idle() const { return idle_; }
+  Clock::time_point deadline() const { return deadline_; }
+  void Cancel(bool timed_out) {
+    timed_out_ = timed_out_ || timed_out;
+    beast::error_code ec;
+    socket_.cancel(ec);
+  }
+
+ private:
+  enum class ReadOutcome { kRequest, kClosed, kRefused };
+  asio::awaitable<void> Serve();
+  asio::awaitable<ReadOutcome> ReadRequest();
+  asio::awaitable<bool> WriteResponse(bool head_only);
+  void Refuse(int status, std::string_view code, std::string_view message);
+
+  tcp::socket socket_;
+  IoThread* io_;
+  ServerImpl* server_;
+  std::list<Session*>::iterator self_;
+  beast::flat_buffer buffer_;
+  HttpRequest req_;
+  HttpResponse res_;
+  std::string head_;
+  Clock::time_point deadline_;
+  bool idle_ = true;
+  bool timed_out_ = false;
+};
+
+class ServerImpl final : public HttpServer {
+ public:
+  ServerImpl(const HttpServerOptions& options, HttpHandler* handler)
+      : options_(options), handler_(handler), threads_(std::max(1, options.io_threads)) {
+    for (auto& t : threads_) t = std::make_unique<IoThread>();
+  }
+
+  Status Bind() {
+    beast::error_code ec;
+    auto address = asio::ip::make_address(options_.host, ec);
+    if (ec) return InvalidArgumentError("cannot listen on '" + options_.host + "': not an IP address");
+    tcp::endpoint endpoint(address, options_.port);
+    acceptor_ = std::make_unique<tcp::acceptor>(threads_[0]->ctx);
+    if (acceptor_->open(endpoint.protocol(), ec); ec) return BindError(endpoint, ec);
+    if (acceptor_->set_option(asio::socket_base::reuse_address(true), ec); ec) {
+      return BindError(endpoint, ec);
+    }
+    if (acceptor_->bind(endpoint, ec); ec) return BindError(endpoint, ec);
+    if (acceptor_->listen(asio::socket_base::max_listen_connections, ec); ec) {
+      return BindError(endpoint, ec);
+    }
+    port_ = acceptor_->local_endpoint(ec).port();
+    return OkStatus();
+  }
+
+  uint16_t port() const override { return port_; }
+
+  void Start() override {
+    asio::co_spawn(threads_[0]->ctx, Accept(), asio::detached);
+    for (auto& t : threads_) {
+      t->date = HttpDate();
+      ScheduleSweep(t.get());
+      t->thread = std::thread([io = t.get()] {
+        // Nothing may escape an I/O thread: log and keep serving.
+        for (;;) {
+          try {
+            io->ctx.run();
+            return;
+          } catch (const std::exception& e) {
+            log::Error("http I/O thread caught an exception", {{"error", e.what()}});
+          }
+        }
+      });
+    }
+  }
+
+  size_t Shutdown(std::chrono::milliseconds drain_timeout) override {
+    draining_ = true;
+    asio::post(threads_[0]->ctx, [this] {
+      beast::error_code ec;
+      acceptor_->close(ec);
+    });
+    for (auto& t : threads_) {
+      asio::post(t->ctx, [io = t.get()] {
+        for (Session* s : io->sessions) {
+          if (s->idle()) s->Cancel(false);
+        }
+      });
+    }
+    auto until = Clock::now() + drain_timeout;
+    while (active_.load() > 0 && Clock::now() < until) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    size_t cut = active_.load();
+    for (auto& t : threads_) {
+      asio::post(t->ctx, [io = t.get()] {
+        for (Session* s : io->sessions) s->Cancel(false);
+        io->sweeper.cancel();
+      });
+    }
+    // Sessions unwind on their own threads once cancelled; give them a moment, then stop.
+    auto hard = Clock::now() + std::chrono::seconds(2);
+    while (active_.load() > 0 && Clock::now() < hard) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    for (auto& t : threads_) t->ctx.stop();
+    for (auto& t : threads_) {
+      if (t->thread.joinable()) t->thread.join();
+    }
+    return cut;
+  }
+
+  size_t ActiveConnections() const override { return active_.load(); }
+
+  const HttpServerOptions& options() const { return options_; }
+  HttpHandler* handler() const { return handler_; }
+  bool draining() const { return draining_.load(std::memory_order_relaxed); }
+  void SessionStarted() { active_.fetch_add(1); }
+  void SessionEnded() { active_.fetch_sub(1); }
+
+ private:
+  static Status BindError(const tcp::endpoint& ep, const beast::error_code& ec) {
+    return UnavailableError("cannot listen on " + ep.address().to_string() + ":" +
+                            std::to_string(ep.port()) + ": " + ec.message());
+  }
+
+  asio::awaitable<void> Accept() {
+    size_t next = 0;
+    while (!draining()) {
+      IoThread* target = threads_[next++ % threads_.size()].get();
+      auto [ec, socket] = co_await acceptor_->async_accept(target->ctx, kUseTuple);
+      if (ec) {
+        if (!acceptor_->is_open() || draining()) break;
+        // EMFILE and friends: back off briefly instead of spinning.
+        log::Warn("accept failed", {{"error", ec.message()}});
+        asio::steady_timer pause(threads_[0]->ctx, std::chrono::milliseconds(50));
+        co_await pause.async_wait(kUseTuple);
+        continue;
+      }
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      auto session = std::make_shared<Session>(std::move(socket), target, this);
+      asio::co_spawn(target->ctx, [session]() { return session->Run(); },
+                     [](std::exception_ptr e) {
+                       if (!e) return;
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& ex) {
+                         log::Error("http session failed", {{"error", ex.what()}});
+                       }
+                     });
+    }
+  }
+
+  void ScheduleSweep(IoThread* io) {
+    io->sweeper.expires_after(std::chrono::milliseconds(250));
+    io->sweeper.async_wait([this, io](const beast::error_code& ec) {
+      if (ec) return;
+      io->date = HttpDate();
+      auto now = Clock::now();
+      for (Session* s : io->sessions) {
+        if (s->deadline() <= now) s->Cancel(true);
+      }
+      ScheduleSweep(io);
+    });
+  }
+
+  HttpServerOptions options_;
+  HttpHandler* handler_;
+  std::vector<std::unique_ptr<IoThread>> threads_;
+  std::unique_ptr<tcp::acceptor> acceptor_;
+  uint16_t port_ = 0;
+  std::atomic<bool> draining_{false};
+  std::atomic<size_t> active_{0};
+};
+
+Session::Session(tcp::socket socket, IoThread* io, ServerImpl* server)
+    : socket_(std::move(socket)),
+      io_(io),
+      server_(server),
+      buffer_(static_cast<size_t>(server->options().max_header_bytes) + 64 * 1024) {
+  beast::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  if (!ec) req_.peer_ip = ep.address().to_string();
+}
+
+Session::~Session() = default;
+
+asio::awaitable<void> Session::Run() {
+  server_->SessionStarted();
+  self_ = io_->sessions.insert(io_->sessions.end(), this);
+  // Unregisters however the coroutine ends (normally, by exception, or destroyed at stop), so
+  // the sweeper never sees a dead session.
+  struct Registration {
+    Session* s;
+    ~Registration() {
+      s->io_->sessions.erase(s->self_);
+      s->server_->SessionEnded();
+    }
+  } registration{this};
+  try {
+    co_await Serve();
+  } catch (const std::exception& e) {
+    log::Error("http connection failed", {{"error", e.what()}, {"peer", req_.peer_ip}});
+  }
+  beast::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+}
+
+asio::awaitable<void> Session::Serve() {
+  for (;;) {
+    ReadOutcome outcome = co_await ReadRequest();
+    if (outcome == ReadOutcome::kClosed) break;
+    bool head_only = false;
+    if (outcome == ReadOutcome::kRequest) {
+      head_only = req_.method == "HEAD";
+      try {
+        server_->handler()->Handle(req_, res_);
+      } catch (const std::exception& e) {
+        log::Error("handler threw", {{"error", e.what()}, {"path", std::string(req_.path)}});
+        res_.Clear();
+        server_->handler()->HandleTransportError(req_, 500, "internal", "internal error", res_);
+      }
+      if (!req_.keep_alive || server_->draining()) res_.close = true;
+    }
+    if (!co_await WriteResponse(head_only) || res_.close) break;
+  }
+}
+
+void Session::Refuse(int status, std::string_view code, std::string_view message) {
+  res_.Clear();
+  server_->handler()->HandleTransportError(req_, status, code, message, res_);
+  res_.close = true;
+}
+
+asio::awaitable<Session::ReadOutcome> Session::ReadRequest() {
+  const auto& opt = server_->options();
+  std::string peer = std::move(req_.peer_ip);
+  req_.Clear();
+  req_.peer_ip = std::move(peer);
+  res_.Clear();
+  RequestParser parser(&req_);
+  parser.header_limit(opt.max_header_bytes);
+  parser.body_limit(opt.max_body_bytes);
+  parser.eager(true);
+
+  bool started = buffer_.size() > 0;
+  idle_ = !started;
+  if (!started && server_->draining()) co_return ReadOutcome::kClosed;
+  deadline_ = Clock::now() + (started ? opt.read_timeout : opt.idle_timeout);
+  bool header_seen = false;
+  for (;;) {
+    if (buffer_.size() > 0) {
+      beast::error_code ec;
+      size_t used = parser.put(buffer_.data(), ec);
+      buffer_.consume(used);
+      if (ec && ec != http::error::need_more) {
+        if (ec == http::error::header_limit) {
+          Refuse(431, "headers_too_large",
+                 "request headers exceed " + std::to_string(opt.max_header_bytes) + " bytes");
+        } else if (ec == http::error::body_limit) {
+          Refuse(413, "payload_too_large",
+                 "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
+        } else {
+          Refuse(400, "invalid_argument", "malformed HTTP request: " + ec.message());
+        }
+        co_return ReadOutcome::kRefused;
+      }
+      if (!header_seen && parser.is_header_done()) {
+        header_seen = true;
+        if (!parser.is_done()) {
+          // RFC 9110 §10.1.1: the only defined expectation; curl sends it for larger bodies.
+          if (req_.Header("expect") == "100-continue") {
+            static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+            auto [wec, n] = co_await asio::async_write(
+                socket_, asio::buffer(kContinue.data(), kContinue.size()), kUseTuple);
+            if (wec) co_return ReadOutcome::kClosed;
+          }
+        }
+      }
+      if (parser.is_done()) break;
+      if (!ec && used > 0 && buffer_.size() > 0) continue;
+    }
+    auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(16 * 1024), kUseTuple);
+    if (ec) {
+      if (timed_out_ && started) {
+        Refuse(408, "request_timeout", "the request was not received in time");
+        co_return ReadOutcome::kRefused;
+      }
+      co_return ReadOutcome::kClosed;
+    }
+    buffer_.commit(n);
+    if (!started) {
+      started = true;
+      idle_ = false;
+      deadline_ = Clock::now() + opt.read_timeout;
+    }
+  }
+  idle_ = false;
+  req_.keep_alive = parser.keep_alive();
+  std::string_view target = req_.target;
+  size_t q = target.find('?');
+  req_.path = target.substr(0, q);
+  req_.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  co_return ReadOutcome::kRequest;
+}
+
+asio::awaitable<bool> Session::WriteResponse(bool head_only) {
+  head_.clear();
+  head_.append("HTTP/1.1 ");
+  head_.append(std::to_string(res_.status));
+  head_.push_back(' ');
+  head_.append(ReasonPhrase(res_.status));
+  head_.append("\r\nDate: ");
+  head_.append(io_->date);
+  bool bodyless = res_.status == 204 || res_.status == 304 || res_.status < 200;
+  if (!bodyless) {
+    if (!res_.content_type.empty()) {
+      head_.append("\r\nContent-Type: ");
+      head_.append(res_.content_type);
+    }
+    head_.append("\r\nContent-Length: ");
+    head_.append(std::to_string(res_.body.size()));
+  }
+  for (const auto& [name, value] : res_.headers) {
+    head_.append("\r\n");
+    head_.append(name);
+    head_.append(": ");
+    head_.append(value);
+  }
+  if (res_.close) head_.append("\r\nConnection: close");
+  head_.append("\r\n\r\n");
+  std::array<asio::const_buffer, 2> buffers{
+      asio::buffer(head_),
+      asio::buffer(res_.body.data(), (bodyless || head_only) ? 0 : res_.body.size())};
+  // A stalled reader must not hold the connection forever either.
+  deadline_ = Clock::now() + server_->options().read_timeout;
+  auto [ec, n] = co_await asio::async_write(socket_, buffers, kUseTuple);
+  co_return !ec;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Create(const HttpServerOptions& options,
+                                                       HttpHandler* handler) {
+  auto server = std::make_unique<ServerImpl>(options, handler);
+  ARGUS_RETURN_IF_ERROR(server->Bind());
+  return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+}  // namespace argus::api

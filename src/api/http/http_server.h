@@ -1,0 +1,51 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "api/http/http_types.h"
+#include "core/result.h"
+
+namespace argus::api {
+
+struct HttpServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 7070;  ///< 0 picks a free port; port() tells which
+  int io_threads = 2;    ///< one io_context per thread; connections spread round-robin
+  uint64_t max_body_bytes = 1 << 20;     ///< larger bodies → 413 (Content-Length or streamed)
+  uint32_t max_header_bytes = 16 * 1024;  ///< larger request line + headers → 431
+  /// Once a request's first byte arrived, the whole request must arrive within this.
+  std::chrono::milliseconds read_timeout{15000};
+  /// A keep-alive connection with no request in progress is closed after this.
+  std::chrono::milliseconds idle_timeout{60000};
+};
+
+/// HTTP/1.1 server on Boost.Beast/Asio with C++20 coroutines: keep-alive, pipelining,
+/// `Expect: 100-continue`, strict framing (ambiguous Content-Length/Transfer-Encoding → 400 and
+/// close), limits (413/431), and per-connection deadlines checked by a per-thread sweeper so
+/// slow clients are cut off without a timer per request.
+/// Beast never leaves this class's .cc file. Thread-safe: Shutdown() may be called from any
+/// thread (e.g. a signal handler thread), once.
+class HttpServer {
+ public:
+  /// Binds and listens (errors: Unavailable when the address is in use or not bindable).
+  /// `handler` is borrowed and must outlive the server.
+  static Result<std::unique_ptr<HttpServer>> Create(const HttpServerOptions& options,
+                                                    HttpHandler* handler);
+  virtual ~HttpServer() = default;
+
+  /// The bound port (useful with port 0).
+  virtual uint16_t port() const = 0;
+  /// Starts the I/O threads and returns.
+  virtual void Start() = 0;
+  /// Stops accepting; idle connections close at once, in-flight requests finish (their
+  /// responses say `Connection: close`) for up to `drain_timeout`; then everything still open
+  /// is closed and the I/O threads are joined. Returns the number of connections cut off.
+  virtual size_t Shutdown(std::chrono::milliseconds drain_timeout) = 0;
+  /// Open connections right now.
+  virtual size_t ActiveConnections() const = 0;
+};
+
+}  // namespace argus::api

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace argus::api {
+
+/// One parsed HTTP/1.1 request, independent of the transport library. The transport reuses one
+/// object per connection (clear() keeps capacity), so handlers must not keep references past
+/// the call. Header names are stored lowercase.
+struct HttpRequest {
+  std::string method;  ///< "GET", "POST", ...
+  std::string target;  ///< raw request-target, e.g. "/v1/keys?limit=5"
+  std::string_view path;   ///< points into target: before '?'
+  std::string_view query;  ///< points into target: after '?', without it
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string peer_ip;  ///< the socket's remote address
+  bool keep_alive = true;
+
+  /// First header with that lowercase name, or "" when absent.
+  std::string_view Header(std::string_view lower_name) const;
+  /// True when the header is present (even if empty).
+  bool HasHeader(std::string_view lower_name) const;
+  void Clear();
+};
+
+/// What a handler answers. The transport adds Content-Length, Connection and Date.
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool close = false;  ///< close the connection after this response
+
+  void AddHeader(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+  void Clear();
+};
+
+/// Reason phrase for a status code ("Not Found").
+std::string_view ReasonPhrase(int status);
+
+/// What the transport calls. Implementations must be thread-safe: the transport calls them from
+/// all I/O threads at once, and must not block for long (they run on an I/O thread).
+class HttpHandler {
+ public:
+  virtual ~HttpHandler() = default;
+  /// Answers one complete request.
+  virtual void Handle(const HttpRequest& request, HttpResponse& response) = 0;
+  /// Answers a request the transport refused before it was complete (413, 431, 400 framing,
+  /// 408). `request` holds whatever was parsed (maybe only the peer address).
+  virtual void HandleTransportError(const HttpRequest& request, int status, std::string_view code,
+                                    std::string_view message, HttpResponse& response) = 0;
+};
+
+}  // namespace argus::api

@@ -1,0 +1,224 @@
+// The `argus` executable: `serve` (the composition root in server/) and the client commands,
+// which speak HTTP to a running server.
+#include <CLI/CLI.hpp>
+#include <curl/curl.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli/http_client.h"
+#include "cli/table.h"
+#include "core/build_info.h"
+#include "core/config.h"
+#include "server/serve.h"
+
+extern char** environ;
+
+namespace argus::cli {
+namespace {
+
+struct ConfigFlags {
+  std::string config_file;
+  std::string listen;
+  std::string data_dir;
+  std::vector<std::string> sets;
+
+  void AddTo(CLI::App* app) {
+    app->add_option("--config", config_file, "YAML configuration file")->envname("ARGUS_CONFIG");
+    app->add_option("--listen", listen, "HOST:PORT to listen on (server.listen)");
+    app->add_option("--data-dir", data_dir, "data directory (server.data_dir)");
+    app->add_option("--set", sets, "override any key: --set http.max_body_bytes=2097152");
+  }
+
+  Result<Config> Load() const {
+    Config::Sources s;
+    s.file = config_file;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::string_view(*e).starts_with("ARGUS_")) s.env.emplace_back(*e);
+    }
+    if (!listen.empty()) s.flags.emplace_back("server.listen", listen);
+    if (!data_dir.empty()) s.flags.emplace_back("server.data_dir", data_dir);
+    for (const auto& kv : sets) {
+      size_t eq = kv.find('=');
+      if (eq == std::string::npos) return InvalidArgumentError("--set '" + kv + "' needs KEY=VALUE");
+      s.flags.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    }
+    return Config::Load(s);
+  }
+};
+
+int PrintError(const Status& s) {
+  std::fprintf(stderr, "argus: %s\n", std::string(s.message()).c_str());
+  return s.code() == StatusCode::kInvalidArgument ? 2 : 1;
+}
+
+std::string Str(const Json& v) {
+  if (v.is_null()) return "-";
+  return v.is_string() ? v.get<std::string>() : v.dump();
+}
+
+int PrintResult(const Result<Json>& r, bool json, const std::vector<std::string>& columns) {
+  if (!r.ok()) return PrintError(r.status());
+  if (json) {
+    std::cout << r->dump(2) << "\n";
+    return 0;
+  }
+  const Json& items = r->contains("items") ? (*r)["items"] : Json::array({*r});
+  Table t(columns);
+  for (const auto& item : items) {
+    std::vector<std::string> row;
+    for (const auto& c : columns) row.push_back(item.contains(c) ? Str(item[c]) : "-");
+    t.AddRow(std::move(row));
+  }
+  std::cout << t.Render();
+  if (r->contains("next_cursor") && !(*r)["next_cursor"].is_null()) {
+    std::cout << "(more: --cursor " << (*r)["next_cursor"].get<std::string>() << ")\n";
+  }
+  return 0;
+}
+
+std::string ListPath(std::string path, int limit, const std::string& cursor) {
+  path += "?limit=" + std::to_string(limit);
+  if (!cursor.empty()) path += "&cursor=" + cursor;
+  return path;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{"Argus: media in, searchable data out. `argus serve` runs the server; the other "
+               "commands talk to a running one."};
+  app.require_subcommand(1);
+
+  ConfigFlags serve_flags;
+  CLI::App* serve = app.add_subcommand("serve", "run the server (API + workers) in this process");
+  serve_flags.AddTo(serve);
+
+  app.add_subcommand("version", "print the version")->callback([] {
+    const auto& b = GetBuildInfo();
+    std::cout << "argus " << b.version << " (commit " << b.commit << ", " << b.compiler << ")\n";
+  });
+
+  ConfigFlags print_flags;
+  bool show_secrets = false, markdown = false;
+  CLI::App* config_cmd = app.add_subcommand("config", "configuration tools");
+  config_cmd->require_subcommand(1);
+  CLI::App* print = config_cmd->add_subcommand(
+      "print", "print the effective configuration (defaults < file < ARGUS_* env < flags)");
+  print_flags.AddTo(print);
+  print->add_flag("--show-secrets", show_secrets, "print secrets instead of ********");
+  CLI::App* reference =
+      config_cmd->add_subcommand("reference", "print every key with its env variable");
+  reference->add_flag("--markdown", markdown, "as a Markdown table (the default)");
+
+  // Environment first, flags override. (CLI11's envname() is not used: several subcommands
+  // share these variables, and each one's environment fallback would overwrite the flag.)
+  ClientOptions client;
+  if (const char* v = std::getenv("ARGUS_URL")) client.url = v;
+  if (const char* v = std::getenv("ARGUS_API_KEY")) client.key = v;
+  if (const char* v = std::getenv("ARGUS_NAMESPACE")) client.ns = v;
+  bool json = false;
+  auto add_client = [&](CLI::App* cmd) {
+    cmd->add_option("--url", client.url, "server URL (env ARGUS_URL)");
+    cmd->add_option("--key", client.key, "API key (env ARGUS_API_KEY)");
+    cmd->add_option("--namespace", client.ns,
+                    "namespace to act in, for global admin keys (env ARGUS_NAMESPACE)");
+    cmd->add_flag("--json", json, "print the raw JSON answer");
+  };
+  int limit = 50;
+  std::string cursor;
+
+  CLI::App* ns = app.add_subcommand("ns", "namespaces (global admin key)");
+  ns->require_subcommand(1);
+  std::string ns_name;
+  CLI::App* ns_create = ns->add_subcommand("create", "create a namespace");
+  ns_create->add_option("name", ns_name, "namespace name")->required();
+  add_client(ns_create);
+  CLI::App* ns_ls = ns->add_subcommand("ls", "list namespaces");
+  ns_ls->add_option("--limit", limit, "page size")->check(CLI::Range(1, 1000));
+  ns_ls->add_option("--cursor", cursor, "next page");
+  add_client(ns_ls);
+  CLI::App* ns_rm = ns->add_subcommand("rm", "delete a namespace and everything in it");
+  ns_rm->add_option("name", ns_name, "namespace name")->required();
+  add_client(ns_rm);
+
+  CLI::App* keys = app.add_subcommand("keys", "API keys");
+  keys->require_subcommand(1);
+  std::string key_name, role = "viewer", expires_at, key_id;
+  CLI::App* keys_create = keys->add_subcommand("create", "create a key (prints its secret once)");
+  keys_create->add_option("name", key_name, "a name for the key")->required();
+  keys_create->add_option("--role", role, "admin, editor or viewer")
+      ->check(CLI::IsMember({"admin", "editor", "viewer"}));
+  keys_create->add_option("--expires-at", expires_at, "RFC 3339 expiry time");
+  add_client(keys_create);
+  CLI::App* keys_ls = keys->add_subcommand("ls", "list keys");
+  keys_ls->add_option("--limit", limit, "page size")->check(CLI::Range(1, 1000));
+  keys_ls->add_option("--cursor", cursor, "next page");
+  add_client(keys_ls);
+  CLI::App* keys_revoke = keys->add_subcommand("revoke", "revoke a key at once");
+  keys_revoke->add_option("id", key_id, "key id")->required();
+  add_client(keys_revoke);
+
+  CLI11_PARSE(app, argc, argv);
+
+  const std::vector<std::string> ns_cols = {"name", "id", "created_at"};
+  const std::vector<std::string> key_cols = {"id", "name", "role", "prefix", "namespace",
+                                             "expires_at", "revoked_at"};
+  if (serve->parsed()) {
+    auto config = serve_flags.Load();
+    if (!config.ok()) return PrintError(config.status());
+    return server::RunServe(*config);
+  }
+  if (print->parsed()) {
+    auto config = print_flags.Load();
+    if (!config.ok()) return PrintError(config.status());
+    std::cout << config->ToYaml(!show_secrets);
+    return 0;
+  }
+  if (reference->parsed()) {
+    std::cout << ConfigReferenceMarkdown();
+    return 0;
+  }
+  HttpClient http(client);
+  if (ns_create->parsed()) {
+    return PrintResult(http.Call("POST", "/v1/namespaces", {{"name", ns_name}}), json, ns_cols);
+  }
+  if (ns_ls->parsed()) {
+    return PrintResult(http.Call("GET", ListPath("/v1/namespaces", limit, cursor)), json, ns_cols);
+  }
+  if (ns_rm->parsed()) {
+    auto r = http.Call("DELETE", "/v1/namespaces/" + ns_name);
+    if (!r.ok()) return PrintError(r.status());
+    if (!json) std::cout << "deleted namespace " << ns_name << "\n";
+    return 0;
+  }
+  if (keys_create->parsed()) {
+    Json body = {{"name", key_name}, {"role", role}};
+    if (!expires_at.empty()) body["expires_at"] = expires_at;
+    auto r = http.Call("POST", "/v1/keys", body);
+    if (!r.ok() || json) return PrintResult(r, json, key_cols);
+    PrintResult(r, false, key_cols);
+    std::cout << "\nsecret (shown once, store it now): " << (*r)["secret"].get<std::string>()
+              << "\n";
+    return 0;
+  }
+  if (keys_ls->parsed()) {
+    return PrintResult(http.Call("GET", ListPath("/v1/keys", limit, cursor)), json, key_cols);
+  }
+  if (keys_revoke->parsed()) {
+    auto r = http.Call("DELETE", "/v1/keys/" + key_id);
+    if (!r.ok()) return PrintError(r.status());
+    if (!json) std::cout << "revoked key " << key_id << "\n";
+    return 0;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace argus::cli
+
+int main(int argc, char** argv) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  int rc = argus::cli::Main(argc, argv);
+  curl_global_cleanup();
+  return rc;
+}

@@ -1,0 +1,41 @@
+#include "core/clock.h"
+
+#include <gtest/gtest.h>
+
+namespace argus {
+namespace {
+
+TEST(ClockTest, FormatsRfc3339WithMilliseconds) {
+  EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00.000Z");
+  EXPECT_EQ(FormatRfc3339(1'700'000'000'123'456), "2023-11-14T22:13:20.123Z");
+}
+
+TEST(ClockTest, ParsesWhatItFormatsAndOffsets) {
+  TimestampUs ts = 0;
+  ASSERT_TRUE(ParseRfc3339("2023-11-14T22:13:20.123Z", &ts));
+  EXPECT_EQ(ts, 1'700'000'000'123'000);
+  ASSERT_TRUE(ParseRfc3339("2023-11-14T23:13:20+01:00", &ts));
+  EXPECT_EQ(ts, 1'700'000'000'000'000);
+  ASSERT_TRUE(ParseRfc3339("2023-11-14T22:13:20.5Z", &ts));
+  EXPECT_EQ(ts, 1'700'000'000'500'000);
+}
+
+TEST(ClockTest, RejectsMalformedTimestamps) {
+  TimestampUs ts;
+  for (const char* bad : {"", "2023-11-14", "2023-11-14T22:13:20", "2023-13-14T22:13:20Z",
+                          "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20Zjunk", "tomorrow"}) {
+    EXPECT_FALSE(ParseRfc3339(bad, &ts)) << bad;
+  }
+}
+
+TEST(ClockTest, SystemClockMovesForward) {
+  const Clock& c = SystemClock::Get();
+  TimestampUs a = c.NowUs();
+  EXPECT_GT(a, 1'700'000'000'000'000);
+  auto first = c.SteadyNow();
+  auto second = c.SteadyNow();
+  EXPECT_LE(first, second);
+}
+
+}  // namespace
+}  // namespace argus

@@ -1,0 +1,102 @@
+#include "core/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <fstream>
+
+namespace argus {
+namespace {
+
+std::string WriteTemp(const std::string& text) {
+  std::string path = ::testing::TempDir() + "/argus_config_test.yaml";
+  std::ofstream(path) << text;
+  return path;
+}
+
+TEST(ConfigTest, EnvNamesDeriveFromKeys) {
+  EXPECT_EQ(ConfigEnvName("webhooks.allow_private_targets"),
+            "ARGUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS");
+  EXPECT_EQ(ConfigEnvName("admin_key"), "ARGUS_ADMIN_KEY");
+}
+
+TEST(ConfigTest, DefaultsApply) {
+  Config c;
+  EXPECT_EQ(c.GetString("server.listen"), "127.0.0.1:7070");
+  EXPECT_EQ(c.GetInt("http.max_body_bytes"), 1048576);
+  EXPECT_TRUE(c.GetBool("http.access_log"));
+  EXPECT_EQ(c.SourceOf("server.listen"), "default");
+}
+
+TEST(ConfigTest, PrecedenceIsDefaultFileEnvFlag) {
+  Config::Sources s;
+  s.file = WriteTemp(
+      "server:\n  listen: 0.0.0.0:1\n  io_threads: 3\nhttp:\n  max_body_bytes: 10\n"
+      "  cors:\n    allowed_origins: [a, b]\n");
+  s.env = {"ARGUS_SERVER_LISTEN=0.0.0.0:2", "ARGUS_HTTP_MAX_BODY_BYTES=20", "PATH=/bin"};
+  s.flags = {{"server.listen", "0.0.0.0:3"}};
+  auto c = Config::Load(s);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->GetString("server.listen"), "0.0.0.0:3");
+  EXPECT_EQ(c->SourceOf("server.listen"), "flag");
+  EXPECT_EQ(c->GetInt("http.max_body_bytes"), 20);
+  EXPECT_EQ(c->SourceOf("http.max_body_bytes"), "env");
+  EXPECT_EQ(c->GetInt("server.io_threads"), 3);
+  EXPECT_EQ(c->SourceOf("server.io_threads"), "file");
+  EXPECT_EQ(c->GetStringList("http.cors.allowed_origins"), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(ConfigTest, ListsFromEnvAreSplit) {
+  Config::Sources s;
+  s.env = {"ARGUS_HTTP_TRUSTED_PROXIES=10.0.0.0/8, 127.0.0.1/32"};
+  auto c = Config::Load(s);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->GetStringList("http.trusted_proxies"),
+            (std::vector<std::string>{"10.0.0.0/8", "127.0.0.1/32"}));
+}
+
+TEST(ConfigTest, ErrorsNameTheKeyAndSource) {
+  Config::Sources s;
+  s.file = WriteTemp("server:\n  lisen: x\n");
+  auto c = Config::Load(s);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("unknown key 'server.lisen'"), std::string_view::npos);
+
+  s.file = WriteTemp("http:\n  max_body_bytes: lots\n");
+  c = Config::Load(s);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("'http.max_body_bytes' must be an integer"),
+            std::string_view::npos);
+
+  s.file.clear();
+  s.env = {"ARGUS_HTTP_ACCESS_LOG=maybe"};
+  c = Config::Load(s);
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("ARGUS_HTTP_ACCESS_LOG"), std::string_view::npos);
+
+  s.env.clear();
+  s.flags = {{"no.such", "1"}};
+  EXPECT_FALSE(Config::Load(s).ok());
+}
+
+TEST(ConfigTest, PrintMasksSecrets) {
+  Config::Sources s;
+  s.env = {"ARGUS_ADMIN_KEY=supersecretsupersecretsupersecret123"};
+  auto c = Config::Load(s);
+  ASSERT_TRUE(c.ok());
+  std::string yaml = c->ToYaml();
+  EXPECT_EQ(yaml.find("supersecret"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("admin_key: \"********\""), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("listen: \"127.0.0.1:7070\""), std::string::npos) << yaml;
+  EXPECT_NE(c->ToYaml(false).find("supersecret"), std::string::npos);
+}
+
+TEST(ConfigTest, ReferenceListsEveryKey) {
+  std::string md = ConfigReferenceMarkdown();
+  for (const auto& k : ConfigKeys()) {
+    EXPECT_NE(md.find(std::string(k.path)), std::string::npos) << k.path;
+  }
+}
+
+}  // namespace
+}  // namespace argus

@@ -1,0 +1,33 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace argus {
+
+/// Thin wrappers over OpenSSL's libcrypto: the primitives every layer needs (key hashing,
+/// content addressing, webhook signatures, SigV4). Thread-safe.
+
+/// Fills `out` with cryptographically secure random bytes. Aborts if the CSPRNG fails: nothing
+/// safe can continue without one.
+void RandomBytes(uint8_t* out, size_t n);
+
+/// SHA-256 of `data`, as 32 raw bytes.
+std::string Sha256(std::string_view data);
+/// HMAC-SHA256 of `data` keyed by `key`, as 32 raw bytes.
+std::string HmacSha256(std::string_view key, std::string_view data);
+
+/// Lowercase hex of raw bytes.
+std::string HexEncode(std::string_view bytes);
+/// Base64 (RFC 4648 §4, padded) and base64url (§5, unpadded).
+std::string Base64Encode(std::string_view bytes);
+std::string Base64UrlEncode(std::string_view bytes);
+/// Returns false when `text` is not valid unpadded base64url.
+bool Base64UrlDecode(std::string_view text, std::string* out);
+
+/// Compares in time independent of where the inputs differ (sizes may leak).
+bool ConstantTimeEquals(std::string_view a, std::string_view b);
+
+}  // namespace argus

@@ -1,0 +1,44 @@
+#include "core/crypto.h"
+
+#include <gtest/gtest.h>
+
+namespace argus {
+namespace {
+
+TEST(CryptoTest, Sha256KnownVector) {
+  EXPECT_EQ(HexEncode(Sha256("abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(CryptoTest, HmacSha256Rfc4231Case2) {
+  EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+}
+
+TEST(CryptoTest, Base64Variants) {
+  EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
+  EXPECT_EQ(Base64Encode("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(Base64Encode("foob"), "Zm9vYg==");
+  EXPECT_EQ(Base64UrlEncode("\xfb\xff"), "-_8");
+  std::string out;
+  ASSERT_TRUE(Base64UrlDecode("-_8", &out));
+  EXPECT_EQ(out, "\xfb\xff");
+  EXPECT_FALSE(Base64UrlDecode("a+b", &out));
+  EXPECT_FALSE(Base64UrlDecode("abcde", &out));
+}
+
+TEST(CryptoTest, RandomBytesDiffer) {
+  uint8_t a[32], b[32];
+  RandomBytes(a, 32);
+  RandomBytes(b, 32);
+  EXPECT_NE(std::string(reinterpret_cast<char*>(a), 32), std::string(reinterpret_cast<char*>(b), 32));
+}
+
+TEST(CryptoTest, ConstantTimeEquals) {
+  EXPECT_TRUE(ConstantTimeEquals("secret", "secret"));
+  EXPECT_FALSE(ConstantTimeEquals("secret", "secreT"));
+  EXPECT_FALSE(ConstantTimeEquals("secret", "secrets"));
+}
+
+}  // namespace
+}  // namespace argus

@@ -1,0 +1,57 @@
+#include "core/json_schema.h"
+
+#include <gtest/gtest.h>
+
+namespace argus {
+namespace {
+
+const Json kKeySchema = Json::parse(R"({
+  "type": "object",
+  "additionalProperties": false,
+  "required": ["name", "role"],
+  "properties": {
+    "name": {"type": "string", "minLength": 1, "maxLength": 8},
+    "role": {"type": "string", "enum": ["admin", "editor", "viewer"]},
+    "expires_at": {"type": ["string", "null"], "format": "date-time"},
+    "count": {"type": "integer", "minimum": 0, "maximum": 10},
+    "tags": {"type": "array", "maxItems": 2, "items": {"type": "string"}}
+  }
+})");
+
+std::string Error(const char* body) {
+  Status s = ValidateJson(Json::parse(body), kKeySchema);
+  return s.ok() ? "ok" : std::string(s.message());
+}
+
+TEST(JsonSchemaTest, AcceptsValidBodies) {
+  EXPECT_EQ(Error(R"({"name": "ci", "role": "viewer"})"), "ok");
+  EXPECT_EQ(Error(R"({"name": "ci", "role": "viewer", "expires_at": null, "count": 3.0})"), "ok");
+  EXPECT_EQ(Error(R"({"name": "ci", "role": "admin", "expires_at": "2030-01-01T00:00:00Z"})"),
+            "ok");
+}
+
+TEST(JsonSchemaTest, NamesTheOffendingField) {
+  EXPECT_EQ(Error(R"([])"), "the body must be object, not array");
+  EXPECT_EQ(Error(R"({"role": "viewer"})"), "field 'name' is required");
+  EXPECT_EQ(Error(R"({"name": 5, "role": "viewer"})"), "field 'name' must be string, not integer");
+  EXPECT_EQ(Error(R"({"name": "x", "role": "root"})"),
+            "field 'role' must be one of: admin, editor, viewer");
+  EXPECT_EQ(Error(R"({"name": "x", "role": "viewer", "extra": 1})"), "unknown field 'extra'");
+  EXPECT_EQ(Error(R"({"name": "", "role": "viewer"})"),
+            "field 'name' must be at least 1 characters long");
+  EXPECT_EQ(Error(R"({"name": "123456789", "role": "viewer"})"),
+            "field 'name' must be at most 8 characters long");
+  EXPECT_EQ(Error(R"({"name": "x", "role": "viewer", "count": 11})"),
+            "field 'count' must be at most 10");
+  EXPECT_EQ(Error(R"({"name": "x", "role": "viewer", "count": 1.5})"),
+            "field 'count' must be integer, not number");
+  EXPECT_EQ(Error(R"({"name": "x", "role": "viewer", "tags": ["a", 2]})"),
+            "field 'tags[1]' must be string, not integer");
+  EXPECT_EQ(Error(R"({"name": "x", "role": "viewer", "tags": ["a", "b", "c"]})"),
+            "field 'tags' must have at most 2 items");
+  EXPECT_EQ(Error(R"({"name": "x", "role": "viewer", "expires_at": "soon"})"),
+            "field 'expires_at' must be an RFC 3339 date-time");
+}
+
+}  // namespace
+}  // namespace argus

@@ -1,0 +1,12 @@
+#include "server/register_all.h"
+
+#include "store/sqlite/register.h"
+
+namespace argus::server {
+
+Status RegisterAllStores(store::StoreRegistry& registry) {
+  ARGUS_RETURN_IF_ERROR(store::sqlite::RegisterSqliteStores(registry));
+  return OkStatus();
+}
+
+}  // namespace argus::server

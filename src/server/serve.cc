@@ -1,0 +1,185 @@
+#include "server/serve.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <thread>
+
+#include "api/api_service.h"
+#include "api/auth/authenticator.h"
+#include "api/http/http_server.h"
+#include "core/build_info.h"
+#include "core/id.h"
+#include "core/log.h"
+#include "server/data_dir.h"
+#include "server/process_metrics.h"
+#include "server/register_all.h"
+
+namespace argus::server {
+
+namespace {
+
+constexpr std::string_view kAdminKeyCreated = "admin_key_created";
+
+Status ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return InvalidArgumentError("server.listen '" + listen + "' must be HOST:PORT");
+  }
+  *host = listen.substr(0, colon);
+  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
+    *host = host->substr(1, host->size() - 2);
+  }
+  std::string port_text = listen.substr(colon + 1);
+  char* end = nullptr;
+  long p = std::strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || p < 0 || p > 65535) {
+    return InvalidArgumentError("server.listen '" + listen + "' has a bad port");
+  }
+  *port = static_cast<uint16_t>(p);
+  return OkStatus();
+}
+
+// First start only: make (or adopt from ARGUS_ADMIN_KEY) the global admin key. The secret is
+// written to <data>/admin.key before the database learns its hash, so the database never
+// holds a key whose secret was lost.
+Status BootstrapAdminKey(store::MetadataStore& store, const Config& config,
+                         const std::string& data_dir) {
+  ARGUS_ASSIGN_OR_RETURN(auto done, store.GetSystemValue(kAdminKeyCreated));
+  if (done) return OkStatus();
+  const std::string& given = config.GetString("admin_key");
+  api::NewKeySecret secret;
+  std::string key_file = data_dir + "/admin.key";
+  if (!given.empty()) {
+    if (given.size() < 32) {
+      return InvalidArgumentError("admin_key (ARGUS_ADMIN_KEY) must be at least 32 characters");
+    }
+    for (char c : given) {
+      if (c < 0x21 || c > 0x7e) {
+        return InvalidArgumentError("admin_key (ARGUS_ADMIN_KEY) must be printable ASCII");
+      }
+    }
+    secret = api::KeySecretFrom(given);
+  } else {
+    secret = api::MakeKeySecret();
+    ARGUS_RETURN_IF_ERROR(WriteFileAtomic(key_file, secret.secret + "\n", 0600));
+  }
+  store::ApiKey key;
+  key.id = NewId();
+  key.name = "admin";
+  key.role = store::Role::kAdmin;
+  key.prefix = secret.prefix;
+  key.hash = secret.hash;
+  key.created_at = key.updated_at = SystemClock::Get().NowUs();
+  ARGUS_RETURN_IF_ERROR(store.CreateApiKey(key).status());
+  ARGUS_RETURN_IF_ERROR(store.PutSystemValue(kAdminKeyCreated, key.id));
+  log::Info("created the global admin key",
+            {{"key_id", key.id},
+             {"secret", given.empty() ? "written to " + key_file : "taken from ARGUS_ADMIN_KEY"}});
+  return OkStatus();
+}
+
+int Fail(const Status& s) {
+  log::Error("argus serve cannot start", {{"error", std::string(s.message())}});
+  log::Shutdown();
+  return 1;
+}
+
+}  // namespace
+
+int RunServe(const Config& config) {
+  // Block the stop signals in every thread; the main thread waits for them with sigwait.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  auto level = log::ParseLevel(config.GetString("log.level"));
+  if (!level.ok()) return Fail(level.status());
+  log::Init({*level, config.GetString("log.format") != "text"});
+
+  std::string data_dir = config.GetString("server.data_dir");
+  auto lock = DataDirLock::Acquire(data_dir);
+  if (!lock.ok()) return Fail(lock.status());
+
+  store::StoreRegistry registry;
+  if (Status s = RegisterAllStores(registry); !s.ok()) return Fail(s);
+  store::StoreArgs args{&config, data_dir, &SystemClock::Get()};
+  auto metadata = registry.metadata.Create(config.GetString("metadata.backend"), args);
+  if (!metadata.ok()) return Fail(metadata.status());
+  if (Status s = BootstrapAdminKey(**metadata, config, data_dir); !s.ok()) return Fail(s);
+
+  MetricsRegistry metrics;
+  AddProcessMetrics(metrics);
+  std::atomic<bool> started{false};
+  api::ApiDeps deps;
+  deps.metadata = metadata->get();
+  deps.metrics = &metrics;
+  deps.clock = &SystemClock::Get();
+  deps.docs_dir = config.GetString("docs.assets_dir");
+  if (deps.docs_dir.empty()) deps.docs_dir = ARGUS_DEFAULT_DOCS_DIR;
+  store::MetadataStore* md = metadata->get();
+  deps.readiness = [md, &started]() {
+    std::vector<std::pair<std::string, std::string>> checks;
+    Status ping = md->Ping();
+    checks.emplace_back("metadata", ping.ok() ? "ok" : std::string(ping.message()));
+    checks.emplace_back("startup", started.load() ? "ok" : "starting");
+    return checks;
+  };
+  auto service = api::ApiService::Create(config, std::move(deps));
+  if (!service.ok()) return Fail(service.status());
+
+  api::HttpServerOptions http;
+  if (Status s = ParseListen(config.GetString("server.listen"), &http.host, &http.port); !s.ok()) {
+    return Fail(s);
+  }
+  int threads = static_cast<int>(config.GetInt("server.io_threads"));
+  http.io_threads = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
+  http.max_body_bytes = static_cast<uint64_t>(config.GetInt("http.max_body_bytes"));
+  http.max_header_bytes = static_cast<uint32_t>(config.GetInt("http.max_header_bytes"));
+  http.read_timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(config.GetDouble("http.read_timeout_s") * 1000));
+  http.idle_timeout = std::chrono::milliseconds(
+      static_cast<int64_t>(config.GetDouble("http.idle_timeout_s") * 1000));
+  auto server = api::HttpServer::Create(http, service->get());
+  if (!server.ok()) return Fail(server.status());
+  (*server)->Start();
+
+  std::string url = "http://" + (http.host.find(':') != std::string::npos ? "[" + http.host + "]"
+                                                                           : http.host) +
+                    ":" + std::to_string((*server)->port());
+  // Tests and scripts read the bound address from here (useful with port 0).
+  if (Status s = WriteFileAtomic(data_dir + "/listen.addr", url + "\n", 0644); !s.ok()) {
+    return Fail(s);
+  }
+  started = true;
+  log::Info("argus serve is listening",
+            {{"url", url},
+             {"data_dir", data_dir},
+             {"io_threads", http.io_threads},
+             {"version", GetBuildInfo().version},
+             {"pid", static_cast<int>(getpid())}});
+
+  int sig = 0;
+  sigwait(&stop_signals, &sig);
+  auto drain = std::chrono::milliseconds(
+      static_cast<int64_t>(config.GetDouble("server.drain_timeout_s") * 1000));
+  log::Info("stopping: draining in-flight requests",
+            {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
+             {"drain_timeout_ms", static_cast<int64_t>(drain.count())},
+             {"connections", (*server)->ActiveConnections()}});
+  size_t cut = (*server)->Shutdown(drain);
+  server->reset();
+  service->reset();
+  metadata->reset();
+  std::filesystem::remove(data_dir + "/listen.addr");
+  log::Info("stopped", {{"connections_cut", cut}});
+  log::Shutdown();
+  return 0;
+}
+
+}  // namespace argus::server

@@ -1,0 +1,133 @@
+#include "store/sqlite/migrations.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "store/sqlite/temp_dir_for_test.h"
+
+namespace argus::store::sqlite {
+namespace {
+
+using ::testing::HasSubstr;
+
+constexpr Migration kV1 = {1, "widgets", "CREATE TABLE widgets(id INTEGER PRIMARY KEY, name TEXT)"};
+constexpr Migration kV2 = {2, "widget colour", "ALTER TABLE widgets ADD COLUMN colour TEXT"};
+constexpr Migration kV2Broken = {
+    2, "half-broken", "CREATE TABLE gadgets(id INTEGER); INSERT INTO no_such_table VALUES (1)"};
+
+class MigrationsTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    auto db = SqliteDatabase::Open(dir_.File("test.db"), {});
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    db_ = std::move(db).value();
+  }
+
+  int Version() {
+    auto v = SchemaVersion(*db_);
+    EXPECT_TRUE(v.ok()) << v.status().ToString();
+    return v.value_or(-1);
+  }
+
+  std::string Query(std::string_view sql) {
+    auto text = db_->QueryText(sql, "test query");
+    EXPECT_TRUE(text.ok()) << text.status().ToString();
+    return text.value_or("<error>");
+  }
+
+  bool TableExists(std::string_view name) {
+    return Query("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '" +
+                 std::string(name) + "'") == "1";
+  }
+
+  TempDirForTest dir_;
+  std::unique_ptr<SqliteDatabase> db_;
+};
+
+TEST_F(MigrationsTest, EmptyDatabaseIsVersionZero) { EXPECT_EQ(Version(), 0); }
+
+TEST_F(MigrationsTest, MetadataMigrationsAreNumberedFromOne) {
+  auto all = MetadataMigrations();
+  ASSERT_FALSE(all.empty());
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].version, static_cast<int>(i) + 1);
+}
+
+TEST_F(MigrationsTest, NewDatabaseGetsTheMetadataSchema) {
+  ASSERT_TRUE(ApplyMigrations(*db_, MetadataMigrations(), 100).ok());
+  EXPECT_EQ(Version(), static_cast<int>(MetadataMigrations().size()));
+  EXPECT_TRUE(TableExists("namespaces"));
+  EXPECT_TRUE(TableExists("api_keys"));
+  EXPECT_TRUE(TableExists("system_values"));
+  EXPECT_EQ(Query("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
+                  "name = 'api_keys_by_namespace'"),
+            "1");
+}
+
+TEST_F(MigrationsTest, ReapplyingChangesNothing) {
+  const Migration both[] = {kV1, kV2};
+  ASSERT_TRUE(ApplyMigrations(*db_, both, 100).ok());
+  Status again = ApplyMigrations(*db_, both, 200);
+  ASSERT_TRUE(again.ok()) << again.ToString();
+  EXPECT_EQ(Version(), 2);
+  EXPECT_EQ(Query("SELECT count(*) FROM schema_migrations"), "2");
+  EXPECT_EQ(Query("SELECT max(applied_at_us) FROM schema_migrations"), "100");
+}
+
+TEST_F(MigrationsTest, OlderDatabaseIsUpgradedInPlaceKeepingItsRows) {
+  const Migration first[] = {kV1};
+  ASSERT_TRUE(ApplyMigrations(*db_, first, 100).ok());
+  ASSERT_TRUE(db_->Exec("INSERT INTO widgets(name) VALUES ('kept')", "insert").ok());
+  ASSERT_EQ(Version(), 1);
+
+  const Migration both[] = {kV1, kV2};
+  Status s = ApplyMigrations(*db_, both, 200);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Version(), 2);
+  EXPECT_EQ(Query("SELECT name FROM widgets"), "kept");
+  EXPECT_EQ(Query("SELECT count(colour) FROM widgets"), "0");  // the new column exists
+  EXPECT_EQ(Query("SELECT description FROM schema_migrations WHERE version = 2"), "widget colour");
+}
+
+TEST_F(MigrationsTest, NewerDatabaseIsRefusedWithUpgradeAdvice) {
+  const Migration both[] = {kV1, kV2};
+  ASSERT_TRUE(ApplyMigrations(*db_, both, 100).ok());
+  const Migration first[] = {kV1};
+  Status s = ApplyMigrations(*db_, first, 200);
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition) << s.ToString();
+  EXPECT_EQ(s.message(), "database " + db_->path() +
+                             " has schema version 2 but this argus knows up to 1; upgrade argus");
+  EXPECT_EQ(Version(), 2);
+}
+
+TEST_F(MigrationsTest, FailedMigrationIsRolledBackAndNamed) {
+  const Migration list[] = {kV1, kV2Broken};
+  Status s = ApplyMigrations(*db_, list, 100);
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  EXPECT_THAT(std::string(s.message()), HasSubstr("migration 2"));
+  EXPECT_THAT(std::string(s.message()), HasSubstr("no_such_table"));
+  EXPECT_EQ(Version(), 1);
+  EXPECT_TRUE(TableExists("widgets"));
+  EXPECT_FALSE(TableExists("gadgets"));  // the first half of v2 did not stick
+}
+
+TEST_F(MigrationsTest, MisnumberedListIsRejectedBeforeAnythingRuns) {
+  const Migration gap[] = {kV1, {3, "gap", "CREATE TABLE gap(x)"}};
+  Status s = ApplyMigrations(*db_, gap, 100);
+  EXPECT_EQ(s.code(), StatusCode::kInternal) << s.ToString();
+  EXPECT_THAT(std::string(s.message()), HasSubstr("misnumbered"));
+  EXPECT_EQ(Version(), 0);
+  EXPECT_FALSE(TableExists("widgets"));
+}
+
+TEST_F(MigrationsTest, SecondConnectionSeesMigrationAlreadyApplied) {
+  const Migration both[] = {kV1, kV2};
+  auto other = SqliteDatabase::Open(db_->path(), {});
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE(ApplyMigrations(*db_, both, 100).ok());
+  Status s = ApplyMigrations(**other, both, 200);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Query("SELECT count(*) FROM schema_migrations"), "2");
+}
+
+}  // namespace
+}  // namespace argus::store::sqlite

@@ -1,0 +1,360 @@
+#include "store/sqlite/sqlite_metadata_store.h"
+
+#include <climits>
+#include <filesystem>
+#include <utility>
+
+#include "store/sqlite/migrations.h"
+
+namespace argus::store::sqlite {
+namespace {
+
+// Column lists as macros so each statement below is one constexpr literal (the SQL text is the
+// statement-cache key), without non-trivially-destructible globals.
+#define ARGUS_NAMESPACE_COLUMNS "id, name, settings, created_at, updated_at"
+#define ARGUS_API_KEY_COLUMNS \
+  "id, namespace_id, name, role, prefix, hash, created_at, updated_at, expires_at, revoked_at"
+
+constexpr std::string_view kSelectNamespaceById =
+    "SELECT " ARGUS_NAMESPACE_COLUMNS " FROM namespaces WHERE id = ?";
+constexpr std::string_view kSelectNamespaceByName =
+    "SELECT " ARGUS_NAMESPACE_COLUMNS " FROM namespaces WHERE name = ?";
+constexpr std::string_view kListNamespaces =
+    "SELECT " ARGUS_NAMESPACE_COLUMNS " FROM namespaces WHERE id > ? ORDER BY id LIMIT ?";
+constexpr std::string_view kSelectApiKeyById =
+    "SELECT " ARGUS_API_KEY_COLUMNS " FROM api_keys WHERE id = ?";
+constexpr std::string_view kSelectApiKeyByPrefix =
+    "SELECT " ARGUS_API_KEY_COLUMNS " FROM api_keys WHERE prefix = ?";
+constexpr std::string_view kInsertApiKey =
+    "INSERT INTO api_keys(" ARGUS_API_KEY_COLUMNS ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+// Two spellings rather than `namespace_id IS ?`, so each plainly uses api_keys_by_namespace.
+constexpr std::string_view kListNamespaceKeys =
+    "SELECT " ARGUS_API_KEY_COLUMNS
+    " FROM api_keys WHERE namespace_id = ? AND id > ? AND (? OR revoked_at IS NULL)"
+    " ORDER BY id LIMIT ?";
+constexpr std::string_view kListGlobalKeys =
+    "SELECT " ARGUS_API_KEY_COLUMNS
+    " FROM api_keys WHERE namespace_id IS NULL AND id > ? AND (? OR revoked_at IS NULL)"
+    " ORDER BY id LIMIT ?";
+// The first revocation wins: a repeated call must not move revoked_at (nor updated_at).
+constexpr std::string_view kRevokeApiKey =
+    "UPDATE api_keys SET updated_at = CASE WHEN revoked_at IS NULL THEN ?1 ELSE updated_at END,"
+    " revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2 RETURNING " ARGUS_API_KEY_COLUMNS;
+
+#undef ARGUS_NAMESPACE_COLUMNS
+#undef ARGUS_API_KEY_COLUMNS
+
+}  // namespace
+
+Result<SqliteOptions> SqliteOptionsFromConfig(const Config& config) {
+  SqliteOptions options;
+  const std::string& synchronous = config.GetString("metadata.sqlite.synchronous");
+  if (synchronous == "full") {
+    options.synchronous_full = true;
+  } else if (synchronous != "normal") {
+    return InvalidArgumentError("metadata.sqlite.synchronous must be 'normal' or 'full', not '" +
+                                synchronous + "'");
+  }
+  int64_t busy = config.GetInt("metadata.sqlite.busy_timeout_ms");
+  if (busy < 0 || busy > INT_MAX) {
+    return InvalidArgumentError("metadata.sqlite.busy_timeout_ms must be between 0 and " +
+                                std::to_string(INT_MAX) + ", not " + std::to_string(busy));
+  }
+  options.busy_timeout_ms = static_cast<int>(busy);
+  return options;
+}
+
+namespace {
+
+Status CheckPageRequest(const PageRequest& page) {
+  if (page.limit < 1 || page.limit > 1000) {
+    return InvalidArgumentError("page limit must be between 1 and 1000, not " +
+                                std::to_string(page.limit));
+  }
+  return OkStatus();
+}
+
+Result<Namespace> ReadNamespace(const Statement& row, const std::string& path) {
+  Namespace ns;
+  ns.id = row.ColumnText(0);
+  ns.name = row.ColumnText(1);
+  ns.settings = Json::parse(row.ColumnText(2), nullptr, /*allow_exceptions=*/false);
+  if (ns.settings.is_discarded()) {
+    return InternalError("namespace '" + ns.id + "' in " + path + " has corrupt settings JSON");
+  }
+  ns.created_at = row.ColumnInt64(3);
+  ns.updated_at = row.ColumnInt64(4);
+  return ns;
+}
+
+Result<ApiKey> ReadApiKey(const Statement& row, const std::string& path) {
+  ApiKey key;
+  key.id = row.ColumnText(0);
+  key.namespace_id = row.ColumnText(1);  // NULL (a global key) reads as ""
+  key.name = row.ColumnText(2);
+  auto role = ParseRole(row.ColumnText(3));
+  if (!role.ok()) {
+    return InternalError("API key '" + key.id + "' in " + path +
+                         " has a corrupt role: " + std::string(role.status().message()));
+  }
+  key.role = *role;
+  key.prefix = row.ColumnText(4);
+  key.hash = row.ColumnBlob(5);
+  key.created_at = row.ColumnInt64(6);
+  key.updated_at = row.ColumnInt64(7);
+  key.expires_at = row.ColumnOptionalInt64(8);
+  key.revoked_at = row.ColumnOptionalInt64(9);
+  return key;
+}
+
+// Runs a keyset query whose LIMIT is bound to limit + 1: the extra row only says that another
+// page follows, and is dropped.
+template <typename T, typename ReadRow>
+Result<Page<T>> ReadPage(Statement& stmt, int limit, ReadRow read_row) {
+  Page<T> page;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.next_after_id = page.items.back().id;
+      break;
+    }
+    ARGUS_ASSIGN_OR_RETURN(T item, read_row(stmt));
+    page.items.push_back(std::move(item));
+  }
+  return page;
+}
+
+Result<std::string> DumpSettings(const Namespace& ns) {
+  try {
+    return ns.settings.dump();
+  } catch (const Json::exception& e) {
+    // nlohmann throws on strings that are not valid UTF-8.
+    return InvalidArgumentError("settings of namespace '" + ns.name +
+                                "' are not valid: " + e.what());
+  }
+}
+
+Result<bool> NamespaceExists(SqliteDatabase& db, std::string_view id) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT 1 FROM namespaces WHERE id = ?",
+                                               "create API key (find namespace)"));
+  stmt->BindText(1, id);
+  return stmt->Step();
+}
+
+bool MentionsColumn(const Status& status, std::string_view column) {
+  return status.message().find(column) != std::string_view::npos;
+}
+
+}  // namespace
+
+SqliteMetadataStore::SqliteMetadataStore(std::string path, std::unique_ptr<SqliteDatabase> writer,
+                                         SqliteOptions reader_options)
+    : path_(std::move(path)),
+      writer_(std::move(writer)),
+      readers_(path_, reader_options, kMaxReaders) {}
+
+Result<std::unique_ptr<MetadataStore>> SqliteMetadataStore::Create(const StoreArgs& args) {
+  const Config defaults;
+  ARGUS_ASSIGN_OR_RETURN(SqliteOptions options,
+                         SqliteOptionsFromConfig(args.config ? *args.config : defaults));
+  if (args.data_dir.empty()) {
+    return InvalidArgumentError("the sqlite metadata store needs a data directory");
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(args.data_dir, ec)) {
+    return FailedPreconditionError("data directory " + args.data_dir +
+                                   " does not exist or is not a directory");
+  }
+  std::string path = args.data_dir + "/metadata.db";
+  ARGUS_ASSIGN_OR_RETURN(auto writer, SqliteDatabase::Open(path, options));
+  const Clock& clock = args.clock ? *args.clock : SystemClock::Get();
+  ARGUS_RETURN_IF_ERROR(ApplyMigrations(*writer, MetadataMigrations(), clock.NowUs()));
+  options.query_only = true;
+  return std::unique_ptr<MetadataStore>(
+      new SqliteMetadataStore(std::move(path), std::move(writer), options));
+}
+
+Status SqliteMetadataStore::Ping() {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return db->QueryText("SELECT 1", "ping").status();
+}
+
+Result<std::optional<std::string>> SqliteMetadataStore::GetSystemValue(std::string_view key) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt, db->Prepare("SELECT value FROM system_values WHERE key = ?", "get system value"));
+  stmt->BindText(1, key);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->ColumnText(0));
+}
+
+Status SqliteMetadataStore::PutSystemValue(std::string_view key, std::string_view value) {
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare("INSERT INTO system_values(key, value) "
+                                                     "VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                                                     "SET value = excluded.value",
+                                                     "put system value"));
+  stmt->BindText(1, key);
+  stmt->BindText(2, value);
+  return stmt->Run();
+}
+
+Result<Namespace> SqliteMetadataStore::CreateNamespace(const Namespace& ns) {
+  ARGUS_ASSIGN_OR_RETURN(std::string settings, DumpSettings(ns));
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare("INSERT INTO namespaces(id, name, settings, "
+                                                     "created_at, updated_at) VALUES "
+                                                     "(?, ?, ?, ?, ?)",
+                                                     "create namespace"));
+  stmt->BindText(1, ns.id);
+  stmt->BindText(2, ns.name);
+  stmt->BindText(3, settings);
+  stmt->BindInt64(4, ns.created_at);
+  stmt->BindInt64(5, ns.updated_at);
+  Status status = stmt->Run();
+  if (status.code() == StatusCode::kAlreadyExists) {
+    if (MentionsColumn(status, "namespaces.name")) {
+      return AlreadyExistsError("namespace '" + ns.name + "' already exists");
+    }
+    return AlreadyExistsError("a namespace with id '" + ns.id + "' already exists");
+  }
+  ARGUS_RETURN_IF_ERROR(status);
+  return ns;
+}
+
+Result<Namespace> SqliteMetadataStore::FindNamespace(std::string_view sql, std::string_view value,
+                                                     std::string_view what) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(sql, "get namespace"));
+  stmt->BindText(1, value);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) {
+    return NotFoundError("namespace " + std::string(what) + " '" + std::string(value) +
+                         "' does not exist");
+  }
+  return ReadNamespace(*stmt, path_);
+}
+
+Result<Namespace> SqliteMetadataStore::GetNamespace(std::string_view id) {
+  return FindNamespace(kSelectNamespaceById, id, "with id");
+}
+
+Result<Namespace> SqliteMetadataStore::GetNamespaceByName(std::string_view name) {
+  return FindNamespace(kSelectNamespaceByName, name, "named");
+}
+
+Result<Page<Namespace>> SqliteMetadataStore::ListNamespaces(const PageRequest& page) {
+  ARGUS_RETURN_IF_ERROR(CheckPageRequest(page));
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kListNamespaces, "list namespaces"));
+  stmt->BindText(1, page.after_id);
+  stmt->BindInt64(2, page.limit + 1);
+  return ReadPage<Namespace>(*stmt, page.limit,
+                             [this](const Statement& row) { return ReadNamespace(row, path_); });
+}
+
+Status SqliteMetadataStore::DeleteNamespace(std::string_view id) {
+  std::lock_guard lock(write_mu_);
+  // The api_keys rows go with it through ON DELETE CASCADE (foreign_keys is on for every
+  // connection), in the same implicit transaction.
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt, writer_->Prepare("DELETE FROM namespaces WHERE id = ?", "delete namespace"));
+  stmt->BindText(1, id);
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  if (stmt->Changes() == 0) {
+    return NotFoundError("namespace with id '" + std::string(id) + "' does not exist");
+  }
+  return OkStatus();
+}
+
+Result<ApiKey> SqliteMetadataStore::CreateApiKey(const ApiKey& key) {
+  std::lock_guard lock(write_mu_);
+  // The namespace check and the insert share one transaction, so a concurrent DeleteNamespace
+  // cannot slip between them.
+  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "create API key"));
+  if (!key.namespace_id.empty()) {
+    ARGUS_ASSIGN_OR_RETURN(bool exists, NamespaceExists(*writer_, key.namespace_id));
+    if (!exists) {
+      return NotFoundError("namespace with id '" + key.namespace_id + "' does not exist");
+    }
+  }
+  ARGUS_ASSIGN_OR_RETURN(ApiKey created, InsertApiKey(*writer_, key));
+  ARGUS_RETURN_IF_ERROR(txn.Commit());
+  return created;
+}
+
+Result<ApiKey> SqliteMetadataStore::InsertApiKey(SqliteDatabase& db, const ApiKey& key) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kInsertApiKey, "create API key"));
+  stmt->BindText(1, key.id);
+  stmt->BindTextOrNull(2, key.namespace_id);
+  stmt->BindText(3, key.name);
+  stmt->BindText(4, RoleName(key.role));
+  stmt->BindText(5, key.prefix);
+  stmt->BindBlob(6, key.hash);
+  stmt->BindInt64(7, key.created_at);
+  stmt->BindInt64(8, key.updated_at);
+  stmt->BindOptionalInt64(9, key.expires_at);
+  stmt->BindOptionalInt64(10, key.revoked_at);
+  Status status = stmt->Run();
+  if (status.code() == StatusCode::kAlreadyExists) {
+    // The prefix is part of the secret: the message must not repeat it.
+    if (MentionsColumn(status, "api_keys.prefix")) {
+      return AlreadyExistsError("another API key already has this key's prefix");
+    }
+    return AlreadyExistsError("an API key with id '" + key.id + "' already exists");
+  }
+  ARGUS_RETURN_IF_ERROR(status);
+  return key;
+}
+
+Result<ApiKey> SqliteMetadataStore::FindApiKey(std::string_view sql, std::string_view value,
+                                               std::string_view what) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(sql, "get API key"));
+  stmt->BindText(1, value);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return NotFoundError(std::string(what) + " does not exist");
+  return ReadApiKey(*stmt, path_);
+}
+
+Result<ApiKey> SqliteMetadataStore::GetApiKey(std::string_view id) {
+  return FindApiKey(kSelectApiKeyById, id, "API key with id '" + std::string(id) + "'");
+}
+
+Result<ApiKey> SqliteMetadataStore::GetApiKeyByPrefix(std::string_view prefix) {
+  return FindApiKey(kSelectApiKeyByPrefix, prefix, "an API key with the given prefix");
+}
+
+Result<Page<ApiKey>> SqliteMetadataStore::ListApiKeys(std::string_view namespace_id,
+                                                      const PageRequest& page,
+                                                      bool include_revoked) {
+  ARGUS_RETURN_IF_ERROR(CheckPageRequest(page));
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  const bool global = namespace_id.empty();
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt, db->Prepare(global ? kListGlobalKeys : kListNamespaceKeys, "list API keys"));
+  int index = 1;
+  if (!global) stmt->BindText(index++, namespace_id);
+  stmt->BindText(index++, page.after_id);
+  stmt->BindInt64(index++, include_revoked ? 1 : 0);
+  stmt->BindInt64(index++, page.limit + 1);
+  return ReadPage<ApiKey>(*stmt, page.limit,
+                          [this](const Statement& row) { return ReadApiKey(row, path_); });
+}
+
+Result<ApiKey> SqliteMetadataStore::RevokeApiKey(std::string_view id, TimestampUs at) {
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kRevokeApiKey, "revoke API key"));
+  stmt->BindInt64(1, at);
+  stmt->BindText(2, id);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return NotFoundError("API key with id '" + std::string(id) + "' does not exist");
+  ARGUS_ASSIGN_OR_RETURN(ApiKey key, ReadApiKey(*stmt, path_));
+  // Step to the end so the statement completes before the lock is released.
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  return key;
+}
+
+}  // namespace argus::store::sqlite

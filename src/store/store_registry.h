@@ -1,0 +1,34 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/registry.h"
+#include "store/metadata_store.h"
+
+namespace argus::store {
+
+/// What a backend factory gets: the configuration, the server's data directory and the clock.
+/// Pointers are borrowed and outlive the created store.
+struct StoreArgs {
+  const Config* config = nullptr;
+  std::string data_dir;
+  const Clock* clock = &SystemClock::Get();
+};
+
+/// What callers may rely on from a metadata backend.
+struct MetadataStoreCapabilities {
+  bool durable = true;         ///< acknowledged writes survive kill -9
+  bool multi_process = false;  ///< several argus processes may share it
+};
+
+using MetadataStoreRegistry = Registry<MetadataStore, StoreArgs, MetadataStoreCapabilities>;
+
+/// One registry per store contract, filled by server/register_all.cc.
+struct StoreRegistry {
+  MetadataStoreRegistry metadata;
+};
+
+}  // namespace argus::store

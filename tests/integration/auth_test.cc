@@ -1,0 +1,195 @@
+// The auth matrix: every route × every kind of caller, against the real server.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <set>
+
+#include "tests/integration/test_server.h"
+
+namespace argus::testing {
+namespace {
+
+class AuthMatrixTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = TestServer::Start().release();
+    ASSERT_GT(server_->port(), 0) << server_->Log();
+    const std::string& admin = server_->admin_key();
+    ASSERT_EQ(server_->Call("POST", "/v1/namespaces", admin, {{"name", "team"}}).status, 201);
+    ASSERT_EQ(server_->Call("POST", "/v1/namespaces", admin, {{"name", "other"}}).status, 201);
+    for (const char* role : {"viewer", "editor", "admin"}) {
+      auto r = server_->Call("POST", "/v1/keys", admin, {{"name", role}, {"role", role}},
+                             {{"X-Namespace", "team"}});
+      ASSERT_EQ(r.status, 201) << r.body;
+      keys_[role] = r.json()["secret"];
+      ids_[role] = r.json()["id"];
+    }
+    auto r = server_->Call("POST", "/v1/keys", admin, {{"name", "o"}, {"role", "admin"}},
+                           {{"X-Namespace", "other"}});
+    ASSERT_EQ(r.status, 201);
+    keys_["other"] = r.json()["secret"];
+    ids_["other"] = r.json()["id"];
+    keys_["global"] = admin;
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+
+  static TestServer* server_;
+  static std::map<std::string, std::string> keys_;
+  static std::map<std::string, std::string> ids_;
+};
+
+TestServer* AuthMatrixTest::server_ = nullptr;
+std::map<std::string, std::string> AuthMatrixTest::keys_;
+std::map<std::string, std::string> AuthMatrixTest::ids_;
+
+struct Case {
+  std::string method;
+  std::string path;  ///< {viewer_id} / {other_id} substituted
+  Json body;
+  // Expected status for: none, viewer, editor, ns admin, global admin (X-Namespace: team),
+  // other-namespace admin.
+  std::array<int, 6> expect;
+};
+
+TEST_F(AuthMatrixTest, EveryRouteAndCaller) {
+  const std::vector<Case> cases = {
+      {"GET", "/healthz", nullptr, {200, 200, 200, 200, 200, 200}},
+      {"GET", "/readyz", nullptr, {200, 200, 200, 200, 200, 200}},
+      {"GET", "/metrics", nullptr, {200, 200, 200, 200, 200, 200}},
+      {"GET", "/openapi.json", nullptr, {200, 200, 200, 200, 200, 200}},
+      {"GET", "/docs", nullptr, {200, 200, 200, 200, 200, 200}},
+      {"GET", "/v1/whoami", nullptr, {401, 200, 200, 200, 200, 200}},
+      {"POST", "/v1/diagnostics/echo", {{"name", "x"}, {"values", {1}}},
+       {401, 200, 200, 200, 200, 200}},
+      {"GET", "/v1/namespaces", nullptr, {401, 403, 403, 403, 200, 403}},
+      {"GET", "/v1/namespaces/team", nullptr, {401, 403, 403, 403, 200, 403}},
+      {"POST", "/v1/namespaces", {{"name", "fresh"}}, {401, 403, 403, 403, 201, 403}},
+      {"DELETE", "/v1/namespaces/fresh", nullptr, {401, 403, 403, 403, 204, 403}},
+      {"GET", "/v1/keys", nullptr, {401, 403, 403, 200, 200, 200}},
+      {"POST", "/v1/keys", {{"name", "n"}, {"role", "viewer"}}, {401, 403, 403, 201, 201, 201}},
+      {"GET", "/v1/keys/{viewer_id}", nullptr, {401, 403, 403, 200, 200, 404}},
+      // Another namespace's key is invisible to team's keys, and the other way round.
+      {"GET", "/v1/keys/{other_id}", nullptr, {401, 403, 403, 404, 404, 200}},
+      {"DELETE", "/v1/keys/{other_id}", nullptr, {401, 403, 403, 404, 404, 404}},
+  };
+  const std::vector<std::string> who = {"", "viewer", "editor", "admin", "global", "other"};
+  for (const auto& c : cases) {
+    for (size_t i = 0; i < who.size(); ++i) {
+      std::string path = c.path;
+      if (auto p = path.find("{viewer_id}"); p != std::string::npos) {
+        path.replace(p, 11, ids_["viewer"]);
+      }
+      if (auto p = path.find("{other_id}"); p != std::string::npos) {
+        path.replace(p, 10, ids_["other"]);
+      }
+      std::map<std::string, std::string> headers;
+      if (who[i] == "global") headers["X-Namespace"] = "team";
+      std::string key = who[i].empty() ? "" : keys_[who[i]];
+      if (c.method == "DELETE" && c.path == "/v1/keys/{other_id}" && who[i] == "other") continue;
+      auto r = server_->Call(c.method, path, key, c.body, headers);
+      EXPECT_EQ(r.status, c.expect[i]) << c.method << " " << c.path << " as '" << who[i]
+                                       << "': " << r.body;
+      if (r.status >= 400) {
+        Json e = r.json();
+        EXPECT_TRUE(e.contains("error")) << r.body;
+        EXPECT_EQ(e["error"]["request_id"], r.Header("x-request-id"));
+      }
+      // The namespace deleted by the global admin is recreated for the next caller's turn.
+      if (c.path == "/v1/namespaces/fresh" && r.status == 204) {
+        server_->Call("POST", "/v1/namespaces", keys_["global"], {{"name", "fresh"}});
+      }
+    }
+    if (c.method == "POST" && c.path == "/v1/namespaces") {
+      // Only the global admin created it; a second create conflicts.
+      EXPECT_EQ(server_->Call("POST", "/v1/namespaces", keys_["global"], c.body).status, 409);
+    }
+  }
+}
+
+TEST_F(AuthMatrixTest, NamespaceKeyCannotActInAnotherNamespace) {
+  auto r = server_->Call("GET", "/v1/keys", keys_["admin"], nullptr, {{"X-Namespace", "other"}});
+  EXPECT_EQ(r.status, 404);
+  r = server_->Call("GET", "/v1/whoami", keys_["admin"], nullptr, {{"X-Namespace", "team"}});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.json()["namespace"], "team");
+  EXPECT_EQ(r.json()["role"], "admin");
+}
+
+TEST_F(AuthMatrixTest, GlobalAdminNeedsAnExistingNamespace) {
+  auto r = server_->Call("GET", "/v1/keys", keys_["global"], nullptr, {{"X-Namespace", "nope"}});
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(r.json()["error"]["code"], "not_found");
+  // Without X-Namespace, the global admin sees the global keys.
+  r = server_->Call("GET", "/v1/keys", keys_["global"]);
+  ASSERT_EQ(r.status, 200);
+  ASSERT_GE(r.json()["items"].size(), 1u);
+  EXPECT_TRUE(r.json()["items"][0]["namespace"].is_null());
+}
+
+TEST_F(AuthMatrixTest, BadKeysAre401) {
+  for (const std::string& header :
+       {std::string("Bearer nope"), std::string("Basic abc"), "Bearer " + keys_["viewer"] + "x",
+        std::string("Bearer ") + std::string(300, 'a')}) {
+    auto r = Request(server_->port(), "GET", "/v1/whoami", {{"Authorization", header}});
+    EXPECT_EQ(r.status, 401) << header;
+    EXPECT_EQ(r.json()["error"]["code"], "unauthenticated");
+    EXPECT_EQ(r.Header("www-authenticate"), "Bearer");
+  }
+}
+
+TEST_F(AuthMatrixTest, RevocationTakesEffectImmediately) {
+  const std::string& admin = keys_["admin"];
+  auto created = server_->Call("POST", "/v1/keys", admin, {{"name", "tmp"}, {"role", "editor"}});
+  ASSERT_EQ(created.status, 201);
+  std::string secret = created.json()["secret"], id = created.json()["id"];
+  EXPECT_EQ(server_->Call("GET", "/v1/whoami", secret).status, 200);  // now cached
+  EXPECT_EQ(server_->Call("DELETE", "/v1/keys/" + id, admin).status, 204);
+  EXPECT_EQ(server_->Call("GET", "/v1/whoami", secret).status, 401);
+  auto got = server_->Call("GET", "/v1/keys/" + id, admin);
+  EXPECT_FALSE(got.json()["revoked_at"].is_null());
+  EXPECT_FALSE(got.json().contains("secret"));
+  auto list = server_->Call("GET", "/v1/keys", admin);
+  Json active = list.json();  // keep the document alive while iterating it
+  for (const auto& k : active["items"]) EXPECT_NE(k["id"], id);
+  list = server_->Call("GET", "/v1/keys?include_revoked=true&limit=1000", admin);
+  Json all = list.json();
+  bool found = false;
+  for (const auto& k : all["items"]) found = found || k["id"] == id;
+  EXPECT_TRUE(found);
+}
+
+TEST_F(AuthMatrixTest, ExpiredKeyIsRefused) {
+  auto r = server_->Call("POST", "/v1/keys", keys_["admin"],
+                         {{"name", "old"}, {"role", "viewer"}, {"expires_at", "2001-01-01T00:00:00Z"}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("future"), std::string::npos);
+}
+
+TEST_F(AuthMatrixTest, PaginationWalksAllNamespaces) {
+  for (int i = 0; i < 5; ++i) {
+    server_->Call("POST", "/v1/namespaces", keys_["global"], {{"name", "page-" + std::to_string(i)}});
+  }
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto r = server_->Call("GET", "/v1/namespaces?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor),
+                           keys_["global"]);
+    ASSERT_EQ(r.status, 200) << r.body;
+    Json j = r.json();
+    EXPECT_LE(j["items"].size(), 2u);
+    for (const auto& ns : j["items"]) EXPECT_TRUE(seen.insert(ns["name"]).second);
+    cursor = j["next_cursor"].is_null() ? "" : j["next_cursor"].get<std::string>();
+    ++pages;
+  } while (!cursor.empty() && pages < 100);
+  EXPECT_GE(seen.size(), 7u);
+  EXPECT_TRUE(seen.count("page-4"));
+  EXPECT_EQ(server_->Call("GET", "/v1/namespaces?limit=0", keys_["global"]).status, 400);
+  EXPECT_EQ(server_->Call("GET", "/v1/namespaces?cursor=%%%", keys_["global"]).status, 400);
+}
+
+}  // namespace
+}  // namespace argus::testing

@@ -1,0 +1,101 @@
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/json.h"
+
+namespace argus::testing {
+
+/// One HTTP response as read off the wire.
+struct HttpResult {
+  int status = 0;  ///< 0: no response (connection closed or timed out)
+  std::map<std::string, std::string> headers;  ///< lowercase names
+  std::string body;
+  Json json() const;
+  std::string Header(const std::string& lower) const {
+    auto it = headers.find(lower);
+    return it == headers.end() ? "" : it->second;
+  }
+};
+
+/// A blocking client connection to 127.0.0.1:port, for tests that need control over the bytes.
+class Connection {
+ public:
+  explicit Connection(int port);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  bool Send(const std::string& bytes);
+  /// Reads one response (Content-Length framed). status 0 when the peer closed first or
+  /// nothing came within `timeout_ms`.
+  HttpResult Read(int timeout_ms = 10000);
+  /// True when the server has closed the connection (read returns EOF) within `timeout_ms`.
+  bool ClosedByPeer(int timeout_ms = 5000);
+
+ private:
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+/// Sends one request on a fresh connection and reads the answer.
+HttpResult Request(int port, const std::string& method, const std::string& path,
+                   const std::map<std::string, std::string>& headers = {},
+                   const std::string& body = "");
+
+/// The real `build/argus serve` in a child process on 127.0.0.1 with a free port and a
+/// temporary data directory (or a given one, to test restarts).
+class TestServer {
+ public:
+  struct Options {
+    std::vector<std::string> env;   ///< extra "NAME=value" entries
+    std::vector<std::string> args;  ///< extra flags after `serve`
+    std::string data_dir;           ///< empty: a new temporary directory
+  };
+  /// Starts and waits until <data_dir>/listen.addr appears (the server is listening).
+  static std::unique_ptr<TestServer> Start(Options options);
+  static std::unique_ptr<TestServer> Start() { return Start(Options{}); }
+  ~TestServer();
+
+  int port() const { return port_; }
+  const std::string& admin_key() const { return admin_key_; }
+  const std::string& data_dir() const { return data_dir_; }
+  pid_t pid() const { return pid_; }
+  /// Sends `signal` and waits for exit; returns the exit code (or 128 + signal).
+  int Stop(int signal = 15);
+  /// What the server wrote to stderr so far.
+  std::string Log() const;
+
+  /// Shorthand for an authenticated request.
+  HttpResult Call(const std::string& method, const std::string& path, const std::string& key,
+                  const Json& body = nullptr, std::map<std::string, std::string> headers = {});
+
+ private:
+  TestServer() = default;
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string admin_key_;
+  std::string data_dir_;
+  std::string log_path_;
+  bool own_dir_ = false;
+};
+
+/// Runs a program with arguments and extra environment; returns exit code and stdout+stderr.
+struct ProcessResult {
+  int exit_code = -1;
+  std::string output;
+};
+ProcessResult RunProcess(const std::vector<std::string>& argv,
+                         const std::vector<std::string>& env = {});
+
+std::string ArgusBinary();
+std::string SourceDir();
+std::string NewTempDir(const std::string& tag);
+
+}  // namespace argus::testing
