@@ -41,6 +41,8 @@ struct ApiKey {
 };
 
 /// Keyset pagination: items with an id greater than `after_id`, in id (= creation) order.
+/// `after_id` need not name an existing item (it is a plain lower bound). A limit outside
+/// 1..1000 is InvalidArgument.
 struct PageRequest {
   std::string after_id;  ///< empty for the first page
   int limit = 50;        ///< 1..1000
@@ -84,7 +86,8 @@ class MetadataStore {
   /// NotFound when absent. Revoked keys are still returned (with revoked_at set).
   virtual Result<ApiKey> GetApiKey(std::string_view id) = 0;
   virtual Result<ApiKey> GetApiKeyByPrefix(std::string_view prefix) = 0;
-  /// Keys of one namespace (empty `namespace_id`: the global keys), oldest first.
+  /// Keys of one namespace (empty `namespace_id`: the global keys), oldest first. A namespace
+  /// that does not exist has no keys (an empty page, not NotFound).
   virtual Result<Page<ApiKey>> ListApiKeys(std::string_view namespace_id, const PageRequest& page,
                                            bool include_revoked) = 0;
   /// Sets revoked_at (idempotent: a second call keeps the first time). NotFound when absent.

@@ -134,10 +134,10 @@ class SqliteDatabase {
   Result<std::string> QueryText(std::string_view sql, std::string_view operation);
 
   int CachedStatementCountForTest() const { return static_cast<int>(cache_.size()); }
-  sqlite3* handle() { return db_; }
 
  private:
   friend class Statement;
+  sqlite3* handle() { return db_; }
   SqliteDatabase(std::string path, sqlite3* db) : path_(std::move(path)), db_(db) {}
   Status Configure(const SqliteOptions& options);
   Result<std::unique_ptr<Statement>> PrepareUncached(std::string_view sql,

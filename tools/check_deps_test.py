@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+"""Shows that check_deps.py fails on each forbidden include and passes on allowed ones."""
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+CHECK = pathlib.Path(__file__).with_name("check_deps.py")
+
+CASES = [
+    # (file, include, should_fail)
+    ("api/a.cc", "engine/worker.h", True),
+    ("engine/a.cc", "api/router.h", True),
+    ("retrieval/a.cc", "api/router.h", True),
+    ("retrieval/a.cc", "engine/x.h", True),
+    ("core/a.cc", "store/metadata_store.h", True),
+    ("api/a.cc", "store/sqlite/register.h", True),
+    ("engine/a.cc", "store/sqlite/register.h", True),
+    ("store/metadata_store.cc", "store/sqlite/register.h", True),
+    ("store/pg/a.cc", "store/sqlite/register.h", True),
+    ("store/sqlite/a.cc", "api/router.h", True),
+    ("api/a.cc", "store/metadata_store.h", False),
+    ("api/a.cc", "core/status.h", False),
+    ("engine/a.cc", "store/metadata_store.h", False),
+    ("server/a.cc", "store/sqlite/register.h", False),
+    ("cli/a.cc", "store/sqlite/register.h", False),
+    ("store/sqlite/a.cc", "store/sqlite/b.h", False),
+    ("api/a_test.cc", "store/sqlite/register.h", False),
+    ("api/a.cc", "boost/beast.hpp", False),
+]
+
+
+def run_case(path, include):
+    with tempfile.TemporaryDirectory() as d:
+        src = pathlib.Path(d) / "src"
+        for folder in ("core", "store/sqlite", "store/pg", "api", "engine", "retrieval"):
+            (src / folder).mkdir(parents=True, exist_ok=True)
+        f = src / path
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(f'#include "{include}"\n')
+        return subprocess.run([sys.executable, str(CHECK), str(src)], capture_output=True).returncode
+
+
+def main():
+    bad = 0
+    for path, include, should_fail in CASES:
+        rc = run_case(path, include)
+        if (rc != 0) != should_fail:
+            print(f"FAIL: src/{path} including {include}: exit {rc}, expected "
+                  f"{'failure' if should_fail else 'success'}")
+            bad += 1
+    print(f"{len(CASES) - bad} passed, {bad} failed")
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
