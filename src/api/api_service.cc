@@ -172,7 +172,7 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     return Finish(req, request_id, &route, start, client_ip, &ctx, out);
   }
 
-  if (!route.request_schema.is_null()) {
+  if (route.compiled_request) {
     if (!IsJsonContentType(req.Header("content-type"))) {
       WriteError(415, "unsupported_media_type", "the body must be application/json", request_id,
                  out);
@@ -180,7 +180,7 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     }
     auto body = ParseJson(req.body.empty() ? std::string_view("{}") : std::string_view(req.body),
                           json_limits_);
-    Status valid = body.ok() ? ValidateJson(*body, route.request_schema) : body.status();
+    Status valid = body.ok() ? route.compiled_request->Validate(*body) : body.status();
     if (!valid.ok()) {
       WriteError(400, "invalid_argument", valid.message(), request_id, out);
       return Finish(req, request_id, &route, start, client_ip, &ctx, out);

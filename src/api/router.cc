@@ -47,6 +47,11 @@ bool PercentDecode(std::string_view in, std::string* out) {
 void Router::Add(Route route) {
   if (route.pattern.empty() || route.pattern[0] != '/') std::abort();
   route.index = routes_.size();
+  if (!route.request_schema.is_null()) {
+    auto compiled = JsonSchema::Compile(route.request_schema);
+    if (!compiled.ok()) std::abort();  // a route's schema outside the supported subset: a bug
+    route.compiled_request = std::make_shared<const JsonSchema>(std::move(compiled).value());
+  }
   routes_.push_back(std::make_unique<Route>(std::move(route)));
   const Route* r = routes_.back().get();
   Node* node = &root_;

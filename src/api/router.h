@@ -9,6 +9,7 @@
 
 #include "api/request_context.h"
 #include "core/json.h"
+#include "core/json_schema.h"
 
 namespace argus::api {
 
@@ -45,6 +46,8 @@ struct Route {
   std::string response_content_type = "application/json";
   std::function<Result<ApiResponse>(RequestContext&)> handler;
   size_t index = 0;  ///< position in the table, for per-route metrics
+  /// `request_schema` compiled by Router::Add; null when the route takes no body.
+  std::shared_ptr<const JsonSchema> compiled_request;
 };
 
 /// Matches request paths to routes. Built once at start-up, then read-only (thread-safe).

@@ -6,33 +6,50 @@ namespace argus {
 
 namespace {
 
-// Thrown from the parser callback to stop a parse early; never leaves ParseJson.
-struct LimitExceeded {
-  std::string message;
-};
+// One pass over the raw text, before any parsing: rejects documents that nest too deep or hold
+// an over-long string without building them, and lets the parse itself run without a
+// per-value callback. Escape sequences count as one character.
+Status CheckLimits(std::string_view text, const JsonLimits& limits) {
+  int depth = 0;
+  bool in_string = false;
+  size_t length = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        if (i + 1 < text.size() && text[i + 1] == 'u') i += 4;
+        ++i;
+        ++length;
+      } else if (c == '"') {
+        in_string = false;
+      } else {
+        ++length;
+      }
+      if (length > limits.max_string_bytes) {
+        return InvalidArgumentError("a JSON string is longer than " +
+                                    std::to_string(limits.max_string_bytes) + " bytes");
+      }
+    } else if (c == '"') {
+      in_string = true;
+      length = 0;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limits.max_depth) {
+        return InvalidArgumentError("JSON nests deeper than " + std::to_string(limits.max_depth) +
+                                    " levels");
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return OkStatus();
+}
 
 }  // namespace
 
 Result<Json> ParseJson(std::string_view text, const JsonLimits& limits) {
-  auto check = [&limits](int depth, Json::parse_event_t event, Json& parsed) -> bool {
-    if ((event == Json::parse_event_t::object_start ||
-         event == Json::parse_event_t::array_start) &&
-        depth >= limits.max_depth) {
-      throw LimitExceeded{"JSON nests deeper than " + std::to_string(limits.max_depth) +
-                          " levels"};
-    }
-    if ((event == Json::parse_event_t::value || event == Json::parse_event_t::key) &&
-        parsed.is_string() && parsed.get_ref<const std::string&>().size() > limits.max_string_bytes) {
-      throw LimitExceeded{"a JSON string is longer than " +
-                          std::to_string(limits.max_string_bytes) + " bytes"};
-    }
-    return true;
-  };
+  ARGUS_RETURN_IF_ERROR(CheckLimits(text, limits));
   try {
-    return Json::parse(text.begin(), text.end(), check, /*allow_exceptions=*/true,
-                       /*ignore_comments=*/false);
-  } catch (const LimitExceeded& e) {
-    return InvalidArgumentError(e.message);
+    return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
     // e.what() names the byte position and what was expected; it never echoes the input.
     return InvalidArgumentError(std::string("malformed JSON: ") + e.what());

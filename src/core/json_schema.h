@@ -1,20 +1,39 @@
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "core/json.h"
-#include "core/status.h"
+#include "core/result.h"
 
 namespace argus {
 
-/// Validates `value` against a JSON Schema (2020-12) written in the subset Argus uses for its
-/// request bodies, the same schema objects that /openapi.json publishes:
+/// A JSON Schema (2020-12) in the subset Argus uses for request bodies, compiled once so that
+/// validating a request costs a walk over the document and no lookups in the schema:
 ///   type (a name or a list of names), properties, required, additionalProperties (bool or
 ///   schema), items, enum, const, minLength, maxLength, minimum, maximum, minItems, maxItems,
-///   format "date-time"; description/title/examples are ignored.
-/// Returns InvalidArgument naming the first offending field by its path ("tags[2]", "retry.max"),
-/// e.g. "field 'role' must be one of: admin, editor, viewer". Keywords outside the subset are
-/// ignored, so keep schemas inside it. Thread-safe (pure function).
+///   format "date-time". Annotations (description, title, examples, default) are ignored.
+/// Immutable after Compile(): thread-safe.
+class JsonSchema {
+ public:
+  /// InvalidArgument naming the keyword when `schema` uses something outside the subset, so a
+  /// schema can never silently validate less than it says.
+  static Result<JsonSchema> Compile(const Json& schema);
+
+  /// InvalidArgument naming the first offending field by its path ("tags[2]", "retry.max"),
+  /// e.g. "field 'role' must be one of: admin, editor, viewer".
+  Status Validate(const Json& value) const;
+
+  const Json& source() const { return *source_; }
+
+  struct Node;
+
+ private:
+  std::shared_ptr<const Node> root_;
+  std::shared_ptr<const Json> source_;
+};
+
+/// Compiles and validates in one go (tests, one-off checks).
 Status ValidateJson(const Json& value, const Json& schema);
 
 }  // namespace argus

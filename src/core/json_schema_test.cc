@@ -55,3 +55,32 @@ TEST(JsonSchemaTest, NamesTheOffendingField) {
 
 }  // namespace
 }  // namespace argus
+
+namespace argus {
+namespace {
+
+TEST(JsonSchemaTest, CompileRefusesKeywordsOutsideTheSubset) {
+  EXPECT_FALSE(JsonSchema::Compile(Json::parse(R"({"type": "string", "pattern": "^a"})")).ok());
+  EXPECT_FALSE(JsonSchema::Compile(Json::parse(R"({"type": "strnig"})")).ok());
+  EXPECT_FALSE(JsonSchema::Compile(Json::parse(R"({"format": "email"})")).ok());
+  EXPECT_TRUE(JsonSchema::Compile(Json::parse(R"({"type": "string", "description": "x"})")).ok());
+}
+
+TEST(JsonSchemaTest, CompiledSchemaIsReusable) {
+  auto s = JsonSchema::Compile(kKeySchema);
+  ASSERT_TRUE(s.ok());
+  EXPECT_TRUE(s->Validate(Json::parse(R"({"name": "a", "role": "viewer"})")).ok());
+  EXPECT_FALSE(s->Validate(Json::parse(R"({"name": "a"})")).ok());
+  EXPECT_EQ(s->source(), kKeySchema);
+}
+
+TEST(JsonSchemaTest, AdditionalPropertiesSchemaAppliesToEveryExtraField) {
+  Json schema = Json::parse(
+      R"({"type": "object", "additionalProperties": {"type": "string", "maxLength": 2}})");
+  EXPECT_TRUE(ValidateJson(Json::parse(R"({"a": "x", "b": "yy"})"), schema).ok());
+  Status s = ValidateJson(Json::parse(R"({"a": "x", "b": "yyy"})"), schema);
+  EXPECT_EQ(s.message(), "field 'b' must be at most 2 characters long");
+}
+
+}  // namespace
+}  // namespace argus
