@@ -49,3 +49,31 @@ TEST(JsonTest, TypeNames) {
 
 }  // namespace
 }  // namespace argus
+
+namespace argus {
+namespace {
+
+TEST(JsonTest, InvalidUtf8IsRefused) {
+  auto r = ParseJson("{\"name\": \"\xff\xfe\"}");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("malformed JSON"), std::string_view::npos);
+}
+
+TEST(JsonTest, RepeatedKeyKeepsTheLastValueAndScalarsParse) {
+  auto r = ParseJson(R"({"a": 1, "a": 2})");
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ((*r)["a"], 2);
+  EXPECT_EQ(*ParseJson("5"), 5);
+  EXPECT_EQ(*ParseJson("\"s\""), "s");
+  EXPECT_EQ(*ParseJson("-1.25e2"), -125.0);
+  EXPECT_EQ(*ParseJson("18446744073709551615"), 18446744073709551615ull);
+}
+
+TEST(JsonTest, ErrorNamesTheByteOffset) {
+  auto r = ParseJson(R"({"a": tru})");
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("at byte 9: Invalid value"), std::string_view::npos) << r.status().message();
+}
+
+}  // namespace
+}  // namespace argus
