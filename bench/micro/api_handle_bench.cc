@@ -19,7 +19,8 @@ struct Fixture {
     std::filesystem::create_directories(dir);
     (void)store::sqlite::RegisterSqliteStores(registry);
     config.Set("http.access_log", "false", "bench").IgnoreError();
-    store = std::move(registry.metadata.Create("sqlite", {&config, dir, &SystemClock::Get()})).value();
+    store =
+        std::move(registry.metadata.Create("sqlite", {&config, dir, &SystemClock::Get()})).value();
     api::NewKeySecret s = api::KeySecretFrom("bench-key-0123456789abcdefghijklmnopqrstuvwxyz");
     store::ApiKey k;
     k.id = NewId();

@@ -55,7 +55,8 @@ void WriteError(int status, std::string_view code, std::string_view message,
 Result<std::unique_ptr<ApiService>> ApiService::Create(const Config& config, ApiDeps deps) {
   auto resolver = ClientAddressResolver::FromStrings(config.GetStringList("http.trusted_proxies"));
   if (!resolver.ok()) {
-    return InvalidArgumentError("http.trusted_proxies: " + std::string(resolver.status().message()));
+    return InvalidArgumentError("http.trusted_proxies: " +
+                                std::string(resolver.status().message()));
   }
   return std::unique_ptr<ApiService>(new ApiService(config, std::move(deps), *resolver));
 }
@@ -83,9 +84,9 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
   requests_total_ = &deps_.metrics->AddCounter(
       "argus_http_requests_total", "HTTP requests answered, by route, method and status code.",
       {"route", "method", "code"});
-  request_seconds_ = &deps_.metrics->AddHistogram(
-      "argus_http_request_duration_seconds", "Time from a complete request to its response.",
-      {"route"});
+  request_seconds_ =
+      &deps_.metrics->AddHistogram("argus_http_request_duration_seconds",
+                                   "Time from a complete request to its response.", {"route"});
   for (const auto& r : router_.routes()) {
     auto m = std::make_unique<RouteMetrics>();
     m->label = r->pattern;
@@ -198,8 +199,7 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
   Respond(ctx, &route, std::move(result), out);
   if (out.body.size() >= gzip_min_bytes_ && out.status != 204 &&
       AcceptsGzip(req.Header("accept-encoding")) &&
-      (out.content_type.starts_with("application/json") ||
-       out.content_type.starts_with("text/"))) {
+      (out.content_type.starts_with("application/json") || out.content_type.starts_with("text/"))) {
     std::string zipped;
     if (GzipCompress(out.body, &zipped)) {
       out.body = std::move(zipped);
@@ -243,7 +243,8 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
   store::Role need = store::Role::kViewer;
   switch (route.access) {
     case Access::kPublic:
-    case Access::kAnyKey: return OkStatus();
+    case Access::kAnyKey:
+      return OkStatus();
     case Access::kGlobalAdmin:
       if (!who.global) return PermissionDeniedError("this operation needs a global admin key");
       return OkStatus();
@@ -251,8 +252,12 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
       if (who.global) return OkStatus();
       need = store::Role::kAdmin;
       break;
-    case Access::kNamespaceEditor: need = store::Role::kEditor; break;
-    case Access::kNamespaceViewer: need = store::Role::kViewer; break;
+    case Access::kNamespaceEditor:
+      need = store::Role::kEditor;
+      break;
+    case Access::kNamespaceViewer:
+      need = store::Role::kViewer;
+      break;
   }
   if (ctx.namespace_id.empty()) {
     return InvalidArgumentError("this operation acts in a namespace: send 'X-Namespace: <name>'");
@@ -309,8 +314,7 @@ void ApiService::Finish(const HttpRequest& req, std::string_view request_id, con
                         const RequestContext* ctx, HttpResponse& out) {
   out.AddHeader("X-Request-Id", std::string(request_id));
   RouteMetrics& m = *route_metrics_[route ? route->index : route_metrics_.size() - 1];
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   m.seconds->Observe(seconds);
   int code = (out.status >= 100 && out.status < 600) ? out.status : 500;
   Counter* c = m.by_code[code].load(std::memory_order_acquire);
@@ -323,12 +327,9 @@ void ApiService::Finish(const HttpRequest& req, std::string_view request_id, con
   }
   c->Inc();
   if (access_log_) {
-    Json fields = {{"method", req.method},
-                   {"path", std::string(req.path)},
-                   {"status", out.status},
-                   {"bytes", out.body.size()},
-                   {"duration_ms", seconds * 1000},
-                   {"client", client_ip}};
+    Json fields = {{"method", req.method},          {"path", std::string(req.path)},
+                   {"status", out.status},          {"bytes", out.body.size()},
+                   {"duration_ms", seconds * 1000}, {"client", client_ip}};
     if (route) fields["route"] = route->pattern;
     if (ctx && ctx->principal) fields["key"] = ctx->principal->key_prefix;
     log::Info("request", fields);

@@ -19,15 +19,15 @@ struct Principal {
   std::string key_name;
   std::string key_prefix;
   store::Role role = store::Role::kViewer;
-  bool global = false;          ///< a global admin key (no namespace of its own)
-  std::string namespace_id;     ///< the key's namespace; empty for global keys
+  bool global = false;       ///< a global admin key (no namespace of its own)
+  std::string namespace_id;  ///< the key's namespace; empty for global keys
   std::string namespace_name;
 };
 
 /// What a handler answers: a status, a JSON body (or raw bytes) and extra headers.
 struct ApiResponse {
   int status = 200;
-  Json body;                 ///< serialized unless `raw` is set
+  Json body;  ///< serialized unless `raw` is set
   std::optional<std::string> raw;
   std::string content_type;  ///< empty: the route's
   std::vector<std::pair<std::string, std::string>> headers;

@@ -73,7 +73,7 @@ class Router {
     std::vector<std::unique_ptr<Node>> children;
     std::unique_ptr<Node> param;  ///< "{x}" child
     std::string param_name;
-    std::unique_ptr<Node> rest;   ///< "{x+}" child
+    std::unique_ptr<Node> rest;  ///< "{x+}" child
     std::string rest_name;
     std::vector<const Route*> routes;
   };

@@ -13,16 +13,26 @@ size_t Collect(char* data, size_t size, size_t n, void* user) {
 
 StatusCode CodeFor(long http) {
   switch (http) {
-    case 400: return StatusCode::kInvalidArgument;
-    case 401: return StatusCode::kUnauthenticated;
-    case 403: return StatusCode::kPermissionDenied;
-    case 404: return StatusCode::kNotFound;
-    case 409: return StatusCode::kAlreadyExists;
-    case 412: return StatusCode::kConditionFailed;
-    case 429: return StatusCode::kResourceExhausted;
-    case 503: return StatusCode::kUnavailable;
-    case 504: return StatusCode::kDeadlineExceeded;
-    default: return StatusCode::kInternal;
+    case 400:
+      return StatusCode::kInvalidArgument;
+    case 401:
+      return StatusCode::kUnauthenticated;
+    case 403:
+      return StatusCode::kPermissionDenied;
+    case 404:
+      return StatusCode::kNotFound;
+    case 409:
+      return StatusCode::kAlreadyExists;
+    case 412:
+      return StatusCode::kConditionFailed;
+    case 429:
+      return StatusCode::kResourceExhausted;
+    case 503:
+      return StatusCode::kUnavailable;
+    case 504:
+      return StatusCode::kDeadlineExceeded;
+    default:
+      return StatusCode::kInternal;
   }
 }
 

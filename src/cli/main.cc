@@ -1,8 +1,8 @@
 // The `argus` executable: `serve` (the composition root in server/) and the client commands,
 // which speak HTTP to a running server.
-#include <CLI/CLI.hpp>
 #include <curl/curl.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -41,7 +41,8 @@ struct ConfigFlags {
     if (!data_dir.empty()) s.flags.emplace_back("server.data_dir", data_dir);
     for (const auto& kv : sets) {
       size_t eq = kv.find('=');
-      if (eq == std::string::npos) return InvalidArgumentError("--set '" + kv + "' needs KEY=VALUE");
+      if (eq == std::string::npos)
+        return InvalidArgumentError("--set '" + kv + "' needs KEY=VALUE");
       s.flags.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
     }
     return Config::Load(s);
@@ -85,8 +86,9 @@ std::string ListPath(std::string path, int limit, const std::string& cursor) {
 }
 
 int Main(int argc, char** argv) {
-  CLI::App app{"Argus: media in, searchable data out. `argus serve` runs the server; the other "
-               "commands talk to a running one."};
+  CLI::App app{
+      "Argus: media in, searchable data out. `argus serve` runs the server; the other "
+      "commands talk to a running one."};
   app.require_subcommand(1);
 
   ConfigFlags serve_flags;
@@ -161,8 +163,8 @@ int Main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   const std::vector<std::string> ns_cols = {"name", "id", "created_at"};
-  const std::vector<std::string> key_cols = {"id", "name", "role", "prefix", "namespace",
-                                             "expires_at", "revoked_at"};
+  const std::vector<std::string> key_cols = {"id",        "name",       "role",      "prefix",
+                                             "namespace", "expires_at", "revoked_at"};
   if (serve->parsed()) {
     auto config = serve_flags.Load();
     if (!config.ok()) return PrintError(config.status());

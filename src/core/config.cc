@@ -17,7 +17,8 @@ using T = ConfigType;
 // The schema of every setting. Later modules add their rows here, so one table documents all.
 constexpr ConfigKey kKeys[] = {
     {"server.listen", T::kString, "\"127.0.0.1:7070\"",
-     "HOST:PORT the HTTP server binds (port 0 picks a free port, written to <data_dir>/listen.addr)"},
+     "HOST:PORT the HTTP server binds (port 0 picks a free port, written to "
+     "<data_dir>/listen.addr)"},
     {"server.data_dir", T::kString, "\"./argus-data\"",
      "directory for the database, the admin key and (later) blobs; locked by one server at a time"},
     {"server.io_threads", T::kInt, "0", "HTTP I/O threads; 0 means one per CPU core"},
@@ -81,11 +82,16 @@ bool IsPrefixOfKey(std::string_view prefix) {
 
 std::string TypeName(ConfigType t) {
   switch (t) {
-    case T::kString: return "a string";
-    case T::kInt: return "an integer";
-    case T::kDouble: return "a number";
-    case T::kBool: return "true or false";
-    case T::kStringList: return "a list of strings";
+    case T::kString:
+      return "a string";
+    case T::kInt:
+      return "an integer";
+    case T::kDouble:
+      return "a number";
+    case T::kBool:
+      return "true or false";
+    case T::kStringList:
+      return "a list of strings";
   }
   return "?";
 }
@@ -100,7 +106,8 @@ std::string_view Trim(std::string_view s) {
 Result<Json> FromText(const ConfigKey& key, std::string_view text) {
   std::string_view t = Trim(text);
   switch (key.type) {
-    case T::kString: return Json(std::string(text));
+    case T::kString:
+      return Json(std::string(text));
     case T::kInt: {
       int64_t v;
       auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);

@@ -18,12 +18,12 @@ enum class ConfigType { kString, kInt, kDouble, kBool, kStringList };
 /// One configuration key. The table of all keys (ConfigKeys()) is the schema: it gives the type,
 /// the default, the documentation and the environment variable of every setting.
 struct ConfigKey {
-  std::string_view path;           ///< dotted YAML path, e.g. "http.max_body_bytes"
+  std::string_view path;  ///< dotted YAML path, e.g. "http.max_body_bytes"
   ConfigType type;
-  std::string_view default_json;   ///< default as JSON text: "1048576", "\"info\"", "[]"
-  std::string_view help;           ///< one line for `argus config print --help` and the docs
-  bool secret = false;             ///< masked by `argus config print`
-  char list_separator = ',';       ///< for kStringList values given as env or flag text
+  std::string_view default_json;  ///< default as JSON text: "1048576", "\"info\"", "[]"
+  std::string_view help;          ///< one line for `argus config print --help` and the docs
+  bool secret = false;            ///< masked by `argus config print`
+  char list_separator = ',';      ///< for kStringList values given as env or flag text
 };
 
 /// Every key Argus knows, in documentation order.

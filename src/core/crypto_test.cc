@@ -31,7 +31,8 @@ TEST(CryptoTest, RandomBytesDiffer) {
   uint8_t a[32], b[32];
   RandomBytes(a, 32);
   RandomBytes(b, 32);
-  EXPECT_NE(std::string(reinterpret_cast<char*>(a), 32), std::string(reinterpret_cast<char*>(b), 32));
+  EXPECT_NE(std::string(reinterpret_cast<char*>(a), 32),
+            std::string(reinterpret_cast<char*>(b), 32));
 }
 
 TEST(CryptoTest, ConstantTimeEquals) {

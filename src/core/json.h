@@ -1,9 +1,8 @@
 #pragma once
 
 #include <cstddef>
-#include <string_view>
-
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 #include "core/result.h"
 
@@ -15,8 +14,8 @@ using Json = nlohmann::json;
 /// Limits applied while parsing untrusted JSON. Both are checked during the parse, so an
 /// oversized document is refused before it is fully built.
 struct JsonLimits {
-  int max_depth = 32;                     ///< nesting of objects/arrays
-  size_t max_string_bytes = 64 * 1024;    ///< any one string or object key, in bytes
+  int max_depth = 32;                   ///< nesting of objects/arrays
+  size_t max_string_bytes = 64 * 1024;  ///< any one string or object key, in bytes
 };
 
 /// Parses `text` under `limits`. InvalidArgument with the position for malformed JSON, and for a

@@ -33,20 +33,27 @@ std::optional<uint8_t> TypeBitOf(std::string_view name) {
 
 bool MatchesTypes(const Json& v, uint8_t mask) {
   switch (v.type()) {
-    case Json::value_t::object: return mask & kObject;
-    case Json::value_t::array: return mask & kArray;
-    case Json::value_t::string: return mask & kString;
-    case Json::value_t::boolean: return mask & kBoolean;
-    case Json::value_t::null: return mask & kNull;
+    case Json::value_t::object:
+      return mask & kObject;
+    case Json::value_t::array:
+      return mask & kArray;
+    case Json::value_t::string:
+      return mask & kString;
+    case Json::value_t::boolean:
+      return mask & kBoolean;
+    case Json::value_t::null:
+      return mask & kNull;
     case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned: return mask & (kInteger | kNumber);
+    case Json::value_t::number_unsigned:
+      return mask & (kInteger | kNumber);
     case Json::value_t::number_float: {
       if (mask & kNumber) return true;
       // 3.0 is an integer in JSON Schema.
       double d = v.get<double>();
       return (mask & kInteger) && d == static_cast<double>(static_cast<int64_t>(d));
     }
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -109,8 +116,10 @@ Result<std::unique_ptr<JsonSchema::Node>> JsonSchema::Node::Compile(const Json& 
     const Json& v = it.value();
     if (k == "type") {
       std::vector<std::string> names;
-      if (v.is_string()) names.push_back(v.get<std::string>());
-      else for (const auto& t : v) names.push_back(t.get<std::string>());
+      if (v.is_string())
+        names.push_back(v.get<std::string>());
+      else
+        for (const auto& t : v) names.push_back(t.get<std::string>());
       for (const auto& name : names) {
         auto bit = TypeBitOf(name);
         if (!bit) return InvalidArgumentError("unknown schema type '" + name + "'");
@@ -249,7 +258,8 @@ Status JsonSchema::Node::Check(const Json& v, const Path& path) const {
       }
       break;
     }
-    default: break;
+    default:
+      break;
   }
   return OkStatus();
 }

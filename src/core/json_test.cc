@@ -72,7 +72,8 @@ TEST(JsonTest, RepeatedKeyKeepsTheLastValueAndScalarsParse) {
 TEST(JsonTest, ErrorNamesTheByteOffset) {
   auto r = ParseJson(R"({"a": tru})");
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("at byte 9: Invalid value"), std::string_view::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("at byte 9: Invalid value"), std::string_view::npos)
+      << r.status().message();
 }
 
 }  // namespace

@@ -28,12 +28,18 @@ std::shared_ptr<spdlog::logger>& Logger() {
 
 std::string_view LevelName(Level level) {
   switch (level) {
-    case Level::kTrace: return "trace";
-    case Level::kDebug: return "debug";
-    case Level::kInfo: return "info";
-    case Level::kWarn: return "warn";
-    case Level::kError: return "error";
-    case Level::kOff: return "off";
+    case Level::kTrace:
+      return "trace";
+    case Level::kDebug:
+      return "debug";
+    case Level::kInfo:
+      return "info";
+    case Level::kWarn:
+      return "warn";
+    case Level::kError:
+      return "error";
+    case Level::kOff:
+      return "off";
   }
   return "info";
 }
@@ -41,8 +47,8 @@ std::string_view LevelName(Level level) {
 }  // namespace
 
 Result<Level> ParseLevel(std::string_view name) {
-  for (Level l : {Level::kTrace, Level::kDebug, Level::kInfo, Level::kWarn, Level::kError,
-                  Level::kOff}) {
+  for (Level l :
+       {Level::kTrace, Level::kDebug, Level::kInfo, Level::kWarn, Level::kError, Level::kOff}) {
     if (LevelName(l) == name) return l;
   }
   return InvalidArgumentError("unknown log level '" + std::string(name) +
@@ -72,7 +78,9 @@ void Shutdown() {
   Logger()->set_pattern("%v");
 }
 
-bool Enabled(Level level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
+bool Enabled(Level level) {
+  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed);
+}
 
 void Write(Level level, std::string_view msg, const Json& fields) {
   std::string ts = FormatRfc3339(SystemClock::Get().NowUs());

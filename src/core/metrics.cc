@@ -28,7 +28,7 @@ std::vector<uint64_t> Histogram::BucketCounts() const {
 
 std::vector<double> LatencyBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 namespace {
@@ -47,10 +47,14 @@ std::string FormatValue(double v) {
 
 void AppendEscaped(std::string& out, std::string_view v) {
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
 }
 
@@ -58,9 +62,12 @@ void AppendHeader(std::string& out, const std::string& name, const std::string& 
                   std::string_view type) {
   out += "# HELP " + name + " ";
   for (char c : help) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '\n') out += "\\n";
-    else out.push_back(c);
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out.push_back(c);
   }
   out += "\n# TYPE " + name + " ";
   out += type;
@@ -127,8 +134,7 @@ Family<Gauge>& MetricsRegistry::AddGauge(std::string name, std::string help,
 Family<Histogram>& MetricsRegistry::AddHistogram(std::string name, std::string help,
                                                  std::vector<std::string> labels,
                                                  std::vector<double> bounds) {
-  return AddFamily<Histogram>(mu_, histograms_, std::move(name), std::move(help),
-                              std::move(labels),
+  return AddFamily<Histogram>(mu_, histograms_, std::move(name), std::move(help), std::move(labels),
                               [bounds] { return std::make_unique<Histogram>(bounds); });
 }
 

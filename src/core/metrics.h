@@ -97,8 +97,7 @@ class MetricsRegistry {
  public:
   Family<Counter>& AddCounter(std::string name, std::string help,
                               std::vector<std::string> labels = {});
-  Family<Gauge>& AddGauge(std::string name, std::string help,
-                          std::vector<std::string> labels = {});
+  Family<Gauge>& AddGauge(std::string name, std::string help, std::vector<std::string> labels = {});
   Family<Histogram>& AddHistogram(std::string name, std::string help,
                                   std::vector<std::string> labels,
                                   std::vector<double> bounds = LatencyBuckets());

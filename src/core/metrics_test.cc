@@ -13,8 +13,9 @@ TEST(MetricsTest, RendersCountersWithEscapedLabels) {
   fam.WithLabels({"a\"b"}).Inc();
   fam.WithLabels({"a\"b"}).Inc(2);
   std::string text = r.Render();
-  EXPECT_NE(text.find("# HELP argus_things_total Things seen.\n# TYPE argus_things_total counter\n"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find("# HELP argus_things_total Things seen.\n# TYPE argus_things_total counter\n"),
+      std::string::npos);
   EXPECT_NE(text.find("argus_things_total{kind=\"a\\\"b\"} 3\n"), std::string::npos) << text;
 }
 
@@ -27,7 +28,8 @@ TEST(MetricsTest, HistogramBucketsAreCumulative) {
   child.Observe(5);
   std::string text = r.Render();
   EXPECT_NE(text.find("argus_latency_seconds_bucket{route=\"/x\",le=\"0.1\"} 1\n"),
-            std::string::npos) << text;
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("argus_latency_seconds_bucket{route=\"/x\",le=\"1\"} 2\n"),
             std::string::npos);
   EXPECT_NE(text.find("argus_latency_seconds_bucket{route=\"/x\",le=\"+Inf\"} 3\n"),

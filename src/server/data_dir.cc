@@ -14,7 +14,8 @@ namespace argus::server {
 Result<DataDirLock> DataDirLock::Acquire(const std::string& dir) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
-  if (ec) return FailedPreconditionError("cannot create data directory " + dir + ": " + ec.message());
+  if (ec)
+    return FailedPreconditionError("cannot create data directory " + dir + ": " + ec.message());
   ::chmod(dir.c_str(), 0700);
   std::string path = dir + "/argus.lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);

@@ -44,10 +44,10 @@ int CountOpenFds() {
 
 void AddProcessMetrics(MetricsRegistry& registry) {
   const auto& info = GetBuildInfo();
-  registry.AddGauge("argus_build_info", "Build of the running binary (always 1).",
-                    {"version", "commit", "compiler"})
-      .WithLabels({std::string(info.version), std::string(info.commit),
-                   std::string(info.compiler)})
+  registry
+      .AddGauge("argus_build_info", "Build of the running binary (always 1).",
+                {"version", "commit", "compiler"})
+      .WithLabels({std::string(info.version), std::string(info.commit), std::string(info.compiler)})
       .Set(1);
   long ticks = sysconf(_SC_CLK_TCK);
   long page = sysconf(_SC_PAGESIZE);
@@ -73,8 +73,8 @@ void AddProcessMetrics(MetricsRegistry& registry) {
     if (fields.size() < 22) return;
     double cpu = (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(ticks);
     double start = boot_time + std::stod(fields[19]) / static_cast<double>(ticks);
-    Gauge(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.",
-          cpu, "counter");
+    Gauge(out, "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", cpu,
+          "counter");
     Gauge(out, "process_start_time_seconds",
           "Start time of the process since unix epoch in seconds.", start);
     Gauge(out, "process_virtual_memory_bytes", "Virtual memory size in bytes.",

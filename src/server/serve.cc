@@ -149,20 +149,19 @@ int RunServe(const Config& config) {
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
 
-  std::string url = "http://" + (http.host.find(':') != std::string::npos ? "[" + http.host + "]"
-                                                                           : http.host) +
+  std::string url = "http://" +
+                    (http.host.find(':') != std::string::npos ? "[" + http.host + "]" : http.host) +
                     ":" + std::to_string((*server)->port());
   // Tests and scripts read the bound address from here (useful with port 0).
   if (Status s = WriteFileAtomic(data_dir + "/listen.addr", url + "\n", 0644); !s.ok()) {
     return Fail(s);
   }
   started = true;
-  log::Info("argus serve is listening",
-            {{"url", url},
-             {"data_dir", data_dir},
-             {"io_threads", http.io_threads},
-             {"version", GetBuildInfo().version},
-             {"pid", static_cast<int>(getpid())}});
+  log::Info("argus serve is listening", {{"url", url},
+                                         {"data_dir", data_dir},
+                                         {"io_threads", http.io_threads},
+                                         {"version", GetBuildInfo().version},
+                                         {"pid", static_cast<int>(getpid())}});
 
   int sig = 0;
   sigwait(&stop_signals, &sig);

@@ -4,9 +4,12 @@ namespace argus::store {
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kViewer: return "viewer";
-    case Role::kEditor: return "editor";
-    case Role::kAdmin: return "admin";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kEditor:
+      return "editor";
+    case Role::kAdmin:
+      return "admin";
   }
   return "viewer";
 }
@@ -15,8 +18,7 @@ Result<Role> ParseRole(std::string_view name) {
   if (name == "viewer") return Role::kViewer;
   if (name == "editor") return Role::kEditor;
   if (name == "admin") return Role::kAdmin;
-  return InvalidArgumentError("unknown role '" + std::string(name) +
-                              "' (admin, editor, viewer)");
+  return InvalidArgumentError("unknown role '" + std::string(name) + "' (admin, editor, viewer)");
 }
 
 }  // namespace argus::store

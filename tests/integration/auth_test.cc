@@ -62,7 +62,9 @@ TEST_F(AuthMatrixTest, EveryRouteAndCaller) {
       {"GET", "/openapi.json", nullptr, {200, 200, 200, 200, 200, 200}},
       {"GET", "/docs", nullptr, {200, 200, 200, 200, 200, 200}},
       {"GET", "/v1/whoami", nullptr, {401, 200, 200, 200, 200, 200}},
-      {"POST", "/v1/diagnostics/echo", {{"name", "x"}, {"values", {1}}},
+      {"POST",
+       "/v1/diagnostics/echo",
+       {{"name", "x"}, {"values", {1}}},
        {401, 200, 200, 200, 200, 200}},
       {"GET", "/v1/namespaces", nullptr, {401, 403, 403, 403, 200, 403}},
       {"GET", "/v1/namespaces/team", nullptr, {401, 403, 403, 403, 200, 403}},
@@ -90,8 +92,8 @@ TEST_F(AuthMatrixTest, EveryRouteAndCaller) {
       std::string key = who[i].empty() ? "" : keys_[who[i]];
       if (c.method == "DELETE" && c.path == "/v1/keys/{other_id}" && who[i] == "other") continue;
       auto r = server_->Call(c.method, path, key, c.body, headers);
-      EXPECT_EQ(r.status, c.expect[i]) << c.method << " " << c.path << " as '" << who[i]
-                                       << "': " << r.body;
+      EXPECT_EQ(r.status, c.expect[i])
+          << c.method << " " << c.path << " as '" << who[i] << "': " << r.body;
       if (r.status >= 400) {
         Json e = r.json();
         EXPECT_TRUE(e.contains("error")) << r.body;
@@ -162,22 +164,25 @@ TEST_F(AuthMatrixTest, RevocationTakesEffectImmediately) {
 }
 
 TEST_F(AuthMatrixTest, ExpiredKeyIsRefused) {
-  auto r = server_->Call("POST", "/v1/keys", keys_["admin"],
-                         {{"name", "old"}, {"role", "viewer"}, {"expires_at", "2001-01-01T00:00:00Z"}});
+  auto r =
+      server_->Call("POST", "/v1/keys", keys_["admin"],
+                    {{"name", "old"}, {"role", "viewer"}, {"expires_at", "2001-01-01T00:00:00Z"}});
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("future"), std::string::npos);
 }
 
 TEST_F(AuthMatrixTest, PaginationWalksAllNamespaces) {
   for (int i = 0; i < 5; ++i) {
-    server_->Call("POST", "/v1/namespaces", keys_["global"], {{"name", "page-" + std::to_string(i)}});
+    server_->Call("POST", "/v1/namespaces", keys_["global"],
+                  {{"name", "page-" + std::to_string(i)}});
   }
   std::set<std::string> seen;
   std::string cursor;
   int pages = 0;
   do {
-    auto r = server_->Call("GET", "/v1/namespaces?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor),
-                           keys_["global"]);
+    auto r =
+        server_->Call("GET", "/v1/namespaces?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor),
+                      keys_["global"]);
     ASSERT_EQ(r.status, 200) << r.body;
     Json j = r.json();
     EXPECT_LE(j["items"].size(), 2u);

@@ -29,10 +29,10 @@ class BadInputTest : public ::testing::Test {
   }
 
   HttpResult Echo(const std::string& body, const std::string& content_type = "application/json") {
-    return Request(server_->port(), "POST", "/v1/diagnostics/echo",
-                   {{"Authorization", "Bearer " + server_->admin_key()},
-                    {"Content-Type", content_type}},
-                   body);
+    return Request(
+        server_->port(), "POST", "/v1/diagnostics/echo",
+        {{"Authorization", "Bearer " + server_->admin_key()}, {"Content-Type", content_type}},
+        body);
   }
   static void ExpectError(const HttpResult& r, int status, const std::string& code) {
     EXPECT_EQ(r.status, status) << r.body;
@@ -80,8 +80,10 @@ TEST_F(BadInputTest, WrongContentType) {
 TEST_F(BadInputTest, BodyOverLimitByContentLength) {
   // Refused from the header alone: the body is never sent.
   Connection c(server_->port());
-  c.Send("POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-         "Authorization: Bearer " + server_->admin_key() + "\r\nContent-Length: 100000\r\n\r\n");
+  c.Send(
+      "POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Authorization: Bearer " +
+      server_->admin_key() + "\r\nContent-Length: 100000\r\n\r\n");
   auto r = c.Read();
   ExpectError(r, 413, "payload_too_large");
   EXPECT_TRUE(c.ClosedByPeer());
@@ -89,8 +91,9 @@ TEST_F(BadInputTest, BodyOverLimitByContentLength) {
 
 TEST_F(BadInputTest, BodyOverLimitWhileStreaming) {
   Connection c(server_->port());
-  std::string req = "POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
-                    "application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  std::string req =
+      "POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\nContent-Type: "
+      "application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
   for (int i = 0; i < 10; ++i) req += "400\r\n" + std::string(1024, ' ') + "\r\n";
   req += "0\r\n\r\n";
   c.Send(req);
@@ -108,8 +111,9 @@ TEST_F(BadInputTest, OversizedHeaders) {
 
 TEST_F(BadInputTest, ContentLengthWithTransferEncodingClosesTheConnection) {
   Connection c(server_->port());
-  c.Send("POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-         "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  c.Send(
+      "POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+      "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
   auto r = c.Read();
   ExpectError(r, 400, "invalid_argument");
   EXPECT_EQ(r.Header("connection"), "close");
@@ -118,8 +122,9 @@ TEST_F(BadInputTest, ContentLengthWithTransferEncodingClosesTheConnection) {
 
 TEST_F(BadInputTest, TwoDifferentContentLengthsCloseTheConnection) {
   Connection c(server_->port());
-  c.Send("POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
-         "Content-Length: 7\r\n\r\nabcdefg");
+  c.Send(
+      "POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+      "Content-Length: 7\r\n\r\nabcdefg");
   auto r = c.Read();
   ExpectError(r, 400, "invalid_argument");
   EXPECT_TRUE(c.ClosedByPeer());
@@ -180,9 +185,13 @@ TEST_F(BadInputTest, KeepAliveServesManyRequestsOnOneConnection) {
 TEST_F(BadInputTest, ExpectContinueIsAnswered) {
   Connection c(server_->port());
   std::string body = R"({"name":"x","values":[]})";
-  c.Send("POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-         "Authorization: Bearer " + server_->admin_key() + "\r\nExpect: 100-continue\r\n"
-         "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n");
+  c.Send(
+      "POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+      "Authorization: Bearer " +
+      server_->admin_key() +
+      "\r\nExpect: 100-continue\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n");
   auto interim = c.Read(2000);
   EXPECT_EQ(interim.status, 100);
   c.Send(body);

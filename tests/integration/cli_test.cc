@@ -13,9 +13,9 @@ TEST(CliTest, VersionAndConfigPrint) {
   auto v = RunProcess({ArgusBinary(), "version"});
   EXPECT_EQ(v.exit_code, 0);
   EXPECT_EQ(v.output.rfind("argus 0.", 0), 0u) << v.output;
-  auto c = RunProcess({ArgusBinary(), "config", "print", "--listen", "0.0.0.0:9999"},
-                      {"ARGUS_ADMIN_KEY=topsecret-topsecret-topsecret-123",
-                       "ARGUS_HTTP_MAX_BODY_BYTES=77"});
+  auto c = RunProcess(
+      {ArgusBinary(), "config", "print", "--listen", "0.0.0.0:9999"},
+      {"ARGUS_ADMIN_KEY=topsecret-topsecret-topsecret-123", "ARGUS_HTTP_MAX_BODY_BYTES=77"});
   EXPECT_EQ(c.exit_code, 0) << c.output;
   EXPECT_NE(c.output.find("listen: \"0.0.0.0:9999\"  # flag"), std::string::npos) << c.output;
   EXPECT_NE(c.output.find("max_body_bytes: 77  # env"), std::string::npos) << c.output;
@@ -48,8 +48,7 @@ TEST(CliTest, NamespacesAndKeysOverHttp) {
   auto table = RunProcess({ArgusBinary(), "keys", "ls", "--namespace", "cli-team"}, env);
   EXPECT_NE(table.output.find("ID"), std::string::npos);
   EXPECT_NE(table.output.find(id), std::string::npos);
-  auto revoke =
-      RunProcess({ArgusBinary(), "keys", "revoke", id, "--namespace", "cli-team"}, env);
+  auto revoke = RunProcess({ArgusBinary(), "keys", "revoke", id, "--namespace", "cli-team"}, env);
   EXPECT_EQ(revoke.exit_code, 0) << revoke.output;
   EXPECT_EQ(s->Call("GET", "/v1/whoami", secret).status, 401);
 

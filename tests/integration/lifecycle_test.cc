@@ -1,6 +1,5 @@
 // Start, restart, lock, shutdown: the server as a process.
 #include <gtest/gtest.h>
-
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -53,8 +52,8 @@ TEST(LifecycleTest, ShortAdminKeyFromEnvironmentIsRefused) {
 TEST(LifecycleTest, SecondServerOnTheSameDataDirRefusesToStart) {
   auto first = TestServer::Start();
   ASSERT_GT(first->port(), 0);
-  auto r = RunProcess({ArgusBinary(), "serve", "--listen", "127.0.0.1:0", "--data-dir",
-                       first->data_dir()});
+  auto r = RunProcess(
+      {ArgusBinary(), "serve", "--listen", "127.0.0.1:0", "--data-dir", first->data_dir()});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find("in use by another argus process"), std::string::npos) << r.output;
   EXPECT_EQ(Request(first->port(), "GET", "/healthz").status, 200);
@@ -99,10 +98,10 @@ TEST(LifecycleTest, GracefulShutdownFinishesInFlightRequests) {
   ASSERT_TRUE(idle.Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
   ASSERT_EQ(idle.Read().status, 200);
   // Headers sent, body not yet: the request is in flight when SIGTERM arrives.
-  ASSERT_TRUE(inflight.Send("POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\n"
-                            "Content-Type: application/json\r\nAuthorization: Bearer " +
-                            s->admin_key() + "\r\nContent-Length: " +
-                            std::to_string(body.size()) + "\r\n\r\n"));
+  ASSERT_TRUE(inflight.Send(
+      "POST /v1/diagnostics/echo HTTP/1.1\r\nHost: x\r\n"
+      "Content-Type: application/json\r\nAuthorization: Bearer " +
+      s->admin_key() + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n"));
   std::this_thread::sleep_for(std::chrono::milliseconds(100));  // let it be read
   ::kill(s->pid(), SIGTERM);
   EXPECT_TRUE(idle.ClosedByPeer(3000));  // idle keep-alive connections close at once

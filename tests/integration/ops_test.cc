@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "tests/integration/test_server.h"
 
@@ -76,8 +78,8 @@ TEST_F(OpsTest, OpenApiIsValidAndCoversTheRoutes) {
   ASSERT_EQ(r.status, 200);
   Json doc = r.json();
   EXPECT_EQ(doc["openapi"], "3.1.0");
-  for (const char* path : {"/v1/namespaces", "/v1/namespaces/{name}", "/v1/keys",
-                           "/v1/keys/{id}", "/healthz", "/metrics", "/v1/diagnostics/echo"}) {
+  for (const char* path : {"/v1/namespaces", "/v1/namespaces/{name}", "/v1/keys", "/v1/keys/{id}",
+                           "/healthz", "/metrics", "/v1/diagnostics/echo"}) {
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
   }
   EXPECT_TRUE(doc["paths"]["/v1/keys"]["post"]["requestBody"].is_object());
@@ -120,11 +122,41 @@ TEST_F(OpsTest, CorsForConfiguredOrigins) {
   EXPECT_EQ(r.Header("access-control-allow-origin"), "https://app.example");
   r = Request(server_->port(), "GET", "/healthz", {{"Origin", "https://evil.example"}});
   EXPECT_EQ(r.Header("access-control-allow-origin"), "");
-  auto pre = Request(server_->port(), "OPTIONS", "/v1/keys",
-                     {{"Origin", "https://app.example"},
-                      {"Access-Control-Request-Method", "POST"}});
+  auto pre =
+      Request(server_->port(), "OPTIONS", "/v1/keys",
+              {{"Origin", "https://app.example"}, {"Access-Control-Request-Method", "POST"}});
   EXPECT_EQ(pre.status, 204);
   EXPECT_NE(pre.Header("access-control-allow-headers").find("Authorization"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace argus::testing
+
+namespace argus::testing {
+namespace {
+
+TEST(AccessLogTest, EveryRequestIsOneJsonLineWithItsRequestId) {
+  auto s = TestServer::Start();
+  ASSERT_GT(s->port(), 0);
+  auto r = s->Call("GET", "/v1/whoami", s->admin_key(), nullptr, {{"X-Request-Id", "trace-77"}});
+  ASSERT_EQ(r.status, 200);
+  // The logger writes from a background thread and flushes at least once a second.
+  std::string line;
+  for (int i = 0; i < 300 && line.empty(); ++i) {
+    std::istringstream log(s->Log());
+    for (std::string l; std::getline(log, l);) {
+      if (l.find("\"request_id\":\"trace-77\"") != std::string::npos) line = l;
+    }
+    if (line.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_FALSE(line.empty()) << s->Log();
+  Json j = Json::parse(line);
+  EXPECT_EQ(j["msg"], "request");
+  EXPECT_EQ(j["route"], "/v1/whoami");
+  EXPECT_EQ(j["status"], 200);
+  EXPECT_EQ(j["method"], "GET");
+  EXPECT_EQ(j["key"], s->admin_key().substr(0, 12));  // the prefix, never the secret
+  EXPECT_EQ(s->Log().find(s->admin_key()), std::string::npos);
 }
 
 }  // namespace

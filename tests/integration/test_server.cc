@@ -50,7 +50,8 @@ std::string SourceDir() {
 }
 
 std::string NewTempDir(const std::string& tag) {
-  std::string dir = std::filesystem::temp_directory_path().string() + "/argus-" + tag + "-" + NewId();
+  std::string dir =
+      std::filesystem::temp_directory_path().string() + "/argus-" + tag + "-" + NewId();
   std::filesystem::create_directories(dir);
   return dir;
 }
@@ -164,8 +165,8 @@ std::unique_ptr<TestServer> TestServer::Start(Options options) {
   s->log_path_ = s->data_dir_ + "/../" + std::filesystem::path(s->data_dir_).filename().string() +
                  "-" + NewId().substr(24) + ".log";
   std::filesystem::remove(s->data_dir_ + "/listen.addr");
-  std::vector<std::string> argv = {ArgusBinary(), "serve", "--listen", "127.0.0.1:0",
-                                   "--data-dir", s->data_dir_};
+  std::vector<std::string> argv = {ArgusBinary(), "serve",      "--listen",
+                                   "127.0.0.1:0", "--data-dir", s->data_dir_};
   argv.insert(argv.end(), options.args.begin(), options.args.end());
   std::vector<std::string> env = {"ARGUS_SERVER_IO_THREADS=2", "ARGUS_LOG_LEVEL=info"};
   for (char** e = environ; *e; ++e) {

@@ -13,7 +13,7 @@ namespace argus::testing {
 
 /// One HTTP response as read off the wire.
 struct HttpResult {
-  int status = 0;  ///< 0: no response (connection closed or timed out)
+  int status = 0;                              ///< 0: no response (connection closed or timed out)
   std::map<std::string, std::string> headers;  ///< lowercase names
   std::string body;
   Json json() const;

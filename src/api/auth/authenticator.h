@@ -54,8 +54,8 @@ class Authenticator {
   const Clock* clock_;
   std::chrono::steady_clock::duration ttl_;
   std::shared_mutex mu_;
-  uint64_t generation_ = 0;  // bumped by every invalidation, GUARDED_BY(mu_)
-  std::unordered_map<std::string, Entry> by_hash_;              // GUARDED_BY(mu_)
+  uint64_t generation_ = 0;                         // bumped by every invalidation, GUARDED_BY(mu_)
+  std::unordered_map<std::string, Entry> by_hash_;  // GUARDED_BY(mu_)
   std::unordered_map<std::string, std::string> namespace_ids_;  // name → id, GUARDED_BY(mu_)
 };
 

@@ -50,7 +50,8 @@ Result<ListParams> ParseListParams(const RequestContext& ctx) {
 
 Json ListBody(Json items, const std::string& next_after_id) {
   Json body = {{"items", std::move(items)}};
-  body["next_cursor"] = next_after_id.empty() ? Json(nullptr) : Json(Base64UrlEncode(next_after_id));
+  body["next_cursor"] =
+      next_after_id.empty() ? Json(nullptr) : Json(Base64UrlEncode(next_after_id));
   return body;
 }
 
@@ -65,7 +66,8 @@ Json ListSchema(const Json& item_schema) {
 }
 
 std::vector<QueryParam> ListQueryParams() {
-  return {{"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 50}},
+  return {{"limit",
+           {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}, {"default", 50}},
            "page size"},
           {"cursor", {{"type", "string"}}, "next_cursor of the previous page"}};
 }

@@ -5,16 +5,15 @@ namespace argus::api {
 
 namespace {
 
-const Json kWhoamiSchema = {
-    {"type", "object"},
-    {"required", {"key_id", "key_name", "role", "global", "namespace"}},
-    {"properties",
-     {{"key_id", {{"type", "string"}}},
-      {"key_name", {{"type", "string"}}},
-      {"role", {{"type", "string"}}},
-      {"global", {{"type", "boolean"}}},
-      {"namespace", {{"type", {"string", "null"}}}},
-      {"server_version", {{"type", "string"}}}}}};
+const Json kWhoamiSchema = {{"type", "object"},
+                            {"required", {"key_id", "key_name", "role", "global", "namespace"}},
+                            {"properties",
+                             {{"key_id", {{"type", "string"}}},
+                              {"key_name", {{"type", "string"}}},
+                              {"role", {{"type", "string"}}},
+                              {"global", {{"type", "boolean"}}},
+                              {"namespace", {{"type", {"string", "null"}}}},
+                              {"server_version", {{"type", "string"}}}}}};
 
 // A small but real document: what the echo route validates, field by field.
 const Json kEchoSchema = {
@@ -47,8 +46,8 @@ void AddDiagnosticsRoutes(Router& router, HandlerEnv env) {
                           {"key_name", p.key_name},
                           {"role", store::RoleName(p.role)},
                           {"global", p.global},
-                          {"namespace", ctx.namespace_name.empty() ? Json(nullptr)
-                                                                   : Json(ctx.namespace_name)},
+                          {"namespace",
+                           ctx.namespace_name.empty() ? Json(nullptr) : Json(ctx.namespace_name)},
                           {"server_version", GetBuildInfo().version}});
               }});
   router.Add({.method = "POST",

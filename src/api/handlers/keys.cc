@@ -7,15 +7,15 @@ namespace {
 
 const Json kKeySchema = {
     {"type", "object"},
-    {"required", {"id", "name", "role", "prefix", "namespace", "created_at", "updated_at",
-                  "expires_at", "revoked_at"}},
+    {"required",
+     {"id", "name", "role", "prefix", "namespace", "created_at", "updated_at", "expires_at",
+      "revoked_at"}},
     {"properties",
      {{"id", {{"type", "string"}}},
       {"name", {{"type", "string"}}},
       {"role", {{"type", "string"}, {"enum", {"admin", "editor", "viewer"}}}},
       {"prefix", {{"type", "string"}, {"description", "the key's first characters"}}},
-      {"namespace",
-       {{"type", {"string", "null"}}, {"description", "null for a global admin key"}}},
+      {"namespace", {{"type", {"string", "null"}}, {"description", "null for a global admin key"}}},
       {"created_at", {{"type", "string"}, {"format", "date-time"}}},
       {"updated_at", {{"type", "string"}, {"format", "date-time"}}},
       {"expires_at", {{"type", {"string", "null"}}, {"format", "date-time"}}},
@@ -110,27 +110,29 @@ void AddKeyRoutes(Router& router, HandlerEnv env) {
                   }
                 }
               }});
-  router.Add({.method = "GET",
-              .pattern = "/v1/keys",
-              .operation_id = "listKeys",
-              .summary = "List the API keys of the namespace (global keys without X-Namespace)",
-              .tag = "keys",
-              .access = Access::kNamespaceAdmin,
-              .response_schema = ListSchema(kKeySchema),
-              .query = [] {
-                auto q = ListQueryParams();
-                q.push_back({"include_revoked", {{"type", "boolean"}}, "also list revoked keys"});
-                return q;
-              }(),
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx));
-                bool revoked = ctx.Query("include_revoked").value_or("false") == "true";
-                ARGUS_ASSIGN_OR_RETURN(auto page, env.deps->metadata->ListApiKeys(
-                                                      ctx.namespace_id, params.page, revoked));
-                Json items = Json::array();
-                for (const auto& k : page.items) items.push_back(ToJson(k, ctx.namespace_name));
-                return ApiResponse::Of(200, ListBody(std::move(items), page.next_after_id));
-              }});
+  router.Add(
+      {.method = "GET",
+       .pattern = "/v1/keys",
+       .operation_id = "listKeys",
+       .summary = "List the API keys of the namespace (global keys without X-Namespace)",
+       .tag = "keys",
+       .access = Access::kNamespaceAdmin,
+       .response_schema = ListSchema(kKeySchema),
+       .query =
+           [] {
+             auto q = ListQueryParams();
+             q.push_back({"include_revoked", {{"type", "boolean"}}, "also list revoked keys"});
+             return q;
+           }(),
+       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+         ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx));
+         bool revoked = ctx.Query("include_revoked").value_or("false") == "true";
+         ARGUS_ASSIGN_OR_RETURN(
+             auto page, env.deps->metadata->ListApiKeys(ctx.namespace_id, params.page, revoked));
+         Json items = Json::array();
+         for (const auto& k : page.items) items.push_back(ToJson(k, ctx.namespace_name));
+         return ApiResponse::Of(200, ListBody(std::move(items), page.next_after_id));
+       }});
   router.Add({.method = "GET",
               .pattern = "/v1/keys/{id}",
               .operation_id = "getKey",
@@ -151,8 +153,8 @@ void AddKeyRoutes(Router& router, HandlerEnv env) {
               .success_status = 204,
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto key, GetScopedKey(env, ctx));
-                ARGUS_ASSIGN_OR_RETURN(
-                    auto revoked, env.deps->metadata->RevokeApiKey(key.id, env.deps->clock->NowUs()));
+                ARGUS_ASSIGN_OR_RETURN(auto revoked, env.deps->metadata->RevokeApiKey(
+                                                         key.id, env.deps->clock->NowUs()));
                 env.auth->InvalidateKey(revoked.id);
                 return ApiResponse::NoContent();
               }});

@@ -5,15 +5,14 @@ namespace argus::api {
 
 namespace {
 
-const Json kNamespaceSchema = {
-    {"type", "object"},
-    {"required", {"id", "name", "settings", "created_at", "updated_at"}},
-    {"properties",
-     {{"id", {{"type", "string"}}},
-      {"name", {{"type", "string"}}},
-      {"settings", {{"type", "object"}}},
-      {"created_at", {{"type", "string"}, {"format", "date-time"}}},
-      {"updated_at", {{"type", "string"}, {"format", "date-time"}}}}}};
+const Json kNamespaceSchema = {{"type", "object"},
+                               {"required", {"id", "name", "settings", "created_at", "updated_at"}},
+                               {"properties",
+                                {{"id", {{"type", "string"}}},
+                                 {"name", {{"type", "string"}}},
+                                 {"settings", {{"type", "object"}}},
+                                 {"created_at", {{"type", "string"}, {"format", "date-time"}}},
+                                 {"updated_at", {{"type", "string"}, {"format", "date-time"}}}}}};
 
 const Json kCreateSchema = {
     {"type", "object"},
@@ -43,8 +42,9 @@ Status ValidateName(const std::string& name) {
     ok = alnum || (i > 0 && (c == '-' || c == '_'));
   }
   if (!ok) {
-    return InvalidArgumentError("field 'name' must be 1-63 lowercase letters, digits, '-' or '_', "
-                                "starting with a letter or digit");
+    return InvalidArgumentError(
+        "field 'name' must be 1-63 lowercase letters, digits, '-' or '_', "
+        "starting with a letter or digit");
   }
   return OkStatus();
 }

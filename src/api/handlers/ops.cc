@@ -62,10 +62,10 @@ class AssetCache {
   std::map<std::string, std::string> cache_;
 };
 
-const Json kStatusSchema = {{"type", "object"},
-                            {"required", {"status"}},
-                            {"properties", {{"status", {{"type", "string"}}},
-                                            {"checks", {{"type", "object"}}}}}};
+const Json kStatusSchema = {
+    {"type", "object"},
+    {"required", {"status"}},
+    {"properties", {{"status", {{"type", "string"}}}, {"checks", {{"type", "object"}}}}}};
 
 }  // namespace
 
@@ -96,9 +96,9 @@ void AddOpsRoutes(Router& router, HandlerEnv env) {
                     ready = ready && state == "ok";
                   }
                 }
-                return ApiResponse::Of(ready ? 200 : 503,
-                                       {{"status", ready ? "ready" : "not_ready"},
-                                        {"checks", checks}});
+                return ApiResponse::Of(
+                    ready ? 200 : 503,
+                    {{"status", ready ? "ready" : "not_ready"}, {"checks", checks}});
               }});
   router.Add({.method = "GET",
               .pattern = "/metrics",

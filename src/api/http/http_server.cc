@@ -1,8 +1,8 @@
 // The only translation unit that sees Boost.Beast/Asio: keep it that way (compile time).
-#include <utility>  // Boost 1.81's asio/awaitable.hpp needs std::exchange before Asio headers.
-
 #include "api/http/http_server.h"
 
+#include <array>
+#include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -15,12 +15,10 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
-
-#include <array>
-#include <atomic>
 #include <ctime>
 #include <list>
 #include <thread>
+#include <utility>  // Boost 1.81's asio/awaitable.hpp needs std::exchange before Asio headers.
 
 #include "core/log.h"
 
@@ -146,7 +144,8 @@ class ServerImpl final : public HttpServer {
   Status Bind() {
     beast::error_code ec;
     auto address = asio::ip::make_address(options_.host, ec);
-    if (ec) return InvalidArgumentError("cannot listen on '" + options_.host + "': not an IP address");
+    if (ec)
+      return InvalidArgumentError("cannot listen on '" + options_.host + "': not an IP address");
     tcp::endpoint endpoint(address, options_.port);
     acceptor_ = std::make_unique<tcp::acceptor>(threads_[0]->ctx);
     if (acceptor_->open(endpoint.protocol(), ec); ec) return BindError(endpoint, ec);
@@ -248,15 +247,16 @@ class ServerImpl final : public HttpServer {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
       auto session = std::make_shared<Session>(std::move(socket), target, this);
-      asio::co_spawn(target->ctx, [session]() { return session->Run(); },
-                     [](std::exception_ptr e) {
-                       if (!e) return;
-                       try {
-                         std::rethrow_exception(e);
-                       } catch (const std::exception& ex) {
-                         log::Error("http session failed", {{"error", ex.what()}});
-                       }
-                     });
+      asio::co_spawn(
+          target->ctx, [session]() { return session->Run(); },
+          [](std::exception_ptr e) {
+            if (!e) return;
+            try {
+              std::rethrow_exception(e);
+            } catch (const std::exception& ex) {
+              log::Error("http session failed", {{"error", ex.what()}});
+            }
+          });
     }
   }
 

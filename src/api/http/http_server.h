@@ -12,9 +12,9 @@ namespace argus::api {
 
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
-  uint16_t port = 7070;  ///< 0 picks a free port; port() tells which
-  int io_threads = 2;    ///< one io_context per thread; connections spread round-robin
-  uint64_t max_body_bytes = 1 << 20;     ///< larger bodies → 413 (Content-Length or streamed)
+  uint16_t port = 7070;               ///< 0 picks a free port; port() tells which
+  int io_threads = 2;                 ///< one io_context per thread; connections spread round-robin
+  uint64_t max_body_bytes = 1 << 20;  ///< larger bodies → 413 (Content-Length or streamed)
   uint32_t max_header_bytes = 16 * 1024;  ///< larger request line + headers → 431
   /// Once a request's first byte arrived, the whole request must arrive within this.
   std::chrono::milliseconds read_timeout{15000};

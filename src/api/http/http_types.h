@@ -12,8 +12,8 @@ namespace argus::api {
 /// object per connection (clear() keeps capacity), so handlers must not keep references past
 /// the call. Header names are stored lowercase.
 struct HttpRequest {
-  std::string method;  ///< "GET", "POST", ...
-  std::string target;  ///< raw request-target, e.g. "/v1/keys?limit=5"
+  std::string method;      ///< "GET", "POST", ...
+  std::string target;      ///< raw request-target, e.g. "/v1/keys?limit=5"
   std::string_view path;   ///< points into target: before '?'
   std::string_view query;  ///< points into target: after '?', without it
   std::vector<std::pair<std::string, std::string>> headers;
