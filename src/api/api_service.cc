@@ -15,6 +15,15 @@ namespace {
 
 constexpr std::string_view kUnmatched = "unmatched";
 
+// Unmatched requests are labelled by method, but only by the methods HTTP defines for us, so a
+// client inventing method names cannot grow the metric's label set without bound.
+std::string_view MethodLabel(std::string_view method) {
+  for (std::string_view known : {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) {
+    if (method == known) return known;
+  }
+  return "other";
+}
+
 bool ValidRequestId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (char c : id) {
@@ -320,9 +329,9 @@ void ApiService::Finish(const HttpRequest& req, std::string_view request_id, con
   Counter* c = m.by_code[code].load(std::memory_order_acquire);
   if (c == nullptr || !route) {
     // Unmatched requests carry the client's method; everything else the route's.
-    c = &requests_total_->WithLabels(
-        {m.label, route ? route->method : (req.method.size() <= 10 ? req.method : "other"),
-         std::to_string(code)});
+    c = &requests_total_->WithLabels({m.label,
+                                      route ? route->method : std::string(MethodLabel(req.method)),
+                                      std::to_string(code)});
     if (route) m.by_code[code].store(c, std::memory_order_release);
   }
   c->Inc();

@@ -163,6 +163,13 @@ TEST_F(BadInputTest, SlowlorisIsCutOffWhileOthersAreServed) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(8));
 }
 
+TEST_F(BadInputTest, InventedMethodsDoNotGrowMetricLabels) {
+  EXPECT_EQ(Request(server_->port(), "BREW", "/coffee").status, 404);
+  auto m = Request(server_->port(), "GET", "/metrics");
+  EXPECT_NE(m.body.find("route=\"unmatched\",method=\"other\",code=\"404\""), std::string::npos);
+  EXPECT_EQ(m.body.find("BREW"), std::string::npos);
+}
+
 TEST_F(BadInputTest, RequestIdIsEchoedOrGenerated) {
   auto r = Request(server_->port(), "GET", "/healthz", {{"X-Request-Id", "trace-abc-123"}});
   EXPECT_EQ(r.Header("x-request-id"), "trace-abc-123");
