@@ -66,11 +66,12 @@ TEST_F(BadInputTest, WronglyTypedAndUnknownFields) {
 }
 
 TEST_F(BadInputTest, DeepNestingAndLongStrings) {
-  std::string deep = R"({"name":"x","values":[],"attributes":)" + std::string(20, '[') +
-                     std::string(20, ']') + "}";
+  std::string deep = R"({"name":"x","values":[],"attributes":)";
+  deep.append(20, '[').append(20, ']').append("}");
   ExpectError(Echo(deep), 400, "invalid_argument");
-  ExpectError(Echo(R"({"name":")" + std::string(100, 'a') + R"(","values":[]})"), 400,
-              "invalid_argument");
+  std::string long_name = R"({"name":")";
+  long_name.append(100, 'a').append(R"(","values":[]})");
+  ExpectError(Echo(long_name), 400, "invalid_argument");
 }
 
 TEST_F(BadInputTest, WrongContentType) {
