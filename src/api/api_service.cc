@@ -1,6 +1,7 @@
 #include "api/api_service.h"
 
 #include <array>
+#include <cmath>
 
 #include "api/handlers/handlers.h"
 #include "api/http/gzip.h"
@@ -338,7 +339,7 @@ void ApiService::Finish(const HttpRequest& req, std::string_view request_id, con
   if (access_log_) {
     Json fields = {{"method", req.method},          {"path", std::string(req.path)},
                    {"status", out.status},          {"bytes", out.body.size()},
-                   {"duration_ms", seconds * 1000}, {"client", client_ip}};
+                   {"duration_ms", std::round(seconds * 1e6) / 1000}, {"client", client_ip}};
     if (route) fields["route"] = route->pattern;
     if (ctx && ctx->principal) fields["key"] = ctx->principal->key_prefix;
     log::Info("request", fields);
