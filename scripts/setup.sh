@@ -10,7 +10,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 debian_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
-  libjemalloc-dev rapidjson-dev libsqlite3-dev libssl-dev zlib1g-dev libcurl4-openssl-dev
+  libjemalloc-dev rapidjson-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev libcurl4-openssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 nodejs npm prometheus
 )

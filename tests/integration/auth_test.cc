@@ -61,6 +61,7 @@ TEST_F(AuthMatrixTest, EveryRouteAndCaller) {
       {"GET", "/metrics", nullptr, {200, 200, 200, 200, 200, 200}},
       {"GET", "/openapi.json", nullptr, {200, 200, 200, 200, 200, 200}},
       {"GET", "/docs", nullptr, {200, 200, 200, 200, 200, 200}},
+      {"GET", "/docs/swagger-ui.css", nullptr, {200, 200, 200, 200, 200, 200}},
       {"GET", "/v1/whoami", nullptr, {401, 200, 200, 200, 200, 200}},
       {"POST",
        "/v1/diagnostics/echo",

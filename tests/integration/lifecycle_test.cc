@@ -89,6 +89,28 @@ TEST(LifecycleTest, RestartKeepsNamespacesAndKeys) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(LifecycleTest, DatabaseFromANewerArgusIsRefused) {
+  std::string dir = NewTempDir("newer");
+  {
+    TestServer::Options o;
+    o.data_dir = dir;
+    auto s = TestServer::Start(o);
+    ASSERT_GT(s->port(), 0) << s->Log();
+    EXPECT_EQ(s->Stop(), 0);
+  }
+  // What a future argus would leave behind: a schema version this binary does not know.
+  auto bump = RunProcess({"sqlite3", dir + "/metadata.db",
+                          "INSERT INTO schema_migrations VALUES (999, 'from the future', 0)"});
+  ASSERT_EQ(bump.exit_code, 0) << bump.output;
+  TestServer::Options o;
+  o.data_dir = dir;
+  auto s = TestServer::Start(o);
+  EXPECT_EQ(s->port(), 0);
+  EXPECT_NE(s->Log().find("upgrade argus"), std::string::npos) << s->Log();
+  s.reset();
+  std::filesystem::remove_all(dir);
+}
+
 TEST(LifecycleTest, GracefulShutdownFinishesInFlightRequests) {
   auto s = TestServer::Start();
   ASSERT_GT(s->port(), 0);
