@@ -59,6 +59,11 @@ constexpr ConfigKey kKeys[] = {
     {"metadata.sqlite.synchronous", T::kString, "\"normal\"",
      "normal (survives kill -9) or full (also survives power loss)"},
     {"metadata.sqlite.busy_timeout_ms", T::kInt, "5000", "how long a writer waits for a lock"},
+    {"tasks.backend", T::kString, "\"sqlite\"", "task queue backend"},
+    {"tasks.max_pending_per_namespace", T::kInt, "1000000",
+     "pending + scheduled tasks a namespace may hold; more → 429 (0: no cap)"},
+    {"tasks.retention_s", T::kDouble, "604800",
+     "finished tasks and their events are purged after this many seconds"},
     {"docs.assets_dir", T::kString, "\"\"",
      "directory of the swagger-ui-dist package served at /docs; empty uses the build's web/"},
 };

@@ -7,6 +7,7 @@
 #include "core/config.h"
 #include "core/registry.h"
 #include "store/metadata_store.h"
+#include "store/task_queue.h"
 
 namespace argus::store {
 
@@ -26,9 +27,18 @@ struct MetadataStoreCapabilities {
 
 using MetadataStoreRegistry = Registry<MetadataStore, StoreArgs, MetadataStoreCapabilities>;
 
+/// What callers may rely on from a task queue backend.
+struct TaskQueueCapabilities {
+  bool durable = true;         ///< acknowledged tasks survive kill -9
+  bool multi_process = false;  ///< workers in other processes may lease from it directly
+};
+
+using TaskQueueRegistry = Registry<TaskQueue, StoreArgs, TaskQueueCapabilities>;
+
 /// One registry per store contract, filled by server/register_all.cc.
 struct StoreRegistry {
   MetadataStoreRegistry metadata;
+  TaskQueueRegistry task_queue;
 };
 
 }  // namespace argus::store

@@ -1,0 +1,213 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/result.h"
+#include "store/metadata_store.h"
+
+namespace argus::store {
+
+/// pending: ready to run. scheduled: waiting for run_at (a delay or a retry backoff).
+/// running: leased by a worker. succeeded, failed (non-retryable error or attempts exhausted:
+/// the dead-letter list) and cancelled are terminal.
+enum class TaskStatus { kPending, kScheduled, kRunning, kSucceeded, kFailed, kCancelled };
+std::string_view TaskStatusName(TaskStatus status);
+Result<TaskStatus> ParseTaskStatus(std::string_view name);
+bool IsTerminal(TaskStatus status);
+
+/// Temporal-style retry policy. The delay before attempt n+1 is
+/// min(initial_interval_s * backoff_coefficient^(n-1), max_interval_s), with ±20 % jitter.
+struct RetryPolicy {
+  double initial_interval_s = 1;
+  double backoff_coefficient = 2;
+  double max_interval_s = 60;
+  int max_attempts = 3;  ///< including the first; 1 = never retry
+  std::vector<std::string> non_retryable_codes;
+};
+
+/// 0 means no limit.
+struct TaskTimeouts {
+  double schedule_to_start_s = 0;  ///< pending/scheduled longer than this → failed (timeout)
+  double start_to_close_s = 0;     ///< one attempt running longer → attempt fails (timeout)
+  double heartbeat_s = 0;          ///< no heartbeat for this long → attempt fails (timeout)
+};
+
+struct TaskError {
+  std::string code;  ///< snake_case, e.g. "timeout", "invalid_argument", user codes
+  std::string message;
+  int attempt = 0;
+};
+
+/// One unit of work. The task row is the queue entry: there is nothing to enqueue separately.
+struct Task {
+  std::string id;  ///< UUIDv7
+  std::string namespace_id;
+  std::string kind;
+  std::string queue = "cpu";
+  int priority = 5;  ///< 0..9, 9 runs first
+  Json input = Json::object();
+  std::string idempotency_key;  ///< unique per namespace when set
+  TaskStatus status = TaskStatus::kPending;
+  int attempt = 0;  ///< attempts started so far
+  RetryPolicy retry;
+  TaskTimeouts timeouts;
+  double progress = 0;  ///< 0..1
+  std::string progress_message;
+  Json result;  ///< null until succeeded
+  std::optional<TaskError> error;  ///< the last error
+  std::string parent_id;           ///< the batch or parent task, if any
+  std::string worker_id;           ///< who runs (or last ran) it
+  std::string lease_id;            ///< current lease while running
+  TimestampUs lease_expires_at = 0;
+  TimestampUs heartbeat_at = 0;
+  bool cancel_requested = false;  ///< set on a running task; the worker stops within a heartbeat
+  TimestampUs created_at = 0;
+  TimestampUs updated_at = 0;
+  TimestampUs run_at = 0;  ///< earliest start (delays, backoff)
+  std::optional<TimestampUs> started_at;   ///< of the current/last attempt
+  std::optional<TimestampUs> finished_at;  ///< when it became terminal
+};
+
+/// The public JSON form of a task (API responses, event payloads).
+Json TaskToJson(const Task& task);
+
+/// What a caller asks for; the queue fills id, status, times.
+struct NewTask {
+  std::string namespace_id;
+  std::string kind;
+  std::string queue = "cpu";
+  int priority = 5;
+  Json input = Json::object();
+  std::string idempotency_key;
+  std::optional<TimestampUs> run_at;
+  RetryPolicy retry;
+  TaskTimeouts timeouts;
+  std::string parent_id;
+};
+
+struct EnqueueResult {
+  Task task;
+  bool created = true;  ///< false: an existing task with the same idempotency key
+};
+
+struct LeaseRequest {
+  std::string worker_id;
+  std::vector<std::string> queues;  ///< empty: every queue
+  std::vector<std::string> kinds;   ///< empty: every kind
+  int max_tasks = 1;
+  double lease_s = 30;  ///< visibility timeout; heartbeats extend it
+};
+
+struct TaskFilter {
+  std::string namespace_id;  ///< required
+  std::optional<TaskStatus> status;
+  std::string kind;       ///< empty: any
+  std::string queue;      ///< empty: any
+  std::string parent_id;  ///< empty: any
+};
+
+/// A durable state change, written in the same transaction as the change (outbox).
+struct TaskEvent {
+  int64_t seq = 0;  ///< strictly increasing, never reused: the resume cursor
+  std::string type;  ///< "task.created", "task.started", "task.progress", "task.retrying",
+                     ///< "task.succeeded", "task.failed", "task.cancelled"
+  std::string namespace_id;
+  std::string task_id;
+  Json data;  ///< TaskToJson of the task right after the change
+  TimestampUs created_at = 0;
+};
+
+struct QueueStats {
+  std::string queue;
+  int64_t pending = 0, scheduled = 0, running = 0;
+  double oldest_pending_s = 0;
+  bool paused = false;
+};
+
+/// Per-kind limits that hold across all workers sharing the queue.
+struct KindLimits {
+  int max_running = 0;       ///< 0: unlimited
+  double max_per_second = 0;  ///< 0: unlimited (starts per second)
+};
+
+/// The durable task queue. Every acknowledged call (returned OK) survives kill -9.
+/// Thread-safe; implementations group concurrent writes into shared transactions.
+/// Lease-bound calls (Heartbeat, Complete, Fail) return Aborted when `lease_id` is not the
+/// task's current lease (expired and re-leased, or finished): the caller must drop its work.
+/// All calls: Unavailable when the backend cannot be reached; Internal on corruption.
+class TaskQueue {
+ public:
+  virtual ~TaskQueue() = default;
+
+  /// Records the tasks in one transaction, in order. A task whose idempotency key already
+  /// exists in its namespace yields the existing task (created = false). ResourceExhausted when
+  /// the namespace would exceed `max_pending_per_namespace` (0: no cap).
+  virtual Result<std::vector<EnqueueResult>> Enqueue(const std::vector<NewTask>& tasks,
+                                                     int64_t max_pending_per_namespace) = 0;
+
+  /// NotFound when absent or in another namespace.
+  virtual Result<Task> Get(std::string_view namespace_id, std::string_view id) = 0;
+  /// Matching tasks oldest first (id order), keyset-paginated.
+  virtual Result<Page<Task>> List(const TaskFilter& filter, const PageRequest& page) = 0;
+
+  /// Leases up to max_tasks runnable tasks (pending, or scheduled with run_at <= now) from
+  /// unpaused queues, highest priority first, then oldest; respects KindLimits. Each becomes
+  /// running with a fresh lease_id, attempt + 1, and a task.started event. May return none.
+  virtual Result<std::vector<Task>> Lease(const LeaseRequest& request) = 0;
+
+  /// Extends the lease by `extend_s` and records progress when given. Returns the task, whose
+  /// cancel_requested tells the worker to stop.
+  virtual Result<Task> Heartbeat(std::string_view id, std::string_view lease_id, double extend_s,
+                                 std::optional<double> progress,
+                                 std::optional<std::string> message) = 0;
+  /// running → succeeded with `result`.
+  virtual Result<Task> Complete(std::string_view id, std::string_view lease_id, Json result) = 0;
+  struct Completion {
+    std::string id;
+    std::string lease_id;
+    Json result;
+  };
+  /// Completes several tasks in one transaction (workers finishing a leased batch). One Status
+  /// per item, in order: OK, or Aborted for a stale lease; the call itself fails only when the
+  /// transaction does.
+  virtual Result<std::vector<Status>> CompleteMany(const std::vector<Completion>& items) = 0;
+  /// Ends the attempt with `error`. Retries (scheduled after backoff, task.retrying) unless the
+  /// code is non-retryable, attempts are exhausted, or `retryable` is false → failed. A task with
+  /// cancel_requested becomes cancelled instead.
+  virtual Result<Task> Fail(std::string_view id, std::string_view lease_id, TaskError error,
+                            bool retryable) = 0;
+
+  /// pending/scheduled → cancelled at once; running → cancel_requested (the worker ends it);
+  /// terminal → FailedPrecondition.
+  virtual Result<Task> Cancel(std::string_view namespace_id, std::string_view id) = 0;
+  /// Cancels every non-terminal task matching the filter; returns how many.
+  virtual Result<int64_t> CancelMatching(const TaskFilter& filter) = 0;
+  /// failed/cancelled → pending with a fresh attempt budget; others → FailedPrecondition.
+  virtual Result<Task> Retry(std::string_view namespace_id, std::string_view id) = 0;
+
+  /// Applies timeouts and expired leases at `now`: expired leases return to pending (a lost
+  /// worker is not a failed attempt); heartbeat/start-to-close timeouts fail the attempt with
+  /// code "timeout" (and may retry); schedule-to-start timeouts fail the task. Returns how
+  /// many tasks changed.
+  virtual Result<int64_t> Sweep(TimestampUs now) = 0;
+  /// Returns every task leased by `worker_id` to pending at once, without counting an attempt
+  /// (start-up after a crash, or a worker handing back work on shutdown).
+  virtual Result<int64_t> ReleaseWorker(std::string_view worker_id) = 0;
+
+  virtual Status SetQueuePaused(std::string_view queue, bool paused) = 0;
+  virtual Status SetKindLimits(std::string_view kind, const KindLimits& limits) = 0;
+  virtual Result<std::vector<QueueStats>> Stats() = 0;
+
+  /// Events with seq > after_seq, oldest first, at most `limit`.
+  virtual Result<std::vector<TaskEvent>> ReadEvents(int64_t after_seq, int limit) = 0;
+  /// Deletes terminal tasks finished before `before` and events created before it.
+  virtual Result<int64_t> Purge(TimestampUs before) = 0;
+};
+
+}  // namespace argus::store
