@@ -4,7 +4,7 @@ DATA_DIR   ?= ./argus-data
 LISTEN     ?= 127.0.0.1:7070
 CTEST_ARGS ?=
 
-.PHONY: setup configure build run test bench-http format clean
+.PHONY: setup configure build run test bench-http bench-tasks format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -25,6 +25,10 @@ test: build
 bench-http: build
 	@SETUP_BENCH=1 bash scripts/setup.sh
 	@bash bench/http/run.sh
+
+bench-tasks: build
+	@SETUP_BENCH=1 bash scripts/setup.sh
+	@bash bench/tasks/run.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

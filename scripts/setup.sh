@@ -15,7 +15,8 @@ debian_packages=(
   python3 nodejs npm prometheus
 )
 if [[ "${SETUP_BENCH:-0}" == 1 ]]; then
-  debian_packages+=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools)
+  debian_packages+=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools
+                    python3-celery python3-redis redis-server)
 fi
 
 missing=()

@@ -43,6 +43,10 @@ bool IsJsonContentType(std::string_view ct) {
   return true;
 }
 
+std::string KeyPrefix(const RequestContext& ctx) {
+  return ctx.principal ? ctx.principal->key_prefix : std::string();
+}
+
 }  // namespace
 
 // Per route: the duration histogram child and request counters per status code, created on
@@ -86,11 +90,14 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
       metrics_require_auth_(config.GetBool("metrics.require_auth")) {
   json_limits_.max_depth = static_cast<int>(config.GetInt("http.json_max_depth"));
   json_limits_.max_string_bytes = static_cast<size_t>(config.GetInt("http.json_max_string_bytes"));
-  HandlerEnv env{&deps_, auth_.get(), &router_};
+  if (deps_.tasks != nullptr) waiter_ = std::make_unique<TaskWaiter>(deps_.tasks);
+  external_workers_ = std::make_unique<ExternalWorkers>();
+  HandlerEnv env{&deps_, auth_.get(), &router_, waiter_.get(), external_workers_.get()};
   AddOpsRoutes(router_, env);
   AddNamespaceRoutes(router_, env);
   AddKeyRoutes(router_, env);
   AddDiagnosticsRoutes(router_, env);
+  if (deps_.tasks != nullptr) AddTaskRoutes(router_, env);
   requests_total_ = &deps_.metrics->AddCounter(
       "argus_http_requests_total", "HTTP requests answered, by route, method and status code.",
       {"route", "method", "code"});
@@ -111,6 +118,10 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
 }
 
 ApiService::~ApiService() = default;
+
+void ApiService::Shutdown() {
+  if (waiter_) waiter_->Shutdown();
+}
 
 void ApiService::AddCors(const HttpRequest& req, HttpResponse& out) const {
   if (cors_origins_.empty()) return;
@@ -145,7 +156,7 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
                   "Authorization, Content-Type, X-Namespace, X-Request-Id, Idempotency-Key, "
                   "Prefer, If-Match, If-None-Match");
     out.AddHeader("Access-Control-Max-Age", "600");
-    return Finish(req, request_id, nullptr, start, client_ip, nullptr, out);
+    return Finish(req, request_id, nullptr, start, client_ip, {}, out);
   }
 
   Router::Match match = router_.Find(req.method, req.path);
@@ -158,7 +169,7 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     } else {
       WriteError(404, "not_found", "no route for " + std::string(req.path), request_id, out);
     }
-    return Finish(req, request_id, nullptr, start, client_ip, nullptr, out);
+    return Finish(req, request_id, nullptr, start, client_ip, {}, out);
   }
   const Route& route = *match.route;
   RequestContext ctx{req, request_id, std::move(match.params), std::nullopt, {}, {}, nullptr};
@@ -166,7 +177,7 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
   if (int wait = per_ip_.Take(client_ip, start); wait > 0) {
     out.AddHeader("Retry-After", std::to_string(wait));
     WriteError(429, "rate_limited", "too many requests from this address", request_id, out);
-    return Finish(req, request_id, &route, start, client_ip, &ctx, out);
+    return Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);
   }
   Status auth = Authorize(route, req, ctx);
   if (!auth.ok()) {
@@ -180,21 +191,21 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
       WriteError(HttpStatusFor(auth.code()), StatusCodeName(auth.code()), auth.message(),
                  request_id, out);
     }
-    return Finish(req, request_id, &route, start, client_ip, &ctx, out);
+    return Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);
   }
 
   if (route.compiled_request) {
     if (!IsJsonContentType(req.Header("content-type"))) {
       WriteError(415, "unsupported_media_type", "the body must be application/json", request_id,
                  out);
-      return Finish(req, request_id, &route, start, client_ip, &ctx, out);
+      return Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);
     }
     auto body = ParseJson(req.body.empty() ? std::string_view("{}") : std::string_view(req.body),
                           json_limits_);
     Status valid = body.ok() ? route.compiled_request->Validate(*body) : body.status();
     if (!valid.ok()) {
       WriteError(400, "invalid_argument", valid.message(), request_id, out);
-      return Finish(req, request_id, &route, start, client_ip, &ctx, out);
+      return Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);
     }
     ctx.body = std::move(body).value();
   }
@@ -206,7 +217,29 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     log::Error("handler threw", {{"route", route.pattern}, {"error", e.what()}});
     result = InternalError("internal error");
   }
-  Respond(ctx, &route, std::move(result), out);
+  if (result.ok() && result->deferred) {
+    // Answer later: the transport parks the connection until `resume`. Everything the answer
+    // needs is copied now; the RequestContext ends with this call.
+    auto deferred = std::move(result->deferred);
+    out.deferred = [this, &req, &out, deferred = std::move(deferred), id = std::string(request_id),
+                    route = &route, start, client_ip,
+                    key = KeyPrefix(ctx)](std::function<void()> resume) mutable {
+      deferred([this, &req, &out, id, route, start, client_ip, key,
+                resume = std::move(resume)](Result<ApiResponse> answer) {
+        Respond(id, route, std::move(answer), out);
+        Compress(req, out);
+        Finish(req, id, route, start, client_ip, key, out);
+        resume();
+      });
+    };
+    return;
+  }
+  Respond(request_id, &route, std::move(result), out);
+  Compress(req, out);
+  Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);
+}
+
+void ApiService::Compress(const HttpRequest& req, HttpResponse& out) const {
   if (out.body.size() >= gzip_min_bytes_ && out.status != 204 &&
       AcceptsGzip(req.Header("accept-encoding")) &&
       (out.content_type.starts_with("application/json") || out.content_type.starts_with("text/"))) {
@@ -217,7 +250,6 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
       out.AddHeader("Vary", "Accept-Encoding");
     }
   }
-  Finish(req, request_id, &route, start, client_ip, &ctx, out);
 }
 
 Status ApiService::Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx) {
@@ -279,17 +311,16 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
   return OkStatus();
 }
 
-void ApiService::Respond(RequestContext& ctx, const Route* route, Result<ApiResponse> result,
-                         HttpResponse& out) {
+void ApiService::Respond(std::string_view request_id, const Route* route,
+                         Result<ApiResponse> result, HttpResponse& out) {
   if (!result.ok()) {
     const Status& s = result.status();
     if (s.code() == StatusCode::kInternal) {
       log::Error("request failed", {{"error", std::string(s.message())}});
       WriteError(500, "internal", "internal error (see the server log for this request id)",
-                 ctx.request_id, out);
+                 request_id, out);
     } else {
-      WriteError(HttpStatusFor(s.code()), StatusCodeName(s.code()), s.message(), ctx.request_id,
-                 out);
+      WriteError(HttpStatusFor(s.code()), StatusCodeName(s.code()), s.message(), request_id, out);
     }
     return;
   }
@@ -321,7 +352,7 @@ void ApiService::HandleTransportError(const HttpRequest& req, int status, std::s
 
 void ApiService::Finish(const HttpRequest& req, std::string_view request_id, const Route* route,
                         std::chrono::steady_clock::time_point start, const std::string& client_ip,
-                        const RequestContext* ctx, HttpResponse& out) {
+                        const std::string& key_prefix, HttpResponse& out) {
   out.AddHeader("X-Request-Id", std::string(request_id));
   RouteMetrics& m = *route_metrics_[route ? route->index : route_metrics_.size() - 1];
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -337,11 +368,14 @@ void ApiService::Finish(const HttpRequest& req, std::string_view request_id, con
   }
   c->Inc();
   if (access_log_) {
-    Json fields = {{"method", req.method},          {"path", std::string(req.path)},
-                   {"status", out.status},          {"bytes", out.body.size()},
-                   {"duration_ms", std::round(seconds * 1e6) / 1000}, {"client", client_ip}};
+    Json fields = {{"method", req.method},
+                   {"path", std::string(req.path)},
+                   {"status", out.status},
+                   {"bytes", out.body.size()},
+                   {"duration_ms", std::round(seconds * 1e6) / 1000},
+                   {"client", client_ip}};
     if (route) fields["route"] = route->pattern;
-    if (ctx && ctx->principal) fields["key"] = ctx->principal->key_prefix;
+    if (!key_prefix.empty()) fields["key"] = key_prefix;
     log::Info("request", fields);
   }
 }

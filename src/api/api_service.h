@@ -11,11 +11,15 @@
 #include "api/http/http_types.h"
 #include "api/http/rate_limiter.h"
 #include "api/router.h"
+#include "api/task_waiter.h"
 #include "core/config.h"
 #include "core/metrics.h"
 #include "store/metadata_store.h"
+#include "store/task_queue.h"
 
 namespace argus::api {
+
+class ExternalWorkers;
 
 /// What the API needs from the rest of the process, all borrowed (they outlive the service).
 struct ApiDeps {
@@ -25,6 +29,13 @@ struct ApiDeps {
   /// Readiness checks by name → "ok" or an error text; /readyz is 200 only when all are "ok".
   std::function<std::vector<std::pair<std::string, std::string>>()> readiness;
   std::string docs_dir;  ///< swagger-ui-dist directory for /docs
+  store::TaskQueue* tasks = nullptr;
+  /// Input schema of a task kind this server runs itself, or null for kinds it does not know
+  /// (those are left to external workers and their input is not checked here).
+  std::function<const Json*(std::string_view kind)> task_input_schema;
+  /// The in-process workers, as /v1/workers lists them.
+  std::function<Json()> workers;
+  int64_t max_pending_per_namespace = 0;
 };
 
 /// The HTTP handler of the public API: request ids, CORS, routing, authentication and roles,
@@ -39,6 +50,9 @@ class ApiService final : public HttpHandler {
   void HandleTransportError(const HttpRequest& request, int status, std::string_view code,
                             std::string_view message, HttpResponse& response) override;
 
+  /// Answers every waiting call now (before the HTTP server drains).
+  void Shutdown();
+
   const Router& router() const { return router_; }
   Authenticator& authenticator() { return *auth_; }
 
@@ -47,16 +61,19 @@ class ApiService final : public HttpHandler {
 
   struct RouteMetrics;
   Status Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx);
-  void Respond(RequestContext& ctx, const Route* route, Result<ApiResponse> result,
+  void Respond(std::string_view request_id, const Route* route, Result<ApiResponse> result,
                HttpResponse& out);
+  void Compress(const HttpRequest& req, HttpResponse& out) const;
   void Finish(const HttpRequest& req, std::string_view request_id, const Route* route,
               std::chrono::steady_clock::time_point start, const std::string& client_ip,
-              const RequestContext* ctx, HttpResponse& out);
+              const std::string& key_prefix, HttpResponse& out);
   void AddCors(const HttpRequest& req, HttpResponse& out) const;
 
   ApiDeps deps_;
   Router router_;
   std::unique_ptr<Authenticator> auth_;
+  std::unique_ptr<TaskWaiter> waiter_;
+  std::unique_ptr<ExternalWorkers> external_workers_;
   RateLimiter per_key_;
   RateLimiter per_ip_;
   ClientAddressResolver client_address_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,6 +32,10 @@ struct ApiResponse {
   std::optional<std::string> raw;
   std::string content_type;  ///< empty: the route's
   std::vector<std::pair<std::string, std::string>> headers;
+  /// Set to answer later (`Prefer: wait`, long polls): the service calls it once, after the
+  /// handler returned, with `complete`, which must then be called exactly once from any thread
+  /// with the real answer. Everything else in this response is ignored.
+  std::function<void(std::function<void(Result<ApiResponse>)> complete)> deferred;
 
   static ApiResponse Of(int status, Json body) {
     ApiResponse r;

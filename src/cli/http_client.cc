@@ -38,8 +38,8 @@ StatusCode CodeFor(long http) {
 
 }  // namespace
 
-Result<Json> HttpClient::Call(const std::string& method, const std::string& path,
-                              const Json& body) {
+Result<Json> HttpClient::Call(const std::string& method, const std::string& path, const Json& body,
+                              const std::vector<std::string>& extra_headers) {
   CURL* curl = curl_easy_init();
   if (curl == nullptr) return InternalError("libcurl failed to initialise");
   std::string url = options_.url;
@@ -54,6 +54,7 @@ Result<Json> HttpClient::Call(const std::string& method, const std::string& path
   if (!options_.ns.empty()) {
     headers = curl_slist_append(headers, ("X-Namespace: " + options_.ns).c_str());
   }
+  for (const auto& h : extra_headers) headers = curl_slist_append(headers, h.c_str());
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
   if (!body.is_null()) {
@@ -67,7 +68,7 @@ Result<Json> HttpClient::Call(const std::string& method, const std::string& path
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);
   curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 10L);
-  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT, 600L);
   CURLcode rc = curl_easy_perform(curl);
   long status = 0;
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);

@@ -23,7 +23,8 @@ class HttpClient {
   /// Sends the request; a 2xx answer returns its JSON body (null for 204). A non-2xx answer
   /// becomes a Status carrying the server's error code and message; a transport failure is
   /// Unavailable naming the URL.
-  Result<Json> Call(const std::string& method, const std::string& path, const Json& body = nullptr);
+  Result<Json> Call(const std::string& method, const std::string& path, const Json& body = nullptr,
+                    const std::vector<std::string>& headers = {});
 
  private:
   ClientOptions options_;

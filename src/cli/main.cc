@@ -85,6 +85,32 @@ std::string ListPath(std::string path, int limit, const std::string& cursor) {
   return path;
 }
 
+// Follows a task until it ends: one long-polling GET at a time (`Prefer: wait`), printing a
+// progress line whenever something changed.
+int WatchTask(HttpClient& http, const std::string& id, bool json) {
+  std::string last;
+  for (;;) {
+    auto r = http.Call("GET", "/v1/tasks/" + id, nullptr, {"Prefer: wait=1"});
+    if (!r.ok()) return PrintError(r.status());
+    const Json& t = *r;
+    std::string status = t["status"];
+    double fraction = t["progress"].value("fraction", 0.0);
+    std::string line = status + " attempt " + std::to_string(t["attempt"].get<int>()) + " " +
+                       std::to_string(static_cast<int>(fraction * 100)) + "%";
+    if (t["progress"]["message"].is_string()) {
+      line += " " + t["progress"]["message"].get<std::string>();
+    }
+    if (line != last) {
+      std::cout << (json ? t.dump() : line) << std::endl;
+      last = line;
+    }
+    if (status == "succeeded" || status == "failed" || status == "cancelled") {
+      if (!json && !t["error"].is_null()) std::cout << "error: " << t["error"].dump() << "\n";
+      return status == "succeeded" ? 0 : 1;
+    }
+  }
+}
+
 int Main(int argc, char** argv) {
   CLI::App app{
       "Argus: media in, searchable data out. `argus serve` runs the server; the other "
@@ -160,6 +186,39 @@ int Main(int argc, char** argv) {
   keys_revoke->add_option("id", key_id, "key id")->required();
   add_client(keys_revoke);
 
+  CLI::App* tasks = app.add_subcommand("tasks", "durable tasks");
+  tasks->require_subcommand(1);
+  std::string kind, input = "{}", queue, status_filter, task_id, idempotency_key;
+  int priority = -1;
+  double wait_s = -1;
+  CLI::App* tasks_submit = tasks->add_subcommand("submit", "submit a task");
+  tasks_submit->add_option("kind", kind, "task kind, e.g. noop or sleep")->required();
+  tasks_submit->add_option("--input", input, "input JSON");
+  tasks_submit->add_option("--queue", queue, "queue (default cpu)");
+  tasks_submit->add_option("--priority", priority, "0..9, 9 first")->check(CLI::Range(0, 9));
+  tasks_submit->add_option("--idempotency-key", idempotency_key, "submit at most once");
+  tasks_submit->add_option("--wait", wait_s, "wait up to this many seconds for the result");
+  add_client(tasks_submit);
+  CLI::App* tasks_ls = tasks->add_subcommand("ls", "list tasks");
+  tasks_ls->add_option("--status", status_filter, "pending, running, failed, ...");
+  tasks_ls->add_option("--kind", kind, "task kind");
+  tasks_ls->add_option("--limit", limit, "page size")->check(CLI::Range(1, 1000));
+  tasks_ls->add_option("--cursor", cursor, "next page");
+  add_client(tasks_ls);
+  CLI::App* tasks_get = tasks->add_subcommand("get", "show a task");
+  tasks_get->add_option("id", task_id, "task id")->required();
+  tasks_get->add_option("--wait", wait_s, "wait up to this many seconds for it to finish");
+  add_client(tasks_get);
+  CLI::App* tasks_watch = tasks->add_subcommand("watch", "follow a task's progress until it ends");
+  tasks_watch->add_option("id", task_id, "task id")->required();
+  add_client(tasks_watch);
+  CLI::App* tasks_cancel = tasks->add_subcommand("cancel", "cancel a task");
+  tasks_cancel->add_option("id", task_id, "task id")->required();
+  add_client(tasks_cancel);
+  CLI::App* tasks_retry = tasks->add_subcommand("retry", "run a failed or cancelled task again");
+  tasks_retry->add_option("id", task_id, "task id")->required();
+  add_client(tasks_retry);
+
   CLI11_PARSE(app, argc, argv);
 
   const std::vector<std::string> ns_cols = {"name", "id", "created_at"};
@@ -202,6 +261,43 @@ int Main(int argc, char** argv) {
     std::cout << "\nsecret (shown once, store it now): " << (*r)["secret"].get<std::string>()
               << "\n";
     return 0;
+  }
+  const std::vector<std::string> task_cols = {"id",    "kind",     "status",    "attempt",
+                                              "queue", "priority", "created_at"};
+  if (tasks_submit->parsed()) {
+    Json body = {{"kind", kind}};
+    Json parsed_input = Json::parse(input, nullptr, false);
+    if (parsed_input.is_discarded()) return PrintError(InvalidArgumentError("--input is not JSON"));
+    body["input"] = parsed_input;
+    if (!queue.empty()) body["queue"] = queue;
+    if (priority >= 0) body["priority"] = priority;
+    if (!idempotency_key.empty()) body["idempotency_key"] = idempotency_key;
+    std::vector<std::string> headers;
+    if (wait_s >= 0) headers.push_back("Prefer: wait=" + std::to_string(static_cast<int>(wait_s)));
+    return PrintResult(http.Call("POST", "/v1/tasks", body, headers), json, task_cols);
+  }
+  if (tasks_ls->parsed()) {
+    std::string path = ListPath("/v1/tasks", limit, cursor);
+    if (!status_filter.empty()) path += "&status=" + status_filter;
+    if (!kind.empty()) path += "&kind=" + kind;
+    return PrintResult(http.Call("GET", path), json, task_cols);
+  }
+  if (tasks_get->parsed()) {
+    std::vector<std::string> headers;
+    if (wait_s >= 0) headers.push_back("Prefer: wait=" + std::to_string(static_cast<int>(wait_s)));
+    auto r = http.Call("GET", "/v1/tasks/" + task_id, nullptr, headers);
+    if (!r.ok() || json) return PrintResult(r, json, task_cols);
+    std::cout << r->dump(2) << "\n";
+    return 0;
+  }
+  if (tasks_watch->parsed()) return WatchTask(http, task_id, json);
+  if (tasks_cancel->parsed()) {
+    return PrintResult(http.Call("POST", "/v1/tasks/" + task_id + "/cancel", Json::object()), json,
+                       task_cols);
+  }
+  if (tasks_retry->parsed()) {
+    return PrintResult(http.Call("POST", "/v1/tasks/" + task_id + "/retry", Json::object()), json,
+                       task_cols);
   }
   if (keys_ls->parsed()) {
     return PrintResult(http.Call("GET", ListPath("/v1/keys", limit, cursor)), json, key_cols);

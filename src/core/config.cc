@@ -64,6 +64,8 @@ constexpr ConfigKey kKeys[] = {
      "pending + scheduled tasks a namespace may hold; more → 429 (0: no cap)"},
     {"tasks.retention_s", T::kDouble, "604800",
      "finished tasks and their events are purged after this many seconds"},
+    {"workers.cpu", T::kInt, "2", "in-process worker threads leasing from the cpu queue"},
+    {"workers.io", T::kInt, "2", "in-process worker threads leasing from the io queue"},
     {"docs.assets_dir", T::kString, "\"\"",
      "directory of the swagger-ui-dist package served at /docs; empty uses the build's web/"},
 };

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <thread>
 
 #include "api/api_service.h"
@@ -13,6 +14,8 @@
 #include "core/build_info.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "engine/worker/task_kinds.h"
+#include "engine/worker/worker_pool.h"
 #include "server/data_dir.h"
 #include "server/process_metrics.h"
 #include "server/register_all.h"
@@ -81,6 +84,64 @@ Status BootstrapAdminKey(store::MetadataStore& store, const Config& config,
   return OkStatus();
 }
 
+Json WorkersJson(const std::vector<engine::WorkerInfo>& workers) {
+  Json items = Json::array();
+  for (const auto& w : workers) {
+    items.push_back({{"id", w.id},
+                     {"host", "local"},
+                     {"queues", {w.queue}},
+                     {"state", w.state},
+                     {"running_tasks", w.running},
+                     {"completed_tasks", w.completed},
+                     {"last_heartbeat", FormatRfc3339(w.last_heartbeat)}});
+  }
+  return items;
+}
+
+// Queue depth and age, read at scrape time: what an autoscaler (KEDA, HPA) scales workers on.
+// Queues this process serves always appear (at zero), so dashboards and autoscalers see them
+// before the first task.
+void AddQueueMetrics(MetricsRegistry& metrics, store::TaskQueue* tasks,
+                     std::vector<std::string> known_queues) {
+  metrics.AddCollector([tasks, known_queues](std::string& out) {
+    auto stats = tasks->Stats();
+    if (!stats.ok()) return;
+    for (const auto& name : known_queues) {
+      bool seen = false;
+      for (const auto& q : *stats) seen = seen || q.queue == name;
+      if (!seen) stats->push_back(store::QueueStats{.queue = name});
+    }
+    out += "# HELP argus_queue_depth Tasks in a queue by status.\n";
+    out += "# TYPE argus_queue_depth gauge\n";
+    for (const auto& q : *stats) {
+      AppendSample(out, "argus_queue_depth", {"queue", "status"}, {q.queue, "pending"},
+                   static_cast<double>(q.pending));
+      AppendSample(out, "argus_queue_depth", {"queue", "status"}, {q.queue, "scheduled"},
+                   static_cast<double>(q.scheduled));
+      AppendSample(out, "argus_queue_depth", {"queue", "status"}, {q.queue, "running"},
+                   static_cast<double>(q.running));
+    }
+    out += "# HELP argus_queue_oldest_pending_seconds Age of the oldest runnable task.\n";
+    out += "# TYPE argus_queue_oldest_pending_seconds gauge\n";
+    for (const auto& q : *stats) {
+      AppendSample(out, "argus_queue_oldest_pending_seconds", {"queue"}, {q.queue},
+                   q.oldest_pending_s);
+    }
+  });
+}
+
+void AddWorkerMetrics(MetricsRegistry& metrics, engine::WorkerPool* workers) {
+  metrics.AddCollector([workers](std::string& out) {
+    std::map<std::pair<std::string, std::string>, int> counts;
+    for (const auto& w : workers->Workers()) ++counts[{w.queue, w.state}];
+    out += "# HELP argus_workers Workers of this process by queue and state.\n";
+    out += "# TYPE argus_workers gauge\n";
+    for (const auto& [key, n] : counts) {
+      AppendSample(out, "argus_workers", {"queue", "state"}, {key.first, key.second}, n);
+    }
+  });
+}
+
 int Fail(const Status& s) {
   log::Error("argus serve cannot start", {{"error", std::string(s.message())}});
   log::Shutdown();
@@ -113,8 +174,24 @@ int RunServe(const Config& config) {
   if (!metadata.ok()) return Fail(metadata.status());
   if (Status s = BootstrapAdminKey(**metadata, config, data_dir); !s.ok()) return Fail(s);
 
+  auto tasks = registry.task_queue.Create(config.GetString("tasks.backend"), args);
+  if (!tasks.ok()) return Fail(tasks.status());
+
   MetricsRegistry metrics;
   AddProcessMetrics(metrics);
+
+  engine::TaskKindRegistry kinds;
+  engine::RegisterBuiltinKinds(kinds);
+  engine::WorkerPoolOptions worker_options;
+  worker_options.concurrency = {{"cpu", static_cast<int>(config.GetInt("workers.cpu"))},
+                                {"io", static_cast<int>(config.GetInt("workers.io"))}};
+  engine::WorkerPool workers(tasks->get(), &kinds, worker_options, &SystemClock::Get(), &metrics);
+  std::vector<std::string> queue_names;
+  for (const auto& [queue, n] : worker_options.concurrency) queue_names.push_back(queue);
+  AddQueueMetrics(metrics, tasks->get(), queue_names);
+  AddWorkerMetrics(metrics, &workers);
+  if (Status s = workers.Start(); !s.ok()) return Fail(s);
+
   std::atomic<bool> started{false};
   api::ApiDeps deps;
   deps.metadata = metadata->get();
@@ -122,6 +199,13 @@ int RunServe(const Config& config) {
   deps.clock = &SystemClock::Get();
   deps.docs_dir = config.GetString("docs.assets_dir");
   if (deps.docs_dir.empty()) deps.docs_dir = ARGUS_DEFAULT_DOCS_DIR;
+  deps.tasks = tasks->get();
+  deps.max_pending_per_namespace = config.GetInt("tasks.max_pending_per_namespace");
+  deps.task_input_schema = [&kinds](std::string_view kind) -> const Json* {
+    const engine::TaskKind* k = kinds.Find(kind);
+    return k ? &k->input_schema : nullptr;
+  };
+  deps.workers = [&workers]() { return WorkersJson(workers.Workers()); };
   store::MetadataStore* md = metadata->get();
   deps.readiness = [md, &started]() {
     std::vector<std::pair<std::string, std::string>> checks;
@@ -171,9 +255,12 @@ int RunServe(const Config& config) {
             {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"},
              {"drain_timeout_ms", static_cast<int64_t>(drain.count())},
              {"connections", (*server)->ActiveConnections()}});
+  (*service)->Shutdown();  // answer waiting calls before connections drain
   size_t cut = (*server)->Shutdown(drain);
+  workers.Stop(drain);
   server->reset();
   service->reset();
+  tasks->reset();
   metadata->reset();
   std::filesystem::remove(data_dir + "/listen.addr");
   log::Info("stopped", {{"connections_cut", cut}});

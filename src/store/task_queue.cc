@@ -4,12 +4,18 @@ namespace argus::store {
 
 std::string_view TaskStatusName(TaskStatus status) {
   switch (status) {
-    case TaskStatus::kPending: return "pending";
-    case TaskStatus::kScheduled: return "scheduled";
-    case TaskStatus::kRunning: return "running";
-    case TaskStatus::kSucceeded: return "succeeded";
-    case TaskStatus::kFailed: return "failed";
-    case TaskStatus::kCancelled: return "cancelled";
+    case TaskStatus::kPending:
+      return "pending";
+    case TaskStatus::kScheduled:
+      return "scheduled";
+    case TaskStatus::kRunning:
+      return "running";
+    case TaskStatus::kSucceeded:
+      return "succeeded";
+    case TaskStatus::kFailed:
+      return "failed";
+    case TaskStatus::kCancelled:
+      return "cancelled";
   }
   return "pending";
 }

@@ -59,7 +59,7 @@ struct Task {
   TaskTimeouts timeouts;
   double progress = 0;  ///< 0..1
   std::string progress_message;
-  Json result;  ///< null until succeeded
+  Json result;                     ///< null until succeeded
   std::optional<TaskError> error;  ///< the last error
   std::string parent_id;           ///< the batch or parent task, if any
   std::string worker_id;           ///< who runs (or last ran) it
@@ -69,7 +69,7 @@ struct Task {
   bool cancel_requested = false;  ///< set on a running task; the worker stops within a heartbeat
   TimestampUs created_at = 0;
   TimestampUs updated_at = 0;
-  TimestampUs run_at = 0;  ///< earliest start (delays, backoff)
+  TimestampUs run_at = 0;                  ///< earliest start (delays, backoff)
   std::optional<TimestampUs> started_at;   ///< of the current/last attempt
   std::optional<TimestampUs> finished_at;  ///< when it became terminal
 };
@@ -98,6 +98,7 @@ struct EnqueueResult {
 
 struct LeaseRequest {
   std::string worker_id;
+  std::string namespace_id;         ///< empty: every namespace (in-process and global workers)
   std::vector<std::string> queues;  ///< empty: every queue
   std::vector<std::string> kinds;   ///< empty: every kind
   int max_tasks = 1;
@@ -114,7 +115,7 @@ struct TaskFilter {
 
 /// A durable state change, written in the same transaction as the change (outbox).
 struct TaskEvent {
-  int64_t seq = 0;  ///< strictly increasing, never reused: the resume cursor
+  int64_t seq = 0;   ///< strictly increasing, never reused: the resume cursor
   std::string type;  ///< "task.created", "task.started", "task.progress", "task.retrying",
                      ///< "task.succeeded", "task.failed", "task.cancelled"
   std::string namespace_id;
@@ -132,7 +133,7 @@ struct QueueStats {
 
 /// Per-kind limits that hold across all workers sharing the queue.
 struct KindLimits {
-  int max_running = 0;       ///< 0: unlimited
+  int max_running = 0;        ///< 0: unlimited
   double max_per_second = 0;  ///< 0: unlimited (starts per second)
 };
 
@@ -206,6 +207,8 @@ class TaskQueue {
 
   /// Events with seq > after_seq, oldest first, at most `limit`.
   virtual Result<std::vector<TaskEvent>> ReadEvents(int64_t after_seq, int limit) = 0;
+  /// The seq of the newest event (0 when there is none): where a new reader starts.
+  virtual Result<int64_t> LastEventSeq() = 0;
   /// Deletes terminal tasks finished before `before` and events created before it.
   virtual Result<int64_t> Purge(TimestampUs before) = 0;
 };

@@ -30,6 +30,11 @@ class AuthMatrixTest : public ::testing::Test {
     keys_["other"] = r.json()["secret"];
     ids_["other"] = r.json()["id"];
     keys_["global"] = admin;
+    // A task of "team" that no worker runs: it stays pending for the matrix.
+    auto t = server_->Call("POST", "/v1/tasks", admin, {{"kind", "ext.matrix-target"}},
+                           {{"X-Namespace", "team"}});
+    ASSERT_EQ(t.status, 201) << t.body;
+    team_task_ = t.json()["id"];
   }
   static void TearDownTestSuite() {
     delete server_;
@@ -39,11 +44,13 @@ class AuthMatrixTest : public ::testing::Test {
   static TestServer* server_;
   static std::map<std::string, std::string> keys_;
   static std::map<std::string, std::string> ids_;
+  static std::string team_task_;
 };
 
 TestServer* AuthMatrixTest::server_ = nullptr;
 std::map<std::string, std::string> AuthMatrixTest::keys_;
 std::map<std::string, std::string> AuthMatrixTest::ids_;
+std::string AuthMatrixTest::team_task_;
 
 struct Case {
   std::string method;
@@ -77,6 +84,37 @@ TEST_F(AuthMatrixTest, EveryRouteAndCaller) {
       // Another namespace's key is invisible to team's keys, and the other way round.
       {"GET", "/v1/keys/{other_id}", nullptr, {401, 403, 403, 404, 404, 200}},
       {"DELETE", "/v1/keys/{other_id}", nullptr, {401, 403, 403, 404, 404, 404}},
+      {"POST", "/v1/tasks", {{"kind", "ext.matrix"}}, {401, 403, 201, 201, 201, 201}},
+      {"POST",
+       "/v1/tasks/batch",
+       {{"tasks", {{{"kind", "ext.matrix"}}}}},
+       {401, 403, 201, 201, 201, 201}},
+      {"GET", "/v1/tasks", nullptr, {401, 200, 200, 200, 200, 200}},
+      {"GET", "/v1/tasks/{team_task}", nullptr, {401, 200, 200, 200, 200, 404}},
+      {"POST", "/v1/tasks/{team_task}/retry", Json::object(), {401, 403, 409, 409, 409, 404}},
+      {"POST", "/v1/tasks/cancel", {{"kind", "ext.nothing"}}, {401, 403, 200, 200, 200, 200}},
+      {"GET", "/v1/queues", nullptr, {401, 200, 200, 200, 200, 200}},
+      {"POST", "/v1/queues/matrix/pause", Json::object(), {401, 403, 403, 403, 204, 403}},
+      {"POST", "/v1/queues/matrix/resume", Json::object(), {401, 403, 403, 403, 204, 403}},
+      {"GET", "/v1/workers", nullptr, {401, 200, 200, 200, 200, 200}},
+      {"POST",
+       "/v1/workers/lease",
+       {{"worker_id", "m"}, {"kinds", {"ext.none"}}},
+       {401, 403, 200, 200, 200, 200}},
+      {"POST",
+       "/v1/tasks/{team_task}/heartbeat",
+       {{"lease_id", "nope"}},
+       {401, 403, 409, 409, 409, 404}},
+      {"POST",
+       "/v1/tasks/{team_task}/complete",
+       {{"lease_id", "nope"}},
+       {401, 403, 409, 409, 409, 404}},
+      {"POST",
+       "/v1/tasks/{team_task}/fail",
+       {{"lease_id", "nope"}, {"error", {{"code", "x"}, {"message", "y"}}}},
+       {401, 403, 409, 409, 409, 404}},
+      // The editor cancels it; after that it is terminal for everyone.
+      {"POST", "/v1/tasks/{team_task}/cancel", Json::object(), {401, 403, 200, 409, 409, 404}},
   };
   const std::vector<std::string> who = {"", "viewer", "editor", "admin", "global", "other"};
   for (const auto& c : cases) {
@@ -87,6 +125,9 @@ TEST_F(AuthMatrixTest, EveryRouteAndCaller) {
       }
       if (auto p = path.find("{other_id}"); p != std::string::npos) {
         path.replace(p, 10, ids_["other"]);
+      }
+      if (auto p = path.find("{team_task}"); p != std::string::npos) {
+        path.replace(p, 11, team_task_);
       }
       std::map<std::string, std::string> headers;
       if (who[i] == "global") headers["X-Namespace"] = "team";

@@ -56,9 +56,12 @@ std::string NewTempDir(const std::string& tag) {
   return dir;
 }
 
-Json HttpResult::json() const {
-  Json j = Json::parse(body, nullptr, false);
-  return j.is_discarded() ? Json(nullptr) : j;
+const Json& HttpResult::json() const {
+  if (!parsed_) {
+    Json j = Json::parse(body, nullptr, false);
+    parsed_ = j.is_discarded() ? Json(nullptr) : std::move(j);
+  }
+  return *parsed_;
 }
 
 Connection::Connection(int port) {

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,11 +17,16 @@ struct HttpResult {
   int status = 0;                              ///< 0: no response (connection closed or timed out)
   std::map<std::string, std::string> headers;  ///< lowercase names
   std::string body;
-  Json json() const;
+  /// The body parsed (null when it is not JSON). Parsed once and kept, so references into it
+  /// (e.g. `for (auto& t : r.json()["tasks"])`) live as long as this result.
+  const Json& json() const;
   std::string Header(const std::string& lower) const {
     auto it = headers.find(lower);
     return it == headers.end() ? "" : it->second;
   }
+
+ private:
+  mutable std::optional<Json> parsed_;
 };
 
 /// A blocking client connection to 127.0.0.1:port, for tests that need control over the bytes.

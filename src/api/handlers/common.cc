@@ -1,4 +1,6 @@
+#include <algorithm>
 #include <charconv>
+#include <cstdlib>
 
 #include "api/handlers/handlers.h"
 #include "core/crypto.h"
@@ -24,6 +26,24 @@ std::optional<std::string> RequestContext::Query(std::string_view name) const {
     // rejects it instead of it silently counting as absent.
     if (!PercentDecode(plus_fixed, &value)) return std::string(raw);
     return value;
+  }
+  return std::nullopt;
+}
+
+std::optional<double> PreferWait(const HttpRequest& req, double max_s) {
+  // RFC 7240: Prefer: respond-async, wait=10 (preferences separated by ',' or ';').
+  for (const auto& [name, value] : req.headers) {
+    if (name != "prefer") continue;
+    size_t pos = value.find("wait=");
+    while (pos != std::string::npos) {
+      if (pos == 0 || value[pos - 1] == ' ' || value[pos - 1] == ',' || value[pos - 1] == ';') {
+        char* end = nullptr;
+        std::string number = value.substr(pos + 5);
+        double v = std::strtod(number.c_str(), &end);
+        if (end != number.c_str() && v >= 0) return std::min(v, max_s);
+      }
+      pos = value.find("wait=", pos + 1);
+    }
   }
   return std::nullopt;
 }

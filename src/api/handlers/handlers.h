@@ -1,5 +1,8 @@
 #pragma once
 
+#include <map>
+#include <mutex>
+
 #include "api/api_service.h"
 #include "api/auth/authenticator.h"
 #include "api/router.h"
@@ -11,7 +14,12 @@ struct HandlerEnv {
   ApiDeps* deps;
   Authenticator* auth;
   const Router* router;
+  TaskWaiter* waiter;  ///< null when the server runs no task queue
+  ExternalWorkers* external;
 };
+
+/// Seconds from `Prefer: wait=N` (RFC 7240), capped at `max_s`; nullopt when absent.
+std::optional<double> PreferWait(const HttpRequest& req, double max_s);
 
 /// /healthz, /readyz, /metrics, /openapi.json, /docs.
 void AddOpsRoutes(Router& router, HandlerEnv env);
@@ -21,6 +29,27 @@ void AddNamespaceRoutes(Router& router, HandlerEnv env);
 void AddKeyRoutes(Router& router, HandlerEnv env);
 /// /v1/whoami and /v1/diagnostics/echo.
 void AddDiagnosticsRoutes(Router& router, HandlerEnv env);
+/// External workers seen by the lease endpoint, for /v1/workers. Thread-safe.
+class ExternalWorkers {
+ public:
+  struct Seen {
+    std::string host;
+    std::vector<std::string> queues;
+    TimestampUs last_seen = 0;
+  };
+  Seen Touch(const std::string& id, const std::string& host, const std::vector<std::string>& queues,
+             TimestampUs now);
+  Json ToJson() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, Seen> workers_;
+};
+
+/// /v1/tasks, /v1/queues, /v1/workers (+ the external worker protocol).
+void AddTaskRoutes(Router& router, HandlerEnv env);
+/// POST /v1/workers/lease and /v1/tasks/{id}/heartbeat|complete|fail.
+void AddWorkerProtocolRoutes(Router& router, HandlerEnv env);
 
 /// Builds the OpenAPI 3.1 document from the route table.
 Json BuildOpenApi(const Router& router);

@@ -99,7 +99,7 @@ std::string HttpDate() {
   return buf;
 }
 
-class Session {
+class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket socket, IoThread* io, ServerImpl* server);
   ~Session();
@@ -119,6 +119,7 @@ class Session {
   asio::awaitable<void> Serve();
   asio::awaitable<ReadOutcome> ReadRequest();
   asio::awaitable<bool> WriteResponse(bool head_only);
+  asio::awaitable<void> AwaitDeferred();
   void Refuse(int status, std::string_view code, std::string_view message);
 
   tcp::socket socket_;
@@ -325,6 +326,7 @@ asio::awaitable<void> Session::Serve() {
       head_only = req_.method == "HEAD";
       try {
         server_->handler()->Handle(req_, res_);
+        if (res_.deferred) co_await AwaitDeferred();
       } catch (const std::exception& e) {
         log::Error("handler threw", {{"error", e.what()}, {"path", std::string(req_.path)}});
         res_.Clear();
@@ -333,6 +335,27 @@ asio::awaitable<void> Session::Serve() {
       if (!req_.keep_alive || server_->draining()) res_.close = true;
     }
     if (!co_await WriteResponse(head_only) || res_.close) break;
+  }
+}
+
+asio::awaitable<void> Session::AwaitDeferred() {
+  auto start = std::move(res_.deferred);
+  res_.deferred = nullptr;
+  // The handler resumes us from any thread: it posts a cancel of this timer to our own
+  // io_context, so the wake-up always runs after we are suspended on the timer.
+  auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(),
+                                                    asio::steady_timer::time_point::max());
+  auto resumed = std::make_shared<std::atomic<bool>>(false);
+  auto keep_alive = shared_from_this();
+  deadline_ = Clock::time_point::max();  // the handler bounds the wait
+  idle_ = false;
+  start([timer, resumed, keep_alive] {
+    if (resumed->exchange(true)) return;
+    asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+  });
+  while (!resumed->load()) {
+    auto [ec] = co_await timer->async_wait(kUseTuple);
+    if (!ec) break;  // never: the timer has no expiry
   }
 }
 

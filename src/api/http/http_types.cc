@@ -32,6 +32,7 @@ void HttpResponse::Clear() {
   body.clear();
   headers.clear();
   close = false;
+  deferred = nullptr;
 }
 
 std::string_view ReasonPhrase(int status) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -35,6 +36,11 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  ///< close the connection after this response
+  /// Set by a handler that answers later (long polls, `Prefer: wait`): after Handle() returns,
+  /// the transport calls it once with `resume`; the handler fills this response and then calls
+  /// `resume()` exactly once, from any thread. The connection waits meanwhile (its read
+  /// deadline is suspended: the handler bounds the wait).
+  std::function<void(std::function<void()> resume)> deferred;
 
   void AddHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

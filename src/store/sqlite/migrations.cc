@@ -42,6 +42,98 @@ constexpr Migration kMetadataMigrations[] = {
     {1, "namespaces, api_keys, system_values", kSchemaV1},
 };
 
+// tasks.db, version 1. The task row is the queue entry. Empty strings rather than NULL for
+// absent text, so equality filters stay simple. Indexes, by the call they serve:
+//   tasks_ready          Lease (pending by queue, priority, age) and Stats;
+//   tasks_ready_in_namespace  the same for workers that lease for one namespace;
+//   tasks_due            Lease of scheduled tasks whose run_at has come;
+//   tasks_idempotency    Enqueue's per-namespace idempotency key (unique, only where set);
+//   tasks_lease_expiry, tasks_running_by_kind, tasks_running_by_worker
+//                        Sweep, KindLimits::max_running and ReleaseWorker (running rows only);
+//   tasks_start_deadline Sweep's schedule-to-start timeouts;
+//   tasks_by_namespace, tasks_by_namespace_status, tasks_by_parent
+//                        List and CancelMatching, and the per-namespace pending cap;
+//   tasks_finished       Purge.
+// task_events.seq is AUTOINCREMENT so a seq is never reused, even after the newest events are
+// purged: it is the readers' resume cursor.
+constexpr std::string_view kTaskSchemaV1 = R"sql(
+CREATE TABLE tasks (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  priority INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 9),
+  input TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'scheduled', 'running', 'succeeded',
+                                         'failed', 'cancelled')),
+  attempt INTEGER NOT NULL,
+  retry_policy TEXT NOT NULL,
+  schedule_to_start_s REAL NOT NULL,
+  start_to_close_s REAL NOT NULL,
+  heartbeat_s REAL NOT NULL,
+  progress REAL NOT NULL,
+  progress_message TEXT NOT NULL,
+  result TEXT NOT NULL,
+  error_code TEXT NULL,
+  error_message TEXT NULL,
+  error_attempt INTEGER NULL,
+  parent_id TEXT NOT NULL,
+  worker_id TEXT NOT NULL,
+  lease_id TEXT NOT NULL,
+  lease_expires_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  cancel_requested INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  run_at INTEGER NOT NULL,
+  started_at INTEGER NULL,
+  finished_at INTEGER NULL,
+  start_deadline_at INTEGER NULL
+) STRICT;
+
+CREATE INDEX tasks_ready ON tasks(status, queue, priority DESC, id);
+CREATE INDEX tasks_ready_in_namespace ON tasks(namespace_id, status, queue, priority DESC, id);
+CREATE INDEX tasks_due ON tasks(run_at) WHERE status = 'scheduled';
+CREATE UNIQUE INDEX tasks_idempotency ON tasks(namespace_id, idempotency_key)
+  WHERE idempotency_key <> '';
+CREATE INDEX tasks_lease_expiry ON tasks(lease_expires_at) WHERE status = 'running';
+CREATE INDEX tasks_running_by_kind ON tasks(kind) WHERE status = 'running';
+CREATE INDEX tasks_running_by_worker ON tasks(worker_id) WHERE status = 'running';
+CREATE INDEX tasks_start_deadline ON tasks(start_deadline_at)
+  WHERE start_deadline_at IS NOT NULL;
+CREATE INDEX tasks_by_namespace ON tasks(namespace_id, id);
+CREATE INDEX tasks_by_namespace_status ON tasks(namespace_id, status, id);
+CREATE INDEX tasks_by_parent ON tasks(namespace_id, parent_id, id) WHERE parent_id <> '';
+CREATE INDEX tasks_finished ON tasks(finished_at) WHERE finished_at IS NOT NULL;
+
+CREATE TABLE task_events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  namespace_id TEXT NOT NULL,
+  task_id TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX task_events_by_time ON task_events(created_at);
+
+CREATE TABLE queue_state (
+  queue TEXT PRIMARY KEY NOT NULL,
+  paused INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE kind_limits (
+  kind TEXT PRIMARY KEY NOT NULL,
+  max_running INTEGER NOT NULL,
+  max_per_second REAL NOT NULL
+) STRICT;
+)sql";
+
+constexpr Migration kTaskQueueMigrations[] = {
+    {1, "tasks, task_events, queue_state, kind_limits", kTaskSchemaV1},
+};
+
 constexpr std::string_view kCreateHistory = R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY NOT NULL,
@@ -94,6 +186,8 @@ Status ApplyOne(SqliteDatabase& db, const Migration& m, int known, int64_t now_u
 }  // namespace
 
 std::span<const Migration> MetadataMigrations() { return kMetadataMigrations; }
+
+std::span<const Migration> TaskQueueMigrations() { return kTaskQueueMigrations; }
 
 Result<int> SchemaVersion(SqliteDatabase& db) {
   ARGUS_ASSIGN_OR_RETURN(std::string exists,

@@ -19,6 +19,9 @@ struct Migration {
 /// The metadata store's schema history, oldest first.
 std::span<const Migration> MetadataMigrations();
 
+/// The task queue's schema history (`tasks.db`, a separate file), oldest first.
+std::span<const Migration> TaskQueueMigrations();
+
 /// The highest migration applied to `db`: 0 for a new (empty) database. The history lives in the
 /// `schema_migrations` table (version, description, applied_at_us).
 Result<int> SchemaVersion(SqliteDatabase& db);

@@ -63,6 +63,31 @@ TEST_F(MigrationsTest, NewDatabaseGetsTheMetadataSchema) {
             "1");
 }
 
+TEST_F(MigrationsTest, NewDatabaseGetsTheTaskQueueSchema) {
+  auto all = TaskQueueMigrations();
+  ASSERT_FALSE(all.empty());
+  for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].version, static_cast<int>(i) + 1);
+  ASSERT_TRUE(ApplyMigrations(*db_, all, 100).ok());
+  EXPECT_EQ(Version(), static_cast<int>(all.size()));
+  for (std::string_view table : {"tasks", "task_events", "queue_state", "kind_limits"}) {
+    EXPECT_TRUE(TableExists(table)) << table;
+  }
+  // The idempotency index is unique only where a key is set.
+  ASSERT_TRUE(db_->Exec("INSERT INTO tasks(id, namespace_id, kind, queue, priority, input, "
+                        "idempotency_key, status, attempt, retry_policy, schedule_to_start_s, "
+                        "start_to_close_s, heartbeat_s, progress, progress_message, result, "
+                        "parent_id, worker_id, lease_id, lease_expires_at, heartbeat_at, "
+                        "cancel_requested, created_at, updated_at, run_at) "
+                        "SELECT 't' || value, 'ns', 'k', 'q', 5, '{}', '', 'pending', 0, '{}', "
+                        "0, 0, 0, 0, '', 'null', '', '', '', 0, 0, 0, 1, 1, 1 "
+                        "FROM json_each('[1, 2]')",
+                        "insert keyless tasks")
+                  .ok());
+  ASSERT_TRUE(db_->Exec("UPDATE tasks SET idempotency_key = 'same' WHERE id = 't1'", "key").ok());
+  EXPECT_EQ(db_->Exec("UPDATE tasks SET idempotency_key = 'same' WHERE id = 't2'", "dup").code(),
+            StatusCode::kAlreadyExists);
+}
+
 TEST_F(MigrationsTest, ReapplyingChangesNothing) {
   const Migration both[] = {kV1, kV2};
   ASSERT_TRUE(ApplyMigrations(*db_, both, 100).ok());

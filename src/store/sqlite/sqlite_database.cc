@@ -52,6 +52,10 @@ void Statement::BindInt64(int index, int64_t value) {
   Remember(sqlite3_bind_int64(stmt_, index, value), &bind_error_);
 }
 
+void Statement::BindDouble(int index, double value) {
+  Remember(sqlite3_bind_double(stmt_, index, value), &bind_error_);
+}
+
 void Statement::BindNull(int index) { Remember(sqlite3_bind_null(stmt_, index), &bind_error_); }
 
 void Statement::BindOptionalInt64(int index, std::optional<int64_t> value) {
@@ -101,6 +105,8 @@ std::string Statement::ColumnBlob(int column) const {
 }
 
 int64_t Statement::ColumnInt64(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+double Statement::ColumnDouble(int column) const { return sqlite3_column_double(stmt_, column); }
 
 bool Statement::ColumnIsNull(int column) const {
   return sqlite3_column_type(stmt_, column) == SQLITE_NULL;

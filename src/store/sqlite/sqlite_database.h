@@ -48,6 +48,7 @@ class Statement {
   void BindText(int index, std::string_view value);
   void BindBlob(int index, std::string_view value);
   void BindInt64(int index, int64_t value);
+  void BindDouble(int index, double value);
   void BindNull(int index);
   /// Binds NULL for nullopt.
   void BindOptionalInt64(int index, std::optional<int64_t> value);
@@ -63,6 +64,7 @@ class Statement {
   std::string ColumnText(int column) const;
   std::string ColumnBlob(int column) const;
   int64_t ColumnInt64(int column) const;
+  double ColumnDouble(int column) const;
   bool ColumnIsNull(int column) const;
   /// nullopt for NULL.
   std::optional<int64_t> ColumnOptionalInt64(int column) const;

@@ -1,0 +1,730 @@
+#include "store/sqlite/sqlite_task_queue.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <set>
+#include <type_traits>
+#include <utility>
+
+#include "core/id.h"
+#include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_metadata_store.h"
+#include "store/sqlite/sqlite_task_rows.h"
+
+namespace argus::store::sqlite {
+namespace {
+
+constexpr int kMaxLeaseTasks = 1000;
+constexpr int kMaxEventLimit = 10000;
+// Lease re-queries at most this often when kind limits filled up mid-pick (see LeaseOp).
+constexpr int kMaxLeaseRounds = 8;
+// Far enough for any sane duration, small enough that now + it cannot overflow.
+constexpr double kMaxSeconds = 1e11;
+
+TimestampUs UsFromSeconds(double seconds) {
+  return static_cast<TimestampUs>(std::llround(std::clamp(seconds, 0.0, kMaxSeconds) * 1e6));
+}
+
+bool IsWaiting(TaskStatus status) {
+  return status == TaskStatus::kPending || status == TaskStatus::kScheduled;
+}
+
+bool IsValidDuration(double seconds) {
+  return std::isfinite(seconds) && seconds >= 0 && seconds <= kMaxSeconds;
+}
+
+Status InvalidDuration(std::string_view what, double seconds) {
+  return InvalidArgumentError(fmt::format(
+      "{} must be a number of seconds between 0 and {:g}, not {}", what, kMaxSeconds, seconds));
+}
+
+Status CheckDuration(double seconds, std::string_view what) {
+  return IsValidDuration(seconds) ? OkStatus() : InvalidDuration(what, seconds);
+}
+
+// Why `value` cannot be serialized (nlohmann throws on strings that are not valid UTF-8), or
+// nullopt when it can.
+std::optional<std::string> JsonProblem(const Json& value) {
+  try {
+    value.dump();
+  } catch (const Json::exception& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
+
+Status CheckJson(const Json& value, std::string_view what) {
+  std::optional<std::string> problem = JsonProblem(value);
+  if (!problem) return OkStatus();
+  return InvalidArgumentError(fmt::format("{} is not valid JSON text: {}", what, *problem));
+}
+
+// Messages are formatted only on failure: a batch of a thousand valid tasks pays nothing for them.
+Status CheckNewTask(const NewTask& t, size_t index) {
+  auto invalid = [index](std::string_view what) {
+    return InvalidArgumentError(fmt::format("task {} of the batch: {}", index, what));
+  };
+  if (t.namespace_id.empty() || t.kind.empty() || t.queue.empty()) {
+    return invalid("it needs a namespace, a kind and a queue");
+  }
+  if (t.priority < 0 || t.priority > 9) {
+    return invalid(fmt::format("priority must be between 0 and 9, not {}", t.priority));
+  }
+  const std::pair<std::string_view, double> durations[] = {
+      {"retry.initial_interval_s", t.retry.initial_interval_s},
+      {"retry.max_interval_s", t.retry.max_interval_s},
+      {"timeouts.schedule_to_start_s", t.timeouts.schedule_to_start_s},
+      {"timeouts.start_to_close_s", t.timeouts.start_to_close_s},
+      {"timeouts.heartbeat_s", t.timeouts.heartbeat_s}};
+  for (const auto& [what, seconds] : durations) {
+    if (!IsValidDuration(seconds)) return invalid(InvalidDuration(what, seconds).message());
+  }
+  if (!std::isfinite(t.retry.backoff_coefficient) || t.retry.backoff_coefficient < 1) {
+    return invalid(
+        fmt::format("retry.backoff_coefficient must be >= 1, not {}", t.retry.backoff_coefficient));
+  }
+  if (t.retry.max_attempts < 1) {
+    return invalid(fmt::format("retry.max_attempts must be >= 1, not {}", t.retry.max_attempts));
+  }
+  if (auto problem =
+          JsonProblem(Json{t.namespace_id, t.kind, t.queue, t.idempotency_key, t.parent_id})) {
+    return invalid(
+        fmt::format("namespace, kind, queue, idempotency key or parent id: {}", *problem));
+  }
+  if (auto problem = JsonProblem(t.input)) {
+    return invalid(fmt::format("input is not valid JSON text: {}", *problem));
+  }
+  return OkStatus();
+}
+
+Status CheckPageRequest(const PageRequest& page) {
+  if (page.limit < 1 || page.limit > 1000) {
+    return InvalidArgumentError(
+        fmt::format("page limit must be between 1 and 1000, not {}", page.limit));
+  }
+  return OkStatus();
+}
+
+Status TaskNotFound(std::string_view id) {
+  return NotFoundError(fmt::format("task '{}' does not exist", id));
+}
+
+// Runs `op` (returning Result<T>) as one write operation and hands back its value.
+template <typename Op>
+auto RunWrite(GroupCommitWriter& writer, Op&& op) -> std::invoke_result_t<Op&, SqliteDatabase&> {
+  std::optional<std::invoke_result_t<Op&, SqliteDatabase&>> result;
+  Status status = writer.Run([&](SqliteDatabase& db) -> Status {
+    result.emplace(op(db));
+    return result->ok() ? OkStatus() : result->status();
+  });
+  if (!status.ok()) return status;
+  return std::move(*result);
+}
+
+// The task `id` when it is running under `lease_id`: NotFound when absent, Aborted otherwise.
+Result<Task> LoadUnderLease(SqliteDatabase& db, std::string_view id, std::string_view lease_id) {
+  ARGUS_ASSIGN_OR_RETURN(std::optional<Task> task, LoadTask(db, id));
+  if (!task) return TaskNotFound(id);
+  if (task->status != TaskStatus::kRunning || task->lease_id != lease_id) {
+    return AbortedError(fmt::format(
+        "task '{}' is not running under lease '{}' (it is {}): the lease expired and was "
+        "re-leased, or the task finished; drop this work",
+        id, lease_id, TaskStatusName(task->status)));
+  }
+  return std::move(*task);
+}
+
+// The task `id` of `namespace_id`: NotFound when absent or in another namespace.
+Result<Task> LoadInNamespace(SqliteDatabase& db, std::string_view namespace_id,
+                             std::string_view id) {
+  ARGUS_ASSIGN_OR_RETURN(std::optional<Task> task, LoadTask(db, id));
+  if (!task || task->namespace_id != namespace_id) return TaskNotFound(id);
+  return std::move(*task);
+}
+
+void ClearLease(Task& task) {
+  task.lease_id.clear();
+  task.lease_expires_at = 0;
+}
+
+std::string AttemptTimeoutMessage(const Task& t, TimestampUs now) {
+  if (t.timeouts.start_to_close_s > 0 && t.started_at &&
+      now - *t.started_at > UsFromSeconds(t.timeouts.start_to_close_s)) {
+    return fmt::format("attempt {} ran longer than start_to_close_s = {} s", t.attempt,
+                       t.timeouts.start_to_close_s);
+  }
+  return fmt::format("attempt {} sent no heartbeat for longer than heartbeat_s = {} s", t.attempt,
+                     t.timeouts.heartbeat_s);
+}
+
+}  // namespace
+
+// KindLimits for one Lease call: running slots left per kind and the per-kind token buckets.
+class SqliteTaskQueue::KindGate {
+ public:
+  static Result<KindGate> Open(SqliteDatabase& db, std::map<std::string, TokenBucket>& buckets,
+                               TimestampUs now) {
+    KindGate gate;
+    ARGUS_ASSIGN_OR_RETURN(auto limits, LoadKindLimits(db));
+    for (const auto& [kind, limit] : limits) {
+      Slot& slot = gate.slots_[kind];
+      if (limit.max_running > 0) {
+        ARGUS_ASSIGN_OR_RETURN(int64_t running, CountRunningOfKind(db, kind));
+        slot.running_left = std::max<int64_t>(0, limit.max_running - running);
+      }
+      if (limit.max_per_second > 0) {
+        // Burst: one second's worth of starts, and at least one.
+        const double capacity = std::max(1.0, limit.max_per_second);
+        auto [it, inserted] = buckets.try_emplace(kind, TokenBucket{capacity, now});
+        TokenBucket& bucket = it->second;
+        if (!inserted && now > bucket.refilled_at) {
+          bucket.tokens = std::min(
+              capacity, bucket.tokens + (now - bucket.refilled_at) / 1e6 * limit.max_per_second);
+          bucket.refilled_at = now;
+        }
+        slot.bucket = &bucket;
+      }
+    }
+    return gate;
+  }
+
+  bool Blocked(const std::string& kind) const {
+    auto it = slots_.find(kind);
+    if (it == slots_.end()) return false;
+    const Slot& slot = it->second;
+    return slot.running_left == 0 || (slot.bucket != nullptr && slot.bucket->tokens < 1);
+  }
+
+  void Started(const std::string& kind) {
+    auto it = slots_.find(kind);
+    if (it == slots_.end()) return;
+    if (it->second.running_left > 0) --it->second.running_left;
+    if (it->second.bucket != nullptr) it->second.bucket->tokens -= 1;
+  }
+
+  std::vector<std::string> BlockedKinds() const {
+    std::vector<std::string> kinds;
+    for (const auto& [kind, slot] : slots_) {
+      if (Blocked(kind)) kinds.push_back(kind);
+    }
+    return kinds;
+  }
+
+ private:
+  struct Slot {
+    int64_t running_left = -1;      // -1: no max_running
+    TokenBucket* bucket = nullptr;  // null: no max_per_second
+  };
+  std::map<std::string, Slot> slots_;
+};
+
+SqliteTaskQueue::SqliteTaskQueue(std::string path, const Clock& clock, SqliteOptions reader_options,
+                                 std::unique_ptr<SqliteDatabase> writer)
+    : path_(std::move(path)),
+      clock_(clock),
+      readers_(path_, reader_options, kMaxReaders),
+      rng_(std::random_device{}()),
+      writer_(std::make_unique<GroupCommitWriter>(std::move(writer),
+                                                  [this] { waiting_counts_.clear(); })) {}
+
+SqliteTaskQueue::~SqliteTaskQueue() = default;
+
+Result<std::unique_ptr<TaskQueue>> SqliteTaskQueue::Create(const StoreArgs& args) {
+  const Config defaults;
+  ARGUS_ASSIGN_OR_RETURN(SqliteOptions options,
+                         SqliteOptionsFromConfig(args.config ? *args.config : defaults));
+  if (args.data_dir.empty()) {
+    return InvalidArgumentError("the sqlite task queue needs a data directory");
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(args.data_dir, ec)) {
+    return FailedPreconditionError(
+        fmt::format("data directory {} does not exist or is not a directory", args.data_dir));
+  }
+  std::string path = args.data_dir + "/tasks.db";
+  ARGUS_ASSIGN_OR_RETURN(auto writer, SqliteDatabase::Open(path, options));
+  const Clock& clock = args.clock ? *args.clock : SystemClock::Get();
+  ARGUS_RETURN_IF_ERROR(ApplyMigrations(*writer, TaskQueueMigrations(), clock.NowUs()));
+  options.query_only = true;
+  return std::unique_ptr<TaskQueue>(
+      new SqliteTaskQueue(std::move(path), clock, options, std::move(writer)));
+}
+
+Result<std::vector<EnqueueResult>> SqliteTaskQueue::Enqueue(const std::vector<NewTask>& tasks,
+                                                            int64_t max_pending_per_namespace) {
+  for (size_t i = 0; i < tasks.size(); ++i) ARGUS_RETURN_IF_ERROR(CheckNewTask(tasks[i], i));
+  if (tasks.empty()) return std::vector<EnqueueResult>();
+  return RunWrite(*writer_, [&](SqliteDatabase& db) {
+    return EnqueueOp(db, tasks, max_pending_per_namespace);
+  });
+}
+
+Result<std::vector<EnqueueResult>> SqliteTaskQueue::EnqueueOp(SqliteDatabase& db,
+                                                              const std::vector<NewTask>& tasks,
+                                                              int64_t max_pending) {
+  const TimestampUs now = clock_.NowUs();
+  std::vector<EnqueueResult> out;
+  out.reserve(tasks.size());
+  std::set<std::string_view> queues;
+  for (const NewTask& request : tasks) {
+    // Over the cap, EnqueueOne fails and the operation's savepoint drops the whole batch.
+    ARGUS_ASSIGN_OR_RETURN(EnqueueResult result, EnqueueOne(db, request, now, max_pending));
+    out.push_back(std::move(result));
+    queues.insert(request.queue);
+  }
+  for (std::string_view queue : queues) ARGUS_RETURN_IF_ERROR(RegisterQueue(db, queue));
+  return out;
+}
+
+Result<EnqueueResult> SqliteTaskQueue::EnqueueOne(SqliteDatabase& db, const NewTask& request,
+                                                  TimestampUs now, int64_t max_pending) {
+  if (!request.idempotency_key.empty()) {
+    ARGUS_ASSIGN_OR_RETURN(
+        std::optional<Task> existing,
+        FindTaskByIdempotencyKey(db, request.namespace_id, request.idempotency_key));
+    if (existing) return EnqueueResult{.task = std::move(*existing), .created = false};
+  }
+  if (max_pending > 0) {
+    ARGUS_ASSIGN_OR_RETURN(int64_t waiting, WaitingCount(db, request.namespace_id));
+    if (waiting >= max_pending) {
+      return ResourceExhaustedError(fmt::format(
+          "namespace '{}' may hold at most {} pending or scheduled tasks and this batch would "
+          "exceed that; nothing was enqueued",
+          request.namespace_id, max_pending));
+    }
+  }
+  Task t;
+  t.id = NewId(clock_);
+  t.namespace_id = request.namespace_id;
+  t.kind = request.kind;
+  t.queue = request.queue;
+  t.priority = request.priority;
+  t.input = request.input;
+  t.idempotency_key = request.idempotency_key;
+  t.run_at = std::max(request.run_at.value_or(now), now);
+  t.status = t.run_at > now ? TaskStatus::kScheduled : TaskStatus::kPending;
+  t.retry = request.retry;
+  t.timeouts = request.timeouts;
+  t.parent_id = request.parent_id;
+  t.created_at = now;
+  t.updated_at = now;
+  std::optional<TimestampUs> start_deadline;
+  if (t.timeouts.schedule_to_start_s > 0) {
+    start_deadline = now + UsFromSeconds(t.timeouts.schedule_to_start_s);
+  }
+  ARGUS_RETURN_IF_ERROR(InsertTask(db, t, start_deadline));
+  if (auto it = waiting_counts_.find(t.namespace_id); it != waiting_counts_.end()) ++it->second;
+  ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.created", t, now));
+  return EnqueueResult{.task = std::move(t), .created = true};
+}
+
+Result<int64_t> SqliteTaskQueue::WaitingCount(SqliteDatabase& db, const std::string& namespace_id) {
+  auto it = waiting_counts_.find(namespace_id);
+  if (it != waiting_counts_.end()) return it->second;
+  // Counted inside the current transaction, so it includes this batch's earlier inserts.
+  ARGUS_ASSIGN_OR_RETURN(int64_t count, CountWaitingTasks(db, namespace_id));
+  waiting_counts_[namespace_id] = count;
+  return count;
+}
+
+Status SqliteTaskQueue::Save(SqliteDatabase& db, TaskStatus old_status, const Task& task,
+                             std::optional<TimestampUs> new_start_deadline) {
+  ARGUS_RETURN_IF_ERROR(SaveTask(db, task, new_start_deadline));
+  const int delta = (IsWaiting(task.status) ? 1 : 0) - (IsWaiting(old_status) ? 1 : 0);
+  if (delta != 0) {
+    if (auto it = waiting_counts_.find(task.namespace_id); it != waiting_counts_.end()) {
+      it->second += delta;
+    }
+  }
+  return OkStatus();
+}
+
+Result<Task> SqliteTaskQueue::Get(std::string_view namespace_id, std::string_view id) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return LoadInNamespace(*db, namespace_id, id);
+}
+
+Result<Page<Task>> SqliteTaskQueue::List(const TaskFilter& filter, const PageRequest& page) {
+  if (filter.namespace_id.empty()) return InvalidArgumentError("listing tasks needs a namespace");
+  ARGUS_RETURN_IF_ERROR(CheckPageRequest(page));
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return ListTaskRows(*db, filter, page);
+}
+
+Result<std::vector<Task>> SqliteTaskQueue::Lease(const LeaseRequest& request) {
+  if (request.worker_id.empty()) return InvalidArgumentError("a lease needs a worker id");
+  ARGUS_RETURN_IF_ERROR(CheckJson(Json(request.worker_id), "the worker id"));
+  if (request.max_tasks < 1 || request.max_tasks > kMaxLeaseTasks) {
+    return InvalidArgumentError(fmt::format("max_tasks must be between 1 and {}, not {}",
+                                            kMaxLeaseTasks, request.max_tasks));
+  }
+  ARGUS_RETURN_IF_ERROR(CheckDuration(request.lease_s, "lease_s"));
+  return RunWrite(*writer_, [&](SqliteDatabase& db) { return LeaseOp(db, request); });
+}
+
+Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
+                                                   const LeaseRequest& request) {
+  const TimestampUs now = clock_.NowUs();
+  ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> queues, UnpausedQueues(db));
+  if (!request.queues.empty()) {
+    std::erase_if(queues, [&](const std::string& q) {
+      return std::find(request.queues.begin(), request.queues.end(), q) == request.queues.end();
+    });
+  }
+  ARGUS_ASSIGN_OR_RETURN(KindGate gate, KindGate::Open(db, buckets_, now));
+  const size_t max_tasks = static_cast<size_t>(request.max_tasks);
+  std::vector<Task> leased;
+  // Kinds at their limit are excluded in SQL; a kind that reaches its limit while this round is
+  // picking leaves its remaining candidates unused, so the next round asks again without it.
+  for (int round = 0; round < kMaxLeaseRounds && leased.size() < max_tasks; ++round) {
+    const int need = static_cast<int>(max_tasks - leased.size());
+    const std::vector<std::string> blocked = gate.BlockedKinds();
+    std::vector<RunnableTask> candidates;
+    for (const std::string& queue : queues) {
+      ARGUS_ASSIGN_OR_RETURN(auto found, FindRunnableTasks(db, request.namespace_id, queue,
+                                                           request.kinds, blocked, now, need));
+      candidates.insert(candidates.end(), found.begin(), found.end());
+    }
+    std::sort(candidates.begin(), candidates.end(),
+              [](const RunnableTask& a, const RunnableTask& b) {
+                return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
+              });
+    bool skipped = false;
+    for (const RunnableTask& candidate : candidates) {
+      if (leased.size() == max_tasks) break;
+      if (gate.Blocked(candidate.kind)) {
+        skipped = true;
+        continue;
+      }
+      ARGUS_ASSIGN_OR_RETURN(Task task, StartAttempt(db, candidate.id, request, now));
+      gate.Started(candidate.kind);
+      leased.push_back(std::move(task));
+    }
+    if (!skipped) break;
+  }
+  return leased;
+}
+
+Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, const std::string& id,
+                                           const LeaseRequest& request, TimestampUs now) {
+  ARGUS_ASSIGN_OR_RETURN(std::optional<Task> found, LoadTask(db, id));
+  // Found by FindRunnableTasks in this same transaction, which nothing else writes to.
+  if (!found) return InternalError(fmt::format("runnable task '{}' vanished", id));
+  Task t = std::move(*found);
+  const TaskStatus old_status = t.status;
+  t.status = TaskStatus::kRunning;
+  t.attempt += 1;
+  t.started_at = now;
+  t.worker_id = request.worker_id;
+  t.lease_id = NewId(clock_);
+  t.lease_expires_at = now + UsFromSeconds(request.lease_s);
+  t.heartbeat_at = now;
+  t.progress = 0;
+  t.progress_message.clear();
+  t.updated_at = now;
+  ARGUS_RETURN_IF_ERROR(Save(db, old_status, t));
+  ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.started", t, now));
+  return t;
+}
+
+Result<Task> SqliteTaskQueue::Heartbeat(std::string_view id, std::string_view lease_id,
+                                        double extend_s, std::optional<double> progress,
+                                        std::optional<std::string> message) {
+  ARGUS_RETURN_IF_ERROR(CheckDuration(extend_s, "extend_s"));
+  if (progress && !(*progress >= 0 && *progress <= 1)) {
+    return InvalidArgumentError(fmt::format("progress must be between 0 and 1, not {}", *progress));
+  }
+  if (message) ARGUS_RETURN_IF_ERROR(CheckJson(Json(*message), "the progress message"));
+  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<Task> {
+    ARGUS_ASSIGN_OR_RETURN(Task t, LoadUnderLease(db, id, lease_id));
+    const TimestampUs now = clock_.NowUs();
+    t.lease_expires_at = now + UsFromSeconds(extend_s);
+    t.heartbeat_at = now;
+    t.updated_at = now;
+    if (progress) t.progress = *progress;
+    if (message) t.progress_message = *message;
+    ARGUS_RETURN_IF_ERROR(Save(db, t.status, t));
+    if (progress || message) {
+      ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.progress", t, now));
+    }
+    return t;
+  });
+}
+
+Result<Task> SqliteTaskQueue::Complete(std::string_view id, std::string_view lease_id,
+                                       Json result) {
+  ARGUS_RETURN_IF_ERROR(CheckJson(result, "the task result"));
+  return RunWrite(*writer_, [&](SqliteDatabase& db) {
+    return CompleteOp(db, id, lease_id, std::move(result));
+  });
+}
+
+Result<Task> SqliteTaskQueue::CompleteOp(SqliteDatabase& db, std::string_view id,
+                                         std::string_view lease_id, Json result) {
+  ARGUS_ASSIGN_OR_RETURN(Task t, LoadUnderLease(db, id, lease_id));
+  const TimestampUs now = clock_.NowUs();
+  t.status = TaskStatus::kSucceeded;
+  t.result = std::move(result);
+  ClearLease(t);
+  t.finished_at = now;
+  t.updated_at = now;
+  ARGUS_RETURN_IF_ERROR(Save(db, TaskStatus::kRunning, t));
+  ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.succeeded", t, now));
+  return t;
+}
+
+Result<std::vector<Status>> SqliteTaskQueue::CompleteMany(const std::vector<Completion>& items) {
+  std::vector<Status> checks;
+  checks.reserve(items.size());
+  for (const Completion& item : items) {
+    checks.push_back(CheckJson(item.result, fmt::format("the result of task '{}'", item.id)));
+  }
+  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<std::vector<Status>> {
+    std::vector<Status> out = checks;
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!out[i].ok()) continue;
+      auto done = CompleteOp(db, items[i].id, items[i].lease_id, items[i].result);
+      if (done.ok()) continue;
+      const StatusCode code = done.status().code();
+      // A stale or unknown item is that item's answer (CompleteOp wrote nothing for it); any
+      // other error is the database failing, which fails the whole call.
+      if (code != StatusCode::kAborted && code != StatusCode::kNotFound) return done.status();
+      out[i] = done.status();
+    }
+    return out;
+  });
+}
+
+Result<Task> SqliteTaskQueue::Fail(std::string_view id, std::string_view lease_id, TaskError error,
+                                   bool retryable) {
+  if (error.code.empty()) return InvalidArgumentError("a task error needs a code");
+  ARGUS_RETURN_IF_ERROR(CheckJson(Json{error.code, error.message}, "the task error"));
+  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<Task> {
+    ARGUS_ASSIGN_OR_RETURN(Task t, LoadUnderLease(db, id, lease_id));
+    return EndAttempt(db, std::move(t), error, retryable, clock_.NowUs());
+  });
+}
+
+TimestampUs SqliteTaskQueue::BackoffUs(const RetryPolicy& retry, int attempt) {
+  double delay = retry.initial_interval_s * std::pow(retry.backoff_coefficient, attempt - 1);
+  delay = std::min(delay, retry.max_interval_s);  // also tames an overflow to infinity
+  std::uniform_real_distribution<double> jitter(0.8, 1.2);
+  return UsFromSeconds(delay * jitter(rng_));
+}
+
+Result<Task> SqliteTaskQueue::EndAttempt(SqliteDatabase& db, Task t, TaskError error,
+                                         bool retryable, TimestampUs now) {
+  const TaskStatus old_status = t.status;
+  error.attempt = t.attempt;
+  const auto& codes = t.retry.non_retryable_codes;
+  const bool non_retryable = !retryable ||
+                             std::find(codes.begin(), codes.end(), error.code) != codes.end() ||
+                             t.attempt >= t.retry.max_attempts;
+  t.error = std::move(error);
+  ClearLease(t);
+  t.updated_at = now;
+  std::string_view event;
+  if (t.cancel_requested) {
+    t.status = TaskStatus::kCancelled;
+    t.finished_at = now;
+    event = "task.cancelled";
+  } else if (non_retryable) {
+    t.status = TaskStatus::kFailed;
+    t.finished_at = now;
+    event = "task.failed";
+  } else {
+    t.status = TaskStatus::kScheduled;
+    t.run_at = now + BackoffUs(t.retry, t.attempt);
+    event = "task.retrying";
+  }
+  ARGUS_RETURN_IF_ERROR(Save(db, old_status, t));
+  ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, event, t, now));
+  return t;
+}
+
+Result<Task> SqliteTaskQueue::Cancel(std::string_view namespace_id, std::string_view id) {
+  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<Task> {
+    ARGUS_ASSIGN_OR_RETURN(Task t, LoadInNamespace(db, namespace_id, id));
+    if (IsTerminal(t.status)) {
+      return FailedPreconditionError(
+          fmt::format("task '{}' is already {}", id, TaskStatusName(t.status)));
+    }
+    ARGUS_RETURN_IF_ERROR(CancelOp(db, t, clock_.NowUs()).status());
+    return t;
+  });
+}
+
+Result<bool> SqliteTaskQueue::CancelOp(SqliteDatabase& db, Task& t, TimestampUs now) {
+  const TaskStatus old_status = t.status;
+  if (t.status == TaskStatus::kRunning) {
+    // The worker sees the flag in its next heartbeat and ends the task through Fail.
+    if (t.cancel_requested) return false;
+    t.cancel_requested = true;
+    t.updated_at = now;
+    ARGUS_RETURN_IF_ERROR(Save(db, old_status, t));
+    return true;
+  }
+  t.status = TaskStatus::kCancelled;
+  t.finished_at = now;
+  t.updated_at = now;
+  ARGUS_RETURN_IF_ERROR(Save(db, old_status, t));
+  ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.cancelled", t, now));
+  return true;
+}
+
+Result<int64_t> SqliteTaskQueue::CancelMatching(const TaskFilter& filter) {
+  if (filter.namespace_id.empty()) {
+    return InvalidArgumentError("cancelling tasks needs a namespace");
+  }
+  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<int64_t> {
+    const TimestampUs now = clock_.NowUs();
+    ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> ids, MatchingLiveTaskIds(db, filter));
+    int64_t changed = 0;
+    for (const std::string& id : ids) {
+      ARGUS_ASSIGN_OR_RETURN(std::optional<Task> t, LoadTask(db, id));
+      if (!t) continue;
+      ARGUS_ASSIGN_OR_RETURN(bool did, CancelOp(db, *t, now));
+      if (did) ++changed;
+    }
+    return changed;
+  });
+}
+
+Result<Task> SqliteTaskQueue::Retry(std::string_view namespace_id, std::string_view id) {
+  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<Task> {
+    ARGUS_ASSIGN_OR_RETURN(Task t, LoadInNamespace(db, namespace_id, id));
+    if (t.status != TaskStatus::kFailed && t.status != TaskStatus::kCancelled) {
+      return FailedPreconditionError(
+          fmt::format("task '{}' is {}; only failed or cancelled tasks can be retried", id,
+                      TaskStatusName(t.status)));
+    }
+    const TimestampUs now = clock_.NowUs();
+    const TaskStatus old_status = t.status;
+    t.status = TaskStatus::kPending;
+    t.attempt = 0;
+    t.cancel_requested = false;
+    t.run_at = now;
+    t.finished_at.reset();
+    t.updated_at = now;
+    std::optional<TimestampUs> start_deadline;
+    if (t.timeouts.schedule_to_start_s > 0) {
+      start_deadline = now + UsFromSeconds(t.timeouts.schedule_to_start_s);
+    }
+    ARGUS_RETURN_IF_ERROR(Save(db, old_status, t, start_deadline));
+    ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.retrying", t, now));
+    return t;
+  });
+}
+
+Result<int64_t> SqliteTaskQueue::Sweep(TimestampUs now) {
+  return RunWrite(*writer_, [&](SqliteDatabase& db) { return SweepOp(db, now); });
+}
+
+Result<int64_t> SqliteTaskQueue::SweepOp(SqliteDatabase& db, TimestampUs now) {
+  int64_t changed = 0;
+  // Timeouts first: a task that stopped heartbeating has failed its attempt, even when its
+  // lease has also run out.
+  ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> timed_out, AttemptTimedOutIds(db, now));
+  for (const std::string& id : timed_out) {
+    ARGUS_ASSIGN_OR_RETURN(std::optional<Task> t, LoadTask(db, id));
+    if (!t) continue;
+    TaskError error{.code = "timeout", .message = AttemptTimeoutMessage(*t, now)};
+    ARGUS_RETURN_IF_ERROR(EndAttempt(db, std::move(*t), std::move(error), true, now).status());
+    ++changed;
+  }
+  ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> expired, LeaseExpiredIds(db, now));
+  for (const std::string& id : expired) {
+    ARGUS_ASSIGN_OR_RETURN(std::optional<Task> t, LoadTask(db, id));
+    if (!t) continue;
+    ARGUS_RETURN_IF_ERROR(Requeue(db, std::move(*t), /*count_attempt=*/true, now));
+    ++changed;
+  }
+  ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> late, StartDeadlinePassedIds(db, now));
+  for (const std::string& id : late) {
+    ARGUS_ASSIGN_OR_RETURN(std::optional<Task> t, LoadTask(db, id));
+    if (!t) continue;
+    const TaskStatus old_status = t->status;
+    t->status = TaskStatus::kFailed;
+    t->error = TaskError{.code = "timeout",
+                         .message = fmt::format("not started within schedule_to_start_s = {} s",
+                                                t->timeouts.schedule_to_start_s),
+                         .attempt = t->attempt};
+    t->finished_at = now;
+    t->updated_at = now;
+    ARGUS_RETURN_IF_ERROR(Save(db, old_status, *t));
+    ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.failed", *t, now));
+    ++changed;
+  }
+  return changed;
+}
+
+Status SqliteTaskQueue::Requeue(SqliteDatabase& db, Task t, bool count_attempt, TimestampUs now) {
+  const TaskStatus old_status = t.status;
+  t.status = TaskStatus::kPending;
+  if (!count_attempt) t.attempt = std::max(0, t.attempt - 1);
+  ClearLease(t);
+  t.updated_at = now;
+  ARGUS_RETURN_IF_ERROR(Save(db, old_status, t));
+  return AppendTaskEvent(db, "task.retrying", t, now);
+}
+
+Result<int64_t> SqliteTaskQueue::ReleaseWorker(std::string_view worker_id) {
+  if (worker_id.empty()) return InvalidArgumentError("releasing a worker needs its id");
+  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<int64_t> {
+    const TimestampUs now = clock_.NowUs();
+    ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> ids, RunningIdsOfWorker(db, worker_id));
+    for (const std::string& id : ids) {
+      ARGUS_ASSIGN_OR_RETURN(std::optional<Task> t, LoadTask(db, id));
+      if (!t) return InternalError(fmt::format("running task '{}' vanished", id));
+      // A crash or a shutdown is not the task's fault: the attempt is handed back.
+      ARGUS_RETURN_IF_ERROR(Requeue(db, std::move(*t), /*count_attempt=*/false, now));
+    }
+    return static_cast<int64_t>(ids.size());
+  });
+}
+
+Status SqliteTaskQueue::SetQueuePaused(std::string_view queue, bool paused) {
+  if (queue.empty()) return InvalidArgumentError("pausing a queue needs its name");
+  return writer_->Run([&](SqliteDatabase& db) { return SetQueuePausedRow(db, queue, paused); });
+}
+
+Status SqliteTaskQueue::SetKindLimits(std::string_view kind, const KindLimits& limits) {
+  if (kind.empty()) return InvalidArgumentError("kind limits need a kind");
+  if (limits.max_running < 0) {
+    return InvalidArgumentError(
+        fmt::format("max_running must be >= 0 (0: unlimited), not {}", limits.max_running));
+  }
+  ARGUS_RETURN_IF_ERROR(CheckDuration(limits.max_per_second, "max_per_second"));
+  return writer_->Run([&](SqliteDatabase& db) {
+    buckets_.erase(std::string(kind));  // a new rate starts with a full bucket
+    return SaveKindLimits(db, kind, limits);
+  });
+}
+
+Result<std::vector<QueueStats>> SqliteTaskQueue::Stats() {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return ReadQueueStats(*db, clock_.NowUs());
+}
+
+Result<std::vector<TaskEvent>> SqliteTaskQueue::ReadEvents(int64_t after_seq, int limit) {
+  if (limit < 1 || limit > kMaxEventLimit) {
+    return InvalidArgumentError(
+        fmt::format("event limit must be between 1 and {}, not {}", kMaxEventLimit, limit));
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return ReadTaskEvents(*db, after_seq, limit);
+}
+
+Result<int64_t> SqliteTaskQueue::LastEventSeq() {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return LastTaskEventSeq(*db);
+}
+
+Result<int64_t> SqliteTaskQueue::Purge(TimestampUs before) {
+  return RunWrite(*writer_, [&](SqliteDatabase& db) { return PurgeRows(db, before); });
+}
+
+}  // namespace argus::store::sqlite

@@ -1,0 +1,140 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/sqlite/connection_pool.h"
+#include "store/sqlite/group_commit_writer.h"
+#include "store/sqlite/sqlite_database.h"
+#include "store/store_registry.h"
+#include "store/task_queue.h"
+
+namespace argus::store::sqlite {
+
+/// TaskQueue on its own SQLite file, `<data_dir>/tasks.db` (WAL mode), apart from metadata.db so
+/// that task throughput never holds the metadata write lock. Durable once a call returns, with
+/// the same "metadata.sqlite.synchronous" / "metadata.sqlite.busy_timeout_ms" settings as the
+/// metadata store. One argus process per file (capabilities: durable, not multi_process).
+///
+/// Threading and group commit: every mutating call becomes an operation for one writer thread
+/// that owns the only write connection (GroupCommitWriter). The thread runs up to
+/// GroupCommitWriter::kMaxBatch queued operations in ONE transaction, each in its own savepoint
+/// (one call's failure rolls back only that call), commits once and wakes all their callers.
+/// So concurrent Complete calls from many workers share commits, and an Enqueue of 1000 tasks is
+/// one transaction. Reads (Get, List, Stats, ReadEvents, LastEventSeq) use a pool of up to
+/// kMaxReaders read-only connections and see every call that has returned. All methods are
+/// thread-safe. The destructor finishes the queued operations, then stops the writer thread.
+///
+/// Time comes from StoreArgs::clock only (Sweep uses its argument). Ids are NewId(clock) made on
+/// the writer thread, so they increase in enqueue order.
+///
+/// Choices the contract leaves open:
+/// - KindLimits::max_per_second is a token bucket per kind kept in memory (burst: one second's
+///   worth, at least one start); it restarts full when the process starts or the limit changes.
+/// - Lost leases (Sweep) and ReleaseWorker return tasks to pending with a "task.retrying" event;
+///   a cancellation request on a running task writes no event (the worker's Fail → "cancelled"
+///   does). Retry of a failed/cancelled task writes "task.retrying".
+/// - The schedule-to-start timeout counts from created_at (a delay counts against it) and stops
+///   applying once the task has started; Retry restarts it from the retry time.
+/// - Lease resets progress to 0 for the new attempt; the last error stays until the next Fail.
+///   Fail records the error with the task's own attempt number (TaskError::attempt is ignored).
+/// - Sweep's `now` is used both to judge deadlines and as the time of the changes it makes.
+/// - A NewTask::run_at in the past is stored as now. LastEventSeq is the highest seq ever
+///   issued, even when Purge has deleted that event since.
+/// - CancelMatching counts the tasks it changed (a running task already asked to cancel is not
+///   counted again); Purge returns the number of tasks deleted.
+/// - Invalid arguments (priority outside 0..9, empty namespace/kind/queue/worker, max_attempts
+///   < 1, negative or non-finite durations, progress outside 0..1, input or result JSON holding
+///   invalid UTF-8, event limit outside 1..10000) → InvalidArgument. Unknown task id → NotFound,
+///   also for the lease-bound calls.
+class SqliteTaskQueue final : public TaskQueue {
+ public:
+  static constexpr int kMaxReaders = 4;
+
+  /// Opens or creates `<args.data_dir>/tasks.db` and migrates it to the current schema.
+  /// InvalidArgument for a bad "metadata.sqlite.*" setting; FailedPrecondition when data_dir is
+  /// not a directory or the database was written by a newer argus; Unavailable when another
+  /// process holds the write lock past the busy timeout; Internal when SQLite fails otherwise.
+  static Result<std::unique_ptr<TaskQueue>> Create(const StoreArgs& args);
+  ~SqliteTaskQueue() override;
+
+  Result<std::vector<EnqueueResult>> Enqueue(const std::vector<NewTask>& tasks,
+                                             int64_t max_pending_per_namespace) override;
+  Result<Task> Get(std::string_view namespace_id, std::string_view id) override;
+  Result<Page<Task>> List(const TaskFilter& filter, const PageRequest& page) override;
+  Result<std::vector<Task>> Lease(const LeaseRequest& request) override;
+  Result<Task> Heartbeat(std::string_view id, std::string_view lease_id, double extend_s,
+                         std::optional<double> progress,
+                         std::optional<std::string> message) override;
+  Result<Task> Complete(std::string_view id, std::string_view lease_id, Json result) override;
+  Result<std::vector<Status>> CompleteMany(const std::vector<Completion>& items) override;
+  Result<Task> Fail(std::string_view id, std::string_view lease_id, TaskError error,
+                    bool retryable) override;
+  Result<Task> Cancel(std::string_view namespace_id, std::string_view id) override;
+  Result<int64_t> CancelMatching(const TaskFilter& filter) override;
+  Result<Task> Retry(std::string_view namespace_id, std::string_view id) override;
+  Result<int64_t> Sweep(TimestampUs now) override;
+  Result<int64_t> ReleaseWorker(std::string_view worker_id) override;
+  Status SetQueuePaused(std::string_view queue, bool paused) override;
+  Status SetKindLimits(std::string_view kind, const KindLimits& limits) override;
+  Result<std::vector<QueueStats>> Stats() override;
+  Result<std::vector<TaskEvent>> ReadEvents(int64_t after_seq, int limit) override;
+  Result<int64_t> LastEventSeq() override;
+  Result<int64_t> Purge(TimestampUs before) override;
+
+  /// Group transactions committed so far, and the calls they carried.
+  int64_t CommitCountForTest() const { return writer_->CommitCountForTest(); }
+  int64_t WriteCallCountForTest() const { return writer_->OperationCountForTest(); }
+
+ private:
+  struct TokenBucket {
+    double tokens = 0;
+    TimestampUs refilled_at = 0;
+  };
+  class KindGate;
+
+  SqliteTaskQueue(std::string path, const Clock& clock, SqliteOptions reader_options,
+                  std::unique_ptr<SqliteDatabase> writer);
+
+  // Everything below runs on the writer thread, inside a group transaction.
+  Result<std::vector<EnqueueResult>> EnqueueOp(SqliteDatabase& db,
+                                               const std::vector<NewTask>& tasks,
+                                               int64_t max_pending);
+  Result<EnqueueResult> EnqueueOne(SqliteDatabase& db, const NewTask& request, TimestampUs now,
+                                   int64_t max_pending);
+  Result<std::vector<Task>> LeaseOp(SqliteDatabase& db, const LeaseRequest& request);
+  Result<Task> StartAttempt(SqliteDatabase& db, const std::string& id, const LeaseRequest& request,
+                            TimestampUs now);
+  Result<Task> CompleteOp(SqliteDatabase& db, std::string_view id, std::string_view lease_id,
+                          Json result);
+  Result<Task> EndAttempt(SqliteDatabase& db, Task task, TaskError error, bool retryable,
+                          TimestampUs now);
+  Result<bool> CancelOp(SqliteDatabase& db, Task& task, TimestampUs now);
+  Result<int64_t> SweepOp(SqliteDatabase& db, TimestampUs now);
+  Status Requeue(SqliteDatabase& db, Task task, bool count_attempt, TimestampUs now);
+  Status Save(SqliteDatabase& db, TaskStatus old_status, const Task& task,
+              std::optional<TimestampUs> new_start_deadline = std::nullopt);
+  Result<int64_t> WaitingCount(SqliteDatabase& db, const std::string& namespace_id);
+  TimestampUs BackoffUs(const RetryPolicy& retry, int attempt);
+
+  const std::string path_;
+  const Clock& clock_;
+  ConnectionPool readers_;
+
+  // Writer-thread state: touched only by operations, which run one at a time.
+  std::map<std::string, TokenBucket> buckets_;  // by kind
+  // Pending + scheduled tasks per namespace, loaded lazily for the cap check and kept up to date
+  // by Save; dropped whenever a batch rolls anything back (the counts could then be stale).
+  std::map<std::string, int64_t> waiting_counts_;
+  std::mt19937_64 rng_;  // backoff jitter
+
+  std::unique_ptr<GroupCommitWriter> writer_;  // last: its thread stops before the state goes
+};
+
+}  // namespace argus::store::sqlite

@@ -1,0 +1,573 @@
+#include "store/sqlite/sqlite_task_rows.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <utility>
+
+namespace argus::store::sqlite {
+namespace {
+
+// Column list as a macro so each statement below is one constexpr literal (the SQL text is the
+// statement-cache key). The order is the one ReadTaskRow expects.
+#define ARGUS_TASK_COLUMNS                                                                       \
+  "id, namespace_id, kind, queue, priority, input, idempotency_key, status, attempt, "           \
+  "retry_policy, schedule_to_start_s, start_to_close_s, heartbeat_s, progress, "                 \
+  "progress_message, result, error_code, error_message, error_attempt, parent_id, worker_id, "   \
+  "lease_id, lease_expires_at, heartbeat_at, cancel_requested, created_at, updated_at, run_at, " \
+  "started_at, finished_at"
+
+constexpr std::string_view kSelectTask = "SELECT " ARGUS_TASK_COLUMNS " FROM tasks WHERE id = ?";
+// `idempotency_key <> ''` repeats the partial index's condition so the planner may use it.
+constexpr std::string_view kSelectByIdempotencyKey =
+    "SELECT " ARGUS_TASK_COLUMNS
+    " FROM tasks WHERE namespace_id = ? AND idempotency_key = ? AND idempotency_key <> ''";
+constexpr std::string_view kInsertTask =
+    "INSERT INTO tasks(" ARGUS_TASK_COLUMNS
+    ", start_deadline_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr std::string_view kSaveTask =
+    "UPDATE tasks SET status = ?2, attempt = ?3, progress = ?4, progress_message = ?5, "
+    "result = ?6, error_code = ?7, error_message = ?8, error_attempt = ?9, worker_id = ?10, "
+    "lease_id = ?11, lease_expires_at = ?12, heartbeat_at = ?13, cancel_requested = ?14, "
+    "updated_at = ?15, run_at = ?16, started_at = ?17, finished_at = ?18, "
+    "start_deadline_at = CASE WHEN ?2 IN ('pending', 'scheduled') "
+    "THEN COALESCE(?19, start_deadline_at) ELSE NULL END WHERE id = ?1";
+
+// List: one statement per index that serves the filter best (tasks_by_namespace,
+// tasks_by_namespace_status, tasks_by_parent); the `?N = ''` forms keep the other filters
+// optional without more statements.
+#define ARGUS_TASK_LIST_FILTERS                                                          \
+  " AND (?3 = '' OR status = ?3) AND (?4 = '' OR kind = ?4) AND (?5 = '' OR queue = ?5)" \
+  " AND (?6 = '' OR parent_id = ?6) ORDER BY id LIMIT ?7"
+constexpr std::string_view kListByNamespace =
+    "SELECT " ARGUS_TASK_COLUMNS
+    " FROM tasks WHERE namespace_id = ?1 AND id > ?2" ARGUS_TASK_LIST_FILTERS;
+constexpr std::string_view kListByStatus = "SELECT " ARGUS_TASK_COLUMNS
+                                           " FROM tasks WHERE namespace_id = ?1 AND status = ?3"
+                                           " AND id > ?2" ARGUS_TASK_LIST_FILTERS;
+constexpr std::string_view kListByParent =
+    "SELECT " ARGUS_TASK_COLUMNS
+    " FROM tasks WHERE namespace_id = ?1 AND parent_id = ?6"
+    " AND parent_id <> '' AND id > ?2" ARGUS_TASK_LIST_FILTERS;
+constexpr std::string_view kMatchingLiveIds =
+    "SELECT id FROM tasks WHERE namespace_id = ?1 AND status IN ('pending', 'scheduled', "
+    "'running') AND (?2 = '' OR status = ?2) AND (?3 = '' OR kind = ?3) AND (?4 = '' OR queue = "
+    "?4) AND (?5 = '' OR parent_id = ?5) ORDER BY id";
+
+#undef ARGUS_TASK_LIST_FILTERS
+#undef ARGUS_TASK_COLUMNS
+
+// Kinds are passed as JSON arrays, so one statement serves any number of them. Without ANALYZE
+// statistics the planner would serve the scheduled query (and the sweep and purge queries below)
+// from tasks_ready, scanning every row of that status; INDEXED BY pins the narrow partial index.
+#define ARGUS_RUNNABLE_FILTERS                                    \
+  " AND (?2 = '[]' OR kind IN (SELECT value FROM json_each(?2)))" \
+  " AND kind NOT IN (SELECT value FROM json_each(?3))"            \
+  " ORDER BY priority DESC, id LIMIT ?4"
+// Pending tasks come from tasks_ready, or tasks_ready_in_namespace for a namespace's workers
+// (two statements, so that the planner sees which equality it has).
+constexpr std::string_view kRunnablePending =
+    "SELECT id, priority, kind FROM tasks WHERE status = 'pending' AND queue = "
+    "?1" ARGUS_RUNNABLE_FILTERS;
+constexpr std::string_view kRunnablePendingInNamespace =
+    "SELECT id, priority, kind FROM tasks WHERE namespace_id = ?6 AND status = 'pending'"
+    " AND queue = ?1" ARGUS_RUNNABLE_FILTERS;
+constexpr std::string_view kRunnableScheduled =
+    "SELECT id, priority, kind FROM tasks INDEXED BY tasks_due"
+    " WHERE status = 'scheduled' AND run_at <= ?5 AND queue = ?1"
+    " AND (?6 = '' OR namespace_id = ?6)" ARGUS_RUNNABLE_FILTERS;
+#undef ARGUS_RUNNABLE_FILTERS
+
+constexpr std::string_view kAttemptTimedOut =
+    "SELECT id FROM tasks WHERE status = 'running' AND ("
+    "(start_to_close_s > 0 AND ?1 - started_at > start_to_close_s * 1000000.0) OR "
+    "(heartbeat_s > 0 AND ?1 - heartbeat_at > heartbeat_s * 1000000.0)) ORDER BY id";
+
+Result<Json> ParseStoredJson(const std::string& text, std::string_view column, std::string_view id,
+                             const std::string& path) {
+  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (value.is_discarded()) {
+    return InternalError(fmt::format("task '{}' in {} has corrupt {} JSON", id, path, column));
+  }
+  return value;
+}
+
+// Never throws: strings that are not valid UTF-8 are replaced (callers that must refuse them
+// check before, where they can answer InvalidArgument).
+std::string DumpJson(const Json& value) {
+  return value.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Json RetryToJson(const RetryPolicy& retry) {
+  return {{"initial_interval_s", retry.initial_interval_s},
+          {"backoff_coefficient", retry.backoff_coefficient},
+          {"max_interval_s", retry.max_interval_s},
+          {"max_attempts", retry.max_attempts},
+          {"non_retryable_codes", retry.non_retryable_codes}};
+}
+
+Result<RetryPolicy> RetryFromJson(const Json& j) {
+  RetryPolicy retry;
+  if (!j.is_object() || !j.value("initial_interval_s", Json()).is_number() ||
+      !j.value("backoff_coefficient", Json()).is_number() ||
+      !j.value("max_interval_s", Json()).is_number() ||
+      !j.value("max_attempts", Json()).is_number_integer() ||
+      !j.value("non_retryable_codes", Json()).is_array()) {
+    return InternalError("malformed retry policy");
+  }
+  retry.initial_interval_s = j["initial_interval_s"].get<double>();
+  retry.backoff_coefficient = j["backoff_coefficient"].get<double>();
+  retry.max_interval_s = j["max_interval_s"].get<double>();
+  retry.max_attempts = j["max_attempts"].get<int>();
+  for (const Json& code : j["non_retryable_codes"]) {
+    if (!code.is_string()) return InternalError("malformed retry policy");
+    retry.non_retryable_codes.push_back(code.get<std::string>());
+  }
+  return retry;
+}
+
+Result<Task> ReadTaskRow(const Statement& row, const std::string& path) {
+  Task t;
+  t.id = row.ColumnText(0);
+  t.namespace_id = row.ColumnText(1);
+  t.kind = row.ColumnText(2);
+  t.queue = row.ColumnText(3);
+  t.priority = static_cast<int>(row.ColumnInt64(4));
+  ARGUS_ASSIGN_OR_RETURN(t.input, ParseStoredJson(row.ColumnText(5), "input", t.id, path));
+  t.idempotency_key = row.ColumnText(6);
+  auto status = ParseTaskStatus(row.ColumnText(7));
+  if (!status.ok()) {
+    return InternalError(fmt::format("task '{}' in {} has a corrupt status", t.id, path));
+  }
+  t.status = *status;
+  t.attempt = static_cast<int>(row.ColumnInt64(8));
+  ARGUS_ASSIGN_OR_RETURN(Json retry, ParseStoredJson(row.ColumnText(9), "retry", t.id, path));
+  auto policy = RetryFromJson(retry);
+  if (!policy.ok()) {
+    return InternalError(fmt::format("task '{}' in {} has a malformed retry policy", t.id, path));
+  }
+  t.retry = std::move(policy).value();
+  t.timeouts = {.schedule_to_start_s = row.ColumnDouble(10),
+                .start_to_close_s = row.ColumnDouble(11),
+                .heartbeat_s = row.ColumnDouble(12)};
+  t.progress = row.ColumnDouble(13);
+  t.progress_message = row.ColumnText(14);
+  ARGUS_ASSIGN_OR_RETURN(t.result, ParseStoredJson(row.ColumnText(15), "result", t.id, path));
+  if (!row.ColumnIsNull(16)) {
+    t.error = TaskError{.code = row.ColumnText(16),
+                        .message = row.ColumnText(17),
+                        .attempt = static_cast<int>(row.ColumnInt64(18))};
+  }
+  t.parent_id = row.ColumnText(19);
+  t.worker_id = row.ColumnText(20);
+  t.lease_id = row.ColumnText(21);
+  t.lease_expires_at = row.ColumnInt64(22);
+  t.heartbeat_at = row.ColumnInt64(23);
+  t.cancel_requested = row.ColumnInt64(24) != 0;
+  t.created_at = row.ColumnInt64(25);
+  t.updated_at = row.ColumnInt64(26);
+  t.run_at = row.ColumnInt64(27);
+  t.started_at = row.ColumnOptionalInt64(28);
+  t.finished_at = row.ColumnOptionalInt64(29);
+  return t;
+}
+
+Result<std::optional<Task>> ReadOptionalTask(Statement& stmt, const std::string& path) {
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  if (!row) return std::optional<Task>();
+  ARGUS_ASSIGN_OR_RETURN(Task task, ReadTaskRow(stmt, path));
+  return std::optional<Task>(std::move(task));
+}
+
+Result<std::vector<std::string>> ReadIds(Statement& stmt) {
+  std::vector<std::string> ids;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return ids;
+    ids.push_back(stmt.ColumnText(0));
+  }
+}
+
+Result<int64_t> ReadCount(Statement& stmt) {
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
+  return row ? stmt.ColumnInt64(0) : 0;
+}
+
+std::string JsonArray(const std::vector<std::string>& values) { return DumpJson(Json(values)); }
+
+Status AppendRunnable(Statement& stmt, std::vector<RunnableTask>& out) {
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) return OkStatus();
+    out.push_back({.id = stmt.ColumnText(0),
+                   .priority = static_cast<int>(stmt.ColumnInt64(1)),
+                   .kind = stmt.ColumnText(2)});
+  }
+}
+
+}  // namespace
+
+Result<std::optional<Task>> LoadTask(SqliteDatabase& db, std::string_view id) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kSelectTask, "get task"));
+  stmt->BindText(1, id);
+  return ReadOptionalTask(*stmt, db.path());
+}
+
+Result<std::optional<Task>> FindTaskByIdempotencyKey(SqliteDatabase& db,
+                                                     std::string_view namespace_id,
+                                                     std::string_view key) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db.Prepare(kSelectByIdempotencyKey, "find task by idempotency key"));
+  stmt->BindText(1, namespace_id);
+  stmt->BindText(2, key);
+  return ReadOptionalTask(*stmt, db.path());
+}
+
+Status InsertTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> start_deadline) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kInsertTask, "enqueue task"));
+  stmt->BindText(1, t.id);
+  stmt->BindText(2, t.namespace_id);
+  stmt->BindText(3, t.kind);
+  stmt->BindText(4, t.queue);
+  stmt->BindInt64(5, t.priority);
+  stmt->BindText(6, DumpJson(t.input));
+  stmt->BindText(7, t.idempotency_key);
+  stmt->BindText(8, TaskStatusName(t.status));
+  stmt->BindInt64(9, t.attempt);
+  stmt->BindText(10, DumpJson(RetryToJson(t.retry)));
+  stmt->BindDouble(11, t.timeouts.schedule_to_start_s);
+  stmt->BindDouble(12, t.timeouts.start_to_close_s);
+  stmt->BindDouble(13, t.timeouts.heartbeat_s);
+  stmt->BindDouble(14, t.progress);
+  stmt->BindText(15, t.progress_message);
+  stmt->BindText(16, DumpJson(t.result));
+  if (t.error) {
+    stmt->BindText(17, t.error->code);
+    stmt->BindText(18, t.error->message);
+    stmt->BindInt64(19, t.error->attempt);
+  } else {
+    stmt->BindNull(17);
+    stmt->BindNull(18);
+    stmt->BindNull(19);
+  }
+  stmt->BindText(20, t.parent_id);
+  stmt->BindText(21, t.worker_id);
+  stmt->BindText(22, t.lease_id);
+  stmt->BindInt64(23, t.lease_expires_at);
+  stmt->BindInt64(24, t.heartbeat_at);
+  stmt->BindInt64(25, t.cancel_requested ? 1 : 0);
+  stmt->BindInt64(26, t.created_at);
+  stmt->BindInt64(27, t.updated_at);
+  stmt->BindInt64(28, t.run_at);
+  stmt->BindOptionalInt64(29, t.started_at);
+  stmt->BindOptionalInt64(30, t.finished_at);
+  stmt->BindOptionalInt64(31, start_deadline);
+  return stmt->Run();
+}
+
+Status SaveTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> new_start_deadline) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kSaveTask, "update task"));
+  stmt->BindText(1, t.id);
+  stmt->BindText(2, TaskStatusName(t.status));
+  stmt->BindInt64(3, t.attempt);
+  stmt->BindDouble(4, t.progress);
+  stmt->BindText(5, t.progress_message);
+  stmt->BindText(6, DumpJson(t.result));
+  if (t.error) {
+    stmt->BindText(7, t.error->code);
+    stmt->BindText(8, t.error->message);
+    stmt->BindInt64(9, t.error->attempt);
+  } else {
+    stmt->BindNull(7);
+    stmt->BindNull(8);
+    stmt->BindNull(9);
+  }
+  stmt->BindText(10, t.worker_id);
+  stmt->BindText(11, t.lease_id);
+  stmt->BindInt64(12, t.lease_expires_at);
+  stmt->BindInt64(13, t.heartbeat_at);
+  stmt->BindInt64(14, t.cancel_requested ? 1 : 0);
+  stmt->BindInt64(15, t.updated_at);
+  stmt->BindInt64(16, t.run_at);
+  stmt->BindOptionalInt64(17, t.started_at);
+  stmt->BindOptionalInt64(18, t.finished_at);
+  stmt->BindOptionalInt64(19, new_start_deadline);
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  if (stmt->Changes() != 1) {
+    return InternalError(
+        fmt::format("task '{}' vanished from {} while being updated", t.id, db.path()));
+  }
+  return OkStatus();
+}
+
+Status AppendTaskEvent(SqliteDatabase& db, std::string_view type, const Task& task,
+                       TimestampUs at) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db.Prepare("INSERT INTO task_events(type, namespace_id, task_id, data, "
+                                    "created_at) VALUES (?, ?, ?, ?, ?)",
+                                    "record task event"));
+  stmt->BindText(1, type);
+  stmt->BindText(2, task.namespace_id);
+  stmt->BindText(3, task.id);
+  stmt->BindText(4, DumpJson(TaskToJson(task)));
+  stmt->BindInt64(5, at);
+  return stmt->Run();
+}
+
+Result<Page<Task>> ListTaskRows(SqliteDatabase& db, const TaskFilter& filter,
+                                const PageRequest& page) {
+  std::string_view sql = filter.status              ? kListByStatus
+                         : filter.parent_id.empty() ? kListByNamespace
+                                                    : kListByParent;
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql, "list tasks"));
+  stmt->BindText(1, filter.namespace_id);
+  stmt->BindText(2, page.after_id);
+  stmt->BindText(3, filter.status ? TaskStatusName(*filter.status) : "");
+  stmt->BindText(4, filter.kind);
+  stmt->BindText(5, filter.queue);
+  stmt->BindText(6, filter.parent_id);
+  stmt->BindInt64(7, page.limit + 1);
+  // The extra row only says that another page follows.
+  Page<Task> out;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    if (static_cast<int>(out.items.size()) == page.limit) {
+      out.next_after_id = out.items.back().id;
+      break;
+    }
+    ARGUS_ASSIGN_OR_RETURN(Task task, ReadTaskRow(*stmt, db.path()));
+    out.items.push_back(std::move(task));
+  }
+  return out;
+}
+
+Result<std::vector<std::string>> MatchingLiveTaskIds(SqliteDatabase& db, const TaskFilter& filter) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kMatchingLiveIds, "find tasks to cancel"));
+  stmt->BindText(1, filter.namespace_id);
+  stmt->BindText(2, filter.status ? TaskStatusName(*filter.status) : "");
+  stmt->BindText(3, filter.kind);
+  stmt->BindText(4, filter.queue);
+  stmt->BindText(5, filter.parent_id);
+  return ReadIds(*stmt);
+}
+
+Result<std::vector<RunnableTask>> FindRunnableTasks(SqliteDatabase& db,
+                                                    std::string_view namespace_id,
+                                                    std::string_view queue,
+                                                    const std::vector<std::string>& kinds,
+                                                    const std::vector<std::string>& excluded_kinds,
+                                                    TimestampUs now, int limit) {
+  std::vector<RunnableTask> out;
+  const std::string kinds_json = JsonArray(kinds);
+  const std::string excluded_json = JsonArray(excluded_kinds);
+  const std::string_view pending =
+      namespace_id.empty() ? kRunnablePending : kRunnablePendingInNamespace;
+  for (std::string_view sql : {pending, kRunnableScheduled}) {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql, "find runnable tasks"));
+    stmt->BindText(1, queue);
+    stmt->BindText(2, kinds_json);
+    stmt->BindText(3, excluded_json);
+    stmt->BindInt64(4, limit);
+    // Each statement has only the parameters it uses (binding another would fail).
+    if (sql == kRunnableScheduled) stmt->BindInt64(5, now);
+    if (sql != kRunnablePending) stmt->BindText(6, namespace_id);
+    ARGUS_RETURN_IF_ERROR(AppendRunnable(*stmt, out));
+  }
+  return out;
+}
+
+Result<int64_t> CountWaitingTasks(SqliteDatabase& db, std::string_view namespace_id) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db.Prepare("SELECT count(*) FROM tasks WHERE namespace_id = ? AND "
+                                    "status IN ('pending', 'scheduled')",
+                                    "count waiting tasks"));
+  stmt->BindText(1, namespace_id);
+  return ReadCount(*stmt);
+}
+
+Result<int64_t> CountRunningOfKind(SqliteDatabase& db, std::string_view kind) {
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt, db.Prepare("SELECT count(*) FROM tasks WHERE status = 'running' AND kind = ?",
+                            "count running tasks"));
+  stmt->BindText(1, kind);
+  return ReadCount(*stmt);
+}
+
+Result<std::vector<std::string>> AttemptTimedOutIds(SqliteDatabase& db, TimestampUs now) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kAttemptTimedOut, "find timed-out attempts"));
+  stmt->BindInt64(1, now);
+  return ReadIds(*stmt);
+}
+
+Result<std::vector<std::string>> LeaseExpiredIds(SqliteDatabase& db, TimestampUs now) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT id FROM tasks INDEXED BY tasks_lease_expiry "
+                                               "WHERE status = 'running' AND "
+                                               "lease_expires_at <= ? ORDER BY id",
+                                               "find expired leases"));
+  stmt->BindInt64(1, now);
+  return ReadIds(*stmt);
+}
+
+Result<std::vector<std::string>> StartDeadlinePassedIds(SqliteDatabase& db, TimestampUs now) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db.Prepare("SELECT id FROM tasks INDEXED BY tasks_start_deadline WHERE "
+                                    "start_deadline_at < ? AND status IN ('pending', "
+                                    "'scheduled') ORDER BY id",
+                                    "find tasks past their start deadline"));
+  stmt->BindInt64(1, now);
+  return ReadIds(*stmt);
+}
+
+Result<std::vector<std::string>> RunningIdsOfWorker(SqliteDatabase& db,
+                                                    std::string_view worker_id) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT id FROM tasks WHERE status = 'running' "
+                                               "AND worker_id = ? ORDER BY id",
+                                               "find a worker's tasks"));
+  stmt->BindText(1, worker_id);
+  return ReadIds(*stmt);
+}
+
+Status RegisterQueue(SqliteDatabase& db, std::string_view queue) {
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt, db.Prepare("INSERT OR IGNORE INTO queue_state(queue, paused) VALUES (?, 0)",
+                            "register queue"));
+  stmt->BindText(1, queue);
+  return stmt->Run();
+}
+
+Status SetQueuePausedRow(SqliteDatabase& db, std::string_view queue, bool paused) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("INSERT INTO queue_state(queue, paused) VALUES "
+                                               "(?, ?) ON CONFLICT(queue) DO UPDATE SET "
+                                               "paused = excluded.paused",
+                                               "pause or resume queue"));
+  stmt->BindText(1, queue);
+  stmt->BindInt64(2, paused ? 1 : 0);
+  return stmt->Run();
+}
+
+Result<std::vector<std::string>> UnpausedQueues(SqliteDatabase& db) {
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db.Prepare("SELECT queue FROM queue_state WHERE paused = 0 ORDER BY queue", "list queues"));
+  return ReadIds(*stmt);
+}
+
+Result<std::map<std::string, KindLimits>> LoadKindLimits(SqliteDatabase& db) {
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db.Prepare("SELECT kind, max_running, max_per_second FROM kind_limits", "read kind limits"));
+  std::map<std::string, KindLimits> limits;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return limits;
+    limits[stmt->ColumnText(0)] = {.max_running = static_cast<int>(stmt->ColumnInt64(1)),
+                                   .max_per_second = stmt->ColumnDouble(2)};
+  }
+}
+
+Status SaveKindLimits(SqliteDatabase& db, std::string_view kind, const KindLimits& limits) {
+  if (limits.max_running == 0 && limits.max_per_second == 0) {
+    ARGUS_ASSIGN_OR_RETURN(
+        auto stmt, db.Prepare("DELETE FROM kind_limits WHERE kind = ?", "clear kind limits"));
+    stmt->BindText(1, kind);
+    return stmt->Run();
+  }
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt, db.Prepare("INSERT INTO kind_limits(kind, max_running, max_per_second) VALUES "
+                            "(?, ?, ?) ON CONFLICT(kind) DO UPDATE SET max_running = "
+                            "excluded.max_running, max_per_second = excluded.max_per_second",
+                            "set kind limits"));
+  stmt->BindText(1, kind);
+  stmt->BindInt64(2, limits.max_running);
+  stmt->BindDouble(3, limits.max_per_second);
+  return stmt->Run();
+}
+
+Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, TimestampUs now) {
+  std::map<std::string, QueueStats> by_queue;
+  {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                           db.Prepare("SELECT queue, status, count(*), min(run_at) FROM tasks "
+                                      "WHERE status IN ('pending', 'scheduled', 'running') "
+                                      "GROUP BY queue, status",
+                                      "read queue stats"));
+    for (;;) {
+      ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      QueueStats& stats = by_queue[stmt->ColumnText(0)];
+      const std::string status = stmt->ColumnText(1);
+      const int64_t count = stmt->ColumnInt64(2);
+      if (status == "pending") {
+        stats.pending = count;
+        stats.oldest_pending_s = std::max<double>(0, (now - stmt->ColumnInt64(3)) / 1e6);
+      } else if (status == "scheduled") {
+        stats.scheduled = count;
+      } else {
+        stats.running = count;
+      }
+    }
+  }
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt, db.Prepare("SELECT queue FROM queue_state WHERE paused = 1", "read queue stats"));
+  ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> paused, ReadIds(*stmt));
+  for (const std::string& queue : paused) by_queue[queue].paused = true;
+  std::vector<QueueStats> out;
+  for (auto& [queue, stats] : by_queue) {
+    stats.queue = queue;
+    out.push_back(std::move(stats));
+  }
+  return out;
+}
+
+Result<std::vector<TaskEvent>> ReadTaskEvents(SqliteDatabase& db, int64_t after_seq, int limit) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db.Prepare("SELECT seq, type, namespace_id, task_id, data, created_at "
+                                    "FROM task_events WHERE seq > ? ORDER BY seq LIMIT ?",
+                                    "read task events"));
+  stmt->BindInt64(1, after_seq);
+  stmt->BindInt64(2, limit);
+  std::vector<TaskEvent> events;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return events;
+    TaskEvent event{.seq = stmt->ColumnInt64(0),
+                    .type = stmt->ColumnText(1),
+                    .namespace_id = stmt->ColumnText(2),
+                    .task_id = stmt->ColumnText(3)};
+    ARGUS_ASSIGN_OR_RETURN(
+        event.data, ParseStoredJson(stmt->ColumnText(4), "event data", event.task_id, db.path()));
+    event.created_at = stmt->ColumnInt64(5);
+    events.push_back(std::move(event));
+  }
+}
+
+Result<int64_t> LastTaskEventSeq(SqliteDatabase& db) {
+  // sqlite_sequence keeps the highest AUTOINCREMENT value ever issued, which MAX(seq) would
+  // forget once a purge deleted the newest events.
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence "
+                                               "WHERE name = 'task_events'), 0)",
+                                               "read last event seq"));
+  return ReadCount(*stmt);
+}
+
+Result<int64_t> PurgeRows(SqliteDatabase& db, TimestampUs before) {
+  int64_t tasks = 0;
+  {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("DELETE FROM tasks INDEXED BY tasks_finished "
+                                                 "WHERE finished_at < ? AND status IN "
+                                                 "('succeeded', 'failed', 'cancelled')",
+                                                 "purge finished tasks"));
+    stmt->BindInt64(1, before);
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    tasks = stmt->Changes();
+  }
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt, db.Prepare("DELETE FROM task_events WHERE created_at < ?", "purge task events"));
+  stmt->BindInt64(1, before);
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  return tasks;
+}
+
+}  // namespace argus::store::sqlite

@@ -1,0 +1,107 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "store/sqlite/sqlite_database.h"
+#include "store/task_queue.h"
+
+// Row-level access to tasks.db for SqliteTaskQueue: how a Task maps onto the `tasks` table and
+// how events, queue flags and kind limits are stored. No queue semantics live here (which
+// transition is allowed, what an event means): that is sqlite_task_queue.cc. Each function runs
+// on the connection it is given, inside whatever transaction the caller holds.
+//
+// Representation: input, result and the retry policy are JSON text; timeouts and progress are
+// REAL columns (the sweep compares them in SQL); the error is three nullable columns; empty
+// strings are stored as '' (not NULL) so that equality filters stay simple.
+
+namespace argus::store::sqlite {
+
+/// A candidate for leasing: enough to order and gate it without reading the whole row.
+struct RunnableTask {
+  std::string id;
+  int priority = 0;
+  std::string kind;
+};
+
+/// The task with `id`, or nullopt. Internal when the row is corrupt.
+Result<std::optional<Task>> LoadTask(SqliteDatabase& db, std::string_view id);
+
+/// The task of `namespace_id` holding `key`, or nullopt. REQUIRES: key is not empty.
+Result<std::optional<Task>> FindTaskByIdempotencyKey(SqliteDatabase& db,
+                                                     std::string_view namespace_id,
+                                                     std::string_view key);
+
+/// Inserts a new task row. `start_deadline` is when a task still waiting to start fails with a
+/// schedule-to-start timeout (nullopt: never).
+Status InsertTask(SqliteDatabase& db, const Task& task, std::optional<TimestampUs> start_deadline);
+
+/// Writes every mutable field of `task` (status, attempt, progress, result, error, lease,
+/// flags and times) to its row. The start deadline is dropped when the task leaves
+/// pending/scheduled, replaced when `new_start_deadline` is given, and kept otherwise.
+Status SaveTask(SqliteDatabase& db, const Task& task,
+                std::optional<TimestampUs> new_start_deadline = std::nullopt);
+
+/// Appends an outbox row: `type`, the task's ids, TaskToJson(task) as data.
+Status AppendTaskEvent(SqliteDatabase& db, std::string_view type, const Task& task, TimestampUs at);
+
+/// A page of `filter.namespace_id`'s tasks after `page.after_id` in id order.
+/// REQUIRES: namespace_id is set and page.limit is in 1..1000.
+Result<Page<Task>> ListTaskRows(SqliteDatabase& db, const TaskFilter& filter,
+                                const PageRequest& page);
+
+/// Ids of the non-terminal tasks matching `filter`, in id order.
+Result<std::vector<std::string>> MatchingLiveTaskIds(SqliteDatabase& db, const TaskFilter& filter);
+
+/// Pending tasks of `queue`, plus scheduled ones with run_at <= now, of `namespace_id` (empty:
+/// any), restricted to `kinds` (empty: all) and not of `excluded_kinds`; the best `limit` of
+/// each, by priority then id.
+Result<std::vector<RunnableTask>> FindRunnableTasks(SqliteDatabase& db,
+                                                    std::string_view namespace_id,
+                                                    std::string_view queue,
+                                                    const std::vector<std::string>& kinds,
+                                                    const std::vector<std::string>& excluded_kinds,
+                                                    TimestampUs now, int limit);
+
+/// Pending + scheduled tasks of a namespace (what max_pending_per_namespace caps).
+Result<int64_t> CountWaitingTasks(SqliteDatabase& db, std::string_view namespace_id);
+/// Running tasks of a kind (what KindLimits::max_running caps).
+Result<int64_t> CountRunningOfKind(SqliteDatabase& db, std::string_view kind);
+
+/// Ids of running tasks whose attempt outlived start_to_close_s or heartbeat_s at `now`.
+Result<std::vector<std::string>> AttemptTimedOutIds(SqliteDatabase& db, TimestampUs now);
+/// Ids of running tasks whose lease expired at or before `now`.
+Result<std::vector<std::string>> LeaseExpiredIds(SqliteDatabase& db, TimestampUs now);
+/// Ids of pending/scheduled tasks whose start deadline passed before `now`.
+Result<std::vector<std::string>> StartDeadlinePassedIds(SqliteDatabase& db, TimestampUs now);
+/// Ids of the tasks running under `worker_id`.
+Result<std::vector<std::string>> RunningIdsOfWorker(SqliteDatabase& db, std::string_view worker_id);
+
+/// Records that `queue` exists (unpaused unless flagged already), so Lease can find it.
+Status RegisterQueue(SqliteDatabase& db, std::string_view queue);
+Status SetQueuePausedRow(SqliteDatabase& db, std::string_view queue, bool paused);
+/// Unpaused known queues, by name.
+Result<std::vector<std::string>> UnpausedQueues(SqliteDatabase& db);
+
+/// Stored limits; a kind without a row is unlimited. All-zero limits delete the row.
+Result<std::map<std::string, KindLimits>> LoadKindLimits(SqliteDatabase& db);
+Status SaveKindLimits(SqliteDatabase& db, std::string_view kind, const KindLimits& limits);
+
+/// Per-queue counts of non-terminal tasks plus paused flags, by queue name.
+Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, TimestampUs now);
+
+/// Events with seq > after_seq, oldest first, at most `limit`.
+Result<std::vector<TaskEvent>> ReadTaskEvents(SqliteDatabase& db, int64_t after_seq, int limit);
+/// The highest seq ever issued (0 when none): events are never renumbered, even after a purge.
+Result<int64_t> LastTaskEventSeq(SqliteDatabase& db);
+
+/// Deletes terminal tasks finished before `before` and events created before it; returns the
+/// number of tasks deleted.
+Result<int64_t> PurgeRows(SqliteDatabase& db, TimestampUs before);
+
+}  // namespace argus::store::sqlite

@@ -1,0 +1,186 @@
+// The task service end to end: submit, run by the in-process workers, wait, cancel, retry.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "tests/integration/test_server.h"
+
+namespace argus::testing {
+namespace {
+
+class TasksTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    server_ = TestServer::Start().release();
+    ASSERT_GT(server_->port(), 0) << server_->Log();
+    ASSERT_EQ(server_->Call("POST", "/v1/namespaces", server_->admin_key(), {{"name", "jobs"}}).status,
+              201);
+    ASSERT_EQ(server_->Call("POST", "/v1/namespaces", server_->admin_key(), {{"name", "else"}}).status,
+              201);
+  }
+  static void TearDownTestSuite() {
+    delete server_;
+    server_ = nullptr;
+  }
+  static HttpResult Call(const std::string& method, const std::string& path,
+                         const Json& body = nullptr, std::map<std::string, std::string> headers = {},
+                         const std::string& ns = "jobs") {
+    headers["X-Namespace"] = ns;
+    return server_->Call(method, path, server_->admin_key(), body, headers);
+  }
+  static Json WaitFor(const std::string& id, const std::string& status, double seconds = 10) {
+    auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+    Json t;
+    while (std::chrono::steady_clock::now() < until) {
+      t = Call("GET", "/v1/tasks/" + id).json();
+      if (t["status"] == status) return t;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return t;
+  }
+  static TestServer* server_;
+};
+
+TestServer* TasksTest::server_ = nullptr;
+
+TEST_F(TasksTest, NoopRunsAndPreferWaitAnswersWithTheResult) {
+  auto r = Call("POST", "/v1/tasks", {{"kind", "noop"}}, {{"Prefer", "wait=10"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.json()["status"], "succeeded");
+  EXPECT_EQ(r.json()["attempt"], 1);
+  EXPECT_EQ(r.Header("preference-applied"), "wait=10");
+  EXPECT_FALSE(r.json()["finished_at"].is_null());
+}
+
+TEST_F(TasksTest, PreferWaitTimesOutWith202AndLocation) {
+  auto start = std::chrono::steady_clock::now();
+  auto r = Call("POST", "/v1/tasks", {{"kind", "sleep"}, {"input", {{"seconds", 3}}}},
+                {{"Prefer", "wait=1"}});
+  auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_GE(took, std::chrono::milliseconds(900));
+  EXPECT_LT(took, std::chrono::milliseconds(2500));
+  std::string id = r.json()["id"];
+  EXPECT_EQ(r.Header("location"), "/v1/tasks/" + id);
+  auto g = Call("GET", "/v1/tasks/" + id, nullptr, {{"Prefer", "wait=10"}});
+  EXPECT_EQ(g.status, 200);
+  EXPECT_EQ(g.json()["status"], "succeeded") << g.body;
+  EXPECT_EQ(g.json()["result"]["slept_s"], 3);
+}
+
+TEST_F(TasksTest, IdempotencyKeyReturnsTheFirstTask) {
+  auto a = Call("POST", "/v1/tasks", {{"kind", "noop"}}, {{"Idempotency-Key", "once-1"}});
+  ASSERT_EQ(a.status, 201) << a.body;
+  auto b = Call("POST", "/v1/tasks", {{"kind", "noop"}}, {{"Idempotency-Key", "once-1"}});
+  EXPECT_EQ(b.status, 200);
+  EXPECT_EQ(a.json()["id"], b.json()["id"]);
+  // Another namespace has its own keys.
+  auto c = Call("POST", "/v1/tasks", {{"kind", "noop"}}, {{"Idempotency-Key", "once-1"}}, "else");
+  EXPECT_EQ(c.status, 201);
+  EXPECT_NE(c.json()["id"], a.json()["id"]);
+}
+
+TEST_F(TasksTest, BatchIsRecordedInOrderAndRuns) {
+  Json tasks = Json::array();
+  for (int i = 0; i < 200; ++i) tasks.push_back({{"kind", "noop"}, {"input", {{"i", i}}}});
+  auto r = Call("POST", "/v1/tasks/batch", {{"tasks", tasks}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  Json out = r.json()["tasks"];
+  ASSERT_EQ(out.size(), 200u);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(out[i]["input"]["i"], i);
+  EXPECT_EQ(WaitFor(out[199]["id"], "succeeded")["status"], "succeeded");
+}
+
+TEST_F(TasksTest, BadTasksAreRefusedWhole) {
+  auto r = Call("POST", "/v1/tasks", {{"kind", "sleep"}, {"input", {{"seconds", "long"}}}});
+  EXPECT_EQ(r.status, 400);
+  EXPECT_NE(r.body.find("input"), std::string::npos) << r.body;
+  EXPECT_EQ(Call("POST", "/v1/tasks", {{"kind", "Bad Kind"}}).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/tasks", {{"kind", "noop"}, {"priority", 10}}).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/tasks", {{"kind", "noop"}, {"surprise", 1}}).status, 400);
+  Json tasks = {{{"kind", "noop"}}, {{"kind", "BAD"}}};
+  auto before = Call("GET", "/v1/tasks?limit=1000&kind=noop").json()["items"].size();
+  EXPECT_EQ(Call("POST", "/v1/tasks/batch", {{"tasks", tasks}}).status, 400);
+  EXPECT_EQ(Call("GET", "/v1/tasks?limit=1000&kind=noop").json()["items"].size(), before);
+}
+
+TEST_F(TasksTest, CancelReachesARunningTask) {
+  auto r = Call("POST", "/v1/tasks", {{"kind", "sleep"}, {"input", {{"seconds", 30}}}});
+  ASSERT_EQ(r.status, 201);
+  std::string id = r.json()["id"];
+  ASSERT_EQ(WaitFor(id, "running")["status"], "running");
+  auto c = Call("POST", "/v1/tasks/" + id + "/cancel", Json::object());
+  ASSERT_EQ(c.status, 200) << c.body;
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(WaitFor(id, "cancelled", 5)["status"], "cancelled");
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  // A cancelled task can run again.
+  auto again = Call("POST", "/v1/tasks/" + id + "/retry", Json::object());
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.json()["status"], "pending");
+  EXPECT_EQ(Call("POST", "/v1/tasks/" + id + "/cancel", Json::object()).status, 200);
+}
+
+TEST_F(TasksTest, UnknownKindWaitsForAnExternalWorkerAndCanBeCancelled) {
+  auto r = Call("POST", "/v1/tasks", {{"kind", "thumbnail"}, {"queue", "gpu"}});
+  ASSERT_EQ(r.status, 201) << r.body;
+  std::string id = r.json()["id"];
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  EXPECT_EQ(Call("GET", "/v1/tasks/" + id).json()["status"], "pending");
+  auto c = Call("POST", "/v1/tasks/" + id + "/cancel", Json::object());
+  EXPECT_EQ(c.json()["status"], "cancelled");
+  EXPECT_EQ(Call("POST", "/v1/tasks/" + id + "/cancel", Json::object()).status, 409);
+}
+
+TEST_F(TasksTest, OtherNamespacesCannotSeeTasks) {
+  auto r = Call("POST", "/v1/tasks", {{"kind", "noop"}});
+  std::string id = r.json()["id"];
+  EXPECT_EQ(Call("GET", "/v1/tasks/" + id, nullptr, {}, "else").status, 404);
+  EXPECT_EQ(Call("POST", "/v1/tasks/" + id + "/cancel", Json::object(), {}, "else").status, 404);
+}
+
+TEST_F(TasksTest, PausedQueueHoldsTasksUntilResumed) {
+  ASSERT_EQ(server_->Call("POST", "/v1/queues/io/pause", server_->admin_key(), Json::object()).status,
+            204);
+  auto r = Call("POST", "/v1/tasks", {{"kind", "noop"}, {"queue", "io"}});
+  std::string id = r.json()["id"];
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(Call("GET", "/v1/tasks/" + id).json()["status"], "pending");
+  auto queues = server_->Call("GET", "/v1/queues", server_->admin_key()).json();
+  bool paused = false;
+  for (const auto& q : queues["items"]) paused = paused || (q["queue"] == "io" && q["paused"] == true);
+  EXPECT_TRUE(paused) << queues.dump();
+  ASSERT_EQ(server_->Call("POST", "/v1/queues/io/resume", server_->admin_key(), Json::object()).status,
+            204);
+  EXPECT_EQ(WaitFor(id, "succeeded")["status"], "succeeded");
+}
+
+TEST_F(TasksTest, WorkersAndQueueMetricsAreVisible) {
+  auto w = server_->Call("GET", "/v1/workers", server_->admin_key()).json();
+  ASSERT_GE(w["items"].size(), 4u);
+  EXPECT_EQ(w["items"][0]["id"].get<std::string>().rfind("serve/", 0), 0u);
+  Call("POST", "/v1/tasks", {{"kind", "noop"}}, {{"Prefer", "wait=5"}});
+  auto m = Request(server_->port(), "GET", "/metrics");
+  for (const char* series : {"argus_queue_depth{queue=\"cpu\",status=\"pending\"}",
+                             "argus_queue_oldest_pending_seconds{queue=\"cpu\"}",
+                             "argus_tasks_total{kind=\"noop\",status=\"succeeded\"}",
+                             "argus_task_duration_seconds_bucket{kind=\"noop\"",
+                             "argus_workers{queue=\"cpu\",state="}) {
+    EXPECT_NE(m.body.find(series), std::string::npos) << series;
+  }
+}
+
+TEST_F(TasksTest, ListFiltersByStatusAndKind) {
+  auto r = Call("POST", "/v1/tasks", {{"kind", "noop"}}, {{"Prefer", "wait=5"}});
+  ASSERT_EQ(r.json()["status"], "succeeded");
+  auto list = Call("GET", "/v1/tasks?status=succeeded&kind=noop&limit=1000").json();
+  ASSERT_GE(list["items"].size(), 1u);
+  for (const auto& t : list["items"]) {
+    EXPECT_EQ(t["status"], "succeeded");
+    EXPECT_EQ(t["kind"], "noop");
+  }
+  EXPECT_EQ(Call("GET", "/v1/tasks?status=bogus").status, 400);
+}
+
+}  // namespace
+}  // namespace argus::testing
