@@ -20,7 +20,7 @@ namespace argus::engine {
 struct WorkerPoolOptions {
   /// Worker threads per queue, e.g. {"cpu": 2, "io": 4}.
   std::map<std::string, int> concurrency = {{"cpu", 2}, {"io", 2}};
-  int lease_batch = 32;          ///< tasks leased per round trip
+  int lease_batch = 256;         ///< tasks leased per round trip
   double lease_s = 30;           ///< visibility timeout; heartbeats extend it
   double max_idle_poll_s = 0.05;  ///< longest sleep between empty lease attempts
   double sweep_interval_s = 0.25;  ///< how often leases and timeouts are checked
