@@ -104,7 +104,7 @@ TEST_F(SqliteTaskQueueTest, CreatesTasksDbInWalModeApartFromMetadata) {
   EXPECT_TRUE(std::filesystem::exists(DbPath()));
   EXPECT_FALSE(std::filesystem::exists(dir_.File("metadata.db")));
   EXPECT_EQ(RawQuery(DbPath(), "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(RawQuery(DbPath(), "SELECT max(version) FROM schema_migrations"), "1");
+  EXPECT_EQ(RawQuery(DbPath(), "SELECT max(version) FROM schema_migrations"), "2");
 }
 
 TEST_F(SqliteTaskQueueTest, MissingDataDirIsFailedPrecondition) {
