@@ -32,7 +32,8 @@ class TaskWaiter {
   /// Long polls: calls `attempt(false)` on the waiter's thread about every 20 ms until it returns
   /// true, and `attempt(true)` once at `deadline` if it never did (or at shutdown). `attempt`
   /// must answer its caller when it returns true or when called with final = true.
-  void Poll(std::chrono::steady_clock::time_point deadline, std::function<bool(bool final)> attempt);
+  void Poll(std::chrono::steady_clock::time_point deadline,
+            std::function<bool(bool final)> attempt);
 
   /// Resolves every pending wait with `done(false)` and refuses new ones (they resolve at once).
   /// Call before the HTTP server stops, so no waiter outlives its connection.
@@ -56,7 +57,7 @@ class TaskWaiter {
   };
   std::vector<Poller> pollers_;  // GUARDED_BY(mu_)
   std::chrono::steady_clock::time_point next_poll_;
-  bool stopping_ = false;                       // GUARDED_BY(mu_)
+  bool stopping_ = false;  // GUARDED_BY(mu_)
   int64_t after_seq_ = 0;
   std::thread thread_;
 };

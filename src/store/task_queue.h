@@ -167,7 +167,7 @@ class TaskQueue {
   virtual Result<Task> Heartbeat(std::string_view id, std::string_view lease_id, double extend_s,
                                  std::optional<double> progress,
                                  std::optional<std::string> message) = 0;
-  /// running → succeeded with `result`.
+  /// running → succeeded with `result` (progress becomes 1).
   virtual Result<Task> Complete(std::string_view id, std::string_view lease_id, Json result) = 0;
   struct Completion {
     std::string id;

@@ -85,3 +85,31 @@ TEST(ConfigDocTest, ReadmeTableMatchesTheBinary) {
 
 }  // namespace
 }  // namespace argus::testing
+
+namespace argus::testing {
+namespace {
+
+TEST(CliTest, TasksSubmitWatchAndList) {
+  auto s = TestServer::Start();
+  ASSERT_GT(s->port(), 0);
+  std::vector<std::string> env = {"ARGUS_URL=http://127.0.0.1:" + std::to_string(s->port()),
+                                  "ARGUS_API_KEY=" + s->admin_key(), "ARGUS_NAMESPACE=cli"};
+  ASSERT_EQ(s->Call("POST", "/v1/namespaces", s->admin_key(), {{"name", "cli"}}).status, 201);
+  auto done = RunProcess({ArgusBinary(), "tasks", "submit", "noop", "--wait", "10", "--json"}, env);
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  EXPECT_EQ(Json::parse(done.output)["status"], "succeeded");
+  auto sleeper = RunProcess(
+      {ArgusBinary(), "tasks", "submit", "sleep", "--input", "{\"seconds\": 1}", "--json"}, env);
+  ASSERT_EQ(sleeper.exit_code, 0) << sleeper.output;
+  std::string id = Json::parse(sleeper.output)["id"];
+  auto watch = RunProcess({ArgusBinary(), "tasks", "watch", id}, env);
+  EXPECT_EQ(watch.exit_code, 0) << watch.output;
+  EXPECT_NE(watch.output.find("succeeded attempt 1 100%"), std::string::npos) << watch.output;
+  auto ls = RunProcess({ArgusBinary(), "tasks", "ls", "--status", "succeeded"}, env);
+  EXPECT_NE(ls.output.find(id), std::string::npos) << ls.output;
+  auto bad = RunProcess({ArgusBinary(), "tasks", "submit", "sleep", "--input", "{oops"}, env);
+  EXPECT_NE(bad.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace argus::testing

@@ -98,8 +98,8 @@ TEST(CrashTest, AcknowledgedTasksSurviveKill9AndFinishExactlyOnce) {
                            "('task.succeeded','task.failed','task.cancelled') GROUP BY task_id "
                            "HAVING count(*) != 1)"});
     EXPECT_EQ(dup.output, "0\n") << dup.output;
-    auto open = RunProcess({"sqlite3", dir + "/tasks.db",
-                            "SELECT count(*) FROM tasks WHERE status != 'succeeded'"});
+    auto open = RunProcess(
+        {"sqlite3", dir + "/tasks.db", "SELECT count(*) FROM tasks WHERE status != 'succeeded'"});
     EXPECT_EQ(open.output, "0\n") << open.output;
     std::cout << "trial " << trial_no << ": " << trial.acknowledged.size()
               << " acknowledged before kill -9, all succeeded exactly once\n";

@@ -13,17 +13,20 @@ class TasksTest : public ::testing::Test {
   static void SetUpTestSuite() {
     server_ = TestServer::Start().release();
     ASSERT_GT(server_->port(), 0) << server_->Log();
-    ASSERT_EQ(server_->Call("POST", "/v1/namespaces", server_->admin_key(), {{"name", "jobs"}}).status,
-              201);
-    ASSERT_EQ(server_->Call("POST", "/v1/namespaces", server_->admin_key(), {{"name", "else"}}).status,
-              201);
+    ASSERT_EQ(
+        server_->Call("POST", "/v1/namespaces", server_->admin_key(), {{"name", "jobs"}}).status,
+        201);
+    ASSERT_EQ(
+        server_->Call("POST", "/v1/namespaces", server_->admin_key(), {{"name", "else"}}).status,
+        201);
   }
   static void TearDownTestSuite() {
     delete server_;
     server_ = nullptr;
   }
   static HttpResult Call(const std::string& method, const std::string& path,
-                         const Json& body = nullptr, std::map<std::string, std::string> headers = {},
+                         const Json& body = nullptr,
+                         std::map<std::string, std::string> headers = {},
                          const std::string& ns = "jobs") {
     headers["X-Namespace"] = ns;
     return server_->Call(method, path, server_->admin_key(), body, headers);
@@ -140,18 +143,21 @@ TEST_F(TasksTest, OtherNamespacesCannotSeeTasks) {
 }
 
 TEST_F(TasksTest, PausedQueueHoldsTasksUntilResumed) {
-  ASSERT_EQ(server_->Call("POST", "/v1/queues/io/pause", server_->admin_key(), Json::object()).status,
-            204);
+  ASSERT_EQ(
+      server_->Call("POST", "/v1/queues/io/pause", server_->admin_key(), Json::object()).status,
+      204);
   auto r = Call("POST", "/v1/tasks", {{"kind", "noop"}, {"queue", "io"}});
   std::string id = r.json()["id"];
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   EXPECT_EQ(Call("GET", "/v1/tasks/" + id).json()["status"], "pending");
   auto queues = server_->Call("GET", "/v1/queues", server_->admin_key()).json();
   bool paused = false;
-  for (const auto& q : queues["items"]) paused = paused || (q["queue"] == "io" && q["paused"] == true);
+  for (const auto& q : queues["items"])
+    paused = paused || (q["queue"] == "io" && q["paused"] == true);
   EXPECT_TRUE(paused) << queues.dump();
-  ASSERT_EQ(server_->Call("POST", "/v1/queues/io/resume", server_->admin_key(), Json::object()).status,
-            204);
+  ASSERT_EQ(
+      server_->Call("POST", "/v1/queues/io/resume", server_->admin_key(), Json::object()).status,
+      204);
   EXPECT_EQ(WaitFor(id, "succeeded")["status"], "succeeded");
 }
 
@@ -161,11 +167,11 @@ TEST_F(TasksTest, WorkersAndQueueMetricsAreVisible) {
   EXPECT_EQ(w["items"][0]["id"].get<std::string>().rfind("serve/", 0), 0u);
   Call("POST", "/v1/tasks", {{"kind", "noop"}}, {{"Prefer", "wait=5"}});
   auto m = Request(server_->port(), "GET", "/metrics");
-  for (const char* series : {"argus_queue_depth{queue=\"cpu\",status=\"pending\"}",
-                             "argus_queue_oldest_pending_seconds{queue=\"cpu\"}",
-                             "argus_tasks_total{kind=\"noop\",status=\"succeeded\"}",
-                             "argus_task_duration_seconds_bucket{kind=\"noop\"",
-                             "argus_workers{queue=\"cpu\",state="}) {
+  for (const char* series :
+       {"argus_queue_depth{queue=\"cpu\",status=\"pending\"}",
+        "argus_queue_oldest_pending_seconds{queue=\"cpu\"}",
+        "argus_tasks_total{kind=\"noop\",status=\"succeeded\"}",
+        "argus_task_duration_seconds_bucket{kind=\"noop\"", "argus_workers{queue=\"cpu\",state="}) {
     EXPECT_NE(m.body.find(series), std::string::npos) << series;
   }
 }

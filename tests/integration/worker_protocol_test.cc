@@ -48,9 +48,9 @@ TEST_F(WorkerProtocolTest, PythonExampleRunsItsKind) {
 }
 
 TEST_F(WorkerProtocolTest, FailuresAreRetriedThenDeadLettered) {
-  auto t = InNs("POST", "/v1/tasks",
-                {{"kind", "text.fail"},
-                 {"retry", {{"max_attempts", 2}, {"initial_interval_s", 0.05}}}});
+  auto t =
+      InNs("POST", "/v1/tasks",
+           {{"kind", "text.fail"}, {"retry", {{"max_attempts", 2}, {"initial_interval_s", 0.05}}}});
   ASSERT_EQ(t.status, 201) << t.body;
   auto run = RunWorker({"--max-tasks", "2", "--wait", "5", "--kinds", "text.fail"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
@@ -120,10 +120,10 @@ TEST_F(WorkerProtocolTest, ViewersCannotLeaseAndOtherNamespacesCannotTouch) {
   auto r = server_->Call("POST", "/v1/workers/lease", vkey, {{"worker_id", "x"}});
   EXPECT_EQ(r.status, 403);
   Admin("POST", "/v1/namespaces", {{"name", "other"}});
-  auto okey = Admin("POST", "/v1/keys", {{"name", "o"}, {"role", "editor"}},
-                    {{"X-Namespace", "other"}})
-                  .json()["secret"]
-                  .get<std::string>();
+  auto okey =
+      Admin("POST", "/v1/keys", {{"name", "o"}, {"role", "editor"}}, {{"X-Namespace", "other"}})
+          .json()["secret"]
+          .get<std::string>();
   auto t = InNs("POST", "/v1/tasks", {{"kind", "ext.private"}});
   std::string id = t.json()["id"];
   auto leased = server_->Call("POST", "/v1/workers/lease", okey,

@@ -14,15 +14,16 @@ const Json kRetrySchema = {
       {"max_interval_s", {{"type", "number"}, {"minimum", 0}, {"maximum", 604800}}},
       {"max_attempts", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}},
       {"non_retryable_codes",
-       {{"type", "array"}, {"maxItems", 50}, {"items", {{"type", "string"}, {"maxLength", 64}}}}}}}};
+       {{"type", "array"},
+        {"maxItems", 50},
+        {"items", {{"type", "string"}, {"maxLength", 64}}}}}}}};
 
-const Json kTimeoutsSchema = {
-    {"type", "object"},
-    {"additionalProperties", false},
-    {"properties",
-     {{"schedule_to_start_s", {{"type", "number"}, {"minimum", 0}}},
-      {"start_to_close_s", {{"type", "number"}, {"minimum", 0}}},
-      {"heartbeat_s", {{"type", "number"}, {"minimum", 0}}}}}};
+const Json kTimeoutsSchema = {{"type", "object"},
+                              {"additionalProperties", false},
+                              {"properties",
+                               {{"schedule_to_start_s", {{"type", "number"}, {"minimum", 0}}},
+                                {"start_to_close_s", {{"type", "number"}, {"minimum", 0}}},
+                                {"heartbeat_s", {{"type", "number"}, {"minimum", 0}}}}}};
 
 const Json kNewTaskSchema = {
     {"type", "object"},
@@ -48,7 +49,8 @@ const Json kBatchSchema = {
     {"additionalProperties", false},
     {"required", {"tasks"}},
     {"properties",
-     {{"tasks", {{"type", "array"}, {"minItems", 1}, {"maxItems", 1000}, {"items", kNewTaskSchema}}}}}};
+     {{"tasks",
+       {{"type", "array"}, {"minItems", 1}, {"maxItems", 1000}, {"items", kNewTaskSchema}}}}}};
 
 const Json kFilterSchema = {
     {"type", "object"},
@@ -139,7 +141,8 @@ Result<store::NewTask> ToNewTask(HandlerEnv env, const RequestContext& ctx, cons
     }
   }
   t.queue = body.value("queue", "cpu");
-  if (!ValidName(t.queue)) return InvalidArgumentError(where + "queue '" + t.queue + "' is invalid");
+  if (!ValidName(t.queue))
+    return InvalidArgumentError(where + "queue '" + t.queue + "' is invalid");
   t.priority = body.value("priority", 5);
   t.idempotency_key = body.value("idempotency_key", "");
   t.parent_id = body.value("parent_id", "");
@@ -153,8 +156,7 @@ Result<store::NewTask> ToNewTask(HandlerEnv env, const RequestContext& ctx, cons
     t.retry.backoff_coefficient = it->value("backoff_coefficient", t.retry.backoff_coefficient);
     t.retry.max_interval_s = it->value("max_interval_s", t.retry.max_interval_s);
     t.retry.max_attempts = it->value("max_attempts", t.retry.max_attempts);
-    t.retry.non_retryable_codes =
-        it->value("non_retryable_codes", std::vector<std::string>{});
+    t.retry.non_retryable_codes = it->value("non_retryable_codes", std::vector<std::string>{});
   }
   if (auto it = body.find("timeouts"); it != body.end()) {
     t.timeouts.schedule_to_start_s = it->value("schedule_to_start_s", 0.0);
@@ -240,33 +242,34 @@ void AddQueueRoutes(Router& router, HandlerEnv env, ExternalWorkers* external) {
 }  // namespace
 
 void AddTaskRoutes(Router& router, HandlerEnv env) {
-  router.Add(
-      {.method = "POST",
-       .pattern = "/v1/tasks",
-       .operation_id = "createTask",
-       .summary = "Submit a task (Idempotency-Key header or field returns the first task)",
-       .tag = "tasks",
-       .access = Access::kNamespaceEditor,
-       .request_schema = kNewTaskSchema,
-       .response_schema = kTaskSchema,
-       .success_status = 201,
-       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-         ARGUS_ASSIGN_OR_RETURN(auto t, ToNewTask(env, ctx, ctx.body, ""));
-         std::string_view header = ctx.http.Header("idempotency-key");
-         if (!header.empty()) {
-           if (header.size() > 200) return InvalidArgumentError("Idempotency-Key is too long");
-           t.idempotency_key = std::string(header);
-         }
-         ARGUS_ASSIGN_OR_RETURN(auto results, env.deps->tasks->Enqueue(
-                                                  {std::move(t)}, env.deps->max_pending_per_namespace));
-         const auto& r = results.front();
-         if (auto wait = PreferWait(ctx.http, kMaxWaitS)) {
-           return WaitForTask(env, r.task, *wait, r.created);
-         }
-         auto resp = ApiResponse::Of(r.created ? 201 : 200, store::TaskToJson(r.task));
-         resp.headers.emplace_back("Location", "/v1/tasks/" + r.task.id);
-         return resp;
-       }});
+  router.Add({.method = "POST",
+              .pattern = "/v1/tasks",
+              .operation_id = "createTask",
+              .summary = "Submit a task (Idempotency-Key header or field returns the first task)",
+              .tag = "tasks",
+              .access = Access::kNamespaceEditor,
+              .request_schema = kNewTaskSchema,
+              .response_schema = kTaskSchema,
+              .success_status = 201,
+              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+                ARGUS_ASSIGN_OR_RETURN(auto t, ToNewTask(env, ctx, ctx.body, ""));
+                std::string_view header = ctx.http.Header("idempotency-key");
+                if (!header.empty()) {
+                  if (header.size() > 200)
+                    return InvalidArgumentError("Idempotency-Key is too long");
+                  t.idempotency_key = std::string(header);
+                }
+                ARGUS_ASSIGN_OR_RETURN(
+                    auto results,
+                    env.deps->tasks->Enqueue({std::move(t)}, env.deps->max_pending_per_namespace));
+                const auto& r = results.front();
+                if (auto wait = PreferWait(ctx.http, kMaxWaitS)) {
+                  return WaitForTask(env, r.task, *wait, r.created);
+                }
+                auto resp = ApiResponse::Of(r.created ? 201 : 200, store::TaskToJson(r.task));
+                resp.headers.emplace_back("Location", "/v1/tasks/" + r.task.id);
+                return resp;
+              }});
   router.Add({.method = "POST",
               .pattern = "/v1/tasks/batch",
               .operation_id = "createTasks",
@@ -275,7 +278,8 @@ void AddTaskRoutes(Router& router, HandlerEnv env) {
               .access = Access::kNamespaceEditor,
               .request_schema = kBatchSchema,
               .response_schema = {{"type", "object"},
-                                  {"properties", {{"tasks", {{"type", "array"}, {"items", kTaskSchema}}}}}},
+                                  {"properties",
+                                   {{"tasks", {{"type", "array"}, {"items", kTaskSchema}}}}}},
               .success_status = 201,
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 std::vector<store::NewTask> tasks;
@@ -286,8 +290,9 @@ void AddTaskRoutes(Router& router, HandlerEnv env) {
                       auto t, ToNewTask(env, ctx, list[i], "tasks[" + std::to_string(i) + "]: "));
                   tasks.push_back(std::move(t));
                 }
-                ARGUS_ASSIGN_OR_RETURN(auto results,
-                                       env.deps->tasks->Enqueue(tasks, env.deps->max_pending_per_namespace));
+                ARGUS_ASSIGN_OR_RETURN(
+                    auto results,
+                    env.deps->tasks->Enqueue(tasks, env.deps->max_pending_per_namespace));
                 Json out = Json::array();
                 for (const auto& r : results) out.push_back(store::TaskToJson(r.task));
                 return ApiResponse::Of(201, {{"tasks", std::move(out)}});
@@ -324,8 +329,8 @@ void AddTaskRoutes(Router& router, HandlerEnv env) {
               .access = Access::kNamespaceViewer,
               .response_schema = kTaskSchema,
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                ARGUS_ASSIGN_OR_RETURN(
-                    auto t, env.deps->tasks->Get(ctx.namespace_id, ctx.PathParam("id")));
+                ARGUS_ASSIGN_OR_RETURN(auto t,
+                                       env.deps->tasks->Get(ctx.namespace_id, ctx.PathParam("id")));
                 if (auto wait = PreferWait(ctx.http, kMaxWaitS)) {
                   return WaitForTask(env, t, *wait, std::nullopt);
                 }

@@ -36,20 +36,19 @@ const Json kCompleteSchema = {
     {"required", {"lease_id"}},
     {"properties", {{"lease_id", {{"type", "string"}}}, {"result", Json::object()}}}};
 
-const Json kFailSchema = {
-    {"type", "object"},
-    {"additionalProperties", false},
-    {"required", {"lease_id", "error"}},
-    {"properties",
-     {{"lease_id", {{"type", "string"}}},
-      {"retryable", {{"type", "boolean"}}},
-      {"error",
-       {{"type", "object"},
-        {"additionalProperties", false},
-        {"required", {"code", "message"}},
-        {"properties",
-         {{"code", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64}}},
-          {"message", {{"type", "string"}, {"maxLength", 4000}}}}}}}}}};
+const Json kFailSchema = {{"type", "object"},
+                          {"additionalProperties", false},
+                          {"required", {"lease_id", "error"}},
+                          {"properties",
+                           {{"lease_id", {{"type", "string"}}},
+                            {"retryable", {{"type", "boolean"}}},
+                            {"error",
+                             {{"type", "object"},
+                              {"additionalProperties", false},
+                              {"required", {"code", "message"}},
+                              {"properties",
+                               {{"code", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64}}},
+                                {"message", {{"type", "string"}, {"maxLength", 4000}}}}}}}}}};
 
 Json LeasedJson(const store::Task& t) {
   Json j = store::TaskToJson(t);
@@ -167,9 +166,9 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env) {
                 std::optional<std::string> message;
                 if (ctx.body.contains("message")) message = ctx.body["message"].get<std::string>();
                 ARGUS_ASSIGN_OR_RETURN(
-                    auto t, env.deps->tasks->Heartbeat(task.id, ctx.body["lease_id"].get<std::string>(),
-                                                       ctx.body.value("extend_s", 30.0), progress,
-                                                       std::move(message)));
+                    auto t, env.deps->tasks->Heartbeat(
+                                task.id, ctx.body["lease_id"].get<std::string>(),
+                                ctx.body.value("extend_s", 30.0), progress, std::move(message)));
                 return ApiResponse::Of(200, LeasedJson(t));
               }});
   router.Add({.method = "POST",
@@ -183,30 +182,29 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto task, WorkerTask(env, ctx));
                 Json result = ctx.body.contains("result") ? ctx.body["result"] : Json::object();
-                ARGUS_ASSIGN_OR_RETURN(
-                    auto t, env.deps->tasks->Complete(task.id, ctx.body["lease_id"].get<std::string>(),
-                                                      std::move(result)));
+                ARGUS_ASSIGN_OR_RETURN(auto t, env.deps->tasks->Complete(
+                                                   task.id, ctx.body["lease_id"].get<std::string>(),
+                                                   std::move(result)));
                 return ApiResponse::Of(200, store::TaskToJson(t));
               }});
-  router.Add({.method = "POST",
-              .pattern = "/v1/tasks/{id}/fail",
-              .operation_id = "failTask",
-              .summary = "End a leased task's attempt with an error (retried per its policy)",
-              .tag = "workers",
-              .access = Access::kAnyKey,
-              .request_schema = kFailSchema,
-              .response_schema = {{"type", "object"}},
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                ARGUS_ASSIGN_OR_RETURN(auto task, WorkerTask(env, ctx));
-                store::TaskError error{ctx.body["error"]["code"].get<std::string>(),
-                                       ctx.body["error"]["message"].get<std::string>(),
-                                       task.attempt};
-                ARGUS_ASSIGN_OR_RETURN(
-                    auto t, env.deps->tasks->Fail(task.id, ctx.body["lease_id"].get<std::string>(),
-                                                  std::move(error),
-                                                  ctx.body.value("retryable", true)));
-                return ApiResponse::Of(200, store::TaskToJson(t));
-              }});
+  router.Add(
+      {.method = "POST",
+       .pattern = "/v1/tasks/{id}/fail",
+       .operation_id = "failTask",
+       .summary = "End a leased task's attempt with an error (retried per its policy)",
+       .tag = "workers",
+       .access = Access::kAnyKey,
+       .request_schema = kFailSchema,
+       .response_schema = {{"type", "object"}},
+       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+         ARGUS_ASSIGN_OR_RETURN(auto task, WorkerTask(env, ctx));
+         store::TaskError error{ctx.body["error"]["code"].get<std::string>(),
+                                ctx.body["error"]["message"].get<std::string>(), task.attempt};
+         ARGUS_ASSIGN_OR_RETURN(
+             auto t, env.deps->tasks->Fail(task.id, ctx.body["lease_id"].get<std::string>(),
+                                           std::move(error), ctx.body.value("retryable", true)));
+         return ApiResponse::Of(200, store::TaskToJson(t));
+       }});
 }
 
 }  // namespace argus::api

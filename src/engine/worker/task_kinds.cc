@@ -43,33 +43,36 @@ void RegisterBuiltinKinds(TaskKindRegistry& registry) {
                  [](TaskContext&) -> Result<Json> { return Json::object(); }})
       .IgnoreError();
   registry
-      .Register(
-          {"sleep", "sleeps for input.seconds, heartbeating; cancellable",
-           Json{{"type", "object"},
-                {"additionalProperties", false},
-                {"required", {"seconds"}},
-                {"properties", {{"seconds", {{"type", "number"}, {"minimum", 0},
-                                             {"maximum", 86400}}}}}},
-           [](TaskContext& ctx) -> Result<Json> {
-             double seconds = ctx.task().input.value("seconds", 0.0);
-             auto start = std::chrono::steady_clock::now();
-             auto end = start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                    std::chrono::duration<double>(seconds));
-             auto next_beat = start;
-             while (std::chrono::steady_clock::now() < end) {
-               auto now = std::chrono::steady_clock::now();
-               if (now >= next_beat) {
-                 double done = std::chrono::duration<double>(now - start).count() / seconds;
-                 if (!ctx.Heartbeat(std::min(done, 1.0))) {
-                   return Status(StatusCode::kCancelled, "sleep stopped before it finished");
-                 }
-                 next_beat = now + std::chrono::milliseconds(500);
-               }
-               std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-                   end - now, std::chrono::milliseconds(20)));
-             }
-             return Json{{"slept_s", seconds}};
-           }})
+      .Register({"sleep", "sleeps for input.seconds, heartbeating; cancellable",
+                 Json{{"type", "object"},
+                      {"additionalProperties", false},
+                      {"required", {"seconds"}},
+                      {"properties",
+                       {{"seconds", {{"type", "number"}, {"minimum", 0}, {"maximum", 86400}}}}}},
+                 [](TaskContext& ctx) -> Result<Json> {
+                   double seconds = ctx.task().input.value("seconds", 0.0);
+                   auto start = std::chrono::steady_clock::now();
+                   auto end =
+                       start + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(seconds));
+                   auto next_beat = start;
+                   while (std::chrono::steady_clock::now() < end) {
+                     auto now = std::chrono::steady_clock::now();
+                     if (ctx.stopping()) {
+                       return Status(StatusCode::kCancelled, "the worker is shutting down");
+                     }
+                     if (now >= next_beat) {
+                       double done = std::chrono::duration<double>(now - start).count() / seconds;
+                       if (!ctx.Heartbeat(std::min(done, 1.0))) {
+                         return Status(StatusCode::kCancelled, "sleep stopped before it finished");
+                       }
+                       next_beat = now + std::chrono::milliseconds(500);
+                     }
+                     std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+                         end - now, std::chrono::milliseconds(20)));
+                   }
+                   return Json{{"slept_s", seconds}};
+                 }})
       .IgnoreError();
 }
 

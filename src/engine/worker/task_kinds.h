@@ -18,7 +18,8 @@ namespace argus::engine {
 class TaskContext {
  public:
   /// `beat` records progress and returns the task as stored, or an error when the lease is lost.
-  using BeatFn = std::function<Result<store::Task>(std::optional<double>, std::optional<std::string>)>;
+  using BeatFn =
+      std::function<Result<store::Task>(std::optional<double>, std::optional<std::string>)>;
   TaskContext(const store::Task& task, BeatFn beat, const std::atomic<bool>* stopping)
       : task_(task), beat_(std::move(beat)), stopping_(stopping) {}
 

@@ -27,13 +27,13 @@ WorkerPool::WorkerPool(store::TaskQueue* queue, const TaskKindRegistry* kinds,
       workers_.push_back(std::move(w));
     }
   }
-  tasks_total_ = &metrics->AddCounter("argus_tasks_total",
-                                      "Task attempts finished by this process's workers.",
-                                      {"kind", "status"});
+  tasks_total_ = &metrics->AddCounter(
+      "argus_tasks_total", "Task attempts finished by this process's workers.", {"kind", "status"});
   task_seconds_ = &metrics->AddHistogram("argus_task_duration_seconds",
                                          "Run time of one task attempt.", {"kind"});
-  retries_total_ = &metrics->AddCounter("argus_task_retries_total",
-                                        "Task attempts that failed and were scheduled again.")
+  retries_total_ = &metrics
+                        ->AddCounter("argus_task_retries_total",
+                                     "Task attempts that failed and were scheduled again.")
                         .WithLabels({});
 }
 
@@ -172,8 +172,7 @@ void WorkerPool::RunTask(Worker* w, const store::Task& task,
                    s.code() != StatusCode::kFailedPrecondition;
   auto failed = queue_->Fail(task.id, task.lease_id, std::move(error), retryable);
   if (failed.ok()) {
-    tasks_total_->WithLabels({task.kind, std::string(store::TaskStatusName(failed->status))})
-        .Inc();
+    tasks_total_->WithLabels({task.kind, std::string(store::TaskStatusName(failed->status))}).Inc();
     if (failed->status == store::TaskStatus::kScheduled) retries_total_->Inc();
   }
 }

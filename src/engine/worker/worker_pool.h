@@ -1,8 +1,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
 #include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -20,9 +20,9 @@ namespace argus::engine {
 struct WorkerPoolOptions {
   /// Worker threads per queue, e.g. {"cpu": 2, "io": 4}.
   std::map<std::string, int> concurrency = {{"cpu", 2}, {"io", 2}};
-  int lease_batch = 256;         ///< tasks leased per round trip
-  double lease_s = 30;           ///< visibility timeout; heartbeats extend it
-  double max_idle_poll_s = 0.05;  ///< longest sleep between empty lease attempts
+  int lease_batch = 256;           ///< tasks leased per round trip
+  double lease_s = 30;             ///< visibility timeout; heartbeats extend it
+  double max_idle_poll_s = 0.05;   ///< longest sleep between empty lease attempts
   double sweep_interval_s = 0.25;  ///< how often leases and timeouts are checked
 };
 

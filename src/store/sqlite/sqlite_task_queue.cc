@@ -468,6 +468,7 @@ Result<Task> SqliteTaskQueue::CompleteOp(SqliteDatabase& db, std::string_view id
   const TimestampUs now = clock_.NowUs();
   t.status = TaskStatus::kSucceeded;
   t.result = std::move(result);
+  t.progress = 1;  // a finished task is all done, whatever its last heartbeat said
   ClearLease(t);
   t.finished_at = now;
   t.updated_at = now;
