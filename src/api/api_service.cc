@@ -3,6 +3,7 @@
 #include <array>
 #include <cmath>
 
+#include "api/event_streams.h"
 #include "api/handlers/handlers.h"
 #include "api/http/gzip.h"
 #include "api/http/status_mapping.h"
@@ -90,14 +91,21 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
       metrics_require_auth_(config.GetBool("metrics.require_auth")) {
   json_limits_.max_depth = static_cast<int>(config.GetInt("http.json_max_depth"));
   json_limits_.max_string_bytes = static_cast<size_t>(config.GetInt("http.json_max_string_bytes"));
-  if (deps_.tasks != nullptr) waiter_ = std::make_unique<TaskWaiter>(deps_.tasks);
+  if (deps_.tasks != nullptr) {
+    waiter_ = std::make_unique<TaskWaiter>(deps_.tasks);
+    streams_ = std::make_unique<EventStreams>(deps_.tasks);
+  }
   external_workers_ = std::make_unique<ExternalWorkers>();
-  HandlerEnv env{&deps_, auth_.get(), &router_, waiter_.get(), external_workers_.get()};
+  HandlerEnv env{&deps_,        auth_.get(), &router_, waiter_.get(), external_workers_.get(),
+                 streams_.get()};
   AddOpsRoutes(router_, env);
   AddNamespaceRoutes(router_, env);
   AddKeyRoutes(router_, env);
   AddDiagnosticsRoutes(router_, env);
-  if (deps_.tasks != nullptr) AddTaskRoutes(router_, env);
+  if (deps_.tasks != nullptr) {
+    AddTaskRoutes(router_, env);
+    AddEventRoutes(router_, env);
+  }
   requests_total_ = &deps_.metrics->AddCounter(
       "argus_http_requests_total", "HTTP requests answered, by route, method and status code.",
       {"route", "method", "code"});
@@ -121,6 +129,7 @@ ApiService::~ApiService() = default;
 
 void ApiService::Shutdown() {
   if (waiter_) waiter_->Shutdown();
+  if (streams_) streams_->Shutdown();
 }
 
 void ApiService::AddCors(const HttpRequest& req, HttpResponse& out) const {
@@ -217,6 +226,14 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     log::Error("handler threw", {{"route", route.pattern}, {"error", e.what()}});
     result = InternalError("internal error");
   }
+  if (result.ok() && result->stream) {
+    out.status = result->status;
+    out.content_type = result->content_type;
+    for (auto& h : result->headers) out.headers.push_back(std::move(h));
+    out.stream = std::move(result->stream);
+    Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);
+    return;
+  }
   if (result.ok() && result->deferred) {
     // Answer later: the transport parks the connection until `resume`. Everything the answer
     // needs is copied now; the RequestContext ends with this call.
@@ -258,10 +275,16 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
     return OkStatus();
   }
   std::string_view authz = req.Header("authorization");
-  if (authz.size() < 7 || !(authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
+  std::string token;
+  if (authz.size() >= 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
+    token = std::string(authz.substr(7));
+  } else if (route.allow_query_token && authz.empty()) {
+    token = ctx.Query("access_token").value_or("");
+  }
+  if (token.empty()) {
     return UnauthenticatedError("missing API key: send 'Authorization: Bearer <key>'");
   }
-  ARGUS_ASSIGN_OR_RETURN(Principal p, auth_->Verify(authz.substr(7)));
+  ARGUS_ASSIGN_OR_RETURN(Principal p, auth_->Verify(token));
   if (int wait = per_key_.Take(p.key_id, std::chrono::steady_clock::now()); wait > 0) {
     return ResourceExhaustedError(std::to_string(wait));
   }

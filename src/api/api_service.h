@@ -20,6 +20,7 @@
 namespace argus::api {
 
 class ExternalWorkers;
+class EventStreams;
 
 /// What the API needs from the rest of the process, all borrowed (they outlive the service).
 struct ApiDeps {
@@ -74,6 +75,7 @@ class ApiService final : public HttpHandler {
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<TaskWaiter> waiter_;
   std::unique_ptr<ExternalWorkers> external_workers_;
+  std::unique_ptr<EventStreams> streams_;
   RateLimiter per_key_;
   RateLimiter per_ip_;
   ClientAddressResolver client_address_;

@@ -36,6 +36,9 @@ struct ApiResponse {
   /// handler returned, with `complete`, which must then be called exactly once from any thread
   /// with the real answer. Everything else in this response is ignored.
   std::function<void(std::function<void(Result<ApiResponse>)> complete)> deferred;
+  /// Set to stream the body (Server-Sent Events): called once with the sink after the head
+  /// (status, content_type, headers) is sent.
+  std::function<void(std::shared_ptr<StreamSink>)> stream;
 
   static ApiResponse Of(int status, Json body) {
     ApiResponse r;

@@ -44,6 +44,9 @@ struct Route {
   int success_status = 200;
   std::vector<QueryParam> query;
   std::string response_content_type = "application/json";
+  /// Also accept the key as ?access_token= (EventSource and WebSocket clients cannot set
+  /// headers); the access log never records query strings.
+  bool allow_query_token = false;
   std::function<Result<ApiResponse>(RequestContext&)> handler;
   size_t index = 0;  ///< position in the table, for per-route metrics
   /// `request_schema` compiled by Router::Add; null when the route takes no body.

@@ -38,7 +38,9 @@ class TaskWaiterTest : public ::testing::Test {
     ASSERT_EQ(leased->front().id, id);
     ASSERT_TRUE(queue_->Complete(id, leased->front().lease_id, Json::object()).ok());
   }
-  static auto In(int ms) { return std::chrono::steady_clock::now() + std::chrono::milliseconds(ms); }
+  static auto In(int ms) {
+    return std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  }
 
   Config config_;
   std::string dir_;

@@ -42,6 +42,9 @@ class Connection {
   /// Reads one response (Content-Length framed). status 0 when the peer closed first or
   /// nothing came within `timeout_ms`.
   HttpResult Read(int timeout_ms = 10000);
+  /// Reads raw bytes until `needle` appears (streams); returns everything read so far, which
+  /// lacks `needle` when the time ran out or the peer closed.
+  std::string ReadUntil(const std::string& needle, int timeout_ms = 10000);
   /// True when the server has closed the connection (read returns EOF) within `timeout_ms`.
   bool ClosedByPeer(int timeout_ms = 5000);
 

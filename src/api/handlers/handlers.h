@@ -16,6 +16,7 @@ struct HandlerEnv {
   const Router* router;
   TaskWaiter* waiter;  ///< null when the server runs no task queue
   ExternalWorkers* external;
+  EventStreams* streams;  ///< null when the server runs no task queue
 };
 
 /// Seconds from `Prefer: wait=N` (RFC 7240), capped at `max_s`; nullopt when absent.
@@ -48,6 +49,8 @@ class ExternalWorkers {
 
 /// /v1/tasks, /v1/queues, /v1/workers (+ the external worker protocol).
 void AddTaskRoutes(Router& router, HandlerEnv env);
+/// GET /v1/events (SSE).
+void AddEventRoutes(Router& router, HandlerEnv env);
 /// POST /v1/workers/lease and /v1/tasks/{id}/heartbeat|complete|fail.
 void AddWorkerProtocolRoutes(Router& router, HandlerEnv env);
 

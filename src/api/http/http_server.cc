@@ -16,7 +16,9 @@
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <ctime>
+#include <deque>
 #include <list>
+#include <mutex>
 #include <thread>
 #include <utility>  // Boost 1.81's asio/awaitable.hpp needs std::exchange before Asio headers.
 
@@ -120,6 +122,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<ReadOutcome> ReadRequest();
   asio::awaitable<bool> WriteResponse(bool head_only);
   asio::awaitable<void> AwaitDeferred();
+  asio::awaitable<void> Stream();
   void Refuse(int status, std::string_view code, std::string_view message);
 
   tcp::socket socket_;
@@ -327,6 +330,10 @@ asio::awaitable<void> Session::Serve() {
       try {
         server_->handler()->Handle(req_, res_);
         if (res_.deferred) co_await AwaitDeferred();
+        if (res_.stream) {
+          co_await Stream();
+          break;
+        }
       } catch (const std::exception& e) {
         log::Error("handler threw", {{"error", e.what()}, {"path", std::string(req_.path)}});
         res_.Clear();
@@ -357,6 +364,102 @@ asio::awaitable<void> Session::AwaitDeferred() {
     auto [ec] = co_await timer->async_wait(kUseTuple);
     if (!ec) break;  // never: the timer has no expiry
   }
+}
+
+// The sink a streaming handler writes through: a queue drained by the session's coroutine,
+// which a timer cancel (posted to the session's own io_context) wakes.
+class SessionSink final : public StreamSink {
+ public:
+  explicit SessionSink(std::shared_ptr<asio::steady_timer> timer) : timer_(std::move(timer)) {}
+  bool Write(std::string bytes) override {
+    {
+      std::lock_guard lock(mu_);
+      if (gone_ || closed_) return false;
+      queue_.push_back(std::move(bytes));
+    }
+    Wake();
+    return true;
+  }
+  void Close() override {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    Wake();
+  }
+  // Session side.
+  bool Take(std::vector<std::string>* out, bool* closed) {
+    std::lock_guard lock(mu_);
+    for (auto& b : queue_) out->push_back(std::move(b));
+    queue_.clear();
+    *closed = closed_;
+    return !out->empty() || closed_;
+  }
+  void Gone() {
+    std::lock_guard lock(mu_);
+    gone_ = true;
+  }
+
+ private:
+  void Wake() {
+    auto timer = timer_;
+    asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+  }
+  std::shared_ptr<asio::steady_timer> timer_;
+  std::mutex mu_;
+  std::deque<std::string> queue_;
+  bool closed_ = false;
+  bool gone_ = false;
+};
+
+asio::awaitable<void> Session::Stream() {
+  auto start = std::move(res_.stream);
+  res_.stream = nullptr;
+  res_.close = true;
+  // Head only: the body is whatever the handler streams until it closes.
+  head_.clear();
+  head_.append("HTTP/1.1 ");
+  head_.append(std::to_string(res_.status));
+  head_.push_back(' ');
+  head_.append(ReasonPhrase(res_.status));
+  head_.append("\r\nDate: ");
+  head_.append(io_->date);
+  head_.append("\r\nContent-Type: ");
+  head_.append(res_.content_type);
+  for (const auto& [name, value] : res_.headers) {
+    head_.append("\r\n");
+    head_.append(name);
+    head_.append(": ");
+    head_.append(value);
+  }
+  head_.append("\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n");
+  auto [hec, hn] = co_await asio::async_write(socket_, asio::buffer(head_), kUseTuple);
+  if (hec) co_return;
+  auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(),
+                                                    asio::steady_timer::time_point::max());
+  auto sink = std::make_shared<SessionSink>(timer);
+  deadline_ = Clock::time_point::max();  // the stream bounds itself (and heartbeats)
+  idle_ = false;
+  start(sink);
+  std::vector<std::string> chunks;
+  for (;;) {
+    bool closed = false;
+    chunks.clear();
+    if (!sink->Take(&chunks, &closed)) {
+      co_await timer->async_wait(kUseTuple);
+      if (server_->draining() && !sink->Take(&chunks, &closed)) break;
+      continue;
+    }
+    for (const auto& c : chunks) {
+      auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(c), kUseTuple);
+      if (ec) {
+        sink->Gone();
+        co_return;
+      }
+    }
+    if (closed) break;
+  }
+  sink->Gone();
 }
 
 void Session::Refuse(int status, std::string_view code, std::string_view message) {

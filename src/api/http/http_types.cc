@@ -33,6 +33,7 @@ void HttpResponse::Clear() {
   headers.clear();
   close = false;
   deferred = nullptr;
+  stream = nullptr;
 }
 
 std::string_view ReasonPhrase(int status) {

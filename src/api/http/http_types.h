@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,17 @@ struct HttpRequest {
   void Clear();
 };
 
+/// Where a streaming response (Server-Sent Events) writes its body. Thread-safe: Write and
+/// Close may be called from any thread.
+class StreamSink {
+ public:
+  virtual ~StreamSink() = default;
+  /// Queues bytes for the client. Returns false once the client is gone (stop producing).
+  virtual bool Write(std::string bytes) = 0;
+  /// Ends the response; the connection closes after the queued bytes are sent.
+  virtual void Close() = 0;
+};
+
 /// What a handler answers. The transport adds Content-Length, Connection and Date.
 struct HttpResponse {
   int status = 200;
@@ -41,6 +53,10 @@ struct HttpResponse {
   /// `resume()` exactly once, from any thread. The connection waits meanwhile (its read
   /// deadline is suspended: the handler bounds the wait).
   std::function<void(std::function<void()> resume)> deferred;
+  /// Set by a handler that streams: the transport sends the status and headers (no
+  /// Content-Length; the body ends when the connection closes), then calls this once with the
+  /// sink to write the body through.
+  std::function<void(std::shared_ptr<StreamSink> sink)> stream;
 
   void AddHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));

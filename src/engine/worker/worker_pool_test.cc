@@ -82,8 +82,8 @@ TEST_F(WorkerPoolTest, RunsTasksAndRecordsResults) {
   std::vector<std::string> ids;
   for (int i = 0; i < 300; ++i) ids.push_back(Submit("noop"));
   std::string sleeper = Submit("sleep", {{"seconds", 0.05}});
-  for (const auto& id : ids) EXPECT_EQ(WaitFor(id, store::TaskStatus::kSucceeded).status,
-                                       store::TaskStatus::kSucceeded);
+  for (const auto& id : ids)
+    EXPECT_EQ(WaitFor(id, store::TaskStatus::kSucceeded).status, store::TaskStatus::kSucceeded);
   auto s = WaitFor(sleeper, store::TaskStatus::kSucceeded);
   EXPECT_EQ(s.result["slept_s"], 0.05);
   EXPECT_EQ(s.worker_id.rfind("serve/cpu/", 0), 0u);

@@ -1,0 +1,112 @@
+#include "api/event_streams.h"
+
+#include "core/log.h"
+
+namespace argus::api {
+
+namespace {
+
+constexpr auto kTick = std::chrono::milliseconds(20);
+constexpr auto kKeepAlive = std::chrono::seconds(15);
+constexpr int kPage = 500;
+
+}  // namespace
+
+Json EventJson(const store::TaskEvent& e) {
+  return {{"id", std::to_string(e.seq)},
+          {"type", e.type},
+          {"data", e.data},
+          {"created_at", FormatRfc3339(e.created_at)}};
+}
+
+EventStreams::EventStreams(store::TaskQueue* tasks) : tasks_(tasks) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+EventStreams::~EventStreams() {
+  Shutdown();
+  if (thread_.joinable()) thread_.join();
+}
+
+int64_t EventStreams::Head() {
+  auto head = tasks_->LastEventSeq();
+  return head.ok() ? *head : 0;
+}
+
+void EventStreams::Subscribe(Filter filter, int64_t after_seq, std::shared_ptr<StreamSink> sink) {
+  // An opening comment makes clients (and proxies) see the stream start at once.
+  sink->Write(": argus event stream\n\n");
+  std::lock_guard lock(mu_);
+  if (stopping_) {
+    sink->Close();
+    return;
+  }
+  subscribers_.push_back(std::make_shared<Subscriber>(
+      Subscriber{std::move(filter), after_seq, std::move(sink), std::chrono::steady_clock::now()}));
+  cv_.notify_all();
+}
+
+void EventStreams::Shutdown() {
+  std::vector<std::shared_ptr<Subscriber>> subs;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+    subs.swap(subscribers_);
+  }
+  cv_.notify_all();
+  for (auto& s : subs) s->sink->Close();
+}
+
+bool EventStreams::Serve(Subscriber& s) {
+  for (;;) {
+    auto events = tasks_->ReadEvents(s.cursor, kPage);
+    if (!events.ok()) {
+      log::Warn("event stream cannot read events", {{"error", events.status().ToString()}});
+      return true;  // try again next tick
+    }
+    std::string out;
+    for (const auto& e : *events) {
+      s.cursor = e.seq;
+      const Filter& f = s.filter;
+      if (!f.namespace_id.empty() && e.namespace_id != f.namespace_id) continue;
+      if (!f.types.empty() && !f.types.count(e.type)) continue;
+      if (!f.task_ids.empty() && !f.task_ids.count(e.task_id)) continue;
+      out += "id: " + std::to_string(e.seq) + "\nevent: " + e.type + "\ndata: ";
+      out += EventJson(e).dump(-1, ' ', false, Json::error_handler_t::replace);
+      out += "\n\n";
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (out.empty() && now - s.last_write >= kKeepAlive) out = ": keep-alive\n\n";
+    if (!out.empty()) {
+      if (!s.sink->Write(std::move(out))) return false;
+      s.last_write = now;
+    }
+    if (static_cast<int>(events->size()) < kPage) return true;
+  }
+}
+
+void EventStreams::Run() {
+  for (;;) {
+    std::vector<std::shared_ptr<Subscriber>> subs;
+    {
+      std::unique_lock lock(mu_);
+      cv_.wait_for(lock, subscribers_.empty() ? std::chrono::milliseconds(500) : kTick);
+      if (stopping_) return;
+      subs = subscribers_;
+    }
+    std::vector<Subscriber*> gone;
+    for (auto& s : subs) {
+      if (!Serve(*s)) gone.push_back(s.get());
+    }
+    if (gone.empty()) continue;
+    std::lock_guard lock(mu_);
+    std::erase_if(subscribers_, [&](const std::shared_ptr<Subscriber>& s) {
+      for (auto* g : gone) {
+        if (g == s.get()) return true;
+      }
+      return false;
+    });
+  }
+}
+
+}  // namespace argus::api
