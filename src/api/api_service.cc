@@ -105,6 +105,7 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
   if (deps_.tasks != nullptr) {
     AddTaskRoutes(router_, env);
     AddEventRoutes(router_, env);
+    AddWebSocketRoutes(router_, env);
   }
   requests_total_ = &deps_.metrics->AddCounter(
       "argus_http_requests_total", "HTTP requests answered, by route, method and status code.",
@@ -225,6 +226,12 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
   } catch (const std::exception& e) {
     log::Error("handler threw", {{"route", route.pattern}, {"error", e.what()}});
     result = InternalError("internal error");
+  }
+  if (result.ok() && result->websocket) {
+    out.status = 101;
+    out.websocket = std::move(result->websocket);
+    Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);
+    return;
   }
   if (result.ok() && result->stream) {
     out.status = result->status;

@@ -33,16 +33,17 @@ int64_t EventStreams::Head() {
   return head.ok() ? *head : 0;
 }
 
-void EventStreams::Subscribe(Filter filter, int64_t after_seq, std::shared_ptr<StreamSink> sink) {
+void EventStreams::Subscribe(Filter filter, int64_t after_seq, std::shared_ptr<StreamSink> sink,
+                             Format format) {
   // An opening comment makes clients (and proxies) see the stream start at once.
-  sink->Write(": argus event stream\n\n");
+  if (format == Format::kSse) sink->Write(": argus event stream\n\n");
   std::lock_guard lock(mu_);
   if (stopping_) {
     sink->Close();
     return;
   }
-  subscribers_.push_back(std::make_shared<Subscriber>(
-      Subscriber{std::move(filter), after_seq, std::move(sink), std::chrono::steady_clock::now()}));
+  subscribers_.push_back(std::make_shared<Subscriber>(Subscriber{
+      std::move(filter), after_seq, std::move(sink), std::chrono::steady_clock::now(), format}));
   cv_.notify_all();
 }
 
@@ -71,12 +72,20 @@ bool EventStreams::Serve(Subscriber& s) {
       if (!f.namespace_id.empty() && e.namespace_id != f.namespace_id) continue;
       if (!f.types.empty() && !f.types.count(e.type)) continue;
       if (!f.task_ids.empty() && !f.task_ids.count(e.task_id)) continue;
+      if (s.format == Format::kJsonFrames) {
+        if (!s.sink->Write(EventJson(e).dump(-1, ' ', false, Json::error_handler_t::replace))) {
+          return false;
+        }
+        continue;
+      }
       out += "id: " + std::to_string(e.seq) + "\nevent: " + e.type + "\ndata: ";
       out += EventJson(e).dump(-1, ' ', false, Json::error_handler_t::replace);
       out += "\n\n";
     }
     auto now = std::chrono::steady_clock::now();
-    if (out.empty() && now - s.last_write >= kKeepAlive) out = ": keep-alive\n\n";
+    if (s.format == Format::kSse && out.empty() && now - s.last_write >= kKeepAlive) {
+      out = ": keep-alive\n\n";
+    }
     if (!out.empty()) {
       if (!s.sink->Write(std::move(out))) return false;
       s.last_write = now;

@@ -20,6 +20,10 @@ namespace argus::api {
 /// subscribers. Thread-safe.
 class EventStreams {
  public:
+  /// SSE text (`id:/event:/data:` blocks, keep-alive comments), or one JSON document per
+  /// Write (WebSocket frames).
+  enum class Format { kSse, kJsonFrames };
+
   struct Filter {
     std::string namespace_id;        ///< empty: every namespace (global admin keys)
     std::set<std::string> types;     ///< empty: every type
@@ -35,7 +39,8 @@ class EventStreams {
   /// goes away or Shutdown(). Each event is `id: <seq>\nevent: <type>\ndata: <json>\n\n` with
   /// data {"id", "type", "data": <task record>, "created_at"}; a comment line every 15 s keeps
   /// proxies from closing an idle stream and tells us when the client is gone.
-  void Subscribe(Filter filter, int64_t after_seq, std::shared_ptr<StreamSink> sink);
+  void Subscribe(Filter filter, int64_t after_seq, std::shared_ptr<StreamSink> sink,
+                 Format format = Format::kSse);
   /// Closes every stream and refuses new ones (they close at once). Call before the HTTP
   /// server drains.
   void Shutdown();
@@ -46,6 +51,7 @@ class EventStreams {
     int64_t cursor;
     std::shared_ptr<StreamSink> sink;
     std::chrono::steady_clock::time_point last_write;
+    Format format;
   };
   void Run();
   /// Sends what `s` has not seen yet; false when its client is gone.

@@ -63,7 +63,7 @@ Json Operation(const Route& r, std::string* openapi_path) {
   Json ok = {{"description", r.summary}};
   if (!r.response_schema.is_null()) {
     ok["content"] = {{"application/json", {{"schema", r.response_schema}}}};
-  } else if (r.success_status != 204) {
+  } else if (r.success_status != 204 && !r.response_content_type.empty()) {
     std::string ct = r.response_content_type.substr(0, r.response_content_type.find(';'));
     ok["content"] = {{ct, {{"schema", {{"type", "string"}}}}}};
   }

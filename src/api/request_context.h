@@ -39,6 +39,8 @@ struct ApiResponse {
   /// Set to stream the body (Server-Sent Events): called once with the sink after the head
   /// (status, content_type, headers) is sent.
   std::function<void(std::shared_ptr<StreamSink>)> stream;
+  /// Set (with status 101) to accept a WebSocket upgrade.
+  std::shared_ptr<WebSocketHandler> websocket;
 
   static ApiResponse Of(int status, Json body) {
     ApiResponse r;

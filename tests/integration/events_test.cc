@@ -98,3 +98,111 @@ TEST_F(EventsTest, ShutdownEndsStreamsAndExitsCleanly) {
 
 }  // namespace
 }  // namespace argus::testing
+
+namespace argus::testing {
+namespace {
+
+// A minimal WebSocket client: the handshake, masked text frames out, unmasked frames in.
+class WsClient {
+ public:
+  WsClient(int port, const std::string& key, const std::string& ns) : conn_(port) {
+    conn_.Send(
+        "GET /v1/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Authorization: Bearer " +
+        key + "\r\nX-Namespace: " + ns + "\r\n\r\n");
+    handshake_ = conn_.ReadUntil("\r\n\r\n");
+    // ReadUntil returns everything the connection has read so far; track how much we took.
+    seen_ = handshake_.size();
+    buffer_ = handshake_.substr(handshake_.find("\r\n\r\n") + 4);
+  }
+  const std::string& handshake() const { return handshake_; }
+  void SendText(const std::string& text) {
+    std::string f;
+    f.push_back(static_cast<char>(0x81));
+    if (text.size() < 126) {
+      f.push_back(static_cast<char>(0x80 | text.size()));
+    } else {
+      f.push_back(static_cast<char>(0x80 | 126));
+      f.push_back(static_cast<char>(text.size() >> 8));
+      f.push_back(static_cast<char>(text.size() & 0xff));
+    }
+    const char mask[4] = {1, 2, 3, 4};
+    f.append(mask, 4);
+    for (size_t i = 0; i < text.size(); ++i) f.push_back(static_cast<char>(text[i] ^ mask[i % 4]));
+    conn_.Send(f);
+  }
+  /// The next text frame, or "" on timeout.
+  std::string Next(int timeout_ms = 5000) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    for (;;) {
+      if (buffer_.size() >= 2) {
+        size_t len = static_cast<unsigned char>(buffer_[1]) & 0x7f, off = 2;
+        if (len == 126 && buffer_.size() >= 4) {
+          len = (static_cast<unsigned char>(buffer_[2]) << 8) |
+                static_cast<unsigned char>(buffer_[3]);
+          off = 4;
+        } else if (len == 127 && buffer_.size() >= 10) {
+          len = 0;
+          for (int i = 2; i < 10; ++i) len = (len << 8) | static_cast<unsigned char>(buffer_[i]);
+          off = 10;
+        }
+        if ((len < 126 || off > 2) && buffer_.size() >= off + len) {
+          int opcode = buffer_[0] & 0x0f;
+          std::string payload = buffer_.substr(off, len);
+          buffer_.erase(0, off + len);
+          if (opcode == 1) return payload;
+          continue;  // ping/pong/close: skip
+        }
+      }
+      int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      deadline - std::chrono::steady_clock::now())
+                                      .count());
+      if (left <= 0) return "";
+      std::string more = conn_.ReadUntil("\x01\x02\x03never", std::min(left, 50));
+      buffer_ += more.substr(seen_);
+      seen_ = more.size();
+    }
+  }
+
+ private:
+  Connection conn_;
+  std::string handshake_;
+  std::string buffer_;
+  size_t seen_ = 0;
+};
+
+TEST_F(EventsTest, WebSocketSubscribeDeliversFrames) {
+  WsClient ws(server_->port(), server_->admin_key(), "a");
+  ASSERT_NE(ws.handshake().find("101 Switching Protocols"), std::string::npos) << ws.handshake();
+  ws.SendText(R"({"subscribe": {"events": ["task.succeeded"]}})");
+  Json ack = Json::parse(ws.Next());
+  ASSERT_TRUE(ack.contains("subscribed")) << ack.dump();
+  std::string id = Submit("a");
+  Json frame = Json::parse(ws.Next());
+  EXPECT_EQ(frame["type"], "task.succeeded");
+  EXPECT_EQ(frame["data"]["id"], id);
+  EXPECT_FALSE(frame["id"].get<std::string>().empty());
+  // Resume from before that event: it is delivered again, with the same id.
+  WsClient again(server_->port(), server_->admin_key(), "a");
+  int64_t before = std::stoll(frame["id"].get<std::string>()) - 1;
+  again.SendText(R"({"subscribe": {"task_ids": [")" + id + R"("]}, "since": ")" +
+                 std::to_string(before) + R"("})");
+  again.Next();  // the ack
+  Json replay = Json::parse(again.Next());
+  EXPECT_EQ(replay["id"], frame["id"]);
+  ws.SendText("{not json");
+  EXPECT_NE(ws.Next().find("invalid_argument"), std::string::npos);
+}
+
+TEST_F(EventsTest, WebSocketNeedsAnUpgradeAndAKey) {
+  EXPECT_EQ(Request(server_->port(), "GET", "/v1/ws",
+                    {{"Authorization", "Bearer " + server_->admin_key()}})
+                .status,
+            400);
+  WsClient anonymous(server_->port(), "wrong-key-wrong-key-wrong-key-wrong-key", "a");
+  EXPECT_NE(anonymous.handshake().find("401"), std::string::npos) << anonymous.handshake();
+}
+
+}  // namespace
+}  // namespace argus::testing

@@ -51,6 +51,8 @@ class ExternalWorkers {
 void AddTaskRoutes(Router& router, HandlerEnv env);
 /// GET /v1/events (SSE).
 void AddEventRoutes(Router& router, HandlerEnv env);
+/// GET /v1/ws (WebSocket).
+void AddWebSocketRoutes(Router& router, HandlerEnv env);
 /// POST /v1/workers/lease and /v1/tasks/{id}/heartbeat|complete|fail.
 void AddWorkerProtocolRoutes(Router& router, HandlerEnv env);
 

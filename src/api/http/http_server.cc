@@ -12,9 +12,13 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/websocket/stream.hpp>
 #include <ctime>
 #include <deque>
 #include <list>
@@ -123,6 +127,7 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<bool> WriteResponse(bool head_only);
   asio::awaitable<void> AwaitDeferred();
   asio::awaitable<void> Stream();
+  asio::awaitable<void> WebSocket();
   void Refuse(int status, std::string_view code, std::string_view message);
 
   tcp::socket socket_;
@@ -334,6 +339,10 @@ asio::awaitable<void> Session::Serve() {
           co_await Stream();
           break;
         }
+        if (res_.websocket && res_.status == 101) {
+          co_await WebSocket();
+          co_return;
+        }
       } catch (const std::exception& e) {
         log::Error("handler threw", {{"error", e.what()}, {"path", std::string(req_.path)}});
         res_.Clear();
@@ -460,6 +469,135 @@ asio::awaitable<void> Session::Stream() {
     if (closed) break;
   }
   sink->Gone();
+}
+
+// A WebSocket peer: outgoing messages are queued and written by the session's writer loop,
+// woken like the stream sink.
+class SessionWebSocketPeer final : public WebSocketPeer {
+ public:
+  explicit SessionWebSocketPeer(std::shared_ptr<asio::steady_timer> timer)
+      : timer_(std::move(timer)) {}
+  bool Send(std::string text) override {
+    {
+      std::lock_guard lock(mu_);
+      if (gone_) return false;
+      queue_.push_back(std::move(text));
+    }
+    Wake();
+    return true;
+  }
+  void Close() override {
+    {
+      std::lock_guard lock(mu_);
+      closing_ = true;
+    }
+    Wake();
+  }
+  bool Take(std::vector<std::string>* out, bool* closing) {
+    std::lock_guard lock(mu_);
+    for (auto& m : queue_) out->push_back(std::move(m));
+    queue_.clear();
+    *closing = closing_;
+    return !out->empty() || closing_ || gone_;
+  }
+  void Gone() {
+    {
+      std::lock_guard lock(mu_);
+      gone_ = true;
+    }
+    Wake();
+  }
+  bool gone() {
+    std::lock_guard lock(mu_);
+    return gone_;
+  }
+
+ private:
+  void Wake() {
+    auto timer = timer_;
+    asio::post(timer->get_executor(), [timer] { timer->cancel(); });
+  }
+  std::shared_ptr<asio::steady_timer> timer_;
+  std::mutex mu_;
+  std::deque<std::string> queue_;
+  bool closing_ = false;
+  bool gone_ = false;
+};
+
+asio::awaitable<void> Session::WebSocket() {
+  auto handler = std::move(res_.websocket);
+  res_.websocket = nullptr;
+  // Beast performs the handshake from the upgrade request we parsed ourselves.
+  http::request<http::empty_body> upgrade;
+  upgrade.method_string(req_.method);
+  upgrade.target(req_.target);
+  upgrade.version(11);
+  for (const auto& [name, value] : req_.headers) upgrade.insert(name, value);
+  beast::websocket::stream<tcp::socket> ws(std::move(socket_));
+  // Ping an idle client every 30 s and drop it when it stops answering.
+  beast::websocket::stream_base::timeout timeouts{std::chrono::seconds(30),
+                                                  std::chrono::seconds(60), true};
+  ws.set_option(timeouts);
+  ws.read_message_max(64 * 1024);
+  auto [aec] = co_await ws.async_accept(upgrade, kUseTuple);
+  if (aec) co_return;
+  deadline_ = Clock::time_point::max();  // Beast's own timeouts (pings) watch the connection
+  idle_ = false;
+  auto timer = std::make_shared<asio::steady_timer>(ws.get_executor(),
+                                                    asio::steady_timer::time_point::max());
+  auto peer = std::make_shared<SessionWebSocketPeer>(timer);
+  if (handler->on_open) handler->on_open(peer);
+  // Reader: delivers client messages until the connection ends.
+  auto reader_done = std::make_shared<bool>(false);
+  auto reader = [&ws, handler, peer, reader_done]() -> asio::awaitable<void> {
+    beast::flat_buffer buffer;
+    for (;;) {
+      auto [ec, n] = co_await ws.async_read(buffer, kUseTuple);
+      if (ec) break;
+      std::string text = beast::buffers_to_string(buffer.data());
+      buffer.consume(buffer.size());
+      if (handler->on_message) handler->on_message(peer, text);
+    }
+    peer->Gone();
+    *reader_done = true;
+  };
+  asio::co_spawn(ws.get_executor(), reader(), asio::detached);
+  // Writer: sends queued messages until closed or gone.
+  std::vector<std::string> out;
+  for (;;) {
+    bool closing = false;
+    out.clear();
+    if (!peer->Take(&out, &closing)) {
+      co_await timer->async_wait(kUseTuple);
+      if (server_->draining()) closing = true;
+      if (!closing) continue;
+    }
+    bool failed = false;
+    for (const auto& m : out) {
+      ws.text(true);
+      auto [ec, n] = co_await ws.async_write(asio::buffer(m), kUseTuple);
+      if (ec) {
+        failed = true;
+        break;
+      }
+    }
+    if (failed || peer->gone()) break;
+    if (closing) {
+      co_await ws.async_close(beast::websocket::close_code::normal, kUseTuple);
+      break;
+    }
+  }
+  peer->Gone();
+  // The reader uses `ws`: close the socket and wait until it has seen the end (both run on
+  // this thread, so this takes a loop iteration or two).
+  beast::error_code ec;
+  beast::get_lowest_layer(ws).close(ec);
+  asio::steady_timer settle(ws.get_executor());
+  for (int i = 0; i < 2000 && !*reader_done; ++i) {
+    settle.expires_after(std::chrono::milliseconds(1));
+    co_await settle.async_wait(kUseTuple);
+  }
+  if (handler->on_close) handler->on_close();
 }
 
 void Session::Refuse(int status, std::string_view code, std::string_view message) {

@@ -34,6 +34,7 @@ void HttpResponse::Clear() {
   close = false;
   deferred = nullptr;
   stream = nullptr;
+  websocket = nullptr;
 }
 
 std::string_view ReasonPhrase(int status) {

@@ -41,6 +41,26 @@ class StreamSink {
   virtual void Close() = 0;
 };
 
+/// The server's side of an accepted WebSocket. Thread-safe.
+class WebSocketPeer {
+ public:
+  virtual ~WebSocketPeer() = default;
+  /// Queues one text message. Returns false once the connection is gone.
+  virtual bool Send(std::string text) = 0;
+  /// Starts a clean close.
+  virtual void Close() = 0;
+};
+
+/// What a WebSocket handler does with the connection once it is accepted.
+struct WebSocketHandler {
+  /// Called once after the handshake.
+  std::function<void(std::shared_ptr<WebSocketPeer>)> on_open;
+  /// Called for every text message from the client, on an I/O thread.
+  std::function<void(std::shared_ptr<WebSocketPeer>, std::string_view)> on_message;
+  /// Called once when the connection ends, however it ends.
+  std::function<void()> on_close;
+};
+
 /// What a handler answers. The transport adds Content-Length, Connection and Date.
 struct HttpResponse {
   int status = 200;
@@ -57,6 +77,8 @@ struct HttpResponse {
   /// Content-Length; the body ends when the connection closes), then calls this once with the
   /// sink to write the body through.
   std::function<void(std::shared_ptr<StreamSink> sink)> stream;
+  /// Set to accept a WebSocket upgrade (the request must carry `Upgrade: websocket`).
+  std::shared_ptr<WebSocketHandler> websocket;
 
   void AddHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
