@@ -185,6 +185,7 @@ int RunServe(const Config& config) {
   engine::WorkerPoolOptions worker_options;
   worker_options.concurrency = {{"cpu", static_cast<int>(config.GetInt("workers.cpu"))},
                                 {"io", static_cast<int>(config.GetInt("workers.io"))}};
+  worker_options.retention_s = config.GetDouble("tasks.retention_s");
   engine::WorkerPool workers(tasks->get(), &kinds, worker_options, &SystemClock::Get(), &metrics);
   std::vector<std::string> queue_names;
   for (const auto& [queue, n] : worker_options.concurrency) queue_names.push_back(queue);

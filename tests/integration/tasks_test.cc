@@ -188,5 +188,51 @@ TEST_F(TasksTest, ListFiltersByStatusAndKind) {
   EXPECT_EQ(Call("GET", "/v1/tasks?status=bogus").status, 400);
 }
 
+TEST_F(TasksTest, KindLimitsHoldAcrossWorkers) {
+  auto set = server_->Call("PUT", "/v1/task-kinds/sleep/limits", server_->admin_key(),
+                           {{"max_running", 1}});
+  ASSERT_EQ(set.status, 200) << set.body;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 3; ++i) {
+    ids.push_back(
+        Call("POST", "/v1/tasks", {{"kind", "sleep"}, {"input", {{"seconds", 0.3}}}}).json()["id"]);
+  }
+  // With 2 cpu workers, only one sleep may run at a time.
+  int max_running = 0;
+  for (int i = 0; i < 60; ++i) {
+    auto list = Call("GET", "/v1/tasks?status=running&kind=sleep").json();
+    max_running = std::max<int>(max_running, static_cast<int>(list["items"].size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(max_running, 1);
+  for (const auto& id : ids) EXPECT_EQ(WaitFor(id, "succeeded")["status"], "succeeded");
+  EXPECT_EQ(
+      server_
+          ->Call("PUT", "/v1/task-kinds/sleep/limits", server_->admin_key(), {{"max_running", 0}})
+          .status,
+      200);
+  EXPECT_EQ(Call("PUT", "/v1/task-kinds/sleep/limits", {{"max_running", 1}}, {}, "jobs").status,
+            200);  // the global admin acts regardless of X-Namespace
+}
+
+TEST(TaskRetentionTest, FinishedTasksArePurgedAfterTheRetention) {
+  TestServer::Options o;
+  o.env = {"ARGUS_TASKS_RETENTION_S=1"};
+  auto s = TestServer::Start(o);
+  ASSERT_GT(s->port(), 0);
+  ASSERT_EQ(s->Call("POST", "/v1/namespaces", s->admin_key(), {{"name", "r"}}).status, 201);
+  auto t = s->Call("POST", "/v1/tasks", s->admin_key(), {{"kind", "noop"}},
+                   {{"X-Namespace", "r"}, {"Prefer", "wait=5"}});
+  ASSERT_EQ(t.json()["status"], "succeeded");
+  std::string id = t.json()["id"];
+  int status = 200;
+  for (int i = 0; i < 100 && status == 200; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    status =
+        s->Call("GET", "/v1/tasks/" + id, s->admin_key(), nullptr, {{"X-Namespace", "r"}}).status;
+  }
+  EXPECT_EQ(status, 404);
+}
+
 }  // namespace
 }  // namespace argus::testing

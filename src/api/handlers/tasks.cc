@@ -374,6 +374,29 @@ void AddTaskRoutes(Router& router, HandlerEnv env) {
                 ARGUS_ASSIGN_OR_RETURN(int64_t n, env.deps->tasks->CancelMatching(filter));
                 return ApiResponse::Of(200, {{"cancelled", n}});
               }});
+  router.Add({.method = "PUT",
+              .pattern = "/v1/task-kinds/{kind}/limits",
+              .operation_id = "setKindLimits",
+              .summary = "Concurrency and rate limits of a task kind, across all workers",
+              .tag = "tasks",
+              .access = Access::kGlobalAdmin,
+              .request_schema = {{"type", "object"},
+                                 {"additionalProperties", false},
+                                 {"properties",
+                                  {{"max_running", {{"type", "integer"}, {"minimum", 0}}},
+                                   {"max_per_second", {{"type", "number"}, {"minimum", 0}}}}}},
+              .response_schema = {{"type", "object"}},
+              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+                std::string kind(ctx.PathParam("kind"));
+                if (!ValidName(kind)) return InvalidArgumentError("invalid task kind");
+                store::KindLimits limits;
+                limits.max_running = ctx.body.value("max_running", 0);
+                limits.max_per_second = ctx.body.value("max_per_second", 0.0);
+                ARGUS_RETURN_IF_ERROR(env.deps->tasks->SetKindLimits(kind, limits));
+                return ApiResponse::Of(200, {{"kind", kind},
+                                             {"max_running", limits.max_running},
+                                             {"max_per_second", limits.max_per_second}});
+              }});
   AddQueueRoutes(router, env, env.external);
   AddWorkerProtocolRoutes(router, env);
 }

@@ -189,11 +189,24 @@ void WorkerPool::Flush(std::vector<store::TaskQueue::Completion>* done) {
 
 void WorkerPool::Sweep() {
   std::unique_lock lock(sweep_mu_);
+  auto next_purge = std::chrono::steady_clock::now();
+  auto purge_every = std::chrono::duration<double>(std::min(60.0, options_.retention_s / 2));
   while (!stop_leasing_.load()) {
     sweep_cv_.wait_for(lock, std::chrono::duration<double>(options_.sweep_interval_s));
     if (stop_leasing_.load()) break;
     auto swept = queue_->Sweep(clock_->NowUs());
     if (!swept.ok()) log::Warn("task sweep failed", {{"error", swept.status().ToString()}});
+    if (options_.retention_s > 0 && std::chrono::steady_clock::now() >= next_purge) {
+      next_purge = std::chrono::steady_clock::now() +
+                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(purge_every);
+      auto cutoff = clock_->NowUs() - static_cast<TimestampUs>(options_.retention_s * 1e6);
+      auto purged = queue_->Purge(cutoff);
+      if (!purged.ok()) {
+        log::Warn("task purge failed", {{"error", purged.status().ToString()}});
+      } else if (*purged > 0) {
+        log::Info("purged finished tasks past retention", {{"tasks", *purged}});
+      }
+    }
   }
 }
 

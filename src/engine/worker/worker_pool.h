@@ -24,6 +24,9 @@ struct WorkerPoolOptions {
   double lease_s = 30;             ///< visibility timeout; heartbeats extend it
   double max_idle_poll_s = 0.05;   ///< longest sleep between empty lease attempts
   double sweep_interval_s = 0.25;  ///< how often leases and timeouts are checked
+  /// Finished tasks and events older than this are purged (0: keep forever); checked about
+  /// once a minute, or every sweep when the retention is shorter than that.
+  double retention_s = 7 * 24 * 3600;
 };
 
 /// A worker as /v1/workers shows it.
