@@ -125,6 +125,8 @@ class Session : public std::enable_shared_from_this<Session> {
   asio::awaitable<void> Serve();
   asio::awaitable<ReadOutcome> ReadRequest();
   asio::awaitable<bool> WriteResponse(bool head_only);
+  /// Fills head_ from res_; returns whether the status has no body.
+  bool BuildHead(bool with_length);
   asio::awaitable<void> AwaitDeferred();
   asio::awaitable<void> Stream();
   asio::awaitable<void> WebSocket();
@@ -375,12 +377,42 @@ asio::awaitable<void> Session::AwaitDeferred() {
   }
 }
 
-// The sink a streaming handler writes through: a queue drained by the session's coroutine,
-// which a timer cancel (posted to the session's own io_context) wakes.
-class SessionSink final : public StreamSink {
+// Outgoing data for a streaming response or a WebSocket: filled from any thread, drained by the
+// session's coroutine, which a timer cancel posted to the session's own io_context wakes.
+class OutboundQueue final : public StreamSink, public WebSocketPeer {
  public:
-  explicit SessionSink(std::shared_ptr<asio::steady_timer> timer) : timer_(std::move(timer)) {}
-  bool Write(std::string bytes) override {
+  explicit OutboundQueue(std::shared_ptr<asio::steady_timer> timer) : timer_(std::move(timer)) {}
+  bool Write(std::string bytes) override { return Push(std::move(bytes)); }
+  bool Send(std::string text) override { return Push(std::move(text)); }
+  void Close() override {
+    {
+      std::lock_guard lock(mu_);
+      closed_ = true;
+    }
+    Wake();
+  }
+  // Session side. True when there is something to act on: data, a close, or a lost client.
+  bool Take(std::vector<std::string>* out, bool* closed) {
+    std::lock_guard lock(mu_);
+    for (auto& b : queue_) out->push_back(std::move(b));
+    queue_.clear();
+    *closed = closed_;
+    return !out->empty() || closed_ || gone_;
+  }
+  void Gone() {
+    {
+      std::lock_guard lock(mu_);
+      gone_ = true;
+    }
+    Wake();
+  }
+  bool gone() {
+    std::lock_guard lock(mu_);
+    return gone_;
+  }
+
+ private:
+  bool Push(std::string bytes) {
     {
       std::lock_guard lock(mu_);
       if (gone_ || closed_) return false;
@@ -389,27 +421,6 @@ class SessionSink final : public StreamSink {
     Wake();
     return true;
   }
-  void Close() override {
-    {
-      std::lock_guard lock(mu_);
-      closed_ = true;
-    }
-    Wake();
-  }
-  // Session side.
-  bool Take(std::vector<std::string>* out, bool* closed) {
-    std::lock_guard lock(mu_);
-    for (auto& b : queue_) out->push_back(std::move(b));
-    queue_.clear();
-    *closed = closed_;
-    return !out->empty() || closed_;
-  }
-  void Gone() {
-    std::lock_guard lock(mu_);
-    gone_ = true;
-  }
-
- private:
   void Wake() {
     auto timer = timer_;
     asio::post(timer->get_executor(), [timer] { timer->cancel(); });
@@ -426,27 +437,13 @@ asio::awaitable<void> Session::Stream() {
   res_.stream = nullptr;
   res_.close = true;
   // Head only: the body is whatever the handler streams until it closes.
-  head_.clear();
-  head_.append("HTTP/1.1 ");
-  head_.append(std::to_string(res_.status));
-  head_.push_back(' ');
-  head_.append(ReasonPhrase(res_.status));
-  head_.append("\r\nDate: ");
-  head_.append(io_->date);
-  head_.append("\r\nContent-Type: ");
-  head_.append(res_.content_type);
-  for (const auto& [name, value] : res_.headers) {
-    head_.append("\r\n");
-    head_.append(name);
-    head_.append(": ");
-    head_.append(value);
-  }
-  head_.append("\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n");
+  res_.headers.emplace_back("Cache-Control", "no-cache");
+  BuildHead(/*with_length=*/false);
   auto [hec, hn] = co_await asio::async_write(socket_, asio::buffer(head_), kUseTuple);
   if (hec) co_return;
   auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(),
                                                     asio::steady_timer::time_point::max());
-  auto sink = std::make_shared<SessionSink>(timer);
+  auto sink = std::make_shared<OutboundQueue>(timer);
   deadline_ = Clock::time_point::max();  // the stream bounds itself (and heartbeats)
   idle_ = false;
   start(sink);
@@ -471,59 +468,6 @@ asio::awaitable<void> Session::Stream() {
   sink->Gone();
 }
 
-// A WebSocket peer: outgoing messages are queued and written by the session's writer loop,
-// woken like the stream sink.
-class SessionWebSocketPeer final : public WebSocketPeer {
- public:
-  explicit SessionWebSocketPeer(std::shared_ptr<asio::steady_timer> timer)
-      : timer_(std::move(timer)) {}
-  bool Send(std::string text) override {
-    {
-      std::lock_guard lock(mu_);
-      if (gone_) return false;
-      queue_.push_back(std::move(text));
-    }
-    Wake();
-    return true;
-  }
-  void Close() override {
-    {
-      std::lock_guard lock(mu_);
-      closing_ = true;
-    }
-    Wake();
-  }
-  bool Take(std::vector<std::string>* out, bool* closing) {
-    std::lock_guard lock(mu_);
-    for (auto& m : queue_) out->push_back(std::move(m));
-    queue_.clear();
-    *closing = closing_;
-    return !out->empty() || closing_ || gone_;
-  }
-  void Gone() {
-    {
-      std::lock_guard lock(mu_);
-      gone_ = true;
-    }
-    Wake();
-  }
-  bool gone() {
-    std::lock_guard lock(mu_);
-    return gone_;
-  }
-
- private:
-  void Wake() {
-    auto timer = timer_;
-    asio::post(timer->get_executor(), [timer] { timer->cancel(); });
-  }
-  std::shared_ptr<asio::steady_timer> timer_;
-  std::mutex mu_;
-  std::deque<std::string> queue_;
-  bool closing_ = false;
-  bool gone_ = false;
-};
-
 asio::awaitable<void> Session::WebSocket() {
   auto handler = std::move(res_.websocket);
   res_.websocket = nullptr;
@@ -545,7 +489,7 @@ asio::awaitable<void> Session::WebSocket() {
   idle_ = false;
   auto timer = std::make_shared<asio::steady_timer>(ws.get_executor(),
                                                     asio::steady_timer::time_point::max());
-  auto peer = std::make_shared<SessionWebSocketPeer>(timer);
+  auto peer = std::make_shared<OutboundQueue>(timer);
   if (handler->on_open) handler->on_open(peer);
   // Reader: delivers client messages until the connection ends.
   auto reader_done = std::make_shared<bool>(false);
@@ -678,7 +622,7 @@ asio::awaitable<Session::ReadOutcome> Session::ReadRequest() {
   co_return ReadOutcome::kRequest;
 }
 
-asio::awaitable<bool> Session::WriteResponse(bool head_only) {
+bool Session::BuildHead(bool with_length) {
   head_.clear();
   head_.append("HTTP/1.1 ");
   head_.append(std::to_string(res_.status));
@@ -692,8 +636,10 @@ asio::awaitable<bool> Session::WriteResponse(bool head_only) {
       head_.append("\r\nContent-Type: ");
       head_.append(res_.content_type);
     }
-    head_.append("\r\nContent-Length: ");
-    head_.append(std::to_string(res_.body.size()));
+    if (with_length) {
+      head_.append("\r\nContent-Length: ");
+      head_.append(std::to_string(res_.body.size()));
+    }
   }
   for (const auto& [name, value] : res_.headers) {
     head_.append("\r\n");
@@ -703,6 +649,11 @@ asio::awaitable<bool> Session::WriteResponse(bool head_only) {
   }
   if (res_.close) head_.append("\r\nConnection: close");
   head_.append("\r\n\r\n");
+  return bodyless;
+}
+
+asio::awaitable<bool> Session::WriteResponse(bool head_only) {
+  bool bodyless = BuildHead(/*with_length=*/true);
   std::array<asio::const_buffer, 2> buffers{
       asio::buffer(head_),
       asio::buffer(res_.body.data(), (bodyless || head_only) ? 0 : res_.body.size())};
