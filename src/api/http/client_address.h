@@ -6,21 +6,10 @@
 #include <string_view>
 #include <vector>
 
+#include "core/ip_address.h"
 #include "core/result.h"
 
 namespace argus::api {
-
-/// An IPv4 or IPv6 network ("10.0.0.0/8", "::1/128", or a bare address = one host).
-struct Cidr {
-  std::array<uint8_t, 16> addr{};  ///< IPv4 stored as ::ffff:a.b.c.d
-  int prefix_bits = 128;
-};
-
-/// Parses a CIDR; InvalidArgument naming the text when malformed.
-Result<Cidr> ParseCidr(std::string_view text);
-/// Parses an address into the 16-byte form; false when malformed.
-bool ParseIp(std::string_view text, std::array<uint8_t, 16>* out);
-bool CidrContains(const Cidr& net, const std::array<uint8_t, 16>& addr);
 
 /// Decides the client address of a request: the socket peer, unless the peer is a trusted
 /// proxy, in which case X-Forwarded-For is walked from the right and the first address that is
