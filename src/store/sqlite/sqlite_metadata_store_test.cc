@@ -16,24 +16,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-// Runs `sql` on a plain connection (no pragmas of ours), returning the first column of the last
-// row, so the tests observe the file rather than what SqliteDatabase configures.
-std::string RawQuery(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  std::string out;
-  char* error = nullptr;
-  auto collect = [](void* out, int, char** values, char**) {
-    *static_cast<std::string*>(out) = values[0] ? values[0] : "NULL";
-    return 0;
-  };
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), collect, &out, &error), SQLITE_OK)
-      << (error ? error : "") << " in " << sql;
-  sqlite3_free(error);
-  sqlite3_close(db);
-  return out;
-}
-
 class SqliteMetadataStoreTest : public testing::Test {
  protected:
   Result<std::unique_ptr<MetadataStore>> Create() {

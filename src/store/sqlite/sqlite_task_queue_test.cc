@@ -20,23 +20,6 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// The first column of the last row of `sql`, on a plain connection (no pragmas of ours).
-std::string RawQuery(const std::string& path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  EXPECT_EQ(sqlite3_open(path.c_str(), &db), SQLITE_OK);
-  std::string out;
-  char* error = nullptr;
-  auto collect = [](void* out, int, char** values, char**) {
-    *static_cast<std::string*>(out) = values[0] ? values[0] : "NULL";
-    return 0;
-  };
-  EXPECT_EQ(sqlite3_exec(db, sql.c_str(), collect, &out, &error), SQLITE_OK)
-      << (error ? error : "") << " in " << sql;
-  sqlite3_free(error);
-  sqlite3_close(db);
-  return out;
-}
-
 // The query plan of `sql` on a plain connection, one step per line.
 std::string RawPlan(const std::string& path, const std::string& sql) {
   sqlite3* db = nullptr;
