@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <utility>
 
 namespace argus::store::sqlite {
@@ -86,11 +87,14 @@ constexpr std::string_view kAttemptTimedOut =
 
 Result<Json> ParseStoredJson(const std::string& text, std::string_view column, std::string_view id,
                              const std::string& path) {
-  Json value = Json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) {
+  // Stored JSON was validated on the way in: parse it with the fast reader and no request
+  // limits (only a corrupt file fails here).
+  static const JsonLimits kStored{.max_depth = 1024, .max_string_bytes = SIZE_MAX};
+  auto value = ParseJson(text, kStored);
+  if (!value.ok()) {
     return InternalError(fmt::format("task '{}' in {} has corrupt {} JSON", id, path, column));
   }
-  return value;
+  return std::move(value).value();
 }
 
 // Never throws: strings that are not valid UTF-8 are replaced (callers that must refuse them
