@@ -13,6 +13,7 @@
 #include "api/router.h"
 #include "api/task_waiter.h"
 #include "core/config.h"
+#include "core/json_schema.h"
 #include "core/metrics.h"
 #include "store/metadata_store.h"
 #include "store/task_queue.h"
@@ -33,7 +34,7 @@ struct ApiDeps {
   store::TaskQueue* tasks = nullptr;
   /// Input schema of a task kind this server runs itself, or null for kinds it does not know
   /// (those are left to external workers and their input is not checked here).
-  std::function<const Json*(std::string_view kind)> task_input_schema;
+  std::function<const JsonSchema*(std::string_view kind)> task_input_schema;
   /// The in-process workers, as /v1/workers lists them.
   std::function<Json()> workers;
   int64_t max_pending_per_namespace = 0;

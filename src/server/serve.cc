@@ -13,6 +13,7 @@
 #include "api/http/http_server.h"
 #include "core/build_info.h"
 #include "core/id.h"
+#include "core/json_schema.h"
 #include "core/log.h"
 #include "engine/worker/task_kinds.h"
 #include "engine/worker/worker_pool.h"
@@ -202,9 +203,17 @@ int RunServe(const Config& config) {
   if (deps.docs_dir.empty()) deps.docs_dir = ARGUS_DEFAULT_DOCS_DIR;
   deps.tasks = tasks->get();
   deps.max_pending_per_namespace = config.GetInt("tasks.max_pending_per_namespace");
-  deps.task_input_schema = [&kinds](std::string_view kind) -> const Json* {
-    const engine::TaskKind* k = kinds.Find(kind);
-    return k ? &k->input_schema : nullptr;
+  // Input schemas are compiled once here, so a kind with a bad schema stops start-up instead
+  // of silently accepting any input, and submissions never recompile them.
+  std::map<std::string, JsonSchema, std::less<>> input_schemas;
+  for (const auto& name : kinds.Names()) {
+    auto compiled = JsonSchema::Compile(kinds.Find(name)->input_schema);
+    if (!compiled.ok()) return Fail(compiled.status());
+    input_schemas.emplace(name, std::move(compiled).value());
+  }
+  deps.task_input_schema = [&input_schemas](std::string_view kind) -> const JsonSchema* {
+    auto it = input_schemas.find(kind);
+    return it == input_schemas.end() ? nullptr : &it->second;
   };
   deps.workers = [&workers]() { return WorkersJson(workers.Workers()); };
   store::MetadataStore* md = metadata->get();

@@ -22,6 +22,12 @@ std::set<std::string> CommaSet(const std::string& text) {
   return out;
 }
 
+// An event id as clients send it back (Last-Event-ID, `since`): a non-negative integer.
+bool ParseEventId(const std::string& text, int64_t* out) {
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), *out);
+  return ec == std::errc() && p == text.data() + text.size() && *out >= 0;
+}
+
 }  // namespace
 
 void AddEventRoutes(Router& router, HandlerEnv env) {
@@ -49,8 +55,7 @@ void AddEventRoutes(Router& router, HandlerEnv env) {
          if (resume.empty()) resume = ctx.Query("last_event_id").value_or("");
          int64_t after = 0;
          if (!resume.empty()) {
-           auto [p, ec] = std::from_chars(resume.data(), resume.data() + resume.size(), after);
-           if (ec != std::errc() || p != resume.data() + resume.size() || after < 0) {
+           if (!ParseEventId(resume, &after)) {
              return InvalidArgumentError("Last-Event-ID '" + resume + "' is not an event id");
            }
          } else {
@@ -85,6 +90,12 @@ const Json kSubscribeSchema = {
            {{"type", "array"}, {"maxItems", 10000}, {"items", {{"type", "string"}}}}}}}}},
       {"since", {{"type", "string"}, {"maxLength", 20}}}}}};
 
+// Compiled once, on first use.
+const JsonSchema& SubscribeSchema() {
+  static const JsonSchema schema = std::move(JsonSchema::Compile(kSubscribeSchema)).value();
+  return schema;
+}
+
 // Adapts a WebSocket to the event feed: each event becomes one text frame. A new subscription
 // retires the previous adapter (its Write fails, so the feed drops it).
 class WebSocketSink final : public StreamSink {
@@ -113,69 +124,68 @@ void SendError(WebSocketPeer& peer, std::string_view message) {
 }  // namespace
 
 void AddWebSocketRoutes(Router& router, HandlerEnv env) {
-  router.Add(
-      {.method = "GET",
-       .pattern = "/v1/ws",
-       .operation_id = "eventsWebSocket",
-       .summary = "WebSocket of task events: send {\"subscribe\": {\"events\", \"task_ids\"}, "
+  router.Add({.method = "GET",
+              .pattern = "/v1/ws",
+              .operation_id = "eventsWebSocket",
+              .summary =
+                  "WebSocket of task events: send {\"subscribe\": {\"events\", \"task_ids\"}, "
                   "\"since\"?}; frames are {\"id\", \"type\", \"data\"}",
-       .tag = "events",
-       .access = Access::kAnyKey,
-       .success_status = 101,
-       .query = {{"access_token", {{"type", "string"}}, "the API key, for browser clients"}},
-       .response_content_type = "",
-       .allow_query_token = true,
-       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-         std::string upgrade(ctx.http.Header("upgrade"));
-         for (auto& c : upgrade) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-         if (upgrade != "websocket") {
-           return InvalidArgumentError("/v1/ws expects a WebSocket upgrade request");
-         }
-         auto state = std::make_shared<WebSocketState>();
-         auto handler = std::make_shared<WebSocketHandler>();
-         std::string ns = ctx.namespace_id;
-         handler->on_message = [env, state, ns](std::shared_ptr<WebSocketPeer> peer,
-                                                std::string_view text) {
-           auto msg = ParseJson(text);
-           Status valid =
-               msg.ok() ? JsonSchema::Compile(kSubscribeSchema)->Validate(*msg) : msg.status();
-           if (!valid.ok()) return SendError(*peer, valid.message());
-           EventStreams::Filter filter;
-           filter.namespace_id = ns;
-           int64_t after = env.streams->Head();
-           if (auto it = msg->find("subscribe"); it != msg->end()) {
-             for (const auto& e : it->value("events", std::vector<std::string>{})) {
-               filter.types.insert(e);
-             }
-             for (const auto& t : it->value("task_ids", std::vector<std::string>{})) {
-               filter.task_ids.insert(t);
-             }
-           }
-           if (auto it = msg->find("since"); it != msg->end()) {
-             std::string since = it->get<std::string>();
-             auto [p, ec] = std::from_chars(since.data(), since.data() + since.size(), after);
-             if (ec != std::errc() || p != since.data() + since.size() || after < 0) {
-               return SendError(*peer, "'since' is not an event id");
-             }
-           }
-           auto sink = std::make_shared<WebSocketSink>(peer);
-           {
-             std::lock_guard lock(state->mu);
-             if (state->sink) state->sink->Retire();
-             state->sink = sink;
-           }
-           peer->Send(Json{{"subscribed", {{"since", std::to_string(after)}}}}.dump());
-           env.streams->Subscribe(filter, after, sink, EventStreams::Format::kJsonFrames);
-         };
-         handler->on_close = [state] {
-           std::lock_guard lock(state->mu);
-           if (state->sink) state->sink->Retire();
-         };
-         ApiResponse r;
-         r.status = 101;
-         r.websocket = handler;
-         return r;
-       }});
+              .tag = "events",
+              .access = Access::kAnyKey,
+              .success_status = 101,
+              .query = {{"access_token", {{"type", "string"}}, "the API key, for browser clients"}},
+              .response_content_type = "",
+              .allow_query_token = true,
+              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+                std::string upgrade(ctx.http.Header("upgrade"));
+                for (auto& c : upgrade)
+                  c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+                if (upgrade != "websocket") {
+                  return InvalidArgumentError("/v1/ws expects a WebSocket upgrade request");
+                }
+                auto state = std::make_shared<WebSocketState>();
+                auto handler = std::make_shared<WebSocketHandler>();
+                std::string ns = ctx.namespace_id;
+                handler->on_message = [env, state, ns](std::shared_ptr<WebSocketPeer> peer,
+                                                       std::string_view text) {
+                  auto msg = ParseJson(text);
+                  Status valid = msg.ok() ? SubscribeSchema().Validate(*msg) : msg.status();
+                  if (!valid.ok()) return SendError(*peer, valid.message());
+                  EventStreams::Filter filter;
+                  filter.namespace_id = ns;
+                  int64_t after = env.streams->Head();
+                  if (auto it = msg->find("subscribe"); it != msg->end()) {
+                    for (const auto& e : it->value("events", std::vector<std::string>{})) {
+                      filter.types.insert(e);
+                    }
+                    for (const auto& t : it->value("task_ids", std::vector<std::string>{})) {
+                      filter.task_ids.insert(t);
+                    }
+                  }
+                  if (auto it = msg->find("since"); it != msg->end()) {
+                    std::string since = it->get<std::string>();
+                    if (!ParseEventId(since, &after)) {
+                      return SendError(*peer, "'since' is not an event id");
+                    }
+                  }
+                  auto sink = std::make_shared<WebSocketSink>(peer);
+                  {
+                    std::lock_guard lock(state->mu);
+                    if (state->sink) state->sink->Retire();
+                    state->sink = sink;
+                  }
+                  peer->Send(Json{{"subscribed", {{"since", std::to_string(after)}}}}.dump());
+                  env.streams->Subscribe(filter, after, sink, EventStreams::Format::kJsonFrames);
+                };
+                handler->on_close = [state] {
+                  std::lock_guard lock(state->mu);
+                  if (state->sink) state->sink->Retire();
+                };
+                ApiResponse r;
+                r.status = 101;
+                r.websocket = handler;
+                return r;
+              }});
 }
 
 }  // namespace argus::api
