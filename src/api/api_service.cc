@@ -107,6 +107,7 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
     AddEventRoutes(router_, env);
     AddWebSocketRoutes(router_, env);
   }
+  if (deps_.webhooks != nullptr) AddWebhookRoutes(router_, env);
   requests_total_ = &deps_.metrics->AddCounter(
       "argus_http_requests_total", "HTTP requests answered, by route, method and status code.",
       {"route", "method", "code"});

@@ -17,6 +17,7 @@
 #include "core/metrics.h"
 #include "store/metadata_store.h"
 #include "store/task_queue.h"
+#include "store/webhook_store.h"
 
 namespace argus::api {
 
@@ -38,6 +39,12 @@ struct ApiDeps {
   /// The in-process workers, as /v1/workers lists them.
   std::function<Json()> workers;
   int64_t max_pending_per_namespace = 0;
+  /// Webhook subscriptions and their delivery log; null: no /v1/webhooks routes.
+  store::WebhookStore* webhooks = nullptr;
+  /// Called after a webhook or delivery changed, so the dispatcher looks again at once.
+  std::function<void()> webhooks_changed;
+  bool webhooks_allow_private_targets = false;
+  int webhook_max_attempts = 8;  ///< the attempt budget a redelivery gets
 };
 
 /// The HTTP handler of the public API: request ids, CORS, routing, authentication and roles,

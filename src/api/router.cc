@@ -1,5 +1,6 @@
 #include "api/router.h"
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace argus::api {
@@ -49,7 +50,11 @@ void Router::Add(Route route) {
   route.index = routes_.size();
   if (!route.request_schema.is_null()) {
     auto compiled = JsonSchema::Compile(route.request_schema);
-    if (!compiled.ok()) std::abort();  // a route's schema outside the supported subset: a bug
+    if (!compiled.ok()) {  // a route's schema outside the supported subset: a bug
+      std::fprintf(stderr, "route %s %s: %s\n", route.method.c_str(), route.pattern.c_str(),
+                   compiled.status().ToString().c_str());
+      std::abort();
+    }
     route.compiled_request = std::make_shared<const JsonSchema>(std::move(compiled).value());
   }
   routes_.push_back(std::make_unique<Route>(std::move(route)));

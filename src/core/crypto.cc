@@ -76,9 +76,22 @@ constexpr char kUrl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 std::string Base64Encode(std::string_view bytes) { return Base64With(bytes, kStd, true); }
 std::string Base64UrlEncode(std::string_view bytes) { return Base64With(bytes, kUrl, false); }
 
-bool Base64UrlDecode(std::string_view text, std::string* out) {
+namespace {
+
+// Decodes with the given characters for 62 and 63. `padded`: the length must be a multiple of 4
+// with at most two '=' at the end; otherwise there must be no '=' at all.
+bool Base64DecodeWith(std::string_view text, char c62, char c63, bool padded, std::string* out) {
   out->clear();
+  if (padded) {
+    if (text.size() % 4 != 0) return false;
+    int pad = 0;
+    while (pad < 2 && !text.empty() && text.back() == '=') {
+      text.remove_suffix(1);
+      ++pad;
+    }
+  }
   if (text.size() % 4 == 1) return false;
+  out->reserve(text.size() * 3 / 4);
   uint32_t acc = 0;
   int bits = 0;
   for (char c : text) {
@@ -89,9 +102,9 @@ bool Base64UrlDecode(std::string_view text, std::string* out) {
       v = c - 'a' + 26;
     else if (c >= '0' && c <= '9')
       v = c - '0' + 52;
-    else if (c == '-')
+    else if (c == c62)
       v = 62;
-    else if (c == '_')
+    else if (c == c63)
       v = 63;
     else
       return false;
@@ -103,6 +116,16 @@ bool Base64UrlDecode(std::string_view text, std::string* out) {
     }
   }
   return true;
+}
+
+}  // namespace
+
+bool Base64UrlDecode(std::string_view text, std::string* out) {
+  return Base64DecodeWith(text, '-', '_', false, out);
+}
+
+bool Base64Decode(std::string_view text, std::string* out) {
+  return Base64DecodeWith(text, '+', '/', true, out);
 }
 
 bool ConstantTimeEquals(std::string_view a, std::string_view b) {

@@ -26,6 +26,8 @@ std::string Base64Encode(std::string_view bytes);
 std::string Base64UrlEncode(std::string_view bytes);
 /// Returns false when `text` is not valid unpadded base64url.
 bool Base64UrlDecode(std::string_view text, std::string* out);
+/// Returns false when `text` is not valid padded standard base64.
+bool Base64Decode(std::string_view text, std::string* out);
 
 /// Compares in time independent of where the inputs differ (sizes may leak).
 bool ConstantTimeEquals(std::string_view a, std::string_view b);

@@ -27,6 +27,18 @@ TEST(CryptoTest, Base64Variants) {
   EXPECT_FALSE(Base64UrlDecode("abcde", &out));
 }
 
+TEST(CryptoTest, Base64DecodeStandardPadded) {
+  std::string out;
+  for (std::string_view plain : {"", "f", "fo", "foo", "foob", "fooba", "foobar", "\xfb\xff\xfe"}) {
+    ASSERT_TRUE(Base64Decode(Base64Encode(plain), &out)) << plain;
+    EXPECT_EQ(out, plain);
+  }
+  EXPECT_FALSE(Base64Decode("Zm9vYg", &out));    // padding missing
+  EXPECT_FALSE(Base64Decode("Zm9v-_==", &out));  // url alphabet
+  EXPECT_FALSE(Base64Decode("Zm===", &out));     // three pad characters
+  EXPECT_FALSE(Base64Decode("Zm=v", &out));      // '=' inside
+}
+
 TEST(CryptoTest, RandomBytesDiffer) {
   uint8_t a[32], b[32];
   RandomBytes(a, 32);

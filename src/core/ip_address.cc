@@ -1,6 +1,8 @@
 #include "core/ip_address.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <charconv>
 #include <cstring>
@@ -93,6 +95,34 @@ bool IsPublicAddress(const IpBytes& a) {
   if (a[0] == 0x20 && a[1] == 0x01 && a[2] == 0x0d && a[3] == 0xb8) return false;  // docs
   if (a[0] == 0x01 && a[1] == 0 && a[2] == 0 && a[3] == 0) return false;  // 100::/64 discard
   return true;
+}
+
+bool IpFromSockaddr(const sockaddr* addr, size_t len, IpBytes* out) {
+  if (addr == nullptr || len < sizeof(sa_family_t)) return false;
+  if (addr->sa_family == AF_INET && len >= sizeof(sockaddr_in)) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(addr);
+    out->fill(0);
+    (*out)[10] = (*out)[11] = 0xff;
+    std::memcpy(out->data() + 12, &v4->sin_addr, 4);
+    return true;
+  }
+  if (addr->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6)) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(addr);
+    std::memcpy(out->data(), &v6->sin6_addr, 16);
+    return true;
+  }
+  return false;
+}
+
+std::string FormatIp(const IpBytes& addr) {
+  static const uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  char text[INET6_ADDRSTRLEN] = {};
+  if (std::memcmp(addr.data(), kMapped, 12) == 0) {
+    inet_ntop(AF_INET, addr.data() + 12, text, sizeof(text));
+  } else {
+    inet_ntop(AF_INET6, addr.data(), text, sizeof(text));
+  }
+  return text;
 }
 
 }  // namespace argus

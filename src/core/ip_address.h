@@ -7,6 +7,8 @@
 
 #include "core/result.h"
 
+struct sockaddr;
+
 namespace argus {
 
 /// An IPv4 or IPv6 address in 16-byte form (IPv4 as ::ffff:a.b.c.d).
@@ -32,5 +34,12 @@ bool CidrContains(const Cidr& net, const IpBytes& addr);
 /// reserved and documentation ranges, and for IPv6 forms that embed any of those IPv4 addresses
 /// (IPv4-mapped, NAT64 64:ff9b::/96, 6to4 2002::/16).
 bool IsPublicAddress(const IpBytes& addr);
+
+/// The address of an AF_INET or AF_INET6 socket address (IPv4 in mapped form); false for other
+/// families or a `len` too short for the family.
+bool IpFromSockaddr(const sockaddr* addr, size_t len, IpBytes* out);
+
+/// "10.1.2.3" for a mapped IPv4 address, else the IPv6 text form ("fe80::1").
+std::string FormatIp(const IpBytes& addr);
 
 }  // namespace argus

@@ -1,6 +1,9 @@
 #include "core/ip_address.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 namespace argus {
 namespace {
@@ -77,6 +80,30 @@ TEST(IpAddressTest, ParsesAndMatchesCidrs) {
   EXPECT_TRUE(CidrContains(*v6, a));
   EXPECT_FALSE(ParseIp("1.2.3", &a));
   EXPECT_FALSE(ParseIp("::gg", &a));
+}
+
+TEST(IpAddressTest, ReadsSocketAddresses) {
+  sockaddr_in v4{};
+  v4.sin_family = AF_INET;
+  ASSERT_EQ(inet_pton(AF_INET, "169.254.169.254", &v4.sin_addr), 1);
+  IpBytes a;
+  ASSERT_TRUE(IpFromSockaddr(reinterpret_cast<sockaddr*>(&v4), sizeof(v4), &a));
+  EXPECT_EQ(FormatIp(a), "169.254.169.254");
+  EXPECT_FALSE(IsPublicAddress(a));  // the cloud metadata endpoint
+
+  sockaddr_in6 v6{};
+  v6.sin6_family = AF_INET6;
+  ASSERT_EQ(inet_pton(AF_INET6, "2606:4700::1111", &v6.sin6_addr), 1);
+  ASSERT_TRUE(IpFromSockaddr(reinterpret_cast<sockaddr*>(&v6), sizeof(v6), &a));
+  EXPECT_EQ(FormatIp(a), "2606:4700::1111");
+  EXPECT_TRUE(IsPublicAddress(a));
+
+  // A truncated length or another family is refused rather than read past its end.
+  EXPECT_FALSE(IpFromSockaddr(reinterpret_cast<sockaddr*>(&v6), sizeof(v4), &a));
+  sockaddr unix_addr{};
+  unix_addr.sa_family = AF_UNIX;
+  EXPECT_FALSE(IpFromSockaddr(&unix_addr, sizeof(unix_addr), &a));
+  EXPECT_FALSE(IpFromSockaddr(nullptr, 0, &a));
 }
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "core/id.h"
 #include "core/json_schema.h"
 #include "core/log.h"
+#include "engine/webhooks/webhook_dispatcher.h"
 #include "engine/worker/task_kinds.h"
 #include "engine/worker/worker_pool.h"
 #include "server/data_dir.h"
@@ -178,8 +179,21 @@ int RunServe(const Config& config) {
   auto tasks = registry.task_queue.Create(config.GetString("tasks.backend"), args);
   if (!tasks.ok()) return Fail(tasks.status());
 
+  auto webhook_store = registry.webhooks.Create(config.GetString("webhooks.backend"), args);
+  if (!webhook_store.ok()) return Fail(webhook_store.status());
+
   MetricsRegistry metrics;
   AddProcessMetrics(metrics);
+
+  auto dispatcher_options = engine::DispatcherOptionsFromConfig(config);
+  if (!dispatcher_options.ok()) return Fail(dispatcher_options.status());
+  dispatcher_options->sender.user_agent = "Argus-Webhooks/";
+  dispatcher_options->sender.user_agent.append(GetBuildInfo().version);
+  auto sender = engine::WebhookSender::Create(dispatcher_options->sender);
+  if (!sender.ok()) return Fail(sender.status());
+  engine::WebhookDispatcher dispatcher(tasks->get(), webhook_store->get(), std::move(*sender),
+                                       *dispatcher_options, &SystemClock::Get(), &metrics);
+  dispatcher.Start();
 
   engine::TaskKindRegistry kinds;
   engine::RegisterBuiltinKinds(kinds);
@@ -216,6 +230,10 @@ int RunServe(const Config& config) {
     return it == input_schemas.end() ? nullptr : &it->second;
   };
   deps.workers = [&workers]() { return WorkersJson(workers.Workers()); };
+  deps.webhooks = webhook_store->get();
+  deps.webhooks_changed = [&dispatcher] { dispatcher.Notify(); };
+  deps.webhooks_allow_private_targets = dispatcher_options->sender.allow_private_targets;
+  deps.webhook_max_attempts = dispatcher_options->max_attempts;
   store::MetadataStore* md = metadata->get();
   deps.readiness = [md, &started]() {
     std::vector<std::pair<std::string, std::string>> checks;
@@ -268,9 +286,11 @@ int RunServe(const Config& config) {
   (*service)->Shutdown();  // answer waiting calls before connections drain
   size_t cut = (*server)->Shutdown(drain);
   workers.Stop(drain);
+  dispatcher.Stop(std::min(drain, std::chrono::milliseconds(2000)));
   server->reset();
   service->reset();
   tasks->reset();
+  webhook_store->reset();
   metadata->reset();
   std::filesystem::remove(data_dir + "/listen.addr");
   log::Info("stopped", {{"connections_cut", cut}});

@@ -8,6 +8,7 @@
 #include "core/registry.h"
 #include "store/metadata_store.h"
 #include "store/task_queue.h"
+#include "store/webhook_store.h"
 
 namespace argus::store {
 
@@ -35,10 +36,19 @@ struct TaskQueueCapabilities {
 
 using TaskQueueRegistry = Registry<TaskQueue, StoreArgs, TaskQueueCapabilities>;
 
+/// What callers may rely on from a webhook store backend.
+struct WebhookStoreCapabilities {
+  bool durable = true;         ///< acknowledged subscriptions and deliveries survive kill -9
+  bool multi_process = false;  ///< several argus processes may dispatch from it
+};
+
+using WebhookStoreRegistry = Registry<WebhookStore, StoreArgs, WebhookStoreCapabilities>;
+
 /// One registry per store contract, filled by server/register_all.cc.
 struct StoreRegistry {
   MetadataStoreRegistry metadata;
   TaskQueueRegistry task_queue;
+  WebhookStoreRegistry webhooks;
 };
 
 }  // namespace argus::store

@@ -113,6 +113,16 @@ TEST_F(AuthMatrixTest, EveryRouteAndCaller) {
        "/v1/tasks/{team_task}/fail",
        {{"lease_id", "nope"}, {"error", {{"code", "x"}, {"message", "y"}}}},
        {401, 403, 409, 409, 409, 404}},
+      {"GET", "/v1/webhooks", nullptr, {401, 200, 200, 200, 200, 200}},
+      // Subscribed to an event that never happens here: nothing is ever sent off the machine.
+      {"POST",
+       "/v1/webhooks",
+       {{"url", "https://hooks.example.com/x"}, {"events", {"task.retrying"}}},
+       {401, 403, 403, 201, 201, 201}},
+      {"GET",
+       "/v1/webhooks/00000000-0000-7000-8000-000000000000",
+       nullptr,
+       {401, 404, 404, 404, 404, 404}},
       // The editor cancels it; after that it is terminal for everyone.
       {"POST", "/v1/tasks/{team_task}/cancel", Json::object(), {401, 403, 200, 409, 409, 404}},
   };

@@ -56,6 +56,9 @@ void AddWebSocketRoutes(Router& router, HandlerEnv env);
 /// POST /v1/workers/lease and /v1/tasks/{id}/heartbeat|complete|fail.
 void AddWorkerProtocolRoutes(Router& router, HandlerEnv env);
 
+/// /v1/webhooks and their delivery log.
+void AddWebhookRoutes(Router& router, HandlerEnv env);
+
 /// Builds the OpenAPI 3.1 document from the route table.
 Json BuildOpenApi(const Router& router);
 

@@ -112,6 +112,12 @@ void AddNamespaceRoutes(Router& router, HandlerEnv env) {
                     auto ns, env.deps->metadata->GetNamespaceByName(ctx.PathParam("name")));
                 ARGUS_RETURN_IF_ERROR(env.deps->metadata->DeleteNamespace(ns.id));
                 env.auth->InvalidateNamespace(ns.id);
+                if (env.deps->webhooks != nullptr) {
+                  // The namespace is gone either way; a failure here leaves webhooks no key can
+                  // reach, which the dispatcher still serves until they are deleted.
+                  ARGUS_RETURN_IF_ERROR(env.deps->webhooks->DeleteNamespaceWebhooks(ns.id));
+                  if (env.deps->webhooks_changed) env.deps->webhooks_changed();
+                }
                 return ApiResponse::NoContent();
               }});
 }

@@ -145,6 +145,80 @@ constexpr Migration kTaskQueueMigrations[] = {
     {2, "lease indexes hold only pending tasks", kTaskSchemaV2},
 };
 
+// webhooks.db, version 1. Empty strings and 0 rather than NULL for absent values, as in tasks.db.
+// webhooks.events is a JSON array of strings. Deleting a webhook cascades to its deliveries and
+// their attempts (foreign_keys is on for every connection). Indexes, by the call they serve:
+//   webhooks_by_namespace          ListWebhooks and DeleteNamespaceWebhooks;
+//   webhook_deliveries_due         LeaseDeliveries (pending only, by due time then id);
+//   webhook_deliveries_by_webhook  ListDeliveries (newest first) and the cascade from webhooks;
+//   webhook_deliveries_finished    Purge (finished deliveries by last update).
+// The attempts' primary key serves ListAttempts and the cascade from webhook_deliveries.
+// dispatch_cursor holds exactly one row: the event seq up to which deliveries were made.
+constexpr std::string_view kWebhookSchemaV1 = R"sql(
+CREATE TABLE webhooks (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace_id TEXT NOT NULL,
+  url TEXT NOT NULL,
+  description TEXT NOT NULL,
+  events TEXT NOT NULL,
+  enabled INTEGER NOT NULL CHECK (enabled IN (0, 1)),
+  secret TEXT NOT NULL,
+  previous_secret TEXT NOT NULL,
+  previous_secret_expires_at INTEGER NOT NULL,
+  consecutive_failures INTEGER NOT NULL,
+  disabled_reason TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX webhooks_by_namespace ON webhooks(namespace_id, id);
+
+CREATE TABLE webhook_deliveries (
+  id TEXT PRIMARY KEY NOT NULL,
+  webhook_id TEXT NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  namespace_id TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  event_type TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'succeeded', 'failed')),
+  attempts INTEGER NOT NULL,
+  max_attempts INTEGER NOT NULL,
+  next_attempt_at INTEGER NOT NULL,
+  last_status_code INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  last_latency_ms REAL NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(next_attempt_at, id)
+  WHERE status = 'pending';
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries(webhook_id, id);
+CREATE INDEX webhook_deliveries_finished ON webhook_deliveries(updated_at)
+  WHERE status <> 'pending';
+
+CREATE TABLE webhook_attempts (
+  delivery_id TEXT NOT NULL REFERENCES webhook_deliveries(id) ON DELETE CASCADE,
+  attempt INTEGER NOT NULL,
+  at INTEGER NOT NULL,
+  status_code INTEGER NOT NULL,
+  latency_ms REAL NOT NULL,
+  error TEXT NOT NULL,
+  PRIMARY KEY (delivery_id, attempt)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE dispatch_cursor (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL
+) STRICT;
+
+INSERT INTO dispatch_cursor(id, seq) VALUES (1, 0);
+)sql";
+
+constexpr Migration kWebhookMigrations[] = {
+    {1, "webhooks, webhook_deliveries, webhook_attempts, dispatch_cursor", kWebhookSchemaV1},
+};
+
 constexpr std::string_view kCreateHistory = R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY NOT NULL,
@@ -199,6 +273,8 @@ Status ApplyOne(SqliteDatabase& db, const Migration& m, int known, int64_t now_u
 std::span<const Migration> MetadataMigrations() { return kMetadataMigrations; }
 
 std::span<const Migration> TaskQueueMigrations() { return kTaskQueueMigrations; }
+
+std::span<const Migration> WebhookMigrations() { return kWebhookMigrations; }
 
 Result<int> SchemaVersion(SqliteDatabase& db) {
   ARGUS_ASSIGN_OR_RETURN(std::string exists,

@@ -22,6 +22,9 @@ std::span<const Migration> MetadataMigrations();
 /// The task queue's schema history (`tasks.db`, a separate file), oldest first.
 std::span<const Migration> TaskQueueMigrations();
 
+/// The webhook store's schema history (`webhooks.db`, a separate file), oldest first.
+std::span<const Migration> WebhookMigrations();
+
 /// The highest migration applied to `db`: 0 for a new (empty) database. The history lives in the
 /// `schema_migrations` table (version, description, applied_at_us).
 Result<int> SchemaVersion(SqliteDatabase& db);

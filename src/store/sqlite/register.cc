@@ -2,14 +2,17 @@
 
 #include "store/sqlite/sqlite_metadata_store.h"
 #include "store/sqlite/sqlite_task_queue.h"
+#include "store/sqlite/sqlite_webhook_store.h"
 
 namespace argus::store::sqlite {
 
 Status RegisterSqliteStores(StoreRegistry& registry) {
   ARGUS_RETURN_IF_ERROR(registry.metadata.Register(
       "sqlite", {.durable = true, .multi_process = false}, &SqliteMetadataStore::Create));
-  return registry.task_queue.Register("sqlite", {.durable = true, .multi_process = false},
-                                      &SqliteTaskQueue::Create);
+  ARGUS_RETURN_IF_ERROR(registry.task_queue.Register(
+      "sqlite", {.durable = true, .multi_process = false}, &SqliteTaskQueue::Create));
+  return registry.webhooks.Register("sqlite", {.durable = true, .multi_process = false},
+                                    &SqliteWebhookStore::Create);
 }
 
 }  // namespace argus::store::sqlite

@@ -4,9 +4,9 @@
 
 namespace argus::store::sqlite {
 
-/// Registers the SQLite backends under the name "sqlite": the metadata store and the task queue
-/// (both durable, single process). AlreadyExists when "sqlite" is registered already (a start-up
-/// error).
+/// Registers the SQLite backends under the name "sqlite": the metadata store, the task queue and
+/// the webhook store (all durable, single process). AlreadyExists when "sqlite" is registered
+/// already (a start-up error).
 Status RegisterSqliteStores(StoreRegistry& registry);
 
 }  // namespace argus::store::sqlite

@@ -38,14 +38,15 @@ void Remember(int rc, int* bind_error) {
 }  // namespace
 
 void Statement::BindText(int index, std::string_view value) {
-  Remember(
-      sqlite3_bind_text64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
-      &bind_error_);
+  // SQLite stores NULL for a null pointer; an empty view (which may have one) means "".
+  const char* data = value.data() != nullptr ? value.data() : "";
+  Remember(sqlite3_bind_text64(stmt_, index, data, value.size(), SQLITE_TRANSIENT, SQLITE_UTF8),
+           &bind_error_);
 }
 
 void Statement::BindBlob(int index, std::string_view value) {
-  Remember(sqlite3_bind_blob64(stmt_, index, value.data(), value.size(), SQLITE_TRANSIENT),
-           &bind_error_);
+  const char* data = value.data() != nullptr ? value.data() : "";
+  Remember(sqlite3_bind_blob64(stmt_, index, data, value.size(), SQLITE_TRANSIENT), &bind_error_);
 }
 
 void Statement::BindInt64(int index, int64_t value) {

@@ -199,6 +199,23 @@ TEST_F(SqliteDatabaseTest, NullAndBlobColumnsRoundTrip) {
   EXPECT_EQ((*select)->ColumnOptionalInt64(2), std::nullopt);
 }
 
+// An empty string_view may carry a null pointer, which SQLite would store as NULL: it must be
+// stored as the empty string (NOT NULL columns depend on it).
+TEST_F(SqliteDatabaseTest, EmptyTextAndBlobAreNotNull) {
+  auto db = Open();
+  ASSERT_NE(db, nullptr);
+  ASSERT_TRUE(db->Exec("CREATE TABLE e (t TEXT NOT NULL, b BLOB NOT NULL)", "create").ok());
+  {
+    auto stmt = db->Prepare("INSERT INTO e VALUES (?, ?)", "insert empty");
+    ASSERT_TRUE(stmt.ok());
+    (*stmt)->BindText(1, std::string_view());
+    (*stmt)->BindBlob(2, std::string_view());
+    auto row = (*stmt)->Step();
+    ASSERT_TRUE(row.ok()) << row.status().ToString();
+  }
+  EXPECT_EQ(Query(*db, "SELECT count(*) FROM e WHERE t = '' AND b = x''"), "1");
+}
+
 TEST(SqliteErrorTest, MapsResultCodesToWhatTheCallerShouldDo) {
   EXPECT_EQ(SqliteError(SQLITE_BUSY, "op", "f.db", "d").code(), StatusCode::kUnavailable);
   EXPECT_EQ(SqliteError(SQLITE_BUSY_SNAPSHOT, "op", "f.db", "d").code(), StatusCode::kUnavailable);

@@ -1,0 +1,690 @@
+#include "store/sqlite/sqlite_webhook_store.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <utility>
+
+#include "core/json.h"
+#include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_metadata_store.h"
+
+namespace argus::store::sqlite {
+namespace {
+
+// Column lists as macros so each statement below is one constexpr literal (the SQL text is the
+// statement-cache key), without non-trivially-destructible globals.
+#define ARGUS_WEBHOOK_COLUMNS                                                     \
+  "id, namespace_id, url, description, events, enabled, secret, previous_secret," \
+  " previous_secret_expires_at, consecutive_failures, disabled_reason, created_at, updated_at"
+#define ARGUS_DELIVERY_COLUMNS                                                                   \
+  "id, webhook_id, namespace_id, event_id, event_type, payload, status, attempts, max_attempts," \
+  " next_attempt_at, last_status_code, last_error, last_latency_ms, created_at, updated_at"
+#define ARGUS_ATTEMPT_COLUMNS "delivery_id, attempt, at, status_code, latency_ms, error"
+
+constexpr std::string_view kInsertWebhook = "INSERT INTO webhooks(" ARGUS_WEBHOOK_COLUMNS
+                                            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+constexpr std::string_view kSelectWebhook =
+    "SELECT " ARGUS_WEBHOOK_COLUMNS " FROM webhooks WHERE id = ? AND namespace_id = ?";
+constexpr std::string_view kWebhookInNamespace =
+    "SELECT 1 FROM webhooks WHERE id = ? AND namespace_id = ?";
+constexpr std::string_view kListWebhooks =
+    "SELECT " ARGUS_WEBHOOK_COLUMNS
+    " FROM webhooks WHERE namespace_id = ? AND id > ? ORDER BY id LIMIT ?";
+constexpr std::string_view kListEnabledWebhooks =
+    "SELECT " ARGUS_WEBHOOK_COLUMNS " FROM webhooks WHERE enabled = 1 ORDER BY id";
+constexpr std::string_view kSaveWebhook =
+    "UPDATE webhooks SET url = ?, description = ?, events = ?, enabled = ?, secret = ?,"
+    " previous_secret = ?, previous_secret_expires_at = ?, consecutive_failures = ?,"
+    " disabled_reason = ?, updated_at = ? WHERE id = ?";
+constexpr std::string_view kDeleteWebhook =
+    "DELETE FROM webhooks WHERE id = ? AND namespace_id = ?";
+constexpr std::string_view kDeleteNamespaceWebhooks = "DELETE FROM webhooks WHERE namespace_id = ?";
+
+constexpr std::string_view kSelectCursor = "SELECT seq FROM dispatch_cursor WHERE id = 1";
+constexpr std::string_view kUpdateCursor = "UPDATE dispatch_cursor SET seq = ? WHERE id = 1";
+// Inserts nothing when the webhook is gone, which is how AddDeliveries drops those deliveries.
+constexpr std::string_view kInsertDelivery =
+    "INSERT INTO webhook_deliveries(" ARGUS_DELIVERY_COLUMNS
+    ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15"
+    " WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)";
+
+// CROSS JOIN keeps webhook_deliveries the outer loop, so the scan walks webhook_deliveries_due in
+// lease order and can stop early, instead of sorting every due delivery of every webhook.
+constexpr std::string_view kLeaseCandidates =
+    "SELECT d.id, d.webhook_id, d.namespace_id, d.event_id, d.event_type, d.payload, d.status,"
+    " d.attempts, d.max_attempts, d.next_attempt_at, d.last_status_code, d.last_error,"
+    " d.last_latency_ms, d.created_at, d.updated_at,"
+    " w.url, w.secret, w.previous_secret, w.previous_secret_expires_at"
+    " FROM webhook_deliveries AS d CROSS JOIN webhooks AS w ON w.id = d.webhook_id"
+    " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.enabled = 1"
+    " ORDER BY d.next_attempt_at, d.id LIMIT ?";
+constexpr std::string_view kLeaseDelivery =
+    "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ?"
+    " WHERE id = ?";
+
+constexpr std::string_view kSelectAttemptTarget =
+    "SELECT webhook_id, attempts, max_attempts FROM webhook_deliveries WHERE id = ?";
+// A second report of the same attempt (a lease that expired while the first sender was still
+// waiting) replaces the row rather than failing the whole batch.
+constexpr std::string_view kInsertAttempt =
+    "INSERT INTO webhook_attempts(" ARGUS_ATTEMPT_COLUMNS
+    ") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(delivery_id, attempt) DO UPDATE SET"
+    " at = excluded.at, status_code = excluded.status_code, latency_ms = excluded.latency_ms,"
+    " error = excluded.error";
+constexpr std::string_view kFinishAttempt =
+    "UPDATE webhook_deliveries SET status = ?1, next_attempt_at = COALESCE(?2, next_attempt_at),"
+    " last_status_code = ?3, last_error = ?4, last_latency_ms = ?5, updated_at = ?6 WHERE id = ?7";
+constexpr std::string_view kWebhookSucceeded =
+    "UPDATE webhooks SET consecutive_failures = 0 WHERE id = ?";
+constexpr std::string_view kWebhookFailed =
+    "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = ?"
+    " RETURNING consecutive_failures, enabled";
+constexpr std::string_view kDisableWebhook =
+    "UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?";
+
+// Two spellings rather than `(? = '' OR id < ?)`, so the first page and later ones both seek
+// webhook_deliveries_by_webhook directly.
+constexpr std::string_view kListDeliveries =
+    "SELECT " ARGUS_DELIVERY_COLUMNS
+    " FROM webhook_deliveries WHERE webhook_id = ?1 AND (?2 IS NULL OR status = ?2)"
+    " ORDER BY id DESC LIMIT ?3";
+constexpr std::string_view kListDeliveriesBefore =
+    "SELECT " ARGUS_DELIVERY_COLUMNS
+    " FROM webhook_deliveries WHERE webhook_id = ?1 AND (?2 IS NULL OR status = ?2) AND id < ?4"
+    " ORDER BY id DESC LIMIT ?3";
+constexpr std::string_view kSelectDelivery =
+    "SELECT " ARGUS_DELIVERY_COLUMNS " FROM webhook_deliveries WHERE id = ? AND webhook_id = ?";
+constexpr std::string_view kListAttempts =
+    "SELECT " ARGUS_ATTEMPT_COLUMNS " FROM webhook_attempts WHERE delivery_id = ? ORDER BY attempt";
+constexpr std::string_view kRedeliver =
+    "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?1,"
+    " max_attempts = attempts + ?2, updated_at = ?1 WHERE id = ?3 AND webhook_id = ?4"
+    " RETURNING " ARGUS_DELIVERY_COLUMNS;
+// `status <> 'pending'` (not IN ('succeeded', 'failed')) so the planner can use the partial
+// index webhook_deliveries_finished. Attempts go with their deliveries through ON DELETE CASCADE.
+constexpr std::string_view kPurge =
+    "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < ?";
+
+#undef ARGUS_WEBHOOK_COLUMNS
+#undef ARGUS_DELIVERY_COLUMNS
+#undef ARGUS_ATTEMPT_COLUMNS
+
+// Far enough for any sane duration, small enough that now + it cannot overflow.
+constexpr double kMaxSeconds = 1e11;
+
+TimestampUs UsFromSeconds(double seconds) {
+  return static_cast<TimestampUs>(std::llround(std::clamp(seconds, 0.0, kMaxSeconds) * 1e6));
+}
+
+Status CheckPageRequest(const PageRequest& page) {
+  if (page.limit < 1 || page.limit > 1000) {
+    return InvalidArgumentError("page limit must be between 1 and 1000, not " +
+                                std::to_string(page.limit));
+  }
+  return OkStatus();
+}
+
+Status WebhookNotFound(std::string_view id) {
+  return NotFoundError("webhook '" + std::string(id) + "' does not exist");
+}
+
+Status DeliveryNotFound(std::string_view webhook_id, std::string_view delivery_id) {
+  return NotFoundError("delivery '" + std::string(delivery_id) + "' of webhook '" +
+                       std::string(webhook_id) + "' does not exist");
+}
+
+Result<std::string> DumpEvents(const Webhook& webhook) {
+  try {
+    return Json(webhook.events).dump();
+  } catch (const Json::exception& e) {
+    // nlohmann throws on strings that are not valid UTF-8.
+    return InvalidArgumentError("event types of webhook '" + webhook.id +
+                                "' are not valid: " + e.what());
+  }
+}
+
+Result<Webhook> ReadWebhook(const Statement& row, const std::string& path) {
+  Webhook w;
+  w.id = row.ColumnText(0);
+  w.namespace_id = row.ColumnText(1);
+  w.url = row.ColumnText(2);
+  w.description = row.ColumnText(3);
+  Json events = Json::parse(row.ColumnText(4), nullptr, /*allow_exceptions=*/false);
+  if (!events.is_array() ||
+      !std::all_of(events.begin(), events.end(), [](const Json& e) { return e.is_string(); })) {
+    return InternalError("webhook '" + w.id + "' in " + path + " has a corrupt event list");
+  }
+  for (const Json& e : events) w.events.push_back(e.get<std::string>());
+  w.enabled = row.ColumnInt64(5) != 0;
+  w.secret = row.ColumnText(6);
+  w.previous_secret = row.ColumnText(7);
+  w.previous_secret_expires_at = row.ColumnInt64(8);
+  w.consecutive_failures = static_cast<int>(row.ColumnInt64(9));
+  w.disabled_reason = row.ColumnText(10);
+  w.created_at = row.ColumnInt64(11);
+  w.updated_at = row.ColumnInt64(12);
+  return w;
+}
+
+Result<WebhookDelivery> ReadDelivery(const Statement& row, const std::string& path) {
+  WebhookDelivery d;
+  d.id = row.ColumnText(0);
+  d.webhook_id = row.ColumnText(1);
+  d.namespace_id = row.ColumnText(2);
+  d.event_id = row.ColumnText(3);
+  d.event_type = row.ColumnText(4);
+  d.payload = row.ColumnText(5);
+  auto status = ParseDeliveryStatus(row.ColumnText(6));
+  if (!status.ok()) {
+    return InternalError("delivery '" + d.id + "' in " + path +
+                         " has a corrupt status: " + std::string(status.status().message()));
+  }
+  d.status = *status;
+  d.attempts = static_cast<int>(row.ColumnInt64(7));
+  d.max_attempts = static_cast<int>(row.ColumnInt64(8));
+  d.next_attempt_at = row.ColumnInt64(9);
+  d.last_status_code = static_cast<int>(row.ColumnInt64(10));
+  d.last_error = row.ColumnText(11);
+  d.last_latency_ms = row.ColumnDouble(12);
+  d.created_at = row.ColumnInt64(13);
+  d.updated_at = row.ColumnInt64(14);
+  return d;
+}
+
+DeliveryAttempt ReadAttempt(const Statement& row) {
+  return DeliveryAttempt{.delivery_id = row.ColumnText(0),
+                         .attempt = static_cast<int>(row.ColumnInt64(1)),
+                         .at = row.ColumnInt64(2),
+                         .status_code = static_cast<int>(row.ColumnInt64(3)),
+                         .latency_ms = row.ColumnDouble(4),
+                         .error = row.ColumnText(5)};
+}
+
+// Runs a keyset query whose LIMIT is bound to limit + 1: the extra row only says that another
+// page follows, and is dropped.
+template <typename T, typename ReadRow>
+Result<Page<T>> ReadPage(Statement& stmt, int limit, ReadRow read_row) {
+  Page<T> page;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
+    if (!row) break;
+    if (static_cast<int>(page.items.size()) == limit) {
+      page.next_after_id = page.items.back().id;
+      break;
+    }
+    ARGUS_ASSIGN_OR_RETURN(T item, read_row(stmt));
+    page.items.push_back(std::move(item));
+  }
+  return page;
+}
+
+Result<Webhook> LoadWebhook(SqliteDatabase& db, std::string_view namespace_id,
+                            std::string_view id) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kSelectWebhook, "get webhook"));
+  stmt->BindText(1, id);
+  stmt->BindText(2, namespace_id);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return WebhookNotFound(id);
+  return ReadWebhook(*stmt, db.path());
+}
+
+// OK when webhook `id` exists in `namespace_id`, else NotFound naming it.
+Status CheckWebhookInNamespace(SqliteDatabase& db, std::string_view namespace_id,
+                               std::string_view id) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kWebhookInNamespace, "find webhook"));
+  stmt->BindText(1, id);
+  stmt->BindText(2, namespace_id);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  return row ? OkStatus() : WebhookNotFound(id);
+}
+
+Status SaveWebhook(SqliteDatabase& db, const Webhook& w, std::string_view operation) {
+  ARGUS_ASSIGN_OR_RETURN(std::string events, DumpEvents(w));
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kSaveWebhook, operation));
+  stmt->BindText(1, w.url);
+  stmt->BindText(2, w.description);
+  stmt->BindText(3, events);
+  stmt->BindInt64(4, w.enabled ? 1 : 0);
+  stmt->BindText(5, w.secret);
+  stmt->BindText(6, w.previous_secret);
+  stmt->BindInt64(7, w.previous_secret_expires_at);
+  stmt->BindInt64(8, w.consecutive_failures);
+  stmt->BindText(9, w.disabled_reason);
+  stmt->BindInt64(10, w.updated_at);
+  stmt->BindText(11, w.id);
+  return stmt->Run();
+}
+
+Status InsertDelivery(SqliteDatabase& db, const WebhookDelivery& d) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kInsertDelivery, "add webhook deliveries"));
+  stmt->BindText(1, d.id);
+  stmt->BindText(2, d.webhook_id);
+  stmt->BindText(3, d.namespace_id);
+  stmt->BindText(4, d.event_id);
+  stmt->BindText(5, d.event_type);
+  stmt->BindText(6, d.payload);
+  stmt->BindText(7, DeliveryStatusName(d.status));
+  stmt->BindInt64(8, d.attempts);
+  stmt->BindInt64(9, d.max_attempts);
+  stmt->BindInt64(10, d.next_attempt_at);
+  stmt->BindInt64(11, d.last_status_code);
+  stmt->BindText(12, d.last_error);
+  stmt->BindDouble(13, d.last_latency_ms);
+  stmt->BindInt64(14, d.created_at);
+  stmt->BindInt64(15, d.updated_at);
+  Status status = stmt->Run();
+  if (status.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExistsError("a webhook delivery with id '" + d.id + "' already exists");
+  }
+  return status;
+}
+
+// The due deliveries LeaseDeliveries hands out, in lease order, not yet marked as leased. Walks
+// the due index and skips webhooks at their cap, so one slow webhook's backlog does not starve
+// the others (up to kMaxLeaseScan rows).
+Result<std::vector<LeasedDelivery>> PickDueDeliveries(SqliteDatabase& db,
+                                                      const LeaseDeliveriesRequest& request) {
+  std::vector<LeasedDelivery> picked;
+  std::map<std::string, int, std::less<>> in_flight(request.in_flight.begin(),
+                                                    request.in_flight.end());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kLeaseCandidates, "lease webhook deliveries"));
+  stmt->BindInt64(1, request.now);
+  stmt->BindInt64(2, SqliteWebhookStore::kMaxLeaseScan);
+  while (static_cast<int>(picked.size()) < request.max) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    int& webhook_in_flight = in_flight[stmt->ColumnText(1)];
+    if (webhook_in_flight >= request.max_per_webhook) continue;
+    ARGUS_ASSIGN_OR_RETURN(WebhookDelivery delivery, ReadDelivery(*stmt, db.path()));
+    ++webhook_in_flight;
+    LeasedDelivery& leased = picked.emplace_back();
+    leased.delivery = std::move(delivery);
+    leased.url = stmt->ColumnText(15);
+    leased.secret = stmt->ColumnText(16);
+    if (stmt->ColumnInt64(18) > request.now) leased.previous_secret = stmt->ColumnText(17);
+  }
+  return picked;
+}
+
+struct AttemptTarget {
+  std::string webhook_id;
+  int attempts = 0;
+  int max_attempts = 0;
+};
+
+Result<std::optional<AttemptTarget>> FindAttemptTarget(SqliteDatabase& db,
+                                                       std::string_view delivery_id) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kSelectAttemptTarget, "record webhook attempts"));
+  stmt->BindText(1, delivery_id);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::optional<AttemptTarget>();
+  return std::optional<AttemptTarget>(
+      AttemptTarget{.webhook_id = stmt->ColumnText(0),
+                    .attempts = static_cast<int>(stmt->ColumnInt64(1)),
+                    .max_attempts = static_cast<int>(stmt->ColumnInt64(2))});
+}
+
+}  // namespace
+
+SqliteWebhookStore::SqliteWebhookStore(std::string path, std::unique_ptr<SqliteDatabase> writer,
+                                       SqliteOptions reader_options)
+    : path_(std::move(path)),
+      writer_(std::move(writer)),
+      readers_(path_, reader_options, kMaxReaders) {}
+
+Result<std::unique_ptr<WebhookStore>> SqliteWebhookStore::Create(const StoreArgs& args) {
+  const Config defaults;
+  ARGUS_ASSIGN_OR_RETURN(SqliteOptions options,
+                         SqliteOptionsFromConfig(args.config ? *args.config : defaults));
+  if (args.data_dir.empty()) {
+    return InvalidArgumentError("the sqlite webhook store needs a data directory");
+  }
+  std::error_code ec;
+  if (!std::filesystem::is_directory(args.data_dir, ec)) {
+    return FailedPreconditionError("data directory " + args.data_dir +
+                                   " does not exist or is not a directory");
+  }
+  std::string path = args.data_dir + "/webhooks.db";
+  ARGUS_ASSIGN_OR_RETURN(auto writer, SqliteDatabase::Open(path, options));
+  const Clock& clock = args.clock ? *args.clock : SystemClock::Get();
+  ARGUS_RETURN_IF_ERROR(ApplyMigrations(*writer, WebhookMigrations(), clock.NowUs()));
+  options.query_only = true;
+  return std::unique_ptr<WebhookStore>(
+      new SqliteWebhookStore(std::move(path), std::move(writer), options));
+}
+
+Result<Webhook> SqliteWebhookStore::CreateWebhook(const Webhook& webhook) {
+  ARGUS_ASSIGN_OR_RETURN(std::string events, DumpEvents(webhook));
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kInsertWebhook, "create webhook"));
+  stmt->BindText(1, webhook.id);
+  stmt->BindText(2, webhook.namespace_id);
+  stmt->BindText(3, webhook.url);
+  stmt->BindText(4, webhook.description);
+  stmt->BindText(5, events);
+  stmt->BindInt64(6, webhook.enabled ? 1 : 0);
+  stmt->BindText(7, webhook.secret);
+  stmt->BindText(8, webhook.previous_secret);
+  stmt->BindInt64(9, webhook.previous_secret_expires_at);
+  stmt->BindInt64(10, webhook.consecutive_failures);
+  stmt->BindText(11, webhook.disabled_reason);
+  stmt->BindInt64(12, webhook.created_at);
+  stmt->BindInt64(13, webhook.updated_at);
+  Status status = stmt->Run();
+  if (status.code() == StatusCode::kAlreadyExists) {
+    return AlreadyExistsError("a webhook with id '" + webhook.id + "' already exists");
+  }
+  ARGUS_RETURN_IF_ERROR(status);
+  return webhook;
+}
+
+Result<Webhook> SqliteWebhookStore::GetWebhook(std::string_view namespace_id, std::string_view id) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return LoadWebhook(*db, namespace_id, id);
+}
+
+Result<Page<Webhook>> SqliteWebhookStore::ListWebhooks(std::string_view namespace_id,
+                                                       const PageRequest& page) {
+  ARGUS_RETURN_IF_ERROR(CheckPageRequest(page));
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kListWebhooks, "list webhooks"));
+  stmt->BindText(1, namespace_id);
+  stmt->BindText(2, page.after_id);
+  stmt->BindInt64(3, page.limit + 1);
+  return ReadPage<Webhook>(*stmt, page.limit,
+                           [this](const Statement& row) { return ReadWebhook(row, path_); });
+}
+
+Result<std::vector<Webhook>> SqliteWebhookStore::ListEnabledWebhooks() {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kListEnabledWebhooks, "list enabled webhooks"));
+  std::vector<Webhook> webhooks;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    ARGUS_ASSIGN_OR_RETURN(Webhook webhook, ReadWebhook(*stmt, path_));
+    webhooks.push_back(std::move(webhook));
+  }
+  return webhooks;
+}
+
+Result<Webhook> SqliteWebhookStore::UpdateWebhook(std::string_view namespace_id,
+                                                  std::string_view id, const WebhookUpdate& update,
+                                                  TimestampUs now) {
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "update webhook"));
+  ARGUS_ASSIGN_OR_RETURN(Webhook webhook, LoadWebhook(*writer_, namespace_id, id));
+  if (update.url) webhook.url = *update.url;
+  if (update.description) webhook.description = *update.description;
+  if (update.events) webhook.events = *update.events;
+  if (update.enabled) {
+    webhook.enabled = *update.enabled;
+    if (webhook.enabled) {
+      webhook.consecutive_failures = 0;
+      webhook.disabled_reason.clear();
+    }
+  }
+  webhook.updated_at = now;
+  ARGUS_RETURN_IF_ERROR(SaveWebhook(*writer_, webhook, "update webhook"));
+  ARGUS_RETURN_IF_ERROR(txn.Commit());
+  return webhook;
+}
+
+Result<Webhook> SqliteWebhookStore::RotateSecret(std::string_view namespace_id, std::string_view id,
+                                                 std::string_view new_secret,
+                                                 TimestampUs previous_expires_at, TimestampUs now) {
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "rotate webhook secret"));
+  ARGUS_ASSIGN_OR_RETURN(Webhook webhook, LoadWebhook(*writer_, namespace_id, id));
+  webhook.previous_secret = std::exchange(webhook.secret, std::string(new_secret));
+  webhook.previous_secret_expires_at = previous_expires_at;
+  webhook.updated_at = now;
+  ARGUS_RETURN_IF_ERROR(SaveWebhook(*writer_, webhook, "rotate webhook secret"));
+  ARGUS_RETURN_IF_ERROR(txn.Commit());
+  return webhook;
+}
+
+Status SqliteWebhookStore::DeleteWebhook(std::string_view namespace_id, std::string_view id) {
+  std::lock_guard lock(write_mu_);
+  // Deliveries and their attempts go with it through ON DELETE CASCADE, in the same implicit
+  // transaction.
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kDeleteWebhook, "delete webhook"));
+  stmt->BindText(1, id);
+  stmt->BindText(2, namespace_id);
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  if (stmt->Changes() == 0) return WebhookNotFound(id);
+  return OkStatus();
+}
+
+Status SqliteWebhookStore::DeleteNamespaceWebhooks(std::string_view namespace_id) {
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         writer_->Prepare(kDeleteNamespaceWebhooks, "delete namespace webhooks"));
+  stmt->BindText(1, namespace_id);
+  return stmt->Run();
+}
+
+Result<int64_t> SqliteWebhookStore::DispatchCursor() {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kSelectCursor, "read webhook dispatch cursor"));
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return InternalError(path_ + " has no dispatch_cursor row");
+  return stmt->ColumnInt64(0);
+}
+
+Status SqliteWebhookStore::AddDeliveries(const std::vector<WebhookDelivery>& deliveries,
+                                         int64_t cursor) {
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "add webhook deliveries"));
+  for (const WebhookDelivery& delivery : deliveries) {
+    ARGUS_RETURN_IF_ERROR(InsertDelivery(*writer_, delivery));
+  }
+  {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                           writer_->Prepare(kUpdateCursor, "move webhook dispatch cursor"));
+    stmt->BindInt64(1, cursor);
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+  }
+  return txn.Commit();
+}
+
+Result<std::vector<LeasedDelivery>> SqliteWebhookStore::LeaseDeliveries(
+    const LeaseDeliveriesRequest& request) {
+  if (request.max < 0 || request.max > kMaxLease) {
+    return InvalidArgumentError("a webhook delivery lease takes between 0 and " +
+                                std::to_string(kMaxLease) + " deliveries, not " +
+                                std::to_string(request.max));
+  }
+  if (!std::isfinite(request.lease_s) || request.lease_s < 0 || request.lease_s > kMaxSeconds) {
+    return InvalidArgumentError("lease_s must be a number of seconds between 0 and 1e11, not " +
+                                std::to_string(request.lease_s));
+  }
+  if (request.max == 0) return std::vector<LeasedDelivery>();
+  const TimestampUs lease_until = request.now + UsFromSeconds(request.lease_s);
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto txn,
+                         Transaction::BeginImmediate(*writer_, "lease webhook deliveries"));
+  ARGUS_ASSIGN_OR_RETURN(std::vector<LeasedDelivery> leased, PickDueDeliveries(*writer_, request));
+  for (LeasedDelivery& l : leased) {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kLeaseDelivery, "lease webhook deliveries"));
+    stmt->BindInt64(1, lease_until);
+    stmt->BindInt64(2, request.now);
+    stmt->BindText(3, l.delivery.id);
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    l.delivery.attempts += 1;
+    l.delivery.next_attempt_at = lease_until;
+    l.delivery.updated_at = request.now;
+  }
+  ARGUS_RETURN_IF_ERROR(txn.Commit());
+  return leased;
+}
+
+Result<std::vector<std::string>> SqliteWebhookStore::RecordAttempts(
+    const std::vector<AttemptResult>& results, int disable_after_failures) {
+  std::vector<std::string> disabled;
+  if (results.empty()) return disabled;
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto txn,
+                         Transaction::BeginImmediate(*writer_, "record webhook attempts"));
+  for (const AttemptResult& result : results) {
+    ARGUS_RETURN_IF_ERROR(RecordOne(result, disable_after_failures, disabled));
+  }
+  ARGUS_RETURN_IF_ERROR(txn.Commit());
+  return disabled;
+}
+
+Status SqliteWebhookStore::RecordOne(const AttemptResult& result, int disable_after_failures,
+                                     std::vector<std::string>& disabled) {
+  constexpr std::string_view kOperation = "record webhook attempts";
+  // A std::string, not a default string_view: BindText binds NULL for a null data pointer.
+  const std::string no_error;
+  const std::string& error = result.success ? no_error : result.error;
+  ARGUS_ASSIGN_OR_RETURN(std::optional<AttemptTarget> target,
+                         FindAttemptTarget(*writer_, result.delivery_id));
+  if (!target) return OkStatus();  // deleted or purged while the attempt ran
+  {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kInsertAttempt, kOperation));
+    stmt->BindText(1, result.delivery_id);
+    stmt->BindInt64(2, target->attempts);
+    stmt->BindInt64(3, result.at);
+    stmt->BindInt64(4, result.status_code);
+    stmt->BindDouble(5, result.latency_ms);
+    stmt->BindText(6, error);
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+  }
+  DeliveryStatus status = DeliveryStatus::kSucceeded;
+  std::optional<TimestampUs> next_attempt_at;
+  if (!result.success) {
+    status = target->attempts >= target->max_attempts ? DeliveryStatus::kFailed
+                                                      : DeliveryStatus::kPending;
+    if (status == DeliveryStatus::kPending) next_attempt_at = result.retry_at;
+  }
+  {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kFinishAttempt, kOperation));
+    stmt->BindText(1, DeliveryStatusName(status));
+    stmt->BindOptionalInt64(2, next_attempt_at);
+    stmt->BindInt64(3, result.status_code);
+    stmt->BindText(4, error);
+    stmt->BindDouble(5, result.latency_ms);
+    stmt->BindInt64(6, result.at);
+    stmt->BindText(7, result.delivery_id);
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+  }
+  if (result.success) {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kWebhookSucceeded, kOperation));
+    stmt->BindText(1, target->webhook_id);
+    return stmt->Run();
+  }
+  int failures = 0;
+  bool enabled = false;
+  {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kWebhookFailed, kOperation));
+    stmt->BindText(1, target->webhook_id);
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    // The delivery row exists, so its webhook does (ON DELETE CASCADE).
+    if (!row) return OkStatus();
+    failures = static_cast<int>(stmt->ColumnInt64(0));
+    enabled = stmt->ColumnInt64(1) != 0;
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+  }
+  if (disable_after_failures <= 0 || failures < disable_after_failures || !enabled) {
+    return OkStatus();
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kDisableWebhook, kOperation));
+  stmt->BindText(1, "disabled after " + std::to_string(failures) + " consecutive failed attempts");
+  stmt->BindInt64(2, result.at);
+  stmt->BindText(3, target->webhook_id);
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  disabled.push_back(target->webhook_id);
+  return OkStatus();
+}
+
+Result<Page<WebhookDelivery>> SqliteWebhookStore::ListDeliveries(
+    std::string_view namespace_id, std::string_view webhook_id,
+    std::optional<DeliveryStatus> status, const PageRequest& page) {
+  ARGUS_RETURN_IF_ERROR(CheckPageRequest(page));
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_RETURN_IF_ERROR(CheckWebhookInNamespace(*db, namespace_id, webhook_id));
+  const bool first_page = page.after_id.empty();
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db->Prepare(first_page ? kListDeliveries : kListDeliveriesBefore, "list webhook deliveries"));
+  stmt->BindText(1, webhook_id);
+  if (status) {
+    stmt->BindText(2, DeliveryStatusName(*status));
+  } else {
+    stmt->BindNull(2);
+  }
+  stmt->BindInt64(3, page.limit + 1);
+  if (!first_page) stmt->BindText(4, page.after_id);
+  return ReadPage<WebhookDelivery>(
+      *stmt, page.limit, [this](const Statement& row) { return ReadDelivery(row, path_); });
+}
+
+Result<WebhookDelivery> SqliteWebhookStore::GetDelivery(std::string_view namespace_id,
+                                                        std::string_view webhook_id,
+                                                        std::string_view delivery_id) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_RETURN_IF_ERROR(CheckWebhookInNamespace(*db, namespace_id, webhook_id));
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kSelectDelivery, "get webhook delivery"));
+  stmt->BindText(1, delivery_id);
+  stmt->BindText(2, webhook_id);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return DeliveryNotFound(webhook_id, delivery_id);
+  return ReadDelivery(*stmt, path_);
+}
+
+Result<std::vector<DeliveryAttempt>> SqliteWebhookStore::ListAttempts(
+    std::string_view delivery_id) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kListAttempts, "list webhook delivery attempts"));
+  stmt->BindText(1, delivery_id);
+  std::vector<DeliveryAttempt> attempts;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    attempts.push_back(ReadAttempt(*stmt));
+  }
+  return attempts;
+}
+
+Result<WebhookDelivery> SqliteWebhookStore::Redeliver(std::string_view namespace_id,
+                                                      std::string_view webhook_id,
+                                                      std::string_view delivery_id,
+                                                      int extra_attempts, TimestampUs now) {
+  if (extra_attempts < 1) {
+    return InvalidArgumentError("a redelivery needs at least one more attempt, not " +
+                                std::to_string(extra_attempts));
+  }
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "redeliver webhook"));
+  ARGUS_RETURN_IF_ERROR(CheckWebhookInNamespace(*writer_, namespace_id, webhook_id));
+  WebhookDelivery delivery;
+  {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kRedeliver, "redeliver webhook"));
+    stmt->BindInt64(1, now);
+    stmt->BindInt64(2, extra_attempts);
+    stmt->BindText(3, delivery_id);
+    stmt->BindText(4, webhook_id);
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return DeliveryNotFound(webhook_id, delivery_id);
+    ARGUS_ASSIGN_OR_RETURN(delivery, ReadDelivery(*stmt, path_));
+    // Step to the end so the statement completes before the commit.
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+  }
+  ARGUS_RETURN_IF_ERROR(txn.Commit());
+  return delivery;
+}
+
+Result<int64_t> SqliteWebhookStore::Purge(TimestampUs before) {
+  std::lock_guard lock(write_mu_);
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kPurge, "purge webhook deliveries"));
+  stmt->BindInt64(1, before);
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  // Counts the deliveries only: rows removed by the cascade are not included.
+  return stmt->Changes();
+}
+
+}  // namespace argus::store::sqlite

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/sqlite/connection_pool.h"
+#include "store/sqlite/sqlite_database.h"
+#include "store/store_registry.h"
+#include "store/webhook_store.h"
+
+namespace argus::store::sqlite {
+
+/// WebhookStore on its own SQLite file, `<data_dir>/webhooks.db`, in WAL mode, so delivery
+/// traffic never holds the metadata or task write lock. Durable once a call returns, with the
+/// same "metadata.sqlite.*" connection settings as the metadata store. One argus process per file
+/// (capabilities: durable, not multi_process).
+///
+/// Threading: as SqliteMetadataStore, one write connection behind a mutex plus a pool of up to
+/// kMaxReaders read-only connections. All methods are thread-safe.
+///
+/// Left open by the contract, decided here:
+/// - CreateWebhook: AlreadyExists when the id is taken.
+/// - LeaseDeliveries: InvalidArgument for max outside 0..kMaxLease or a lease_s that is negative,
+///   not finite or absurdly long; max 0 leases nothing. A webhook whose in-flight count already
+///   reaches max_per_webhook gets nothing (so max_per_webhook <= 0 leases nothing). At most
+///   kMaxLeaseScan due deliveries are examined per call, which bounds the write transaction when
+///   the due backlog belongs to webhooks at their cap.
+/// - RecordAttempts: the attempt row is numbered with the delivery's current `attempts`; a second
+///   result for the same attempt replaces the first row rather than failing the batch.
+/// - Redeliver: InvalidArgument unless extra_attempts >= 1.
+class SqliteWebhookStore final : public WebhookStore {
+ public:
+  static constexpr int kMaxReaders = 4;
+  static constexpr int kMaxLease = 1000;
+  static constexpr int kMaxLeaseScan = 10000;
+
+  /// Opens or creates `<args.data_dir>/webhooks.db` and migrates it to the current schema.
+  /// Errors as SqliteMetadataStore::Create.
+  static Result<std::unique_ptr<WebhookStore>> Create(const StoreArgs& args);
+
+  Result<Webhook> CreateWebhook(const Webhook& webhook) override;
+  Result<Webhook> GetWebhook(std::string_view namespace_id, std::string_view id) override;
+  Result<Page<Webhook>> ListWebhooks(std::string_view namespace_id,
+                                     const PageRequest& page) override;
+  Result<std::vector<Webhook>> ListEnabledWebhooks() override;
+  Result<Webhook> UpdateWebhook(std::string_view namespace_id, std::string_view id,
+                                const WebhookUpdate& update, TimestampUs now) override;
+  Result<Webhook> RotateSecret(std::string_view namespace_id, std::string_view id,
+                               std::string_view new_secret, TimestampUs previous_expires_at,
+                               TimestampUs now) override;
+  Status DeleteWebhook(std::string_view namespace_id, std::string_view id) override;
+  Status DeleteNamespaceWebhooks(std::string_view namespace_id) override;
+
+  Result<int64_t> DispatchCursor() override;
+  Status AddDeliveries(const std::vector<WebhookDelivery>& deliveries, int64_t cursor) override;
+
+  Result<std::vector<LeasedDelivery>> LeaseDeliveries(
+      const LeaseDeliveriesRequest& request) override;
+  Result<std::vector<std::string>> RecordAttempts(const std::vector<AttemptResult>& results,
+                                                  int disable_after_failures) override;
+
+  Result<Page<WebhookDelivery>> ListDeliveries(std::string_view namespace_id,
+                                               std::string_view webhook_id,
+                                               std::optional<DeliveryStatus> status,
+                                               const PageRequest& page) override;
+  Result<WebhookDelivery> GetDelivery(std::string_view namespace_id, std::string_view webhook_id,
+                                      std::string_view delivery_id) override;
+  Result<std::vector<DeliveryAttempt>> ListAttempts(std::string_view delivery_id) override;
+  Result<WebhookDelivery> Redeliver(std::string_view namespace_id, std::string_view webhook_id,
+                                    std::string_view delivery_id, int extra_attempts,
+                                    TimestampUs now) override;
+
+  Result<int64_t> Purge(TimestampUs before) override;
+
+ private:
+  SqliteWebhookStore(std::string path, std::unique_ptr<SqliteDatabase> writer,
+                     SqliteOptions reader_options);
+
+  // Runs one result of RecordAttempts on the writer, inside its transaction; appends the id of a
+  // webhook it disabled to `disabled`.
+  Status RecordOne(const AttemptResult& result, int disable_after_failures,
+                   std::vector<std::string>& disabled);
+
+  const std::string path_;
+  std::mutex write_mu_;
+  const std::unique_ptr<SqliteDatabase> writer_;  // used only under write_mu_
+  ConnectionPool readers_;
+};
+
+}  // namespace argus::store::sqlite
