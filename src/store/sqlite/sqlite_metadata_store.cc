@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/store_file.h"
 
 namespace argus::store::sqlite {
 namespace {
@@ -66,14 +67,6 @@ Result<SqliteOptions> SqliteOptionsFromConfig(const Config& config) {
 
 namespace {
 
-Status CheckPageRequest(const PageRequest& page) {
-  if (page.limit < 1 || page.limit > 1000) {
-    return InvalidArgumentError("page limit must be between 1 and 1000, not " +
-                                std::to_string(page.limit));
-  }
-  return OkStatus();
-}
-
 Result<Namespace> ReadNamespace(const Statement& row, const std::string& path) {
   Namespace ns;
   ns.id = row.ColumnText(0);
@@ -107,24 +100,6 @@ Result<ApiKey> ReadApiKey(const Statement& row, const std::string& path) {
   return key;
 }
 
-// Runs a keyset query whose LIMIT is bound to limit + 1: the extra row only says that another
-// page follows, and is dropped.
-template <typename T, typename ReadRow>
-Result<Page<T>> ReadPage(Statement& stmt, int limit, ReadRow read_row) {
-  Page<T> page;
-  for (;;) {
-    ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    if (static_cast<int>(page.items.size()) == limit) {
-      page.next_after_id = page.items.back().id;
-      break;
-    }
-    ARGUS_ASSIGN_OR_RETURN(T item, read_row(stmt));
-    page.items.push_back(std::move(item));
-  }
-  return page;
-}
-
 Result<std::string> DumpSettings(const Namespace& ns) {
   try {
     return ns.settings.dump();
@@ -155,24 +130,10 @@ SqliteMetadataStore::SqliteMetadataStore(std::string path, std::unique_ptr<Sqlit
       readers_(path_, reader_options, kMaxReaders) {}
 
 Result<std::unique_ptr<MetadataStore>> SqliteMetadataStore::Create(const StoreArgs& args) {
-  const Config defaults;
-  ARGUS_ASSIGN_OR_RETURN(SqliteOptions options,
-                         SqliteOptionsFromConfig(args.config ? *args.config : defaults));
-  if (args.data_dir.empty()) {
-    return InvalidArgumentError("the sqlite metadata store needs a data directory");
-  }
-  std::error_code ec;
-  if (!std::filesystem::is_directory(args.data_dir, ec)) {
-    return FailedPreconditionError("data directory " + args.data_dir +
-                                   " does not exist or is not a directory");
-  }
-  std::string path = args.data_dir + "/metadata.db";
-  ARGUS_ASSIGN_OR_RETURN(auto writer, SqliteDatabase::Open(path, options));
-  const Clock& clock = args.clock ? *args.clock : SystemClock::Get();
-  ARGUS_RETURN_IF_ERROR(ApplyMigrations(*writer, MetadataMigrations(), clock.NowUs()));
-  options.query_only = true;
+  ARGUS_ASSIGN_OR_RETURN(auto file, OpenStoreFile(args, "metadata.db", MetadataMigrations(),
+                                                  "the sqlite metadata store"));
   return std::unique_ptr<MetadataStore>(
-      new SqliteMetadataStore(std::move(path), std::move(writer), options));
+      new SqliteMetadataStore(std::move(file.path), std::move(file.writer), file.reader_options));
 }
 
 Status SqliteMetadataStore::Ping() {

@@ -13,6 +13,7 @@
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 #include "store/sqlite/sqlite_task_rows.h"
+#include "store/sqlite/store_file.h"
 
 namespace argus::store::sqlite {
 namespace {
@@ -96,14 +97,6 @@ Status CheckNewTask(const NewTask& t, size_t index) {
   }
   if (auto problem = JsonProblem(t.input)) {
     return invalid(fmt::format("input is not valid JSON text: {}", *problem));
-  }
-  return OkStatus();
-}
-
-Status CheckPageRequest(const PageRequest& page) {
-  if (page.limit < 1 || page.limit > 1000) {
-    return InvalidArgumentError(
-        fmt::format("page limit must be between 1 and 1000, not {}", page.limit));
   }
   return OkStatus();
 }
@@ -233,24 +226,10 @@ SqliteTaskQueue::SqliteTaskQueue(std::string path, const Clock& clock, SqliteOpt
 SqliteTaskQueue::~SqliteTaskQueue() = default;
 
 Result<std::unique_ptr<TaskQueue>> SqliteTaskQueue::Create(const StoreArgs& args) {
-  const Config defaults;
-  ARGUS_ASSIGN_OR_RETURN(SqliteOptions options,
-                         SqliteOptionsFromConfig(args.config ? *args.config : defaults));
-  if (args.data_dir.empty()) {
-    return InvalidArgumentError("the sqlite task queue needs a data directory");
-  }
-  std::error_code ec;
-  if (!std::filesystem::is_directory(args.data_dir, ec)) {
-    return FailedPreconditionError(
-        fmt::format("data directory {} does not exist or is not a directory", args.data_dir));
-  }
-  std::string path = args.data_dir + "/tasks.db";
-  ARGUS_ASSIGN_OR_RETURN(auto writer, SqliteDatabase::Open(path, options));
-  const Clock& clock = args.clock ? *args.clock : SystemClock::Get();
-  ARGUS_RETURN_IF_ERROR(ApplyMigrations(*writer, TaskQueueMigrations(), clock.NowUs()));
-  options.query_only = true;
-  return std::unique_ptr<TaskQueue>(
-      new SqliteTaskQueue(std::move(path), clock, options, std::move(writer)));
+  ARGUS_ASSIGN_OR_RETURN(
+      auto file, OpenStoreFile(args, "tasks.db", TaskQueueMigrations(), "the sqlite task queue"));
+  return std::unique_ptr<TaskQueue>(new SqliteTaskQueue(
+      std::move(file.path), *file.clock, file.reader_options, std::move(file.writer)));
 }
 
 Result<std::vector<EnqueueResult>> SqliteTaskQueue::Enqueue(const std::vector<NewTask>& tasks,

@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_metadata_store.h"
+#include "store/sqlite/store_file.h"
 
 namespace argus::store::sqlite {
 namespace {
@@ -118,14 +119,6 @@ TimestampUs UsFromSeconds(double seconds) {
   return static_cast<TimestampUs>(std::llround(std::clamp(seconds, 0.0, kMaxSeconds) * 1e6));
 }
 
-Status CheckPageRequest(const PageRequest& page) {
-  if (page.limit < 1 || page.limit > 1000) {
-    return InvalidArgumentError("page limit must be between 1 and 1000, not " +
-                                std::to_string(page.limit));
-  }
-  return OkStatus();
-}
-
 Status WebhookNotFound(std::string_view id) {
   return NotFoundError("webhook '" + std::string(id) + "' does not exist");
 }
@@ -200,24 +193,6 @@ DeliveryAttempt ReadAttempt(const Statement& row) {
                          .status_code = static_cast<int>(row.ColumnInt64(3)),
                          .latency_ms = row.ColumnDouble(4),
                          .error = row.ColumnText(5)};
-}
-
-// Runs a keyset query whose LIMIT is bound to limit + 1: the extra row only says that another
-// page follows, and is dropped.
-template <typename T, typename ReadRow>
-Result<Page<T>> ReadPage(Statement& stmt, int limit, ReadRow read_row) {
-  Page<T> page;
-  for (;;) {
-    ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (!row) break;
-    if (static_cast<int>(page.items.size()) == limit) {
-      page.next_after_id = page.items.back().id;
-      break;
-    }
-    ARGUS_ASSIGN_OR_RETURN(T item, read_row(stmt));
-    page.items.push_back(std::move(item));
-  }
-  return page;
 }
 
 Result<Webhook> LoadWebhook(SqliteDatabase& db, std::string_view namespace_id,
@@ -335,24 +310,10 @@ SqliteWebhookStore::SqliteWebhookStore(std::string path, std::unique_ptr<SqliteD
       readers_(path_, reader_options, kMaxReaders) {}
 
 Result<std::unique_ptr<WebhookStore>> SqliteWebhookStore::Create(const StoreArgs& args) {
-  const Config defaults;
-  ARGUS_ASSIGN_OR_RETURN(SqliteOptions options,
-                         SqliteOptionsFromConfig(args.config ? *args.config : defaults));
-  if (args.data_dir.empty()) {
-    return InvalidArgumentError("the sqlite webhook store needs a data directory");
-  }
-  std::error_code ec;
-  if (!std::filesystem::is_directory(args.data_dir, ec)) {
-    return FailedPreconditionError("data directory " + args.data_dir +
-                                   " does not exist or is not a directory");
-  }
-  std::string path = args.data_dir + "/webhooks.db";
-  ARGUS_ASSIGN_OR_RETURN(auto writer, SqliteDatabase::Open(path, options));
-  const Clock& clock = args.clock ? *args.clock : SystemClock::Get();
-  ARGUS_RETURN_IF_ERROR(ApplyMigrations(*writer, WebhookMigrations(), clock.NowUs()));
-  options.query_only = true;
+  ARGUS_ASSIGN_OR_RETURN(auto file, OpenStoreFile(args, "webhooks.db", WebhookMigrations(),
+                                                  "the sqlite webhook store"));
   return std::unique_ptr<WebhookStore>(
-      new SqliteWebhookStore(std::move(path), std::move(writer), options));
+      new SqliteWebhookStore(std::move(file.path), std::move(file.writer), file.reader_options));
 }
 
 Result<Webhook> SqliteWebhookStore::CreateWebhook(const Webhook& webhook) {
