@@ -60,6 +60,15 @@ TEST_F(WorkerProtocolTest, FailuresAreRetriedThenDeadLettered) {
   EXPECT_EQ(done["error"]["code"], "always_fails");
   auto dead = InNs("GET", "/v1/tasks?status=failed").json();
   ASSERT_EQ(dead["items"].size(), 1u);
+  // Attempts finished by external workers count in the autoscaling metrics too.
+  std::string metrics = Request(server_->port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("argus_tasks_total{kind=\"text.fail\",status=\"scheduled\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("argus_tasks_total{kind=\"text.fail\",status=\"failed\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("argus_task_retries_total 1"), std::string::npos);
+  EXPECT_NE(metrics.find("argus_task_duration_seconds_count{kind=\"text.fail\"} 2"),
+            std::string::npos);
   // A dead-lettered task can be retried by API.
   EXPECT_EQ(InNs("POST", "/v1/tasks/" + done["id"].get<std::string>() + "/retry", Json::object())
                 .json()["status"],

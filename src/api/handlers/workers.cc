@@ -73,6 +73,34 @@ Result<store::Task> WorkerTask(HandlerEnv env, const RequestContext& ctx) {
   return env.deps->tasks->Get(who.namespace_id, ctx.PathParam("id"));
 }
 
+// The task metrics of attempts that external workers finish (in-process workers count their
+// own in the worker pool, under the same names).
+class ExternalTaskMetrics {
+ public:
+  explicit ExternalTaskMetrics(MetricsRegistry& m)
+      : total_(m.AddCounter("argus_tasks_total", "Task attempts finished, by kind and outcome.",
+                            {"kind", "status"})),
+        seconds_(m.AddHistogram("argus_task_duration_seconds", "Run time of one task attempt.",
+                                {"kind"})),
+        retries_(m.AddCounter("argus_task_retries_total",
+                              "Task attempts that failed and were scheduled again.")
+                     .WithLabels({})) {}
+
+  void Finished(const store::Task& t) {
+    total_.WithLabels({t.kind, std::string(store::TaskStatusName(t.status))}).Inc();
+    if (t.status == store::TaskStatus::kScheduled) retries_.Inc();
+    if (t.started_at) {
+      TimestampUs end = t.finished_at.value_or(t.updated_at);
+      seconds_.WithLabels({t.kind}).Observe(static_cast<double>(end - *t.started_at) / 1e6);
+    }
+  }
+
+ private:
+  Family<Counter>& total_;
+  Family<Histogram>& seconds_;
+  Counter& retries_;
+};
+
 }  // namespace
 
 ExternalWorkers::Seen ExternalWorkers::Touch(const std::string& id, const std::string& host,
@@ -100,6 +128,7 @@ Json ExternalWorkers::ToJson() const {
 }
 
 void AddWorkerProtocolRoutes(Router& router, HandlerEnv env) {
+  auto metrics = std::make_shared<ExternalTaskMetrics>(*env.deps->metrics);
   ExternalWorkers* external = env.external;
   router.Add(
       {.method = "POST",
@@ -179,12 +208,13 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env) {
               .access = Access::kAnyKey,
               .request_schema = kCompleteSchema,
               .response_schema = {{"type", "object"}},
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+              .handler = [env, metrics](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto task, WorkerTask(env, ctx));
                 Json result = ctx.body.contains("result") ? ctx.body["result"] : Json::object();
                 ARGUS_ASSIGN_OR_RETURN(auto t, env.deps->tasks->Complete(
                                                    task.id, ctx.body["lease_id"].get<std::string>(),
                                                    std::move(result)));
+                metrics->Finished(t);
                 return ApiResponse::Of(200, store::TaskToJson(t));
               }});
   router.Add(
@@ -196,13 +226,14 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env) {
        .access = Access::kAnyKey,
        .request_schema = kFailSchema,
        .response_schema = {{"type", "object"}},
-       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+       .handler = [env, metrics](RequestContext& ctx) -> Result<ApiResponse> {
          ARGUS_ASSIGN_OR_RETURN(auto task, WorkerTask(env, ctx));
          store::TaskError error{ctx.body["error"]["code"].get<std::string>(),
                                 ctx.body["error"]["message"].get<std::string>(), task.attempt};
          ARGUS_ASSIGN_OR_RETURN(
              auto t, env.deps->tasks->Fail(task.id, ctx.body["lease_id"].get<std::string>(),
                                            std::move(error), ctx.body.value("retryable", true)));
+         metrics->Finished(t);
          return ApiResponse::Of(200, store::TaskToJson(t));
        }});
 }

@@ -28,7 +28,7 @@ WorkerPool::WorkerPool(store::TaskQueue* queue, const TaskKindRegistry* kinds,
     }
   }
   tasks_total_ = &metrics->AddCounter(
-      "argus_tasks_total", "Task attempts finished by this process's workers.", {"kind", "status"});
+      "argus_tasks_total", "Task attempts finished, by kind and outcome.", {"kind", "status"});
   task_seconds_ = &metrics->AddHistogram("argus_task_duration_seconds",
                                          "Run time of one task attempt.", {"kind"});
   retries_total_ = &metrics
