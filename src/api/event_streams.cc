@@ -12,11 +12,18 @@ constexpr int kPage = 500;
 
 }  // namespace
 
-Json EventJson(const store::TaskEvent& e) {
-  return {{"id", std::to_string(e.seq)},
-          {"type", e.type},
-          {"data", e.data},
-          {"created_at", FormatRfc3339(e.created_at)}};
+std::string EventJsonText(const store::TaskEvent& e) {
+  // The stored data is already JSON text: splice it in rather than parse and dump it again.
+  std::string out = "{\"id\":\"";
+  out += std::to_string(e.seq);
+  out += "\",\"type\":";
+  out += Json(e.type).dump(-1, ' ', false, Json::error_handler_t::replace);
+  out += ",\"data\":";
+  out += e.data_json;
+  out += ",\"created_at\":\"";
+  out += FormatRfc3339(e.created_at);
+  out += "\"}";
+  return out;
 }
 
 EventStreams::EventStreams(store::TaskQueue* tasks) : tasks_(tasks) {
@@ -73,13 +80,13 @@ bool EventStreams::Serve(Subscriber& s) {
       if (!f.types.empty() && !f.types.count(e.type)) continue;
       if (!f.task_ids.empty() && !f.task_ids.count(e.task_id)) continue;
       if (s.format == Format::kJsonFrames) {
-        if (!s.sink->Write(EventJson(e).dump(-1, ' ', false, Json::error_handler_t::replace))) {
+        if (!s.sink->Write(EventJsonText(e))) {
           return false;
         }
         continue;
       }
       out += "id: " + std::to_string(e.seq) + "\nevent: " + e.type + "\ndata: ";
-      out += EventJson(e).dump(-1, ' ', false, Json::error_handler_t::replace);
+      out += EventJsonText(e);
       out += "\n\n";
     }
     auto now = std::chrono::steady_clock::now();

@@ -66,6 +66,6 @@ class EventStreams {
 };
 
 /// One event in the wire form SSE and WebSocket share: {"id", "type", "data", "created_at"}.
-Json EventJson(const store::TaskEvent& e);
+std::string EventJsonText(const store::TaskEvent& e);
 
 }  // namespace argus::api

@@ -1,5 +1,10 @@
 #include "store/task_queue.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <cstdint>
+
 namespace argus::store {
 
 std::string_view TaskStatusName(TaskStatus status) {
@@ -36,50 +41,122 @@ bool IsTerminal(TaskStatus status) {
 
 namespace {
 
-Json OptionalTime(const std::optional<TimestampUs>& t) {
-  return t ? Json(FormatRfc3339(*t)) : Json(nullptr);
-}
+// Writes the public task record with RapidJSON's writer: this text is stored with every event
+// (three per task), so it is built without an intermediate JSON tree.
+class TaskWriter {
+ public:
+  explicit TaskWriter(rapidjson::StringBuffer& buffer) : w_(buffer) {}
 
-Json OrNull(const std::string& s) { return s.empty() ? Json(nullptr) : Json(s); }
+  void Write(const Task& t) {
+    w_.StartObject();
+    Str("id", t.id);
+    Str("kind", t.kind);
+    Str("queue", t.queue);
+    Key("priority");
+    w_.Int(t.priority);
+    Str("status", TaskStatusName(t.status));
+    Raw("input", t.input);
+    StrOrNull("idempotency_key", t.idempotency_key);
+    Key("attempt");
+    w_.Int(t.attempt);
+    Key("retry");
+    w_.StartObject();
+    Num("initial_interval_s", t.retry.initial_interval_s);
+    Num("backoff_coefficient", t.retry.backoff_coefficient);
+    Num("max_interval_s", t.retry.max_interval_s);
+    Key("max_attempts");
+    w_.Int(t.retry.max_attempts);
+    Key("non_retryable_codes");
+    w_.StartArray();
+    for (const auto& code : t.retry.non_retryable_codes) Value(code);
+    w_.EndArray();
+    w_.EndObject();
+    Key("timeouts");
+    w_.StartObject();
+    Num("schedule_to_start_s", t.timeouts.schedule_to_start_s);
+    Num("start_to_close_s", t.timeouts.start_to_close_s);
+    Num("heartbeat_s", t.timeouts.heartbeat_s);
+    w_.EndObject();
+    Key("progress");
+    w_.StartObject();
+    Num("fraction", t.progress);
+    StrOrNull("message", t.progress_message);
+    w_.EndObject();
+    Raw("result", t.result);
+    Key("error");
+    if (t.error) {
+      w_.StartObject();
+      Str("code", t.error->code);
+      Str("message", t.error->message);
+      Key("attempt");
+      w_.Int(t.error->attempt);
+      w_.EndObject();
+    } else {
+      w_.Null();
+    }
+    StrOrNull("parent_id", t.parent_id);
+    StrOrNull("worker_id", t.worker_id);
+    Key("cancel_requested");
+    w_.Bool(t.cancel_requested);
+    Str("created_at", FormatRfc3339(t.created_at));
+    Str("updated_at", FormatRfc3339(t.updated_at));
+    Str("run_at", FormatRfc3339(t.run_at));
+    Time("started_at", t.started_at);
+    Time("finished_at", t.finished_at);
+    w_.EndObject();
+  }
+
+ private:
+  void Key(std::string_view k) { w_.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+  void Value(std::string_view v) {
+    w_.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+  }
+  void Str(std::string_view k, std::string_view v) {
+    Key(k);
+    Value(v);
+  }
+  void StrOrNull(std::string_view k, const std::string& v) {
+    Key(k);
+    if (v.empty()) {
+      w_.Null();
+    } else {
+      Value(v);
+    }
+  }
+  void Num(std::string_view k, double v) {
+    Key(k);
+    w_.Double(v);
+  }
+  void Time(std::string_view k, const std::optional<TimestampUs>& t) {
+    if (t) {
+      Str(k, FormatRfc3339(*t));
+    } else {
+      Key(k);
+      w_.Null();
+    }
+  }
+  void Raw(std::string_view k, const Json& v) {
+    Key(k);
+    std::string text = v.dump(-1, ' ', false, Json::error_handler_t::replace);
+    w_.RawValue(text.data(), text.size(), rapidjson::kObjectType);
+  }
+
+  rapidjson::Writer<rapidjson::StringBuffer> w_;
+};
 
 }  // namespace
 
-Json TaskToJson(const Task& t) {
-  Json j = {
-      {"id", t.id},
-      {"kind", t.kind},
-      {"queue", t.queue},
-      {"priority", t.priority},
-      {"status", TaskStatusName(t.status)},
-      {"input", t.input},
-      {"idempotency_key", OrNull(t.idempotency_key)},
-      {"attempt", t.attempt},
-      {"retry",
-       {{"initial_interval_s", t.retry.initial_interval_s},
-        {"backoff_coefficient", t.retry.backoff_coefficient},
-        {"max_interval_s", t.retry.max_interval_s},
-        {"max_attempts", t.retry.max_attempts},
-        {"non_retryable_codes", t.retry.non_retryable_codes}}},
-      {"timeouts",
-       {{"schedule_to_start_s", t.timeouts.schedule_to_start_s},
-        {"start_to_close_s", t.timeouts.start_to_close_s},
-        {"heartbeat_s", t.timeouts.heartbeat_s}}},
-      {"progress", {{"fraction", t.progress}, {"message", OrNull(t.progress_message)}}},
-      {"result", t.result},
-      {"error", t.error ? Json{{"code", t.error->code},
-                               {"message", t.error->message},
-                               {"attempt", t.error->attempt}}
-                        : Json(nullptr)},
-      {"parent_id", OrNull(t.parent_id)},
-      {"worker_id", OrNull(t.worker_id)},
-      {"cancel_requested", t.cancel_requested},
-      {"created_at", FormatRfc3339(t.created_at)},
-      {"updated_at", FormatRfc3339(t.updated_at)},
-      {"run_at", FormatRfc3339(t.run_at)},
-      {"started_at", OptionalTime(t.started_at)},
-      {"finished_at", OptionalTime(t.finished_at)},
-  };
-  return j;
+std::string TaskJsonText(const Task& task) {
+  rapidjson::StringBuffer buffer;
+  TaskWriter(buffer).Write(task);
+  return std::string(buffer.GetString(), buffer.GetSize());
+}
+
+Json TaskToJson(const Task& task) {
+  // Our own output: it always parses.
+  static const JsonLimits kOwn{.max_depth = 1024, .max_string_bytes = SIZE_MAX};
+  auto parsed = ParseJson(TaskJsonText(task), kOwn);
+  return parsed.ok() ? std::move(parsed).value() : Json(nullptr);
 }
 
 }  // namespace argus::store

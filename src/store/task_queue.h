@@ -74,7 +74,8 @@ struct Task {
   std::optional<TimestampUs> finished_at;  ///< when it became terminal
 };
 
-/// The public JSON form of a task (API responses, event payloads).
+/// The public JSON form of a task (API responses, event payloads), as text and as a tree.
+std::string TaskJsonText(const Task& task);
 Json TaskToJson(const Task& task);
 
 /// What a caller asks for; the queue fills id, status, times.
@@ -120,7 +121,7 @@ struct TaskEvent {
                      ///< "task.succeeded", "task.failed", "task.cancelled"
   std::string namespace_id;
   std::string task_id;
-  Json data;  ///< TaskToJson of the task right after the change
+  std::string data_json;  ///< TaskJsonText of the task right after the change
   TimestampUs created_at = 0;
 };
 

@@ -292,9 +292,9 @@ TEST_P(TaskQueueContractTest, EventsRecordEveryTransitionInOrder) {
   std::vector<std::string> types, statuses;
   for (const TaskEvent& e : events) {
     types.push_back(e.type);
-    statuses.push_back(e.data.value("status", ""));
+    statuses.push_back(Json::parse(e.data_json).value("status", ""));
     EXPECT_EQ(e.namespace_id, "ns1");
-    EXPECT_EQ(e.data.value("id", ""), task.id);
+    EXPECT_EQ(Json::parse(e.data_json).value("id", ""), task.id);
     EXPECT_GT(e.seq, start);
     EXPECT_GT(e.created_at, 0);
   }
@@ -304,9 +304,9 @@ TEST_P(TaskQueueContractTest, EventsRecordEveryTransitionInOrder) {
               ElementsAre("pending", "running", "running", "scheduled", "running", "succeeded"));
   ASSERT_EQ(events.size(), 6u);
   for (size_t i = 1; i < events.size(); ++i) EXPECT_GT(events[i].seq, events[i - 1].seq);
-  EXPECT_EQ(events[2].data["progress"]["fraction"], 0.25);
-  EXPECT_EQ(events[3].data["error"]["code"], "io");
-  EXPECT_EQ(events[5].data["result"], Json({{"ok", true}}));
+  EXPECT_EQ(Json::parse(events[2].data_json)["progress"]["fraction"], 0.25);
+  EXPECT_EQ(Json::parse(events[3].data_json)["error"]["code"], "io");
+  EXPECT_EQ(Json::parse(events[5].data_json)["result"], Json({{"ok", true}}));
   EXPECT_EQ(queue_->LastEventSeq().value_or(-1), events.back().seq);
 
   // Resuming from a cursor returns what follows it, at most `limit`.
@@ -330,7 +330,7 @@ TEST_P(TaskQueueContractTest, EventsRecordCancellationAndFailure) {
   std::vector<TaskEvent> events = EventsOf(failed.id);
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[2].type, "task.failed");
-  EXPECT_EQ(events[2].data.value("status", ""), "failed");
+  EXPECT_EQ(Json::parse(events[2].data_json).value("status", ""), "failed");
 }
 
 TEST_P(TaskQueueContractTest, PurgeDeletesOldFinishedTasksAndEvents) {

@@ -183,9 +183,14 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
         });
         if (!wanted) continue;
         if (payload.empty()) {
-          Json body = {
-              {"type", e.type}, {"timestamp", FormatRfc3339(e.created_at)}, {"data", e.data}};
-          payload = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+          // {"type", "timestamp", "data"} around the stored task JSON, spliced in as is.
+          payload = "{\"type\":";
+          payload += Json(e.type).dump(-1, ' ', false, Json::error_handler_t::replace);
+          payload += ",\"timestamp\":\"";
+          payload += FormatRfc3339(e.created_at);
+          payload += "\",\"data\":";
+          payload += e.data_json;
+          payload += "}";
         }
         store::WebhookDelivery d;
         d.id = NewId();

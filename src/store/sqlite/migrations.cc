@@ -140,9 +140,16 @@ CREATE INDEX tasks_ready_in_namespace ON tasks(namespace_id, queue, priority DES
   WHERE status = 'pending';
 )sql";
 
+// Queue depth and the age of the oldest pending task (what autoscalers poll) from the backlog
+// alone: before this, they scanned every task ever kept.
+constexpr std::string_view kTaskSchemaV3 = R"sql(
+CREATE INDEX tasks_pending_age ON tasks(queue, run_at) WHERE status = 'pending';
+)sql";
+
 constexpr Migration kTaskQueueMigrations[] = {
     {1, "tasks, task_events, queue_state, kind_limits", kTaskSchemaV1},
     {2, "lease indexes hold only pending tasks", kTaskSchemaV2},
+    {3, "queue statistics read only the backlog", kTaskSchemaV3},
 };
 
 // webhooks.db, version 1. Empty strings and 0 rather than NULL for absent values, as in tasks.db.

@@ -24,6 +24,10 @@ struct SqliteOptions {
   int busy_timeout_ms = 5000;
   /// Refuses writes on this connection (PRAGMA query_only): for pooled reader connections.
   bool query_only = false;
+  /// PRAGMA mmap_size: reads go through a shared memory map of up to this many bytes.
+  int64_t mmap_bytes = int64_t{256} << 20;
+  /// PRAGMA cache_size in KiB: this connection's page cache (grows only as pages are used).
+  int64_t cache_kib = 32768;
 };
 
 /// Converts a SQLite result code (primary or extended) into a Status whose message names the

@@ -11,6 +11,7 @@
 #include <iostream>
 #include <thread>
 
+#include "store/sqlite/migrations.h"
 #include "store/sqlite/temp_dir_for_test.h"
 #include "tests/fakes/fake_clock.h"
 
@@ -87,7 +88,8 @@ TEST_F(SqliteTaskQueueTest, CreatesTasksDbInWalModeApartFromMetadata) {
   EXPECT_TRUE(std::filesystem::exists(DbPath()));
   EXPECT_FALSE(std::filesystem::exists(dir_.File("metadata.db")));
   EXPECT_EQ(RawQuery(DbPath(), "PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(RawQuery(DbPath(), "SELECT max(version) FROM schema_migrations"), "2");
+  EXPECT_EQ(RawQuery(DbPath(), "SELECT max(version) FROM schema_migrations"),
+            std::to_string(TaskQueueMigrations().size()));
 }
 
 TEST_F(SqliteTaskQueueTest, MissingDataDirIsFailedPrecondition) {

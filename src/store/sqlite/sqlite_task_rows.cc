@@ -81,7 +81,7 @@ constexpr std::string_view kRunnableScheduled =
 #undef ARGUS_RUNNABLE_FILTERS
 
 constexpr std::string_view kAttemptTimedOut =
-    "SELECT id FROM tasks WHERE status = 'running' AND ("
+    "SELECT id FROM tasks INDEXED BY tasks_lease_expiry WHERE status = 'running' AND ("
     "(start_to_close_s > 0 AND ?1 - started_at > start_to_close_s * 1000000.0) OR "
     "(heartbeat_s > 0 AND ?1 - heartbeat_at > heartbeat_s * 1000000.0)) ORDER BY id";
 
@@ -314,7 +314,7 @@ Status AppendTaskEvent(SqliteDatabase& db, std::string_view type, const Task& ta
   stmt->BindText(1, type);
   stmt->BindText(2, task.namespace_id);
   stmt->BindText(3, task.id);
-  stmt->BindText(4, DumpJson(TaskToJson(task)));
+  stmt->BindText(4, TaskJsonText(task));
   stmt->BindInt64(5, at);
   return stmt->Run();
 }
@@ -491,22 +491,26 @@ Status SaveKindLimits(SqliteDatabase& db, std::string_view kind, const KindLimit
 
 Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, TimestampUs now) {
   std::map<std::string, QueueStats> by_queue;
-  {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt,
-                           db.Prepare("SELECT queue, status, count(*), min(run_at) FROM tasks "
-                                      "WHERE status IN ('pending', 'scheduled', 'running') "
-                                      "GROUP BY queue, status",
-                                      "read queue stats"));
+  // One statement per status, each reading only that status's partial index: the cost follows
+  // the backlog, never the number of finished tasks kept.
+  constexpr std::string_view kByStatus[] = {
+      "SELECT queue, count(*), min(run_at) FROM tasks INDEXED BY tasks_pending_age"
+      " WHERE status = 'pending' GROUP BY queue",
+      "SELECT queue, count(*), 0 FROM tasks INDEXED BY tasks_due WHERE status = 'scheduled'"
+      " GROUP BY queue",
+      "SELECT queue, count(*), 0 FROM tasks INDEXED BY tasks_lease_expiry"
+      " WHERE status = 'running' GROUP BY queue"};
+  for (int i = 0; i < 3; ++i) {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kByStatus[i], "read queue stats"));
     for (;;) {
       ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
       QueueStats& stats = by_queue[stmt->ColumnText(0)];
-      const std::string status = stmt->ColumnText(1);
-      const int64_t count = stmt->ColumnInt64(2);
-      if (status == "pending") {
+      const int64_t count = stmt->ColumnInt64(1);
+      if (i == 0) {
         stats.pending = count;
-        stats.oldest_pending_s = std::max<double>(0, (now - stmt->ColumnInt64(3)) / 1e6);
-      } else if (status == "scheduled") {
+        stats.oldest_pending_s = std::max<double>(0, (now - stmt->ColumnInt64(2)) / 1e6);
+      } else if (i == 1) {
         stats.scheduled = count;
       } else {
         stats.running = count;
@@ -539,9 +543,8 @@ Result<std::vector<TaskEvent>> ReadTaskEvents(SqliteDatabase& db, int64_t after_
     TaskEvent event{.seq = stmt->ColumnInt64(0),
                     .type = stmt->ColumnText(1),
                     .namespace_id = stmt->ColumnText(2),
-                    .task_id = stmt->ColumnText(3)};
-    ARGUS_ASSIGN_OR_RETURN(
-        event.data, ParseStoredJson(stmt->ColumnText(4), "event data", event.task_id, db.path()));
+                    .task_id = stmt->ColumnText(3),
+                    .data_json = stmt->ColumnText(4)};
     event.created_at = stmt->ColumnInt64(5);
     events.push_back(std::move(event));
   }
