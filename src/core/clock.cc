@@ -1,5 +1,10 @@
 #include "core/clock.h"
 
+#include <fmt/compile.h>
+#include <fmt/format.h>
+
+#include <chrono>
+
 #include <cstdio>
 #include <ctime>
 
@@ -21,20 +26,25 @@ std::chrono::steady_clock::time_point SystemClock::SteadyNow() const {
 }
 
 std::string FormatRfc3339(TimestampUs ts) {
+  // Civil-date arithmetic and fmt's compiled format: this runs several times per task event.
+  using namespace std::chrono;
   int64_t secs = ts / 1000000;
   int64_t micros = ts % 1000000;
   if (micros < 0) {
     micros += 1000000;
     secs -= 1;
   }
-  time_t t = static_cast<time_t>(secs);
-  struct tm tm;
-  gmtime_r(&t, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(micros / 1000));
-  return buf;
+  const sys_seconds at{seconds(secs)};
+  const sys_days day = floor<days>(at);
+  const year_month_day ymd(day);
+  const hh_mm_ss<seconds> hms(at - day);
+  char buf[40];
+  char* end = fmt::format_to(buf, FMT_COMPILE("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z"),
+                             static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                             static_cast<unsigned>(ymd.day()), hms.hours().count(),
+                             hms.minutes().count(), hms.seconds().count(),
+                             static_cast<int>(micros / 1000));
+  return std::string(buf, end);
 }
 
 namespace {

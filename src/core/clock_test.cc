@@ -8,6 +8,9 @@ namespace {
 TEST(ClockTest, FormatsRfc3339WithMilliseconds) {
   EXPECT_EQ(FormatRfc3339(0), "1970-01-01T00:00:00.000Z");
   EXPECT_EQ(FormatRfc3339(1'700'000'000'123'456), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(FormatRfc3339(-1), "1969-12-31T23:59:59.999Z");
+  EXPECT_EQ(FormatRfc3339(1'709'208'000'000'000), "2024-02-29T12:00:00.000Z");  // leap day
+  EXPECT_EQ(FormatRfc3339(253'402'300'799'999'999), "9999-12-31T23:59:59.999Z");
 }
 
 TEST(ClockTest, ParsesWhatItFormatsAndOffsets) {

@@ -392,9 +392,10 @@ Result<int64_t> CountWaitingTasks(SqliteDatabase& db, std::string_view namespace
 }
 
 Result<int64_t> CountRunningOfKind(SqliteDatabase& db, std::string_view kind) {
-  ARGUS_ASSIGN_OR_RETURN(
-      auto stmt, db.Prepare("SELECT count(*) FROM tasks WHERE status = 'running' AND kind = ?",
-                            "count running tasks"));
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db.Prepare("SELECT count(*) FROM tasks INDEXED BY tasks_lease_expiry "
+                                    "WHERE status = 'running' AND kind = ?",
+                                    "count running tasks"));
   stmt->BindText(1, kind);
   return ReadCount(*stmt);
 }
@@ -426,9 +427,11 @@ Result<std::vector<std::string>> StartDeadlinePassedIds(SqliteDatabase& db, Time
 
 Result<std::vector<std::string>> RunningIdsOfWorker(SqliteDatabase& db,
                                                     std::string_view worker_id) {
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT id FROM tasks WHERE status = 'running' "
-                                               "AND worker_id = ? ORDER BY id",
-                                               "find a worker's tasks"));
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db.Prepare("SELECT id FROM tasks INDEXED BY tasks_lease_expiry WHERE status = 'running' "
+                 "AND worker_id = ? ORDER BY id",
+                 "find a worker's tasks"));
   stmt->BindText(1, worker_id);
   return ReadIds(*stmt);
 }
