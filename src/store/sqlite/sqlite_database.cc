@@ -251,4 +251,12 @@ Status Transaction::Commit() {
   return OkStatus();
 }
 
+Status SqliteDatabase::Checkpoint(bool passive, int* wal_pages, int* done) {
+  int rc = sqlite3_wal_checkpoint_v2(
+      db_, nullptr, passive ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_RESTART, wal_pages,
+      done);
+  if (rc != SQLITE_OK) return Error(rc, "checkpoint the WAL");
+  return OkStatus();
+}
+
 }  // namespace argus::store::sqlite

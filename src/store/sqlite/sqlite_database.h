@@ -139,6 +139,13 @@ class SqliteDatabase {
   /// Runs a single-row, single-column query and returns its text ("" when there is no row).
   Result<std::string> QueryText(std::string_view sql, std::string_view operation);
 
+  /// Copies committed WAL pages into the database file. Passive: blocks neither the writer nor
+  /// readers. Restart (not passive): also waits (busy timeout) for the writer lock so the WAL
+  /// starts over from its beginning at the next write, which bounds its size. `wal_pages` gets
+  /// the WAL's size in pages, `done` how many of them are in the database now. Unavailable when
+  /// another checkpoint is running or the lock was not granted in time.
+  Status Checkpoint(bool passive, int* wal_pages, int* done);
+
   int CachedStatementCountForTest() const { return static_cast<int>(cache_.size()); }
 
  private:

@@ -12,6 +12,7 @@
 #include "store/sqlite/connection_pool.h"
 #include "store/sqlite/group_commit_writer.h"
 #include "store/sqlite/sqlite_database.h"
+#include "store/sqlite/wal_checkpointer.h"
 #include "store/store_registry.h"
 #include "store/task_queue.h"
 
@@ -100,7 +101,8 @@ class SqliteTaskQueue final : public TaskQueue {
   class KindGate;
 
   SqliteTaskQueue(std::string path, const Clock& clock, SqliteOptions reader_options,
-                  std::unique_ptr<SqliteDatabase> writer);
+                  std::unique_ptr<SqliteDatabase> writer,
+                  std::unique_ptr<WalCheckpointer> checkpointer);
 
   // Everything below runs on the writer thread, inside a group transaction.
   Result<std::vector<EnqueueResult>> EnqueueOp(SqliteDatabase& db,
@@ -134,6 +136,7 @@ class SqliteTaskQueue final : public TaskQueue {
   std::map<std::string, int64_t> waiting_counts_;
   std::mt19937_64 rng_;  // backoff jitter
 
+  std::unique_ptr<WalCheckpointer> checkpointer_;
   std::unique_ptr<GroupCommitWriter> writer_;  // last: its thread stops before the state goes
 };
 
