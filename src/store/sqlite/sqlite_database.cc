@@ -178,6 +178,9 @@ Status SqliteDatabase::Configure(const SqliteOptions& options) {
   // Pages are read through a memory map (no pread copy per page) and a larger page cache.
   pragmas += "PRAGMA mmap_size=" + std::to_string(options.mmap_bytes) + ";";
   pragmas += "PRAGMA cache_size=-" + std::to_string(options.cache_kib) + ";";
+  // Statement journals (a statement that changes rows and may still fail, like UPDATE ...
+  // RETURNING inside a savepoint) and temporary tables stay in memory, not in temporary files.
+  pragmas += "PRAGMA temp_store=MEMORY;";
   return Exec(pragmas, "configure connection");
 }
 
