@@ -174,6 +174,9 @@ class TaskQueue {
     std::string id;
     std::string lease_id;
     Json result;
+    /// Optional: the task as the caller leased it (borrowed for the call). A backend may use it
+    /// to skip re-reading a row that has not changed since; the outcome is the same either way.
+    const Task* leased = nullptr;
   };
   /// Completes several tasks in one transaction (workers finishing a leased batch). One Status
   /// per item, in order: OK, or Aborted for a stale lease; the call itself fails only when the

@@ -423,6 +423,56 @@ TEST_P(TaskQueueContractTest, CompleteManyAnswersEachItem) {
   EXPECT_EQ(MustGet(leased[2].id).status, TaskStatus::kSucceeded);
 }
 
+// The leased copy a worker passes along is only a hint: what the row says since (a stale lease,
+// progress from a heartbeat, a cancel request) decides, exactly as without it.
+TEST_P(TaskQueueContractTest, CompleteManyWithLeasedCopiesHonoursLaterChanges) {
+  for (int i = 0; i < 4; ++i) MustEnqueue(MakeTask());
+  std::vector<Task> leased = MustLease({.worker_id = "w1", .max_tasks = 3, .lease_s = 60});
+  ASSERT_EQ(leased.size(), 3u);
+  leased.push_back(MustLeaseOne("w1", /*lease_s=*/1));
+  clock_.AdvanceUs(kSecondUs);
+  ASSERT_TRUE(queue_->Heartbeat(leased[1].id, leased[1].lease_id, 60, 0.5, "half way").ok());
+  ASSERT_TRUE(queue_->Cancel("ns1", leased[2].id).ok());  // running: cancel_requested
+  clock_.AdvanceUs(kSecondUs);
+  ASSERT_EQ(queue_->Sweep(Now()).value_or(-1), 1);  // leased[3]'s lease expired
+  clock_.AdvanceUs(kSecondUs);
+  // leased[0] is unchanged since it was leased: the copy is accurate there.
+  std::vector<TaskQueue::Completion> items;
+  for (int i = 0; i < 4; ++i) {
+    items.push_back({leased[i].id, leased[i].lease_id, Json{{"n", i}}, &leased[i]});
+  }
+  auto statuses = queue_->CompleteMany(items);
+  ASSERT_TRUE(statuses.ok()) << statuses.status().ToString();
+  EXPECT_TRUE((*statuses)[0].ok());
+  EXPECT_TRUE((*statuses)[1].ok());
+  EXPECT_TRUE((*statuses)[2].ok());
+  EXPECT_EQ((*statuses)[3].code(), StatusCode::kAborted);
+  Task zero = MustGet(leased[0].id);
+  EXPECT_EQ(zero.status, TaskStatus::kSucceeded);
+  EXPECT_EQ(zero.result, Json({{"n", 0}}));
+  EXPECT_EQ(zero.progress, 1);
+  EXPECT_EQ(zero.finished_at, Now());
+  EXPECT_EQ(MustGet(leased[1].id).progress_message, "half way");  // not the leased copy's ""
+  EXPECT_TRUE(MustGet(leased[2].id).cancel_requested);
+  EXPECT_EQ(MustGet(leased[3].id).status, TaskStatus::kPending);
+  // Each success recorded exactly one task.succeeded event, with the stored record.
+  auto events = queue_->ReadEvents(0, 1000);
+  ASSERT_TRUE(events.ok());
+  int succeeded = 0;
+  for (const auto& e : *events) {
+    if (e.type != "task.succeeded") continue;
+    ++succeeded;
+    Json data = Json::parse(e.data_json);
+    if (data["id"] == leased[1].id) {
+      EXPECT_EQ(data["progress"]["message"], "half way");
+    }
+    if (data["id"] == leased[0].id) {
+      EXPECT_EQ(data["result"], Json({{"n", 0}}));
+    }
+  }
+  EXPECT_EQ(succeeded, 3);
+}
+
 TEST_P(TaskQueueContractTest, FailRetriesAfterJitteredExponentialBackoff) {
   NewTask request = MakeTask();
   request.retry = {

@@ -155,7 +155,7 @@ void WorkerPool::RunTask(Worker* w, const store::Task& task,
       .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   w->completed.fetch_add(1);
   if (result.ok()) {
-    done->push_back({task.id, task.lease_id, std::move(result).value()});
+    done->push_back({task.id, task.lease_id, std::move(result).value(), &task});
     tasks_total_->WithLabels({task.kind, "succeeded"}).Inc();
     return;
   }

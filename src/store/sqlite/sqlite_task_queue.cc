@@ -242,45 +242,35 @@ Result<std::vector<EnqueueResult>> SqliteTaskQueue::Enqueue(const std::vector<Ne
                                                             int64_t max_pending_per_namespace) {
   for (size_t i = 0; i < tasks.size(); ++i) ARGUS_RETURN_IF_ERROR(CheckNewTask(tasks[i], i));
   if (tasks.empty()) return std::vector<EnqueueResult>();
+  // Rows and created events are built here, on the caller's thread: the writer thread, which
+  // every write shares, only runs the statements.
+  const TimestampUs now = clock_.NowUs();
+  std::vector<PreparedTask> prepared;
+  prepared.reserve(tasks.size());
+  for (const NewTask& request : tasks) prepared.push_back(PrepareTask(request, now));
   return RunWrite(*writer_, [&](SqliteDatabase& db) {
-    return EnqueueOp(db, tasks, max_pending_per_namespace);
+    return EnqueueOp(db, tasks, prepared, now, max_pending_per_namespace);
   });
 }
 
-Result<std::vector<EnqueueResult>> SqliteTaskQueue::EnqueueOp(SqliteDatabase& db,
-                                                              const std::vector<NewTask>& tasks,
-                                                              int64_t max_pending) {
-  const TimestampUs now = clock_.NowUs();
+Result<std::vector<EnqueueResult>> SqliteTaskQueue::EnqueueOp(
+    SqliteDatabase& db, const std::vector<NewTask>& tasks,
+    const std::vector<PreparedTask>& prepared, TimestampUs now, int64_t max_pending) {
   std::vector<EnqueueResult> out;
   out.reserve(tasks.size());
   std::set<std::string_view> queues;
-  for (const NewTask& request : tasks) {
+  for (size_t i = 0; i < tasks.size(); ++i) {
     // Over the cap, EnqueueOne fails and the operation's savepoint drops the whole batch.
-    ARGUS_ASSIGN_OR_RETURN(EnqueueResult result, EnqueueOne(db, request, now, max_pending));
+    ARGUS_ASSIGN_OR_RETURN(EnqueueResult result,
+                           EnqueueOne(db, tasks[i], prepared[i], now, max_pending));
     out.push_back(std::move(result));
-    queues.insert(request.queue);
+    queues.insert(tasks[i].queue);
   }
   for (std::string_view queue : queues) ARGUS_RETURN_IF_ERROR(RegisterQueue(db, queue));
   return out;
 }
 
-Result<EnqueueResult> SqliteTaskQueue::EnqueueOne(SqliteDatabase& db, const NewTask& request,
-                                                  TimestampUs now, int64_t max_pending) {
-  if (!request.idempotency_key.empty()) {
-    ARGUS_ASSIGN_OR_RETURN(
-        std::optional<Task> existing,
-        FindTaskByIdempotencyKey(db, request.namespace_id, request.idempotency_key));
-    if (existing) return EnqueueResult{.task = std::move(*existing), .created = false};
-  }
-  if (max_pending > 0) {
-    ARGUS_ASSIGN_OR_RETURN(int64_t waiting, WaitingCount(db, request.namespace_id));
-    if (waiting >= max_pending) {
-      return ResourceExhaustedError(fmt::format(
-          "namespace '{}' may hold at most {} pending or scheduled tasks and this batch would "
-          "exceed that; nothing was enqueued",
-          request.namespace_id, max_pending));
-    }
-  }
+PreparedTask SqliteTaskQueue::PrepareTask(const NewTask& request, TimestampUs now) {
   Task t;
   t.id = NewId(clock_);
   t.namespace_id = request.namespace_id;
@@ -300,10 +290,32 @@ Result<EnqueueResult> SqliteTaskQueue::EnqueueOne(SqliteDatabase& db, const NewT
   if (t.timeouts.schedule_to_start_s > 0) {
     start_deadline = now + UsFromSeconds(t.timeouts.schedule_to_start_s);
   }
-  ARGUS_RETURN_IF_ERROR(InsertTask(db, t, start_deadline));
+  return PrepareNewTask(std::move(t), start_deadline);
+}
+
+Result<EnqueueResult> SqliteTaskQueue::EnqueueOne(SqliteDatabase& db, const NewTask& request,
+                                                  const PreparedTask& prepared, TimestampUs now,
+                                                  int64_t max_pending) {
+  if (!request.idempotency_key.empty()) {
+    ARGUS_ASSIGN_OR_RETURN(
+        std::optional<Task> existing,
+        FindTaskByIdempotencyKey(db, request.namespace_id, request.idempotency_key));
+    if (existing) return EnqueueResult{.task = std::move(*existing), .created = false};
+  }
+  if (max_pending > 0) {
+    ARGUS_ASSIGN_OR_RETURN(int64_t waiting, WaitingCount(db, request.namespace_id));
+    if (waiting >= max_pending) {
+      return ResourceExhaustedError(fmt::format(
+          "namespace '{}' may hold at most {} pending or scheduled tasks and this batch would "
+          "exceed that; nothing was enqueued",
+          request.namespace_id, max_pending));
+    }
+  }
+  const Task& t = prepared.task;
+  ARGUS_RETURN_IF_ERROR(InsertTask(db, prepared));
   if (auto it = waiting_counts_.find(t.namespace_id); it != waiting_counts_.end()) ++it->second;
-  ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.created", t, now));
-  return EnqueueResult{.task = std::move(t), .created = true};
+  ARGUS_RETURN_IF_ERROR(AppendTaskEventText(db, "task.created", t, prepared.event_json, now));
+  return EnqueueResult{.task = t, .created = true};
 }
 
 Result<int64_t> SqliteTaskQueue::WaitingCount(SqliteDatabase& db, const std::string& namespace_id) {
@@ -468,10 +480,45 @@ Result<std::vector<Status>> SqliteTaskQueue::CompleteMany(const std::vector<Comp
   for (const Completion& item : items) {
     checks.push_back(CheckJson(item.result, fmt::format("the result of task '{}'", item.id)));
   }
+  // Where the caller still holds the leased task, the finished record and its event are built
+  // here, off the writer thread; the write then only has to confirm the row did not change.
+  struct Ready {
+    Task done;
+    std::string result_json;
+    std::string event_json;
+  };
+  const TimestampUs now = clock_.NowUs();
+  std::vector<std::optional<Ready>> ready(items.size());
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Task* leased = items[i].leased;
+    if (!checks[i].ok() || leased == nullptr || leased->id != items[i].id ||
+        leased->lease_id != items[i].lease_id || leased->status != TaskStatus::kRunning) {
+      continue;
+    }
+    Task done = *leased;
+    done.status = TaskStatus::kSucceeded;
+    done.result = items[i].result;
+    done.progress = 1;
+    ClearLease(done);
+    done.finished_at = now;
+    done.updated_at = now;
+    std::string event_json = TaskJsonText(done);
+    ready[i] = Ready{std::move(done), DumpStoredJson(items[i].result), std::move(event_json)};
+  }
   return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<std::vector<Status>> {
     std::vector<Status> out = checks;
     for (size_t i = 0; i < items.size(); ++i) {
       if (!out[i].ok()) continue;
+      if (ready[i]) {
+        ARGUS_ASSIGN_OR_RETURN(bool saved, SaveSucceededIfUnchanged(
+                                               db, ready[i]->done, items[i].lease_id,
+                                               items[i].leased->updated_at, ready[i]->result_json));
+        if (saved) {
+          ARGUS_RETURN_IF_ERROR(
+              AppendTaskEventText(db, "task.succeeded", ready[i]->done, ready[i]->event_json, now));
+          continue;
+        }
+      }
       auto done = CompleteOp(db, items[i].id, items[i].lease_id, items[i].result);
       if (done.ok()) continue;
       const StatusCode code = done.status().code();

@@ -12,6 +12,7 @@
 #include "store/sqlite/connection_pool.h"
 #include "store/sqlite/group_commit_writer.h"
 #include "store/sqlite/sqlite_database.h"
+#include "store/sqlite/sqlite_task_rows.h"
 #include "store/sqlite/wal_checkpointer.h"
 #include "store/store_registry.h"
 #include "store/task_queue.h"
@@ -107,9 +108,14 @@ class SqliteTaskQueue final : public TaskQueue {
   // Everything below runs on the writer thread, inside a group transaction.
   Result<std::vector<EnqueueResult>> EnqueueOp(SqliteDatabase& db,
                                                const std::vector<NewTask>& tasks,
-                                               int64_t max_pending);
-  Result<EnqueueResult> EnqueueOne(SqliteDatabase& db, const NewTask& request, TimestampUs now,
+                                               const std::vector<PreparedTask>& prepared,
+                                               TimestampUs now, int64_t max_pending);
+  Result<EnqueueResult> EnqueueOne(SqliteDatabase& db, const NewTask& request,
+                                   const PreparedTask& prepared, TimestampUs now,
                                    int64_t max_pending);
+  // Runs on the caller's thread, before the write.
+  PreparedTask PrepareTask(const NewTask& request, TimestampUs now);
+
   Result<std::vector<Task>> LeaseOp(SqliteDatabase& db, const LeaseRequest& request);
   Result<Task> StartAttempt(SqliteDatabase& db, const std::string& id, const LeaseRequest& request,
                             TimestampUs now);

@@ -228,24 +228,38 @@ Result<std::optional<Task>> FindTaskByIdempotencyKey(SqliteDatabase& db,
   return ReadOptionalTask(*stmt, db.path());
 }
 
-Status InsertTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> start_deadline) {
+std::string DumpStoredJson(const Json& value) { return DumpJson(value); }
+
+PreparedTask PrepareNewTask(Task task, std::optional<TimestampUs> start_deadline) {
+  PreparedTask p;
+  p.input_json = DumpJson(task.input);
+  p.retry_json = DumpJson(RetryToJson(task.retry));
+  p.result_json = DumpJson(task.result);
+  p.event_json = TaskJsonText(task);
+  p.start_deadline = start_deadline;
+  p.task = std::move(task);
+  return p;
+}
+
+Status InsertTask(SqliteDatabase& db, const PreparedTask& prepared) {
+  const Task& t = prepared.task;
   ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kInsertTask, "enqueue task"));
   stmt->BindText(1, t.id);
   stmt->BindText(2, t.namespace_id);
   stmt->BindText(3, t.kind);
   stmt->BindText(4, t.queue);
   stmt->BindInt64(5, t.priority);
-  stmt->BindText(6, DumpJson(t.input));
+  stmt->BindText(6, prepared.input_json);
   stmt->BindText(7, t.idempotency_key);
   stmt->BindText(8, TaskStatusName(t.status));
   stmt->BindInt64(9, t.attempt);
-  stmt->BindText(10, DumpJson(RetryToJson(t.retry)));
+  stmt->BindText(10, prepared.retry_json);
   stmt->BindDouble(11, t.timeouts.schedule_to_start_s);
   stmt->BindDouble(12, t.timeouts.start_to_close_s);
   stmt->BindDouble(13, t.timeouts.heartbeat_s);
   stmt->BindDouble(14, t.progress);
   stmt->BindText(15, t.progress_message);
-  stmt->BindText(16, DumpJson(t.result));
+  stmt->BindText(16, prepared.result_json);
   if (t.error) {
     stmt->BindText(17, t.error->code);
     stmt->BindText(18, t.error->message);
@@ -266,7 +280,7 @@ Status InsertTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> 
   stmt->BindInt64(28, t.run_at);
   stmt->BindOptionalInt64(29, t.started_at);
   stmt->BindOptionalInt64(30, t.finished_at);
-  stmt->BindOptionalInt64(31, start_deadline);
+  stmt->BindOptionalInt64(31, prepared.start_deadline);
   return stmt->Run();
 }
 
@@ -305,8 +319,27 @@ Status SaveTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> ne
   return OkStatus();
 }
 
-Status AppendTaskEvent(SqliteDatabase& db, std::string_view type, const Task& task,
-                       TimestampUs at) {
+Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
+                                      std::string_view lease_id, TimestampUs leased_updated_at,
+                                      std::string_view result_json) {
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db.Prepare(
+          "UPDATE tasks SET status = 'succeeded', result = ?2, progress = 1, lease_id = '',"
+          " lease_expires_at = 0, finished_at = ?3, updated_at = ?3, start_deadline_at = NULL"
+          " WHERE id = ?1 AND status = 'running' AND lease_id = ?4 AND updated_at = ?5",
+          "complete unchanged task"));
+  stmt->BindText(1, done.id);
+  stmt->BindText(2, result_json);
+  stmt->BindInt64(3, done.updated_at);
+  stmt->BindText(4, lease_id);
+  stmt->BindInt64(5, leased_updated_at);
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  return stmt->Changes() == 1;
+}
+
+Status AppendTaskEventText(SqliteDatabase& db, std::string_view type, const Task& task,
+                           std::string_view data_json, TimestampUs at) {
   ARGUS_ASSIGN_OR_RETURN(auto stmt,
                          db.Prepare("INSERT INTO task_events(type, namespace_id, task_id, data, "
                                     "created_at) VALUES (?, ?, ?, ?, ?)",
@@ -314,9 +347,14 @@ Status AppendTaskEvent(SqliteDatabase& db, std::string_view type, const Task& ta
   stmt->BindText(1, type);
   stmt->BindText(2, task.namespace_id);
   stmt->BindText(3, task.id);
-  stmt->BindText(4, TaskJsonText(task));
+  stmt->BindText(4, data_json);
   stmt->BindInt64(5, at);
   return stmt->Run();
+}
+
+Status AppendTaskEvent(SqliteDatabase& db, std::string_view type, const Task& task,
+                       TimestampUs at) {
+  return AppendTaskEventText(db, type, task, TaskJsonText(task), at);
 }
 
 Result<Page<Task>> ListTaskRows(SqliteDatabase& db, const TaskFilter& filter,

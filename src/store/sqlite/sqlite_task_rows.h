@@ -39,7 +39,28 @@ Result<std::optional<Task>> FindTaskByIdempotencyKey(SqliteDatabase& db,
 
 /// Inserts a new task row. `start_deadline` is when a task still waiting to start fails with a
 /// schedule-to-start timeout (nullopt: never).
-Status InsertTask(SqliteDatabase& db, const Task& task, std::optional<TimestampUs> start_deadline);
+/// JSON as the task table stores it.
+std::string DumpStoredJson(const Json& value);
+
+/// A new task with the text its INSERT and its task.created event need, made before the write
+/// (off the single writer thread).
+struct PreparedTask {
+  Task task;
+  std::optional<TimestampUs> start_deadline;
+  std::string input_json;
+  std::string retry_json;
+  std::string result_json;
+  std::string event_json;  ///< TaskJsonText(task)
+};
+PreparedTask PrepareNewTask(Task task, std::optional<TimestampUs> start_deadline);
+Status InsertTask(SqliteDatabase& db, const PreparedTask& task);
+
+/// running → succeeded for a task whose row has not changed since it was leased (same lease and
+/// updated_at as `leased_updated_at`): `done` is the task as completed, computed by the caller.
+/// False (nothing written) when the row changed; the caller then takes the general path.
+Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
+                                      std::string_view lease_id, TimestampUs leased_updated_at,
+                                      std::string_view result_json);
 
 /// Writes every mutable field of `task` (status, attempt, progress, result, error, lease,
 /// flags and times) to its row. The start deadline is dropped when the task leaves
@@ -48,6 +69,9 @@ Status SaveTask(SqliteDatabase& db, const Task& task,
                 std::optional<TimestampUs> new_start_deadline = std::nullopt);
 
 /// Appends an outbox row: `type`, the task's ids, TaskToJson(task) as data.
+/// Records an event whose data (TaskJsonText of `task`) the caller already has.
+Status AppendTaskEventText(SqliteDatabase& db, std::string_view type, const Task& task,
+                           std::string_view data_json, TimestampUs at);
 Status AppendTaskEvent(SqliteDatabase& db, std::string_view type, const Task& task, TimestampUs at);
 
 /// A page of `filter.namespace_id`'s tasks after `page.after_id` in id order.
