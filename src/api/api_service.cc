@@ -108,6 +108,10 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
     AddWebSocketRoutes(router_, env);
   }
   if (deps_.webhooks != nullptr) AddWebhookRoutes(router_, env);
+  if (deps_.blobs != nullptr) {
+    AddBucketRoutes(router_, env);
+    AddObjectRoutes(router_, env);
+  }
   requests_total_ = &deps_.metrics->AddCounter(
       "argus_http_requests_total", "HTTP requests answered, by route, method and status code.",
       {"route", "method", "code"});
@@ -147,6 +151,34 @@ void ApiService::AddCors(const HttpRequest& req, HttpResponse& out) const {
   out.AddHeader("Access-Control-Allow-Origin", any && !match ? "*" : std::string(origin));
   if (!any || match) out.AddHeader("Vary", "Origin");
   out.AddHeader("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location");
+}
+
+namespace {
+
+// A body refused from the request head: nothing is read; Handle answers (and says why).
+class RefusedBody final : public BodyConsumer {
+ public:
+  bool Wanted() const override { return false; }
+  bool OnData(std::string_view) override { return false; }
+  void OnEnd(bool) override {}
+};
+
+}  // namespace
+
+std::shared_ptr<BodyConsumer> ApiService::StreamBody(const HttpRequest& req) {
+  if (req.method != "PUT" && req.method != "POST") return nullptr;
+  Router::Match match = router_.Find(req.method, req.path);
+  if (match.route == nullptr || !match.route->body_stream) return nullptr;
+  // Authorized before a byte of a possibly huge body is read; Handle checks again and answers.
+  RequestContext ctx{req, {}, std::move(match.params), std::nullopt, {}, {}, nullptr};
+  if (!Authorize(*match.route, req, ctx).ok()) return std::make_shared<RefusedBody>();
+  try {
+    auto consumer = match.route->body_stream(ctx);
+    if (consumer) return consumer;
+  } catch (const std::exception& e) {
+    log::Error("body stream setup threw", {{"route", match.route->pattern}, {"error", e.what()}});
+  }
+  return std::make_shared<RefusedBody>();
 }
 
 void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
@@ -358,7 +390,10 @@ void ApiService::Respond(std::string_view request_id, const Route* route,
   ApiResponse& r = *result;
   out.status = r.status;
   for (auto& h : r.headers) out.headers.push_back(std::move(h));
-  if (r.raw) {
+  if (r.body_source) {
+    out.body_source = std::move(r.body_source);
+    out.content_type = r.content_type;
+  } else if (r.raw) {
     out.body = std::move(*r.raw);
     out.content_type = r.content_type.empty() ? route->response_content_type : r.content_type;
   } else if (r.status != 204) {

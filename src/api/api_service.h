@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/json_schema.h"
 #include "core/metrics.h"
+#include "store/blob_store.h"
 #include "store/metadata_store.h"
 #include "store/task_queue.h"
 #include "store/webhook_store.h"
@@ -45,6 +46,10 @@ struct ApiDeps {
   std::function<void()> webhooks_changed;
   bool webhooks_allow_private_targets = false;
   int webhook_max_attempts = 8;  ///< the attempt budget a redelivery gets
+  /// Object contents; null: no /v1/buckets routes.
+  store::BlobStore* blobs = nullptr;
+  int64_t max_object_bytes = 0;       ///< server-wide object size limit (0: none)
+  size_t max_metadata_bytes = 16384;  ///< an object's user metadata, as JSON text
 };
 
 /// The HTTP handler of the public API: request ids, CORS, routing, authentication and roles,
@@ -58,6 +63,7 @@ class ApiService final : public HttpHandler {
   void Handle(const HttpRequest& request, HttpResponse& response) override;
   void HandleTransportError(const HttpRequest& request, int status, std::string_view code,
                             std::string_view message, HttpResponse& response) override;
+  std::shared_ptr<BodyConsumer> StreamBody(const HttpRequest& head) override;
 
   /// Answers every waiting call now (before the HTTP server drains).
   void Shutdown();

@@ -41,6 +41,8 @@ struct ApiResponse {
   std::function<void(std::shared_ptr<StreamSink>)> stream;
   /// Set (with status 101) to accept a WebSocket upgrade.
   std::shared_ptr<WebSocketHandler> websocket;
+  /// Set to send a large body (file contents) piece by piece; content_type applies.
+  std::shared_ptr<BodySource> body_source;
 
   static ApiResponse Of(int status, Json body) {
     ApiResponse r;

@@ -47,6 +47,11 @@ struct Route {
   /// Also accept the key as ?access_token= (EventSource and WebSocket clients cannot set
   /// headers); the access log never records query strings.
   bool allow_query_token = false;
+  /// Set for routes that take a raw body of any size (uploads): called once the request head is
+  /// parsed and authorized, before any body byte is read, to make the consumer the body streams
+  /// into; the handler then finds it in ctx.http.body_consumer. Null: the body is buffered
+  /// (at most http.max_body_bytes) and, with request_schema, parsed as JSON.
+  std::function<std::shared_ptr<BodyConsumer>(RequestContext&)> body_stream;
   std::function<Result<ApiResponse>(RequestContext&)> handler;
   size_t index = 0;  ///< position in the table, for per-route metrics
   /// `request_schema` compiled by Router::Add; null when the route takes no body.

@@ -66,6 +66,13 @@ constexpr ConfigKey kKeys[] = {
      "finished tasks and their events are purged after this many seconds"},
     {"workers.cpu", T::kInt, "2", "in-process worker threads leasing from the cpu queue"},
     {"workers.io", T::kInt, "2", "in-process worker threads leasing from the io queue"},
+    {"blobs.backend", T::kString, "\"local\"", "where object contents are stored"},
+    {"blobs.gc_grace_s", T::kDouble, "3600",
+     "an unreferenced blob is freed only after it has been unused this long"},
+    {"blobs.gc_interval_s", T::kDouble, "600", "how often unreferenced blobs are looked for"},
+    {"objects.max_object_bytes", T::kInt, "5368709120",
+     "largest object accepted (a bucket may set a lower limit); 0: no limit"},
+    {"objects.max_metadata_bytes", T::kInt, "16384", "largest user metadata of an object (JSON)"},
     {"webhooks.backend", T::kString, "\"sqlite\"", "webhook store backend"},
     {"webhooks.allow_private_targets", T::kBool, "false",
      "allow webhook targets on loopback, private or link-local addresses (checked on the "

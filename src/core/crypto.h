@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX, kept out of this header.
+
 namespace argus {
 
 /// Thin wrappers over OpenSSL's libcrypto: the primitives every layer needs (key hashing,
@@ -16,6 +18,27 @@ void RandomBytes(uint8_t* out, size_t n);
 
 /// SHA-256 of `data`, as 32 raw bytes.
 std::string Sha256(std::string_view data);
+/// SHA-256 over data that arrives in pieces (a streamed upload). Not thread-safe; movable.
+/// Aborts if OpenSSL cannot allocate its context, like RandomBytes.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  ~Sha256Hasher();
+  Sha256Hasher(Sha256Hasher&&) noexcept;
+  Sha256Hasher& operator=(Sha256Hasher&&) noexcept;
+  Sha256Hasher(const Sha256Hasher&) = delete;
+  Sha256Hasher& operator=(const Sha256Hasher&) = delete;
+
+  /// Adds `data` to what is hashed.
+  void Update(std::string_view data);
+  /// SHA-256 of everything passed to Update since construction or the last Finish, as 32 raw
+  /// bytes; the hasher then starts over.
+  std::string Finish();
+
+ private:
+  evp_md_ctx_st* ctx_;
+};
+
 /// HMAC-SHA256 of `data` keyed by `key`, as 32 raw bytes.
 std::string HmacSha256(std::string_view key, std::string_view data);
 

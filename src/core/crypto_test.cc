@@ -10,6 +10,31 @@ TEST(CryptoTest, Sha256KnownVector) {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(CryptoTest, Sha256HasherMatchesOneShotWhateverTheSplit) {
+  std::string data;
+  for (int i = 0; i < 100'000; ++i) data.push_back(static_cast<char>(i * 7 + i / 251));
+  for (size_t piece : {1u, 3u, 64u, 1000u, 65'537u}) {
+    Sha256Hasher hasher;
+    for (size_t at = 0; at < data.size(); at += piece) {
+      hasher.Update(std::string_view(data).substr(at, piece));
+    }
+    EXPECT_EQ(hasher.Finish(), Sha256(data)) << "pieces of " << piece;
+  }
+}
+
+TEST(CryptoTest, Sha256HasherStartsOverAfterFinish) {
+  Sha256Hasher hasher;
+  EXPECT_EQ(HexEncode(hasher.Finish()),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  hasher.Update("a");
+  hasher.Update("bc");
+  EXPECT_EQ(HexEncode(hasher.Finish()),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  Sha256Hasher moved = std::move(hasher);
+  moved.Update("abc");
+  EXPECT_EQ(moved.Finish(), Sha256("abc"));
+}
+
 TEST(CryptoTest, HmacSha256Rfc4231Case2) {
   EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");

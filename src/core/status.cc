@@ -40,6 +40,12 @@ std::string_view StatusCodeName(StatusCode code) {
       return "unauthenticated";
     case StatusCode::kConditionFailed:
       return "precondition_failed";
+    case StatusCode::kPayloadTooLarge:
+      return "payload_too_large";
+    case StatusCode::kUnsupportedMediaType:
+      return "unsupported_media_type";
+    case StatusCode::kRangeNotSatisfiable:
+      return "range_not_satisfiable";
   }
   return "unknown";
 }
@@ -86,5 +92,12 @@ Status DeadlineExceededError(std::string m) {
   return {StatusCode::kDeadlineExceeded, std::move(m)};
 }
 Status ConditionFailedError(std::string m) { return {StatusCode::kConditionFailed, std::move(m)}; }
+Status PayloadTooLargeError(std::string m) { return {StatusCode::kPayloadTooLarge, std::move(m)}; }
+Status UnsupportedMediaTypeError(std::string m) {
+  return {StatusCode::kUnsupportedMediaType, std::move(m)};
+}
+Status RangeNotSatisfiableError(std::string m) {
+  return {StatusCode::kRangeNotSatisfiable, std::move(m)};
+}
 
 }  // namespace argus

@@ -30,7 +30,10 @@ enum class StatusCode : int {
   kUnavailable = 14,
   kDataLoss = 15,
   kUnauthenticated = 16,
-  kConditionFailed = 100,
+  kConditionFailed = 100,       ///< HTTP 412: an If-Match / If-None-Match condition failed
+  kPayloadTooLarge = 101,       ///< HTTP 413
+  kUnsupportedMediaType = 102,  ///< HTTP 415
+  kRangeNotSatisfiable = 103,   ///< HTTP 416
 };
 
 /// The wire name of a code: snake_case ("invalid_argument", "not_found", ...).
@@ -82,6 +85,9 @@ Status InternalError(std::string message);
 Status UnavailableError(std::string message);
 Status DeadlineExceededError(std::string message);
 Status ConditionFailedError(std::string message);
+Status PayloadTooLargeError(std::string message);
+Status UnsupportedMediaTypeError(std::string message);
+Status RangeNotSatisfiableError(std::string message);
 
 }  // namespace argus
 

@@ -29,6 +29,9 @@ TEST(StatusTest, WireNamesAreSnakeCase) {
   EXPECT_EQ(StatusCodeName(StatusCode::kFailedPrecondition), "failed_precondition");
   EXPECT_EQ(StatusCodeName(StatusCode::kResourceExhausted), "resource_exhausted");
   EXPECT_EQ(StatusCodeName(StatusCode::kConditionFailed), "precondition_failed");
+  EXPECT_EQ(StatusCodeName(StatusCode::kPayloadTooLarge), "payload_too_large");
+  EXPECT_EQ(StatusCodeName(StatusCode::kUnsupportedMediaType), "unsupported_media_type");
+  EXPECT_EQ(StatusCodeName(StatusCode::kRangeNotSatisfiable), "range_not_satisfiable");
 }
 
 Result<int> Half(int v) {

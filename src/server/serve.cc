@@ -15,6 +15,7 @@
 #include "core/id.h"
 #include "core/json_schema.h"
 #include "core/log.h"
+#include "engine/blobs/blob_collector.h"
 #include "engine/webhooks/webhook_dispatcher.h"
 #include "engine/worker/task_kinds.h"
 #include "engine/worker/worker_pool.h"
@@ -181,6 +182,8 @@ int RunServe(const Config& config) {
 
   auto webhook_store = registry.webhooks.Create(config.GetString("webhooks.backend"), args);
   if (!webhook_store.ok()) return Fail(webhook_store.status());
+  auto blobs = registry.blobs.Create(config.GetString("blobs.backend"), args);
+  if (!blobs.ok()) return Fail(blobs.status());
 
   MetricsRegistry metrics;
   AddProcessMetrics(metrics);
@@ -194,6 +197,12 @@ int RunServe(const Config& config) {
   engine::WebhookDispatcher dispatcher(tasks->get(), webhook_store->get(), std::move(*sender),
                                        *dispatcher_options, &SystemClock::Get(), &metrics);
   dispatcher.Start();
+
+  engine::BlobCollector collector(blobs->get(), metadata->get(),
+                                  {.grace_s = config.GetDouble("blobs.gc_grace_s"),
+                                   .interval_s = config.GetDouble("blobs.gc_interval_s")},
+                                  &SystemClock::Get(), &metrics);
+  collector.Start();
 
   engine::TaskKindRegistry kinds;
   engine::RegisterBuiltinKinds(kinds);
@@ -234,6 +243,9 @@ int RunServe(const Config& config) {
   deps.webhooks_changed = [&dispatcher] { dispatcher.Notify(); };
   deps.webhooks_allow_private_targets = dispatcher_options->sender.allow_private_targets;
   deps.webhook_max_attempts = dispatcher_options->max_attempts;
+  deps.blobs = blobs->get();
+  deps.max_object_bytes = config.GetInt("objects.max_object_bytes");
+  deps.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
   store::MetadataStore* md = metadata->get();
   deps.readiness = [md, &started]() {
     std::vector<std::pair<std::string, std::string>> checks;
@@ -287,10 +299,12 @@ int RunServe(const Config& config) {
   size_t cut = (*server)->Shutdown(drain);
   workers.Stop(drain);
   dispatcher.Stop(std::min(drain, std::chrono::milliseconds(2000)));
+  collector.Stop();
   server->reset();
   service->reset();
   tasks->reset();
   webhook_store->reset();
+  blobs->reset();
   metadata->reset();
   std::filesystem::remove(data_dir + "/listen.addr");
   log::Info("stopped", {{"connections_cut", cut}});

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/registry.h"
+#include "store/blob_store.h"
 #include "store/metadata_store.h"
 #include "store/task_queue.h"
 #include "store/webhook_store.h"
@@ -44,11 +45,21 @@ struct WebhookStoreCapabilities {
 
 using WebhookStoreRegistry = Registry<WebhookStore, StoreArgs, WebhookStoreCapabilities>;
 
+/// What callers may rely on from a blob store backend.
+struct BlobStoreCapabilities {
+  bool durable = true;            ///< committed blobs survive kill -9
+  bool multi_process = false;     ///< several argus processes may share it
+  bool content_addressed = true;  ///< a blob's name is the SHA-256 of its bytes
+};
+
+using BlobStoreRegistry = Registry<BlobStore, StoreArgs, BlobStoreCapabilities>;
+
 /// One registry per store contract, filled by server/register_all.cc.
 struct StoreRegistry {
   MetadataStoreRegistry metadata;
   TaskQueueRegistry task_queue;
   WebhookStoreRegistry webhooks;
+  BlobStoreRegistry blobs;
 };
 
 }  // namespace argus::store

@@ -56,6 +56,29 @@ std::string Describe(const ApiKey& key) {
   return out.str();
 }
 
+std::string Describe(const Bucket& bucket) {
+  std::ostringstream out;
+  out << "id=" << bucket.id << " namespace_id=" << bucket.namespace_id << " name=" << bucket.name
+      << " description=" << bucket.description << " max_object_bytes=" << bucket.max_object_bytes
+      << " allowed_media_types=" << Json(bucket.allowed_media_types).dump()
+      << " metadata_schema=" << bucket.metadata_schema.dump() << " created_at=" << bucket.created_at
+      << " updated_at=" << bucket.updated_at;
+  return out.str();
+}
+
+std::string Describe(const StoredObject& object) {
+  std::ostringstream out;
+  out << "id=" << object.id << " namespace_id=" << object.namespace_id
+      << " bucket_id=" << object.bucket_id << " key=" << object.key << " size=" << object.size
+      << " sha256=" << object.sha256 << " media_type=" << object.media_type
+      << " metadata=" << object.metadata.dump() << " status=" << object.status
+      << " created_at=" << object.created_at << " updated_at=" << object.updated_at;
+  return out.str();
+}
+
+// A stand-in for the digest of some bytes: distinct contents, distinct canonical digests.
+std::string Sha(int content) { return fmt::format("{:064x}", content); }
+
 template <typename T>
 std::vector<std::string> Ids(const std::vector<T>& items) {
   std::vector<std::string> ids;
@@ -152,12 +175,113 @@ class MetadataStoreContractTest : public testing::TestWithParam<std::string> {
     return ids;
   }
 
+  Bucket NewBucket(const std::string& namespace_id, const std::string& name) {
+    clock_.AdvanceUs(1000);
+    Bucket bucket;
+    bucket.id = NewId(clock_);
+    bucket.namespace_id = namespace_id;
+    bucket.name = name;
+    bucket.description = "all about " + name;
+    bucket.max_object_bytes = 5'000'000;
+    bucket.allowed_media_types = {"image/*", "application/pdf"};
+    bucket.metadata_schema = {{"type", "object"}, {"required", {"camera"}}};
+    bucket.created_at = clock_.NowUs();
+    bucket.updated_at = clock_.NowUs() + 5;
+    return bucket;
+  }
+
+  Bucket MustCreate(const Bucket& bucket) {
+    auto created = store_->CreateBucket(bucket);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return bucket;
+  }
+
+  // A namespace with one bucket, for tests about objects.
+  Bucket MustCreateBucket(const std::string& name = "photos") {
+    Namespace ns = MustCreate(NewNamespace("ns-" + std::to_string(++namespace_counter_)));
+    return MustCreate(NewBucket(ns.id, name));
+  }
+
+  StoredObject NewObject(const Bucket& bucket, const std::string& key, int content = 1,
+                         Json metadata = Json::object()) {
+    clock_.AdvanceUs(1000);
+    StoredObject object;
+    object.id = NewId(clock_);
+    object.namespace_id = bucket.namespace_id;
+    object.bucket_id = bucket.id;
+    object.key = key;
+    object.size = 100 + content;
+    object.sha256 = Sha(content);
+    object.media_type = "image/jpeg";
+    object.metadata = std::move(metadata);
+    object.created_at = clock_.NowUs();
+    object.updated_at = clock_.NowUs() + 2;
+    return object;
+  }
+
+  PutObjectResult MustPut(const StoredObject& object, const ObjectPrecondition& condition = {}) {
+    auto put = store_->PutObject(object, condition);
+    EXPECT_TRUE(put.ok()) << put.status().ToString();
+    return put.ok() ? std::move(put).value() : PutObjectResult{};
+  }
+
+  // Keys and common prefixes of one listing, in the order listed.
+  struct Listing {
+    std::vector<std::string> keys;
+    std::vector<std::string> prefixes;
+  };
+
+  // Walks every page with request.limit, checking the page invariants on the way: at most limit
+  // items, each listed once, in order and past the cursor; a page that says more follows is full
+  // and ends at its cursor.
+  Listing ListAll(const std::string& bucket_id, ListObjectsRequest request) {
+    Listing all;
+    std::set<std::string> seen;
+    for (int pages = 0; pages < 1000; ++pages) {
+      auto page = store_->ListObjects(bucket_id, request);
+      EXPECT_TRUE(page.ok()) << page.status().ToString();
+      if (!page.ok()) break;
+      std::vector<std::string> items;
+      for (const StoredObject& object : page->objects) {
+        EXPECT_EQ(object.bucket_id, bucket_id);
+        all.keys.push_back(object.key);
+        items.push_back(object.key);
+      }
+      for (const std::string& prefix : page->common_prefixes) {
+        all.prefixes.push_back(prefix);
+        items.push_back(prefix);
+      }
+      EXPECT_LE(static_cast<int>(items.size()), request.limit);
+      for (const std::string& item : items) {
+        EXPECT_TRUE(seen.insert(item).second) << "listed twice: " << item;
+        EXPECT_GT(item, request.after_key);
+      }
+      if (page->next_after_key.empty()) break;
+      EXPECT_EQ(static_cast<int>(items.size()), request.limit);
+      EXPECT_EQ(page->next_after_key, *std::max_element(items.begin(), items.end()));
+      request.after_key = page->next_after_key;
+    }
+    EXPECT_TRUE(std::is_sorted(all.keys.begin(), all.keys.end()));
+    EXPECT_TRUE(std::is_sorted(all.prefixes.begin(), all.prefixes.end()));
+    return all;
+  }
+
+  std::vector<std::string> AllKeys(const std::string& bucket_id, ListObjectsRequest request = {}) {
+    return ListAll(bucket_id, std::move(request)).keys;
+  }
+
+  std::vector<std::string> AllBucketIds(const std::string& ns_id, int limit) {
+    return WalkPages(limit,
+                     [&](const PageRequest& req) { return store_->ListBuckets(ns_id, req); });
+  }
+
   StoreRegistry registry_;
   Config config_;
   FakeClock clock_{1'700'000'000'000'000};
   std::string dir_;
   std::unique_ptr<MetadataStore> store_;
   int key_counter_ = 0;
+  int namespace_counter_ = 0;
 };
 
 TEST_P(MetadataStoreContractTest, PingSucceeds) { EXPECT_TRUE(store_->Ping().ok()); }
@@ -466,6 +590,564 @@ TEST_P(MetadataStoreContractTest, ConcurrentWritersAndReadersSeeEveryCommittedRe
   for (const std::string& id : expected) {
     EXPECT_EQ(AllKeyIds(id, 10, false).size(), 1u) << id;
   }
+}
+
+TEST_P(MetadataStoreContractTest, CreatedBucketIsReadableAndListed) {
+  Namespace ns = MustCreate(NewNamespace("buckets"));
+  Bucket bucket = NewBucket(ns.id, "photos");
+  auto created = store_->CreateBucket(bucket);
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_EQ(Describe(*created), Describe(bucket));
+  auto got = store_->GetBucket(ns.id, "photos");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(Describe(*got), Describe(bucket));
+
+  // Empty lists and a null schema round-trip too.
+  Bucket plain = NewBucket(ns.id, "plain");
+  plain.allowed_media_types.clear();
+  plain.metadata_schema = nullptr;
+  plain.max_object_bytes = 0;
+  MustCreate(plain);
+  EXPECT_EQ(Describe(store_->GetBucket(ns.id, "plain").value_or(Bucket{})), Describe(plain));
+  auto page = store_->ListBuckets(ns.id, {});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  ASSERT_EQ(page->items.size(), 2u);
+  EXPECT_EQ(Describe(page->items[0]), Describe(bucket));
+  EXPECT_EQ(Describe(page->items[1]), Describe(plain));
+}
+
+TEST_P(MetadataStoreContractTest, BucketNamesAreValidated) {
+  Namespace ns = MustCreate(NewNamespace("names"));
+  for (const std::string& name : {std::string("a"), std::string("0.a_b-c"), std::string(63, 'z')}) {
+    EXPECT_TRUE(store_->CreateBucket(NewBucket(ns.id, name)).ok()) << name;
+  }
+  for (const std::string& name :
+       {std::string(""), std::string("Photos"), std::string("-photos"), std::string(".hidden"),
+        std::string("_x"), std::string("a b"), std::string("a/b"), std::string(64, 'z'),
+        std::string("caf\xc3\xa9")}) {
+    Bucket bucket = NewBucket(ns.id, name);
+    EXPECT_EQ(store_->CreateBucket(bucket).status().code(), StatusCode::kInvalidArgument) << name;
+  }
+  EXPECT_EQ(AllBucketIds(ns.id, 10).size(), 3u);
+}
+
+TEST_P(MetadataStoreContractTest, BucketNameIsUniqueOnlyWithinItsNamespace) {
+  Namespace a = MustCreate(NewNamespace("a"));
+  Namespace b = MustCreate(NewNamespace("b"));
+  Bucket first = MustCreate(NewBucket(a.id, "shared"));
+  auto clash = store_->CreateBucket(NewBucket(a.id, "shared"));
+  EXPECT_EQ(clash.status().code(), StatusCode::kAlreadyExists);
+  EXPECT_THAT(std::string(clash.status().message()), testing::HasSubstr("shared"));
+  Bucket other = MustCreate(NewBucket(b.id, "shared"));
+  EXPECT_EQ(store_->GetBucket(a.id, "shared").value_or(Bucket{}).id, first.id);
+  EXPECT_EQ(store_->GetBucket(b.id, "shared").value_or(Bucket{}).id, other.id);
+}
+
+TEST_P(MetadataStoreContractTest, BucketInMissingNamespaceIsNotFound) {
+  Bucket orphan = NewBucket(NewId(clock_), "orphan");
+  EXPECT_EQ(store_->CreateBucket(orphan).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetBucket(orphan.namespace_id, "orphan").status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_P(MetadataStoreContractTest, BucketOfAnotherNamespaceIsNotFoundAndNamed) {
+  Namespace mine = MustCreate(NewNamespace("mine"));
+  Namespace theirs = MustCreate(NewNamespace("theirs"));
+  MustCreate(NewBucket(theirs.id, "secret"));
+  auto got = store_->GetBucket(mine.id, "secret");
+  EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(std::string(got.status().message()), testing::HasSubstr("'secret'"));
+  EXPECT_EQ(
+      store_->UpdateBucket(mine.id, "secret", {.description = "x"}, clock_.NowUs()).status().code(),
+      StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteBucket(mine.id, "secret", true).code(), StatusCode::kNotFound);
+  EXPECT_THAT(AllBucketIds(mine.id, 10), IsEmpty());
+  EXPECT_TRUE(store_->GetBucket(theirs.id, "secret").ok());
+}
+
+TEST_P(MetadataStoreContractTest, BucketsPageInIdOrderPerNamespace) {
+  Namespace a = MustCreate(NewNamespace("a"));
+  Namespace b = MustCreate(NewNamespace("b"));
+  std::vector<std::string> in_a, in_b;
+  for (int i = 0; i < 4; ++i) {
+    in_a.push_back(MustCreate(NewBucket(a.id, "bucket-" + std::to_string(4 - i))).id);
+    in_b.push_back(MustCreate(NewBucket(b.id, "bucket-" + std::to_string(i))).id);
+  }
+  for (int limit = 1; limit <= 5; ++limit) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    EXPECT_THAT(AllBucketIds(a.id, limit), ElementsAreArray(in_a));
+    EXPECT_THAT(AllBucketIds(b.id, limit), ElementsAreArray(in_b));
+  }
+  EXPECT_THAT(AllBucketIds(NewId(clock_), 10), IsEmpty());
+  EXPECT_EQ(store_->ListBuckets(a.id, {.limit = 0}).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(MetadataStoreContractTest, UpdateBucketChangesOnlySetFields) {
+  Namespace ns = MustCreate(NewNamespace("updates"));
+  Bucket bucket = MustCreate(NewBucket(ns.id, "docs"));
+  TimestampUs now = clock_.NowUs() + 1'000'000;
+  auto updated = store_->UpdateBucket(ns.id, "docs", {.description = "new words"}, now);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  Bucket expected = bucket;
+  expected.description = "new words";
+  expected.updated_at = now;
+  EXPECT_EQ(Describe(*updated), Describe(expected));
+  EXPECT_EQ(Describe(store_->GetBucket(ns.id, "docs").value_or(Bucket{})), Describe(expected));
+
+  BucketUpdate all{.description = "",
+                   .max_object_bytes = 0,
+                   .allowed_media_types = std::vector<std::string>{},
+                   .metadata_schema = Json(nullptr)};
+  updated = store_->UpdateBucket(ns.id, "docs", all, now + 1);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  expected.description = "";
+  expected.max_object_bytes = 0;
+  expected.allowed_media_types.clear();
+  expected.metadata_schema = nullptr;
+  expected.updated_at = now + 1;
+  EXPECT_EQ(Describe(*updated), Describe(expected));
+  EXPECT_EQ(Describe(store_->GetBucket(ns.id, "docs").value_or(Bucket{})), Describe(expected));
+}
+
+TEST_P(MetadataStoreContractTest, NonEmptyBucketIsDeletedOnlyWithForce) {
+  Bucket bucket = MustCreateBucket("full");
+  Bucket other = MustCreate(NewBucket(bucket.namespace_id, "other"));
+  MustPut(NewObject(bucket, "a.jpg", 1));
+  MustPut(NewObject(bucket, "b.jpg", 2));
+  MustPut(NewObject(other, "kept.jpg", 3));
+
+  Status refused = store_->DeleteBucket(bucket.namespace_id, "full", false);
+  EXPECT_EQ(refused.code(), StatusCode::kFailedPrecondition) << refused.ToString();
+  EXPECT_TRUE(store_->GetBucket(bucket.namespace_id, "full").ok());
+  EXPECT_THAT(AllKeys(bucket.id), ElementsAreArray({"a.jpg", "b.jpg"}));
+
+  ASSERT_TRUE(store_->DeleteBucket(bucket.namespace_id, "full", true).ok());
+  EXPECT_EQ(store_->GetBucket(bucket.namespace_id, "full").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetObject(bucket.id, "a.jpg").status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(store_->BlobReferenced(Sha(1)).value_or(true));
+  EXPECT_FALSE(store_->BlobReferenced(Sha(2)).value_or(true));
+  EXPECT_TRUE(store_->BlobReferenced(Sha(3)).value_or(false));
+  EXPECT_THAT(AllKeys(other.id), ElementsAreArray({"kept.jpg"}));
+
+  // The name is free again, and the new bucket starts empty.
+  Bucket reborn = MustCreate(NewBucket(bucket.namespace_id, "full"));
+  EXPECT_THAT(AllKeys(reborn.id), IsEmpty());
+  EXPECT_TRUE(store_->DeleteBucket(bucket.namespace_id, "full", false).ok());
+  EXPECT_EQ(store_->DeleteBucket(bucket.namespace_id, "full", true).code(), StatusCode::kNotFound);
+}
+
+TEST_P(MetadataStoreContractTest, DeletingNamespaceDeletesItsBucketsAndObjects) {
+  Bucket doomed = MustCreateBucket("doomed");
+  Bucket kept = MustCreateBucket("kept");
+  MustPut(NewObject(doomed, "x", 1));
+  MustPut(NewObject(kept, "y", 2));
+  ASSERT_TRUE(store_->DeleteNamespace(doomed.namespace_id).ok());
+  EXPECT_EQ(store_->GetBucket(doomed.namespace_id, "doomed").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetObject(doomed.id, "x").status().code(), StatusCode::kNotFound);
+  EXPECT_FALSE(store_->BlobReferenced(Sha(1)).value_or(true));
+  EXPECT_TRUE(store_->GetObject(kept.id, "y").ok());
+}
+
+TEST_P(MetadataStoreContractTest, NewObjectIsStoredAsGiven) {
+  Bucket bucket = MustCreateBucket();
+  StoredObject object = NewObject(bucket, "2024/cat.jpg", 7, {{"camera", "x100"}, {"iso", 400}});
+  auto put = store_->PutObject(object, {});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(Describe(put->object), Describe(object));
+  EXPECT_EQ(put->replaced, std::nullopt);
+  EXPECT_FALSE(put->deduplicated);
+  auto got = store_->GetObject(bucket.id, "2024/cat.jpg");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(Describe(*got), Describe(object));
+}
+
+TEST_P(MetadataStoreContractTest, PutReplacesTheKeyAndReturnsTheOldObject) {
+  Bucket bucket = MustCreateBucket();
+  StoredObject first = MustPut(NewObject(bucket, "a.jpg", 1, {{"v", 1}})).object;
+  StoredObject second = NewObject(bucket, "a.jpg", 2, {{"v", 2}});
+  auto put = store_->PutObject(second, {});
+  ASSERT_TRUE(put.ok()) << put.status().ToString();
+  EXPECT_EQ(Describe(put->object), Describe(second));
+  ASSERT_TRUE(put->replaced.has_value());
+  EXPECT_EQ(Describe(*put->replaced), Describe(first));
+  EXPECT_EQ(Describe(store_->GetObject(bucket.id, "a.jpg").value_or(StoredObject{})),
+            Describe(second));
+  EXPECT_THAT(AllKeys(bucket.id), ElementsAreArray({"a.jpg"}));
+  EXPECT_FALSE(store_->BlobReferenced(Sha(1)).value_or(true));
+}
+
+TEST_P(MetadataStoreContractTest, IfNoneMatchStarRefusesAnExistingKeyOnly) {
+  Bucket bucket = MustCreateBucket();
+  ObjectPrecondition create_only{.must_not_exist = true};
+  StoredObject first = MustPut(NewObject(bucket, "once", 1), create_only).object;
+  auto again = store_->PutObject(NewObject(bucket, "once", 2), create_only);
+  EXPECT_EQ(again.status().code(), StatusCode::kConditionFailed) << again.status().ToString();
+  EXPECT_EQ(Describe(store_->GetObject(bucket.id, "once").value_or(StoredObject{})),
+            Describe(first));
+  EXPECT_FALSE(store_->BlobReferenced(Sha(2)).value_or(true));
+}
+
+TEST_P(MetadataStoreContractTest, ConcurrentCreateOnlyPutsHaveOneWinner) {
+  Bucket bucket = MustCreateBucket();
+  constexpr int kThreads = 6;
+  std::vector<StoredObject> objects;
+  for (int t = 0; t < kThreads; ++t) objects.push_back(NewObject(bucket, "race", t));
+  std::atomic<int> won{0}, lost{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto put = store_->PutObject(objects[t], {.must_not_exist = true});
+      if (put.ok()) ++won;
+      if (put.status().code() == StatusCode::kConditionFailed) ++lost;
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(won.load(), 1);
+  EXPECT_EQ(lost.load(), kThreads - 1);
+  EXPECT_THAT(AllKeys(bucket.id), ElementsAreArray({"race"}));
+}
+
+TEST_P(MetadataStoreContractTest, IfMatchHoldsOnlyForTheCurrentSha) {
+  Bucket bucket = MustCreateBucket();
+  StoredObject first = MustPut(NewObject(bucket, "doc", 1)).object;
+
+  auto wrong = store_->PutObject(NewObject(bucket, "doc", 2), {.sha256_must_match = Sha(9)});
+  EXPECT_EQ(wrong.status().code(), StatusCode::kConditionFailed) << wrong.status().ToString();
+  EXPECT_EQ(store_->GetObject(bucket.id, "doc").value_or(StoredObject{}).id, first.id);
+
+  auto absent = store_->PutObject(NewObject(bucket, "new", 2), {.sha256_must_match = Sha(1)});
+  EXPECT_EQ(absent.status().code(), StatusCode::kConditionFailed) << absent.status().ToString();
+  EXPECT_EQ(store_->GetObject(bucket.id, "new").status().code(), StatusCode::kNotFound);
+
+  StoredObject second = NewObject(bucket, "doc", 2);
+  auto right = store_->PutObject(second, {.sha256_must_match = Sha(1)});
+  ASSERT_TRUE(right.ok()) << right.status().ToString();
+  EXPECT_EQ(right->replaced.value_or(StoredObject{}).id, first.id);
+  EXPECT_EQ(store_->GetObject(bucket.id, "doc").value_or(StoredObject{}).id, second.id);
+}
+
+TEST_P(MetadataStoreContractTest, DeduplicatedOnlyWhenAnotherKeyOfTheBucketHasTheBytes) {
+  Bucket bucket = MustCreateBucket();
+  Bucket other = MustCreate(NewBucket(bucket.namespace_id, "other"));
+  EXPECT_FALSE(MustPut(NewObject(bucket, "a", 1)).deduplicated);  // first upload
+  EXPECT_TRUE(MustPut(NewObject(bucket, "b", 1)).deduplicated);   // same bytes, other key
+  EXPECT_FALSE(MustPut(NewObject(other, "a", 1)).deduplicated);   // other bucket
+  EXPECT_FALSE(MustPut(NewObject(bucket, "c", 2)).deduplicated);  // new bytes
+  EXPECT_FALSE(MustPut(NewObject(bucket, "c", 2)).deduplicated);  // the key's own bytes again
+  EXPECT_TRUE(MustPut(NewObject(bucket, "c", 1)).deduplicated);   // replaced by shared bytes
+}
+
+TEST_P(MetadataStoreContractTest, PutIntoMissingBucketIsNotFound) {
+  Bucket bucket = MustCreateBucket("gone");
+  ASSERT_TRUE(store_->DeleteBucket(bucket.namespace_id, "gone", false).ok());
+  auto put = store_->PutObject(NewObject(bucket, "a", 1), {});
+  EXPECT_EQ(put.status().code(), StatusCode::kNotFound) << put.status().ToString();
+  EXPECT_FALSE(store_->BlobReferenced(Sha(1)).value_or(true));
+}
+
+TEST_P(MetadataStoreContractTest, InvalidObjectsAreRejected) {
+  Bucket bucket = MustCreateBucket();
+  EXPECT_TRUE(store_->PutObject(NewObject(bucket, std::string(1024, 'k')), {}).ok());
+  for (const std::string& key : {std::string(), std::string(1025, 'k'), std::string("a\0b", 3)}) {
+    EXPECT_EQ(store_->PutObject(NewObject(bucket, key), {}).status().code(),
+              StatusCode::kInvalidArgument)
+        << key.size();
+  }
+  StoredObject upper = NewObject(bucket, "upper");
+  upper.sha256.back() = 'F';  // a digest is spelled in lowercase only
+  StoredObject short_sha = NewObject(bucket, "short");
+  short_sha.sha256.pop_back();
+  StoredObject bad_utf8 = NewObject(bucket, "utf8", 1, {{"name", "caf\xc3"}});
+  StoredObject elsewhere = NewObject(bucket, "elsewhere");
+  elsewhere.namespace_id = NewId(clock_);
+  for (const StoredObject& object : {upper, short_sha, bad_utf8, elsewhere}) {
+    EXPECT_EQ(store_->PutObject(object, {}).status().code(), StatusCode::kInvalidArgument)
+        << object.key;
+  }
+  EXPECT_THAT(AllKeys(bucket.id), ElementsAreArray({std::string(1024, 'k')}));
+  EXPECT_EQ(store_
+                ->UpdateObjectMetadata(bucket.id, std::string(1024, 'k'), {{"x", "\xff"}}, "",
+                                       clock_.NowUs())
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+}
+
+TEST_P(MetadataStoreContractTest, EmptyNamespaceIdIsTakenFromTheBucket) {
+  Bucket bucket = MustCreateBucket();
+  StoredObject object = NewObject(bucket, "k");
+  object.namespace_id.clear();
+  EXPECT_EQ(MustPut(object).object.namespace_id, bucket.namespace_id);
+  EXPECT_EQ(store_->GetObject(bucket.id, "k").value_or(StoredObject{}).namespace_id,
+            bucket.namespace_id);
+}
+
+TEST_P(MetadataStoreContractTest, MissingObjectIsNotFoundNamingBucketAndKey) {
+  Bucket bucket = MustCreateBucket("albums");
+  MustPut(NewObject(bucket, "present", 1));
+  auto got = store_->GetObject(bucket.id, "absent.jpg");
+  EXPECT_EQ(got.status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(std::string(got.status().message()), testing::HasSubstr("albums"));
+  EXPECT_THAT(std::string(got.status().message()), testing::HasSubstr("absent.jpg"));
+  // The same key in another bucket is another object.
+  Bucket other = MustCreate(NewBucket(bucket.namespace_id, "other"));
+  EXPECT_EQ(store_->GetObject(other.id, "present").status().code(), StatusCode::kNotFound);
+}
+
+TEST_P(MetadataStoreContractTest, ListWithPrefixIsInKeyOrder) {
+  Bucket bucket = MustCreateBucket();
+  for (const char* key : {"photos/b.jpg", "photos/a.jpg", "photo.jpg", "photos0", "video/x"}) {
+    MustPut(NewObject(bucket, key));
+  }
+  EXPECT_THAT(AllKeys(bucket.id, {.prefix = "photos/"}),
+              ElementsAreArray({"photos/a.jpg", "photos/b.jpg"}));
+  EXPECT_THAT(AllKeys(bucket.id, {.prefix = "photo"}),
+              ElementsAreArray({"photo.jpg", "photos/a.jpg", "photos/b.jpg", "photos0"}));
+  EXPECT_THAT(AllKeys(bucket.id, {.prefix = "nothing"}), IsEmpty());
+  EXPECT_THAT(AllKeys(bucket.id), ElementsAreArray({"photo.jpg", "photos/a.jpg", "photos/b.jpg",
+                                                    "photos0", "video/x"}));
+}
+
+TEST_P(MetadataStoreContractTest, DelimiterRollsKeysUpIntoCommonPrefixes) {
+  Bucket bucket = MustCreateBucket();
+  for (const char* key : {"photos/2024/a.jpg", "photos/2024/b.jpg", "photos/2025/b.jpg",
+                          "photos/cover.jpg", "top.txt", "zzz/"}) {
+    MustPut(NewObject(bucket, key));
+  }
+  Listing top = ListAll(bucket.id, {.delimiter = "/"});
+  EXPECT_THAT(top.keys, ElementsAreArray({"top.txt"}));
+  EXPECT_THAT(top.prefixes, ElementsAreArray({"photos/", "zzz/"}));
+
+  Listing photos = ListAll(bucket.id, {.prefix = "photos/", .delimiter = "/"});
+  EXPECT_THAT(photos.keys, ElementsAreArray({"photos/cover.jpg"}));
+  EXPECT_THAT(photos.prefixes, ElementsAreArray({"photos/2024/", "photos/2025/"}));
+
+  // A delimiter of several characters, found only after the prefix.
+  Listing years = ListAll(bucket.id, {.prefix = "photos/20", .delimiter = "4/"});
+  EXPECT_THAT(years.keys, ElementsAreArray({"photos/2025/b.jpg"}));
+  EXPECT_THAT(years.prefixes, ElementsAreArray({"photos/2024/"}));
+}
+
+TEST_P(MetadataStoreContractTest, PagesCrossCommonPrefixesWithoutGapsOrRepeats) {
+  Bucket bucket = MustCreateBucket();
+  for (const char* key : {"a", "b/1", "b/2", "b/3", "c", "d/x/1", "d/y", "e", "f/", "g"}) {
+    MustPut(NewObject(bucket, key));
+  }
+  for (int limit = 1; limit <= 8; ++limit) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    Listing listing = ListAll(bucket.id, {.delimiter = "/", .limit = limit});
+    EXPECT_THAT(listing.keys, ElementsAreArray({"a", "c", "e", "g"}));
+    EXPECT_THAT(listing.prefixes, ElementsAreArray({"b/", "d/", "f/"}));
+  }
+  // A page that ends on a common prefix resumes after every key under it.
+  auto page = store_->ListObjects(bucket.id, {.delimiter = "/", .limit = 2});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_EQ(page->next_after_key, "b/");
+  auto next = store_->ListObjects(bucket.id, {.delimiter = "/", .after_key = "b/", .limit = 1});
+  ASSERT_TRUE(next.ok()) << next.status().ToString();
+  ASSERT_EQ(next->objects.size(), 1u);
+  EXPECT_EQ(next->objects[0].key, "c");
+  EXPECT_THAT(next->common_prefixes, IsEmpty());
+}
+
+TEST_P(MetadataStoreContractTest, AfterKeyIsAPlainLowerBound) {
+  Bucket bucket = MustCreateBucket();
+  for (const char* key : {"a", "b/1", "b/2", "c"}) MustPut(NewObject(bucket, key));
+  EXPECT_THAT(AllKeys(bucket.id, {.after_key = "a0"}), ElementsAreArray({"b/1", "b/2", "c"}));
+  EXPECT_THAT(AllKeys(bucket.id, {.after_key = "b/1"}), ElementsAreArray({"b/2", "c"}));
+  // Inside a common prefix, the prefix itself was already listed: the listing resumes past it.
+  Listing rest = ListAll(bucket.id, {.delimiter = "/", .after_key = "b/1"});
+  EXPECT_THAT(rest.keys, ElementsAreArray({"c"}));
+  EXPECT_THAT(rest.prefixes, IsEmpty());
+  EXPECT_THAT(AllKeys(bucket.id, {.after_key = "c"}), IsEmpty());
+}
+
+TEST_P(MetadataStoreContractTest, KeysSortBytewise) {
+  Bucket bucket = MustCreateBucket();
+  // UTF-8 bytes: 'Z' 0x5a < 'a' 0x61 < 'z' 0x7a < U+00E9 0xc3 0xa9 < U+4E2D 0xe4 < U+1F600 0xf0;
+  // '-' 0x2d < '/' 0x2f < '0' 0x30.
+  const std::vector<std::string> sorted = {"Zebra",
+                                           "a",
+                                           "a-b",
+                                           "a/b",
+                                           "a0",
+                                           "z",
+                                           "\xc3\xa9t\xc3\xa9",
+                                           "\xe4\xb8\xad/\xe6\x96\x87",
+                                           "\xf0\x9f\x98\x80",
+                                           "\xf4\x8f\xbf\xbf",
+                                           "\xf4\x8f\xbf\xbf/x"};
+  std::vector<std::string> shuffled = sorted;
+  std::reverse(shuffled.begin(), shuffled.end());
+  std::swap(shuffled[2], shuffled[7]);
+  for (const std::string& key : shuffled) MustPut(NewObject(bucket, key));
+  for (int limit = 1; limit <= 4; ++limit) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    EXPECT_THAT(AllKeys(bucket.id, {.limit = limit}), ElementsAreArray(sorted));
+  }
+  EXPECT_THAT(AllKeys(bucket.id, {.prefix = "\xe4\xb8\xad"}),
+              ElementsAreArray({"\xe4\xb8\xad/\xe6\x96\x87"}));
+  // The highest code point as a prefix: its range has no successor of the same length.
+  EXPECT_THAT(AllKeys(bucket.id, {.prefix = "\xf4\x8f\xbf\xbf"}),
+              ElementsAreArray({"\xf4\x8f\xbf\xbf", "\xf4\x8f\xbf\xbf/x"}));
+  Listing folders = ListAll(bucket.id, {.delimiter = "/"});
+  EXPECT_THAT(folders.prefixes, ElementsAreArray({"a/", "\xe4\xb8\xad/", "\xf4\x8f\xbf\xbf/"}));
+}
+
+TEST_P(MetadataStoreContractTest, MetadataFilterMatchesTopLevelFieldsByJsonValue) {
+  Bucket bucket = MustCreateBucket();
+  MustPut(NewObject(bucket, "k1", 1, {{"camera", "x100"}, {"iso", 400}, {"raw", true}}));
+  MustPut(NewObject(bucket, "k2", 2, {{"camera", "x100"}, {"iso", 400.0}, {"raw", false}}));
+  MustPut(NewObject(bucket, "k3", 3, {{"camera", "X100"}, {"iso", "400"}, {"raw", 1}}));
+  MustPut(NewObject(bucket, "k4", 4, {{"camera", nullptr}, {"tags", {"a", "b"}}}));
+  MustPut(NewObject(bucket, "k5", 5, {{"lens", {{"mm", 35}}}, {"a\"b", "q"}}));
+  MustPut(NewObject(bucket, "k6", 6));
+
+  auto keys = [&](std::vector<std::pair<std::string, Json>> equals) {
+    return AllKeys(bucket.id, {.metadata_equals = std::move(equals), .limit = 1});
+  };
+  EXPECT_THAT(keys({{"camera", "x100"}}), ElementsAreArray({"k1", "k2"}));
+  EXPECT_THAT(keys({{"iso", 400}}), ElementsAreArray({"k1", "k2"}));  // 400 == 400.0
+  EXPECT_THAT(keys({{"iso", "400"}}), ElementsAreArray({"k3"}));
+  EXPECT_THAT(keys({{"raw", true}}), ElementsAreArray({"k1"}));  // true != 1
+  EXPECT_THAT(keys({{"raw", 1}}), ElementsAreArray({"k3"}));
+  EXPECT_THAT(keys({{"raw", false}}), ElementsAreArray({"k2"}));
+  EXPECT_THAT(keys({{"camera", nullptr}}), ElementsAreArray({"k4"}));  // absent is not null
+  EXPECT_THAT(keys({{"tags", {"a", "b"}}}), ElementsAreArray({"k4"}));
+  EXPECT_THAT(keys({{"tags", {"b", "a"}}}), IsEmpty());
+  EXPECT_THAT(keys({{"lens", {{"mm", 35}}}}), ElementsAreArray({"k5"}));
+  EXPECT_THAT(keys({{"a\"b", "q"}}), ElementsAreArray({"k5"}));
+  EXPECT_THAT(keys({{"camera", "x100"}, {"raw", false}}), ElementsAreArray({"k2"}));
+  EXPECT_THAT(keys({{"camera", "x100"}, {"raw", 1}}), IsEmpty());
+  EXPECT_THAT(keys({{"mm", 35}}), IsEmpty());  // top-level fields only
+}
+
+TEST_P(MetadataStoreContractTest, FilteredPagesAreFullWhenMoreMatchesFollow) {
+  Bucket bucket = MustCreateBucket();
+  std::vector<std::string> blue;
+  for (int i = 0; i < 30; ++i) {
+    std::string key = fmt::format("item-{:02}", i);
+    bool is_blue = i % 7 == 3;
+    MustPut(NewObject(bucket, key, i, {{"color", is_blue ? "blue" : "red"}}));
+    if (is_blue) blue.push_back(key);
+  }
+  ASSERT_EQ(blue.size(), 4u);
+  for (int limit = 1; limit <= 5; ++limit) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    EXPECT_THAT(AllKeys(bucket.id, {.metadata_equals = {{"color", "blue"}}, .limit = limit}),
+                ElementsAreArray(blue));
+  }
+  // The last match ends the listing: no cursor to an empty page.
+  auto page = store_->ListObjects(bucket.id, {.metadata_equals = {{"color", "blue"}}, .limit = 4});
+  ASSERT_TRUE(page.ok()) << page.status().ToString();
+  EXPECT_EQ(page->objects.size(), 4u);
+  EXPECT_EQ(page->next_after_key, "");
+}
+
+TEST_P(MetadataStoreContractTest, FilterFindsAMatchPastALongRunOfNonMatches) {
+  Bucket bucket = MustCreateBucket();
+  // More non-matching objects before the match than any page holds.
+  for (int i = 0; i < 1100; ++i) {
+    MustPut(NewObject(bucket, fmt::format("a-{:04}", i), i, {{"tags", {"x"}}}));
+  }
+  MustPut(NewObject(bucket, "b", 5000, {{"tags", {"y"}}}));
+  MustPut(NewObject(bucket, "c", 5001, {{"tags", {"y"}}}));
+  EXPECT_THAT(AllKeys(bucket.id, {.metadata_equals = {{"tags", {"y"}}}, .limit = 1}),
+              ElementsAreArray({"b", "c"}));
+}
+
+TEST_P(MetadataStoreContractTest, FilteredDelimiterListsOnlyPrefixesWithAMatch) {
+  Bucket bucket = MustCreateBucket();
+  MustPut(NewObject(bucket, "a/1", 1, {{"keep", false}}));
+  MustPut(NewObject(bucket, "a/2", 2, {{"keep", true}}));
+  MustPut(NewObject(bucket, "b/1", 3, {{"keep", false}}));
+  MustPut(NewObject(bucket, "c", 4, {{"keep", true}}));
+  MustPut(NewObject(bucket, "d", 5, {{"keep", false}}));
+  for (int limit = 1; limit <= 3; ++limit) {
+    SCOPED_TRACE("limit " + std::to_string(limit));
+    Listing listing =
+        ListAll(bucket.id, {.delimiter = "/", .metadata_equals = {{"keep", true}}, .limit = limit});
+    EXPECT_THAT(listing.keys, ElementsAreArray({"c"}));
+    EXPECT_THAT(listing.prefixes, ElementsAreArray({"a/"}));
+  }
+}
+
+TEST_P(MetadataStoreContractTest, ListLimitOutsideOneToThousandIsInvalid) {
+  Bucket bucket = MustCreateBucket();
+  for (int limit : {0, -1, 1001}) {
+    EXPECT_EQ(store_->ListObjects(bucket.id, {.limit = limit}).status().code(),
+              StatusCode::kInvalidArgument)
+        << limit;
+  }
+  EXPECT_TRUE(store_->ListObjects(bucket.id, {.limit = 1000}).ok());
+}
+
+TEST_P(MetadataStoreContractTest, UpdateMetadataReplacesItUnderItsCondition) {
+  Bucket bucket = MustCreateBucket();
+  StoredObject object = MustPut(NewObject(bucket, "doc", 1, {{"a", 1}, {"b", 2}})).object;
+  TimestampUs now = clock_.NowUs() + 1'000'000;
+  auto updated = store_->UpdateObjectMetadata(bucket.id, "doc", {{"c", 3}}, "", now);
+  ASSERT_TRUE(updated.ok()) << updated.status().ToString();
+  StoredObject expected = object;
+  expected.metadata = {{"c", 3}};
+  expected.updated_at = now;
+  EXPECT_EQ(Describe(*updated), Describe(expected));
+  EXPECT_EQ(Describe(store_->GetObject(bucket.id, "doc").value_or(StoredObject{})),
+            Describe(expected));
+
+  auto wrong = store_->UpdateObjectMetadata(bucket.id, "doc", {{"d", 4}}, Sha(2), now + 1);
+  EXPECT_EQ(wrong.status().code(), StatusCode::kConditionFailed) << wrong.status().ToString();
+  auto right = store_->UpdateObjectMetadata(bucket.id, "doc", {{"d", 4}}, Sha(1), now + 2);
+  ASSERT_TRUE(right.ok()) << right.status().ToString();
+  expected.metadata = {{"d", 4}};
+  expected.updated_at = now + 2;
+  EXPECT_EQ(Describe(store_->GetObject(bucket.id, "doc").value_or(StoredObject{})),
+            Describe(expected));
+
+  EXPECT_EQ(store_->UpdateObjectMetadata(bucket.id, "nope", {}, "", now).status().code(),
+            StatusCode::kNotFound);
+}
+
+TEST_P(MetadataStoreContractTest, DeleteObjectReturnsItOnce) {
+  Bucket bucket = MustCreateBucket();
+  StoredObject object = MustPut(NewObject(bucket, "bye", 1, {{"x", "y"}})).object;
+  MustPut(NewObject(bucket, "stay", 2));
+  auto deleted = store_->DeleteObject(bucket.id, "bye");
+  ASSERT_TRUE(deleted.ok()) << deleted.status().ToString();
+  EXPECT_EQ(Describe(*deleted), Describe(object));
+  EXPECT_EQ(store_->GetObject(bucket.id, "bye").status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteObject(bucket.id, "bye").status().code(), StatusCode::kNotFound);
+  EXPECT_THAT(AllKeys(bucket.id), ElementsAreArray({"stay"}));
+}
+
+TEST_P(MetadataStoreContractTest, BlobIsReferencedWhileAnyObjectInAnyNamespaceHasIt) {
+  Bucket first = MustCreateBucket("first");
+  Bucket second = MustCreateBucket("second");  // another namespace
+  EXPECT_FALSE(store_->BlobReferenced(Sha(1)).value_or(true));
+  MustPut(NewObject(first, "a", 1));
+  MustPut(NewObject(second, "b", 1));
+  EXPECT_TRUE(store_->BlobReferenced(Sha(1)).value_or(false));
+  ASSERT_TRUE(store_->DeleteObject(first.id, "a").ok());
+  EXPECT_TRUE(store_->BlobReferenced(Sha(1)).value_or(false));
+  MustPut(NewObject(second, "b", 2));  // replaced by other bytes
+  EXPECT_FALSE(store_->BlobReferenced(Sha(1)).value_or(true));
+  EXPECT_TRUE(store_->BlobReferenced(Sha(2)).value_or(false));
+}
+
+TEST_P(MetadataStoreContractTest, BucketsAndObjectsSurviveReopening) {
+  Bucket bucket = MustCreateBucket("durable");
+  StoredObject object = MustPut(NewObject(bucket, "k\xc3\xa9y", 1, {{"n", 1.5}})).object;
+  store_.reset();
+  auto reopened = registry_.metadata.Create(
+      GetParam(), StoreArgs{.config = &config_, .data_dir = dir_, .clock = &clock_});
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  store_ = std::move(reopened).value();
+  EXPECT_EQ(Describe(store_->GetBucket(bucket.namespace_id, "durable").value_or(Bucket{})),
+            Describe(bucket));
+  EXPECT_EQ(Describe(store_->GetObject(bucket.id, "k\xc3\xa9y").value_or(StoredObject{})),
+            Describe(object));
+  EXPECT_TRUE(store_->BlobReferenced(Sha(1)).value_or(false));
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, MetadataStoreContractTest, testing::Values("sqlite"),

@@ -18,6 +18,7 @@
 #include "store/sqlite/register.h"
 #include "store/store_registry.h"
 #include "store/webhook_store.h"
+#include "tests/contract/store_contract_fixture.h"
 #include "tests/fakes/fake_clock.h"
 
 namespace argus::store {
@@ -29,31 +30,8 @@ using ::testing::IsEmpty;
 
 constexpr int64_t kSecondUs = 1'000'000;
 
-class WebhookStoreContractTest : public testing::TestWithParam<std::string> {
+class WebhookStoreContractTest : public StoreContractTest<WebhookStore, &StoreRegistry::webhooks> {
  protected:
-  void SetUp() override {
-    ASSERT_TRUE(sqlite::RegisterSqliteStores(registry_).ok());
-    std::string pattern = testing::TempDir() + "argus-webhook-contract-XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr) << pattern;
-    dir_ = pattern;
-    OpenStore();
-  }
-
-  void TearDown() override {
-    store_.reset();
-    std::error_code ec;
-    if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
-  }
-
-  // (Re)opens the store on dir_; the previous instance is destroyed first.
-  void OpenStore() {
-    store_.reset();
-    auto store = registry_.webhooks.Create(
-        GetParam(), StoreArgs{.config = &config_, .data_dir = dir_, .clock = &clock_});
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
-  }
-
   // Each id comes a millisecond after the last, so creation order is id order.
   std::string NextId() {
     clock_.AdvanceUs(1000);
@@ -176,12 +154,7 @@ class WebhookStoreContractTest : public testing::TestWithParam<std::string> {
     return attempts.ok() ? std::move(attempts).value() : std::vector<DeliveryAttempt>{};
   }
 
-  StoreRegistry registry_;
-  Config config_;
-  FakeClock clock_{1'700'000'000'000'000};
-  std::string dir_;
   int64_t cursor_ = 0;
-  std::unique_ptr<WebhookStore> store_;
 };
 
 template <typename T>

@@ -41,7 +41,8 @@ class Connection {
   bool Send(const std::string& bytes);
   /// Reads one response (Content-Length framed). status 0 when the peer closed first or
   /// nothing came within `timeout_ms`.
-  HttpResult Read(int timeout_ms = 10000);
+  /// `head_request`: the answer to a HEAD has a Content-Length but no body.
+  HttpResult Read(int timeout_ms = 10000, bool head_request = false);
   /// Reads raw bytes until `needle` appears (streams); returns everything read so far, which
   /// lacks `needle` when the time ran out or the peer closed.
   std::string ReadUntil(const std::string& needle, int timeout_ms = 10000);

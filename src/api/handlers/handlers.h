@@ -56,6 +56,10 @@ void AddWebSocketRoutes(Router& router, HandlerEnv env);
 /// POST /v1/workers/lease and /v1/tasks/{id}/heartbeat|complete|fail.
 void AddWorkerProtocolRoutes(Router& router, HandlerEnv env);
 
+/// /v1/buckets.
+void AddBucketRoutes(Router& router, HandlerEnv env);
+/// /v1/buckets/{bucket}/objects and /content: uploads and downloads.
+void AddObjectRoutes(Router& router, HandlerEnv env);
 /// /v1/webhooks and their delivery log.
 void AddWebhookRoutes(Router& router, HandlerEnv env);
 

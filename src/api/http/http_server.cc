@@ -43,7 +43,18 @@ constexpr auto kUseTuple = asio::as_tuple(asio::use_awaitable);
 // object, no per-request allocation once the connection's buffers have grown.
 class RequestParser final : public http::basic_parser<true> {
  public:
-  explicit RequestParser(HttpRequest* req) : req_(req) {}
+  /// `on_head` runs once the head is complete (before any body byte) and may set
+  /// req->body_consumer to take the body as a stream; otherwise the body is buffered, at most
+  /// `max_body` bytes.
+  RequestParser(HttpRequest* req, uint64_t max_body, std::function<void()> on_head)
+      : req_(req), max_body_(max_body), on_head_(std::move(on_head)) {
+    body_limit(boost::none);  // enforced here: a streamed body has no transport limit
+  }
+
+  /// The consumer refused more of the body (OnData returned false).
+  bool consumer_stopped() const { return consumer_stopped_; }
+  /// The buffered body went over max_body.
+  bool too_large() const { return too_large_; }
 
  private:
   void on_request_impl(http::verb, beast::string_view method, beast::string_view target,
@@ -62,26 +73,67 @@ class RequestParser final : public http::basic_parser<true> {
     }
     v.assign(value.data(), value.size());
   }
-  void on_header_impl(beast::error_code&) override {}
+  void on_header_impl(beast::error_code& ec) override {
+    on_head_();
+    // A declared length over the limit is refused now, before any body byte arrives (Beast
+    // calls on_body_init only once some do).
+    auto length = content_length();
+    if (!req_->body_consumer && length && *length > max_body_) {
+      too_large_ = true;
+      ec = http::error::body_limit;
+    }
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>& length,
-                         beast::error_code&) override {
-    // Beast has already checked the length against body_limit.
+                         beast::error_code& ec) override {
+    if (req_->body_consumer) return;
+    if (length && *length > max_body_) {
+      too_large_ = true;
+      ec = http::error::body_limit;
+      return;
+    }
     if (length) req_->body.reserve(static_cast<size_t>(*length));
   }
-  std::size_t on_body_impl(beast::string_view body, beast::error_code&) override {
-    req_->body.append(body.data(), body.size());
-    return body.size();
+  std::size_t on_body_impl(beast::string_view body, beast::error_code& ec) override {
+    return Take(body, ec);
   }
   void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
   std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                 beast::error_code&) override {
-    req_->body.append(body.data(), body.size());
-    return body.size();
+                                 beast::error_code& ec) override {
+    return Take(body, ec);
   }
   void on_finish_impl(beast::error_code&) override {}
 
+  std::size_t Take(beast::string_view body, beast::error_code& ec) {
+    if (req_->body_consumer) {
+      if (!req_->body_consumer->OnData(std::string_view(body.data(), body.size()))) {
+        consumer_stopped_ = true;
+        ec = http::error::body_limit;  // any error: it stops the parser here
+      }
+      return body.size();
+    }
+    if (req_->body.size() + body.size() > max_body_) {
+      too_large_ = true;
+      ec = http::error::body_limit;
+      return body.size();
+    }
+    req_->body.append(body.data(), body.size());
+    return body.size();
+  }
+
   HttpRequest* req_;
+  uint64_t max_body_;
+  std::function<void()> on_head_;
+  bool consumer_stopped_ = false;
+  bool too_large_ = false;
 };
+
+// Splits the request-target into path and query (views into req.target).
+void SplitTarget(HttpRequest& req) {
+  std::string_view target = req.target;
+  size_t q = target.find('?');
+  req.path = target.substr(0, q);
+  req.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+}
 
 class ServerImpl;
 class Session;
@@ -556,10 +608,20 @@ asio::awaitable<Session::ReadOutcome> Session::ReadRequest() {
   req_.Clear();
   req_.peer_ip = std::move(peer);
   res_.Clear();
-  RequestParser parser(&req_);
+  RequestParser parser(&req_, opt.max_body_bytes, [this] {
+    SplitTarget(req_);
+    req_.body_consumer = server_->handler()->StreamBody(req_);
+  });
   parser.header_limit(opt.max_header_bytes);
-  parser.body_limit(opt.max_body_bytes);
   parser.eager(true);
+  // A streamed body is ended by one of these paths; each tells the consumer how.
+  struct EndGuard {
+    HttpRequest* req;
+    bool done = false;
+    ~EndGuard() {
+      if (!done && req->body_consumer) req->body_consumer->OnEnd(false);
+    }
+  } end_guard{&req_};
 
   bool started = buffer_.size() > 0;
   idle_ = !started;
@@ -572,10 +634,17 @@ asio::awaitable<Session::ReadOutcome> Session::ReadRequest() {
       size_t used = parser.put(buffer_.data(), ec);
       buffer_.consume(used);
       if (ec && ec != http::error::need_more) {
+        if (parser.consumer_stopped()) {
+          // The consumer refused the rest of the body: the handler answers from its state, and
+          // the unread remainder means the connection cannot be reused.
+          end_guard.done = true;
+          req_.keep_alive = false;
+          co_return ReadOutcome::kRequest;
+        }
         if (ec == http::error::header_limit) {
           Refuse(431, "headers_too_large",
                  "request headers exceed " + std::to_string(opt.max_header_bytes) + " bytes");
-        } else if (ec == http::error::body_limit) {
+        } else if (parser.too_large()) {
           Refuse(413, "payload_too_large",
                  "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
         } else {
@@ -585,6 +654,12 @@ asio::awaitable<Session::ReadOutcome> Session::ReadRequest() {
       }
       if (!header_seen && parser.is_header_done()) {
         header_seen = true;
+        if (req_.body_consumer && !req_.body_consumer->Wanted()) {
+          // Refused from the head alone (auth, size, bucket): answer without reading the body.
+          end_guard.done = true;
+          req_.keep_alive = false;
+          co_return ReadOutcome::kRequest;
+        }
         if (!parser.is_done()) {
           // RFC 9110 §10.1.1: the only defined expectation; curl sends it for larger bodies.
           if (req_.Header("expect") == "100-continue") {
@@ -611,14 +686,18 @@ asio::awaitable<Session::ReadOutcome> Session::ReadRequest() {
       started = true;
       idle_ = false;
       deadline_ = Clock::now() + opt.read_timeout;
+    } else if (req_.body_consumer) {
+      // A long upload is fine as long as it keeps moving: the read timeout applies to silence.
+      deadline_ = Clock::now() + opt.read_timeout;
     }
   }
   idle_ = false;
   req_.keep_alive = parser.keep_alive();
-  std::string_view target = req_.target;
-  size_t q = target.find('?');
-  req_.path = target.substr(0, q);
-  req_.query = q == std::string_view::npos ? std::string_view() : target.substr(q + 1);
+  SplitTarget(req_);
+  if (req_.body_consumer) {
+    end_guard.done = true;
+    req_.body_consumer->OnEnd(true);
+  }
   co_return ReadOutcome::kRequest;
 }
 
@@ -638,7 +717,8 @@ bool Session::BuildHead(bool with_length) {
     }
     if (with_length) {
       head_.append("\r\nContent-Length: ");
-      head_.append(std::to_string(res_.body.size()));
+      head_.append(std::to_string(res_.body_source ? res_.body_source->size()
+                                                   : static_cast<int64_t>(res_.body.size())));
     }
   }
   for (const auto& [name, value] : res_.headers) {
@@ -660,7 +740,25 @@ asio::awaitable<bool> Session::WriteResponse(bool head_only) {
   // A stalled reader must not hold the connection forever either.
   deadline_ = Clock::now() + server_->options().read_timeout;
   auto [ec, n] = co_await asio::async_write(socket_, buffers, kUseTuple);
-  co_return !ec;
+  if (ec) co_return false;
+  if (res_.body_source && !bodyless && !head_only) {
+    // Large bodies go out a piece at a time: memory stays flat whatever the size.
+    constexpr size_t kPiece = 256 * 1024;
+    std::string piece;
+    int64_t left = res_.body_source->size();
+    while (left > 0) {
+      piece.clear();
+      if (!res_.body_source->Read(&piece, static_cast<size_t>(std::min<int64_t>(left, kPiece))) ||
+          piece.empty()) {
+        co_return false;  // a short body: the client must not reuse the connection
+      }
+      left -= static_cast<int64_t>(piece.size());
+      deadline_ = Clock::now() + server_->options().read_timeout;
+      auto [wec, wn] = co_await asio::async_write(socket_, asio::buffer(piece), kUseTuple);
+      if (wec) co_return false;
+    }
+  }
+  co_return true;
 }
 
 }  // namespace

@@ -24,6 +24,7 @@ void HttpRequest::Clear() {
   headers.clear();
   body.clear();
   keep_alive = true;
+  body_consumer.reset();
 }
 
 void HttpResponse::Clear() {
@@ -35,6 +36,7 @@ void HttpResponse::Clear() {
   deferred = nullptr;
   stream = nullptr;
   websocket = nullptr;
+  body_source = nullptr;
 }
 
 std::string_view ReasonPhrase(int status) {

@@ -10,6 +10,32 @@
 
 namespace argus::api {
 
+/// Receives a request body piece by piece instead of the transport buffering it (uploads of any
+/// size in flat memory). Called on the connection's I/O thread, in order, never concurrently.
+class BodyConsumer {
+ public:
+  virtual ~BodyConsumer() = default;
+  /// False: the body is not wanted (refused before reading: no `100 Continue` is sent, the
+  /// handler answers from its own state, and the connection closes after the answer).
+  virtual bool Wanted() const { return true; }
+  /// A piece of the body. False stops reading: the handler answers, then the connection closes.
+  virtual bool OnData(std::string_view bytes) = 0;
+  /// The whole body arrived (true, before the handler runs), or the client went away or was too
+  /// slow (false: undo any work; no answer is sent).
+  virtual void OnEnd(bool complete) = 0;
+};
+
+/// A response body produced piece by piece (file downloads) with a length known up front.
+class BodySource {
+ public:
+  virtual ~BodySource() = default;
+  /// Total bytes the body will have (sent as Content-Length).
+  virtual int64_t size() const = 0;
+  /// Appends the next bytes (at most `max`) to `out`; false on a read error (the connection is
+  /// closed: the client sees a short body).
+  virtual bool Read(std::string* out, size_t max) = 0;
+};
+
 /// One parsed HTTP/1.1 request, independent of the transport library. The transport reuses one
 /// object per connection (clear() keeps capacity), so handlers must not keep references past
 /// the call. Header names are stored lowercase.
@@ -22,6 +48,8 @@ struct HttpRequest {
   std::string body;
   std::string peer_ip;  ///< the socket's remote address
   bool keep_alive = true;
+  /// Set when the handler's StreamBody took the body (then `body` stays empty).
+  std::shared_ptr<BodyConsumer> body_consumer;
 
   /// First header with that lowercase name, or "" when absent.
   std::string_view Header(std::string_view lower_name) const;
@@ -79,6 +107,8 @@ struct HttpResponse {
   std::function<void(std::shared_ptr<StreamSink> sink)> stream;
   /// Set to accept a WebSocket upgrade (the request must carry `Upgrade: websocket`).
   std::shared_ptr<WebSocketHandler> websocket;
+  /// Set to send a large body from a source (Content-Length = its size; `body` is ignored).
+  std::shared_ptr<BodySource> body_source;
 
   void AddHeader(std::string name, std::string value) {
     headers.emplace_back(std::move(name), std::move(value));
@@ -96,6 +126,10 @@ class HttpHandler {
   virtual ~HttpHandler() = default;
   /// Answers one complete request.
   virtual void Handle(const HttpRequest& request, HttpResponse& response) = 0;
+  /// Called once the request head is parsed, before any body byte is read: a consumer to stream
+  /// the body into, or null to have it buffered into `request.body` (up to the server's
+  /// max_body_bytes). A streamed body has no transport size limit; the consumer enforces its own.
+  virtual std::shared_ptr<BodyConsumer> StreamBody(const HttpRequest& head) { return nullptr; }
   /// Answers a request the transport refused before it was complete (413, 431, 400 framing,
   /// 408). `request` holds whatever was parsed (maybe only the peer address).
   virtual void HandleTransportError(const HttpRequest& request, int status, std::string_view code,

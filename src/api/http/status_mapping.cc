@@ -21,6 +21,12 @@ int HttpStatusFor(StatusCode code) {
       return 409;
     case StatusCode::kConditionFailed:
       return 412;
+    case StatusCode::kPayloadTooLarge:
+      return 413;
+    case StatusCode::kUnsupportedMediaType:
+      return 415;
+    case StatusCode::kRangeNotSatisfiable:
+      return 416;
     case StatusCode::kResourceExhausted:
       return 429;
     case StatusCode::kUnimplemented:

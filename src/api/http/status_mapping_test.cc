@@ -14,6 +14,9 @@ TEST(StatusMappingTest, FollowsTheStyleGuideTable) {
   EXPECT_EQ(HttpStatusFor(StatusCode::kAborted), 409);
   EXPECT_EQ(HttpStatusFor(StatusCode::kFailedPrecondition), 409);
   EXPECT_EQ(HttpStatusFor(StatusCode::kConditionFailed), 412);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kPayloadTooLarge), 413);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kUnsupportedMediaType), 415);
+  EXPECT_EQ(HttpStatusFor(StatusCode::kRangeNotSatisfiable), 416);
   EXPECT_EQ(HttpStatusFor(StatusCode::kResourceExhausted), 429);
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnimplemented), 501);
   EXPECT_EQ(HttpStatusFor(StatusCode::kUnavailable), 503);

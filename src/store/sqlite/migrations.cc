@@ -38,8 +38,54 @@ CREATE TABLE system_values (
 ) STRICT;
 )sql";
 
+// Buckets and their objects. Deleting a namespace cascades to its buckets and deleting a bucket to
+// its objects (foreign_keys is on for every connection); the unique constraints' indexes serve
+// those cascades. JSON columns hold nlohmann dumps: buckets.allowed_media_types is an array of
+// strings, buckets.metadata_schema any value ('null': none), objects.metadata an object.
+// objects.key uses the BINARY collation, so keys compare and sort bytewise (ListObjects' order).
+// Indexes, by the call they serve:
+//   buckets_by_namespace   ListBuckets (keyset by id within a namespace);
+//   objects' unique (bucket_id, key)  GetObject, PutObject's current version, ListObjects' range;
+//   objects_by_bucket_sha256  PutObject's check for another key with the same bytes;
+//   objects_by_sha256      BlobReferenced (the blob collector, across buckets and namespaces).
+constexpr std::string_view kSchemaV2 = R"sql(
+CREATE TABLE buckets (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace_id TEXT NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  max_object_bytes INTEGER NOT NULL CHECK (max_object_bytes >= 0),
+  allowed_media_types TEXT NOT NULL,
+  metadata_schema TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (namespace_id, name)
+) STRICT;
+
+CREATE INDEX buckets_by_namespace ON buckets(namespace_id, id);
+
+CREATE TABLE objects (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace_id TEXT NOT NULL,
+  bucket_id TEXT NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+  key TEXT NOT NULL COLLATE BINARY,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  sha256 TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  metadata TEXT NOT NULL,
+  status TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (bucket_id, key)
+) STRICT;
+
+CREATE INDEX objects_by_bucket_sha256 ON objects(bucket_id, sha256);
+CREATE INDEX objects_by_sha256 ON objects(sha256);
+)sql";
+
 constexpr Migration kMetadataMigrations[] = {
     {1, "namespaces, api_keys, system_values", kSchemaV1},
+    {2, "buckets, objects", kSchemaV2},
 };
 
 // tasks.db, version 1. The task row is the queue entry. Empty strings rather than NULL for

@@ -58,9 +58,35 @@ TEST_F(MigrationsTest, NewDatabaseGetsTheMetadataSchema) {
   EXPECT_TRUE(TableExists("namespaces"));
   EXPECT_TRUE(TableExists("api_keys"));
   EXPECT_TRUE(TableExists("system_values"));
-  EXPECT_EQ(Query("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND "
-                  "name = 'api_keys_by_namespace'"),
-            "1");
+  EXPECT_TRUE(TableExists("buckets"));
+  EXPECT_TRUE(TableExists("objects"));
+  for (std::string_view index : {"api_keys_by_namespace", "buckets_by_namespace",
+                                 "objects_by_bucket_sha256", "objects_by_sha256"}) {
+    std::string sql = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = '";
+    sql.append(index).append("'");
+    EXPECT_EQ(Query(sql), "1") << index;
+  }
+}
+
+TEST_F(MigrationsTest, MetadataDeletesCascadeFromNamespacesThroughBucketsToObjects) {
+  ASSERT_TRUE(ApplyMigrations(*db_, MetadataMigrations(), 100).ok());
+  constexpr std::string_view kRows = R"sql(
+    INSERT INTO namespaces VALUES ('n1', 'one', '{}', 1, 1);
+    INSERT INTO buckets VALUES ('b1', 'n1', 'photos', '', 0, '[]', 'null', 1, 1);
+    INSERT INTO objects VALUES ('o1', 'n1', 'b1', 'a', 1, 'h', 'image/png', '{}', 'ready', 1, 1);
+  )sql";
+  ASSERT_TRUE(db_->Exec(kRows, "insert rows").ok());
+  // Bucket names are unique per namespace, keys per bucket.
+  constexpr std::string_view kSameName =
+      "INSERT INTO buckets VALUES ('b2', 'n1', 'photos', '', 0, '[]', 'null', 1, 1)";
+  EXPECT_EQ(db_->Exec(kSameName, "same name").code(), StatusCode::kAlreadyExists);
+  constexpr std::string_view kSameKey =
+      "INSERT INTO objects VALUES ('o2', 'n1', 'b1', 'a', 2, 'h', 'text/x', '{}', 'ready', 2, 2)";
+  EXPECT_EQ(db_->Exec(kSameKey, "same key").code(), StatusCode::kAlreadyExists);
+
+  ASSERT_TRUE(db_->Exec("DELETE FROM namespaces WHERE id = 'n1'", "delete namespace").ok());
+  EXPECT_EQ(Query("SELECT count(*) FROM buckets"), "0");
+  EXPECT_EQ(Query("SELECT count(*) FROM objects"), "0");
 }
 
 TEST_F(MigrationsTest, NewDatabaseGetsTheTaskQueueSchema) {

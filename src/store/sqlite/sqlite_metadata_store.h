@@ -54,6 +54,28 @@ class SqliteMetadataStore final : public MetadataStore {
                                    bool include_revoked) override;
   Result<ApiKey> RevokeApiKey(std::string_view id, TimestampUs at) override;
 
+  Result<Bucket> CreateBucket(const Bucket& bucket) override;
+  Result<Bucket> GetBucket(std::string_view namespace_id, std::string_view name) override;
+  Result<Page<Bucket>> ListBuckets(std::string_view namespace_id, const PageRequest& page) override;
+  Result<Bucket> UpdateBucket(std::string_view namespace_id, std::string_view name,
+                              const BucketUpdate& update, TimestampUs now) override;
+  Status DeleteBucket(std::string_view namespace_id, std::string_view name, bool force) override;
+
+  Result<PutObjectResult> PutObject(const StoredObject& object,
+                                    const ObjectPrecondition& precondition) override;
+  Result<StoredObject> GetObject(std::string_view bucket_id, std::string_view key) override;
+  /// Seeks past each common prefix on the (bucket_id, key) index. Metadata filters are checked in
+  /// SQL first (a pre-filter that never drops a match), then exactly in C++, so rows that cannot
+  /// match stay inside SQLite; no index serves them: a sparse filter scans the listed key range.
+  Result<ListObjectsResult> ListObjects(std::string_view bucket_id,
+                                        const ListObjectsRequest& request) override;
+  Result<StoredObject> UpdateObjectMetadata(std::string_view bucket_id, std::string_view key,
+                                            const Json& metadata,
+                                            std::string_view sha256_must_match,
+                                            TimestampUs now) override;
+  Result<StoredObject> DeleteObject(std::string_view bucket_id, std::string_view key) override;
+  Result<bool> BlobReferenced(std::string_view sha256) override;
+
  private:
   SqliteMetadataStore(std::string path, std::unique_ptr<SqliteDatabase> writer,
                       SqliteOptions reader_options);
@@ -62,6 +84,16 @@ class SqliteMetadataStore final : public MetadataStore {
                                   std::string_view what);
   Result<ApiKey> FindApiKey(std::string_view sql, std::string_view value, std::string_view what);
   Result<ApiKey> InsertApiKey(SqliteDatabase& db, const ApiKey& key);
+  /// The bucket's row read on `db`; NotFound naming it.
+  Result<Bucket> FindBucket(SqliteDatabase& db, std::string_view namespace_id,
+                            std::string_view name);
+  /// The object under (bucket_id, key) on `db`, nullopt when absent.
+  Result<std::optional<StoredObject>> FindObject(SqliteDatabase& db, std::string_view bucket_id,
+                                                 std::string_view key);
+  /// NotFound for an object that is absent: names the bucket, or says the bucket is gone.
+  Status ObjectNotFound(SqliteDatabase& db, std::string_view bucket_id, std::string_view key);
+  /// AlreadyExists naming object.id when that id is taken.
+  Status InsertObject(SqliteDatabase& db, const StoredObject& object, std::string_view metadata);
 
   const std::string path_;
   std::mutex write_mu_;

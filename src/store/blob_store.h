@@ -1,0 +1,77 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+
+namespace argus::store {
+
+/// A stored blob: content-addressed by the SHA-256 of its bytes.
+struct BlobInfo {
+  std::string sha256;  ///< lowercase hex, 64 characters
+  int64_t size = 0;
+};
+
+/// Streams one new blob in. Not thread-safe (one writer per upload). Destroying a writer that
+/// was not committed aborts it (nothing is left behind, also on disk).
+class BlobWriter {
+ public:
+  virtual ~BlobWriter() = default;
+  /// Appends bytes. Unavailable/Internal on I/O errors (the writer is then aborted).
+  virtual Status Write(std::string_view bytes) = 0;
+  /// Bytes written so far.
+  virtual int64_t size() const = 0;
+  /// Makes the blob durable under its SHA-256 (on local disk: fsynced, renamed, directory
+  /// fsynced) and returns it. When a blob with the same SHA-256 already exists the new bytes are
+  /// dropped and the existing one is kept and marked as just used (so a collector does not take
+  /// it before the caller records a reference). When `expected_sha256` is not empty and differs,
+  /// nothing is stored and the result is InvalidArgument. The writer is finished afterwards.
+  virtual Result<BlobInfo> Commit(std::string_view expected_sha256 = {}) = 0;
+  /// Drops everything written; idempotent.
+  virtual void Abort() = 0;
+};
+
+/// Reads a stored blob. Not thread-safe (one reader per response).
+class BlobReader {
+ public:
+  virtual ~BlobReader() = default;
+  virtual int64_t size() const = 0;
+  /// Up to `max_bytes` bytes starting at `offset` (fewer only at the end; empty at or past it).
+  virtual Result<std::string> ReadAt(int64_t offset, size_t max_bytes) = 0;
+};
+
+/// Durable content-addressed bytes (object contents). Thread-safe. Timestamps (last_used,
+/// CleanTemporary's cut-off) are the storage's wall-clock time (file times, server times), not an
+/// injected clock. A blob, once committed,
+/// survives kill -9; a write that never committed leaves only a temporary that
+/// CleanTemporary removes. Unavailable when the backend cannot be reached; Internal on I/O
+/// errors or corruption.
+class BlobStore {
+ public:
+  virtual ~BlobStore() = default;
+
+  virtual Result<std::unique_ptr<BlobWriter>> NewWriter() = 0;
+  /// NotFound when absent; InvalidArgument when `sha256` is not 64 lowercase hex digits.
+  virtual Result<std::unique_ptr<BlobReader>> Open(std::string_view sha256) = 0;
+  virtual Result<bool> Exists(std::string_view sha256) = 0;
+  /// OK also when absent.
+  virtual Status Delete(std::string_view sha256) = 0;
+
+  struct Listed {
+    std::string sha256;
+    int64_t size = 0;
+    TimestampUs last_used = 0;  ///< committed, or last deduplicated against
+  };
+  /// Stored blobs with sha256 > `after`, in sha256 order, at most `limit` (the collector's walk).
+  virtual Result<std::vector<Listed>> List(std::string_view after, int limit) = 0;
+  /// Removes temporaries of writes last touched before `before` (kill -9 mid-upload).
+  /// Returns how many.
+  virtual Result<int64_t> CleanTemporary(TimestampUs before) = 0;
+};
+
+}  // namespace argus::store
