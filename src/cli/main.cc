@@ -8,7 +8,9 @@
 #include <iostream>
 
 #include "cli/http_client.h"
+#include "cli/objects.h"
 #include "cli/table.h"
+#include "cli/upload.h"
 #include "core/build_info.h"
 #include "core/config.h"
 #include "server/serve.h"
@@ -219,6 +221,68 @@ int Main(int argc, char** argv) {
   tasks_retry->add_option("id", task_id, "task id")->required();
   add_client(tasks_retry);
 
+  CLI::App* buckets = app.add_subcommand("buckets", "buckets of objects");
+  buckets->require_subcommand(1);
+  std::string bucket_name, description;
+  int64_t max_object_bytes = -1;
+  std::vector<std::string> allowed_types;
+  bool force = false;
+  CLI::App* buckets_create = buckets->add_subcommand("create", "create a bucket");
+  buckets_create->add_option("name", bucket_name, "bucket name")->required();
+  buckets_create->add_option("--description", description, "what the bucket holds");
+  buckets_create
+      ->add_option("--max-object-bytes", max_object_bytes,
+                   "largest object accepted (0: the server's limit)")
+      ->check(CLI::NonNegativeNumber);
+  buckets_create->add_option("--allow", allowed_types,
+                             "accept only this media type, e.g. image/* (repeatable)");
+  add_client(buckets_create);
+  CLI::App* buckets_ls = buckets->add_subcommand("ls", "list buckets");
+  add_client(buckets_ls);
+  CLI::App* buckets_rm = buckets->add_subcommand("rm", "delete a bucket");
+  buckets_rm->add_option("name", bucket_name, "bucket name")->required();
+  buckets_rm->add_flag("--force", force, "also delete the objects in it");
+  add_client(buckets_rm);
+
+  CLI::App* objects = app.add_subcommand("objects", "objects in a bucket");
+  objects->require_subcommand(1);
+  std::string object_key, prefix, delimiter, out_file;
+  CLI::App* objects_ls = objects->add_subcommand("ls", "list objects (every page)");
+  objects_ls->add_option("bucket", bucket_name, "bucket name")->required();
+  objects_ls->add_option("--prefix", prefix, "only keys starting with this");
+  objects_ls->add_option("--delimiter", delimiter,
+                         "'/': keys with it after the prefix roll up into folders");
+  add_client(objects_ls);
+  CLI::App* objects_get =
+      objects->add_subcommand("get", "download an object's bytes (to stdout without -o)");
+  objects_get->add_option("bucket", bucket_name, "bucket name")->required();
+  objects_get->add_option("key", object_key, "object key")->required();
+  objects_get->add_option("-o,--output", out_file, "write to this file ('-': stdout)");
+  add_client(objects_get);
+  CLI::App* objects_info = objects->add_subcommand("info", "show an object's record");
+  objects_info->add_option("bucket", bucket_name, "bucket name")->required();
+  objects_info->add_option("key", object_key, "object key")->required();
+  add_client(objects_info);
+  CLI::App* objects_rm = objects->add_subcommand("rm", "delete an object");
+  objects_rm->add_option("bucket", bucket_name, "bucket name")->required();
+  objects_rm->add_option("key", object_key, "object key")->required();
+  add_client(objects_rm);
+
+  UploadOptions upload_options;
+  CLI::App* upload = app.add_subcommand(
+      "upload",
+      "upload files and directories (recursively) into a bucket; files already there with the "
+      "same bytes are skipped, so a re-run resumes");
+  upload->add_option("paths", upload_options.paths, "files and directories")->required();
+  upload->add_option("-b,--bucket", upload_options.bucket, "bucket name")->required();
+  upload->add_option("--metadata", upload_options.metadata,
+                     "JSON object stored as every object's metadata");
+  upload->add_option("--prefix", upload_options.prefix,
+                     "prepended as is to every key (end it with '/' for a folder)");
+  upload->add_option("-j,--parallel", upload_options.parallel, "uploads at once (default 4)")
+      ->check(CLI::Range(1, 64));
+  add_client(upload);
+
   CLI11_PARSE(app, argc, argv);
 
   const std::vector<std::string> ns_cols = {"name", "id", "created_at"};
@@ -298,6 +362,78 @@ int Main(int argc, char** argv) {
   if (tasks_retry->parsed()) {
     return PrintResult(http.Call("POST", "/v1/tasks/" + task_id + "/retry", Json::object()), json,
                        task_cols);
+  }
+  const std::vector<std::string> bucket_cols = {"name", "description", "max_object_bytes",
+                                                "allowed_media_types", "created_at"};
+  if (buckets_create->parsed()) {
+    Json body = {{"name", bucket_name}};
+    if (!description.empty()) body["description"] = description;
+    if (max_object_bytes >= 0) body["max_object_bytes"] = max_object_bytes;
+    if (!allowed_types.empty()) body["allowed_media_types"] = allowed_types;
+    return PrintResult(http.Call("POST", "/v1/buckets", body), json, bucket_cols);
+  }
+  if (buckets_ls->parsed()) {
+    auto r = ListAll(http, "/v1/buckets");
+    if (r.ok()) r->erase("common_prefixes");
+    return PrintResult(r, json, bucket_cols);
+  }
+  if (buckets_rm->parsed()) {
+    std::string path = "/v1/buckets/" + UrlEncode(bucket_name);
+    if (force) path += "?force=true";
+    auto r = http.Call("DELETE", path);
+    if (!r.ok()) {
+      int rc = PrintError(r.status());
+      if (!force && r.status().code() == StatusCode::kAlreadyExists) {
+        std::fprintf(stderr, "argus: (--force deletes a bucket with its objects)\n");
+      }
+      return rc;
+    }
+    if (!json) std::cout << "deleted bucket " << bucket_name << "\n";
+    return 0;
+  }
+  const std::vector<std::string> object_cols = {"key", "size", "media_type", "updated_at"};
+  if (objects_ls->parsed()) {
+    std::string path = "/v1/buckets/";
+    path.append(UrlEncode(bucket_name)).append("/objects");
+    char sep = '?';
+    if (!prefix.empty()) {
+      path.append(1, sep).append("prefix=").append(UrlEncode(prefix));
+      sep = '&';
+    }
+    if (!delimiter.empty()) path.append(1, sep).append("delimiter=").append(UrlEncode(delimiter));
+    auto r = ListAll(http, path);
+    if (!r.ok() || json) return PrintResult(r, json, object_cols);
+    // Folders first, as rows of their own.
+    Table t(object_cols);
+    for (const auto& p : (*r)["common_prefixes"])
+      t.AddRow({p.get<std::string>(), "-", "folder", "-"});
+    for (const auto& item : (*r)["items"]) {
+      std::vector<std::string> row;
+      for (const auto& c : object_cols) row.push_back(item.contains(c) ? Str(item[c]) : "-");
+      t.AddRow(std::move(row));
+    }
+    std::cout << t.Render();
+    return 0;
+  }
+  if (objects_get->parsed()) {
+    Status s = Download(http, bucket_name, object_key, out_file);
+    return s.ok() ? 0 : PrintError(s);
+  }
+  if (objects_info->parsed()) {
+    auto r = http.Call("GET", ObjectPath(bucket_name, "objects", object_key));
+    if (!r.ok()) return PrintError(r.status());
+    std::cout << r->dump(2) << "\n";
+    return 0;
+  }
+  if (objects_rm->parsed()) {
+    auto r = http.Call("DELETE", ObjectPath(bucket_name, "objects", object_key));
+    if (!r.ok()) return PrintError(r.status());
+    if (!json) std::cout << "deleted " << bucket_name << "/" << object_key << "\n";
+    return 0;
+  }
+  if (upload->parsed()) {
+    upload_options.json = json;
+    return RunUpload(client, upload_options);
   }
   if (keys_ls->parsed()) {
     return PrintResult(http.Call("GET", ListPath("/v1/keys", limit, cursor)), json, key_cols);

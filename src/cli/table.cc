@@ -5,12 +5,23 @@
 
 namespace argus::cli {
 
+namespace {
+
+// Columns a cell takes on a terminal: one per UTF-8 code point (wide CJK characters are not
+// told apart), so that non-ASCII names keep the columns aligned.
+size_t Width(const std::string& s) {
+  return static_cast<size_t>(std::count_if(
+      s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+}
+
+}  // namespace
+
 std::string Table::Render() const {
   std::vector<size_t> width(header_.size());
-  for (size_t i = 0; i < header_.size(); ++i) width[i] = header_[i].size();
+  for (size_t i = 0; i < header_.size(); ++i) width[i] = Width(header_[i]);
   for (const auto& row : rows_) {
     for (size_t i = 0; i < row.size() && i < width.size(); ++i) {
-      width[i] = std::max(width[i], row[i].size());
+      width[i] = std::max(width[i], Width(row[i]));
     }
   }
   std::string out;
@@ -21,7 +32,7 @@ std::string Table::Render() const {
         for (auto& c : cell) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
       }
       out += cell;
-      if (i + 1 < width.size()) out += std::string(width[i] - cell.size() + 2, ' ');
+      if (i + 1 < width.size()) out += std::string(width[i] - Width(cell) + 2, ' ');
     }
     out += "\n";
   };

@@ -120,7 +120,7 @@ struct TaskEvent {
   std::string type;  ///< "task.created", "task.started", "task.progress", "task.retrying",
                      ///< "task.succeeded", "task.failed", "task.cancelled"
   std::string namespace_id;
-  std::string task_id;
+  std::string task_id;    ///< the subject: the task, or for other events their subject's id
   std::string data_json;  ///< TaskJsonText of the task right after the change
   TimestampUs created_at = 0;
 };
@@ -209,6 +209,11 @@ class TaskQueue {
   virtual Status SetKindLimits(std::string_view kind, const KindLimits& limits) = 0;
   virtual Result<std::vector<QueueStats>> Stats() = 0;
 
+  /// Records an event that is not a task state change ("object.created", ...) in the same
+  /// outbox, for SSE, WebSocket and webhooks: `subject_id` goes where a task event has its task
+  /// id, `data_json` (a JSON object as text) is its data. Durable once it returns.
+  virtual Status PublishEvent(std::string_view type, std::string_view namespace_id,
+                              std::string_view subject_id, std::string data_json) = 0;
   /// Events with seq > after_seq, oldest first, at most `limit`.
   virtual Result<std::vector<TaskEvent>> ReadEvents(int64_t after_seq, int limit) = 0;
   /// The seq of the newest event (0 when there is none): where a new reader starts.

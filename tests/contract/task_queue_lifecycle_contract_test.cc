@@ -358,5 +358,24 @@ TEST_P(TaskQueueContractTest, PurgeDeletesOldFinishedTasksAndEvents) {
   EXPECT_EQ(queue_->LastEventSeq().value_or(-1), last_seq);
 }
 
+// Events that are not task changes share the outbox and its sequence.
+TEST_P(TaskQueueContractTest, PublishedEventsJoinTheSameStream) {
+  Task task = MustEnqueue(MakeTask());
+  ASSERT_TRUE(queue_->PublishEvent("object.created", "ns1", "obj-7", R"({"key":"a.jpg"})").ok());
+  EXPECT_FALSE(queue_->PublishEvent("nodot", "ns1", "x", "{}").ok());
+  auto events = queue_->ReadEvents(0, 100);
+  ASSERT_TRUE(events.ok());
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].type, "task.created");
+  EXPECT_EQ((*events)[0].task_id, task.id);
+  const TaskEvent& e = (*events)[1];
+  EXPECT_EQ(e.type, "object.created");
+  EXPECT_EQ(e.namespace_id, "ns1");
+  EXPECT_EQ(e.task_id, "obj-7");
+  EXPECT_EQ(Json::parse(e.data_json), Json({{"key", "a.jpg"}}));
+  EXPECT_GT(e.seq, (*events)[0].seq);
+  EXPECT_EQ(queue_->LastEventSeq().value_or(0), e.seq);
+}
+
 }  // namespace
 }  // namespace argus::store

@@ -1,9 +1,13 @@
 // The argus CLI against a real server.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 
+#include "core/crypto.h"
 #include "tests/integration/test_server.h"
 
 namespace argus::testing {
@@ -109,6 +113,273 @@ TEST(CliTest, TasksSubmitWatchAndList) {
   EXPECT_NE(ls.output.find(id), std::string::npos) << ls.output;
   auto bad = RunProcess({ArgusBinary(), "tasks", "submit", "sleep", "--input", "{oops"}, env);
   EXPECT_NE(bad.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace argus::testing
+
+namespace argus::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Hex(const std::string& bytes) { return HexEncode(Sha256(bytes)); }
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// Percent-encodes each '/'-separated segment of a key.
+std::string EncodeKey(const std::string& key) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : key) {
+    if (std::isalnum(c) || c == '/' || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+// The JSON document printed on stdout by a --json command whose stderr lines ("argus: ...")
+// came first in the same capture.
+Json JsonIn(const std::string& output) {
+  size_t start = output.rfind("\n{");
+  start = output.starts_with("{") ? 0 : (start == std::string::npos ? 0 : start + 1);
+  return Json::parse(output.substr(start), nullptr, /*allow_exceptions=*/false);
+}
+
+// `argus buckets|objects|upload` against a real server, in namespace "cli".
+class CliObjectsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = TestServer::Start();
+    ASSERT_GT(server_->port(), 0) << server_->Log();
+    ASSERT_EQ(Api("POST", "/v1/namespaces", {{"name", "cli"}}, "").status, 201);
+    env_ = {"ARGUS_URL=http://127.0.0.1:" + std::to_string(server_->port()),
+            "ARGUS_API_KEY=" + server_->admin_key(), "ARGUS_NAMESPACE=cli"};
+    dir_ = NewTempDir("cli-objects");
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  ProcessResult Argus(std::vector<std::string> args) {
+    args.insert(args.begin(), ArgusBinary());
+    return RunProcess(args, env_);
+  }
+  HttpResult Api(const std::string& method, const std::string& path, const Json& body = nullptr,
+                 const std::string& ns = "cli") {
+    std::map<std::string, std::string> headers;
+    if (!ns.empty()) headers["X-Namespace"] = ns;
+    return server_->Call(method, path, server_->admin_key(), body, headers);
+  }
+  HttpResult Record(const std::string& bucket, const std::string& key) {
+    std::string path = "/v1/buckets/";
+    path.append(bucket).append("/objects/").append(EncodeKey(key));
+    return Api("GET", path);
+  }
+  // Writes `bytes` at `rel` under the test directory; returns the full path.
+  std::string Write(const std::string& rel, const std::string& bytes) {
+    std::string path = dir_;
+    path.append("/").append(rel);
+    fs::create_directories(fs::path(path).parent_path());
+    std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+    return path;
+  }
+
+  std::unique_ptr<TestServer> server_;
+  std::vector<std::string> env_;
+  std::string dir_;
+};
+
+TEST_F(CliObjectsTest, BucketsCreateListRemove) {
+  auto created = Argus({"buckets", "create", "photos", "--description", "holiday pictures",
+                        "--max-object-bytes", "5000000", "--allow", "image/*", "--allow",
+                        "text/plain", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  Json b = Json::parse(created.output, nullptr, false);
+  EXPECT_EQ(b["name"], "photos") << created.output;
+  EXPECT_EQ(b["description"], "holiday pictures");
+  EXPECT_EQ(b["max_object_bytes"], 5000000);
+  EXPECT_EQ(b["allowed_media_types"], Json({"image/*", "text/plain"}));
+  auto docs = Argus({"buckets", "create", "docs"});
+  ASSERT_EQ(docs.exit_code, 0) << docs.output;
+  EXPECT_NE(docs.output.find("NAME"), std::string::npos) << docs.output;
+  auto again = Argus({"buckets", "create", "docs"});
+  EXPECT_EQ(again.exit_code, 1) << again.output;
+  EXPECT_NE(again.output.find("already_exists"), std::string::npos) << again.output;
+
+  auto table = Argus({"buckets", "ls"});
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("holiday pictures"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("docs"), std::string::npos) << table.output;
+  auto listed = Argus({"buckets", "ls", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_EQ(Json::parse(listed.output)["items"].size(), 2u) << listed.output;
+
+  // A bucket holding an object is deleted only with --force.
+  auto put = Request(server_->port(), "PUT", "/v1/buckets/docs/objects/a.txt",
+                     {{"Authorization", "Bearer " + server_->admin_key()}, {"X-Namespace", "cli"}},
+                     "hello");
+  ASSERT_EQ(put.status, 201) << put.body;
+  auto refused = Argus({"buckets", "rm", "docs"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.output.find("--force"), std::string::npos) << refused.output;
+  auto forced = Argus({"buckets", "rm", "docs", "--force"});
+  EXPECT_EQ(forced.exit_code, 0) << forced.output;
+  EXPECT_NE(forced.output.find("deleted bucket docs"), std::string::npos);
+  EXPECT_EQ(Argus({"buckets", "rm", "photos"}).exit_code, 0);
+  EXPECT_EQ(Json::parse(Argus({"buckets", "ls", "--json"}).output)["items"].size(), 0u);
+  auto gone = Argus({"buckets", "rm", "photos"});
+  EXPECT_EQ(gone.exit_code, 1);
+  EXPECT_NE(gone.output.find("not_found"), std::string::npos) << gone.output;
+}
+
+TEST_F(CliObjectsTest, UploadResumesAndObjectsRoundTrip) {
+  ASSERT_EQ(Api("POST", "/v1/buckets", {{"name", "media"}}).status, 201);
+  std::string big(3 * 1024 * 1024 + 123, '\0');
+  std::mt19937 rng(42);
+  for (auto& c : big) c = static_cast<char>(rng());
+  const std::string koeln = "K\xc3\xb6ln \xc3\xbc.txt";
+  std::map<std::string, std::string> files = {{"a.txt", "alpha\n"},
+                                              {koeln, "umlaut\n"},
+                                              {"empty.txt", ""},
+                                              {"sub/big.bin", big},
+                                              {"sub/deeper/c.json", "{\"c\": 1}\n"}};
+  int64_t total = 0;
+  for (const auto& [rel, bytes] : files) {
+    Write("tree/" + rel, bytes);
+    total += static_cast<int64_t>(bytes.size());
+  }
+  // A link to a file is uploaded; a link to a directory is not followed.
+  std::string tree = dir_ + "/tree";
+  ASSERT_EQ(::symlink("a.txt", (tree + "/a-link.txt").c_str()), 0);
+  ASSERT_EQ(::symlink("sub", (tree + "/sub-link").c_str()), 0);
+  files["a-link.txt"] = "alpha\n";
+  total += 6;
+
+  auto first = Argus({"upload", tree, "--bucket", "media", "--prefix", "up/", "--metadata",
+                      "{\"place\": \"K\xc3\xb6ln\"}", "--parallel", "3", "--json"});
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  Json summary = JsonIn(first.output);
+  EXPECT_EQ(summary["uploaded"], 6) << first.output;
+  EXPECT_EQ(summary["skipped"], 0);
+  EXPECT_EQ(summary["failed"], 0);
+  EXPECT_EQ(summary["bytes"], total);
+  EXPECT_TRUE(summary["errors"].empty());
+  for (const auto& [rel, bytes] : files) {
+    auto r = Record("media", "up/" + rel);
+    ASSERT_EQ(r.status, 200) << rel << ": " << r.body;
+    EXPECT_EQ(r.json()["size"], bytes.size()) << rel;
+    EXPECT_EQ(r.json()["sha256"], Hex(bytes)) << rel;
+    EXPECT_EQ(r.json()["metadata"]["place"], "K\xc3\xb6ln") << rel;
+  }
+  auto listed = Api("GET", "/v1/buckets/media/objects?limit=100");
+  EXPECT_EQ(listed.json()["items"].size(), files.size()) << listed.body;  // nothing via sub-link
+
+  // A re-run skips everything; after a change only the changed file goes up again.
+  auto second = Argus({"upload", tree, "--bucket", "media", "--prefix", "up/", "--metadata",
+                       "{\"place\": \"K\xc3\xb6ln\"}"});
+  EXPECT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("uploaded 0, skipped 6, failed 0 of 6 files"), std::string::npos)
+      << second.output;
+  big[1000] = static_cast<char>(big[1000] ^ 1);
+  Write("tree/sub/big.bin", big);
+  auto third = Argus({"upload", tree, "--bucket", "media", "--prefix", "up/", "--metadata",
+                      "{\"place\": \"K\xc3\xb6ln\"}", "--json"});
+  ASSERT_EQ(third.exit_code, 0) << third.output;
+  summary = JsonIn(third.output);
+  EXPECT_EQ(summary["uploaded"], 1) << third.output;
+  EXPECT_EQ(summary["skipped"], 5);
+  EXPECT_EQ(summary["bytes"], big.size());
+  EXPECT_EQ(Record("media", "up/sub/big.bin").json()["sha256"], Hex(big));
+
+  // A file given by itself is keyed by its name.
+  auto single = Argus({"upload", tree + "/sub/deeper/c.json", "--bucket", "media"});
+  EXPECT_EQ(single.exit_code, 0) << single.output;
+  EXPECT_EQ(Record("media", "c.json").status, 200);
+
+  auto folders = Argus({"objects", "ls", "media", "--prefix", "up/", "--delimiter", "/", "--json"});
+  ASSERT_EQ(folders.exit_code, 0) << folders.output;
+  Json page = Json::parse(folders.output);
+  std::vector<std::string> keys;
+  for (const auto& item : page["items"]) keys.push_back(item["key"]);
+  EXPECT_EQ(keys,
+            std::vector<std::string>({"up/" + koeln, "up/a-link.txt", "up/a.txt", "up/empty.txt"}));
+  EXPECT_EQ(page["common_prefixes"], Json({"up/sub/"}));
+  auto table = Argus({"objects", "ls", "media", "--prefix", "up/sub/"});
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  EXPECT_NE(table.output.find("KEY"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("up/sub/big.bin"), std::string::npos) << table.output;
+  EXPECT_NE(table.output.find("up/sub/deeper/c.json"), std::string::npos) << table.output;
+  EXPECT_EQ(table.output.find("up/a.txt"), std::string::npos) << table.output;
+
+  std::string out = dir_ + "/out.bin";
+  auto got = Argus({"objects", "get", "media", "up/sub/big.bin", "-o", out});
+  ASSERT_EQ(got.exit_code, 0) << got.output;
+  EXPECT_TRUE(ReadAll(out) == big);
+  auto to_stdout = Argus({"objects", "get", "media", "up/" + koeln});
+  EXPECT_EQ(to_stdout.exit_code, 0);
+  EXPECT_EQ(to_stdout.output, "umlaut\n");
+  auto empty = Argus({"objects", "get", "media", "up/empty.txt", "-o", dir_ + "/empty.out"});
+  EXPECT_EQ(empty.exit_code, 0) << empty.output;
+  EXPECT_TRUE(fs::exists(dir_ + "/empty.out"));
+  EXPECT_EQ(fs::file_size(dir_ + "/empty.out"), 0u);
+  auto missing = Argus({"objects", "get", "media", "up/nope", "-o", dir_ + "/nope.out"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.output.find("not_found"), std::string::npos) << missing.output;
+  EXPECT_FALSE(fs::exists(dir_ + "/nope.out"));
+
+  auto info = Argus({"objects", "info", "media", "up/a.txt"});
+  ASSERT_EQ(info.exit_code, 0) << info.output;
+  EXPECT_EQ(Json::parse(info.output)["sha256"], Hex("alpha\n"));
+  auto rm = Argus({"objects", "rm", "media", "up/a.txt"});
+  EXPECT_EQ(rm.exit_code, 0) << rm.output;
+  EXPECT_EQ(Record("media", "up/a.txt").status, 404);
+  auto info_gone = Argus({"objects", "info", "media", "up/a.txt"});
+  EXPECT_EQ(info_gone.exit_code, 1);
+  EXPECT_NE(info_gone.output.find("not_found"), std::string::npos) << info_gone.output;
+}
+
+TEST_F(CliObjectsTest, UploadFailuresAreReported) {
+  std::string tree = dir_ + "/tree";
+  Write("tree/ok.txt", "fine\n");
+  Write("tree/big.bin", std::string(200 * 1024, 'x'));
+
+  auto no_bucket = Argus({"upload", tree, "--bucket", "nope"});
+  EXPECT_EQ(no_bucket.exit_code, 1);
+  EXPECT_NE(no_bucket.output.find("bucket 'nope' does not exist"), std::string::npos)
+      << no_bucket.output;
+
+  // One file over the bucket's limit fails with the server's message; the other goes in.
+  auto created = Argus({"buckets", "create", "small", "--max-object-bytes", "1000"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  auto partial = Argus(
+      {"upload", tree, tree + "/missing.txt", "--bucket", "small", "--parallel", "1", "--json"});
+  EXPECT_EQ(partial.exit_code, 1);
+  Json summary = JsonIn(partial.output);
+  EXPECT_EQ(summary["uploaded"], 1) << partial.output;
+  EXPECT_EQ(summary["failed"], 2);
+  ASSERT_EQ(summary["errors"].size(), 2u);
+  EXPECT_EQ(summary["errors"][0]["key"], "big.bin");
+  EXPECT_NE(summary["errors"][0]["error"].get<std::string>().find("at most 1000 bytes"),
+            std::string::npos)
+      << partial.output;
+  EXPECT_NE(partial.output.find("argus: failed: " + tree + "/big.bin"), std::string::npos)
+      << partial.output;
+  EXPECT_NE(partial.output.find("missing.txt"), std::string::npos);
+  EXPECT_EQ(Record("small", "ok.txt").status, 200);
+
+  auto bad = Argus({"upload", tree, "--bucket", "small", "--metadata", "[1]"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.output.find("--metadata must be a JSON object"), std::string::npos);
 }
 
 }  // namespace

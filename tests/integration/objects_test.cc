@@ -147,6 +147,19 @@ TEST_F(ObjectsTest, DedupeReplaceAndConditions) {
   EXPECT_EQ(Raw("GET", "/v1/buckets/photos/content/one.png", "").body, "other bytes");
 }
 
+TEST_F(ObjectsTest, UploadsAndDeletesAreEvents) {
+  ASSERT_EQ(Put("ev.png", kPng).status, 201);
+  ASSERT_EQ(Call("DELETE", "/v1/buckets/photos/objects/ev.png").status, 204);
+  Connection c(server_->port());
+  c.Send("GET /v1/events?types=object.created,object.deleted HTTP/1.1\r\nHost: x\r\n"
+         "Authorization: Bearer " + server_->admin_key() +
+         "\r\nX-Namespace: a\r\nLast-Event-ID: 0\r\n\r\n");
+  std::string got = c.ReadUntil("event: object.deleted");
+  ASSERT_NE(got.find("event: object.created\ndata: {"), std::string::npos) << got;
+  EXPECT_NE(got.find("\"key\":\"ev.png\""), std::string::npos) << got;
+  EXPECT_NE(got.find("event: object.deleted"), std::string::npos) << got;
+}
+
 TEST_F(ObjectsTest, ChecksumMismatchStoresNothing) {
   auto r = Put("c.png", kPng, {{"X-Argus-Sha256", std::string(64, 'a')}});
   EXPECT_EQ(r.status, 400) << r.body;

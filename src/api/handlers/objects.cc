@@ -300,6 +300,20 @@ Result<std::optional<std::pair<int64_t, int64_t>>> ParseRange(std::string_view h
   return Range(std::make_pair(first, last));
 }
 
+// object.created / object.deleted on the event bus (SSE, WebSocket, webhooks). The object row is
+// already committed in another database: an event lost to a crash right here is not retried.
+void Publish(const HandlerEnv& env, std::string_view type, const store::StoredObject& o,
+             const std::string& bucket) {
+  if (env.deps->tasks == nullptr) return;
+  Status s = env.deps->tasks->PublishEvent(
+      type, o.namespace_id, o.id,
+      ObjectJson(o, bucket).dump(-1, ' ', false, Json::error_handler_t::replace));
+  if (!s.ok()) {
+    log::Warn("could not publish an object event",
+              {{"type", type}, {"object", o.id}, {"error", s.ToString()}});
+  }
+}
+
 Result<store::Bucket> BucketOf(const HandlerEnv& env, const RequestContext& ctx) {
   return env.deps->metadata->GetBucket(ctx.namespace_id, ctx.PathParam("bucket"));
 }
@@ -551,6 +565,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
          // The blob is durable before the row that names it is written; a crash in between
          // leaves an unreferenced blob for the collector, never a row without bytes.
          ARGUS_ASSIGN_OR_RETURN(auto put, env.deps->metadata->PutObject(obj, cond));
+         Publish(env, "object.created", put.object, bucket.name);
          Json j = ObjectJson(put.object, bucket.name);
          j["deduplicated"] = put.deduplicated;
          auto resp = ApiResponse::Of(put.replaced ? 200 : 201, std::move(j));
@@ -611,7 +626,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
                 std::string key;
                 ARGUS_RETURN_IF_ERROR(CheckKey(ctx.PathParam("key"), &key));
                 ARGUS_ASSIGN_OR_RETURN(auto gone, env.deps->metadata->DeleteObject(bucket.id, key));
-                (void)gone;
+                Publish(env, "object.deleted", gone, bucket.name);
                 return ApiResponse::NoContent();
               }});
   router.Add(

@@ -11,19 +11,20 @@ namespace argus::api {
 namespace {
 
 // Every event type a webhook may name, and the families "prefix.*" may name.
-constexpr std::string_view kEventTypes[] = {"task.created",  "task.started",   "task.progress",
-                                            "task.retrying", "task.succeeded", "task.failed",
-                                            "task.cancelled"};
-constexpr std::string_view kEventFamilies[] = {"task"};
+constexpr std::string_view kEventTypes[] = {"task.created",   "task.started",   "task.progress",
+                                            "task.retrying",  "task.succeeded", "task.failed",
+                                            "task.cancelled", "object.created", "object.deleted"};
+constexpr std::string_view kEventFamilies[] = {"task", "object"};
 
 constexpr double kDefaultGraceS = 24 * 3600;
 constexpr size_t kMaxUrlBytes = 2048;
 
-const Json kEventsSchema = {{"type", "array"},
-                            {"minItems", 1},
-                            {"maxItems", 50},
-                            {"items", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64}}},
-                            {"description", "event types: exact (task.failed), task.* or *"}};
+const Json kEventsSchema = {
+    {"type", "array"},
+    {"minItems", 1},
+    {"maxItems", 50},
+    {"items", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64}}},
+    {"description", "event types: exact (task.failed, object.created), task.*, object.* or *"}};
 
 const Json kCreateSchema = {
     {"type", "object"},
@@ -147,7 +148,7 @@ Status CheckEvents(const Json& events) {
       std::string list;
       for (std::string_view t : kEventTypes) list.append(list.empty() ? "" : ", ").append(t);
       return InvalidArgumentError("unknown event type '" + p + "' (known: " + list +
-                                  "; or task.* or *)");
+                                  "; or task.*, object.* or *)");
     }
     if (!seen.insert(p).second) return InvalidArgumentError("event type '" + p + "' is repeated");
   }

@@ -742,6 +742,17 @@ Result<std::vector<QueueStats>> SqliteTaskQueue::Stats() {
   return ReadQueueStats(*db, clock_.NowUs());
 }
 
+Status SqliteTaskQueue::PublishEvent(std::string_view type, std::string_view namespace_id,
+                                     std::string_view subject_id, std::string data_json) {
+  if (type.empty() || type.find('.') == std::string_view::npos) {
+    return InvalidArgumentError(
+        fmt::format("event type '{}' is not of the form 'thing.change'", type));
+  }
+  return writer_->Run([&](SqliteDatabase& db) -> Status {
+    return InsertEventRow(db, type, namespace_id, subject_id, data_json, clock_.NowUs());
+  });
+}
+
 Result<std::vector<TaskEvent>> SqliteTaskQueue::ReadEvents(int64_t after_seq, int limit) {
   if (limit < 1 || limit > kMaxEventLimit) {
     return InvalidArgumentError(

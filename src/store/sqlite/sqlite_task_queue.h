@@ -86,6 +86,8 @@ class SqliteTaskQueue final : public TaskQueue {
   Status SetQueuePaused(std::string_view queue, bool paused) override;
   Status SetKindLimits(std::string_view kind, const KindLimits& limits) override;
   Result<std::vector<QueueStats>> Stats() override;
+  Status PublishEvent(std::string_view type, std::string_view namespace_id,
+                      std::string_view subject_id, std::string data_json) override;
   Result<std::vector<TaskEvent>> ReadEvents(int64_t after_seq, int limit) override;
   Result<int64_t> LastEventSeq() override;
   Result<int64_t> Purge(TimestampUs before) override;

@@ -338,18 +338,23 @@ Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
   return stmt->Changes() == 1;
 }
 
-Status AppendTaskEventText(SqliteDatabase& db, std::string_view type, const Task& task,
-                           std::string_view data_json, TimestampUs at) {
+Status InsertEventRow(SqliteDatabase& db, std::string_view type, std::string_view namespace_id,
+                      std::string_view subject_id, std::string_view data_json, TimestampUs at) {
   ARGUS_ASSIGN_OR_RETURN(auto stmt,
                          db.Prepare("INSERT INTO task_events(type, namespace_id, task_id, data, "
                                     "created_at) VALUES (?, ?, ?, ?, ?)",
-                                    "record task event"));
+                                    "record event"));
   stmt->BindText(1, type);
-  stmt->BindText(2, task.namespace_id);
-  stmt->BindText(3, task.id);
+  stmt->BindText(2, namespace_id);
+  stmt->BindText(3, subject_id);
   stmt->BindText(4, data_json);
   stmt->BindInt64(5, at);
   return stmt->Run();
+}
+
+Status AppendTaskEventText(SqliteDatabase& db, std::string_view type, const Task& task,
+                           std::string_view data_json, TimestampUs at) {
+  return InsertEventRow(db, type, task.namespace_id, task.id, data_json, at);
 }
 
 Status AppendTaskEvent(SqliteDatabase& db, std::string_view type, const Task& task,

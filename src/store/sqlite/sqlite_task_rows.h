@@ -69,6 +69,9 @@ Status SaveTask(SqliteDatabase& db, const Task& task,
                 std::optional<TimestampUs> new_start_deadline = std::nullopt);
 
 /// Appends an outbox row: `type`, the task's ids, TaskToJson(task) as data.
+/// Inserts one outbox row.
+Status InsertEventRow(SqliteDatabase& db, std::string_view type, std::string_view namespace_id,
+                      std::string_view subject_id, std::string_view data_json, TimestampUs at);
 /// Records an event whose data (TaskJsonText of `task`) the caller already has.
 Status AppendTaskEventText(SqliteDatabase& db, std::string_view type, const Task& task,
                            std::string_view data_json, TimestampUs at);
