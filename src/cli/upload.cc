@@ -170,6 +170,7 @@ struct Progress {
   std::atomic<int64_t> done_bytes{0};  // uploaded, skipped or given up on
   std::atomic<int64_t> sent_bytes{0};  // read for sending (the rate), retries included
   std::atomic<int64_t> uploaded_bytes{0};
+  std::atomic<int64_t> hashing_bytes{0};  // read by hashing passes still running
   std::atomic<int> uploaded{0};
   std::atomic<int> skipped{0};
   std::atomic<int> failed{0};
@@ -260,9 +261,13 @@ class Uploader {
     for (int i = 0; i < threads; ++i) workers.emplace_back([this] { Work(); });
     if (tty_) {
       std::unique_lock lock(mu_);
+      auto next_draw = Clock::now();
       while (finished_workers_ < threads) {
-        DrawLocked();
-        done_cv_.wait_for(lock, kRefresh);
+        if (Clock::now() >= next_draw) {
+          DrawLocked();
+          next_draw = Clock::now() + kRefresh;
+        }
+        done_cv_.wait_until(lock, next_draw);
       }
       std::fputs("\r\033[K", stderr);
     }
@@ -305,13 +310,16 @@ class Uploader {
         ssize_t n = ::pread(fd, buf.data(), buf.size(), size);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
+          progress_.hashing_bytes -= size;
           Failed(job, "cannot read it: " + ErrnoText(), job.size);
           return;
         }
         if (n == 0) break;
         hasher.Update(std::string_view(buf.data(), static_cast<size_t>(n)));
         size += n;
+        progress_.hashing_bytes += n;
       }
+      progress_.hashing_bytes -= size;
       sha256 = HexEncode(hasher.Finish());
     }
     progress_.total_bytes += size - job.size;  // the file changed since the walk
@@ -376,7 +384,8 @@ class Uploader {
       samples_.pop_front();
     }
     double dt = std::chrono::duration<double>(now - samples_.front().first).count();
-    if (dt < 1) {
+    rate_settled_ = dt >= 1;
+    if (!rate_settled_) {
       double elapsed = Seconds();
       return elapsed > 0 ? static_cast<double>(sent) / elapsed : 0;
     }
@@ -391,12 +400,17 @@ class Uploader {
     line.append(HumanBytes(static_cast<double>(done))).append(" / ");
     line.append(HumanBytes(static_cast<double>(total))).append("  ");
     line.append(HumanBytes(rate)).append("/s  ETA ");
-    line.append(rate > 0 && total >= done ? HumanDuration(static_cast<double>(total - done) / rate)
-                                          : std::string("--"));
+    double eta = rate > 0 && total >= done ? static_cast<double>(total - done) / rate : -1;
+    line.append(rate_settled_ && eta >= 0 && eta < 100 * 3600 ? HumanDuration(eta)
+                                                              : std::string("--"));
     line.append("  files ").append(std::to_string(finished)).append("/");
     line.append(std::to_string(jobs_.size())).append(" (");
     line.append(std::to_string(progress_.skipped)).append(" skipped, ");
     line.append(std::to_string(progress_.failed)).append(" failed)");
+    // A large file is read once for its sha256 before it is sent: show that it is moving.
+    if (int64_t hashing = progress_.hashing_bytes; hashing > 0) {
+      line.append("  hashing ").append(HumanBytes(static_cast<double>(hashing)));
+    }
     std::fputs(line.c_str(), stderr);
     std::fflush(stderr);
   }
@@ -441,6 +455,7 @@ class Uploader {
   std::atomic<size_t> next_{0};
   Clock::time_point start_;
   std::deque<std::pair<Clock::time_point, int64_t>> samples_;  // main thread only
+  bool rate_settled_ = false;  // the rate covers a second or more (main thread only)
 
   std::mutex mu_;  // guards what follows, and stderr output
   std::condition_variable done_cv_;

@@ -92,6 +92,7 @@ Status DeadlineExceededError(std::string m) {
   return {StatusCode::kDeadlineExceeded, std::move(m)};
 }
 Status ConditionFailedError(std::string m) { return {StatusCode::kConditionFailed, std::move(m)}; }
+Status CancelledError(std::string m) { return {StatusCode::kCancelled, std::move(m)}; }
 Status PayloadTooLargeError(std::string m) { return {StatusCode::kPayloadTooLarge, std::move(m)}; }
 Status UnsupportedMediaTypeError(std::string m) {
   return {StatusCode::kUnsupportedMediaType, std::move(m)};

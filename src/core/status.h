@@ -85,6 +85,7 @@ Status InternalError(std::string message);
 Status UnavailableError(std::string message);
 Status DeadlineExceededError(std::string message);
 Status ConditionFailedError(std::string message);
+Status CancelledError(std::string message);
 Status PayloadTooLargeError(std::string message);
 Status UnsupportedMediaTypeError(std::string message);
 Status RangeNotSatisfiableError(std::string message);

@@ -151,13 +151,60 @@ TEST_F(ObjectsTest, UploadsAndDeletesAreEvents) {
   ASSERT_EQ(Put("ev.png", kPng).status, 201);
   ASSERT_EQ(Call("DELETE", "/v1/buckets/photos/objects/ev.png").status, 204);
   Connection c(server_->port());
-  c.Send("GET /v1/events?types=object.created,object.deleted HTTP/1.1\r\nHost: x\r\n"
-         "Authorization: Bearer " + server_->admin_key() +
-         "\r\nX-Namespace: a\r\nLast-Event-ID: 0\r\n\r\n");
+  c.Send(
+      "GET /v1/events?types=object.created,object.deleted HTTP/1.1\r\nHost: x\r\n"
+      "Authorization: Bearer " +
+      server_->admin_key() + "\r\nX-Namespace: a\r\nLast-Event-ID: 0\r\n\r\n");
   std::string got = c.ReadUntil("event: object.deleted");
   ASSERT_NE(got.find("event: object.created\ndata: {"), std::string::npos) << got;
   EXPECT_NE(got.find("\"key\":\"ev.png\""), std::string::npos) << got;
   EXPECT_NE(got.find("event: object.deleted"), std::string::npos) << got;
+}
+
+std::string Form(const std::string& file, const std::string& filename, const std::string& key,
+                 const std::string& metadata, bool close = true) {
+  std::string body;
+  if (!metadata.empty()) {
+    body +=
+        "--bnd\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n" + metadata + "\r\n";
+  }
+  if (!file.empty()) {
+    body += "--bnd\r\nContent-Disposition: form-data; name=\"file\"; filename=\"" + filename +
+            "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + file + "\r\n";
+  }
+  if (!key.empty()) {
+    body += "--bnd\r\nContent-Disposition: form-data; name=\"key\"\r\n\r\n" + key + "\r\n";
+  }
+  if (close) body += "--bnd--\r\n";
+  return body;
+}
+
+TEST_F(ObjectsTest, MultipartFormUploads) {
+  const std::map<std::string, std::string> form = {
+      {"Content-Type", "multipart/form-data; boundary=bnd"}};
+  auto r = Raw("POST", "/v1/buckets/photos/objects",
+               Form(kPng, "camera.png", "cams/b.png", R"({"camera":"B"})"), form);
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_EQ(r.json()["key"], "cams/b.png");  // the key part comes after the file: still used
+  EXPECT_EQ(r.json()["sha256"], Hex(kPng));
+  EXPECT_EQ(r.json()["media_type"], "image/png");
+  EXPECT_EQ(r.json()["metadata"], Json({{"camera", "B"}}));
+  auto named =
+      Raw("POST", "/v1/buckets/photos/objects", Form("hello\n", "notes.txt", "", ""), form);
+  ASSERT_EQ(named.status, 201) << named.body;
+  EXPECT_EQ(named.json()["key"], "notes.txt");  // no key part: the file name
+  EXPECT_EQ(Raw("GET", "/v1/buckets/photos/content/notes.txt", "").body, "hello\n");
+  auto truncated =
+      Raw("POST", "/v1/buckets/photos/objects", Form(kPng, "t.png", "t.png", "", false), form);
+  EXPECT_EQ(truncated.status, 400) << truncated.body;
+  EXPECT_NE(truncated.body.find("truncated"), std::string::npos) << truncated.body;
+  auto no_file = Raw("POST", "/v1/buckets/photos/objects", Form("", "", "k.png", "{}"), form);
+  EXPECT_EQ(no_file.status, 400) << no_file.body;
+  auto not_form = Raw("POST", "/v1/buckets/photos/objects", "x", {{"Content-Type", "text/plain"}});
+  EXPECT_EQ(not_form.status, 400) << not_form.body;
+  EXPECT_EQ(Call("GET", "/v1/buckets/photos/objects/t.png").status, 404);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(TemporaryCount(), 0u);
 }
 
 TEST_F(ObjectsTest, ChecksumMismatchStoresNothing) {

@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "api/handlers/handlers.h"
+#include "api/http/multipart.h"
 #include "core/crypto.h"
 #include "core/id.h"
 #include "core/json_schema.h"
@@ -191,8 +192,7 @@ int64_t LimitFor(const store::Bucket& bucket, const ApiDeps& deps) {
 // for sniffing. Lives from the request head to the handler's answer.
 class UploadBody final : public BodyConsumer {
  public:
-  UploadBody(store::Bucket bucket, std::string key, int64_t limit)
-      : bucket_(std::move(bucket)), key_(std::move(key)), limit_(limit) {}
+  UploadBody(store::Bucket bucket, int64_t limit) : bucket_(std::move(bucket)), limit_(limit) {}
 
   /// Set up from the request head; a failure here refuses the body before it is read.
   void Fail(Status s) {
@@ -227,13 +227,11 @@ class UploadBody final : public BodyConsumer {
   const Status& error() const { return error_; }
   bool complete() const { return complete_; }
   const store::Bucket& bucket() const { return bucket_; }
-  const std::string& key() const { return key_; }
   const std::string& head() const { return head_; }
   store::BlobWriter* writer() { return writer_.get(); }
 
  private:
   store::Bucket bucket_;
-  std::string key_;
   int64_t limit_;
   std::unique_ptr<store::BlobWriter> writer_;
   std::string head_;
@@ -317,6 +315,169 @@ void Publish(const HandlerEnv& env, std::string_view type, const store::StoredOb
 Result<store::Bucket> BucketOf(const HandlerEnv& env, const RequestContext& ctx) {
   return env.deps->metadata->GetBucket(ctx.namespace_id, ctx.PathParam("bucket"));
 }
+
+// The upload state for a request head: the bucket, its limit, a blob writer. Problems found
+// here (no bucket, a declared length over the limit) refuse the body before it is read.
+std::shared_ptr<UploadBody> StartUpload(const HandlerEnv& env, const RequestContext& ctx) {
+  auto bucket = BucketOf(env, ctx);
+  if (!bucket.ok()) {
+    auto refused = std::make_shared<UploadBody>(store::Bucket{}, 0);
+    refused->Fail(bucket.status());
+    return refused;
+  }
+  const int64_t limit = LimitFor(*bucket, *env.deps);
+  auto upload = std::make_shared<UploadBody>(*bucket, limit);
+  std::string_view length = ctx.http.Header("content-length");
+  int64_t declared = 0;
+  if (limit > 0 && !length.empty() &&
+      std::from_chars(length.data(), length.data() + length.size(), declared).ec == std::errc() &&
+      declared > limit) {
+    upload->Fail(PayloadTooLargeError("objects in bucket '" + bucket->name + "' are at most " +
+                                      std::to_string(limit) + " bytes"));
+    return upload;
+  }
+  auto writer = env.deps->blobs->NewWriter();
+  if (!writer.ok()) {
+    upload->Fail(writer.status());
+    return upload;
+  }
+  upload->SetWriter(std::move(writer).value());
+  return upload;
+}
+
+// After the whole body arrived: checks (metadata, media type, checksum), then the blob is
+// committed and the object row written.
+Result<ApiResponse> FinishUpload(const HandlerEnv& env, const RequestContext& ctx,
+                                 UploadBody& upload, const std::string& key, Json metadata) {
+  if (!upload.complete()) return InvalidArgumentError("the body ended early");
+  const store::Bucket& bucket = upload.bucket();
+  Status meta_ok = CheckMetadata(bucket, metadata, env.deps->max_metadata_bytes);
+  if (!meta_ok.ok()) {
+    upload.writer()->Abort();
+    return meta_ok;
+  }
+  std::string media_type = SniffMediaType(upload.head());
+  if (!bucket.allowed_media_types.empty() &&
+      std::none_of(bucket.allowed_media_types.begin(), bucket.allowed_media_types.end(),
+                   [&](const std::string& p) { return MediaTypeMatches(p, media_type); })) {
+    upload.writer()->Abort();
+    return UnsupportedMediaTypeError("bucket '" + bucket.name + "' does not accept " + media_type);
+  }
+  std::string expected(ctx.http.Header("x-argus-sha256"));
+  std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
+  auto blob = upload.writer()->Commit(expected);
+  if (!blob.ok()) {
+    if (blob.status().code() == StatusCode::kInvalidArgument) {
+      return InvalidArgumentError("X-Argus-Sha256 does not match the body: " +
+                                  std::string(blob.status().message()));
+    }
+    return blob.status();
+  }
+  store::ObjectPrecondition cond;
+  cond.must_not_exist = ctx.http.Header("if-none-match") == "*";
+  cond.sha256_must_match = EtagValue(ctx.http.Header("if-match"));
+  store::StoredObject obj;
+  obj.id = NewId();
+  obj.namespace_id = ctx.namespace_id;
+  obj.bucket_id = bucket.id;
+  obj.key = key;
+  obj.size = blob->size;
+  obj.sha256 = blob->sha256;
+  obj.media_type = media_type;
+  obj.metadata = std::move(metadata);
+  obj.created_at = obj.updated_at = env.deps->clock->NowUs();
+  // The blob is durable before the row that names it is written; a crash in between leaves an
+  // unreferenced blob for the collector, never a row without bytes.
+  ARGUS_ASSIGN_OR_RETURN(auto put, env.deps->metadata->PutObject(obj, cond));
+  Publish(env, "object.created", put.object, bucket.name);
+  Json j = ObjectJson(put.object, bucket.name);
+  j["deduplicated"] = put.deduplicated;
+  auto resp = ApiResponse::Of(put.replaced ? 200 : 201, std::move(j));
+  resp.headers.emplace_back("ETag", ETag(put.object.sha256));
+  std::string location = "/v1/buckets/";
+  location.append(bucket.name).append("/objects/").append(put.object.key);
+  resp.headers.emplace_back("Location", std::move(location));
+  return resp;
+}
+
+// A multipart/form-data upload: the "file" part streams into an UploadBody; the small "key"
+// and "metadata" parts are kept (they may come before or after the file).
+class FormUpload final : public BodyConsumer {
+ public:
+  FormUpload(std::shared_ptr<UploadBody> file, std::string boundary, size_t max_field_bytes)
+      : file_(std::move(file)),
+        max_field_bytes_(max_field_bytes),
+        parser_(std::move(boundary),
+                {.on_part_begin = [this](const MultipartPart& p) { return Begin(p); },
+                 .on_part_data = [this](std::string_view d) { return Data(d); },
+                 .on_part_end = [this] { return true; }}) {}
+
+  void Fail(Status s) {
+    if (error_.ok()) error_ = std::move(s);
+    file_->Fail(error_);
+  }
+  bool Wanted() const override { return error_.ok() && file_->Wanted(); }
+  bool OnData(std::string_view bytes) override {
+    if (!error_.ok()) return false;
+    Status s = parser_.Feed(bytes);
+    if (s.ok()) return true;
+    // A part callback stopped the parse: the reason is the file's error or ours.
+    Fail(s.code() == StatusCode::kCancelled && !file_->error().ok() ? file_->error() : s);
+    return false;
+  }
+  void OnEnd(bool complete) override {
+    if (complete && error_.ok()) {
+      if (Status s = parser_.Finish(); !s.ok()) Fail(s);
+      if (error_.ok() && !saw_file_) Fail(InvalidArgumentError("no part named 'file'"));
+    }
+    file_->OnEnd(complete && error_.ok());
+  }
+
+  Status error() const { return error_.ok() ? file_->error() : error_; }
+  UploadBody& file() { return *file_; }
+  const std::string& filename() const { return filename_; }
+  const std::string& key_field() const { return key_; }
+  const std::string& metadata_field() const { return metadata_; }
+
+ private:
+  bool Begin(const MultipartPart& p) {
+    current_ = nullptr;
+    in_file_ = false;
+    if (p.name == "file") {
+      if (saw_file_) {
+        Fail(InvalidArgumentError("more than one part named 'file'"));
+        return false;
+      }
+      saw_file_ = in_file_ = true;
+      filename_ = p.filename;
+    } else if (p.name == "key") {
+      current_ = &key_;
+    } else if (p.name == "metadata") {
+      current_ = &metadata_;
+    }
+    return true;
+  }
+  bool Data(std::string_view d) {
+    if (in_file_) return file_->OnData(d);
+    if (current_ == nullptr) return true;  // other fields are ignored
+    if (current_->size() + d.size() > max_field_bytes_) {
+      Fail(InvalidArgumentError("a form field is over " + std::to_string(max_field_bytes_) +
+                                " bytes"));
+      return false;
+    }
+    current_->append(d);
+    return true;
+  }
+
+  std::shared_ptr<UploadBody> file_;
+  size_t max_field_bytes_;
+  MultipartParser parser_;
+  Status error_;
+  bool saw_file_ = false;
+  bool in_file_ = false;
+  std::string filename_, key_, metadata_;
+  std::string* current_ = nullptr;
+};
 
 std::vector<std::string> StringList(const Json& j) {
   std::vector<std::string> out;
@@ -471,110 +632,68 @@ void AddBucketRoutes(Router& router, HandlerEnv env) {
 }
 
 void AddObjectRoutes(Router& router, HandlerEnv env) {
-  router.Add(
-      {.method = "PUT",
-       .pattern = "/v1/buckets/{bucket}/objects/{key+}",
-       .operation_id = "putObject",
-       .summary = "Upload an object: the raw body, streamed (X-Argus-Metadata, X-Argus-Sha256, "
+  router.Add({.method = "PUT",
+              .pattern = "/v1/buckets/{bucket}/objects/{key+}",
+              .operation_id = "putObject",
+              .summary =
+                  "Upload an object: the raw body, streamed (X-Argus-Metadata, X-Argus-Sha256, "
                   "If-None-Match: *, If-Match)",
-       .tag = "objects",
-       .access = Access::kNamespaceEditor,
-       .response_schema = kObjectSchema,
-       .success_status = 201,
-       .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
-         std::string key;
-         Status key_ok = CheckKey(ctx.PathParam("key"), &key);
-         auto bucket = BucketOf(env, ctx);
-         auto upload = std::make_shared<UploadBody>(bucket.ok() ? *bucket : store::Bucket{}, key,
-                                                    bucket.ok() ? LimitFor(*bucket, *env.deps) : 0);
-         if (!bucket.ok()) {
-           upload->Fail(bucket.status());
-           return upload;
-         }
-         if (!key_ok.ok()) {
-           upload->Fail(key_ok);
-           return upload;
-         }
-         // A declared length over the limit is refused before a byte is read.
-         std::string_view length = ctx.http.Header("content-length");
-         int64_t declared = 0;
-         if (!length.empty() &&
-             std::from_chars(length.data(), length.data() + length.size(), declared).ec ==
-                 std::errc() &&
-             upload->bucket().max_object_bytes >= 0) {
-           int64_t limit = LimitFor(*bucket, *env.deps);
-           if (limit > 0 && declared > limit) {
-             upload->Fail(PayloadTooLargeError("objects in bucket '" + bucket->name +
-                                               "' are at most " + std::to_string(limit) +
-                                               " bytes"));
-             return upload;
-           }
-         }
-         auto writer = env.deps->blobs->NewWriter();
-         if (!writer.ok()) {
-           upload->Fail(writer.status());
-           return upload;
-         }
-         upload->SetWriter(std::move(writer).value());
-         return upload;
-       },
-       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-         auto* upload = dynamic_cast<UploadBody*>(ctx.http.body_consumer.get());
-         if (upload == nullptr) return InternalError("upload body missing");
-         ARGUS_RETURN_IF_ERROR(upload->error());
-         if (!upload->complete()) return InvalidArgumentError("the body ended early");
-         const store::Bucket& bucket = upload->bucket();
-         ARGUS_ASSIGN_OR_RETURN(Json metadata,
-                                MetadataHeader(ctx.http, env.deps->max_metadata_bytes));
-         Status meta_ok = CheckMetadata(bucket, metadata, env.deps->max_metadata_bytes);
-         if (!meta_ok.ok()) {
-           upload->writer()->Abort();
-           return meta_ok;
-         }
-         std::string media_type = SniffMediaType(upload->head());
-         if (!bucket.allowed_media_types.empty() &&
-             std::none_of(bucket.allowed_media_types.begin(), bucket.allowed_media_types.end(),
-                          [&](const std::string& p) { return MediaTypeMatches(p, media_type); })) {
-           upload->writer()->Abort();
-           return UnsupportedMediaTypeError("bucket '" + bucket.name + "' does not accept " +
-                                            media_type);
-         }
-         std::string expected(ctx.http.Header("x-argus-sha256"));
-         std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
-         auto blob = upload->writer()->Commit(expected);
-         if (!blob.ok()) {
-           if (blob.status().code() == StatusCode::kInvalidArgument) {
-             return InvalidArgumentError("X-Argus-Sha256 does not match the body: " +
-                                         std::string(blob.status().message()));
-           }
-           return blob.status();
-         }
-         store::ObjectPrecondition cond;
-         cond.must_not_exist = ctx.http.Header("if-none-match") == "*";
-         cond.sha256_must_match = EtagValue(ctx.http.Header("if-match"));
-         store::StoredObject obj;
-         obj.id = NewId();
-         obj.namespace_id = ctx.namespace_id;
-         obj.bucket_id = bucket.id;
-         obj.key = upload->key();
-         obj.size = blob->size;
-         obj.sha256 = blob->sha256;
-         obj.media_type = media_type;
-         obj.metadata = std::move(metadata);
-         obj.created_at = obj.updated_at = env.deps->clock->NowUs();
-         // The blob is durable before the row that names it is written; a crash in between
-         // leaves an unreferenced blob for the collector, never a row without bytes.
-         ARGUS_ASSIGN_OR_RETURN(auto put, env.deps->metadata->PutObject(obj, cond));
-         Publish(env, "object.created", put.object, bucket.name);
-         Json j = ObjectJson(put.object, bucket.name);
-         j["deduplicated"] = put.deduplicated;
-         auto resp = ApiResponse::Of(put.replaced ? 200 : 201, std::move(j));
-         resp.headers.emplace_back("ETag", ETag(put.object.sha256));
-         std::string location = "/v1/buckets/";
-         location.append(bucket.name).append("/objects/").append(put.object.key);
-         resp.headers.emplace_back("Location", std::move(location));
-         return resp;
-       }});
+              .tag = "objects",
+              .access = Access::kNamespaceEditor,
+              .response_schema = kObjectSchema,
+              .success_status = 201,
+              .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
+                auto upload = StartUpload(env, ctx);
+                std::string key;
+                if (Status key_ok = CheckKey(ctx.PathParam("key"), &key); !key_ok.ok()) {
+                  upload->Fail(key_ok);
+                }
+                return upload;
+              },
+              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+                auto* upload = dynamic_cast<UploadBody*>(ctx.http.body_consumer.get());
+                if (upload == nullptr) return InternalError("upload body missing");
+                ARGUS_RETURN_IF_ERROR(upload->error());
+                std::string key;
+                ARGUS_RETURN_IF_ERROR(CheckKey(ctx.PathParam("key"), &key));
+                ARGUS_ASSIGN_OR_RETURN(Json metadata,
+                                       MetadataHeader(ctx.http, env.deps->max_metadata_bytes));
+                return FinishUpload(env, ctx, *upload, key, std::move(metadata));
+              }});
+  router.Add({.method = "POST",
+              .pattern = "/v1/buckets/{bucket}/objects",
+              .operation_id = "postObject",
+              .summary = "Upload an object as multipart/form-data: a file part, optional key and "
+                         "metadata parts (the key defaults to the file name), streamed",
+              .tag = "objects",
+              .access = Access::kNamespaceEditor,
+              .response_schema = kObjectSchema,
+              .success_status = 201,
+              .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
+                auto boundary = MultipartParser::BoundaryOf(ctx.http.Header("content-type"));
+                auto upload = std::make_shared<FormUpload>(StartUpload(env, ctx),
+                                                           boundary.ok() ? *boundary : "-",
+                                                           env.deps->max_metadata_bytes);
+                if (!boundary.ok()) upload->Fail(boundary.status());
+                return upload;
+              },
+              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+                auto* form = dynamic_cast<FormUpload*>(ctx.http.body_consumer.get());
+                if (form == nullptr) return InternalError("upload body missing");
+                ARGUS_RETURN_IF_ERROR(form->error());
+                std::string key;
+                ARGUS_RETURN_IF_ERROR(CheckKey(
+                    form->key_field().empty() ? form->filename() : form->key_field(), &key));
+                Json metadata = Json::object();
+                if (!form->metadata_field().empty()) {
+                  auto parsed = ParseJson(form->metadata_field());
+                  if (!parsed.ok() || !parsed->is_object()) {
+                    return InvalidArgumentError("the metadata part must be a JSON object");
+                  }
+                  metadata = std::move(parsed).value();
+                }
+                return FinishUpload(env, ctx, form->file(), key, std::move(metadata));
+              }});
   router.Add({.method = "GET",
               .pattern = "/v1/buckets/{bucket}/objects/{key+}",
               .operation_id = "getObject",

@@ -195,6 +195,9 @@ class Session : public std::enable_shared_from_this<Session> {
   Clock::time_point deadline_;
   bool idle_ = true;
   bool timed_out_ = false;
+  /// The client may still be sending a body we refused: close gracefully (see Linger).
+  bool unread_body_ = false;
+  asio::awaitable<void> Linger();
 };
 
 class ServerImpl final : public HttpServer {
@@ -371,6 +374,7 @@ asio::awaitable<void> Session::Run() {
   } registration{this};
   try {
     co_await Serve();
+    if (unread_body_) co_await Linger();
   } catch (const std::exception& e) {
     log::Error("http connection failed", {{"error", e.what()}, {"peer", req_.peer_ip}});
   }
@@ -405,6 +409,25 @@ asio::awaitable<void> Session::Serve() {
       if (!req_.keep_alive || server_->draining()) res_.close = true;
     }
     if (!co_await WriteResponse(head_only) || res_.close) break;
+  }
+}
+
+// Closing a socket with unread input makes the kernel send RST, and the client may then lose
+// the answer it has not read yet (a 413 for an upload it is still sending). So: stop sending,
+// then read and drop what still comes, for a short while, before closing (nginx's lingering
+// close).
+asio::awaitable<void> Session::Linger() {
+  beast::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_send, ec);
+  if (ec) co_return;
+  deadline_ = Clock::now() + std::chrono::seconds(2);
+  idle_ = false;
+  std::array<char, 16 * 1024> sink;
+  size_t dropped = 0;
+  while (dropped < (8u << 20)) {
+    auto [rec, n] = co_await socket_.async_read_some(asio::buffer(sink), kUseTuple);
+    if (rec) break;  // EOF, reset, or the deadline passed
+    dropped += n;
   }
 }
 
@@ -639,12 +662,14 @@ asio::awaitable<Session::ReadOutcome> Session::ReadRequest() {
           // the unread remainder means the connection cannot be reused.
           end_guard.done = true;
           req_.keep_alive = false;
+          unread_body_ = true;
           co_return ReadOutcome::kRequest;
         }
         if (ec == http::error::header_limit) {
           Refuse(431, "headers_too_large",
                  "request headers exceed " + std::to_string(opt.max_header_bytes) + " bytes");
         } else if (parser.too_large()) {
+          unread_body_ = true;
           Refuse(413, "payload_too_large",
                  "request body exceeds " + std::to_string(opt.max_body_bytes) + " bytes");
         } else {
@@ -658,6 +683,7 @@ asio::awaitable<Session::ReadOutcome> Session::ReadRequest() {
           // Refused from the head alone (auth, size, bucket): answer without reading the body.
           end_guard.done = true;
           req_.keep_alive = false;
+          unread_body_ = !parser.is_done();
           co_return ReadOutcome::kRequest;
         }
         if (!parser.is_done()) {
