@@ -50,6 +50,7 @@ struct ApiDeps {
   store::BlobStore* blobs = nullptr;
   int64_t max_object_bytes = 0;       ///< server-wide object size limit (0: none)
   size_t max_metadata_bytes = 16384;  ///< an object's user metadata, as JSON text
+  double upload_expire_s = 86400;     ///< a resumable upload left unfinished this long goes
 };
 
 /// The HTTP handler of the public API: request ids, CORS, routing, authentication and roles,

@@ -73,6 +73,8 @@ constexpr ConfigKey kKeys[] = {
     {"objects.max_object_bytes", T::kInt, "5368709120",
      "largest object accepted (a bucket may set a lower limit); 0: no limit"},
     {"objects.max_metadata_bytes", T::kInt, "16384", "largest user metadata of an object (JSON)"},
+    {"uploads.expire_s", T::kDouble, "86400",
+     "a resumable upload not completed within this many seconds is deleted with its parts"},
     {"webhooks.backend", T::kString, "\"sqlite\"", "webhook store backend"},
     {"webhooks.allow_private_targets", T::kBool, "false",
      "allow webhook targets on loopback, private or link-local addresses (checked on the "

@@ -246,6 +246,7 @@ int RunServe(const Config& config) {
   deps.blobs = blobs->get();
   deps.max_object_bytes = config.GetInt("objects.max_object_bytes");
   deps.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
+  deps.upload_expire_s = config.GetDouble("uploads.expire_s");
   store::MetadataStore* md = metadata->get();
   deps.readiness = [md, &started]() {
     std::vector<std::pair<std::string, std::string>> checks;

@@ -107,6 +107,25 @@ struct ListObjectsResult {
   std::string next_after_key;  ///< empty on the last page
 };
 
+/// A resumable upload in progress: numbered parts (each a blob) that Complete joins into one
+/// object.
+struct Upload {
+  std::string id;  ///< UUIDv7
+  std::string namespace_id;
+  std::string bucket_id;
+  std::string key;  ///< the object key it will create (checked by the API)
+  Json metadata = Json::object();
+  TimestampUs created_at = 0;
+  TimestampUs expires_at = 0;  ///< unfinished after this: deleted with its parts
+};
+
+struct UploadPart {
+  int number = 0;  ///< 1..10000
+  std::string sha256;
+  int64_t size = 0;
+  TimestampUs created_at = 0;
+};
+
 /// Keyset pagination: items with an id greater than `after_id`, in id (= creation) order.
 /// `after_id` need not name an existing item (it is a plain lower bound). A limit outside
 /// 1..1000 is InvalidArgument.
@@ -211,8 +230,25 @@ class MetadataStore {
                                                     TimestampUs now) = 0;
   /// Deletes and returns the object; NotFound when absent.
   virtual Result<StoredObject> DeleteObject(std::string_view bucket_id, std::string_view key) = 0;
-  /// Whether any object (any bucket, any namespace) refers to the blob: the collector's check.
+  /// Whether any object or upload part (any bucket, any namespace) refers to the blob: the
+  /// collector's check.
   virtual Result<bool> BlobReferenced(std::string_view sha256) = 0;
+
+  // Resumable uploads, addressed by (bucket id, upload id); NotFound names the upload.
+  /// NotFound when the bucket is gone.
+  virtual Result<Upload> CreateUpload(const Upload& upload) = 0;
+  virtual Result<Upload> GetUpload(std::string_view bucket_id, std::string_view id) = 0;
+  /// Records part `number` (1..10000, else InvalidArgument), replacing an earlier part with the
+  /// same number (a retried part). NotFound when the upload is gone.
+  virtual Status PutUploadPart(std::string_view bucket_id, std::string_view upload_id,
+                               const UploadPart& part) = 0;
+  /// The parts in number order.
+  virtual Result<std::vector<UploadPart>> ListUploadParts(std::string_view bucket_id,
+                                                          std::string_view upload_id) = 0;
+  /// Deletes the upload and its part rows (their blobs become unreferenced). NotFound when absent.
+  virtual Status DeleteUpload(std::string_view bucket_id, std::string_view id) = 0;
+  /// Deletes uploads that expired before `now`; returns how many.
+  virtual Result<int64_t> DeleteExpiredUploads(TimestampUs now) = 0;
 };
 
 }  // namespace argus::store

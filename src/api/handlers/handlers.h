@@ -60,6 +60,8 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env);
 void AddBucketRoutes(Router& router, HandlerEnv env);
 /// /v1/buckets/{bucket}/objects and /content: uploads and downloads.
 void AddObjectRoutes(Router& router, HandlerEnv env);
+/// /v1/buckets/{bucket}/uploads: resumable uploads in parts.
+void AddUploadRoutes(Router& router, HandlerEnv env);
 /// /v1/webhooks and their delivery log.
 void AddWebhookRoutes(Router& router, HandlerEnv env);
 

@@ -39,6 +39,8 @@ Result<int64_t> BlobCollector::CollectOnce(bool startup) {
   const TimestampUs temp_before =
       startup ? now + 1 : now - static_cast<TimestampUs>(options_.temporary_age_s * 1e6);
   ARGUS_ASSIGN_OR_RETURN(int64_t temps, blobs_->CleanTemporary(temp_before));
+  // Resumable uploads left unfinished: their parts become unreferenced and go below.
+  ARGUS_ASSIGN_OR_RETURN(int64_t expired, metadata_->DeleteExpiredUploads(now));
   const TimestampUs unused_before = now - static_cast<TimestampUs>(options_.grace_s * 1e6);
   int64_t freed = 0;
   std::string after;
@@ -57,8 +59,10 @@ Result<int64_t> BlobCollector::CollectOnce(bool startup) {
     if (stopping_) break;
   }
   freed_total_->Inc(static_cast<double>(freed));
-  if (freed > 0 || temps > 0) {
-    log::Info("blob collection", {{"blobs_freed", freed}, {"temporaries_removed", temps}});
+  if (freed > 0 || temps > 0 || expired > 0) {
+    log::Info(
+        "blob collection",
+        {{"blobs_freed", freed}, {"temporaries_removed", temps}, {"uploads_expired", expired}});
   }
   return freed;
 }

@@ -83,9 +83,46 @@ CREATE INDEX objects_by_bucket_sha256 ON objects(bucket_id, sha256);
 CREATE INDEX objects_by_sha256 ON objects(sha256);
 )sql";
 
+// Resumable uploads and their parts. Deleting a bucket cascades to its uploads and deleting an
+// upload to its parts (so a namespace's deletion reaches both). uploads.metadata holds an
+// nlohmann dump of an object; uploads.key uses the BINARY collation, as objects.key does. A part
+// row names its blob by sha256, so the blob collector must see it. Indexes, by the call they
+// serve:
+//   uploads_by_bucket        the cascade from buckets;
+//   uploads_by_expiry        DeleteExpiredUploads;
+//   upload_parts' primary key (upload_id, number)  ListUploadParts (in number order),
+//                            PutUploadPart's upsert and the cascade from uploads;
+//   upload_parts_by_sha256   BlobReferenced.
+constexpr std::string_view kSchemaV3 = R"sql(
+CREATE TABLE uploads (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace_id TEXT NOT NULL,
+  bucket_id TEXT NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+  key TEXT NOT NULL COLLATE BINARY,
+  metadata TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX uploads_by_bucket ON uploads(bucket_id);
+CREATE INDEX uploads_by_expiry ON uploads(expires_at);
+
+CREATE TABLE upload_parts (
+  upload_id TEXT NOT NULL REFERENCES uploads(id) ON DELETE CASCADE,
+  number INTEGER NOT NULL CHECK (number BETWEEN 1 AND 10000),
+  sha256 TEXT NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (upload_id, number)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX upload_parts_by_sha256 ON upload_parts(sha256);
+)sql";
+
 constexpr Migration kMetadataMigrations[] = {
     {1, "namespaces, api_keys, system_values", kSchemaV1},
     {2, "buckets, objects", kSchemaV2},
+    {3, "uploads, upload_parts", kSchemaV3},
 };
 
 // tasks.db, version 1. The task row is the queue entry. Empty strings rather than NULL for

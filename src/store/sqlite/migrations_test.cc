@@ -60,8 +60,11 @@ TEST_F(MigrationsTest, NewDatabaseGetsTheMetadataSchema) {
   EXPECT_TRUE(TableExists("system_values"));
   EXPECT_TRUE(TableExists("buckets"));
   EXPECT_TRUE(TableExists("objects"));
-  for (std::string_view index : {"api_keys_by_namespace", "buckets_by_namespace",
-                                 "objects_by_bucket_sha256", "objects_by_sha256"}) {
+  EXPECT_TRUE(TableExists("uploads"));
+  EXPECT_TRUE(TableExists("upload_parts"));
+  for (std::string_view index :
+       {"api_keys_by_namespace", "buckets_by_namespace", "objects_by_bucket_sha256",
+        "objects_by_sha256", "uploads_by_bucket", "uploads_by_expiry", "upload_parts_by_sha256"}) {
     std::string sql = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = '";
     sql.append(index).append("'");
     EXPECT_EQ(Query(sql), "1") << index;
@@ -87,6 +90,59 @@ TEST_F(MigrationsTest, MetadataDeletesCascadeFromNamespacesThroughBucketsToObjec
   ASSERT_TRUE(db_->Exec("DELETE FROM namespaces WHERE id = 'n1'", "delete namespace").ok());
   EXPECT_EQ(Query("SELECT count(*) FROM buckets"), "0");
   EXPECT_EQ(Query("SELECT count(*) FROM objects"), "0");
+}
+
+TEST_F(MigrationsTest, MetadataDeletesCascadeFromBucketsThroughUploadsToParts) {
+  ASSERT_TRUE(ApplyMigrations(*db_, MetadataMigrations(), 100).ok());
+  constexpr std::string_view kRows = R"sql(
+    INSERT INTO namespaces VALUES ('n1', 'one', '{}', 1, 1);
+    INSERT INTO buckets VALUES ('b1', 'n1', 'photos', '', 0, '[]', 'null', 1, 1);
+    INSERT INTO buckets VALUES ('b2', 'n1', 'other', '', 0, '[]', 'null', 1, 1);
+    INSERT INTO uploads VALUES ('u1', 'n1', 'b1', 'a', '{}', 1, 10);
+    INSERT INTO uploads VALUES ('u2', 'n1', 'b1', 'b', '{}', 1, 10);
+    INSERT INTO uploads VALUES ('u3', 'n1', 'b2', 'c', '{}', 1, 10);
+    INSERT INTO upload_parts VALUES ('u1', 1, 'h1', 5, 1);
+    INSERT INTO upload_parts VALUES ('u1', 2, 'h2', 5, 1);
+    INSERT INTO upload_parts VALUES ('u2', 1, 'h3', 5, 1);
+    INSERT INTO upload_parts VALUES ('u3', 1, 'h4', 5, 1);
+  )sql";
+  ASSERT_TRUE(db_->Exec(kRows, "insert rows").ok());
+  // One row per (upload, number); numbers stay in 1..10000; a part needs its upload.
+  EXPECT_EQ(db_->Exec("INSERT INTO upload_parts VALUES ('u1', 1, 'h9', 5, 2)", "same").code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_FALSE(db_->Exec("INSERT INTO upload_parts VALUES ('u1', 0, 'h', 5, 2)", "zero").ok());
+  EXPECT_FALSE(db_->Exec("INSERT INTO upload_parts VALUES ('u1', 10001, 'h', 5, 2)", "big").ok());
+  EXPECT_FALSE(db_->Exec("INSERT INTO upload_parts VALUES ('nope', 1, 'h', 5, 2)", "orphan").ok());
+
+  ASSERT_TRUE(db_->Exec("DELETE FROM uploads WHERE id = 'u2'", "delete upload").ok());
+  EXPECT_EQ(Query("SELECT group_concat(sha256) FROM (SELECT sha256 FROM upload_parts ORDER BY 1)"),
+            "h1,h2,h4");
+  ASSERT_TRUE(db_->Exec("DELETE FROM buckets WHERE id = 'b1'", "delete bucket").ok());
+  EXPECT_EQ(Query("SELECT group_concat(id) FROM (SELECT id FROM uploads ORDER BY 1)"), "u3");
+  EXPECT_EQ(Query("SELECT group_concat(sha256) FROM (SELECT sha256 FROM upload_parts ORDER BY 1)"),
+            "h4");
+  ASSERT_TRUE(db_->Exec("DELETE FROM namespaces WHERE id = 'n1'", "delete namespace").ok());
+  EXPECT_EQ(Query("SELECT count(*) FROM uploads"), "0");
+  EXPECT_EQ(Query("SELECT count(*) FROM upload_parts"), "0");
+}
+
+TEST_F(MigrationsTest, MetadataV2DatabaseGainsUploadsKeepingItsObjects) {
+  ASSERT_TRUE(ApplyMigrations(*db_, MetadataMigrations().first(2), 100).ok());
+  constexpr std::string_view kRows = R"sql(
+    INSERT INTO namespaces VALUES ('n1', 'one', '{}', 1, 1);
+    INSERT INTO buckets VALUES ('b1', 'n1', 'photos', '', 0, '[]', 'null', 1, 1);
+    INSERT INTO objects VALUES ('o1', 'n1', 'b1', 'a', 1, 'h', 'image/png', '{}', 'ready', 1, 1);
+  )sql";
+  ASSERT_TRUE(db_->Exec(kRows, "insert v2 rows").ok());
+  ASSERT_FALSE(TableExists("uploads"));
+  Status s = ApplyMigrations(*db_, MetadataMigrations(), 200);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Version(), static_cast<int>(MetadataMigrations().size()));
+  EXPECT_EQ(Query("SELECT key FROM objects WHERE bucket_id = 'b1'"), "a");
+  EXPECT_TRUE(TableExists("uploads"));
+  EXPECT_TRUE(TableExists("upload_parts"));
+  EXPECT_EQ(Query("SELECT description FROM schema_migrations WHERE version = 3"),
+            "uploads, upload_parts");
 }
 
 TEST_F(MigrationsTest, NewDatabaseGetsTheTaskQueueSchema) {

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_upload_rows.h"
 #include "store/sqlite/store_file.h"
 
 namespace argus::store::sqlite {
@@ -298,14 +299,18 @@ Status CheckObjectKey(std::string_view key) {
 
 // The sha256 is how the blob collector finds references (BlobReferenced): a differently spelled
 // digest would let it free a blob still in use, so only the canonical form is stored.
-Status CheckObject(const StoredObject& object) {
-  ARGUS_RETURN_IF_ERROR(CheckObjectKey(object.key));
-  bool hex = object.sha256.size() == 64;
-  for (size_t i = 0; hex && i < object.sha256.size(); ++i) {
-    char c = object.sha256[i];
+bool IsCanonicalSha256(std::string_view sha256) {
+  bool hex = sha256.size() == 64;
+  for (size_t i = 0; hex && i < sha256.size(); ++i) {
+    char c = sha256[i];
     hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
   }
-  if (!hex) {
+  return hex;
+}
+
+Status CheckObject(const StoredObject& object) {
+  ARGUS_RETURN_IF_ERROR(CheckObjectKey(object.key));
+  if (!IsCanonicalSha256(object.sha256)) {
     return InvalidArgumentError(
         fmt::format("sha256 of object '{}' must be 64 lowercase hex digits, not '{}'", object.key,
                     object.sha256));
@@ -315,6 +320,37 @@ Status CheckObject(const StoredObject& object) {
         fmt::format("size of object '{}' must be >= 0, not {}", object.key, object.size));
   }
   return OkStatus();
+}
+
+// An upload's key is the object key Complete will write: refused now rather than at the end.
+Status CheckUpload(const Upload& upload) {
+  ARGUS_RETURN_IF_ERROR(CheckObjectKey(upload.key));
+  if (!upload.metadata.is_object()) {
+    return InvalidArgumentError(fmt::format("metadata of upload '{}' must be a JSON object, not {}",
+                                            upload.id, upload.metadata.type_name()));
+  }
+  return OkStatus();
+}
+
+Status CheckUploadPart(const UploadPart& part) {
+  if (part.number < 1 || part.number > 10000) {
+    return InvalidArgumentError(
+        fmt::format("an upload part number must be between 1 and 10000, not {}", part.number));
+  }
+  if (!IsCanonicalSha256(part.sha256)) {
+    return InvalidArgumentError(
+        fmt::format("sha256 of upload part {} must be 64 lowercase hex digits, not '{}'",
+                    part.number, part.sha256));
+  }
+  if (part.size < 0) {
+    return InvalidArgumentError(
+        fmt::format("size of upload part {} must be >= 0, not {}", part.number, part.size));
+  }
+  return OkStatus();
+}
+
+Status UploadNotFound(std::string_view id) {
+  return NotFoundError(fmt::format("upload '{}' does not exist", id));
 }
 
 Status CheckPrecondition(const ObjectPrecondition& precondition,
@@ -601,7 +637,8 @@ Result<Page<Namespace>> SqliteMetadataStore::ListNamespaces(const PageRequest& p
 Status SqliteMetadataStore::DeleteNamespace(std::string_view id) {
   std::lock_guard lock(write_mu_);
   // Its api_keys and buckets rows go with it through ON DELETE CASCADE (foreign_keys is on for
-  // every connection), and the buckets' objects with them, in the same implicit transaction.
+  // every connection), and the buckets' objects and uploads (with their parts) with them, in the
+  // same implicit transaction.
   ARGUS_ASSIGN_OR_RETURN(
       auto stmt, writer_->Prepare("DELETE FROM namespaces WHERE id = ?", "delete namespace"));
   stmt->BindText(1, id);
@@ -803,7 +840,8 @@ Status SqliteMetadataStore::DeleteBucket(std::string_view namespace_id, std::str
           "bucket '{}' is not empty: delete its objects first, or force the deletion", name));
     }
   }
-  // Its objects go with it through ON DELETE CASCADE, inside this transaction.
+  // Its objects and uploads (with their parts) go with it through ON DELETE CASCADE, inside this
+  // transaction. Uploads in progress do not make a bucket non-empty.
   ARGUS_ASSIGN_OR_RETURN(auto stmt,
                          writer_->Prepare("DELETE FROM buckets WHERE id = ?", "delete bucket"));
   stmt->BindText(1, bucket.id);
@@ -985,10 +1023,94 @@ Result<StoredObject> SqliteMetadataStore::DeleteObject(std::string_view bucket_i
 
 Result<bool> SqliteMetadataStore::BlobReferenced(std::string_view sha256) {
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
-  ARGUS_ASSIGN_OR_RETURN(
-      auto stmt, db->Prepare("SELECT 1 FROM objects WHERE sha256 = ? LIMIT 1", "blob referenced"));
+  // One statement, so one snapshot: a blob whose part becomes an object (PutObject, then
+  // DeleteUpload) is referenced by one or the other whenever this runs. Two reads could miss both.
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db->Prepare("SELECT EXISTS (SELECT 1 FROM objects WHERE sha256 = ?1)"
+                                     " OR EXISTS (SELECT 1 FROM upload_parts WHERE sha256 = ?1)",
+                                     "blob referenced"));
   stmt->BindText(1, sha256);
-  return stmt->Step();
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return InternalError("blob referenced: the EXISTS query returned no row");
+  return stmt->ColumnInt64(0) != 0;
+}
+
+Result<Upload> SqliteMetadataStore::CreateUpload(const Upload& upload) {
+  ARGUS_RETURN_IF_ERROR(CheckUpload(upload));
+  ARGUS_ASSIGN_OR_RETURN(
+      std::string metadata,
+      DumpJson(upload.metadata, fmt::format("metadata of upload '{}'", upload.id)));
+  Upload created = upload;
+  std::lock_guard lock(write_mu_);
+  // The bucket check and the insert share one transaction, so a concurrent DeleteBucket cannot
+  // slip between them.
+  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "create upload"));
+  {
+    ARGUS_ASSIGN_OR_RETURN(auto bucket,
+                           writer_->Prepare(kSelectBucketById, "create upload (find bucket)"));
+    bucket->BindText(1, upload.bucket_id);
+    ARGUS_ASSIGN_OR_RETURN(bool row, bucket->Step());
+    if (!row) {
+      return NotFoundError(fmt::format("bucket with id '{}' does not exist", upload.bucket_id));
+    }
+    std::string namespace_id = bucket->ColumnText(0);
+    if (upload.namespace_id.empty()) {
+      created.namespace_id = std::move(namespace_id);
+    } else if (upload.namespace_id != namespace_id) {
+      return InvalidArgumentError(
+          fmt::format("upload '{}' names namespace '{}' but bucket '{}' is in namespace '{}'",
+                      upload.id, upload.namespace_id, bucket->ColumnText(1), namespace_id));
+    }
+  }
+  ARGUS_RETURN_IF_ERROR(InsertUploadRow(*writer_, created, metadata));
+  ARGUS_RETURN_IF_ERROR(txn.Commit());
+  return created;
+}
+
+Result<Upload> SqliteMetadataStore::GetUpload(std::string_view bucket_id, std::string_view id) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(std::optional<Upload> upload, FindUploadRow(*db, bucket_id, id));
+  if (!upload) return UploadNotFound(id);
+  return std::move(*upload);
+}
+
+Status SqliteMetadataStore::PutUploadPart(std::string_view bucket_id, std::string_view upload_id,
+                                          const UploadPart& part) {
+  ARGUS_RETURN_IF_ERROR(CheckUploadPart(part));
+  std::lock_guard lock(write_mu_);
+  // One statement: the upload's check and the upsert are atomic without a transaction.
+  ARGUS_ASSIGN_OR_RETURN(bool written, UpsertUploadPartRow(*writer_, bucket_id, upload_id, part));
+  if (!written) return UploadNotFound(upload_id);
+  return OkStatus();
+}
+
+Result<std::vector<UploadPart>> SqliteMetadataStore::ListUploadParts(std::string_view bucket_id,
+                                                                     std::string_view upload_id) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(std::optional<std::vector<UploadPart>> parts,
+                         ListUploadPartRows(*db, bucket_id, upload_id));
+  if (!parts) return UploadNotFound(upload_id);
+  return std::move(*parts);
+}
+
+Status SqliteMetadataStore::DeleteUpload(std::string_view bucket_id, std::string_view id) {
+  std::lock_guard lock(write_mu_);
+  // Its parts go with it through ON DELETE CASCADE, in the same implicit transaction.
+  ARGUS_ASSIGN_OR_RETURN(bool deleted, DeleteUploadRow(*writer_, bucket_id, id));
+  if (!deleted) return UploadNotFound(id);
+  return OkStatus();
+}
+
+Result<int64_t> SqliteMetadataStore::DeleteExpiredUploads(TimestampUs now) {
+  int64_t total = 0;
+  for (;;) {
+    // The lock is taken per batch so other writers get in between batches.
+    std::lock_guard lock(write_mu_);
+    ARGUS_ASSIGN_OR_RETURN(int64_t deleted,
+                           DeleteExpiredUploadRows(*writer_, now, kExpiredUploadBatch));
+    total += deleted;
+    if (deleted < kExpiredUploadBatch) return total;
+  }
 }
 
 }  // namespace argus::store::sqlite

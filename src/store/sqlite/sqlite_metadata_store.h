@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/config.h"
 #include "store/metadata_store.h"
@@ -30,6 +31,8 @@ Result<SqliteOptions> SqliteOptionsFromConfig(const Config& config);
 class SqliteMetadataStore final : public MetadataStore {
  public:
   static constexpr int kMaxReaders = 4;
+  /// Uploads DeleteExpiredUploads deletes per write transaction.
+  static constexpr int kExpiredUploadBatch = 256;
 
   /// Opens or creates `<args.data_dir>/metadata.db` and migrates it to the current schema.
   /// InvalidArgument for a bad "metadata.sqlite.*" setting; FailedPrecondition when data_dir is
@@ -74,7 +77,24 @@ class SqliteMetadataStore final : public MetadataStore {
                                             std::string_view sha256_must_match,
                                             TimestampUs now) override;
   Result<StoredObject> DeleteObject(std::string_view bucket_id, std::string_view key) override;
+  /// One read of objects_by_sha256 and upload_parts_by_sha256, so one snapshot.
   Result<bool> BlobReferenced(std::string_view sha256) override;
+
+  /// Fills an empty namespace_id from the bucket (InvalidArgument when another is given), as
+  /// PutObject does; InvalidArgument for a key PutObject would refuse or metadata that is not a
+  /// JSON object of valid UTF-8; AlreadyExists when upload.id is taken.
+  Result<Upload> CreateUpload(const Upload& upload) override;
+  Result<Upload> GetUpload(std::string_view bucket_id, std::string_view id) override;
+  /// InvalidArgument as well for a sha256 that is not 64 lowercase hex digits or a negative size.
+  Status PutUploadPart(std::string_view bucket_id, std::string_view upload_id,
+                       const UploadPart& part) override;
+  Result<std::vector<UploadPart>> ListUploadParts(std::string_view bucket_id,
+                                                  std::string_view upload_id) override;
+  Status DeleteUpload(std::string_view bucket_id, std::string_view id) override;
+  /// Deletes in batches of kExpiredUploadBatch uploads (each its own transaction, with their
+  /// parts), releasing the write lock between them. An error after some batches leaves those
+  /// deleted; the next call finds the rest.
+  Result<int64_t> DeleteExpiredUploads(TimestampUs now) override;
 
  private:
   SqliteMetadataStore(std::string path, std::unique_ptr<SqliteDatabase> writer,
