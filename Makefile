@@ -4,7 +4,7 @@ DATA_DIR   ?= ./argus-data
 LISTEN     ?= 127.0.0.1:7070
 CTEST_ARGS ?=
 
-.PHONY: setup configure build run test bench-http bench-tasks format clean
+.PHONY: setup configure build run test bench-http bench-tasks bench-objects format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -29,6 +29,10 @@ bench-http: build
 bench-tasks: build
 	@SETUP_BENCH=1 bash scripts/setup.sh
 	@bash bench/tasks/run.sh
+
+bench-objects: build
+	@SETUP_BENCH=1 bash scripts/setup.sh
+	@bash bench/objects/run.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

@@ -6,14 +6,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 n=${N:-50000}
 celery_n=${CELERY_N:-2000}
-work=$(mktemp -d /tmp/argus-bench-tasks.XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$root/bench/lib.sh"
+bench_workdir tasks
 
 key="bench-key-$(head -c 24 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')"
 ARGUS_ADMIN_KEY="$key" ARGUS_HTTP_ACCESS_LOG=false ARGUS_LOG_LEVEL=warn \

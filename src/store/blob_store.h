@@ -45,6 +45,14 @@ class BlobReader {
   virtual Result<std::string> ReadAt(int64_t offset, size_t max_bytes) = 0;
 };
 
+/// Whether `text` is a blob name: 64 lowercase hex digits.
+bool IsBlobSha256(std::string_view text);
+/// InvalidArgument naming a malformed blob name.
+Status BadBlobSha256(std::string_view sha256);
+/// For BlobWriter::Commit: OK when `expected` is empty or equals `actual`; InvalidArgument when it
+/// is malformed or differs.
+Status CheckExpectedSha256(std::string_view expected, std::string_view actual);
+
 /// Durable content-addressed bytes (object contents). Thread-safe. Timestamps (last_used,
 /// CleanTemporary's cut-off) are the storage's wall-clock time (file times, server times), not an
 /// injected clock. A blob, once committed,

@@ -431,7 +431,8 @@ TEST_P(BlobStoreContractTest, ConcurrentWritersOfTheSameAndOtherBytesAllSucceed)
   EXPECT_EQ(MustCleanAllTemporaries(), 0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, BlobStoreContractTest, testing::Values("local"),
+INSTANTIATE_TEST_SUITE_P(Backends, BlobStoreContractTest,
+                         testing::ValuesIn(BlobStoreContractBackends()),
                          [](const testing::TestParamInfo<std::string>& info) {
                            return info.param;
                          });

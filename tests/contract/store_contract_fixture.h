@@ -1,6 +1,8 @@
 // The shared fixture of the store conformance suites: a fresh data directory per test, and the
 // store under test created by backend name through the StoreRegistry (never by concrete type),
-// with a FakeClock and default configuration.
+// with a FakeClock and default configuration. The "s3" blob backend joins when a server is given
+// by ARGUS_TEST_S3_ENDPOINT (tests/s3/run_with_s3rver.sh starts one); each test then gets its own
+// key prefix in the bucket.
 
 #pragma once
 
@@ -10,9 +12,11 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "store/localfs/register.h"
+#include "store/s3/register.h"
 #include "store/sqlite/register.h"
 #include "store/store_registry.h"
 #include "tests/fakes/fake_clock.h"
@@ -23,7 +27,36 @@ namespace argus::store {
 /// ARGUS_WITH_* option.
 inline Status RegisterAllContractBackends(StoreRegistry& registry) {
   ARGUS_RETURN_IF_ERROR(sqlite::RegisterSqliteStores(registry));
+  ARGUS_RETURN_IF_ERROR(s3::RegisterS3Stores(registry));
   return localfs::RegisterLocalFsStores(registry);
+}
+
+/// `name`'s value, or `fallback` when unset or empty.
+inline std::string ContractEnv(const char* name, const char* fallback = "") {
+  const char* value = getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+/// The blob backends to run: "local", and "s3" when ARGUS_TEST_S3_ENDPOINT names a server.
+inline std::vector<std::string> BlobStoreContractBackends() {
+  std::vector<std::string> out = {"local"};
+  if (!ContractEnv("ARGUS_TEST_S3_ENDPOINT").empty()) out.push_back("s3");
+  return out;
+}
+
+/// Points the "s3" backend at the ARGUS_TEST_S3_* server, under the fresh key prefix `prefix`.
+inline Status ConfigureS3FromEnv(Config& config, const std::string& prefix) {
+  for (const auto& [key, value] :
+       {std::pair<const char*, std::string>{"blobs.s3.endpoint",
+                                            ContractEnv("ARGUS_TEST_S3_ENDPOINT")},
+        {"blobs.s3.region", ContractEnv("ARGUS_TEST_S3_REGION", "us-east-1")},
+        {"blobs.s3.bucket", ContractEnv("ARGUS_TEST_S3_BUCKET", "argus-test")},
+        {"blobs.s3.access_key_id", ContractEnv("ARGUS_TEST_S3_ACCESS_KEY_ID", "S3RVER")},
+        {"blobs.s3.secret_access_key", ContractEnv("ARGUS_TEST_S3_SECRET_ACCESS_KEY", "S3RVER")},
+        {"blobs.s3.prefix", prefix}}) {
+    ARGUS_RETURN_IF_ERROR(config.Set(key, value, "test"));
+  }
+  return OkStatus();
 }
 
 /// `Member` names the StoreRegistry member whose backends the suite runs over, e.g.
@@ -36,6 +69,12 @@ class StoreContractTest : public testing::TestWithParam<std::string> {
     std::string pattern = testing::TempDir() + "argus-contract-XXXXXX";
     ASSERT_NE(mkdtemp(pattern.data()), nullptr) << pattern;
     dir_ = pattern;
+    if (GetParam() == "s3") {
+      std::string prefix = std::filesystem::path(dir_).filename().string();
+      prefix.push_back('/');
+      Status configured = ConfigureS3FromEnv(config_, prefix);
+      ASSERT_TRUE(configured.ok()) << configured.ToString();
+    }
     OpenStore();
   }
 

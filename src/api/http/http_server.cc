@@ -699,7 +699,10 @@ asio::awaitable<Session::ReadOutcome> Session::ReadRequest() {
       if (parser.is_done()) break;
       if (!ec && used > 0 && buffer_.size() > 0) continue;
     }
-    auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(16 * 1024), kUseTuple);
+    // Streamed bodies (uploads) are read in larger pieces: a quarter of the syscalls.
+    size_t want = req_.body_consumer ? 64 * 1024 : 16 * 1024;
+    want = std::min(want, buffer_.max_size() - buffer_.size());
+    auto [ec, n] = co_await socket_.async_read_some(buffer_.prepare(want), kUseTuple);
     if (ec) {
       if (timed_out_ && started) {
         Refuse(408, "request_timeout", "the request was not received in time");

@@ -63,7 +63,4 @@ class LocalBlobStore final : public BlobStore {
   std::string tmp_dir_;  // <data_dir>/blobs/tmp
 };
 
-/// True when `text` is 64 lowercase hex digits.
-bool IsValidSha256(std::string_view text);
-
 }  // namespace argus::store::localfs

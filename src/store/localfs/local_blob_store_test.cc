@@ -124,7 +124,12 @@ TEST_F(LocalBlobStoreTest, UncommittedWriteIsOnlyAPartFileInTmp) {
   std::vector<std::string> names = TmpNames();
   ASSERT_EQ(names.size(), 1u);
   EXPECT_TRUE(names[0].ends_with(".part")) << names[0];
-  EXPECT_EQ(ReadFile(TmpDir() + "/" + names[0]), "in flight");
+  // Small writes are buffered (1 MiB pieces go to the file); a full piece is on disk.
+  EXPECT_EQ(ReadFile(TmpDir() + "/" + names[0]), "");
+  std::string piece(1 << 20, 'p');
+  ASSERT_TRUE((*writer)->Write(piece).ok());
+  EXPECT_EQ(ReadFile(TmpDir() + "/" + names[0]), "in flight" + piece.substr(0, piece.size() - 9));
+  EXPECT_EQ((*writer)->size(), static_cast<int64_t>(piece.size() + 9));
   struct stat st;
   ASSERT_EQ(stat((TmpDir() + "/" + names[0]).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
@@ -288,12 +293,12 @@ TEST(LocalFsRegisterTest, RegistersTheBlobStoreAsLocal) {
 }
 
 TEST(LocalBlobStoreNameTest, ValidSha256IsSixtyFourLowercaseHexDigits) {
-  EXPECT_TRUE(IsValidSha256(HexSha256("")));
-  EXPECT_FALSE(IsValidSha256(""));
-  EXPECT_FALSE(IsValidSha256(std::string(63, 'a')));
-  EXPECT_FALSE(IsValidSha256(std::string(65, 'a')));
-  EXPECT_FALSE(IsValidSha256(std::string(64, 'A')));
-  EXPECT_FALSE(IsValidSha256(std::string(64, 'g')));
+  EXPECT_TRUE(IsBlobSha256(HexSha256("")));
+  EXPECT_FALSE(IsBlobSha256(""));
+  EXPECT_FALSE(IsBlobSha256(std::string(63, 'a')));
+  EXPECT_FALSE(IsBlobSha256(std::string(65, 'a')));
+  EXPECT_FALSE(IsBlobSha256(std::string(64, 'A')));
+  EXPECT_FALSE(IsBlobSha256(std::string(64, 'g')));
 }
 
 }  // namespace

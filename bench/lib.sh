@@ -1,0 +1,20 @@
+# Shared by bench/*/run.sh (sourced): a work directory removed on exit, background processes
+# (their pids in `pids`, and nginx through its pid file) stopped, and a free loopback port.
+
+# Sets `work` to a new directory under ${BENCH_TMPDIR:-/tmp} named after $1, and `pids` to ().
+bench_workdir() {
+  work=$(mktemp -d "${BENCH_TMPDIR:-/tmp}/argus-bench-$1.XXXXXX")
+  pids=()
+  trap bench_cleanup EXIT
+}
+
+bench_cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [[ -f "$work/nginx.pid" ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
+  wait 2>/dev/null || true
+  rm -rf "$work"
+}
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}

@@ -1,0 +1,28 @@
+#include "store/blob_store.h"
+
+#include <algorithm>
+
+namespace argus::store {
+
+bool IsBlobSha256(std::string_view text) {
+  return text.size() == 64 && std::all_of(text.begin(), text.end(), [](char c) {
+           return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+         });
+}
+
+Status BadBlobSha256(std::string_view sha256) {
+  std::string message = "blob name '";
+  message.append(sha256.substr(0, 80)).append("' is not 64 lowercase hex digits");
+  return InvalidArgumentError(std::move(message));
+}
+
+Status CheckExpectedSha256(std::string_view expected, std::string_view actual) {
+  if (expected.empty()) return OkStatus();
+  if (!IsBlobSha256(expected)) return BadBlobSha256(expected);
+  if (expected == actual) return OkStatus();
+  std::string message = "uploaded bytes have SHA-256 ";
+  message.append(actual).append(", not the expected ").append(expected);
+  return InvalidArgumentError(std::move(message));
+}
+
+}  // namespace argus::store

@@ -1,0 +1,374 @@
+#include "store/s3/s3_client.h"
+
+#include <curl/curl.h>
+#include <expat.h>
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+
+#include "core/crypto.h"
+
+namespace argus::store::s3 {
+namespace {
+
+constexpr long kConnectTimeoutMs = 10'000;
+// A transfer slower than 1 byte/s for this long is cut (a hung server), and reported Unavailable.
+constexpr long kLowSpeedTimeS = 60;
+constexpr size_t kMaxIdleHandles = 16;
+
+std::string Lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string_view Trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+void InitCurlOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+}
+
+// "20130524T000000Z" for now (UTC).
+std::string AmzDateNow() {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char out[32];
+  std::strftime(out, sizeof(out), "%Y%m%dT%H%M%SZ", &tm);
+  return out;
+}
+
+size_t WriteBody(char* data, size_t size, size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
+  std::string_view line(data, size * count);
+  size_t colon = line.find(':');
+  if (colon != std::string_view::npos) {
+    static_cast<S3Response*>(user)->headers.emplace_back(Lower(Trim(line.substr(0, colon))),
+                                                         std::string(Trim(line.substr(colon + 1))));
+  }
+  return size * count;
+}
+
+// Builds the tree of XmlElements from expat's callbacks.
+struct XmlBuilder {
+  XmlElement root;
+  bool has_root = false;
+  std::vector<XmlElement*> open;  // innermost last; only its children vector ever grows
+  XML_Parser parser = nullptr;
+};
+
+void XMLCALL OnStart(void* user, const XML_Char* name, const XML_Char** /*attributes*/) {
+  auto* builder = static_cast<XmlBuilder*>(user);
+  XmlElement* element;
+  if (builder->open.empty()) {
+    builder->root.name = name;
+    builder->has_root = true;
+    element = &builder->root;
+  } else {
+    builder->open.back()->children.push_back(XmlElement{.name = name, .text = {}, .children = {}});
+    element = &builder->open.back()->children.back();
+  }
+  builder->open.push_back(element);
+}
+
+void XMLCALL OnEnd(void* user, const XML_Char* /*name*/) {
+  static_cast<XmlBuilder*>(user)->open.pop_back();
+}
+
+void XMLCALL OnText(void* user, const XML_Char* text, int length) {
+  auto* builder = static_cast<XmlBuilder*>(user);
+  if (!builder->open.empty()) builder->open.back()->text.append(text, static_cast<size_t>(length));
+}
+
+// Refuses any DOCTYPE: S3 never sends one, and it is where entity expansion attacks start.
+void XMLCALL OnDoctype(void* user, const XML_Char*, const XML_Char*, const XML_Char*, int) {
+  XML_StopParser(static_cast<XmlBuilder*>(user)->parser, XML_FALSE);
+}
+
+}  // namespace
+
+const XmlElement* XmlElement::Child(std::string_view child_name) const {
+  for (const XmlElement& child : children) {
+    if (child.name == child_name) return &child;
+  }
+  return nullptr;
+}
+
+std::string XmlElement::ChildText(std::string_view child_name) const {
+  const XmlElement* child = Child(child_name);
+  return child == nullptr ? std::string() : child->text;
+}
+
+Result<XmlElement> ParseXml(std::string_view text) {
+  XML_Parser parser = XML_ParserCreate(nullptr);
+  if (parser == nullptr) return InternalError("cannot create an XML parser");
+  XmlBuilder builder;
+  builder.parser = parser;
+  XML_SetUserData(parser, &builder);
+  XML_SetElementHandler(parser, OnStart, OnEnd);
+  XML_SetCharacterDataHandler(parser, OnText);
+  XML_SetStartDoctypeDeclHandler(parser, OnDoctype);
+  XML_SetParamEntityParsing(parser, XML_PARAM_ENTITY_PARSING_NEVER);
+  bool ok =
+      XML_Parse(parser, text.data(), static_cast<int>(text.size()), XML_TRUE) == XML_STATUS_OK;
+  std::string error = ok ? "" : XML_ErrorString(XML_GetErrorCode(parser));
+  XML_ParserFree(parser);
+  if (!ok || !builder.has_root) {
+    std::string message = "malformed XML in an S3 response: ";
+    message.append(error.empty() ? "no root element" : error);
+    return InvalidArgumentError(std::move(message));
+  }
+  return std::move(builder.root);
+}
+
+Result<TimestampUs> ParseIso8601(std::string_view text) {
+  std::string copy(text);
+  int year, month, day, hour, minute;
+  double second;
+  char zone = 0;
+  if (std::sscanf(copy.c_str(), "%4d-%2d-%2dT%2d:%2d:%lf%c", &year, &month, &day, &hour, &minute,
+                  &second, &zone) != 7 ||
+      zone != 'Z' || second < 0 || second >= 61) {
+    std::string message = "not an ISO 8601 UTC time: '";
+    message.append(text.substr(0, 40));
+    message.push_back('\'');
+    return InvalidArgumentError(std::move(message));
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = 0;
+  int64_t seconds = static_cast<int64_t>(timegm(&tm));
+  return seconds * 1'000'000 + static_cast<int64_t>(second * 1'000'000 + 0.5);
+}
+
+std::string S3Response::Header(std::string_view name) const {
+  for (const auto& [header, value] : headers) {
+    if (header == name) return value;
+  }
+  return {};
+}
+
+S3Client::S3Client(S3Options options) : options_(std::move(options)) {}
+
+S3Client::~S3Client() {
+  for (void* handle : idle_) curl_easy_cleanup(static_cast<CURL*>(handle));
+}
+
+Result<std::shared_ptr<S3Client>> S3Client::Create(S3Options options) {
+  InitCurlOnce();
+  std::shared_ptr<S3Client> client(new S3Client(std::move(options)));
+  std::string_view endpoint = client->options_.endpoint;
+  size_t scheme_end = endpoint.find("://");
+  std::string_view scheme =
+      scheme_end == std::string_view::npos ? std::string_view() : endpoint.substr(0, scheme_end);
+  if (scheme != "http" && scheme != "https") {
+    std::string message = "blobs.s3.endpoint must start with http:// or https://, not '";
+    message.append(endpoint.substr(0, 80));
+    message.push_back('\'');
+    return InvalidArgumentError(std::move(message));
+  }
+  std::string_view rest = endpoint.substr(scheme_end + 3);
+  size_t slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  std::string_view path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  while (!path.empty() && path.back() == '/') path.remove_suffix(1);
+  if (authority.empty()) return InvalidArgumentError("blobs.s3.endpoint has no host");
+  if (client->options_.bucket.empty()) return InvalidArgumentError("blobs.s3.bucket is empty");
+  client->scheme_ = std::string(scheme);
+  client->base_path_ = std::string(path);
+  if (client->options_.path_style) {
+    client->authority_ = std::string(authority);
+  } else {
+    client->authority_ = client->options_.bucket;
+    client->authority_.push_back('.');
+    client->authority_.append(authority);
+  }
+  return client;
+}
+
+void* S3Client::AcquireHandle() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_.empty()) {
+      void* handle = idle_.back();
+      idle_.pop_back();
+      return handle;
+    }
+  }
+  return curl_easy_init();
+}
+
+void S3Client::ReleaseHandle(void* handle) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (idle_.size() < kMaxIdleHandles) {
+      idle_.push_back(handle);
+      return;
+    }
+  }
+  curl_easy_cleanup(static_cast<CURL*>(handle));
+}
+
+Result<S3Response> S3Client::Send(const S3Request& request) {
+  std::string path = base_path_;
+  if (options_.path_style) {
+    path.push_back('/');
+    path.append(UriEncode(options_.bucket, false));
+    if (!request.key.empty()) path.push_back('/');
+  } else {
+    path.push_back('/');
+  }
+  path.append(UriEncode(request.key, true));
+
+  std::string payload_sha256 =
+      request.body_sha256.empty() ? HexEncode(Sha256(request.body)) : request.body_sha256;
+  std::string amz_date = AmzDateNow();
+  SigV4Request signed_request{.method = request.method,
+                              .host = authority_,
+                              .canonical_uri = path,
+                              .query = request.query,
+                              .headers = request.headers,
+                              .payload_sha256 = payload_sha256};
+  signed_request.headers.emplace_back("x-amz-content-sha256", payload_sha256);
+  signed_request.headers.emplace_back("x-amz-date", amz_date);
+  SigV4Credentials credentials{.access_key_id = options_.access_key_id,
+                               .secret_access_key = options_.secret_access_key,
+                               .region = options_.region,
+                               .service = "s3"};
+
+  std::string url = scheme_;
+  url.append("://");
+  url.append(authority_);
+  url.append(path);
+  // The URL carries the canonical (sorted, encoded) query, with "name" rather than "name=" for
+  // empty values ("?uploads"), as the AWS SDKs send it.
+  std::string query = CanonicalQueryString(request.query);
+  if (!query.empty()) {
+    url.push_back('?');
+    size_t start = 0;
+    while (start <= query.size()) {
+      size_t end = query.find('&', start);
+      if (end == std::string::npos) end = query.size();
+      std::string_view pair(query.data() + start, end - start);
+      if (start > 0) url.push_back('&');
+      url.append(pair.ends_with('=') ? pair.substr(0, pair.size() - 1) : pair);
+      start = end + 1;
+    }
+  }
+
+  curl_slist* headers = nullptr;
+  auto add_header = [&headers](std::string_view name, std::string_view value) {
+    std::string line(name);
+    line.append(": ");
+    line.append(value);
+    headers = curl_slist_append(headers, line.c_str());
+  };
+  add_header("Host", authority_);
+  add_header("Authorization", AuthorizationHeader(signed_request, credentials, amz_date));
+  for (const auto& [name, value] : signed_request.headers) add_header(name, value);
+  headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
+  bool has_body = request.method == "PUT" || request.method == "POST";
+  if (has_body) {
+    add_header("Content-Type",
+               request.method == "POST" ? "application/xml" : "application/octet-stream");
+  }
+
+  auto* curl = static_cast<CURL*>(AcquireHandle());
+  if (curl == nullptr) {
+    curl_slist_free_all(headers);
+    return InternalError("cannot create a curl handle");
+  }
+  curl_easy_reset(curl);
+  S3Response response;
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, kLowSpeedTimeS);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &WriteBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &WriteHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
+  if (request.method == "HEAD") {
+    curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  } else if (has_body) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                     static_cast<curl_off_t>(request.body.size()));
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.empty() ? "" : request.body.data());
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  } else if (request.method != "GET") {
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  }
+  CURLcode rc = curl_easy_perform(curl);
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  curl_slist_free_all(headers);
+  ReleaseHandle(curl);
+  if (rc != CURLE_OK) {
+    std::string message = "S3 ";
+    message.append(request.method);
+    message.push_back(' ');
+    message.append(url);
+    message.append(" failed: ");
+    message.append(curl_easy_strerror(rc));
+    return UnavailableError(std::move(message));
+  }
+  return response;
+}
+
+Status S3Client::ErrorStatus(const S3Response& response, std::string_view what) {
+  std::string message(what);
+  message.append(": HTTP ");
+  message.append(std::to_string(response.status));
+  std::string code;
+  if (!response.body.empty()) {
+    auto xml = ParseXml(response.body);
+    if (xml.ok() && xml->name == "Error") {
+      code = xml->ChildText("Code");
+      message.append(" ");
+      message.append(code);
+      std::string text = xml->ChildText("Message");
+      if (!text.empty()) {
+        message.append(": ");
+        message.append(text);
+      }
+    }
+  }
+  if (response.status == 404) return NotFoundError(std::move(message));
+  // A 200 that carries an error document: InternalError and SlowDown are S3's "try again".
+  if (response.status >= 500 || code == "InternalError" || code == "SlowDown" ||
+      code == "ServiceUnavailable") {
+    return UnavailableError(std::move(message));
+  }
+  return InternalError(std::move(message));
+}
+
+Status S3Client::CheckSuccess(const S3Response& response, std::string_view what) {
+  if (response.status < 200 || response.status > 299) return ErrorStatus(response, what);
+  if (response.status == 200 && Trim(response.body).size() > 0) {
+    auto xml = ParseXml(response.body);
+    if (xml.ok() && xml->name == "Error") return ErrorStatus(response, what);
+  }
+  return OkStatus();
+}
+
+}  // namespace argus::store::s3

@@ -1,0 +1,110 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/result.h"
+#include "store/s3/sigv4.h"
+
+namespace argus::store::s3 {
+
+/// Where the bucket is and how to reach it (the `blobs.s3.*` settings).
+struct S3Options {
+  std::string endpoint;  ///< "http://127.0.0.1:9000", "https://s3.eu-west-1.amazonaws.com"
+  std::string region = "us-east-1";
+  std::string bucket;
+  std::string prefix;  ///< prepended to every key; "" or ending in "/"
+  std::string access_key_id;
+  std::string secret_access_key;
+  bool path_style = true;  ///< http://host/bucket/key; false: http://bucket.host/key
+};
+
+/// One parsed XML element: its name (without namespace handling: S3 uses a default namespace),
+/// the concatenated text directly inside it, and its child elements in document order.
+struct XmlElement {
+  std::string name;
+  std::string text;
+  std::vector<XmlElement> children;
+
+  /// The first child named `name`, or nullptr.
+  const XmlElement* Child(std::string_view child_name) const;
+  /// The text of the first child named `name`; "" when there is none.
+  std::string ChildText(std::string_view child_name) const;
+};
+
+/// Parses a whole document (expat; no DTD or external entities are loaded). InvalidArgument when
+/// the text is not well-formed XML.
+Result<XmlElement> ParseXml(std::string_view text);
+
+/// "2026-11-24T02:35:53.000Z" (ISO 8601 UTC, as S3 lists LastModified) → microseconds since
+/// the epoch; InvalidArgument otherwise.
+Result<TimestampUs> ParseIso8601(std::string_view text);
+
+struct S3Response {
+  long status = 0;
+  std::string body;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< names lowercased
+
+  /// The value of header `name` (lowercase); "" when absent.
+  std::string Header(std::string_view name) const;
+};
+
+/// One request: `key` empty addresses the bucket itself.
+struct S3Request {
+  std::string method = "GET";
+  std::string key;
+  std::vector<std::pair<std::string, std::string>> query;
+  std::vector<std::pair<std::string, std::string>> headers;  ///< extra headers, all signed
+  std::string_view body;
+  /// Hex SHA-256 of `body` when the caller knows it already; computed otherwise.
+  std::string body_sha256;
+};
+
+/// A minimal S3 REST client over libcurl: SigV4-signed requests (the real payload hash, never
+/// UNSIGNED-PAYLOAD), path-style or virtual-host addressing, kept-alive connections in a small
+/// pool of curl handles. Thread-safe. No retries: a failed request is an error for the caller.
+class S3Client {
+ public:
+  /// InvalidArgument when the endpoint is not "http[s]://host[:port][/path]" or the bucket is
+  /// empty.
+  static Result<std::shared_ptr<S3Client>> Create(S3Options options);
+  ~S3Client();
+  S3Client(const S3Client&) = delete;
+  S3Client& operator=(const S3Client&) = delete;
+
+  const S3Options& options() const { return options_; }
+
+  /// Sends `request` and returns the response whatever its HTTP status. Unavailable when no
+  /// response arrives (connection refused, reset, timed out).
+  Result<S3Response> Send(const S3Request& request);
+
+  /// The error for a response that is not a success: 404 → NotFound, 5xx → Unavailable, other →
+  /// Internal; the message names `what` and the S3 error Code and Message of the XML body.
+  static Status ErrorStatus(const S3Response& response, std::string_view what);
+  /// An error when `response` is not 2xx, or is a 200 whose body is an <Error> document (which
+  /// CompleteMultipartUpload and CopyObject may return); OK otherwise. Only for requests whose
+  /// successful body is empty or XML (not GetObject: a blob may itself be XML).
+  static Status CheckSuccess(const S3Response& response, std::string_view what);
+
+ private:
+  explicit S3Client(S3Options options);
+
+  void* AcquireHandle();
+  void ReleaseHandle(void* handle);
+
+  S3Options options_;
+  std::string scheme_;     // "http" or "https"
+  std::string authority_;  // host[:port] of the endpoint
+  std::string base_path_;  // path of the endpoint without its trailing '/', usually ""
+
+  std::mutex mu_;
+  std::vector<void*> idle_;  // CURL* handles, each with its connection cache
+};
+
+}  // namespace argus::store::s3
