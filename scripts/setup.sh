@@ -12,6 +12,7 @@ debian_packages=(
   libboost1.81-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libjemalloc-dev rapidjson-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev libcurl4-openssl-dev
   libmagic-dev libutf8proc-dev libexpat1-dev awscli
+  alsa-utils
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 nodejs npm prometheus
 )
