@@ -1,9 +1,10 @@
-// /v1/buckets and their objects: streaming uploads into the blob store, records in the metadata
-// store, downloads with Range and ETag.
+// /v1/buckets/{bucket}/objects and /content: raw and multipart uploads (streamed into the blob
+// store), records, listing, metadata updates, deletes, and downloads with Range and ETag.
 #include <algorithm>
 #include <charconv>
 
 #include "api/handlers/handlers.h"
+#include "api/handlers/object_common.h"
 #include "api/http/multipart.h"
 #include "core/crypto.h"
 #include "core/id.h"
@@ -15,229 +16,6 @@
 namespace argus::api {
 
 namespace {
-
-constexpr size_t kMaxKeyBytes = 1024;
-
-const Json kBucketFields = {
-    {"description", {{"type", "string"}, {"maxLength", 1000}}},
-    {"max_object_bytes",
-     {{"type", "integer"},
-      {"minimum", 0},
-      {"description", "largest object accepted; 0 means the server's objects.max_object_bytes"}}},
-    {"allowed_media_types",
-     {{"type", "array"},
-      {"maxItems", 100},
-      {"items", {{"type", "string"}, {"minLength", 3}, {"maxLength", 100}}},
-      {"description", "e.g. [\"image/*\", \"video/mp4\"]; empty allows any"}}},
-    {"metadata_schema",
-     {{"type", "object"}, {"description", "JSON Schema every object's metadata must satisfy"}}}};
-
-Json CreateBucketSchema() {
-  Json props = kBucketFields;
-  props["name"] = {{"type", "string"}, {"minLength", 1}, {"maxLength", 63}};
-  return {{"type", "object"},
-          {"additionalProperties", false},
-          {"required", {"name"}},
-          {"properties", props}};
-}
-
-const Json kBucketSchema = {{"type", "object"},
-                            {"required", {"id", "name", "created_at"}},
-                            {"properties",
-                             {{"id", {{"type", "string"}}},
-                              {"name", {{"type", "string"}}},
-                              {"description", {{"type", "string"}}},
-                              {"max_object_bytes", {{"type", "integer"}}},
-                              {"allowed_media_types", {{"type", "array"}}},
-                              {"metadata_schema", {{"type", {"object", "null"}}}},
-                              {"created_at", {{"type", "string"}}},
-                              {"updated_at", {{"type", "string"}}}}}};
-
-const Json kObjectSchema = {
-    {"type", "object"},
-    {"required", {"id", "bucket", "key", "size", "sha256", "media_type", "metadata"}},
-    {"properties",
-     {{"id", {{"type", "string"}}},
-      {"bucket", {{"type", "string"}}},
-      {"key", {{"type", "string"}}},
-      {"size", {{"type", "integer"}}},
-      {"sha256", {{"type", "string"}}},
-      {"etag", {{"type", "string"}}},
-      {"media_type", {{"type", "string"}, {"description", "sniffed from the bytes"}}},
-      {"metadata", {{"type", "object"}}},
-      {"status", {{"type", "string"}}},
-      {"deduplicated",
-       {{"type", "boolean"},
-        {"description", "upload answers: the bytes were already in the bucket under another key"}}},
-      {"created_at", {{"type", "string"}}},
-      {"updated_at", {{"type", "string"}}}}}};
-
-Json BucketJson(const store::Bucket& b) {
-  return {{"id", b.id},
-          {"name", b.name},
-          {"description", b.description},
-          {"max_object_bytes", b.max_object_bytes},
-          {"allowed_media_types", b.allowed_media_types},
-          {"metadata_schema", b.metadata_schema},
-          {"created_at", FormatRfc3339(b.created_at)},
-          {"updated_at", FormatRfc3339(b.updated_at)}};
-}
-
-std::string ETag(const std::string& sha256) {
-  std::string etag = "\"";
-  etag += sha256;
-  etag += "\"";
-  return etag;
-}
-
-Json ObjectJson(const store::StoredObject& o, std::string_view bucket) {
-  return {{"id", o.id},
-          {"bucket", bucket},
-          {"key", o.key},
-          {"size", o.size},
-          {"sha256", o.sha256},
-          {"etag", ETag(o.sha256)},
-          {"media_type", o.media_type},
-          {"metadata", o.metadata},
-          {"status", o.status},
-          {"created_at", FormatRfc3339(o.created_at)},
-          {"updated_at", FormatRfc3339(o.updated_at)}};
-}
-
-// Keys arrive percent-decoded from the path. They are checked, then stored in NFC so that the
-// same visible name typed on two systems is one key.
-Status CheckKey(std::string_view raw, std::string* key) {
-  if (raw.empty()) return InvalidArgumentError("the object key is empty");
-  if (raw.size() > kMaxKeyBytes) {
-    return InvalidArgumentError("object keys are at most 1024 bytes");
-  }
-  for (unsigned char c : raw) {
-    if (c < 0x20 || c == 0x7f) {
-      return InvalidArgumentError("object keys may not contain NUL or control characters");
-    }
-  }
-  if (raw.front() == '/') return InvalidArgumentError("object keys may not start with '/'");
-  ARGUS_RETURN_IF_ERROR(NormalizeNfc(raw, key));
-  if (key->size() > kMaxKeyBytes) return InvalidArgumentError("object keys are at most 1024 bytes");
-  // No "." or ".." segment and no empty segment: a key must never name a path outside itself.
-  std::string_view rest = *key;
-  while (true) {
-    size_t slash = rest.find('/');
-    std::string_view part = rest.substr(0, slash);
-    if (part == "." || part == "..") {
-      return InvalidArgumentError("object keys may not contain '.' or '..' segments");
-    }
-    if (part.empty() && slash != std::string_view::npos) {
-      return InvalidArgumentError("object keys may not contain '//'");
-    }
-    if (slash == std::string_view::npos) break;
-    rest = rest.substr(slash + 1);
-  }
-  return OkStatus();
-}
-
-// The JSON object in X-Argus-Metadata: plain JSON, or percent-encoded JSON (for non-ASCII).
-Result<Json> MetadataHeader(const HttpRequest& req, size_t max_bytes) {
-  std::string_view raw = req.Header("x-argus-metadata");
-  if (raw.empty()) return Json::object();
-  std::string text(raw);
-  if (!raw.empty() && raw.front() == '%') {
-    if (!PercentDecode(raw, &text)) {
-      return InvalidArgumentError("X-Argus-Metadata is not valid percent-encoding");
-    }
-  }
-  if (text.size() > max_bytes) {
-    return InvalidArgumentError("X-Argus-Metadata is over " + std::to_string(max_bytes) + " bytes");
-  }
-  auto parsed = ParseJson(text);
-  if (!parsed.ok() || !parsed->is_object()) {
-    return InvalidArgumentError("X-Argus-Metadata must be a JSON object");
-  }
-  return std::move(parsed).value();
-}
-
-Status CheckMetadata(const store::Bucket& bucket, const Json& metadata, size_t max_bytes) {
-  if (!metadata.is_object()) return InvalidArgumentError("metadata must be a JSON object");
-  if (metadata.dump(-1, ' ', false, Json::error_handler_t::replace).size() > max_bytes) {
-    return InvalidArgumentError("metadata is over " + std::to_string(max_bytes) + " bytes");
-  }
-  if (bucket.metadata_schema.is_object()) {
-    ARGUS_ASSIGN_OR_RETURN(auto schema, JsonSchema::Compile(bucket.metadata_schema));
-    Status valid = schema.Validate(metadata);
-    if (!valid.ok()) {
-      return InvalidArgumentError("metadata does not match the bucket's metadata_schema: " +
-                                  std::string(valid.message()));
-    }
-  }
-  return OkStatus();
-}
-
-// "\"<sha256>\"" or a weak or bare form → the sha256; empty when it is not one.
-std::string EtagValue(std::string_view header) {
-  std::string_view v = header;
-  if (v.substr(0, 2) == "W/") v = v.substr(2);
-  if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-  return std::string(v);
-}
-
-int64_t LimitFor(const store::Bucket& bucket, const ApiDeps& deps) {
-  int64_t server = deps.max_object_bytes;
-  if (bucket.max_object_bytes > 0 && (server <= 0 || bucket.max_object_bytes < server)) {
-    return bucket.max_object_bytes;
-  }
-  return server;
-}
-
-// An upload in progress: the body streams into a blob writer while its first bytes are kept
-// for sniffing. Lives from the request head to the handler's answer.
-class UploadBody final : public BodyConsumer {
- public:
-  UploadBody(store::Bucket bucket, int64_t limit) : bucket_(std::move(bucket)), limit_(limit) {}
-
-  /// Set up from the request head; a failure here refuses the body before it is read.
-  void Fail(Status s) {
-    if (error_.ok()) error_ = std::move(s);
-    if (writer_) writer_->Abort();
-  }
-  void SetWriter(std::unique_ptr<store::BlobWriter> w) { writer_ = std::move(w); }
-
-  bool Wanted() const override { return error_.ok(); }
-  bool OnData(std::string_view bytes) override {
-    if (!error_.ok()) return false;
-    if (limit_ > 0 && writer_->size() + static_cast<int64_t>(bytes.size()) > limit_) {
-      Fail(PayloadTooLargeError("objects in bucket '" + bucket_.name + "' are at most " +
-                                std::to_string(limit_) + " bytes"));
-      return false;
-    }
-    if (head_.size() < kSniffBytes) {
-      head_.append(bytes.substr(0, kSniffBytes - head_.size()));
-    }
-    Status s = writer_->Write(bytes);
-    if (!s.ok()) {
-      Fail(s);
-      return false;
-    }
-    return true;
-  }
-  void OnEnd(bool complete) override {
-    complete_ = complete;
-    if (!complete && writer_) writer_->Abort();  // the client went away: nothing is kept
-  }
-
-  const Status& error() const { return error_; }
-  bool complete() const { return complete_; }
-  const store::Bucket& bucket() const { return bucket_; }
-  const std::string& head() const { return head_; }
-  store::BlobWriter* writer() { return writer_.get(); }
-
- private:
-  store::Bucket bucket_;
-  int64_t limit_;
-  std::unique_ptr<store::BlobWriter> writer_;
-  std::string head_;
-  Status error_;
-  bool complete_ = false;
-};
 
 // Sends a range of a stored blob.
 class BlobBody final : public BodySource {
@@ -296,108 +74,6 @@ Result<std::optional<std::pair<int64_t, int64_t>>> ParseRange(std::string_view h
                                     std::to_string(size) + " bytes)");
   }
   return Range(std::make_pair(first, last));
-}
-
-// object.created / object.deleted on the event bus (SSE, WebSocket, webhooks). The object row is
-// already committed in another database: an event lost to a crash right here is not retried.
-void Publish(const HandlerEnv& env, std::string_view type, const store::StoredObject& o,
-             const std::string& bucket) {
-  if (env.deps->tasks == nullptr) return;
-  Status s = env.deps->tasks->PublishEvent(
-      type, o.namespace_id, o.id,
-      ObjectJson(o, bucket).dump(-1, ' ', false, Json::error_handler_t::replace));
-  if (!s.ok()) {
-    log::Warn("could not publish an object event",
-              {{"type", type}, {"object", o.id}, {"error", s.ToString()}});
-  }
-}
-
-Result<store::Bucket> BucketOf(const HandlerEnv& env, const RequestContext& ctx) {
-  return env.deps->metadata->GetBucket(ctx.namespace_id, ctx.PathParam("bucket"));
-}
-
-// The upload state for a request head: the bucket, its limit, a blob writer. Problems found
-// here (no bucket, a declared length over the limit) refuse the body before it is read.
-std::shared_ptr<UploadBody> StartUpload(const HandlerEnv& env, const RequestContext& ctx) {
-  auto bucket = BucketOf(env, ctx);
-  if (!bucket.ok()) {
-    auto refused = std::make_shared<UploadBody>(store::Bucket{}, 0);
-    refused->Fail(bucket.status());
-    return refused;
-  }
-  const int64_t limit = LimitFor(*bucket, *env.deps);
-  auto upload = std::make_shared<UploadBody>(*bucket, limit);
-  std::string_view length = ctx.http.Header("content-length");
-  int64_t declared = 0;
-  if (limit > 0 && !length.empty() &&
-      std::from_chars(length.data(), length.data() + length.size(), declared).ec == std::errc() &&
-      declared > limit) {
-    upload->Fail(PayloadTooLargeError("objects in bucket '" + bucket->name + "' are at most " +
-                                      std::to_string(limit) + " bytes"));
-    return upload;
-  }
-  auto writer = env.deps->blobs->NewWriter();
-  if (!writer.ok()) {
-    upload->Fail(writer.status());
-    return upload;
-  }
-  upload->SetWriter(std::move(writer).value());
-  return upload;
-}
-
-// After the whole body arrived: checks (metadata, media type, checksum), then the blob is
-// committed and the object row written.
-Result<ApiResponse> FinishUpload(const HandlerEnv& env, const RequestContext& ctx,
-                                 UploadBody& upload, const std::string& key, Json metadata,
-                                 std::string expected) {
-  if (!upload.complete()) return InvalidArgumentError("the body ended early");
-  const store::Bucket& bucket = upload.bucket();
-  Status meta_ok = CheckMetadata(bucket, metadata, env.deps->max_metadata_bytes);
-  if (!meta_ok.ok()) {
-    upload.writer()->Abort();
-    return meta_ok;
-  }
-  std::string media_type = SniffMediaType(upload.head());
-  if (!bucket.allowed_media_types.empty() &&
-      std::none_of(bucket.allowed_media_types.begin(), bucket.allowed_media_types.end(),
-                   [&](const std::string& p) { return MediaTypeMatches(p, media_type); })) {
-    upload.writer()->Abort();
-    return UnsupportedMediaTypeError("bucket '" + bucket.name + "' does not accept " + media_type);
-  }
-  std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
-  auto blob = upload.writer()->Commit(expected);
-  if (!blob.ok()) {
-    if (blob.status().code() == StatusCode::kInvalidArgument) {
-      return InvalidArgumentError("the expected SHA-256 does not match the bytes: " +
-                                  std::string(blob.status().message()));
-    }
-    return blob.status();
-  }
-  store::ObjectPrecondition cond;
-  cond.must_not_exist = ctx.http.Header("if-none-match") == "*";
-  cond.sha256_must_match = EtagValue(ctx.http.Header("if-match"));
-  store::StoredObject obj;
-  obj.id = NewId();
-  obj.namespace_id = ctx.namespace_id;
-  obj.bucket_id = bucket.id;
-  obj.key = key;
-  obj.size = blob->size;
-  obj.sha256 = blob->sha256;
-  obj.media_type = media_type;
-  obj.metadata = std::move(metadata);
-  obj.created_at = obj.updated_at = env.deps->clock->NowUs();
-  // The blob is durable before the row that names it is written; a crash in between leaves an
-  // unreferenced blob for the collector, never a row without bytes.
-  ARGUS_ASSIGN_OR_RETURN(auto put, env.deps->metadata->PutObject(obj, cond));
-  Publish(env, "object.created", put.object, bucket.name);
-  Json j = ObjectJson(put.object, bucket.name);
-  j["deduplicated"] = put.deduplicated;
-  auto resp = ApiResponse::Of(put.replaced ? 200 : 201, std::move(j));
-  resp.headers.emplace_back("ETag", ETag(put.object.sha256));
-  std::string location = "/v1/buckets/";
-  location.append(bucket.name).append("/objects/").append(put.object.key);
-  resp.headers.emplace_back("Location", std::move(location));
-  return resp;
 }
 
 // A multipart/form-data upload: the "file" part streams into an UploadBody; the small "key"
@@ -479,33 +155,6 @@ class FormUpload final : public BodyConsumer {
   std::string* current_ = nullptr;
 };
 
-std::vector<std::string> StringList(const Json& j) {
-  std::vector<std::string> out;
-  for (const auto& v : j) out.push_back(v.get<std::string>());
-  return out;
-}
-
-Status CheckBucketFields(const Json& body) {
-  if (body.contains("metadata_schema")) {
-    auto compiled = JsonSchema::Compile(body["metadata_schema"]);
-    if (!compiled.ok()) {
-      return InvalidArgumentError("metadata_schema: " + std::string(compiled.status().message()));
-    }
-  }
-  if (body.contains("allowed_media_types")) {
-    for (const auto& t : body["allowed_media_types"]) {
-      const std::string& s = t.get_ref<const std::string&>();
-      if (s.find('/') == std::string::npos) {
-        return InvalidArgumentError(
-            "allowed_media_types entries look like 'image/*' or "
-            "'video/mp4', not '" +
-            s + "'");
-      }
-    }
-  }
-  return OkStatus();
-}
-
 // Query parameters "metadata.<field>=<value>": the value is JSON when it parses (numbers,
 // true/false), else a string.
 std::vector<std::pair<std::string, Json>> MetadataFilters(const RequestContext& ctx) {
@@ -532,105 +181,6 @@ std::vector<std::pair<std::string, Json>> MetadataFilters(const RequestContext& 
 
 }  // namespace
 
-void AddBucketRoutes(Router& router, HandlerEnv env) {
-  router.Add({.method = "POST",
-              .pattern = "/v1/buckets",
-              .operation_id = "createBucket",
-              .summary = "Create a bucket (limits, allowed media types, metadata schema)",
-              .tag = "objects",
-              .access = Access::kNamespaceEditor,
-              .request_schema = CreateBucketSchema(),
-              .response_schema = kBucketSchema,
-              .success_status = 201,
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                const Json& b = ctx.body;
-                ARGUS_RETURN_IF_ERROR(CheckBucketFields(b));
-                store::Bucket bucket;
-                bucket.id = NewId();
-                bucket.namespace_id = ctx.namespace_id;
-                bucket.name = b["name"].get<std::string>();
-                bucket.description = b.value("description", "");
-                bucket.max_object_bytes = b.value("max_object_bytes", int64_t{0});
-                if (b.contains("allowed_media_types")) {
-                  bucket.allowed_media_types = StringList(b["allowed_media_types"]);
-                }
-                if (b.contains("metadata_schema")) bucket.metadata_schema = b["metadata_schema"];
-                bucket.created_at = bucket.updated_at = env.deps->clock->NowUs();
-                ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->metadata->CreateBucket(bucket));
-                auto resp = ApiResponse::Of(201, BucketJson(created));
-                resp.headers.emplace_back("Location", "/v1/buckets/" + created.name);
-                return resp;
-              }});
-  router.Add({.method = "GET",
-              .pattern = "/v1/buckets",
-              .operation_id = "listBuckets",
-              .summary = "List buckets, oldest first",
-              .tag = "objects",
-              .access = Access::kNamespaceViewer,
-              .response_schema = ListSchema(kBucketSchema),
-              .query = ListQueryParams(),
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx));
-                ARGUS_ASSIGN_OR_RETURN(
-                    auto page, env.deps->metadata->ListBuckets(ctx.namespace_id, params.page));
-                Json items = Json::array();
-                for (const auto& b : page.items) items.push_back(BucketJson(b));
-                return ApiResponse::Of(200, ListBody(std::move(items), page.next_after_id));
-              }});
-  router.Add({.method = "GET",
-              .pattern = "/v1/buckets/{bucket}",
-              .operation_id = "getBucket",
-              .summary = "Get a bucket",
-              .tag = "objects",
-              .access = Access::kNamespaceViewer,
-              .response_schema = kBucketSchema,
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                ARGUS_ASSIGN_OR_RETURN(auto b, BucketOf(env, ctx));
-                return ApiResponse::Of(200, BucketJson(b));
-              }});
-  router.Add({.method = "PATCH",
-              .pattern = "/v1/buckets/{bucket}",
-              .operation_id = "updateBucket",
-              .summary = "Change a bucket's description, limits or metadata schema",
-              .tag = "objects",
-              .access = Access::kNamespaceEditor,
-              .request_schema = {{"type", "object"},
-                                 {"additionalProperties", false},
-                                 {"properties", kBucketFields}},
-              .response_schema = kBucketSchema,
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                const Json& b = ctx.body;
-                ARGUS_RETURN_IF_ERROR(CheckBucketFields(b));
-                store::BucketUpdate u;
-                if (b.contains("description")) u.description = b["description"].get<std::string>();
-                if (b.contains("max_object_bytes")) {
-                  u.max_object_bytes = b["max_object_bytes"].get<int64_t>();
-                }
-                if (b.contains("allowed_media_types")) {
-                  u.allowed_media_types = StringList(b["allowed_media_types"]);
-                }
-                if (b.contains("metadata_schema")) u.metadata_schema = b["metadata_schema"];
-                ARGUS_ASSIGN_OR_RETURN(auto updated, env.deps->metadata->UpdateBucket(
-                                                         ctx.namespace_id, ctx.PathParam("bucket"),
-                                                         u, env.deps->clock->NowUs()));
-                return ApiResponse::Of(200, BucketJson(updated));
-              }});
-  router.Add({.method = "DELETE",
-              .pattern = "/v1/buckets/{bucket}",
-              .operation_id = "deleteBucket",
-              .summary = "Delete a bucket (refused while it holds objects, unless ?force=true)",
-              .tag = "objects",
-              .access = Access::kNamespaceAdmin,
-              .success_status = 204,
-              .query = {{"force", {{"type", "boolean"}}, "also delete its objects"}},
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                bool force = ctx.Query("force").value_or("") == "true";
-                ARGUS_RETURN_IF_ERROR(env.deps->metadata->DeleteBucket(
-                    ctx.namespace_id, ctx.PathParam("bucket"), force));
-                return ApiResponse::NoContent();
-              }});
-}
-
 void AddObjectRoutes(Router& router, HandlerEnv env) {
   router.Add({.method = "PUT",
               .pattern = "/v1/buckets/{bucket}/objects/{key+}",
@@ -640,7 +190,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
                   "If-None-Match: *, If-Match)",
               .tag = "objects",
               .access = Access::kNamespaceEditor,
-              .response_schema = kObjectSchema,
+              .response_schema = ObjectSchema(),
               .success_status = 201,
               .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
                 auto upload = StartUpload(env, ctx);
@@ -668,7 +218,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
                          "metadata parts (the key defaults to the file name), streamed",
               .tag = "objects",
               .access = Access::kNamespaceEditor,
-              .response_schema = kObjectSchema,
+              .response_schema = ObjectSchema(),
               .success_status = 201,
               .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
                 auto boundary = MultipartParser::BoundaryOf(ctx.http.Header("content-type"));
@@ -702,7 +252,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
               .summary = "An object's record (JSON); the bytes are at /content/{key}",
               .tag = "objects",
               .access = Access::kNamespaceViewer,
-              .response_schema = kObjectSchema,
+              .response_schema = ObjectSchema(),
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 std::string key;
@@ -722,7 +272,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
                                  {"additionalProperties", false},
                                  {"required", {"metadata"}},
                                  {"properties", {{"metadata", {{"type", "object"}}}}}},
-              .response_schema = kObjectSchema,
+              .response_schema = ObjectSchema(),
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 std::string key;
@@ -757,7 +307,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
        .summary = "List objects by key (prefix, delimiter=/ for folders, metadata.<field>=value)",
        .tag = "objects",
        .access = Access::kNamespaceViewer,
-       .response_schema = ListSchema(kObjectSchema),
+       .response_schema = ListSchema(ObjectSchema()),
        .query =
            [] {
              auto q = ListQueryParams();
@@ -837,212 +387,6 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
          resp.body_source = std::make_shared<BlobBody>(std::move(reader), first, length);
          return resp;
        }});
-}
-
-namespace {
-
-constexpr int kMaxParts = 10000;
-
-const Json kUploadSchema = {{"type", "object"},
-                            {"required", {"id", "bucket", "key", "expires_at", "parts"}},
-                            {"properties",
-                             {{"id", {{"type", "string"}}},
-                              {"bucket", {{"type", "string"}}},
-                              {"key", {{"type", "string"}}},
-                              {"metadata", {{"type", "object"}}},
-                              {"created_at", {{"type", "string"}}},
-                              {"expires_at", {{"type", "string"}}},
-                              {"parts",
-                               {{"type", "array"},
-                                {"items",
-                                 {{"type", "object"},
-                                  {"properties",
-                                   {{"number", {{"type", "integer"}}},
-                                    {"size", {{"type", "integer"}}},
-                                    {"sha256", {{"type", "string"}}}}}}}}}}}};
-
-Json PartJson(const store::UploadPart& p) {
-  return {{"number", p.number}, {"size", p.size}, {"sha256", p.sha256}};
-}
-
-Json UploadJson(const store::Upload& u, std::string_view bucket,
-                const std::vector<store::UploadPart>& parts) {
-  Json list = Json::array();
-  for (const auto& p : parts) list.push_back(PartJson(p));
-  return {{"id", u.id},
-          {"bucket", bucket},
-          {"key", u.key},
-          {"metadata", u.metadata},
-          {"created_at", FormatRfc3339(u.created_at)},
-          {"expires_at", FormatRfc3339(u.expires_at)},
-          {"parts", std::move(list)}};
-}
-
-Result<int> PartNumber(std::string_view text) {
-  int n = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc() || p != text.data() + text.size() || n < 1 || n > kMaxParts) {
-    return InvalidArgumentError("part numbers run from 1 to 10000");
-  }
-  return n;
-}
-
-}  // namespace
-
-void AddUploadRoutes(Router& router, HandlerEnv env) {
-  router.Add(
-      {.method = "POST",
-       .pattern = "/v1/buckets/{bucket}/uploads",
-       .operation_id = "createUpload",
-       .summary = "Start a resumable upload (parts are sent separately, then completed)",
-       .tag = "objects",
-       .access = Access::kNamespaceEditor,
-       .request_schema = {{"type", "object"},
-                          {"additionalProperties", false},
-                          {"required", {"key"}},
-                          {"properties",
-                           {{"key", {{"type", "string"}, {"minLength", 1}}},
-                            {"metadata", {{"type", "object"}}}}}},
-       .response_schema = kUploadSchema,
-       .success_status = 201,
-       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-         ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
-         store::Upload u;
-         ARGUS_RETURN_IF_ERROR(CheckKey(ctx.body["key"].get<std::string>(), &u.key));
-         if (ctx.body.contains("metadata")) u.metadata = ctx.body["metadata"];
-         ARGUS_RETURN_IF_ERROR(CheckMetadata(bucket, u.metadata, env.deps->max_metadata_bytes));
-         u.id = NewId();
-         u.namespace_id = ctx.namespace_id;
-         u.bucket_id = bucket.id;
-         u.created_at = env.deps->clock->NowUs();
-         u.expires_at = u.created_at + static_cast<TimestampUs>(env.deps->upload_expire_s * 1e6);
-         ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->metadata->CreateUpload(u));
-         auto resp = ApiResponse::Of(201, UploadJson(created, bucket.name, {}));
-         std::string location = "/v1/buckets/";
-         location.append(bucket.name).append("/uploads/").append(created.id);
-         resp.headers.emplace_back("Location", std::move(location));
-         return resp;
-       }});
-  router.Add({.method = "GET",
-              .pattern = "/v1/buckets/{bucket}/uploads/{id}",
-              .operation_id = "getUpload",
-              .summary = "A resumable upload with the parts received so far",
-              .tag = "objects",
-              .access = Access::kNamespaceViewer,
-              .response_schema = kUploadSchema,
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
-                ARGUS_ASSIGN_OR_RETURN(
-                    auto u, env.deps->metadata->GetUpload(bucket.id, ctx.PathParam("id")));
-                ARGUS_ASSIGN_OR_RETURN(auto parts,
-                                       env.deps->metadata->ListUploadParts(bucket.id, u.id));
-                return ApiResponse::Of(200, UploadJson(u, bucket.name, parts));
-              }});
-  router.Add({.method = "PUT",
-              .pattern = "/v1/buckets/{bucket}/uploads/{id}/parts/{number}",
-              .operation_id = "putUploadPart",
-              .summary = "Send part N (1..10000) as the raw body; sending N again replaces it",
-              .tag = "objects",
-              .access = Access::kNamespaceEditor,
-              .response_schema = {{"type", "object"}},
-              .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
-                auto upload = StartUpload(env, ctx);
-                if (!upload->Wanted()) return upload;
-                if (auto n = PartNumber(ctx.PathParam("number")); !n.ok()) {
-                  upload->Fail(n.status());
-                } else if (auto u = env.deps->metadata->GetUpload(upload->bucket().id,
-                                                                  ctx.PathParam("id"));
-                           !u.ok()) {
-                  upload->Fail(u.status());
-                }
-                return upload;
-              },
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                auto* upload = dynamic_cast<UploadBody*>(ctx.http.body_consumer.get());
-                if (upload == nullptr) return InternalError("upload body missing");
-                ARGUS_RETURN_IF_ERROR(upload->error());
-                if (!upload->complete()) return InvalidArgumentError("the body ended early");
-                ARGUS_ASSIGN_OR_RETURN(int number, PartNumber(ctx.PathParam("number")));
-                std::string expected(ctx.http.Header("x-argus-sha256"));
-                std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
-                auto blob = upload->writer()->Commit(expected);
-                if (!blob.ok()) {
-                  if (blob.status().code() == StatusCode::kInvalidArgument) {
-                    return InvalidArgumentError("X-Argus-Sha256 does not match the part");
-                  }
-                  return blob.status();
-                }
-                store::UploadPart part{.number = number,
-                                       .sha256 = blob->sha256,
-                                       .size = blob->size,
-                                       .created_at = env.deps->clock->NowUs()};
-                ARGUS_RETURN_IF_ERROR(env.deps->metadata->PutUploadPart(upload->bucket().id,
-                                                                        ctx.PathParam("id"), part));
-                return ApiResponse::Of(200, PartJson(part));
-              }});
-  router.Add(
-      {.method = "POST",
-       .pattern = "/v1/buckets/{bucket}/uploads/{id}/complete",
-       .operation_id = "completeUpload",
-       .summary = "Join the parts (1..N, none missing) into the object; sha256 of the whole is "
-                  "checked when given",
-       .tag = "objects",
-       .access = Access::kNamespaceEditor,
-       .request_schema = {{"type", "object"},
-                          {"additionalProperties", false},
-                          {"properties",
-                           {{"sha256",
-                             {{"type", "string"}, {"minLength", 64}, {"maxLength", 64}}}}}},
-       .response_schema = kObjectSchema,
-       .success_status = 201,
-       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-         ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
-         ARGUS_ASSIGN_OR_RETURN(auto u,
-                                env.deps->metadata->GetUpload(bucket.id, ctx.PathParam("id")));
-         ARGUS_ASSIGN_OR_RETURN(auto parts, env.deps->metadata->ListUploadParts(bucket.id, u.id));
-         if (parts.empty()) return InvalidArgumentError("the upload has no parts");
-         for (size_t i = 0; i < parts.size(); ++i) {
-           if (parts[i].number != static_cast<int>(i) + 1) {
-             return InvalidArgumentError("part " + std::to_string(i + 1) +
-                                         " is missing: parts must run 1.." +
-                                         std::to_string(parts.back().number) + " without gaps");
-           }
-         }
-         // The parts are read back in order into one new blob (hashed and size-checked on the
-         // way, exactly like a streamed upload).
-         UploadBody whole(bucket, LimitFor(bucket, *env.deps));
-         ARGUS_ASSIGN_OR_RETURN(auto writer, env.deps->blobs->NewWriter());
-         whole.SetWriter(std::move(writer));
-         constexpr size_t kPiece = 1 << 20;
-         for (const auto& part : parts) {
-           ARGUS_ASSIGN_OR_RETURN(auto reader, env.deps->blobs->Open(part.sha256));
-           for (int64_t at = 0; at < reader->size();) {
-             ARGUS_ASSIGN_OR_RETURN(std::string piece, reader->ReadAt(at, kPiece));
-             if (piece.empty()) return InternalError("a stored part is shorter than recorded");
-             at += static_cast<int64_t>(piece.size());
-             if (!whole.OnData(piece)) return whole.error();
-           }
-         }
-         whole.OnEnd(true);
-         ARGUS_ASSIGN_OR_RETURN(auto resp, FinishUpload(env, ctx, whole, u.key, u.metadata,
-                                                        ctx.body.value("sha256", "")));
-         // The object now holds the bytes: the parts' rows go (their blobs are collected).
-         ARGUS_RETURN_IF_ERROR(env.deps->metadata->DeleteUpload(bucket.id, u.id));
-         return resp;
-       }});
-  router.Add({.method = "DELETE",
-              .pattern = "/v1/buckets/{bucket}/uploads/{id}",
-              .operation_id = "abortUpload",
-              .summary = "Abandon a resumable upload (its parts are freed)",
-              .tag = "objects",
-              .access = Access::kNamespaceEditor,
-              .success_status = 204,
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
-                ARGUS_RETURN_IF_ERROR(
-                    env.deps->metadata->DeleteUpload(bucket.id, ctx.PathParam("id")));
-                return ApiResponse::NoContent();
-              }});
 }
 
 }  // namespace argus::api

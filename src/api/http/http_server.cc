@@ -412,10 +412,8 @@ asio::awaitable<void> Session::Serve() {
   }
 }
 
-// Closing a socket with unread input makes the kernel send RST, and the client may then lose
-// the answer it has not read yet (a 413 for an upload it is still sending). So: stop sending,
-// then read and drop what still comes, for a short while, before closing (nginx's lingering
-// close).
+// Closing with unread input sends RST, which can destroy an answer the client has not read yet
+// (a 413 for an upload still being sent): stop sending, then drop what comes for a while.
 asio::awaitable<void> Session::Linger() {
   beast::error_code ec;
   socket_.shutdown(tcp::socket::shutdown_send, ec);
