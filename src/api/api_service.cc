@@ -223,7 +223,10 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     WriteError(429, "rate_limited", "too many requests from this address", request_id, out);
     return Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);
   }
-  Status auth = Authorize(route, req, ctx);
+  // A streamed body that was accepted has paid its rate-limit token already (StreamBody).
+  const bool charged = req.body_consumer != nullptr &&
+                       dynamic_cast<const RefusedBody*>(req.body_consumer.get()) == nullptr;
+  Status auth = Authorize(route, req, ctx, /*charge=*/!charged);
   if (!auth.ok()) {
     if (auth.code() == StatusCode::kResourceExhausted) {
       out.AddHeader("Retry-After", std::string(auth.message()));
@@ -310,7 +313,8 @@ void ApiService::Compress(const HttpRequest& req, HttpResponse& out) const {
   }
 }
 
-Status ApiService::Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx) {
+Status ApiService::Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx,
+                             bool charge) {
   bool is_metrics = route.pattern == "/metrics";
   if (route.access == Access::kPublic && !(is_metrics && metrics_require_auth_)) {
     return OkStatus();
@@ -326,7 +330,7 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
     return UnauthenticatedError("missing API key: send 'Authorization: Bearer <key>'");
   }
   ARGUS_ASSIGN_OR_RETURN(Principal p, auth_->Verify(token));
-  if (int wait = per_key_.Take(p.key_id, std::chrono::steady_clock::now()); wait > 0) {
+  if (int wait = charge ? per_key_.Take(p.key_id, std::chrono::steady_clock::now()) : 0; wait > 0) {
     return ResourceExhaustedError(std::to_string(wait));
   }
   std::string_view wanted = req.Header("x-namespace");

@@ -76,7 +76,10 @@ class ApiService final : public HttpHandler {
   ApiService(const Config& config, ApiDeps deps, ClientAddressResolver resolver);
 
   struct RouteMetrics;
-  Status Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx);
+  /// `charge`: take a token from the key's rate limit (false in Handle for a streamed body
+  /// StreamBody accepted: that check already took it, so an upload is charged once).
+  Status Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx,
+                   bool charge = true);
   void Respond(std::string_view request_id, const Route* route, Result<ApiResponse> result,
                HttpResponse& out);
   void Compress(const HttpRequest& req, HttpResponse& out) const;

@@ -420,6 +420,27 @@ TEST_F(ObjectsTest, LargeUploadStreamsInFlatMemory) {
   EXPECT_EQ(head.Header("content-length"), std::to_string(total));
 }
 
+// An upload is checked against the key's rate limit before its body is read, and charged once.
+TEST(ObjectsRateLimitTest, UploadsTakeOneTokenEach) {
+  auto server = TestServer::Start(
+      {.env = {"ARGUS_RATE_LIMIT_PER_KEY_RPS=0.001", "ARGUS_RATE_LIMIT_PER_KEY_BURST=4"}});
+  ASSERT_GT(server->port(), 0);
+  const std::string key = server->admin_key();
+  ASSERT_EQ(server->Call("POST", "/v1/namespaces", key, {{"name", "a"}}).status, 201);
+  ASSERT_EQ(
+      server->Call("POST", "/v1/buckets", key, {{"name", "b"}}, {{"X-Namespace", "a"}}).status,
+      201);  // two tokens used so far
+  auto put = [&](const std::string& k) {
+    return Request(server->port(), "PUT", "/v1/buckets/b/objects/" + k,
+                   {{"Authorization", "Bearer " + key}, {"X-Namespace", "a"}}, kPng);
+  };
+  EXPECT_EQ(put("1.png").status, 201);
+  EXPECT_EQ(put("2.png").status, 201);
+  auto limited = put("3.png");
+  EXPECT_EQ(limited.status, 429) << limited.body;
+  EXPECT_FALSE(limited.Header("retry-after").empty());
+}
+
 TEST(ObjectsCollectorTest, FreesBlobsNothingRefersTo) {
   auto server =
       TestServer::Start({.env = {"ARGUS_BLOBS_GC_GRACE_S=0", "ARGUS_BLOBS_GC_INTERVAL_S=0.2"}});
