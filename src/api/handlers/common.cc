@@ -48,7 +48,7 @@ std::optional<double> PreferWait(const HttpRequest& req, double max_s) {
   return std::nullopt;
 }
 
-Result<ListParams> ParseListParams(const RequestContext& ctx) {
+Result<ListParams> ParseListParams(const RequestContext& ctx, size_t max_cursor_bytes) {
   ListParams p;
   if (auto limit = ctx.Query("limit")) {
     int v = 0;
@@ -60,7 +60,7 @@ Result<ListParams> ParseListParams(const RequestContext& ctx) {
   }
   if (auto cursor = ctx.Query("cursor"); cursor && !cursor->empty()) {
     std::string decoded;
-    if (!Base64UrlDecode(*cursor, &decoded) || decoded.size() > 128) {
+    if (!Base64UrlDecode(*cursor, &decoded) || decoded.size() > max_cursor_bytes) {
       return InvalidArgumentError("query parameter 'cursor' is not a cursor this server issued");
     }
     p.page.after_id = decoded;

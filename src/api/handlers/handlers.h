@@ -72,8 +72,9 @@ Json BuildOpenApi(const Router& router);
 struct ListParams {
   store::PageRequest page;
 };
-/// Reads ?limit= (1..1000, default 50) and ?cursor=; InvalidArgument when malformed.
-Result<ListParams> ParseListParams(const RequestContext& ctx);
+/// Reads ?limit= (1..1000, default 50) and ?cursor= (decoding to at most `max_cursor_bytes`);
+/// InvalidArgument when malformed.
+Result<ListParams> ParseListParams(const RequestContext& ctx, size_t max_cursor_bytes = 128);
 /// {"items": [...], "next_cursor": "..." | null}.
 Json ListBody(Json items, const std::string& next_after_id);
 /// The shared schema of a list response whose items follow `item_schema`.

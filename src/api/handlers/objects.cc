@@ -323,22 +323,10 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
          req.prefix = ctx.Query("prefix").value_or("");
          req.delimiter = ctx.Query("delimiter").value_or("");
          req.metadata_equals = MetadataFilters(ctx);
-         if (auto limit = ctx.Query("limit")) {
-           int v = 0;
-           auto [p, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), v);
-           if (ec != std::errc() || p != limit->data() + limit->size() || v < 1 || v > 1000) {
-             return InvalidArgumentError(
-                 "query parameter 'limit' must be an integer from 1 to 1000");
-           }
-           req.limit = v;
-         }
-         if (auto cursor = ctx.Query("cursor"); cursor && !cursor->empty()) {
-           if (!Base64UrlDecode(*cursor, &req.after_key) ||
-               req.after_key.size() > 2 * kMaxKeyBytes) {
-             return InvalidArgumentError(
-                 "query parameter 'cursor' is not a cursor this server issued");
-           }
-         }
+         // Object keys make longer cursors than ids: up to 2 KiB.
+         ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx, 2 * kMaxKeyBytes));
+         req.limit = params.page.limit;
+         req.after_key = std::move(params.page.after_id);
          ARGUS_ASSIGN_OR_RETURN(auto listed, env.deps->metadata->ListObjects(bucket.id, req));
          Json items = Json::array();
          for (const auto& o : listed.objects) items.push_back(ObjectJson(o, bucket.name));
