@@ -17,6 +17,7 @@
 #include "core/metrics.h"
 #include "store/blob_store.h"
 #include "store/metadata_store.h"
+#include "store/object_source.h"
 #include "store/task_queue.h"
 #include "store/webhook_store.h"
 
@@ -51,6 +52,10 @@ struct ApiDeps {
   int64_t max_object_bytes = 0;       ///< server-wide object size limit (0: none)
   size_t max_metadata_bytes = 16384;  ///< an object's user metadata, as JSON text
   double upload_expire_s = 86400;     ///< a resumable upload left unfinished this long goes
+  /// Sync sources by type ("folder", "s3"); null: no /v1/buckets/{b}/syncs routes.
+  const store::ObjectSourceRegistry* sources = nullptr;
+  std::vector<std::string> sync_allowed_roots;  ///< folder syncs read only below these
+  bool sync_allow_private_endpoints = false;
 };
 
 /// The HTTP handler of the public API: request ids, CORS, routing, authentication and roles,

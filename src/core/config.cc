@@ -85,6 +85,13 @@ constexpr ConfigKey kKeys[] = {
     {"objects.max_metadata_bytes", T::kInt, "16384", "largest user metadata of an object (JSON)"},
     {"uploads.expire_s", T::kDouble, "86400",
      "a resumable upload not completed within this many seconds is deleted with its parts"},
+    {"syncs.allowed_roots", T::kString, "\"\"",
+     "directories folder syncs may read below, colon-separated; empty: folder syncs are refused "
+     "(403)"},
+    {"syncs.allow_private_endpoints", T::kBool, "false",
+     "allow S3 sync endpoints on loopback, private or link-local addresses"},
+    {"syncs.stable_s", T::kDouble, "2",
+     "a synced file is taken once it has not changed for this many seconds"},
     {"webhooks.backend", T::kString, "\"sqlite\"", "webhook store backend"},
     {"webhooks.allow_private_targets", T::kBool, "false",
      "allow webhook targets on loopback, private or link-local addresses (checked on the "

@@ -16,6 +16,8 @@
 #include "core/json_schema.h"
 #include "core/log.h"
 #include "engine/blobs/blob_collector.h"
+#include "engine/syncs/sync_runner.h"
+#include "engine/syncs/sync_scheduler.h"
 #include "engine/webhooks/webhook_dispatcher.h"
 #include "engine/worker/task_kinds.h"
 #include "engine/worker/worker_pool.h"
@@ -85,6 +87,28 @@ Status BootstrapAdminKey(store::MetadataStore& store, const Config& config,
             {{"key_id", key.id},
              {"secret", given.empty() ? "written to " + key_file : "taken from ARGUS_ADMIN_KEY"}});
   return OkStatus();
+}
+
+// syncs.allowed_roots: colon-separated directories, each made canonical (a root that does not
+// exist is left out, with a warning).
+std::vector<std::string> SyncRoots(const Config& config) {
+  std::vector<std::string> roots;
+  std::string list = config.GetString("syncs.allowed_roots");
+  size_t at = 0;
+  while (at <= list.size()) {
+    size_t colon = std::min(list.find(':', at), list.size());
+    std::string root = list.substr(at, colon - at);
+    at = colon + 1;
+    if (root.empty()) continue;
+    std::error_code ec;
+    auto canonical = std::filesystem::canonical(root, ec);
+    if (ec || !std::filesystem::is_directory(canonical, ec)) {
+      log::Warn("a syncs.allowed_roots entry is not a directory; left out", {{"root", root}});
+      continue;
+    }
+    roots.push_back(canonical.string());
+  }
+  return roots;
 }
 
 Json WorkersJson(const std::vector<engine::WorkerInfo>& workers) {
@@ -204,8 +228,21 @@ int RunServe(const Config& config) {
                                   &SystemClock::Get(), &metrics);
   collector.Start();
 
+  store::IngestContext ingest;
+  ingest.metadata = metadata->get();
+  ingest.blobs = blobs->get();
+  ingest.events = tasks->get();
+  ingest.max_object_bytes = config.GetInt("objects.max_object_bytes");
+  ingest.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
+  engine::SyncRunOptions sync_options;
+  sync_options.stable_s = config.GetDouble("syncs.stable_s");
+  sync_options.allowed_roots = SyncRoots(config);
+  sync_options.allow_private_endpoints = config.GetBool("syncs.allow_private_endpoints");
+  engine::SyncRunner sync_runner(ingest, &registry.sources, sync_options);
+
   engine::TaskKindRegistry kinds;
   engine::RegisterBuiltinKinds(kinds);
+  if (Status s = sync_runner.Register(kinds); !s.ok()) return Fail(s);
   engine::WorkerPoolOptions worker_options;
   worker_options.concurrency = {{"cpu", static_cast<int>(config.GetInt("workers.cpu"))},
                                 {"io", static_cast<int>(config.GetInt("workers.io"))}};
@@ -216,6 +253,9 @@ int RunServe(const Config& config) {
   AddQueueMetrics(metrics, tasks->get(), queue_names);
   AddWorkerMetrics(metrics, &workers);
   if (Status s = workers.Start(); !s.ok()) return Fail(s);
+  engine::SyncScheduler sync_scheduler(metadata->get(), tasks->get(), &sync_runner, {},
+                                       &SystemClock::Get());
+  sync_scheduler.Start();
 
   std::atomic<bool> started{false};
   api::ApiDeps deps;
@@ -247,6 +287,9 @@ int RunServe(const Config& config) {
   deps.max_object_bytes = config.GetInt("objects.max_object_bytes");
   deps.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
   deps.upload_expire_s = config.GetDouble("uploads.expire_s");
+  deps.sources = &registry.sources;
+  deps.sync_allowed_roots = sync_options.allowed_roots;
+  deps.sync_allow_private_endpoints = sync_options.allow_private_endpoints;
   store::MetadataStore* md = metadata->get();
   deps.readiness = [md, &started]() {
     std::vector<std::pair<std::string, std::string>> checks;
@@ -298,6 +341,7 @@ int RunServe(const Config& config) {
              {"connections", (*server)->ActiveConnections()}});
   (*service)->Shutdown();  // answer waiting calls before connections drain
   size_t cut = (*server)->Shutdown(drain);
+  sync_scheduler.Stop();
   workers.Stop(drain);
   dispatcher.Stop(std::min(drain, std::chrono::milliseconds(2000)));
   collector.Stop();

@@ -8,6 +8,7 @@
 #include "core/registry.h"
 #include "store/blob_store.h"
 #include "store/metadata_store.h"
+#include "store/object_source.h"
 #include "store/task_queue.h"
 #include "store/webhook_store.h"
 
@@ -60,6 +61,7 @@ struct StoreRegistry {
   TaskQueueRegistry task_queue;
   WebhookStoreRegistry webhooks;
   BlobStoreRegistry blobs;
+  ObjectSourceRegistry sources;  ///< sync sources: "folder", "s3"
 };
 
 }  // namespace argus::store

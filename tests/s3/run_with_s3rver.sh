@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Runs a test command against a throw-away S3 server:
-#   tests/s3/run_with_s3rver.sh <command> [args...]
+#   tests/s3/run_with_s3rver.sh [--no-blob-check] <command> [args...]
 # Starts s3rver (web/node_modules, installed by scripts/setup.sh's `npm ci`; nothing is installed
 # here) on 127.0.0.1 with a random port and a temporary directory, with bucket argus-test,
 # exports ARGUS_TEST_S3_* for the command, runs it, and then, when the AWS CLI is installed,
 # checks that a blob Argus wrote reads back through `aws s3 cp` with the bytes its name (their
-# SHA-256) promises. Exits 77 (a CTest skip) when s3rver is not installed.
+# SHA-256) promises; --no-blob-check leaves that out, for commands that write no blobs.
+# Exits 77 (a CTest skip) when s3rver is not installed.
 set -euo pipefail
+
+blob_check=1
+if [[ "${1:-}" == "--no-blob-check" ]]; then
+  blob_check=0
+  shift
+fi
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 s3rver="$root/web/node_modules/.bin/s3rver"
@@ -54,6 +61,9 @@ export ARGUS_TEST_S3_REGION=us-east-1
 export ARGUS_TEST_S3_ACCESS_KEY_ID=S3RVER ARGUS_TEST_S3_SECRET_ACCESS_KEY=S3RVER
 "$@"
 
+if ((!blob_check)); then
+  exit 0
+fi
 if ! command -v aws >/dev/null 2>&1; then
   echo "run_with_s3rver: no aws CLI; skipping the cross-check"
   exit 0

@@ -62,6 +62,8 @@ void AddBucketRoutes(Router& router, HandlerEnv env);
 void AddObjectRoutes(Router& router, HandlerEnv env);
 /// /v1/buckets/{bucket}/uploads: resumable uploads in parts.
 void AddUploadRoutes(Router& router, HandlerEnv env);
+/// /v1/buckets/{bucket}/syncs: folders and S3 prefixes whose files become objects.
+void AddSyncRoutes(Router& router, HandlerEnv env);
 /// /v1/webhooks and their delivery log.
 void AddWebhookRoutes(Router& router, HandlerEnv env);
 

@@ -1,14 +1,8 @@
 #include "api/handlers/object_common.h"
 
-#include <algorithm>
 #include <charconv>
 
 #include "core/crypto.h"
-#include "core/id.h"
-#include "core/json_schema.h"
-#include "core/log.h"
-#include "core/media_type.h"
-#include "core/unicode.h"
 
 namespace argus::api {
 
@@ -35,57 +29,6 @@ const Json& ObjectSchema() {
   return kSchema;
 }
 
-std::string ETag(const std::string& sha256) {
-  std::string etag = "\"";
-  etag += sha256;
-  etag += "\"";
-  return etag;
-}
-
-Json ObjectJson(const store::StoredObject& o, std::string_view bucket) {
-  return {{"id", o.id},
-          {"bucket", bucket},
-          {"key", o.key},
-          {"size", o.size},
-          {"sha256", o.sha256},
-          {"etag", ETag(o.sha256)},
-          {"media_type", o.media_type},
-          {"metadata", o.metadata},
-          {"status", o.status},
-          {"created_at", FormatRfc3339(o.created_at)},
-          {"updated_at", FormatRfc3339(o.updated_at)}};
-}
-
-Status CheckKey(std::string_view raw, std::string* key) {
-  if (raw.empty()) return InvalidArgumentError("the object key is empty");
-  if (raw.size() > kMaxKeyBytes) {
-    return InvalidArgumentError("object keys are at most 1024 bytes");
-  }
-  for (unsigned char c : raw) {
-    if (c < 0x20 || c == 0x7f) {
-      return InvalidArgumentError("object keys may not contain NUL or control characters");
-    }
-  }
-  if (raw.front() == '/') return InvalidArgumentError("object keys may not start with '/'");
-  ARGUS_RETURN_IF_ERROR(NormalizeNfc(raw, key));
-  if (key->size() > kMaxKeyBytes) return InvalidArgumentError("object keys are at most 1024 bytes");
-  // No "." or ".." segment and no empty segment: a key must never name a path outside itself.
-  std::string_view rest = *key;
-  while (true) {
-    size_t slash = rest.find('/');
-    std::string_view part = rest.substr(0, slash);
-    if (part == "." || part == "..") {
-      return InvalidArgumentError("object keys may not contain '.' or '..' segments");
-    }
-    if (part.empty() && slash != std::string_view::npos) {
-      return InvalidArgumentError("object keys may not contain '//'");
-    }
-    if (slash == std::string_view::npos) break;
-    rest = rest.substr(slash + 1);
-  }
-  return OkStatus();
-}
-
 Result<Json> MetadataHeader(const HttpRequest& req, size_t max_bytes) {
   std::string_view raw = req.Header("x-argus-metadata");
   if (raw.empty()) return Json::object();
@@ -105,22 +48,6 @@ Result<Json> MetadataHeader(const HttpRequest& req, size_t max_bytes) {
   return std::move(parsed).value();
 }
 
-Status CheckMetadata(const store::Bucket& bucket, const Json& metadata, size_t max_bytes) {
-  if (!metadata.is_object()) return InvalidArgumentError("metadata must be a JSON object");
-  if (metadata.dump(-1, ' ', false, Json::error_handler_t::replace).size() > max_bytes) {
-    return InvalidArgumentError("metadata is over " + std::to_string(max_bytes) + " bytes");
-  }
-  if (bucket.metadata_schema.is_object()) {
-    ARGUS_ASSIGN_OR_RETURN(auto schema, JsonSchema::Compile(bucket.metadata_schema));
-    Status valid = schema.Validate(metadata);
-    if (!valid.ok()) {
-      return InvalidArgumentError("metadata does not match the bucket's metadata_schema: " +
-                                  std::string(valid.message()));
-    }
-  }
-  return OkStatus();
-}
-
 std::string EtagValue(std::string_view header) {
   std::string_view v = header;
   if (v.substr(0, 2) == "W/") v = v.substr(2);
@@ -128,24 +55,15 @@ std::string EtagValue(std::string_view header) {
   return std::string(v);
 }
 
-int64_t LimitFor(const store::Bucket& bucket, const ApiDeps& deps) {
-  int64_t server = deps.max_object_bytes;
-  if (bucket.max_object_bytes > 0 && (server <= 0 || bucket.max_object_bytes < server)) {
-    return bucket.max_object_bytes;
-  }
-  return server;
-}
-
-void Publish(const HandlerEnv& env, std::string_view type, const store::StoredObject& o,
-             const std::string& bucket) {
-  if (env.deps->tasks == nullptr) return;
-  Status s = env.deps->tasks->PublishEvent(
-      type, o.namespace_id, o.id,
-      ObjectJson(o, bucket).dump(-1, ' ', false, Json::error_handler_t::replace));
-  if (!s.ok()) {
-    log::Warn("could not publish an object event",
-              {{"type", type}, {"object", o.id}, {"error", s.ToString()}});
-  }
+store::IngestContext IngestContextOf(const ApiDeps& deps) {
+  store::IngestContext ic;
+  ic.metadata = deps.metadata;
+  ic.blobs = deps.blobs;
+  ic.events = deps.tasks;
+  ic.clock = deps.clock;
+  ic.max_object_bytes = deps.max_object_bytes;
+  ic.max_metadata_bytes = deps.max_metadata_bytes;
+  return ic;
 }
 
 Result<store::Bucket> BucketOf(const HandlerEnv& env, const RequestContext& ctx) {
@@ -183,51 +101,21 @@ Result<ApiResponse> FinishUpload(const HandlerEnv& env, const RequestContext& ct
                                  UploadBody& upload, const std::string& key, Json metadata,
                                  std::string expected) {
   if (!upload.complete()) return InvalidArgumentError("the body ended early");
-  const store::Bucket& bucket = upload.bucket();
-  Status meta_ok = CheckMetadata(bucket, metadata, env.deps->max_metadata_bytes);
-  if (!meta_ok.ok()) {
-    upload.writer()->Abort();
-    return meta_ok;
-  }
-  std::string media_type = SniffMediaType(upload.head());
-  if (!bucket.allowed_media_types.empty() &&
-      std::none_of(bucket.allowed_media_types.begin(), bucket.allowed_media_types.end(),
-                   [&](const std::string& p) { return MediaTypeMatches(p, media_type); })) {
-    upload.writer()->Abort();
-    return UnsupportedMediaTypeError("bucket '" + bucket.name + "' does not accept " + media_type);
-  }
-  std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
-  auto blob = upload.writer()->Commit(expected);
-  if (!blob.ok()) {
-    if (blob.status().code() == StatusCode::kInvalidArgument) {
-      return InvalidArgumentError("the expected SHA-256 does not match the bytes: " +
-                                  std::string(blob.status().message()));
-    }
-    return blob.status();
-  }
-  store::ObjectPrecondition cond;
-  cond.must_not_exist = ctx.http.Header("if-none-match") == "*";
-  cond.sha256_must_match = EtagValue(ctx.http.Header("if-match"));
-  store::StoredObject obj;
-  obj.id = NewId();
-  obj.namespace_id = ctx.namespace_id;
-  obj.bucket_id = bucket.id;
-  obj.key = key;
-  obj.size = blob->size;
-  obj.sha256 = blob->sha256;
-  obj.media_type = media_type;
-  obj.metadata = std::move(metadata);
-  obj.created_at = obj.updated_at = env.deps->clock->NowUs();
-  // The blob is durable before the row that names it is written; a crash in between leaves an
-  // unreferenced blob for the collector, never a row without bytes.
-  ARGUS_ASSIGN_OR_RETURN(auto put, env.deps->metadata->PutObject(obj, cond));
-  Publish(env, "object.created", put.object, bucket.name);
-  Json j = ObjectJson(put.object, bucket.name);
+  store::IngestRequest request;
+  request.key = key;
+  request.metadata = std::move(metadata);
+  request.expected_sha256 = std::move(expected);
+  request.precondition.must_not_exist = ctx.http.Header("if-none-match") == "*";
+  request.precondition.sha256_must_match = EtagValue(ctx.http.Header("if-match"));
+  ARGUS_ASSIGN_OR_RETURN(
+      auto result, store::CommitObject(IngestContextOf(*env.deps), upload.incoming(), request));
+  const auto& put = result.put;
+  Json j = ObjectJson(put.object, upload.bucket().name);
   j["deduplicated"] = put.deduplicated;
   auto resp = ApiResponse::Of(put.replaced ? 200 : 201, std::move(j));
   resp.headers.emplace_back("ETag", ETag(put.object.sha256));
   std::string location = "/v1/buckets/";
-  location.append(bucket.name).append("/objects/").append(put.object.key);
+  location.append(upload.bucket().name).append("/objects/").append(put.object.key);
   resp.headers.emplace_back("Location", std::move(location));
   return resp;
 }

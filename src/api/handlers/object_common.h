@@ -7,82 +7,75 @@
 #include <string_view>
 
 #include "api/handlers/handlers.h"
-#include "core/media_type.h"
+#include "store/object_ingest.h"
 
 namespace argus::api {
 
-inline constexpr size_t kMaxKeyBytes = 1024;
+inline constexpr size_t kMaxKeyBytes = store::kMaxObjectKeyBytes;
 
 /// The JSON schema of an object record.
 const Json& ObjectSchema();
-/// The quoted SHA-256: an object's ETag.
-std::string ETag(const std::string& sha256);
-Json ObjectJson(const store::StoredObject& o, std::string_view bucket);
-/// Keys arrive percent-decoded from the path. They are checked, then stored in NFC so that the
-/// same visible name typed on two systems is one key.
-Status CheckKey(std::string_view raw, std::string* key);
+using store::ObjectJson;
+inline std::string ETag(const std::string& sha256) { return store::ObjectETag(sha256); }
+inline Status CheckKey(std::string_view raw, std::string* key) {
+  return store::CheckObjectKey(raw, key);
+}
 /// The JSON object in X-Argus-Metadata: plain JSON, or percent-encoded JSON (for non-ASCII).
 Result<Json> MetadataHeader(const HttpRequest& req, size_t max_bytes);
-/// Size, and the bucket's metadata_schema.
-Status CheckMetadata(const store::Bucket& bucket, const Json& metadata, size_t max_bytes);
+inline Status CheckMetadata(const store::Bucket& bucket, const Json& metadata, size_t max_bytes) {
+  return store::CheckObjectMetadata(bucket, metadata, max_bytes);
+}
 /// "\"<sha256>\"" or a weak or bare form → the sha256; empty when it is not one.
 std::string EtagValue(std::string_view header);
 /// The object size limit in `bucket` (its own, or the server's, whichever is lower).
-int64_t LimitFor(const store::Bucket& bucket, const ApiDeps& deps);
+inline int64_t LimitFor(const store::Bucket& bucket, const ApiDeps& deps) {
+  return store::ObjectSizeLimit(bucket, deps.max_object_bytes);
+}
+/// What the object write path needs, from the handler's dependencies.
+store::IngestContext IngestContextOf(const ApiDeps& deps);
 /// The bucket named in the path, in the request's namespace.
 Result<store::Bucket> BucketOf(const HandlerEnv& env, const RequestContext& ctx);
-/// object.created / object.deleted on the event bus (SSE, WebSocket, webhooks). The object row
-/// is already committed in another database: an event lost to a crash right here is not retried.
-void Publish(const HandlerEnv& env, std::string_view type, const store::StoredObject& o,
-             const std::string& bucket);
+/// object.created / object.deleted on the event bus (SSE, WebSocket, webhooks).
+inline void Publish(const HandlerEnv& env, std::string_view type, const store::StoredObject& o,
+                    const std::string& bucket) {
+  store::PublishObjectEvent(env.deps->tasks, type, o, bucket);
+}
 
-// An upload in progress: the body streams into a blob writer while its first bytes are kept
-// for sniffing. Lives from the request head to the handler's answer.
+// An upload in progress: the body streams into an IncomingObject (a blob writer that keeps the
+// first bytes for sniffing). Lives from the request head to the handler's answer.
 class UploadBody final : public BodyConsumer {
  public:
-  UploadBody(store::Bucket bucket, int64_t limit) : bucket_(std::move(bucket)), limit_(limit) {}
+  UploadBody(store::Bucket bucket, int64_t limit) : incoming_(std::move(bucket), limit) {}
 
   /// Set up from the request head; a failure here refuses the body before it is read.
   void Fail(Status s) {
     if (error_.ok()) error_ = std::move(s);
-    if (writer_) writer_->Abort();
+    incoming_.Abort();
   }
-  void SetWriter(std::unique_ptr<store::BlobWriter> w) { writer_ = std::move(w); }
+  void SetWriter(std::unique_ptr<store::BlobWriter> w) { incoming_.SetWriter(std::move(w)); }
 
   bool Wanted() const override { return error_.ok(); }
   bool OnData(std::string_view bytes) override {
     if (!error_.ok()) return false;
-    if (limit_ > 0 && writer_->size() + static_cast<int64_t>(bytes.size()) > limit_) {
-      Fail(PayloadTooLargeError("objects in bucket '" + bucket_.name + "' are at most " +
-                                std::to_string(limit_) + " bytes"));
-      return false;
-    }
-    if (head_.size() < kSniffBytes) {
-      head_.append(bytes.substr(0, kSniffBytes - head_.size()));
-    }
-    Status s = writer_->Write(bytes);
+    Status s = incoming_.Append(bytes);
     if (!s.ok()) {
-      Fail(s);
+      Fail(std::move(s));
       return false;
     }
     return true;
   }
   void OnEnd(bool complete) override {
     complete_ = complete;
-    if (!complete && writer_) writer_->Abort();  // the client went away: nothing is kept
+    if (!complete) incoming_.Abort();  // the client went away: nothing is kept
   }
 
   const Status& error() const { return error_; }
   bool complete() const { return complete_; }
-  const store::Bucket& bucket() const { return bucket_; }
-  const std::string& head() const { return head_; }
-  store::BlobWriter* writer() { return writer_.get(); }
+  const store::Bucket& bucket() const { return incoming_.bucket(); }
+  store::IncomingObject& incoming() { return incoming_; }
 
  private:
-  store::Bucket bucket_;
-  int64_t limit_;
-  std::unique_ptr<store::BlobWriter> writer_;
-  std::string head_;
+  store::IncomingObject incoming_;
   Status error_;
   bool complete_ = false;
 };

@@ -139,7 +139,7 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
                 ARGUS_ASSIGN_OR_RETURN(int number, PartNumber(ctx.PathParam("number")));
                 std::string expected(ctx.http.Header("x-argus-sha256"));
                 std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
-                auto blob = upload->writer()->Commit(expected);
+                auto blob = upload->incoming().writer()->Commit(expected);
                 if (!blob.ok()) {
                   if (blob.status().code() == StatusCode::kInvalidArgument) {
                     return InvalidArgumentError("X-Argus-Sha256 does not match the part");

@@ -12,26 +12,16 @@
 #include <utility>
 
 #include "core/crypto.h"
+#include "core/str_cat.h"
 
 namespace argus::store::localfs {
 namespace {
 
 constexpr std::string_view kTempSuffix = ".part";
 
-// Concatenates pieces with append: GCC 12 warns falsely (-Warray-bounds, -Wstringop-overflow) on
-// some `"a" + std::string(x) + "b"` chains.
-std::string Cat(std::initializer_list<std::string_view> pieces) {
-  size_t size = 0;
-  for (std::string_view piece : pieces) size += piece.size();
-  std::string out;
-  out.reserve(size);
-  for (std::string_view piece : pieces) out.append(piece);
-  return out;
-}
-
 // "cannot <what> <path>: <errno text>", Internal: the contract's code for I/O errors.
 Status IoError(std::string_view what, const std::string& path, int err) {
-  return InternalError(Cat({"cannot ", what, " ", path, ": ", std::strerror(err)}));
+  return InternalError(StrCat({"cannot ", what, " ", path, ": ", std::strerror(err)}));
 }
 
 TimestampUs MtimeUs(const struct stat& st) {
@@ -166,9 +156,9 @@ class LocalBlobWriter final : public BlobWriter {
     fd_ = -1;
     if (rc != 0) return IoError("close", temp_path_, errno);
 
-    std::string aa_dir = Cat({root_, "/", std::string_view(info.sha256).substr(0, 2)});
-    std::string dir = Cat({aa_dir, "/", std::string_view(info.sha256).substr(2, 2)});
-    std::string path = Cat({dir, "/", info.sha256});
+    std::string aa_dir = StrCat({root_, "/", std::string_view(info.sha256).substr(0, 2)});
+    std::string dir = StrCat({aa_dir, "/", std::string_view(info.sha256).substr(2, 2)});
+    std::string path = StrCat({dir, "/", info.sha256});
     ARGUS_ASSIGN_OR_RETURN(bool deduplicated, TouchExisting(path, info.size));
     if (deduplicated) {
       ::unlink(temp_path_.c_str());  // a failure leaves a temporary for CleanTemporary
@@ -181,7 +171,7 @@ class LocalBlobWriter final : public BlobWriter {
     ARGUS_ASSIGN_OR_RETURN(bool made_dir, MakeDir(dir));
     if (::rename(temp_path_.c_str(), path.c_str()) != 0) {
       int err = errno;
-      return IoError(Cat({"rename ", temp_path_, " to"}), path, err);
+      return IoError(StrCat({"rename ", temp_path_, " to"}), path, err);
     }
     temp_exists_ = false;
     ARGUS_RETURN_IF_ERROR(FsyncDir(dir));
@@ -227,7 +217,7 @@ class LocalBlobReader final : public BlobReader {
 
   Result<std::string> ReadAt(int64_t offset, size_t max_bytes) override {
     if (offset < 0) {
-      return InvalidArgumentError(Cat({"negative read offset in ", path_}));
+      return InvalidArgumentError(StrCat({"negative read offset in ", path_}));
     }
     std::string out;
     if (offset >= size_) return out;
@@ -243,8 +233,8 @@ class LocalBlobReader final : public BlobReader {
       }
       if (n == 0) {
         // Blobs are immutable: a file shorter than when it was opened has been damaged.
-        return InternalError(Cat({path_, " ends at ", std::to_string(offset + got),
-                                  ", before its size ", std::to_string(size_)}));
+        return InternalError(StrCat({path_, " ends at ", std::to_string(offset + got),
+                                     ", before its size ", std::to_string(size_)}));
       }
       got += static_cast<size_t>(n);
     }
@@ -260,7 +250,7 @@ class LocalBlobReader final : public BlobReader {
 }  // namespace
 
 LocalBlobStore::LocalBlobStore(std::string root)
-    : root_(std::move(root)), tmp_dir_(Cat({root_, "/tmp"})) {}
+    : root_(std::move(root)), tmp_dir_(StrCat({root_, "/tmp"})) {}
 
 Result<std::unique_ptr<BlobStore>> LocalBlobStore::Create(const StoreArgs& args) {
   if (args.data_dir.empty()) {
@@ -269,9 +259,9 @@ Result<std::unique_ptr<BlobStore>> LocalBlobStore::Create(const StoreArgs& args)
   struct stat st;
   if (::stat(args.data_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return FailedPreconditionError(
-        Cat({"data directory ", args.data_dir, " does not exist or is not a directory"}));
+        StrCat({"data directory ", args.data_dir, " does not exist or is not a directory"}));
   }
-  std::unique_ptr<LocalBlobStore> store(new LocalBlobStore(Cat({args.data_dir, "/blobs"})));
+  std::unique_ptr<LocalBlobStore> store(new LocalBlobStore(StrCat({args.data_dir, "/blobs"})));
   ARGUS_ASSIGN_OR_RETURN(bool made_root, MakeDir(store->root_));
   if (made_root) ARGUS_RETURN_IF_ERROR(FsyncDir(args.data_dir));
   ARGUS_ASSIGN_OR_RETURN(bool made_tmp, MakeDir(store->tmp_dir_));
@@ -280,16 +270,16 @@ Result<std::unique_ptr<BlobStore>> LocalBlobStore::Create(const StoreArgs& args)
 }
 
 std::string LocalBlobStore::BlobPath(std::string_view sha256) const {
-  return Cat({root_, "/", sha256.substr(0, 2), "/", sha256.substr(2, 2), "/", sha256});
+  return StrCat({root_, "/", sha256.substr(0, 2), "/", sha256.substr(2, 2), "/", sha256});
 }
 
 Result<std::unique_ptr<BlobWriter>> LocalBlobStore::NewWriter() {
   uint8_t random[16];
   RandomBytes(random, sizeof(random));
   std::string path =
-      Cat({tmp_dir_, "/",
-           HexEncode(std::string_view(reinterpret_cast<const char*>(random), sizeof(random))),
-           kTempSuffix});
+      StrCat({tmp_dir_, "/",
+              HexEncode(std::string_view(reinterpret_cast<const char*>(random), sizeof(random))),
+              kTempSuffix});
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return IoError("create", path, errno);
   return std::unique_ptr<BlobWriter>(new LocalBlobWriter(root_, std::move(path), fd));
@@ -300,7 +290,7 @@ Result<std::unique_ptr<BlobReader>> LocalBlobStore::Open(std::string_view sha256
   std::string path = BlobPath(sha256);
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return NotFoundError(Cat({"blob ", sha256, " does not exist"}));
+    if (errno == ENOENT) return NotFoundError(StrCat({"blob ", sha256, " does not exist"}));
     return IoError("open", path, errno);
   }
   struct stat st;
@@ -333,7 +323,7 @@ Status LocalBlobStore::Delete(std::string_view sha256) {
 Result<std::vector<BlobStore::Listed>> LocalBlobStore::List(std::string_view after, int limit) {
   if (limit < 1) {
     return InvalidArgumentError(
-        Cat({"blob list limit must be at least 1, not ", std::to_string(limit)}));
+        StrCat({"blob list limit must be at least 1, not ", std::to_string(limit)}));
   }
   std::vector<Listed> out;
   // Every blob under <aa> (or <aa>/<bb>) sorts before `after` when the directory name sorts
@@ -344,7 +334,7 @@ Result<std::vector<BlobStore::Listed>> LocalBlobStore::List(std::string_view aft
   std::sort(aas.begin(), aas.end());
   for (const std::string& aa : aas) {
     if (!IsHexPair(aa) || aa < after_aa) continue;
-    ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> bbs, ReadDirNames(Cat({root_, "/", aa})));
+    ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> bbs, ReadDirNames(StrCat({root_, "/", aa})));
     std::sort(bbs.begin(), bbs.end());
     for (const std::string& bb : bbs) {
       if (!IsHexPair(bb) || (aa == after_aa && bb < after_bb)) continue;
@@ -361,9 +351,9 @@ Result<std::vector<BlobStore::Listed>> LocalBlobStore::ListLeafDir(const std::st
                                                                    const std::string& bb,
                                                                    std::string_view after,
                                                                    size_t limit) const {
-  std::string dir = Cat({root_, "/", aa, "/", bb});
+  std::string dir = StrCat({root_, "/", aa, "/", bb});
   ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> names, ReadDirNames(dir));
-  std::string prefix = Cat({aa, bb});
+  std::string prefix = StrCat({aa, bb});
   std::erase_if(names, [&](const std::string& name) {
     return !IsBlobSha256(name) || !name.starts_with(prefix) || name <= after;
   });
@@ -371,7 +361,7 @@ Result<std::vector<BlobStore::Listed>> LocalBlobStore::ListLeafDir(const std::st
   std::vector<Listed> out;
   for (const std::string& name : names) {
     if (out.size() == limit) break;
-    std::string path = Cat({dir, "/", name});
+    std::string path = StrCat({dir, "/", name});
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
       if (errno == ENOENT) continue;  // deleted since the directory was read
@@ -388,7 +378,7 @@ Result<int64_t> LocalBlobStore::CleanTemporary(TimestampUs before) {
   int64_t removed = 0;
   for (const std::string& name : names) {
     if (!name.ends_with(kTempSuffix)) continue;
-    std::string path = Cat({tmp_dir_, "/", name});
+    std::string path = StrCat({tmp_dir_, "/", name});
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) {
       if (errno == ENOENT) continue;  // committed or aborted since the directory was read

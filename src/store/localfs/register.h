@@ -4,9 +4,9 @@
 
 namespace argus::store::localfs {
 
-/// Registers the local-files backends under the name "local": the blob store (durable, single
-/// process, content-addressed). AlreadyExists when "local" is registered already (a start-up
-/// error).
+/// Registers the local-files backends: the blob store "local" (durable, single process,
+/// content-addressed) and the sync source "folder" (watchable; reads below syncs.allowed_roots).
+/// AlreadyExists when either name is registered already (a start-up error).
 Status RegisterLocalFsStores(StoreRegistry& registry);
 
 }  // namespace argus::store::localfs

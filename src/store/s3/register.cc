@@ -1,13 +1,15 @@
 #include "store/s3/register.h"
 
 #include "store/s3/s3_blob_store.h"
+#include "store/s3/s3_source.h"
 
 namespace argus::store::s3 {
 
 Status RegisterS3Stores(StoreRegistry& registry) {
-  return registry.blobs.Register(
+  ARGUS_RETURN_IF_ERROR(registry.blobs.Register(
       "s3", {.durable = true, .multi_process = true, .content_addressed = true},
-      &S3BlobStore::Create);
+      &S3BlobStore::Create));
+  return registry.sources.Register("s3", S3Source::Capabilities(), &S3Source::Create);
 }
 
 }  // namespace argus::store::s3

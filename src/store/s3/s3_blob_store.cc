@@ -7,6 +7,7 @@
 
 #include "core/config.h"
 #include "core/crypto.h"
+#include "core/str_cat.h"
 
 namespace argus::store::s3 {
 namespace {
@@ -14,21 +15,11 @@ namespace {
 constexpr std::string_view kMarkerSuffix = ".upload";
 constexpr int kMaxKeysPerList = 1000;
 
-// Concatenates with append: GCC 12 warns falsely on some `"a" + std::string(x) + "b"` chains.
-std::string Cat(std::initializer_list<std::string_view> pieces) {
-  size_t size = 0;
-  for (std::string_view piece : pieces) size += piece.size();
-  std::string out;
-  out.reserve(size);
-  for (std::string_view piece : pieces) out.append(piece);
-  return out;
-}
-
 Result<int64_t> ParseSize(std::string_view text, std::string_view what) {
   int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value < 0) {
-    return InternalError(Cat({what, ": bad size '", text.substr(0, 40), "'"}));
+    return InternalError(StrCat({what, ": bad size '", text.substr(0, 40), "'"}));
   }
   return value;
 }
@@ -45,7 +36,7 @@ Status DeleteKey(S3Client& client, const std::string& key) {
   ARGUS_ASSIGN_OR_RETURN(S3Response response,
                          client.Send(S3Request{.method = "DELETE", .key = key}));
   if (response.status == 404) return OkStatus();
-  return S3Client::CheckSuccess(response, Cat({"delete ", key}));
+  return S3Client::CheckSuccess(response, StrCat({"delete ", key}));
 }
 
 Status AbortUpload(S3Client& client, const std::string& key, const std::string& upload_id) {
@@ -56,7 +47,7 @@ Status AbortUpload(S3Client& client, const std::string& key, const std::string& 
   // s3rver 3.7.1 has no AbortMultipartUpload (405 MethodNotAllowed): its parts stay in the
   // server's own uploads folder, which nothing lists; treat the upload as gone.
   if (response.status == 405 || response.status == 501) return OkStatus();
-  return S3Client::CheckSuccess(response, Cat({"abort multipart upload of ", key}));
+  return S3Client::CheckSuccess(response, StrCat({"abort multipart upload of ", key}));
 }
 
 // One page of ListObjectsV2 under `prefix`.
@@ -82,24 +73,24 @@ Result<ListPage> ListObjects(S3Client& client, const std::string& prefix,
   } else if (!start_after.empty()) {
     request.query.emplace_back("start-after", start_after);
   }
-  std::string what = Cat({"list ", prefix});
+  std::string what = StrCat({"list ", prefix});
   ARGUS_ASSIGN_OR_RETURN(S3Response response, SendChecked(client, request, what));
   auto xml = ParseXml(response.body);
-  if (!xml.ok()) return InternalError(Cat({what, ": ", xml.status().message()}));
+  if (!xml.ok()) return InternalError(StrCat({what, ": ", xml.status().message()}));
   ListPage page;
   for (const XmlElement& child : xml->children) {
     if (child.name != "Contents") continue;
     ListedObject object{.key = child.ChildText("Key")};
     ARGUS_ASSIGN_OR_RETURN(object.size, ParseSize(child.ChildText("Size"), what));
     auto modified = ParseIso8601(child.ChildText("LastModified"));
-    if (!modified.ok()) return InternalError(Cat({what, ": ", modified.status().message()}));
+    if (!modified.ok()) return InternalError(StrCat({what, ": ", modified.status().message()}));
     object.last_modified = *modified;
     page.objects.push_back(std::move(object));
   }
   if (xml->ChildText("IsTruncated") == "true") {
     page.next_token = xml->ChildText("NextContinuationToken");
     if (page.next_token.empty()) {
-      return InternalError(Cat({what, ": truncated listing without a continuation token"}));
+      return InternalError(StrCat({what, ": truncated listing without a continuation token"}));
     }
   }
   return page;
@@ -114,7 +105,7 @@ class S3BlobWriter final : public BlobWriter {
       : client_(std::move(client)),
         blobs_prefix_(std::move(blobs_prefix)),
         temp_key_(std::move(temp_key)),
-        marker_key_(Cat({temp_key_, kMarkerSuffix})),
+        marker_key_(StrCat({temp_key_, kMarkerSuffix})),
         part_size_(part_size) {}
   ~S3BlobWriter() override { Abort(); }
 
@@ -175,20 +166,20 @@ class S3BlobWriter final : public BlobWriter {
   // marker is rewritten before each part, so its LastModified is the upload's last activity.
   Status SendPart() {
     if (upload_id_.empty()) {
-      std::string what = Cat({"start multipart upload of ", temp_key_});
+      std::string what = StrCat({"start multipart upload of ", temp_key_});
       ARGUS_ASSIGN_OR_RETURN(
           S3Response response,
           SendChecked(*client_,
                       S3Request{.method = "POST", .key = temp_key_, .query = {{"uploads", ""}}},
                       what));
       auto xml = ParseXml(response.body);
-      if (!xml.ok()) return InternalError(Cat({what, ": ", xml.status().message()}));
+      if (!xml.ok()) return InternalError(StrCat({what, ": ", xml.status().message()}));
       upload_id_ = xml->ChildText("UploadId");
-      if (upload_id_.empty()) return InternalError(Cat({what, ": no UploadId in the answer"}));
+      if (upload_id_.empty()) return InternalError(StrCat({what, ": no UploadId in the answer"}));
     }
     ARGUS_RETURN_IF_ERROR(
         SendChecked(*client_, S3Request{.method = "PUT", .key = marker_key_, .body = upload_id_},
-                    Cat({"write ", marker_key_}))
+                    StrCat({"write ", marker_key_}))
             .status());
     marker_exists_ = true;
     std::string part_number = std::to_string(etags_.size() + 1);
@@ -199,10 +190,10 @@ class S3BlobWriter final : public BlobWriter {
                               .key = temp_key_,
                               .query = {{"partNumber", part_number}, {"uploadId", upload_id_}},
                               .body = buffer_},
-                    Cat({"upload part ", part_number, " of ", temp_key_})));
+                    StrCat({"upload part ", part_number, " of ", temp_key_})));
     std::string etag = response.Header("etag");
     if (etag.empty())
-      return InternalError(Cat({"no ETag for part ", part_number, " of ", temp_key_}));
+      return InternalError(StrCat({"no ETag for part ", part_number, " of ", temp_key_}));
     etags_.push_back(std::move(etag));
     buffer_.clear();
     return OkStatus();
@@ -211,13 +202,13 @@ class S3BlobWriter final : public BlobWriter {
   // Stores the blob under its name. Writing over an existing copy is the deduplication: the bytes
   // are identical and the write refreshes LastModified (the blob's last_used).
   Status Publish(const BlobInfo& info) {
-    std::string blob_key = Cat({blobs_prefix_, info.sha256});
+    std::string blob_key = StrCat({blobs_prefix_, info.sha256});
     if (upload_id_.empty()) {
       return SendChecked(
                  *client_,
                  S3Request{
                      .method = "PUT", .key = blob_key, .body = buffer_, .body_sha256 = info.sha256},
-                 Cat({"write ", blob_key}))
+                 StrCat({"write ", blob_key}))
           .status();
     }
     if (!buffer_.empty()) ARGUS_RETURN_IF_ERROR(SendPart());
@@ -246,15 +237,15 @@ class S3BlobWriter final : public BlobWriter {
                                                 .key = temp_key_,
                                                 .query = {{"uploadId", upload_id_}},
                                                 .body = parts},
-                                      Cat({"complete multipart upload of ", temp_key_}))
+                                      StrCat({"complete multipart upload of ", temp_key_}))
                               .status());
     upload_id_.clear();
-    std::string source = Cat({"/", client_->options().bucket, "/", temp_key_});
+    std::string source = StrCat({"/", client_->options().bucket, "/", temp_key_});
     return SendChecked(*client_,
                        S3Request{.method = "PUT",
                                  .key = blob_key,
                                  .headers = {{"x-amz-copy-source", UriEncode(source, true)}}},
-                       Cat({"copy ", temp_key_, " to ", blob_key}))
+                       StrCat({"copy ", temp_key_, " to ", blob_key}))
         .status();
   }
 
@@ -281,13 +272,13 @@ class S3BlobReader final : public BlobReader {
   int64_t size() const override { return size_; }
 
   Result<std::string> ReadAt(int64_t offset, size_t max_bytes) override {
-    if (offset < 0) return InvalidArgumentError(Cat({"negative read offset in ", key_}));
+    if (offset < 0) return InvalidArgumentError(StrCat({"negative read offset in ", key_}));
     if (offset >= size_ || max_bytes == 0) return std::string();
     int64_t want = std::min<int64_t>(size_ - offset,
                                      static_cast<int64_t>(std::min<size_t>(max_bytes, INT64_MAX)));
     std::string range =
-        Cat({"bytes=", std::to_string(offset), "-", std::to_string(offset + want - 1)});
-    std::string what = Cat({"read ", key_});
+        StrCat({"bytes=", std::to_string(offset), "-", std::to_string(offset + want - 1)});
+    std::string what = StrCat({"read ", key_});
     ARGUS_ASSIGN_OR_RETURN(
         S3Response response,
         client_->Send(S3Request{.method = "GET", .key = key_, .headers = {{"Range", range}}}));
@@ -297,14 +288,15 @@ class S3BlobReader final : public BlobReader {
     if (response.status == 200) {
       // The whole object (a server that ignores Range): cut the range out.
       if (static_cast<int64_t>(response.body.size()) != size_) {
-        return InternalError(Cat({what, ": size changed to ", std::to_string(response.body.size()),
-                                  " from ", std::to_string(size_)}));
+        return InternalError(
+            StrCat({what, ": size changed to ", std::to_string(response.body.size()), " from ",
+                    std::to_string(size_)}));
       }
       return response.body.substr(static_cast<size_t>(offset), static_cast<size_t>(want));
     }
     if (static_cast<int64_t>(response.body.size()) != want) {
-      return InternalError(Cat({what, ": got ", std::to_string(response.body.size()),
-                                " bytes, not ", std::to_string(want)}));
+      return InternalError(StrCat({what, ": got ", std::to_string(response.body.size()),
+                                   " bytes, not ", std::to_string(want)}));
     }
     return std::move(response.body);
   }
@@ -320,8 +312,8 @@ class S3BlobReader final : public BlobReader {
 S3BlobStore::S3BlobStore(std::shared_ptr<S3Client> client, size_t part_size)
     : client_(std::move(client)),
       part_size_(part_size),
-      blobs_prefix_(Cat({client_->options().prefix, "blobs/"})),
-      tmp_prefix_(Cat({client_->options().prefix, "tmp/"})) {}
+      blobs_prefix_(StrCat({client_->options().prefix, "blobs/"})),
+      tmp_prefix_(StrCat({client_->options().prefix, "tmp/"})) {}
 
 Result<std::unique_ptr<BlobStore>> S3BlobStore::Create(const StoreArgs& args) {
   if (args.config == nullptr) return InvalidArgumentError("the S3 blob store needs a config");
@@ -346,25 +338,25 @@ Result<std::unique_ptr<BlobStore>> S3BlobStore::CreateWithOptions(S3Options opti
   if (part_size == 0) return InvalidArgumentError("the S3 part size must be positive");
   if (!options.prefix.empty() && options.prefix.back() != '/') options.prefix.push_back('/');
   ARGUS_ASSIGN_OR_RETURN(std::shared_ptr<S3Client> client, S3Client::Create(std::move(options)));
-  std::string what = Cat({"check bucket ", client->options().bucket});
+  std::string what = StrCat({"check bucket ", client->options().bucket});
   ARGUS_ASSIGN_OR_RETURN(S3Response response, client->Send(S3Request{.method = "HEAD"}));
   if (response.status == 404) {
     return FailedPreconditionError(
-        Cat({"S3 bucket ", client->options().bucket, " does not exist"}));
+        StrCat({"S3 bucket ", client->options().bucket, " does not exist"}));
   }
   ARGUS_RETURN_IF_ERROR(S3Client::CheckSuccess(response, what));
   return std::unique_ptr<BlobStore>(new S3BlobStore(std::move(client), part_size));
 }
 
 std::string S3BlobStore::BlobKey(std::string_view sha256) const {
-  return Cat({blobs_prefix_, sha256});
+  return StrCat({blobs_prefix_, sha256});
 }
 
 Result<std::unique_ptr<BlobWriter>> S3BlobStore::NewWriter() {
   uint8_t random[16];
   RandomBytes(random, sizeof(random));
   std::string temp_key =
-      Cat({tmp_prefix_, HexEncode(std::string_view(reinterpret_cast<const char*>(random), 16))});
+      StrCat({tmp_prefix_, HexEncode(std::string_view(reinterpret_cast<const char*>(random), 16))});
   return std::unique_ptr<BlobWriter>(
       new S3BlobWriter(client_, blobs_prefix_, std::move(temp_key), part_size_));
 }
@@ -374,10 +366,10 @@ Result<std::unique_ptr<BlobReader>> S3BlobStore::Open(std::string_view sha256) {
   std::string key = BlobKey(sha256);
   ARGUS_ASSIGN_OR_RETURN(S3Response response,
                          client_->Send(S3Request{.method = "HEAD", .key = key}));
-  if (response.status == 404) return NotFoundError(Cat({"blob ", sha256, " does not exist"}));
-  ARGUS_RETURN_IF_ERROR(S3Client::CheckSuccess(response, Cat({"open ", key})));
+  if (response.status == 404) return NotFoundError(StrCat({"blob ", sha256, " does not exist"}));
+  ARGUS_RETURN_IF_ERROR(S3Client::CheckSuccess(response, StrCat({"open ", key})));
   ARGUS_ASSIGN_OR_RETURN(int64_t size,
-                         ParseSize(response.Header("content-length"), Cat({"open ", key})));
+                         ParseSize(response.Header("content-length"), StrCat({"open ", key})));
   return std::unique_ptr<BlobReader>(new S3BlobReader(client_, std::move(key), size));
 }
 
@@ -387,7 +379,7 @@ Result<bool> S3BlobStore::Exists(std::string_view sha256) {
   ARGUS_ASSIGN_OR_RETURN(S3Response response,
                          client_->Send(S3Request{.method = "HEAD", .key = key}));
   if (response.status == 404) return false;
-  ARGUS_RETURN_IF_ERROR(S3Client::CheckSuccess(response, Cat({"check ", key})));
+  ARGUS_RETURN_IF_ERROR(S3Client::CheckSuccess(response, StrCat({"check ", key})));
   return true;
 }
 
@@ -399,11 +391,11 @@ Status S3BlobStore::Delete(std::string_view sha256) {
 Result<std::vector<BlobStore::Listed>> S3BlobStore::List(std::string_view after, int limit) {
   if (limit < 1) {
     return InvalidArgumentError(
-        Cat({"blob list limit must be at least 1, not ", std::to_string(limit)}));
+        StrCat({"blob list limit must be at least 1, not ", std::to_string(limit)}));
   }
   std::vector<Listed> out;
   // Keys compare as bytes (UTF-8 binary order), like the sha256 strings they end in.
-  std::string start_after = Cat({blobs_prefix_, after});
+  std::string start_after = StrCat({blobs_prefix_, after});
   std::string token;
   for (;;) {
     int max_keys = std::min(kMaxKeysPerList, limit - static_cast<int>(out.size()));
@@ -439,7 +431,7 @@ Result<int64_t> S3BlobStore::CleanTemporary(TimestampUs before) {
   int64_t removed = 0;
   for (const ListedObject& object : stale) {
     if (object.key.ends_with(kMarkerSuffix)) {
-      std::string what = Cat({"read ", object.key});
+      std::string what = StrCat({"read ", object.key});
       ARGUS_ASSIGN_OR_RETURN(S3Response response,
                              client_->Send(S3Request{.method = "GET", .key = object.key}));
       if (response.status == 404) continue;  // its writer committed or aborted meanwhile

@@ -2,6 +2,7 @@
 
 #include <curl/curl.h>
 #include <expat.h>
+#include <sys/socket.h>
 
 #include <cctype>
 #include <cstdio>
@@ -9,6 +10,7 @@
 #include <mutex>
 
 #include "core/crypto.h"
+#include "core/ip_address.h"
 
 namespace argus::store::s3 {
 namespace {
@@ -62,6 +64,26 @@ size_t WriteHeader(char* data, size_t size, size_t count, void* user) {
                                                          std::string(Trim(line.substr(colon + 1))));
   }
   return size * count;
+}
+
+// The addresses a public-addresses-only request refused, for its error message.
+struct RefusedAddresses {
+  std::string text;
+};
+
+// Runs for every connection curl opens, with the address it resolved: the one place where the
+// target can be checked without a DNS rebinding window (as webhooks do).
+curl_socket_t OpenPublicSocket(void* user, curlsocktype purpose, curl_sockaddr* address) {
+  auto* refused = static_cast<RefusedAddresses*>(user);
+  IpBytes ip;
+  bool is_ip =
+      purpose == CURLSOCKTYPE_IPCXN && IpFromSockaddr(&address->addr, address->addrlen, &ip);
+  if (!is_ip || !IsPublicAddress(ip)) {
+    if (!refused->text.empty()) refused->text.append(", ");
+    refused->text.append(is_ip ? FormatIp(ip) : std::string("a non-IP address"));
+    return CURL_SOCKET_BAD;
+  }
+  return ::socket(address->family, address->socktype | SOCK_CLOEXEC, address->protocol);
 }
 
 // Builds the tree of XmlElements from expat's callbacks.
@@ -309,6 +331,14 @@ Result<S3Response> S3Client::Send(const S3Request& request) {
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
   curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &WriteHeader);
   curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
+  RefusedAddresses refused;
+  if (options_.public_addresses_only) {
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OpenPublicSocket);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &refused);
+    curl_easy_setopt(curl, CURLOPT_PROXY, "");  // not http_proxy & co. from the environment
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  }
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
   } else if (has_body) {
@@ -323,6 +353,16 @@ Result<S3Response> S3Client::Send(const S3Request& request) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
   curl_slist_free_all(headers);
   ReleaseHandle(curl);
+  if (rc != CURLE_OK && !refused.text.empty()) {
+    std::string message = "S3 endpoint ";
+    message.append(options_.endpoint);
+    message.append(" refused: ");
+    message.append(refused.text);
+    message.append(
+        " is not a public address (loopback, private and link-local addresses are "
+        "not allowed for this endpoint)");
+    return PermissionDeniedError(std::move(message));
+  }
   if (rc != CURLE_OK) {
     std::string message = "S3 ";
     message.append(request.method);

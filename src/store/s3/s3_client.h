@@ -23,6 +23,11 @@ struct S3Options {
   std::string access_key_id;
   std::string secret_access_key;
   bool path_style = true;  ///< http://host/bucket/key; false: http://bucket.host/key
+  /// For endpoints a user supplied (sync sources): connect only to globally routable addresses
+  /// (core::IsPublicAddress), checked on every connection after DNS resolution so a name that
+  /// resolves (or re-resolves) to a private address is refused; ignore proxy settings from the
+  /// environment; speak http and https only. The operator's blob store leaves it off.
+  bool public_addresses_only = false;
 };
 
 /// One parsed XML element: its name (without namespace handling: S3 uses a default namespace),
@@ -81,7 +86,8 @@ class S3Client {
   const S3Options& options() const { return options_; }
 
   /// Sends `request` and returns the response whatever its HTTP status. Unavailable when no
-  /// response arrives (connection refused, reset, timed out).
+  /// response arrives (connection refused, reset, timed out); PermissionDenied when
+  /// `public_addresses_only` refused every address of the endpoint.
   Result<S3Response> Send(const S3Request& request);
 
   /// The error for a response that is not a success: 404 → NotFound, 5xx → Unavailable, other →

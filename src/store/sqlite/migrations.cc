@@ -119,10 +119,60 @@ CREATE TABLE upload_parts (
 CREATE INDEX upload_parts_by_sha256 ON upload_parts(sha256);
 )sql";
 
+// Syncs and what each knows of its source's files. Deleting a bucket cascades to its syncs and
+// deleting a sync to its file records (so a namespace's deletion reaches both). syncs.source and
+// syncs.metadata hold nlohmann dumps; sync_files.path uses the BINARY collation, so paths compare
+// and sort bytewise (ListSyncFiles' order) as object keys do. Indexes, by the call they serve:
+//   syncs' primary key       GetSync, UpdateSync, DeleteSync, and ListSyncs of every bucket;
+//   syncs_by_bucket          ListSyncs of one bucket (keyset by id) and the cascade from buckets;
+//   sync_files' primary key (sync_id, path)  GetSyncFiles, PutSyncFiles' upsert, ListSyncFiles
+//                            without a state, RetrySyncFiles by path and the cascade from syncs;
+//   sync_files_by_state      ListSyncFiles of one state (in path order), CountSyncFiles (grouped
+//                            by state without reading the rows) and RetrySyncFiles of all failed.
+constexpr std::string_view kSchemaV4 = R"sql(
+CREATE TABLE syncs (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace_id TEXT NOT NULL,
+  bucket_id TEXT NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+  source_type TEXT NOT NULL,
+  source TEXT NOT NULL,
+  key_prefix TEXT NOT NULL COLLATE BINARY,
+  metadata TEXT NOT NULL,
+  interval_s REAL NOT NULL CHECK (interval_s >= 1),
+  paused INTEGER NOT NULL CHECK (paused IN (0, 1)),
+  cursor TEXT NOT NULL,
+  run_task_id TEXT NOT NULL,
+  next_run_at INTEGER NOT NULL,
+  last_run_at INTEGER NOT NULL,
+  last_success_at INTEGER NOT NULL,
+  last_error TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX syncs_by_bucket ON syncs(bucket_id, id);
+
+CREATE TABLE sync_files (
+  sync_id TEXT NOT NULL REFERENCES syncs(id) ON DELETE CASCADE,
+  path TEXT NOT NULL COLLATE BINARY,
+  version TEXT NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  state TEXT NOT NULL CHECK (state IN ('pending', 'ingested', 'failed')),
+  error TEXT NOT NULL,
+  attempts INTEGER NOT NULL CHECK (attempts >= 0),
+  object_key TEXT NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (sync_id, path)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX sync_files_by_state ON sync_files(sync_id, state, path);
+)sql";
+
 constexpr Migration kMetadataMigrations[] = {
     {1, "namespaces, api_keys, system_values", kSchemaV1},
     {2, "buckets, objects", kSchemaV2},
     {3, "uploads, upload_parts", kSchemaV3},
+    {4, "syncs, sync_files", kSchemaV4},
 };
 
 // tasks.db, version 1. The task row is the queue entry. Empty strings rather than NULL for

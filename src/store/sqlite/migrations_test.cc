@@ -62,9 +62,12 @@ TEST_F(MigrationsTest, NewDatabaseGetsTheMetadataSchema) {
   EXPECT_TRUE(TableExists("objects"));
   EXPECT_TRUE(TableExists("uploads"));
   EXPECT_TRUE(TableExists("upload_parts"));
+  EXPECT_TRUE(TableExists("syncs"));
+  EXPECT_TRUE(TableExists("sync_files"));
   for (std::string_view index :
        {"api_keys_by_namespace", "buckets_by_namespace", "objects_by_bucket_sha256",
-        "objects_by_sha256", "uploads_by_bucket", "uploads_by_expiry", "upload_parts_by_sha256"}) {
+        "objects_by_sha256", "uploads_by_bucket", "uploads_by_expiry", "upload_parts_by_sha256",
+        "syncs_by_bucket", "sync_files_by_state"}) {
     std::string sql = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = '";
     sql.append(index).append("'");
     EXPECT_EQ(Query(sql), "1") << index;
@@ -143,6 +146,76 @@ TEST_F(MigrationsTest, MetadataV2DatabaseGainsUploadsKeepingItsObjects) {
   EXPECT_TRUE(TableExists("upload_parts"));
   EXPECT_EQ(Query("SELECT description FROM schema_migrations WHERE version = 3"),
             "uploads, upload_parts");
+}
+
+TEST_F(MigrationsTest, MetadataDeletesCascadeFromBucketsThroughSyncsToFiles) {
+  ASSERT_TRUE(ApplyMigrations(*db_, MetadataMigrations(), 100).ok());
+  constexpr std::string_view kRows = R"sql(
+    INSERT INTO namespaces VALUES ('n1', 'one', '{}', 1, 1);
+    INSERT INTO buckets VALUES ('b1', 'n1', 'photos', '', 0, '[]', 'null', 1, 1);
+    INSERT INTO buckets VALUES ('b2', 'n1', 'other', '', 0, '[]', 'null', 1, 1);
+    INSERT INTO syncs VALUES ('s1', 'n1', 'b1', 'folder', '{}', '', '{}', 60, 0, '', '', 0, 0, 0,
+                              '', 1, 1);
+    INSERT INTO syncs VALUES ('s2', 'n1', 'b1', 'folder', '{}', '', '{}', 1, 1, '', '', 0, 0, 0,
+                              '', 1, 1);
+    INSERT INTO syncs VALUES ('s3', 'n1', 'b2', 's3', '{}', 'p/', '{}', 1.5, 0, '', '', 0, 0, 0,
+                              '', 1, 1);
+    INSERT INTO sync_files VALUES ('s1', 'a', 'v1', 1, 'pending', '', 0, 'a', 1);
+    INSERT INTO sync_files VALUES ('s1', 'b', 'v1', 1, 'failed', 'boom', 2, 'b', 1);
+    INSERT INTO sync_files VALUES ('s2', 'c', 'v1', 1, 'ingested', '', 0, 'c', 1);
+    INSERT INTO sync_files VALUES ('s3', 'd', 'v1', 1, 'ingested', '', 0, 'p/d', 1);
+  )sql";
+  ASSERT_TRUE(db_->Exec(kRows, "insert rows").ok());
+  // One record per (sync, path); states, sizes and intervals are checked; a record needs its
+  // sync and a sync its bucket.
+  constexpr std::string_view kSamePath =
+      "INSERT INTO sync_files VALUES ('s1', 'a', 'v2', 1, 'pending', '', 0, 'a', 2)";
+  EXPECT_EQ(db_->Exec(kSamePath, "same path").code(), StatusCode::kAlreadyExists);
+  for (std::string_view bad : {
+           "INSERT INTO sync_files VALUES ('s1', 'x', 'v', 1, 'done', '', 0, 'x', 2)",
+           "INSERT INTO sync_files VALUES ('s1', 'x', 'v', -1, 'failed', '', 0, 'x', 2)",
+           "INSERT INTO sync_files VALUES ('no', 'x', 'v', 1, 'failed', '', 0, 'x', 2)",
+           "INSERT INTO syncs VALUES ('s9', 'n1', 'b1', 'folder', '{}', '', '{}', 0.5, 0, '', '',"
+           " 0, 0, 0, '', 1, 1)",
+           "INSERT INTO syncs VALUES ('s9', 'n1', 'no', 'folder', '{}', '', '{}', 60, 0, '', '',"
+           " 0, 0, 0, '', 1, 1)",
+       }) {
+    EXPECT_FALSE(db_->Exec(bad, "bad row").ok()) << bad;
+  }
+
+  ASSERT_TRUE(db_->Exec("DELETE FROM syncs WHERE id = 's2'", "delete sync").ok());
+  EXPECT_EQ(Query("SELECT group_concat(path) FROM (SELECT path FROM sync_files ORDER BY 1)"),
+            "a,b,d");
+  ASSERT_TRUE(db_->Exec("DELETE FROM buckets WHERE id = 'b1'", "delete bucket").ok());
+  EXPECT_EQ(Query("SELECT group_concat(id) FROM (SELECT id FROM syncs ORDER BY 1)"), "s3");
+  EXPECT_EQ(Query("SELECT group_concat(path) FROM (SELECT path FROM sync_files ORDER BY 1)"), "d");
+  ASSERT_TRUE(db_->Exec("DELETE FROM namespaces WHERE id = 'n1'", "delete namespace").ok());
+  EXPECT_EQ(Query("SELECT count(*) FROM syncs"), "0");
+  EXPECT_EQ(Query("SELECT count(*) FROM sync_files"), "0");
+}
+
+TEST_F(MigrationsTest, MetadataV3DatabaseGainsSyncsKeepingItsUploads) {
+  ASSERT_TRUE(ApplyMigrations(*db_, MetadataMigrations().first(3), 100).ok());
+  constexpr std::string_view kRows = R"sql(
+    INSERT INTO namespaces VALUES ('n1', 'one', '{}', 1, 1);
+    INSERT INTO buckets VALUES ('b1', 'n1', 'photos', '', 0, '[]', 'null', 1, 1);
+    INSERT INTO uploads VALUES ('u1', 'n1', 'b1', 'a', '{}', 1, 10);
+    INSERT INTO upload_parts VALUES ('u1', 1, 'h1', 5, 1);
+  )sql";
+  ASSERT_TRUE(db_->Exec(kRows, "insert v3 rows").ok());
+  ASSERT_EQ(Version(), 3);
+  ASSERT_FALSE(TableExists("syncs"));
+  Status s = ApplyMigrations(*db_, MetadataMigrations(), 200);
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(Version(), static_cast<int>(MetadataMigrations().size()));
+  EXPECT_EQ(Query("SELECT sha256 FROM upload_parts WHERE upload_id = 'u1'"), "h1");
+  EXPECT_TRUE(TableExists("syncs"));
+  EXPECT_TRUE(TableExists("sync_files"));
+  EXPECT_EQ(Query("SELECT description FROM schema_migrations WHERE version = 4"),
+            "syncs, sync_files");
+  // sync_files is clustered on its primary key.
+  EXPECT_EQ(Query("SELECT count(*) FROM pragma_table_list WHERE name = 'sync_files' AND wr = 1"),
+            "1");
 }
 
 TEST_F(MigrationsTest, NewDatabaseGetsTheTaskQueueSchema) {

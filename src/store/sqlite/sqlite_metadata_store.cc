@@ -8,6 +8,7 @@
 
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_object_rows.h"
+#include "store/sqlite/sqlite_sync_rows.h"
 #include "store/sqlite/sqlite_upload_rows.h"
 #include "store/sqlite/store_file.h"
 
@@ -218,8 +219,8 @@ Result<Page<Namespace>> SqliteMetadataStore::ListNamespaces(const PageRequest& p
 Status SqliteMetadataStore::DeleteNamespace(std::string_view id) {
   std::lock_guard lock(write_mu_);
   // Its api_keys and buckets rows go with it through ON DELETE CASCADE (foreign_keys is on for
-  // every connection), and the buckets' objects and uploads (with their parts) with them, in the
-  // same implicit transaction.
+  // every connection), and the buckets' objects, uploads (with their parts) and syncs (with their
+  // file records) with them, in the same implicit transaction.
   ARGUS_ASSIGN_OR_RETURN(
       auto stmt, writer_->Prepare("DELETE FROM namespaces WHERE id = ?", "delete namespace"));
   stmt->BindText(1, id);
@@ -383,8 +384,9 @@ Status SqliteMetadataStore::DeleteBucket(std::string_view namespace_id, std::str
           "bucket '{}' is not empty: delete its objects first, or force the deletion", name));
     }
   }
-  // Its objects and uploads (with their parts) go with it through ON DELETE CASCADE, inside this
-  // transaction. Uploads in progress do not make a bucket non-empty.
+  // Its objects, uploads (with their parts) and syncs (with their file records) go with it through
+  // ON DELETE CASCADE, inside this transaction. Uploads in progress and syncs do not make a bucket
+  // non-empty.
   ARGUS_RETURN_IF_ERROR(DeleteBucketRow(*writer_, bucket.id));
   return txn.Commit();
 }
@@ -566,6 +568,67 @@ Result<int64_t> SqliteMetadataStore::DeleteExpiredUploads(TimestampUs now) {
     total += deleted;
     if (deleted < kExpiredUploadBatch) return total;
   }
+}
+
+Result<Sync> SqliteMetadataStore::CreateSync(const Sync& sync) {
+  ARGUS_ASSIGN_OR_RETURN(SyncJson json, PrepareSync(sync));
+  std::lock_guard lock(write_mu_);
+  return InsertSyncRow(*writer_, sync, json);
+}
+
+Result<Sync> SqliteMetadataStore::GetSync(std::string_view namespace_id, std::string_view id) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return FindSyncRow(*db, namespace_id, id);
+}
+
+Result<Page<Sync>> SqliteMetadataStore::ListSyncs(std::string_view bucket_id,
+                                                  const PageRequest& page) {
+  ARGUS_RETURN_IF_ERROR(CheckPageRequest(page));
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return ListSyncRows(*db, bucket_id, page);
+}
+
+Result<Sync> SqliteMetadataStore::UpdateSync(std::string_view id, const SyncUpdate& update,
+                                             TimestampUs now) {
+  ARGUS_RETURN_IF_ERROR(CheckSyncUpdate(update));
+  std::lock_guard lock(write_mu_);
+  return UpdateSyncRow(*writer_, id, update, now);
+}
+
+Status SqliteMetadataStore::DeleteSync(std::string_view namespace_id, std::string_view id) {
+  std::lock_guard lock(write_mu_);
+  return DeleteSyncRow(*writer_, namespace_id, id);
+}
+
+Result<std::vector<SyncFile>> SqliteMetadataStore::GetSyncFiles(
+    std::string_view sync_id, const std::vector<std::string>& paths) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return FindSyncFileRows(*db, sync_id, paths);
+}
+
+Status SqliteMetadataStore::PutSyncFiles(std::string_view sync_id,
+                                         const std::vector<SyncFile>& files) {
+  ARGUS_RETURN_IF_ERROR(CheckSyncFiles(files));
+  std::lock_guard lock(write_mu_);
+  return PutSyncFileRows(*writer_, sync_id, files);
+}
+
+Result<Page<SyncFile>> SqliteMetadataStore::ListSyncFiles(std::string_view sync_id,
+                                                          std::string_view state,
+                                                          std::string_view after_path, int limit) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return ListSyncFileRows(*db, sync_id, state, after_path, limit);
+}
+
+Result<SyncCounts> SqliteMetadataStore::CountSyncFiles(std::string_view sync_id) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return CountSyncFileRows(*db, sync_id);
+}
+
+Result<int64_t> SqliteMetadataStore::RetrySyncFiles(std::string_view sync_id,
+                                                    const std::vector<std::string>& paths) {
+  std::lock_guard lock(write_mu_);
+  return RetrySyncFileRows(*writer_, sync_id, paths);
 }
 
 }  // namespace argus::store::sqlite

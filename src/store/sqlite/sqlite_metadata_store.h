@@ -96,6 +96,30 @@ class SqliteMetadataStore final : public MetadataStore {
   /// deleted; the next call finds the rest.
   Result<int64_t> DeleteExpiredUploads(TimestampUs now) override;
 
+  // Syncs: sqlite_sync_rows.h holds their rows and checks; these forward to it.
+  /// Fills an empty namespace_id from the bucket (InvalidArgument when another is given), as
+  /// PutObject does; InvalidArgument as well for a non-finite interval_s or JSON that is not valid
+  /// UTF-8; AlreadyExists when sync.id is taken.
+  Result<Sync> CreateSync(const Sync& sync) override;
+  Result<Sync> GetSync(std::string_view namespace_id, std::string_view id) override;
+  Result<Page<Sync>> ListSyncs(std::string_view bucket_id, const PageRequest& page) override;
+  Result<Sync> UpdateSync(std::string_view id, const SyncUpdate& update, TimestampUs now) override;
+  /// An empty namespace_id matches any namespace, as for GetSync.
+  Status DeleteSync(std::string_view namespace_id, std::string_view id) override;
+  /// A sync that does not exist has no records (an empty result), here and in ListSyncFiles,
+  /// CountSyncFiles (zeros) and RetrySyncFiles (0).
+  Result<std::vector<SyncFile>> GetSyncFiles(std::string_view sync_id,
+                                             const std::vector<std::string>& paths) override;
+  /// InvalidArgument as well for a record with an empty path, a state other than "pending",
+  /// "ingested" and "failed", or a negative size or attempts count (nothing is written).
+  Status PutSyncFiles(std::string_view sync_id, const std::vector<SyncFile>& files) override;
+  Result<Page<SyncFile>> ListSyncFiles(std::string_view sync_id, std::string_view state,
+                                       std::string_view after_path, int limit) override;
+  Result<SyncCounts> CountSyncFiles(std::string_view sync_id) override;
+  /// Only the state changes: error, attempts and updated_at stay as they were.
+  Result<int64_t> RetrySyncFiles(std::string_view sync_id,
+                                 const std::vector<std::string>& paths) override;
+
  private:
   SqliteMetadataStore(std::string path, std::unique_ptr<SqliteDatabase> writer,
                       SqliteOptions reader_options);

@@ -68,7 +68,7 @@ Status UpdateBucketRow(SqliteDatabase& db, const Bucket& bucket,
 /// Whether the bucket holds at least one object.
 Result<bool> BucketHasObjects(SqliteDatabase& db, std::string_view bucket_id);
 
-/// Deletes the bucket and (by cascade) its objects and uploads.
+/// Deletes the bucket and (by cascade) its objects, uploads and syncs.
 Status DeleteBucketRow(SqliteDatabase& db, std::string_view bucket_id);
 
 /// The namespace and name of a bucket found by id.

@@ -1,0 +1,104 @@
+// The one way bytes become an object, shared by the API's uploads and the engine's syncs: key
+// and metadata checks, the size limit, media type sniffing, the blob commit, the object row and
+// its event. Built on the store contracts only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/result.h"
+#include "store/blob_store.h"
+#include "store/metadata_store.h"
+#include "store/task_queue.h"
+
+namespace argus::store {
+
+inline constexpr size_t kMaxObjectKeyBytes = 1024;
+
+/// Checks a key (as received, percent-decoded) and stores it in NFC in `*key`, so that the same
+/// visible name typed on two systems is one key. InvalidArgument for an empty key, one over 1024
+/// bytes, NUL or control bytes, a leading '/', "." or ".." segments or "//".
+Status CheckObjectKey(std::string_view raw, std::string* key);
+/// The metadata's size, and the bucket's metadata_schema. InvalidArgument otherwise.
+Status CheckObjectMetadata(const Bucket& bucket, const Json& metadata, size_t max_bytes);
+/// The object size limit in `bucket`: its own, or the server's, whichever is lower (0: none).
+int64_t ObjectSizeLimit(const Bucket& bucket, int64_t server_limit);
+/// The quoted SHA-256: an object's ETag.
+std::string ObjectETag(const std::string& sha256);
+/// An object record as the API and events show it.
+Json ObjectJson(const StoredObject& object, std::string_view bucket_name);
+/// object.created / object.deleted on the event bus (SSE, WebSocket, webhooks); `events` may be
+/// null. The object row is committed in another database: an event lost to a crash right here is
+/// not retried (logged).
+void PublishObjectEvent(TaskQueue* events, std::string_view type, const StoredObject& object,
+                        std::string_view bucket_name);
+
+/// What committing an object needs. Pointers are borrowed.
+struct IngestContext {
+  MetadataStore* metadata = nullptr;
+  BlobStore* blobs = nullptr;
+  TaskQueue* events = nullptr;  ///< may be null: no events
+  const Clock* clock = &SystemClock::Get();
+  int64_t max_object_bytes = 0;  ///< the server's limit (0: none)
+  size_t max_metadata_bytes = 16384;
+};
+
+/// The bytes of one object on their way in: a blob writer, the size limit, and the first bytes
+/// kept for sniffing the media type (core::kSniffBytes). Not thread-safe; owns its writer (aborted
+/// unless committed).
+class IncomingObject {
+ public:
+  IncomingObject(Bucket bucket, int64_t limit) : bucket_(std::move(bucket)), limit_(limit) {}
+  /// A writer from the context's blob store, the limit from the bucket and the server's.
+  static Result<std::unique_ptr<IncomingObject>> Start(const IngestContext& ctx, Bucket bucket);
+
+  void SetWriter(std::unique_ptr<BlobWriter> writer) { writer_ = std::move(writer); }
+  /// Appends bytes. PayloadTooLarge past the limit; the writer's error otherwise. After an error
+  /// the bytes so far are dropped.
+  Status Append(std::string_view bytes);
+  void Abort() {
+    if (writer_) writer_->Abort();
+  }
+
+  const Bucket& bucket() const { return bucket_; }
+  int64_t limit() const { return limit_; }
+  int64_t size() const { return writer_ ? writer_->size() : 0; }
+  const std::string& head() const { return head_; }
+  BlobWriter* writer() { return writer_.get(); }
+
+ private:
+  Bucket bucket_;
+  int64_t limit_;
+  std::unique_ptr<BlobWriter> writer_;
+  std::string head_;
+};
+
+struct IngestRequest {
+  std::string key;  ///< already checked (CheckObjectKey)
+  Json metadata = Json::object();
+  /// The client's SHA-256 of the bytes (any case); a mismatch stores nothing (InvalidArgument).
+  std::string expected_sha256;
+  ObjectPrecondition precondition;
+  /// When the key already holds exactly these bytes, keep that object as it is (no new row, no
+  /// event): what makes a repeated sync of one file idempotent.
+  bool keep_if_unchanged = false;
+};
+
+struct IngestResult {
+  PutObjectResult put;
+  bool unchanged = false;  ///< keep_if_unchanged applied: put.object is the existing object
+};
+
+/// After all bytes arrived: checks the metadata and the media type (sniffed from the bytes;
+/// UnsupportedMediaType when the bucket does not accept it), commits the blob, writes the
+/// object row and publishes object.created. The blob is durable before the row that names it is
+/// written: a crash in between leaves an unreferenced blob for the collector, never a row
+/// without bytes. On any error nothing is stored.
+Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& incoming,
+                                  IngestRequest request);
+
+}  // namespace argus::store
