@@ -56,7 +56,9 @@ inline Status ConfigureS3FromEnv(Config& config, const std::string& prefix) {
         {"blobs.s3.prefix", prefix}}) {
     ARGUS_RETURN_IF_ERROR(config.Set(key, value, "test"));
   }
-  return OkStatus();
+  // "false": virtual-host addressing (bucket.host), as run_with_s3rver.sh --virtual-host sets.
+  std::string path_style = ContractEnv("ARGUS_TEST_S3_PATH_STYLE", "true");
+  return config.Set("blobs.s3.path_style", path_style, "test");
 }
 
 /// `Member` names the StoreRegistry member whose backends the suite runs over, e.g.

@@ -1,19 +1,27 @@
 #!/usr/bin/env bash
 # Runs a test command against a throw-away S3 server:
-#   tests/s3/run_with_s3rver.sh [--no-blob-check] <command> [args...]
+#   tests/s3/run_with_s3rver.sh [--no-blob-check] [--virtual-host] <command> [args...]
 # Starts s3rver (web/node_modules, installed by scripts/setup.sh's `npm ci`; nothing is installed
 # here) on 127.0.0.1 with a random port and a temporary directory, with bucket argus-test,
 # exports ARGUS_TEST_S3_* for the command, runs it, and then, when the AWS CLI is installed,
 # checks that a blob Argus wrote reads back through `aws s3 cp` with the bytes its name (their
 # SHA-256) promises; --no-blob-check leaves that out, for commands that write no blobs.
+# --virtual-host points the command at http://s3.localhost:<port> with ARGUS_TEST_S3_PATH_STYLE
+# false, so requests go to <bucket>.s3.localhost (libcurl resolves *.localhost to loopback itself)
+# and s3rver (--service-endpoint localhost) takes the bucket from the Host header.
 # Exits 77 (a CTest skip) when s3rver is not installed.
 set -euo pipefail
 
 blob_check=1
-if [[ "${1:-}" == "--no-blob-check" ]]; then
-  blob_check=0
+virtual_host=0
+while [[ "${1:-}" == --* ]]; do
+  case "$1" in
+    --no-blob-check) blob_check=0 ;;
+    --virtual-host) virtual_host=1 ;;
+    *) echo "run_with_s3rver: unknown option $1" >&2; exit 2 ;;
+  esac
   shift
-fi
+done
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 s3rver="$root/web/node_modules/.bin/s3rver"
@@ -39,7 +47,7 @@ mkdir "$tmp/data"
 # s3rver 3.7.1 makes ListObjectsV2 continuation tokens with DES, which Node >= 17 (OpenSSL 3) only
 # offers through the legacy provider: without it every truncated listing is a 500.
 export NODE_OPTIONS="--openssl-legacy-provider${NODE_OPTIONS:+ $NODE_OPTIONS}"
-"$s3rver" -d "$tmp/data" -a 127.0.0.1 -p 0 --configure-bucket "$bucket" >"$tmp/s3rver.log" 2>&1 &
+"$s3rver" -d "$tmp/data" -a 127.0.0.1 -p 0 --service-endpoint localhost --configure-bucket "$bucket" >"$tmp/s3rver.log" 2>&1 &
 pid=$!
 port=
 for _ in $(seq 1 200); do
@@ -57,6 +65,9 @@ endpoint="http://127.0.0.1:$port"
 echo "run_with_s3rver: s3rver at $endpoint, bucket $bucket"
 
 export ARGUS_TEST_S3_ENDPOINT="$endpoint" ARGUS_TEST_S3_BUCKET="$bucket"
+if ((virtual_host)); then
+  export ARGUS_TEST_S3_ENDPOINT="http://s3.localhost:$port" ARGUS_TEST_S3_PATH_STYLE=false
+fi
 export ARGUS_TEST_S3_REGION=us-east-1
 export ARGUS_TEST_S3_ACCESS_KEY_ID=S3RVER ARGUS_TEST_S3_SECRET_ACCESS_KEY=S3RVER
 "$@"
