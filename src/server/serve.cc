@@ -208,6 +208,15 @@ int RunServe(const Config& config) {
   if (!webhook_store.ok()) return Fail(webhook_store.status());
   auto blobs = registry.blobs.Create(config.GetString("blobs.backend"), args);
   if (!blobs.ok()) return Fail(blobs.status());
+  // The object size limit never exceeds what the blob backend can store.
+  int64_t max_object_bytes = config.GetInt("objects.max_object_bytes");
+  if (auto caps = registry.blobs.CapabilitiesOf(config.GetString("blobs.backend"));
+      caps.ok() && caps->max_blob_bytes > 0 &&
+      (max_object_bytes <= 0 || max_object_bytes > caps->max_blob_bytes)) {
+    log::Warn("objects.max_object_bytes is above what the blob backend stores; lowered",
+              {{"configured", max_object_bytes}, {"limit", caps->max_blob_bytes}});
+    max_object_bytes = caps->max_blob_bytes;
+  }
 
   MetricsRegistry metrics;
   AddProcessMetrics(metrics);
@@ -232,7 +241,7 @@ int RunServe(const Config& config) {
   ingest.metadata = metadata->get();
   ingest.blobs = blobs->get();
   ingest.events = tasks->get();
-  ingest.max_object_bytes = config.GetInt("objects.max_object_bytes");
+  ingest.max_object_bytes = max_object_bytes;
   ingest.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
   engine::SyncRunOptions sync_options;
   sync_options.stable_s = config.GetDouble("syncs.stable_s");
@@ -284,7 +293,7 @@ int RunServe(const Config& config) {
   deps.webhooks_allow_private_targets = dispatcher_options->sender.allow_private_targets;
   deps.webhook_max_attempts = dispatcher_options->max_attempts;
   deps.blobs = blobs->get();
-  deps.max_object_bytes = config.GetInt("objects.max_object_bytes");
+  deps.max_object_bytes = max_object_bytes;
   deps.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
   deps.upload_expire_s = config.GetDouble("uploads.expire_s");
   deps.sources = &registry.sources;

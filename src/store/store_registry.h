@@ -51,6 +51,9 @@ struct BlobStoreCapabilities {
   bool durable = true;            ///< committed blobs survive kill -9
   bool multi_process = false;     ///< several argus processes may share it
   bool content_addressed = true;  ///< a blob's name is the SHA-256 of its bytes
+  /// The largest blob it can store (0: no limit of its own). S3 publishes a blob with one
+  /// CopyObject, which stops at 5 GiB.
+  int64_t max_blob_bytes = 0;
 };
 
 using BlobStoreRegistry = Registry<BlobStore, StoreArgs, BlobStoreCapabilities>;

@@ -6,9 +6,12 @@
 namespace argus::store::s3 {
 
 Status RegisterS3Stores(StoreRegistry& registry) {
-  ARGUS_RETURN_IF_ERROR(registry.blobs.Register(
-      "s3", {.durable = true, .multi_process = true, .content_addressed = true},
-      &S3BlobStore::Create));
+  ARGUS_RETURN_IF_ERROR(registry.blobs.Register("s3",
+                                                {.durable = true,
+                                                 .multi_process = true,
+                                                 .content_addressed = true,
+                                                 .max_blob_bytes = int64_t{5} << 30},
+                                                &S3BlobStore::Create));
   return registry.sources.Register("s3", S3Source::Capabilities(), &S3Source::Create);
 }
 

@@ -4,13 +4,19 @@
 #include <expat.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <random>
+#include <thread>
 
 #include "core/crypto.h"
 #include "core/ip_address.h"
+#include "core/log.h"
 
 namespace argus::store::s3 {
 namespace {
@@ -250,7 +256,30 @@ void S3Client::ReleaseHandle(void* handle) {
   curl_easy_cleanup(static_cast<CURL*>(handle));
 }
 
+bool S3Client::Transient(const Result<S3Response>& outcome) {
+  if (!outcome.ok()) return outcome.status().code() == StatusCode::kUnavailable;
+  long status = outcome->status;
+  return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
+}
+
 Result<S3Response> S3Client::Send(const S3Request& request) {
+  const int attempts = std::max(1, options_.max_attempts);
+  for (int attempt = 1;; ++attempt) {
+    Result<S3Response> outcome = SendOnce(request);
+    if (attempt >= attempts || !Transient(outcome)) return outcome;
+    double backoff_ms = options_.base_backoff_ms * std::pow(2.0, attempt - 1);
+    thread_local std::mt19937 rng{std::random_device{}()};
+    backoff_ms *= std::uniform_real_distribution<double>(0.75, 1.25)(rng);
+    log::Debug("retrying an S3 request", {{"method", request.method},
+                                          {"key", request.key},
+                                          {"attempt", attempt},
+                                          {"outcome", outcome.ok() ? std::to_string(outcome->status)
+                                                                   : outcome.status().ToString()}});
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(backoff_ms));
+  }
+}
+
+Result<S3Response> S3Client::SendOnce(const S3Request& request) {
   std::string path = base_path_;
   if (options_.path_style) {
     path.push_back('/');

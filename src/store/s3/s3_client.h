@@ -28,6 +28,10 @@ struct S3Options {
   /// resolves (or re-resolves) to a private address is refused; ignore proxy settings from the
   /// environment; speak http and https only. The operator's blob store leaves it off.
   bool public_addresses_only = false;
+  /// Attempts per request: a connection failure, 429, 500, 502, 503 or 504 is retried after
+  /// base_backoff_ms × 2^(attempt-1) (±25 % jitter). Every S3 call Argus makes is idempotent.
+  int max_attempts = 4;
+  int base_backoff_ms = 100;
 };
 
 /// One parsed XML element: its name (without namespace handling: S3 uses a default namespace),
@@ -73,7 +77,7 @@ struct S3Request {
 
 /// A minimal S3 REST client over libcurl: SigV4-signed requests (the real payload hash, never
 /// UNSIGNED-PAYLOAD), path-style or virtual-host addressing, kept-alive connections in a small
-/// pool of curl handles. Thread-safe. No retries: a failed request is an error for the caller.
+/// pool of curl handles. Thread-safe. Transient failures are retried (S3Options::max_attempts).
 class S3Client {
  public:
   /// InvalidArgument when the endpoint is not "http[s]://host[:port][/path]" or the bucket is
@@ -85,10 +89,13 @@ class S3Client {
 
   const S3Options& options() const { return options_; }
 
-  /// Sends `request` and returns the response whatever its HTTP status. Unavailable when no
-  /// response arrives (connection refused, reset, timed out); PermissionDenied when
-  /// `public_addresses_only` refused every address of the endpoint.
+  /// Sends `request` and returns the response whatever its HTTP status, after retrying
+  /// transient failures (each attempt signed afresh). Unavailable when no response arrives
+  /// (connection refused, reset, timed out) on the last attempt; PermissionDenied when
+  /// `public_addresses_only` refused every address of the endpoint (not retried).
   Result<S3Response> Send(const S3Request& request);
+  /// Whether a request that ended so is worth another attempt.
+  static bool Transient(const Result<S3Response>& outcome);
 
   /// The error for a response that is not a success: 404 → NotFound, 5xx → Unavailable, other →
   /// Internal; the message names `what` and the S3 error Code and Message of the XML body.
@@ -101,6 +108,7 @@ class S3Client {
  private:
   explicit S3Client(S3Options options);
 
+  Result<S3Response> SendOnce(const S3Request& request);
   void* AcquireHandle();
   void ReleaseHandle(void* handle);
 

@@ -1,6 +1,15 @@
 #include "store/s3/s3_client.h"
 
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+#include <vector>
 
 namespace argus::store::s3 {
 namespace {
@@ -84,6 +93,97 @@ TEST(S3ClientTest, UnreachableEndpointIsUnavailable) {
   ASSERT_TRUE(client.ok());
   auto response = (*client)->Send(S3Request{.method = "HEAD"});
   EXPECT_EQ(response.status().code(), StatusCode::kUnavailable);
+}
+
+// A loopback HTTP server that answers request n (from 1) with statuses[n-1], or the last entry
+// once they run out, and counts the requests. One connection per request (Connection: close).
+class ScriptedServer {
+ public:
+  explicit ScriptedServer(std::vector<int> statuses) : statuses_(std::move(statuses)) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    listen(fd_, 16);
+    socklen_t len = sizeof addr;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
+    port_ = ntohs(addr.sin_port);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ScriptedServer() {
+    shutdown(fd_, SHUT_RDWR);
+    close(fd_);
+    thread_.join();
+  }
+  int port() const { return port_; }
+  int requests() const { return requests_.load(); }
+
+ private:
+  void Serve() {
+    while (true) {
+      int c = accept(fd_, nullptr, nullptr);
+      if (c < 0) return;
+      std::string head;
+      char buf[4096];
+      while (head.find("\r\n\r\n") == std::string::npos) {
+        ssize_t n = read(c, buf, sizeof buf);
+        if (n <= 0) break;
+        head.append(buf, static_cast<size_t>(n));
+      }
+      size_t i = static_cast<size_t>(requests_.fetch_add(1));
+      int status = statuses_[std::min(i, statuses_.size() - 1)];
+      std::string reply = "HTTP/1.1 " + std::to_string(status) +
+                          " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      (void)!write(c, reply.data(), reply.size());
+      close(c);
+    }
+  }
+
+  std::vector<int> statuses_;
+  int fd_ = -1;
+  int port_ = 0;
+  std::atomic<int> requests_{0};
+  std::thread thread_;
+};
+
+Result<S3Response> SendTo(const ScriptedServer& server, int max_attempts) {
+  auto client = S3Client::Create({.endpoint = "http://127.0.0.1:" + std::to_string(server.port()),
+                                  .bucket = "b",
+                                  .access_key_id = "a",
+                                  .secret_access_key = "s",
+                                  .max_attempts = max_attempts,
+                                  .base_backoff_ms = 1});
+  if (!client.ok()) return client.status();
+  return (*client)->Send(S3Request{.method = "GET", .key = "k"});
+}
+
+TEST(S3ClientTest, TransientFailuresAreRetried) {
+  ScriptedServer flaky({503, 500, 200});
+  auto response = SendTo(flaky, 4);
+  ASSERT_TRUE(response.ok()) << response.status().ToString();
+  EXPECT_EQ(response->status, 200);
+  EXPECT_EQ(flaky.requests(), 3);
+
+  ScriptedServer throttled({429, 200});
+  ASSERT_TRUE(SendTo(throttled, 4).ok());
+  EXPECT_EQ(throttled.requests(), 2);
+}
+
+TEST(S3ClientTest, RetriesStopAtMaxAttemptsAndAnswersAreNotRetried) {
+  ScriptedServer down({503});
+  auto response = SendTo(down, 3);
+  ASSERT_TRUE(response.ok());
+  EXPECT_EQ(response->status, 503);  // the last answer, for the caller to map
+  EXPECT_EQ(down.requests(), 3);
+
+  for (int status : {404, 403, 412}) {
+    ScriptedServer final_answer({status});
+    auto answered = SendTo(final_answer, 4);
+    ASSERT_TRUE(answered.ok());
+    EXPECT_EQ(answered->status, status);
+    EXPECT_EQ(final_answer.requests(), 1) << status;
+  }
 }
 
 }  // namespace
