@@ -13,6 +13,7 @@ debian_packages=(
   libjemalloc-dev rapidjson-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev libcurl4-openssl-dev
   libmagic-dev libutf8proc-dev libexpat1-dev awscli
   alsa-utils
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev opencv-doc
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 nodejs npm prometheus
 )

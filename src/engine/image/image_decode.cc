@@ -1,0 +1,197 @@
+#include "engine/image/image_decode.h"
+
+#include <cstdlib>
+#include <opencv2/imgcodecs.hpp>
+#include <opencv2/imgproc.hpp>
+#include <vector>
+
+namespace argus::engine {
+namespace {
+
+uint16_t Be16(const unsigned char* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
+uint16_t Le16(const unsigned char* p) { return static_cast<uint16_t>(p[1] << 8 | p[0]); }
+uint32_t Le24(const unsigned char* p) { return p[0] | p[1] << 8 | p[2] << 16; }
+uint32_t Le32(const unsigned char* p) {
+  return static_cast<uint32_t>(p[0]) | static_cast<uint32_t>(p[1]) << 8 |
+         static_cast<uint32_t>(p[2]) << 16 | static_cast<uint32_t>(p[3]) << 24;
+}
+
+Status Truncated(std::string_view format) {
+  return InvalidArgumentError(std::string("the ") + std::string(format) + " header is cut short");
+}
+
+// The orientation tag (0x0112) of IFD0 in an Exif APP1 payload (after "Exif\0\0"); 1 if absent.
+int ExifOrientation(const unsigned char* tiff, size_t size) {
+  if (size < 8) return 1;
+  bool little = tiff[0] == 'I' && tiff[1] == 'I';
+  if (!little && !(tiff[0] == 'M' && tiff[1] == 'M')) return 1;
+  auto u16 = [&](size_t at) -> uint32_t { return little ? Le16(tiff + at) : Be16(tiff + at); };
+  auto u32 = [&](size_t at) -> uint32_t {
+    return little ? Le32(tiff + at) : (u16(at) << 16 | u16(at + 2));
+  };
+  size_t ifd = u32(4);
+  if (ifd + 2 > size) return 1;
+  size_t entries = u16(ifd);
+  for (size_t i = 0; i < entries; ++i) {
+    size_t e = ifd + 2 + i * 12;
+    if (e + 12 > size) return 1;
+    if (u16(e) == 0x0112 && u16(e + 2) == 3 /* SHORT */) {
+      uint32_t v = u16(e + 8);
+      return v >= 1 && v <= 8 ? static_cast<int>(v) : 1;
+    }
+  }
+  return 1;
+}
+
+Result<ImageHeader> ProbeJpeg(const unsigned char* p, size_t n) {
+  ImageHeader h;
+  h.format = "jpeg";
+  size_t at = 2;
+  while (true) {
+    while (at < n && p[at] == 0xFF && at + 1 < n && p[at + 1] == 0xFF) ++at;  // fill bytes
+    if (at + 4 > n) return Truncated("JPEG");
+    if (p[at] != 0xFF) return InvalidArgumentError("the JPEG has a malformed segment");
+    unsigned char marker = p[at + 1];
+    if ((marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
+      at += 2;
+      continue;
+    }
+    if (marker == 0xD9 || marker == 0xDA) {
+      return InvalidArgumentError("the JPEG has no frame header");
+    }
+    size_t len = Be16(p + at + 2);
+    if (len < 2) return InvalidArgumentError("the JPEG has a malformed segment");
+    const unsigned char* seg = p + at + 4;
+    size_t seg_size = len - 2;
+    bool is_sof =
+        marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
+    if (is_sof) {
+      if (at + 4 + 5 > n || seg_size < 5) return Truncated("JPEG");
+      h.height = Be16(seg + 1);
+      h.width = Be16(seg + 3);
+      return h;
+    }
+    if (marker == 0xE1 && seg_size >= 6 && at + 4 + seg_size <= n &&
+        std::string_view(reinterpret_cast<const char*>(seg), 6) ==
+            std::string_view("Exif\0\0", 6)) {
+      h.orientation = ExifOrientation(seg + 6, seg_size - 6);
+    }
+    at += 2 + len;
+  }
+}
+
+}  // namespace
+
+Result<ImageHeader> ProbeImage(std::string_view bytes) {
+  const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+  const size_t n = bytes.size();
+  if (n == 0) return InvalidArgumentError("the body is empty: send the image bytes");
+  ImageHeader h;
+  if (n >= 3 && p[0] == 0xFF && p[1] == 0xD8 && p[2] == 0xFF) {
+    ARGUS_ASSIGN_OR_RETURN(h, ProbeJpeg(p, n));
+  } else if (n >= 8 && bytes.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8)) {
+    if (n < 24) return Truncated("PNG");
+    if (bytes.substr(12, 4) != "IHDR") return InvalidArgumentError("the PNG has no IHDR chunk");
+    h.format = "png";
+    auto be32 = [&](size_t at) {
+      return static_cast<uint32_t>(Be16(p + at)) << 16 | Be16(p + at + 2);
+    };
+    uint32_t w = be32(16), ht = be32(20);
+    if (w > 0x7fffffff || ht > 0x7fffffff) return InvalidArgumentError("the PNG size is invalid");
+    h.width = static_cast<int>(w);
+    h.height = static_cast<int>(ht);
+  } else if (n >= 12 && bytes.substr(0, 4) == "RIFF" && bytes.substr(8, 4) == "WEBP") {
+    h.format = "webp";
+    if (n < 30) return Truncated("WebP");
+    std::string_view chunk = bytes.substr(12, 4);
+    if (chunk == "VP8 ") {
+      if (p[23] != 0x9d || p[24] != 0x01 || p[25] != 0x2a) {
+        return InvalidArgumentError("the WebP frame header is invalid");
+      }
+      h.width = Le16(p + 26) & 0x3fff;
+      h.height = Le16(p + 28) & 0x3fff;
+    } else if (chunk == "VP8L") {
+      if (p[20] != 0x2f) return InvalidArgumentError("the WebP lossless header is invalid");
+      uint32_t bits = Le32(p + 21);
+      h.width = static_cast<int>((bits & 0x3fff) + 1);
+      h.height = static_cast<int>(((bits >> 14) & 0x3fff) + 1);
+    } else if (chunk == "VP8X") {
+      h.width = static_cast<int>(Le24(p + 24) + 1);
+      h.height = static_cast<int>(Le24(p + 27) + 1);
+    } else {
+      return InvalidArgumentError("the WebP file has an unknown first chunk");
+    }
+  } else if (n >= 2 && p[0] == 'B' && p[1] == 'M') {
+    if (n < 26) return Truncated("BMP");
+    h.format = "bmp";
+    h.width = static_cast<int>(Le32(p + 18));
+    h.height = std::abs(static_cast<int>(Le32(p + 22)));
+  } else {
+    return InvalidArgumentError("not an image Argus decodes (JPEG, PNG, WebP or BMP)");
+  }
+  if (h.width <= 0 || h.height <= 0) {
+    return InvalidArgumentError("the image header claims an empty image");
+  }
+  return h;
+}
+
+Result<DecodedImage> DecodeImage(std::string_view bytes, const DecodeLimits& limits) {
+  ARGUS_ASSIGN_OR_RETURN(ImageHeader header, ProbeImage(bytes));
+  if (limits.max_pixels > 0 && header.pixels() > limits.max_pixels) {
+    return InvalidArgumentError("the image is " + std::to_string(header.width) + "x" +
+                                std::to_string(header.height) + " = " +
+                                std::to_string(header.pixels()) + " pixels, over the limit of " +
+                                std::to_string(limits.max_pixels));
+  }
+  if (header.format == "jpeg") {
+    // libjpeg fills a cut-off scan with grey and calls it a success: require the end marker
+    // after the first scan (entropy-coded data never holds FF D9).
+    size_t sos = bytes.find("\xFF\xDA");
+    if (sos == std::string_view::npos || bytes.find("\xFF\xD9", sos) == std::string_view::npos) {
+      return InvalidArgumentError("the JPEG is truncated (no end of image)");
+    }
+  }
+  DecodedImage out;
+  out.header = header;
+  try {
+    cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1,
+                const_cast<char*>(bytes.data()));  // read only
+    out.bgr = cv::imdecode(raw, cv::IMREAD_COLOR | cv::IMREAD_IGNORE_ORIENTATION);
+  } catch (const cv::Exception& e) {
+    return InvalidArgumentError(std::string("the image does not decode: ") + e.what());
+  }
+  if (out.bgr.empty()) {
+    return InvalidArgumentError("the " + header.format +
+                                " image does not decode (corrupt or "
+                                "truncated)");
+  }
+  switch (header.orientation) {  // EXIF: how the stored pixels must turn to stand upright
+    case 2:
+      cv::flip(out.bgr, out.bgr, 1);
+      break;
+    case 3:
+      cv::rotate(out.bgr, out.bgr, cv::ROTATE_180);
+      break;
+    case 4:
+      cv::flip(out.bgr, out.bgr, 0);
+      break;
+    case 5:
+      cv::transpose(out.bgr, out.bgr);
+      break;
+    case 6:
+      cv::rotate(out.bgr, out.bgr, cv::ROTATE_90_CLOCKWISE);
+      break;
+    case 7:
+      cv::transpose(out.bgr, out.bgr);
+      cv::rotate(out.bgr, out.bgr, cv::ROTATE_180);
+      break;
+    case 8:
+      cv::rotate(out.bgr, out.bgr, cv::ROTATE_90_COUNTERCLOCKWISE);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
+}  // namespace argus::engine
