@@ -3,11 +3,17 @@ BUILD_DIR  ?= build
 DATA_DIR   ?= ./argus-data
 LISTEN     ?= 127.0.0.1:7070
 CTEST_ARGS ?=
+AGPL       ?=
 
-.PHONY: setup configure build run test bench-http bench-tasks bench-objects format clean
+.PHONY: setup models configure build run test bench-http bench-tasks bench-objects format clean
 
 setup:
 	@bash scripts/setup.sh
+
+# ONNX Runtime and the models, into models/ (ARGUS_MODEL_DIR). AGPL=1 adds the AGPL-3.0 ones,
+# AGPL=0 removes them, no AGPL keeps the previous choice.
+models:
+	@AGPL=$(AGPL) bash scripts/models.sh
 
 configure: setup
 	@cmake --preset release >/dev/null

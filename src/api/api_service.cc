@@ -108,6 +108,7 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
     AddWebSocketRoutes(router_, env);
   }
   if (deps_.webhooks != nullptr) AddWebhookRoutes(router_, env);
+  if (deps_.inference != nullptr) AddInferenceRoutes(router_, env);
   if (deps_.blobs != nullptr) {
     AddBucketRoutes(router_, env);
     AddObjectRoutes(router_, env);
@@ -390,6 +391,10 @@ void ApiService::Respond(std::string_view request_id, const Route* route,
                  request_id, out);
     } else {
       WriteError(HttpStatusFor(s.code()), StatusCodeName(s.code()), s.message(), request_id, out);
+      // A full queue or a model still loading: worth trying again in a moment.
+      if (s.code() == StatusCode::kResourceExhausted || s.code() == StatusCode::kUnavailable) {
+        out.AddHeader("Retry-After", "1");
+      }
     }
     return;
   }

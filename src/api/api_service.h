@@ -16,6 +16,7 @@
 #include "core/json_schema.h"
 #include "core/metrics.h"
 #include "store/blob_store.h"
+#include "store/inference_service.h"
 #include "store/metadata_store.h"
 #include "store/object_source.h"
 #include "store/task_queue.h"
@@ -54,6 +55,10 @@ struct ApiDeps {
   double upload_expire_s = 86400;     ///< a resumable upload left unfinished this long goes
   /// Sync sources by type ("folder", "s3"); null: no /v1/buckets/{b}/syncs routes.
   const store::ObjectSourceRegistry* sources = nullptr;
+  /// Models and extractors; null: no /v1/models, /v1/extractors, /v1/inference routes.
+  store::InferenceService* inference = nullptr;
+  int64_t inference_max_body_bytes = 32 << 20;  ///< an image sent for inference
+  double inference_timeout_s = 30;              ///< then 504
   std::vector<std::string> sync_allowed_roots;  ///< folder syncs read only below these
   bool sync_allow_private_endpoints = false;
 };

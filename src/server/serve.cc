@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -18,6 +19,9 @@
 #include "engine/blobs/blob_collector.h"
 #include "engine/syncs/sync_runner.h"
 #include "engine/syncs/sync_scheduler.h"
+#ifdef ARGUS_WITH_ORT
+#include "engine/runtime/inference_runtime.h"
+#endif
 #include "engine/webhooks/webhook_dispatcher.h"
 #include "engine/worker/task_kinds.h"
 #include "engine/worker/worker_pool.h"
@@ -110,6 +114,40 @@ std::vector<std::string> SyncRoots(const Config& config) {
   }
   return roots;
 }
+
+#ifdef ARGUS_WITH_ORT
+// The model runtime with every extractor; without a readable manifest the extractors report
+// themselves failed and everything else runs.
+std::unique_ptr<engine::InferenceRuntime> StartInference(const Config& config,
+                                                         MetricsRegistry* metrics) {
+  std::string dir = config.GetString("models.dir");
+  if (const char* env = std::getenv("ARGUS_MODEL_DIR"); dir.empty() && env != nullptr) dir = env;
+  if (dir.empty()) dir = ARGUS_DEFAULT_MODEL_DIR;
+  std::unique_ptr<engine::ModelPool> pool;
+  if (auto manifest = engine::LoadManifest(dir); manifest.ok()) {
+    engine::ModelPoolOptions options;
+    options.threads = static_cast<int>(config.GetInt("inference.threads"));
+    options.sessions_per_model = static_cast<int>(config.GetInt("inference.sessions_per_model"));
+    options.max_batch = static_cast<int>(config.GetInt("inference.max_batch"));
+    options.max_wait_us = config.GetInt("inference.max_wait_us");
+    options.max_queue = static_cast<int>(config.GetInt("inference.max_queue"));
+    pool = std::make_unique<engine::ModelPool>(std::move(manifest).value(), options, metrics);
+  } else {
+    log::Warn("no models: inference is unavailable", {{"error", manifest.status().ToString()}});
+  }
+  engine::InferenceRuntimeOptions options;
+  options.decode.max_pixels = config.GetInt("images.max_pixels");
+  auto runtime = std::make_unique<engine::InferenceRuntime>(std::move(pool), options);
+  for (auto make : {&engine::NewObjectDetectionExtractor, &engine::NewImageEmbeddingExtractor,
+                    &engine::NewModerationExtractor}) {
+    if (Status s = runtime->Register(make()); !s.ok()) {
+      log::Error("an extractor failed to register", {{"error", s.ToString()}});
+    }
+  }
+  runtime->Start(config.GetBool("inference.preload"));
+  return runtime;
+}
+#endif
 
 Json WorkersJson(const std::vector<engine::WorkerInfo>& workers) {
   Json items = Json::array();
@@ -299,12 +337,21 @@ int RunServe(const Config& config) {
   deps.sources = &registry.sources;
   deps.sync_allowed_roots = sync_options.allowed_roots;
   deps.sync_allow_private_endpoints = sync_options.allow_private_endpoints;
+#ifdef ARGUS_WITH_ORT
+  auto inference = StartInference(config, &metrics);
+  deps.inference = inference.get();
+#endif
+  deps.inference_max_body_bytes = config.GetInt("inference.max_body_bytes");
+  deps.inference_timeout_s = config.GetDouble("inference.timeout_s");
   store::MetadataStore* md = metadata->get();
-  deps.readiness = [md, &started]() {
+  store::InferenceService* models =
+      config.GetBool("inference.preload") ? deps.inference : nullptr;  // gate /readyz on warm-up
+  deps.readiness = [md, models, &started]() {
     std::vector<std::pair<std::string, std::string>> checks;
     Status ping = md->Ping();
     checks.emplace_back("metadata", ping.ok() ? "ok" : std::string(ping.message()));
     checks.emplace_back("startup", started.load() ? "ok" : "starting");
+    if (models != nullptr) checks.emplace_back("models", models->Warm() ? "ok" : "warming up");
     return checks;
   };
   auto service = api::ApiService::Create(config, std::move(deps));
@@ -356,6 +403,9 @@ int RunServe(const Config& config) {
   collector.Stop();
   server->reset();
   service->reset();
+#ifdef ARGUS_WITH_ORT
+  inference.reset();
+#endif
   tasks->reset();
   webhook_store->reset();
   blobs->reset();

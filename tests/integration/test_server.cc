@@ -188,7 +188,10 @@ std::unique_ptr<TestServer> TestServer::Start(Options options) {
   std::vector<std::string> argv = {ArgusBinary(), "serve",      "--listen",
                                    "127.0.0.1:0", "--data-dir", s->data_dir_};
   argv.insert(argv.end(), options.args.begin(), options.args.end());
-  std::vector<std::string> env = {"ARGUS_SERVER_IO_THREADS=2", "ARGUS_LOG_LEVEL=info"};
+  // Models load on first use unless a test asks for preloading (most tests never touch them).
+  // The test's own entries come last: the configuration takes the last of a name.
+  std::vector<std::string> env = {"ARGUS_SERVER_IO_THREADS=2", "ARGUS_LOG_LEVEL=info",
+                                  "ARGUS_INFERENCE_PRELOAD=false"};
   for (char** e = environ; *e; ++e) {
     if (!std::string_view(*e).starts_with("ARGUS_")) env.emplace_back(*e);
   }

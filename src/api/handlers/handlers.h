@@ -64,6 +64,8 @@ void AddObjectRoutes(Router& router, HandlerEnv env);
 void AddUploadRoutes(Router& router, HandlerEnv env);
 /// /v1/buckets/{bucket}/syncs: folders and S3 prefixes whose files become objects.
 void AddSyncRoutes(Router& router, HandlerEnv env);
+/// /v1/models, /v1/extractors and POST /v1/inference/{name}.
+void AddInferenceRoutes(Router& router, HandlerEnv env);
 /// /v1/webhooks and their delivery log.
 void AddWebhookRoutes(Router& router, HandlerEnv env);
 

@@ -1,0 +1,221 @@
+// /v1/models, /v1/extractors and the real-time endpoint POST /v1/inference/{name}: the image as
+// the raw body or a multipart "file" part, parameters as query parameters or a "params" JSON
+// part. The work runs on the InferenceService's threads; the HTTP thread only parks the request.
+#include <charconv>
+
+#include "api/handlers/handlers.h"
+#include "api/http/multipart.h"
+
+namespace argus::api {
+
+namespace {
+
+// The request body, kept whole (images are small next to uploads) up to a limit.
+class ImageBody final : public BodyConsumer {
+ public:
+  explicit ImageBody(int64_t limit) : limit_(limit) {}
+  void Fail(Status s) {
+    if (error_.ok()) error_ = std::move(s);
+  }
+  bool Wanted() const override { return error_.ok(); }
+  bool OnData(std::string_view bytes) override {
+    if (static_cast<int64_t>(bytes_.size() + bytes.size()) > limit_) {
+      Fail(PayloadTooLargeError("images for inference are at most " + std::to_string(limit_) +
+                                " bytes (inference.max_body_bytes)"));
+      return false;
+    }
+    bytes_.append(bytes);
+    return true;
+  }
+  void OnEnd(bool complete) override { complete_ = complete; }
+
+  const Status& error() const { return error_; }
+  bool complete() const { return complete_; }
+  std::string& bytes() { return bytes_; }
+
+ private:
+  int64_t limit_;
+  std::string bytes_;
+  Status error_;
+  bool complete_ = false;
+};
+
+// A query value read as the type the parameter schema gives it ("0.5" → 0.5, "a,b" → array).
+Result<Json> QueryValue(const Json& schema, const std::string& name, const std::string& raw) {
+  std::string type = schema.is_object() ? schema.value("type", "string") : "string";
+  if (type == "number" || type == "integer") {
+    auto parsed = ParseJson(raw);
+    if (!parsed.ok() || !parsed->is_number()) {
+      return InvalidArgumentError("parameter " + name + " must be a number");
+    }
+    return std::move(parsed).value();
+  }
+  if (type == "boolean") {
+    if (raw == "true" || raw == "false") return Json(raw == "true");
+    return InvalidArgumentError("parameter " + name + " must be true or false");
+  }
+  if (type == "array") {
+    Json items = Json::array();
+    size_t at = 0;
+    while (at <= raw.size()) {
+      size_t comma = std::min(raw.find(',', at), raw.size());
+      if (comma > at) items.push_back(raw.substr(at, comma - at));
+      at = comma + 1;
+    }
+    return items;
+  }
+  return Json(raw);
+}
+
+// Splits a multipart body into the image ("file", or the first part with a file name) and the
+// "params" JSON part.
+Status ReadForm(std::string_view content_type, const std::string& body, std::string* media,
+                Json* params) {
+  ARGUS_ASSIGN_OR_RETURN(std::string boundary, MultipartParser::BoundaryOf(content_type));
+  std::string current, params_text;
+  bool in_file = false, in_params = false, have_file = false;
+  MultipartParser parser(boundary, {.on_part_begin =
+                                        [&](const MultipartPart& part) {
+                                          in_file = !have_file &&
+                                                    (part.name == "file" || part.has_filename);
+                                          in_params = part.name == "params";
+                                          return true;
+                                        },
+                                    .on_part_data =
+                                        [&](std::string_view data) {
+                                          if (in_file) media->append(data);
+                                          if (in_params) params_text.append(data);
+                                          return true;
+                                        },
+                                    .on_part_end =
+                                        [&] {
+                                          have_file = have_file || in_file;
+                                          in_file = in_params = false;
+                                          return true;
+                                        }});
+  ARGUS_RETURN_IF_ERROR(parser.Feed(body));
+  ARGUS_RETURN_IF_ERROR(parser.Finish());
+  if (!have_file) return InvalidArgumentError("the form has no \"file\" part with the image");
+  if (!params_text.empty()) {
+    auto parsed = ParseJson(params_text);
+    if (!parsed.ok() || !parsed->is_object()) {
+      return InvalidArgumentError("the \"params\" part must be a JSON object");
+    }
+    *params = std::move(parsed).value();
+  }
+  return OkStatus();
+}
+
+Json TargetJson(const store::InferenceTarget& t) {
+  Json j = {{"name", t.name},
+            {"version", t.version},
+            {"id", t.name + "@" + t.version},
+            {"kind", t.kind},
+            {"task", t.task},
+            {"state", t.state},
+            {"error", t.error.empty() ? Json(nullptr) : Json(t.error)},
+            {"params_schema", t.params_schema},
+            {"output_schema", t.output_schema}};
+  for (const auto& [k, v] : t.details.items()) j[k] = v;
+  return j;
+}
+
+Json Targets(const HandlerEnv& env, std::string_view kind) {
+  Json items = Json::array();
+  for (const auto& t : env.deps->inference->Targets()) {
+    if (t.kind == kind) items.push_back(TargetJson(t));
+  }
+  return Json{{"items", std::move(items)}};
+}
+
+}  // namespace
+
+void AddInferenceRoutes(Router& router, HandlerEnv env) {
+  router.Add(
+      {.method = "GET",
+       .pattern = "/v1/models",
+       .operation_id = "listModels",
+       .summary = "Models of the manifest: state (ready, loading, failed), batching, load time",
+       .tag = "inference",
+       .access = Access::kAnyKey,
+       .response_schema = {{"type", "object"}},
+       .handler = [env](RequestContext&) -> Result<ApiResponse> {
+         return ApiResponse::Of(200, Targets(env, "model"));
+       }});
+  router.Add({.method = "GET",
+              .pattern = "/v1/extractors",
+              .operation_id = "listExtractors",
+              .summary = "Extractors with their parameter and output schemas",
+              .tag = "inference",
+              .access = Access::kAnyKey,
+              .response_schema = {{"type", "object"}},
+              .handler = [env](RequestContext&) -> Result<ApiResponse> {
+                return ApiResponse::Of(200, Targets(env, "extractor"));
+              }});
+  router.Add(
+      {.method = "POST",
+       .pattern = "/v1/inference/{name}",
+       .operation_id = "infer",
+       .summary = "Run an extractor or a model on one image, synchronously",
+       .tag = "inference",
+       .access = Access::kAnyKey,
+       .response_schema = {{"type", "object"}},
+       .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
+         const int64_t limit = env.deps->inference_max_body_bytes;
+         auto body = std::make_shared<ImageBody>(limit);
+         std::string_view length = ctx.http.Header("content-length");
+         int64_t declared = 0;
+         if (!length.empty() &&
+             std::from_chars(length.data(), length.data() + length.size(), declared).ec ==
+                 std::errc() &&
+             declared > limit) {
+           body->Fail(PayloadTooLargeError("images for inference are at most " +
+                                           std::to_string(limit) +
+                                           " bytes (inference.max_body_bytes)"));
+         }
+         return body;
+       },
+       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+         auto* body = dynamic_cast<ImageBody*>(ctx.http.body_consumer.get());
+         if (body == nullptr) return InternalError("inference body missing");
+         ARGUS_RETURN_IF_ERROR(body->error());
+         if (!body->complete()) return InvalidArgumentError("the body ended early");
+         store::InferenceRequest request;
+         request.name = ctx.PathParam("name");
+         std::string_view type = ctx.http.Header("content-type");
+         if (type.starts_with("multipart/form-data")) {
+           ARGUS_RETURN_IF_ERROR(ReadForm(type, body->bytes(), &request.media, &request.params));
+         } else {
+           request.media = std::move(body->bytes());
+         }
+         // Query parameters, typed by the target's parameter schema.
+         Json schema;
+         for (const auto& t : env.deps->inference->Targets()) {
+           if (t.name == request.name) schema = t.params_schema.value("properties", Json());
+         }
+         std::string_view query = ctx.http.query;
+         while (!query.empty()) {
+           size_t amp = query.find('&');
+           std::string name(query.substr(0, std::min(amp, query.find('='))));
+           query = amp == std::string_view::npos ? std::string_view() : query.substr(amp + 1);
+           if (name.empty()) continue;
+           auto value = ctx.Query(name);
+           Json property = schema.is_object() && schema.contains(name) ? schema[name] : Json();
+           ARGUS_ASSIGN_OR_RETURN(request.params[name], QueryValue(property, name, *value));
+         }
+         request.deadline = std::chrono::steady_clock::now() +
+                            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(env.deps->inference_timeout_s));
+         ApiResponse deferred;
+         deferred.deferred = [env, request = std::move(request)](
+                                 std::function<void(Result<ApiResponse>)> complete) mutable {
+           env.deps->inference->InferAsync(std::move(request), [complete](Result<Json> answer) {
+             if (!answer.ok()) return complete(answer.status());
+             complete(ApiResponse::Of(200, std::move(*answer)));
+           });
+         };
+         return deferred;
+       }});
+}
+
+}  // namespace argus::api

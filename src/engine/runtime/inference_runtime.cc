@@ -1,0 +1,191 @@
+#include "engine/runtime/inference_runtime.h"
+
+#include <cmath>
+
+namespace argus::engine {
+namespace {
+
+constexpr int64_t kMaxRawOutputFloats = 65536;
+
+}  // namespace
+
+InferenceRuntime::InferenceRuntime(std::unique_ptr<ModelPool> pool, InferenceRuntimeOptions options)
+    : pool_(std::move(pool)), options_(options) {}
+
+InferenceRuntime::~InferenceRuntime() {
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  for (auto& t : threads_) t.join();
+  for (auto& [request, done] : waiting_) done(UnavailableError("the server is shutting down"));
+}
+
+Status InferenceRuntime::Register(std::unique_ptr<Extractor> extractor) {
+  const std::string name = extractor->info().name;
+  if (extractors_.count(name)) return AlreadyExistsError("extractor '" + name + "' twice");
+  ARGUS_ASSIGN_OR_RETURN(auto schema, JsonSchema::Compile(extractor->info().params_schema));
+  extractors_.emplace(name, Registered{std::move(extractor), std::move(schema)});
+  return OkStatus();
+}
+
+void InferenceRuntime::Start(bool preload) {
+  if (pool_ != nullptr && preload) pool_->StartLoading();
+  for (int i = 0; i < std::max(1, options_.request_threads); ++i) {
+    threads_.emplace_back([this] {
+      std::unique_lock lock(mu_);
+      while (true) {
+        cv_.wait(lock, [this] { return stop_ || !waiting_.empty(); });
+        if (stop_) return;
+        auto [request, done] = std::move(waiting_.front());
+        waiting_.pop_front();
+        lock.unlock();
+        done(Infer(request));
+        lock.lock();
+      }
+    });
+  }
+}
+
+void InferenceRuntime::InferAsync(store::InferenceRequest request,
+                                  std::function<void(Result<Json>)> done) {
+  {
+    std::lock_guard lock(mu_);
+    if (stop_ || threads_.empty()) {
+      done(UnavailableError("inference is not running"));
+      return;
+    }
+    if (static_cast<int>(waiting_.size()) >= options_.max_waiting) {
+      done(ResourceExhaustedError("too many inference requests are waiting: try again shortly"));
+      return;
+    }
+    waiting_.emplace_back(std::move(request), std::move(done));
+  }
+  cv_.notify_one();
+}
+
+std::string InferenceRuntime::ModelsState(const ExtractorInfo& info, std::string* error) const {
+  if (info.models.empty()) return "ready";
+  if (pool_ == nullptr) {
+    *error = "no model directory";
+    return "failed";
+  }
+  std::string state = "ready";
+  for (const auto& m : pool_->States()) {
+    for (const auto& needed : info.models) {
+      if (m.name != needed) continue;
+      if (m.state == "failed") {
+        *error = "model '" + m.name + "': " + m.error;
+        return "failed";
+      }
+      if (m.state == "loading") state = "loading";
+    }
+  }
+  for (const auto& needed : info.models) {
+    if (pool_->Spec(needed) == nullptr) {
+      *error = "model '" + needed + "' is not in the manifest";
+      return "missing";
+    }
+  }
+  return state;
+}
+
+std::vector<store::InferenceTarget> InferenceRuntime::Targets() const {
+  std::vector<store::InferenceTarget> out;
+  for (const auto& [name, r] : extractors_) {
+    const ExtractorInfo& info = r.extractor->info();
+    store::InferenceTarget t;
+    t.name = info.name;
+    t.version = info.version;
+    t.kind = "extractor";
+    t.task = info.name;
+    t.state = ModelsState(info, &t.error);
+    t.params_schema = info.params_schema;
+    t.output_schema = info.output_schema;
+    t.details = {{"description", info.description}, {"models", info.models}};
+    out.push_back(std::move(t));
+  }
+  if (pool_ != nullptr) {
+    for (const auto& m : pool_->States()) {
+      store::InferenceTarget t;
+      t.name = m.name;
+      t.version = m.version;
+      t.kind = "model";
+      t.task = m.task;
+      t.state = m.state;
+      t.error = m.error;
+      t.params_schema = {{"type", "object"}, {"additionalProperties", false}};
+      t.details = {{"batchable", m.batchable}, {"load_ms", m.load_ms}, {"manifest", m.entry}};
+      out.push_back(std::move(t));
+    }
+  }
+  return out;
+}
+
+Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
+  if (std::chrono::steady_clock::now() > request.deadline) {
+    return DeadlineExceededError("the deadline passed before the request started");
+  }
+  auto it = extractors_.find(request.name);
+  if (it != extractors_.end()) {
+    const ExtractorInfo& info = it->second.extractor->info();
+    std::string error;
+    std::string state = ModelsState(info, &error);
+    if (state == "loading" && pool_ != nullptr) pool_->StartLoading();  // first use
+    if (state != "ready") {
+      return UnavailableError("extractor '" + info.name + "' is " + state +
+                              (error.empty() ? "" : ": " + error));
+    }
+    if (Status valid = it->second.params.Validate(request.params); !valid.ok()) {
+      return InvalidArgumentError("parameters: " + std::string(valid.message()));
+    }
+    ARGUS_ASSIGN_OR_RETURN(auto image, DecodeImage(request.media, options_.decode));
+    ExtractContext ctx{.models = pool_.get(), .deadline = request.deadline};
+    ARGUS_ASSIGN_OR_RETURN(Json out, it->second.extractor->Extract(image, request.params, ctx));
+    out["extractor"] = info.name + "@" + info.version;
+    return out;
+  }
+  const ModelSpec* spec = pool_ == nullptr ? nullptr : pool_->Spec(request.name);
+  if (spec == nullptr) {
+    return NotFoundError("no extractor or model named '" + request.name + "'");
+  }
+  return RunModel(*spec, request);
+}
+
+Result<Json> InferenceRuntime::RunModel(const ModelSpec& spec,
+                                        const store::InferenceRequest& request) {
+  if (!request.params.is_object() || !request.params.empty()) {
+    return InvalidArgumentError("a model takes no parameters (extractors do)");
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto pre, ImageInputOf(spec));
+  ARGUS_ASSIGN_OR_RETURN(auto image, DecodeImage(request.media, options_.decode));
+  ARGUS_ASSIGN_OR_RETURN(auto outputs,
+                         pool_->Run(spec.name, {ImageToTensor(image.bgr, pre)}, request.deadline));
+  Json out = {{"model", spec.name + "@" + spec.version}};
+  if (spec.task == "image_embedding" && !outputs.empty()) {
+    double norm = 0;
+    for (float v : outputs[0].data) norm += static_cast<double>(v) * v;
+    norm = std::sqrt(norm);
+    Json values = Json::array();
+    for (float v : outputs[0].data) values.push_back(norm > 0 ? v / norm : 0.0);
+    out["embedding"] = std::move(values);
+    out["dimensions"] = outputs[0].data.size();
+    return out;
+  }
+  int64_t total = 0;
+  for (const auto& o : outputs) total += static_cast<int64_t>(o.data.size());
+  if (total > kMaxRawOutputFloats) {
+    return InvalidArgumentError("model '" + spec.name + "' answers " + std::to_string(total) +
+                                " numbers: too many to return raw; use an extractor");
+  }
+  Json named = Json::object();
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    std::string name = i < spec.outputs.size() ? spec.outputs[i].name : std::to_string(i);
+    named[name] = {{"shape", outputs[i].shape}, {"data", outputs[i].data}};
+  }
+  out["outputs"] = std::move(named);
+  return out;
+}
+
+}  // namespace argus::engine

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "core/json_schema.h"
+#include "engine/extractors/extractor.h"
+#include "engine/image/image_decode.h"
+#include "engine/runtime/model_pool.h"
+#include "store/inference_service.h"
+
+namespace argus::engine {
+
+struct InferenceRuntimeOptions {
+  DecodeLimits decode;
+  /// Threads that decode, preprocess and wait for model runs; enough to keep every model's
+  /// batches full (they mostly wait).
+  int request_threads = 32;
+  int max_waiting = 256;  ///< requests queued for those threads; beyond: ResourceExhausted
+};
+
+/// The in-process InferenceService of `argus serve`: extractors and raw manifest models over a
+/// ModelPool. `pool` may be null (no model directory): every model-backed target is then
+/// unavailable. Thread-safe once extractors are registered.
+class InferenceRuntime final : public store::InferenceService {
+ public:
+  InferenceRuntime(std::unique_ptr<ModelPool> pool, InferenceRuntimeOptions options);
+  ~InferenceRuntime() override;
+
+  /// Before the first request. InvalidArgument when the parameter schema does not compile;
+  /// AlreadyExists for a second extractor of the same name.
+  Status Register(std::unique_ptr<Extractor> extractor);
+  /// The request threads start; with `preload` the models load and warm up now (else on first
+  /// use).
+  void Start(bool preload);
+
+  std::vector<store::InferenceTarget> Targets() const override;
+  Result<Json> Infer(const store::InferenceRequest& request) override;
+  void InferAsync(store::InferenceRequest request, std::function<void(Result<Json>)> done) override;
+  bool Warm() const override { return pool_ == nullptr || pool_->loaded(); }
+
+  ModelPool* pool() { return pool_.get(); }
+
+ private:
+  struct Registered {
+    std::unique_ptr<Extractor> extractor;
+    JsonSchema params;
+  };
+  Result<Json> RunModel(const ModelSpec& spec, const store::InferenceRequest& request);
+  std::string ModelsState(const ExtractorInfo& info, std::string* error) const;
+
+  std::unique_ptr<ModelPool> pool_;
+  InferenceRuntimeOptions options_;
+  std::map<std::string, Registered, std::less<>> extractors_;
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::pair<store::InferenceRequest, std::function<void(Result<Json>)>>> waiting_;
+  bool stop_ = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace argus::engine

@@ -1,0 +1,160 @@
+#include "engine/runtime/model_pool.h"
+
+#include "core/log.h"
+#include "engine/runtime/onnx_session.h"
+
+namespace argus::engine {
+
+struct ModelPool::Loaded {
+  ModelState state;
+  std::vector<std::unique_ptr<OnnxSession>> sessions;
+  std::unique_ptr<Batcher> batcher;
+};
+
+namespace {
+int DefaultThreads(int configured) {
+  if (configured > 0) return configured;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+}  // namespace
+
+ModelPool::ModelPool(ModelManifest manifest, ModelPoolOptions options, MetricsRegistry* metrics)
+    : manifest_(std::move(manifest)),
+      options_(options),
+      metrics_(metrics),
+      budget_(DefaultThreads(options.threads)) {
+  for (const auto& spec : manifest_.models) {
+    auto slot = std::make_unique<Loaded>();
+    slot->state.name = spec.name;
+    slot->state.version = spec.version;
+    slot->state.task = spec.task;
+    slot->state.entry = spec.entry;
+    models_.emplace(spec.name, std::move(slot));
+  }
+  for (const auto& [name, why] : manifest_.invalid) {
+    auto slot = std::make_unique<Loaded>();
+    slot->state.name = name;
+    slot->state.state = "failed";
+    slot->state.error = "invalid manifest entry: " + why;
+    models_.emplace(name, std::move(slot));
+  }
+}
+
+ModelPool::~ModelPool() {
+  stop_ = true;
+  if (loader_.joinable()) loader_.join();
+}
+
+void ModelPool::StartLoading() {
+  std::call_once(started_, [this] { loader_ = std::thread([this] { LoadAll(); }); });
+}
+
+void ModelPool::LoadAll() {
+  for (const auto& spec : manifest_.models) {
+    if (stop_) break;
+    Loaded* slot;
+    {
+      std::lock_guard lock(mu_);
+      slot = models_.at(spec.name).get();
+    }
+    auto start = std::chrono::steady_clock::now();
+    Status s = Load(spec, *slot);
+    std::lock_guard lock(mu_);
+    slot->state.load_ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    if (s.ok()) {
+      slot->state.state = "ready";
+      log::Info("model ready", {{"model", spec.name + "@" + spec.version},
+                                {"batchable", slot->state.batchable},
+                                {"load_ms", slot->state.load_ms}});
+    } else {
+      slot->state.state = "failed";
+      slot->state.error = std::string(s.message());
+      log::Warn("model failed to load", {{"model", spec.name}, {"error", s.ToString()}});
+    }
+  }
+  loaded_ = true;
+}
+
+Status ModelPool::Load(const ModelSpec& spec, Loaded& slot) {
+  ARGUS_RETURN_IF_ERROR(VerifyModelFile(spec));
+  const int sessions = std::max(1, options_.sessions_per_model);
+  std::vector<std::unique_ptr<OnnxSession>> loaded;
+  for (int i = 0; i < sessions; ++i) {
+    ARGUS_ASSIGN_OR_RETURN(auto session, OnnxSession::Load(spec.path, {.intra_op_threads = 1}));
+    // Warm-up: one run on zeros (symbolic dimensions as 1) per session.
+    std::vector<Tensor> zeros;
+    for (const auto& in : session->inputs()) {
+      Tensor t;
+      for (int64_t d : in.shape) t.shape.push_back(d < 0 ? 1 : d);
+      t.data.assign(static_cast<size_t>(t.elements()), 0.0f);
+      zeros.push_back(std::move(t));
+    }
+    ARGUS_RETURN_IF_ERROR(session->Run(zeros).status());
+    loaded.push_back(std::move(session));
+  }
+  const bool batchable = loaded.front()->batchable();
+  std::vector<BatchFn> fns;
+  for (auto& s : loaded) {
+    OnnxSession* raw = s.get();
+    fns.push_back([raw](const std::vector<Tensor>& in) { return raw->Run(in); });
+  }
+  BatcherMetrics m;
+  if (metrics_ != nullptr) {
+    m.run_seconds = &metrics_
+                         ->AddHistogram("argus_inference_seconds",
+                                        "Model runs (one batch each), by model.", {"model"})
+                         .WithLabels({spec.name});
+    m.batch_size =
+        &metrics_
+             ->AddHistogram("argus_inference_batch_size", "Requests per model run, by model.",
+                            {"model"}, {1, 2, 3, 4, 6, 8, 12, 16, 24, 32})
+             .WithLabels({spec.name});
+    m.queue_seconds =
+        &metrics_
+             ->AddHistogram("argus_inference_queue_seconds",
+                            "Time requests waited for a model run, by model.", {"model"})
+             .WithLabels({spec.name});
+  }
+  auto batcher =
+      std::make_unique<Batcher>(spec.name, std::move(fns),
+                                BatcherOptions{.max_batch = batchable ? options_.max_batch : 1,
+                                               .max_wait_us = options_.max_wait_us,
+                                               .max_queue = options_.max_queue,
+                                               .threads_per_run = 1},
+                                &budget_, m);
+  std::lock_guard lock(mu_);
+  slot.sessions = std::move(loaded);
+  slot.batcher = std::move(batcher);
+  slot.state.batchable = batchable;
+  return OkStatus();
+}
+
+std::vector<ModelState> ModelPool::States() const {
+  std::lock_guard lock(mu_);
+  std::vector<ModelState> out;
+  for (const auto& [name, slot] : models_) out.push_back(slot->state);
+  return out;
+}
+
+Result<std::vector<Tensor>> ModelPool::Run(std::string_view name, std::vector<Tensor> inputs,
+                                           std::chrono::steady_clock::time_point deadline) {
+  StartLoading();
+  Batcher* batcher = nullptr;
+  {
+    std::lock_guard lock(mu_);
+    auto it = models_.find(name);
+    if (it == models_.end()) return NotFoundError("no model '" + std::string(name) + "'");
+    const auto& st = it->second->state;
+    if (st.state == "loading") {
+      return UnavailableError("model '" + st.name + "' is still loading");
+    }
+    if (st.state == "failed") {
+      return UnavailableError("model '" + st.name + "' failed to load: " + st.error);
+    }
+    batcher = it->second->batcher.get();
+  }
+  return batcher->Run(std::move(inputs), deadline);
+}
+
+}  // namespace argus::engine

@@ -1,0 +1,62 @@
+// The contract between whoever needs a model's answer right now (the API's real-time endpoint,
+// the retriever embedding a query) and whoever runs models (engine/runtime in `argus serve`;
+// inference workers over HTTP when split). Callers hand over media bytes and parameters and get
+// JSON back: decoding, preprocessing and batching stay on the runtime's side. See ADR 0004.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/json.h"
+#include "core/result.h"
+
+namespace argus::store {
+
+/// What a model or an extractor is, as /v1/models and /v1/extractors list it.
+struct InferenceTarget {
+  std::string name;     ///< "object_detection", "centernet", ...
+  std::string version;  ///< name@version is what answers carry as "model"
+  std::string kind;     ///< "extractor" or "model"
+  std::string task;     ///< "object_detection", "image_embedding", ...
+  /// "ready", "loading", "failed" (with `error`), "missing" (manifest entry without a file).
+  std::string state;
+  std::string error;
+  Json params_schema = Json::object();  ///< JSON Schema of the parameters
+  Json output_schema = Json::object();  ///< JSON Schema of the answer
+  Json details = Json::object();        ///< manifest entry, latency figures, licence
+};
+
+struct InferenceRequest {
+  std::string name;   ///< an extractor or a model of the manifest
+  std::string media;  ///< the encoded bytes (JPEG, PNG, ...)
+  Json params = Json::object();
+  /// The request fails with DeadlineExceeded when it cannot be answered by then.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+};
+
+/// Runs models. Thread-safe; calls may block for the inference itself (callers run them off
+/// latency-critical threads). Errors: NotFound for an unknown name; InvalidArgument for media
+/// that cannot be decoded or parameters out of range (the message says which);
+/// ResourceExhausted when the model's queue is full (retry after a moment); DeadlineExceeded;
+/// Unavailable while the model is loading or when it failed to load.
+class InferenceService {
+ public:
+  virtual ~InferenceService() = default;
+
+  /// Every extractor and model this service knows, loaded or not.
+  virtual std::vector<InferenceTarget> Targets() const = 0;
+  /// The answer of `request.name` for the media, as JSON following its output_schema, with
+  /// "model": "name@version".
+  virtual Result<Json> Infer(const InferenceRequest& request) = 0;
+  /// The same, answered on the service's own threads: `done` is called exactly once, possibly
+  /// before InferAsync returns (e.g. ResourceExhausted when its queue is full).
+  virtual void InferAsync(InferenceRequest request, std::function<void(Result<Json>)> done) = 0;
+  /// True once every model that loads has finished warming up (for /readyz).
+  virtual bool Warm() const = 0;
+};
+
+}  // namespace argus::store

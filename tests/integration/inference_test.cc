@@ -1,0 +1,148 @@
+// The real-time endpoint over real HTTP with real weights (models/, made by scripts/models.sh)
+// and real media (opencv-doc): answers, parameters, bad input, back-pressure.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/integration/test_server.h"
+
+namespace argus::testing {
+namespace {
+
+const std::string kData = "/usr/share/doc/opencv-doc/examples/data/";
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+class InferenceTest : public ::testing::Test {
+ protected:
+  void Start(std::vector<std::string> env = {}) {
+    env.push_back("ARGUS_INFERENCE_PRELOAD=true");
+    server_ = TestServer::Start({.env = std::move(env)});
+    ASSERT_GT(server_->port(), 0) << server_->Log();
+    // Models warm up in the background: /readyz says when.
+    for (int i = 0; i < 300; ++i) {
+      if (Request(server_->port(), "GET", "/readyz").status == 200) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    FAIL() << "models never warmed up: " << Request(server_->port(), "GET", "/readyz").body;
+  }
+  HttpResult Infer(const std::string& target, const std::string& body,
+                   std::map<std::string, std::string> headers = {}) {
+    headers["Authorization"] = "Bearer " + server_->admin_key();
+    return Request(server_->port(), "POST", "/v1/inference/" + target, headers, body);
+  }
+  std::unique_ptr<TestServer> server_;
+};
+
+TEST_F(InferenceTest, DetectsObjectsInMessi) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  std::string messi = ReadFile(kData + "messi5.jpg");
+  auto r = Infer("object_detection", messi, {{"Content-Type", "image/jpeg"}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::set<std::string> labels;
+  for (const auto& d : r.json()["detections"]) labels.insert(d["label"]);
+  EXPECT_TRUE(labels.count("person")) << r.body;
+  EXPECT_TRUE(labels.count("sports ball")) << r.body;
+  EXPECT_EQ(r.json()["model"], "centernet@3.3.6");
+  EXPECT_EQ(r.json()["extractor"], "object_detection@1");
+
+  // Parameters as query parameters, typed by the schema.
+  auto strict = Infer("object_detection?score_threshold=0.99&classes=person,sports%20ball", messi);
+  ASSERT_EQ(strict.status, 200) << strict.body;
+  EXPECT_LT(strict.json()["detections"].size(), r.json()["detections"].size());
+  // ... or a multipart form: the image in "file", parameters in "params".
+  std::string form =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.jpg\"\r\n"
+      "Content-Type: image/jpeg\r\n\r\n" +
+      messi +
+      "\r\n--XyZ\r\nContent-Disposition: form-data; name=\"params\"\r\n\r\n"
+      "{\"classes\": [\"sports ball\"]}\r\n--XyZ--\r\n";
+  auto balls =
+      Infer("object_detection", form, {{"Content-Type", "multipart/form-data; boundary=XyZ"}});
+  ASSERT_EQ(balls.status, 200) << balls.body;
+  ASSERT_FALSE(balls.json()["detections"].empty());
+  for (const auto& d : balls.json()["detections"]) EXPECT_EQ(d["label"], "sports ball");
+
+  auto embedding = Infer("image_embedding", messi);
+  ASSERT_EQ(embedding.status, 200) << embedding.body;
+  EXPECT_EQ(embedding.json()["embedding"].size(), 1280u);
+
+  auto models = server_->Call("GET", "/v1/models", server_->admin_key());
+  ASSERT_EQ(models.status, 200);
+  bool centernet_ready = false;
+  for (const auto& m : models.json()["items"]) {
+    if (m["name"] == "centernet") centernet_ready = m["state"] == "ready";
+  }
+  EXPECT_TRUE(centernet_ready) << models.body;
+  auto extractors = server_->Call("GET", "/v1/extractors", server_->admin_key());
+  ASSERT_EQ(extractors.status, 200);
+  EXPECT_GE(extractors.json()["items"].size(), 3u);
+  for (const auto& e : extractors.json()["items"]) {
+    EXPECT_TRUE(e["params_schema"].is_object());
+    EXPECT_TRUE(e["output_schema"].is_object());
+  }
+}
+
+TEST_F(InferenceTest, BadInputGetsAClear4xx) {
+  ASSERT_NO_FATAL_FAILURE(Start({"ARGUS_INFERENCE_MAX_BODY_BYTES=2000000"}));
+  std::string messi = ReadFile(kData + "messi5.jpg");
+  std::string bomb("\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\xc3\x50\0\0\xc3\x50\x08\x02\0\0\0", 29);
+  struct Case {
+    std::string what, target, body;
+    int status;
+  };
+  for (const auto& c : std::vector<Case>{
+           {"empty", "object_detection", "", 400},
+           {"not an image", "object_detection", "hello", 400},
+           {"truncated jpeg", "object_detection", messi.substr(0, messi.size() / 2), 400},
+           {"50000x50000 png", "object_detection", bomb, 400},
+           {"unknown model", "no_such_model", messi, 404},
+           {"threshold out of range", "object_detection?score_threshold=7", messi, 400},
+           {"threshold not a number", "object_detection?score_threshold=high", messi, 400},
+           {"unknown parameter", "object_detection?colour=red", messi, 400},
+           {"unknown class", "object_detection?classes=unicorn", messi, 400},
+           {"too large", "object_detection", std::string(3'000'000, 'x'), 413}}) {
+    auto r = Infer(c.target, c.body);
+    EXPECT_EQ(r.status, c.status) << c.what << ": " << r.body;
+    EXPECT_TRUE(r.json().contains("error")) << c.what;
+  }
+  EXPECT_NE(Infer("object_detection", bomb).body.find("2500000000 pixels"), std::string::npos);
+  EXPECT_EQ(Infer("object_detection", messi).status, 200);  // healthy after all that
+}
+
+TEST_F(InferenceTest, FullQueueIs429WithRetryAfter) {
+  ASSERT_NO_FATAL_FAILURE(Start({"ARGUS_INFERENCE_MAX_QUEUE=1", "ARGUS_INFERENCE_MAX_BATCH=1"}));
+  std::string messi = ReadFile(kData + "messi5.jpg");
+  std::atomic<int> ok{0}, busy{0}, other{0};
+  std::atomic<bool> retry_after{true};
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 24; ++i) {
+    clients.emplace_back([&] {
+      auto r = Infer("object_detection", messi);
+      if (r.status == 200) {
+        ++ok;
+      } else if (r.status == 429) {
+        ++busy;
+        if (r.Header("retry-after").empty()) retry_after = false;
+      } else {
+        ++other;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_GT(ok.load(), 0);
+  EXPECT_GT(busy.load(), 0);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_TRUE(retry_after.load());
+}
+
+}  // namespace
+}  // namespace argus::testing
