@@ -5,7 +5,7 @@ LISTEN     ?= 127.0.0.1:7070
 CTEST_ARGS ?=
 AGPL       ?=
 
-.PHONY: setup models configure build run test bench-http bench-tasks bench-objects format clean
+.PHONY: setup models configure build run test bench-http bench-tasks bench-objects bench-inference format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -39,6 +39,10 @@ bench-tasks: build
 bench-objects: build
 	@SETUP_BENCH=1 bash scripts/setup.sh
 	@bash bench/objects/run.sh
+
+bench-inference: build
+	@SETUP_BENCH=1 bash scripts/setup.sh
+	@bash bench/inference/run.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

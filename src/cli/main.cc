@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli/http_client.h"
+#include "cli/inference.h"
 #include "cli/objects.h"
 #include "cli/table.h"
 #include "cli/upload.h"
@@ -283,6 +284,21 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   add_client(upload);
 
+  std::string infer_name, infer_file;
+  std::vector<std::string> infer_params;
+  CLI::App* infer = app.add_subcommand(
+      "infer", "run an extractor or a model on an image (POST /v1/inference/NAME)");
+  infer->add_option("name", infer_name, "extractor or model, e.g. object_detection")->required();
+  infer->add_option("file", infer_file, "image file ('-': stdin)")->required();
+  infer->add_option("-p,--param", infer_params, "parameter key=value (repeatable)");
+  add_client(infer);
+  CLI::App* models = app.add_subcommand("models", "models and extractors");
+  models->require_subcommand(1);
+  bool list_extractors = false;
+  CLI::App* models_ls = models->add_subcommand("ls", "list the models and their state");
+  models_ls->add_flag("--extractors", list_extractors, "list the extractors instead");
+  add_client(models_ls);
+
   CLI11_PARSE(app, argc, argv);
 
   const std::vector<std::string> ns_cols = {"name", "id", "created_at"};
@@ -304,6 +320,19 @@ int Main(int argc, char** argv) {
     return 0;
   }
   HttpClient http(client);
+  if (infer->parsed()) {
+    auto r = Infer(http, infer_name, infer_file, infer_params);
+    if (!r.ok()) return PrintError(r.status());
+    std::cout << (json ? r->dump(2) + "\n" : FormatInference(*r));
+    return 0;
+  }
+  if (models_ls->parsed()) {
+    return PrintResult(http.Call("GET", list_extractors ? "/v1/extractors" : "/v1/models"), json,
+                       list_extractors
+                           ? std::vector<std::string>{"name", "version", "state", "error"}
+                           : std::vector<std::string>{"name", "version", "task", "state",
+                                                      "batchable", "load_ms", "error"});
+  }
   if (ns_create->parsed()) {
     return PrintResult(http.Call("POST", "/v1/namespaces", {{"name", ns_name}}), json, ns_cols);
   }

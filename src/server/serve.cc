@@ -139,7 +139,8 @@ std::unique_ptr<engine::InferenceRuntime> StartInference(const Config& config,
   options.decode.max_pixels = config.GetInt("images.max_pixels");
   auto runtime = std::make_unique<engine::InferenceRuntime>(std::move(pool), options);
   for (auto make : {&engine::NewObjectDetectionExtractor, &engine::NewImageEmbeddingExtractor,
-                    &engine::NewModerationExtractor}) {
+                    &engine::NewModerationExtractor, &engine::NewImagePropertiesExtractor,
+                    &engine::NewFaceDetectionExtractor, &engine::NewFaceEmbeddingExtractor}) {
     if (Status s = runtime->Register(make()); !s.ok()) {
       log::Error("an extractor failed to register", {{"error", s.ToString()}});
     }

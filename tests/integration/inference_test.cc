@@ -144,5 +144,33 @@ TEST_F(InferenceTest, FullQueueIs429WithRetryAfter) {
   EXPECT_TRUE(retry_after.load());
 }
 
+TEST_F(InferenceTest, CliInfersAndListsModels) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  std::vector<std::string> env = {"ARGUS_URL=http://127.0.0.1:" + std::to_string(server_->port()),
+                                  "ARGUS_API_KEY=" + server_->admin_key()};
+  auto r = RunProcess({ArgusBinary(), "infer", "object_detection", kData + "messi5.jpg", "-p",
+                       "score_threshold=0.4"},
+                      env);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("sports ball"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("person"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("model: centernet@3.3.6"), std::string::npos) << r.output;
+  auto json =
+      RunProcess({ArgusBinary(), "infer", "image_embedding", kData + "messi5.jpg", "--json"}, env);
+  ASSERT_EQ(json.exit_code, 0) << json.output;
+  EXPECT_EQ(Json::parse(json.output)["embedding"].size(), 1280u);
+  auto bad = RunProcess(
+      {ArgusBinary(), "infer", "object_detection", kData + "messi5.jpg", "-p", "score_threshold=9"},
+      env);
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("score_threshold"), std::string::npos) << bad.output;
+  auto ls = RunProcess({ArgusBinary(), "models", "ls"}, env);
+  ASSERT_EQ(ls.exit_code, 0) << ls.output;
+  EXPECT_NE(ls.output.find("centernet"), std::string::npos) << ls.output;
+  EXPECT_NE(ls.output.find("ready"), std::string::npos) << ls.output;
+  auto extractors = RunProcess({ArgusBinary(), "models", "ls", "--extractors"}, env);
+  EXPECT_NE(extractors.output.find("object_detection"), std::string::npos) << extractors.output;
+}
+
 }  // namespace
 }  // namespace argus::testing

@@ -44,8 +44,18 @@ std::string ModelTag(const ModelPool& pool, std::string_view model);
 /// image_embedding (MobileNetV2, 1280-d, L2-normalised) and moderation (its five scores).
 std::unique_ptr<Extractor> NewImageEmbeddingExtractor();
 std::unique_ptr<Extractor> NewModerationExtractor();
+/// image_properties (no model): size, format, orientation, dominant colours, dHash.
+std::unique_ptr<Extractor> NewImagePropertiesExtractor();
+/// The 64-bit difference hash of an image (near duplicates differ in few bits).
+uint64_t DifferenceHash(const cv::Mat& bgr);
 /// object_detection (CenterNet, COCO-80): score threshold, NMS, class filter; boxes in
 /// source-image pixels.
 std::unique_ptr<Extractor> NewObjectDetectionExtractor();
+/// face_detection (BlazeFace, "back" 256² or "front" 128²): score and IoU thresholds, letterboxed
+/// input; boxes and six landmarks in source-image pixels.
+std::unique_ptr<Extractor> NewFaceDetectionExtractor();
+/// face_embedding: per detected face, an upright crop described by faceres (1024-d, L2-normalised)
+/// with gender and age.
+std::unique_ptr<Extractor> NewFaceEmbeddingExtractor();
 
 }  // namespace argus::engine

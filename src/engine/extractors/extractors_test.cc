@@ -39,6 +39,8 @@ class ExtractorsTest : public ::testing::Test {
     ASSERT_TRUE(runtime_->Register(NewObjectDetectionExtractor()).ok());
     ASSERT_TRUE(runtime_->Register(NewImageEmbeddingExtractor()).ok());
     ASSERT_TRUE(runtime_->Register(NewModerationExtractor()).ok());
+    ASSERT_TRUE(runtime_->Register(NewImagePropertiesExtractor()).ok());
+    ASSERT_TRUE(runtime_->Register(NewFaceEmbeddingExtractor()).ok());
     runtime_->Start(/*preload=*/true);
     for (int i = 0; i < 600 && !runtime_->Warm(); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -131,6 +133,73 @@ TEST_F(ExtractorsTest, ModerationScoresSumToOne) {
   for (const auto& [label, score] : (*r)["scores"].items()) sum += score.get<double>();
   EXPECT_NEAR(sum, 1.0, 1e-3);
   EXPECT_EQ((*r)["label"], "neutral");
+}
+
+int HammingDistance(const std::string& a, const std::string& b) {
+  return __builtin_popcountll(std::stoull(a, nullptr, 16) ^ std::stoull(b, nullptr, 16));
+}
+
+TEST_F(ExtractorsTest, ImagePropertiesFindNearDuplicatesAndColours) {
+  auto messi = Infer("image_properties", ReadFile(kData + "messi5.jpg"));
+  ASSERT_TRUE(messi.ok()) << messi.status().ToString();
+  EXPECT_EQ((*messi)["width"], 548);
+  EXPECT_EQ((*messi)["height"], 342);
+  EXPECT_EQ((*messi)["format"], "jpeg");
+  ASSERT_EQ((*messi)["colors"].size(), 5u);
+  double total = 0;
+  for (const auto& c : (*messi)["colors"]) total += c["fraction"].get<double>();
+  EXPECT_NEAR(total, 1.0, 1e-6);
+  // The pitch: the most common colour of messi5 is green.
+  auto rgb = (*messi)["colors"][0]["rgb"];
+  EXPECT_GT(rgb[1].get<int>(), rgb[0].get<int>()) << messi->dump();
+  auto copy = Infer("image_properties", Variant(kData + "messi5.jpg", 0.75, 80));
+  auto other = Infer("image_properties", ReadFile(kData + "baboon.jpg"));
+  ASSERT_TRUE(copy.ok() && other.ok());
+  int near = HammingDistance((*messi)["dhash"], (*copy)["dhash"]);
+  int far = HammingDistance((*messi)["dhash"], (*other)["dhash"]);
+  EXPECT_LE(near, 6);
+  EXPECT_GE(far, 16);
+  EXPECT_EQ(
+      Infer("image_properties", ReadFile(kData + "messi5.jpg"), {{"colors", 0}}).status().code(),
+      StatusCode::kInvalidArgument);
+}
+
+// Each face of a group photo, recompressed, is still closest to itself; different people score
+// lower.
+TEST_F(ExtractorsTest, FaceEmbeddingsRecogniseTheSameFaces) {
+  const std::string photo = "/usr/share/doc/libdlib19.1/examples/faces/2008_002470.jpg";
+  auto a = Infer("face_embedding", ReadFile(photo));
+  auto b = Infer("face_embedding", Variant(photo, 1.0, 85));
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  const auto& fa = (*a)["faces"];
+  const auto& fb = (*b)["faces"];
+  ASSERT_EQ(fa.size(), 6u);
+  ASSERT_EQ(fb.size(), 6u);
+  EXPECT_EQ((*a)["model"], "faceres@3.3.6");
+  for (size_t i = 0; i < fa.size(); ++i) {
+    auto ea = fa[i]["embedding"].get<std::vector<float>>();
+    EXPECT_EQ(ea.size(), 1024u);
+    EXPECT_TRUE(fa[i].contains("age") && fa[i].contains("gender"));
+    // The same face in the other copy: the one whose box centre is nearest.
+    size_t same = 0;
+    double nearest = 1e9;
+    for (size_t j = 0; j < fb.size(); ++j) {
+      double dx = fa[i]["box"][0].get<double>() - fb[j]["box"][0].get<double>();
+      double dy = fa[i]["box"][1].get<double>() - fb[j]["box"][1].get<double>();
+      if (dx * dx + dy * dy < nearest) {
+        nearest = dx * dx + dy * dy;
+        same = j;
+      }
+    }
+    float self = Cosine(ea, fb[same]["embedding"].get<std::vector<float>>());
+    EXPECT_GE(self, 0.9f) << "face " << i;
+    for (size_t j = 0; j < fa.size(); ++j) {
+      if (j == i) continue;
+      EXPECT_LT(Cosine(ea, fa[j]["embedding"].get<std::vector<float>>()), self)
+          << "faces " << i << " and " << j;
+    }
+  }
 }
 
 TEST_F(ExtractorsTest, BadInputIsAClearError) {

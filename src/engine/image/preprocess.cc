@@ -1,17 +1,30 @@
 #include "engine/image/preprocess.h"
 
+#include <algorithm>
+#include <cmath>
 #include <opencv2/imgproc.hpp>
 
 namespace argus::engine {
+namespace {
 
-Tensor ImageToTensor(const cv::Mat& bgr, const ImagePreprocessing& p) {
+// Area averaging whenever the image shrinks: anti-aliased, so the same photo at another size
+// gives nearly the same tensor (bilinear when it grows).
+cv::Mat Resize(const cv::Mat& bgr, int width, int height) {
   cv::Mat resized;
-  // Area averaging whenever the image shrinks: anti-aliased, so the same photo at another size
-  // gives nearly the same tensor (bilinear when it grows).
-  const bool shrink = bgr.cols > p.width || bgr.rows > p.height;
-  cv::resize(bgr, resized, cv::Size(p.width, p.height), 0, 0,
+  const bool shrink = bgr.cols > width || bgr.rows > height;
+  cv::resize(bgr, resized, cv::Size(width, height), 0, 0,
              shrink ? cv::INTER_AREA : cv::INTER_LINEAR);
-  if (p.rgb) cv::cvtColor(resized, resized, cv::COLOR_BGR2RGB);
+  return resized;
+}
+
+// A BGR 8-bit image of exactly p.width × p.height into the normalised tensor.
+Tensor Normalise(const cv::Mat& sized, const ImagePreprocessing& p) {
+  cv::Mat pixels;
+  if (p.rgb) {
+    cv::cvtColor(sized, pixels, cv::COLOR_BGR2RGB);
+  } else {
+    pixels = sized;
+  }
   Tensor t;
   const size_t plane = static_cast<size_t>(p.width) * p.height;
   t.data.resize(plane * 3);
@@ -23,7 +36,7 @@ Tensor ImageToTensor(const cv::Mat& bgr, const ImagePreprocessing& p) {
     add[c] = -p.mean[c] / p.std[c];
   }
   for (int y = 0; y < p.height; ++y) {
-    const unsigned char* row = resized.ptr<unsigned char>(y);
+    const unsigned char* row = pixels.ptr<unsigned char>(y);
     for (int x = 0; x < p.width; ++x) {
       const size_t i = static_cast<size_t>(y) * p.width + x;
       for (int c = 0; c < 3; ++c) {
@@ -37,6 +50,30 @@ Tensor ImageToTensor(const cv::Mat& bgr, const ImagePreprocessing& p) {
     }
   }
   return t;
+}
+
+}  // namespace
+
+Tensor ImageToTensor(const cv::Mat& bgr, const ImagePreprocessing& p) {
+  return Normalise(Resize(bgr, p.width, p.height), p);
+}
+
+Tensor LetterboxToTensor(const cv::Mat& bgr, const ImagePreprocessing& p, Letterbox* letterbox) {
+  const double scale =
+      std::min(static_cast<double>(p.width) / bgr.cols, static_cast<double>(p.height) / bgr.rows);
+  Letterbox box;
+  box.width = std::clamp(static_cast<int>(std::lround(bgr.cols * scale)), 1, p.width);
+  box.height = std::clamp(static_cast<int>(std::lround(bgr.rows * scale)), 1, p.height);
+  box.left = (p.width - box.width) / 2;
+  box.top = (p.height - box.height) / 2;
+  box.scale_x = static_cast<float>(box.width) / bgr.cols;
+  box.scale_y = static_cast<float>(box.height) / bgr.rows;
+  cv::Mat padded;
+  cv::copyMakeBorder(Resize(bgr, box.width, box.height), padded, box.top,
+                     p.height - box.height - box.top, box.left, p.width - box.width - box.left,
+                     cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
+  if (letterbox != nullptr) *letterbox = box;
+  return Normalise(padded, p);
 }
 
 }  // namespace argus::engine

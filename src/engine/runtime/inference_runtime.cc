@@ -158,6 +158,7 @@ Result<Json> InferenceRuntime::RunModel(const ModelSpec& spec,
   if (!request.params.is_object() || !request.params.empty()) {
     return InvalidArgumentError("a model takes no parameters (extractors do)");
   }
+  ARGUS_RETURN_IF_ERROR(pool_->Ready(spec.name));
   ARGUS_ASSIGN_OR_RETURN(auto pre, ImageInputOf(spec));
   ARGUS_ASSIGN_OR_RETURN(auto image, DecodeImage(request.media, options_.decode));
   ARGUS_ASSIGN_OR_RETURN(auto outputs,

@@ -137,22 +137,26 @@ std::vector<ModelState> ModelPool::States() const {
   return out;
 }
 
+Status ModelPool::Ready(std::string_view name) {
+  StartLoading();
+  std::lock_guard lock(mu_);
+  auto it = models_.find(name);
+  if (it == models_.end()) return NotFoundError("no model '" + std::string(name) + "'");
+  const auto& st = it->second->state;
+  if (st.state == "loading") return UnavailableError("model '" + st.name + "' is still loading");
+  if (st.state == "failed") {
+    return UnavailableError("model '" + st.name + "' failed to load: " + st.error);
+  }
+  return OkStatus();
+}
+
 Result<std::vector<Tensor>> ModelPool::Run(std::string_view name, std::vector<Tensor> inputs,
                                            std::chrono::steady_clock::time_point deadline) {
-  StartLoading();
+  ARGUS_RETURN_IF_ERROR(Ready(name));
   Batcher* batcher = nullptr;
   {
     std::lock_guard lock(mu_);
-    auto it = models_.find(name);
-    if (it == models_.end()) return NotFoundError("no model '" + std::string(name) + "'");
-    const auto& st = it->second->state;
-    if (st.state == "loading") {
-      return UnavailableError("model '" + st.name + "' is still loading");
-    }
-    if (st.state == "failed") {
-      return UnavailableError("model '" + st.name + "' failed to load: " + st.error);
-    }
-    batcher = it->second->batcher.get();
+    batcher = models_.find(name)->second->batcher.get();
   }
   return batcher->Run(std::move(inputs), deadline);
 }

@@ -49,6 +49,8 @@ class ModelPool {
   std::vector<ModelState> States() const;
   const ModelSpec* Spec(std::string_view name) const { return manifest_.Find(name); }
 
+  /// OK when the model can run now; NotFound / Unavailable (loading, failed) as Run says.
+  Status Ready(std::string_view name);
   /// Runs one request on the named model (inputs with batch 1). NotFound for an unknown
   /// model; Unavailable while it loads or when it failed; the Batcher's errors otherwise.
   Result<std::vector<Tensor>> Run(std::string_view name, std::vector<Tensor> inputs,
