@@ -50,6 +50,8 @@ cat <<MSG
     ${bin} objects ls demo --namespace demo
     curl -s -H "Authorization: Bearer \$ARGUS_API_KEY" -H 'X-Namespace: demo' \\
          '${url}/v1/buckets/demo/objects?delimiter=/'
+    ${bin} models ls
+    ${bin} infer object_detection /usr/share/doc/opencv-doc/examples/data/messi5.jpg
 
   Ctrl-C stops it (in-flight requests finish first).
 

@@ -79,7 +79,11 @@ TEST_F(InferenceTest, DetectsObjectsInMessi) {
   ASSERT_EQ(models.status, 200);
   bool centernet_ready = false;
   for (const auto& m : models.json()["items"]) {
-    if (m["name"] == "centernet") centernet_ready = m["state"] == "ready";
+    if (m["name"] != "centernet") continue;
+    centernet_ready = m["state"] == "ready";
+    EXPECT_GE(m["requests"].get<int>(), 3) << m.dump();  // the three calls above
+    EXPECT_GT(m["mean_run_ms"].get<double>(), 0) << m.dump();
+    EXPECT_EQ(m["manifest"]["sha256"].get<std::string>().size(), 64u);
   }
   EXPECT_TRUE(centernet_ready) << models.body;
   auto extractors = server_->Call("GET", "/v1/extractors", server_->admin_key());

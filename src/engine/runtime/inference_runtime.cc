@@ -116,7 +116,13 @@ std::vector<store::InferenceTarget> InferenceRuntime::Targets() const {
       t.state = m.state;
       t.error = m.error;
       t.params_schema = {{"type", "object"}, {"additionalProperties", false}};
-      t.details = {{"batchable", m.batchable}, {"load_ms", m.load_ms}, {"manifest", m.entry}};
+      t.details = {{"batchable", m.batchable},
+                   {"load_ms", m.load_ms},
+                   {"runs", m.runs},
+                   {"requests", m.requests},
+                   {"mean_run_ms", m.mean_run_ms},
+                   {"mean_batch", m.runs > 0 ? static_cast<double>(m.requests) / m.runs : 0.0},
+                   {"manifest", m.entry}};
       out.push_back(std::move(t));
     }
   }

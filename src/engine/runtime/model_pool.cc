@@ -7,6 +7,7 @@ namespace argus::engine {
 
 struct ModelPool::Loaded {
   ModelState state;
+  std::atomic<int64_t> runs{0}, requests{0}, run_us{0};
   std::vector<std::unique_ptr<OnnxSession>> sessions;
   std::unique_ptr<Batcher> batcher;
 };
@@ -97,7 +98,17 @@ Status ModelPool::Load(const ModelSpec& spec, Loaded& slot) {
   std::vector<BatchFn> fns;
   for (auto& s : loaded) {
     OnnxSession* raw = s.get();
-    fns.push_back([raw](const std::vector<Tensor>& in) { return raw->Run(in); });
+    Loaded* stats = &slot;
+    fns.push_back([raw, stats](const std::vector<Tensor>& in) {
+      auto start = std::chrono::steady_clock::now();
+      auto out = raw->Run(in);
+      stats->run_us += std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      stats->runs += 1;
+      stats->requests += in.empty() || in[0].shape.empty() ? 1 : in[0].shape[0];
+      return out;
+    });
   }
   BatcherMetrics m;
   if (metrics_ != nullptr) {
@@ -133,7 +144,13 @@ Status ModelPool::Load(const ModelSpec& spec, Loaded& slot) {
 std::vector<ModelState> ModelPool::States() const {
   std::lock_guard lock(mu_);
   std::vector<ModelState> out;
-  for (const auto& [name, slot] : models_) out.push_back(slot->state);
+  for (const auto& [name, slot] : models_) {
+    ModelState st = slot->state;
+    st.runs = slot->runs.load();
+    st.requests = slot->requests.load();
+    st.mean_run_ms = st.runs > 0 ? slot->run_us.load() / 1000.0 / st.runs : 0;
+    out.push_back(std::move(st));
+  }
   return out;
 }
 

@@ -30,7 +30,10 @@ struct ModelState {
   std::string error;
   bool batchable = false;
   double load_ms = 0;
-  Json entry;  ///< the manifest entry
+  int64_t runs = 0;        ///< model runs (batches) since start
+  int64_t requests = 0;    ///< requests those runs answered
+  double mean_run_ms = 0;  ///< per run
+  Json entry;              ///< the manifest entry
 };
 
 /// The models of a manifest, each behind a Batcher over its ONNX Runtime sessions. Loading
