@@ -148,6 +148,15 @@ TEST_F(InferenceTest, FullQueueIs429WithRetryAfter) {
   EXPECT_TRUE(retry_after.load());
 }
 
+TEST_F(InferenceTest, RequestPastItsDeadlineIs504) {
+  // A 1 ms budget: decoding alone takes longer, so no request can make it.
+  ASSERT_NO_FATAL_FAILURE(Start({"ARGUS_INFERENCE_TIMEOUT_S=0.001"}));
+  auto r = Infer("object_detection", ReadFile(kData + "messi5.jpg"));
+  EXPECT_EQ(r.status, 504) << r.body;
+  EXPECT_EQ(r.json()["error"]["code"], "deadline_exceeded") << r.body;
+  EXPECT_EQ(Request(server_->port(), "GET", "/healthz").status, 200);
+}
+
 TEST_F(InferenceTest, CliInfersAndListsModels) {
   ASSERT_NO_FATAL_FAILURE(Start());
   std::vector<std::string> env = {"ARGUS_URL=http://127.0.0.1:" + std::to_string(server_->port()),
