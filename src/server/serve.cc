@@ -140,7 +140,8 @@ std::unique_ptr<engine::InferenceRuntime> StartInference(const Config& config,
   auto runtime = std::make_unique<engine::InferenceRuntime>(std::move(pool), options);
   for (auto make : {&engine::NewObjectDetectionExtractor, &engine::NewImageEmbeddingExtractor,
                     &engine::NewModerationExtractor, &engine::NewImagePropertiesExtractor,
-                    &engine::NewFaceDetectionExtractor, &engine::NewFaceEmbeddingExtractor}) {
+                    &engine::NewFaceDetectionExtractor, &engine::NewFaceEmbeddingExtractor,
+                    &engine::NewOcrExtractor}) {
     if (Status s = runtime->Register(make()); !s.ok()) {
       log::Error("an extractor failed to register", {{"error", s.ToString()}});
     }
@@ -398,15 +399,17 @@ int RunServe(const Config& config) {
              {"connections", (*server)->ActiveConnections()}});
   (*service)->Shutdown();  // answer waiting calls before connections drain
   size_t cut = (*server)->Shutdown(drain);
+#ifdef ARGUS_WITH_ORT
+  // Answers every inference request still queued or running while the API it answers through
+  // is alive (its callbacks end in ApiService and the HTTP server).
+  inference.reset();
+#endif
   sync_scheduler.Stop();
   workers.Stop(drain);
   dispatcher.Stop(std::min(drain, std::chrono::milliseconds(2000)));
   collector.Stop();
   server->reset();
   service->reset();
-#ifdef ARGUS_WITH_ORT
-  inference.reset();
-#endif
   tasks->reset();
   webhook_store->reset();
   blobs->reset();

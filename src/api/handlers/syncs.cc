@@ -299,6 +299,10 @@ void AddSyncRoutes(Router& router, HandlerEnv env) {
                 store::SyncUpdate u;
                 if (ctx.body.contains("interval_s")) {
                   u.interval_s = ctx.body["interval_s"].get<double>();
+                  // A shorter interval applies from now, not after the old one runs out.
+                  TimestampUs sooner =
+                      env.deps->clock->NowUs() + static_cast<TimestampUs>(*u.interval_s * 1e6);
+                  if (sooner < sync.next_run_at) u.next_run_at = sooner;
                 }
                 ARGUS_ASSIGN_OR_RETURN(
                     sync, env.deps->metadata->UpdateSync(sync.id, u, env.deps->clock->NowUs()));

@@ -57,5 +57,8 @@ std::unique_ptr<Extractor> NewFaceDetectionExtractor();
 /// face_embedding: per detected face, an upright crop described by faceres (1024-d, L2-normalised)
 /// with gender and age.
 std::unique_ptr<Extractor> NewFaceEmbeddingExtractor();
+/// ocr (PaddleOCR v4 det + rec): text lines with confidence and boxes in source pixels, and the
+/// whole text in reading order.
+std::unique_ptr<Extractor> NewOcrExtractor();
 
 }  // namespace argus::engine

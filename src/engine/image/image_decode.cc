@@ -46,18 +46,28 @@ int ExifOrientation(const unsigned char* tiff, size_t size) {
 Result<ImageHeader> ProbeJpeg(const unsigned char* p, size_t n) {
   ImageHeader h;
   h.format = "jpeg";
+  bool have_frame = false;
   size_t at = 2;
+  // Walks the segments by their lengths (so bytes inside APPn payloads, e.g. an EXIF thumbnail,
+  // are never mistaken for markers) up to the first scan of the image itself.
   while (true) {
     while (at < n && p[at] == 0xFF && at + 1 < n && p[at + 1] == 0xFF) ++at;  // fill bytes
-    if (at + 4 > n) return Truncated("JPEG");
+    if (at + 4 > n) {
+      if (have_frame) return h;  // cut off before the scan: DecodeImage calls it truncated
+      return Truncated("JPEG");
+    }
     if (p[at] != 0xFF) return InvalidArgumentError("the JPEG has a malformed segment");
     unsigned char marker = p[at + 1];
     if ((marker >= 0xD0 && marker <= 0xD7) || marker == 0x01) {
       at += 2;
       continue;
     }
-    if (marker == 0xD9 || marker == 0xDA) {
+    if (marker == 0xD9 || (marker == 0xDA && !have_frame)) {
       return InvalidArgumentError("the JPEG has no frame header");
+    }
+    if (marker == 0xDA) {
+      h.scan_offset = at;
+      return h;
     }
     size_t len = Be16(p + at + 2);
     if (len < 2) return InvalidArgumentError("the JPEG has a malformed segment");
@@ -65,11 +75,11 @@ Result<ImageHeader> ProbeJpeg(const unsigned char* p, size_t n) {
     size_t seg_size = len - 2;
     bool is_sof =
         marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC;
-    if (is_sof) {
+    if (is_sof && !have_frame) {
       if (at + 4 + 5 > n || seg_size < 5) return Truncated("JPEG");
       h.height = Be16(seg + 1);
       h.width = Be16(seg + 3);
-      return h;
+      have_frame = true;
     }
     if (marker == 0xE1 && seg_size >= 6 && at + 4 + seg_size <= n &&
         std::string_view(reinterpret_cast<const char*>(seg), 6) ==
@@ -124,8 +134,13 @@ Result<ImageHeader> ProbeImage(std::string_view bytes) {
   } else if (n >= 2 && p[0] == 'B' && p[1] == 'M') {
     if (n < 26) return Truncated("BMP");
     h.format = "bmp";
-    h.width = static_cast<int>(Le32(p + 18));
-    h.height = std::abs(static_cast<int>(Le32(p + 22)));
+    const int64_t w = static_cast<int32_t>(Le32(p + 18));
+    const int64_t ht = static_cast<int32_t>(Le32(p + 22));  // negative: stored top-down
+    if (w <= 0 || ht == 0 || w > 0x7fffffff || std::abs(ht) > 0x7fffffff) {
+      return InvalidArgumentError("the BMP size is invalid");
+    }
+    h.width = static_cast<int>(w);
+    h.height = static_cast<int>(std::abs(ht));
   } else {
     return InvalidArgumentError("not an image Argus decodes (JPEG, PNG, WebP or BMP)");
   }
@@ -146,8 +161,8 @@ Result<DecodedImage> DecodeImage(std::string_view bytes, const DecodeLimits& lim
   if (header.format == "jpeg") {
     // libjpeg fills a cut-off scan with grey and calls it a success: require the end marker
     // after the first scan (entropy-coded data never holds FF D9).
-    size_t sos = bytes.find("\xFF\xDA");
-    if (sos == std::string_view::npos || bytes.find("\xFF\xD9", sos) == std::string_view::npos) {
+    const size_t sos = header.scan_offset;
+    if (sos == 0 || bytes.find("\xFF\xD9", sos) == std::string_view::npos) {
       return InvalidArgumentError("the JPEG is truncated (no end of image)");
     }
   }

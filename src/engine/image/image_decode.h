@@ -18,7 +18,8 @@ struct ImageHeader {
   std::string format;  ///< "jpeg", "png", "gif", "webp", "bmp"
   int width = 0;
   int height = 0;
-  int orientation = 1;  ///< EXIF orientation 1..8 (JPEG only; 1 when absent)
+  int orientation = 1;     ///< EXIF orientation 1..8 (JPEG only; 1 when absent)
+  size_t scan_offset = 0;  ///< JPEG: where the image's first scan (SOS) starts; 0 when cut off
   int64_t pixels() const { return static_cast<int64_t>(width) * height; }
 };
 

@@ -103,6 +103,21 @@ TEST(ImageDecodeTest, BombIsRefusedFromTheHeader) {
       << refused.status().ToString();
 }
 
+// A camera JPEG carries an EXIF thumbnail (a whole JPEG, with its own scan and end marker) in
+// APP1: a truncated main image must still be caught.
+TEST(ImageDecodeTest, TruncationIsFoundPastAnExifThumbnail) {
+  std::string jpeg = ReadFile(kMessi);
+  std::string thumbnail = Encode(cv::Mat(8, 8, CV_8UC3, cv::Scalar(9, 9, 9)), ".jpg");
+  std::string payload = std::string("Exif\0\0II*\0\x08\0\0\0\0\0", 16) + thumbnail;
+  size_t len = payload.size() + 2;
+  std::string app1 = std::string("\xFF\xE1", 2) + static_cast<char>(len >> 8) +
+                     static_cast<char>(len & 0xff) + payload;
+  std::string camera = jpeg.substr(0, 2) + app1 + jpeg.substr(2);
+  ASSERT_TRUE(DecodeImage(camera, {}).ok());
+  auto cut = DecodeImage(camera.substr(0, camera.size() - 5000), {});
+  EXPECT_EQ(cut.status().code(), StatusCode::kInvalidArgument) << "decoded a truncated JPEG";
+}
+
 TEST(ImageDecodeTest, BrokenInputIsInvalidArgument) {
   std::string jpeg = ReadFile(kMessi);
   cv::Mat img(64, 64, CV_8UC3, cv::Scalar(1, 2, 3));

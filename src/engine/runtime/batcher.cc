@@ -1,5 +1,6 @@
 #include "engine/runtime/batcher.h"
 
+#include <algorithm>
 #include <future>
 
 namespace argus::engine {
@@ -20,6 +21,20 @@ void ThreadBudget::Release(int n) {
   }
   cv_.notify_all();
 }
+
+namespace {
+bool SameShapes(const std::vector<Tensor>& a, const std::vector<Tensor>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].shape.size() != b[i].shape.size() ||
+        !std::equal(a[i].shape.begin() + (a[i].shape.empty() ? 0 : 1), a[i].shape.end(),
+                    b[i].shape.begin() + (b[i].shape.empty() ? 0 : 1))) {
+      return false;
+    }
+  }
+  return true;
+}
+}  // namespace
 
 struct Batcher::Request {
   std::vector<Tensor> inputs;
@@ -94,9 +109,18 @@ void Batcher::Work(const BatchFn& fn) {
         if (stop_) return;
         if (queue_.empty()) continue;  // another worker took them
       }
-      while (!queue_.empty() && static_cast<int>(batch.size()) < options_.max_batch) {
-        batch.push_back(std::move(queue_.front()));
-        queue_.pop_front();
+      // The oldest request, and others whose inputs have its shapes (a model with free height
+      // and width, like OCR's, batches only equal sizes).
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+      for (auto it = queue_.begin();
+           it != queue_.end() && static_cast<int>(batch.size()) < options_.max_batch;) {
+        if (SameShapes((*it)->inputs, batch.front()->inputs)) {
+          batch.push_back(std::move(*it));
+          it = queue_.erase(it);
+        } else {
+          ++it;
+        }
       }
     }
     RunBatch(fn, batch);
@@ -138,7 +162,12 @@ void Batcher::RunBatch(const BatchFn& fn, std::vector<std::shared_ptr<Request>>&
   }
   budget_->Acquire(options_.threads_per_run);
   auto start = Clock::now();
-  Result<std::vector<Tensor>> outputs = fn(stacked);
+  Result<std::vector<Tensor>> outputs = InternalError("the model did not run");
+  try {
+    outputs = fn(stacked);
+  } catch (const std::exception& e) {  // never out of this worker thread
+    outputs = InternalError(std::string("the model failed: ") + e.what());
+  }
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   budget_->Release(options_.threads_per_run);
   if (metrics_.run_seconds != nullptr) metrics_.run_seconds->Observe(seconds);

@@ -116,6 +116,28 @@ TEST(BatcherTest, SessionsRunInParallelWithinTheThreadBudget) {
   EXPECT_EQ(one.max_running.load(), 1);  // two sessions, one thread of budget
 }
 
+// Inputs of different sizes (OCR's lines, say) never share a batch; each size still batches.
+TEST(BatcherTest, OnlyEqualShapesShareABatch) {
+  Doubler model;
+  model.hold = 20ms;
+  ThreadBudget budget(1);
+  Batcher batcher("sizes", {model.Fn()}, {.max_batch = 8, .max_wait_us = 50'000}, &budget, {});
+  std::vector<std::thread> callers;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back([&, i] {
+      const int64_t width = 2 + i % 2;
+      Tensor t{{1, width}, std::vector<float>(static_cast<size_t>(width), static_cast<float>(i))};
+      auto r = batcher.Run({t}, Clock::now() + 5s);
+      if (r.ok() && (*r)[0].shape[1] == width && (*r)[0].data[0] == 2.0f * i) ++ok;
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(ok.load(), 8);
+  std::lock_guard lock(model.mu);
+  EXPECT_LT(model.batch_sizes.size(), 8u);  // still grouped, by size
+}
+
 TEST(BatcherTest, ModelErrorsReachEveryCallerOfTheBatch) {
   ThreadBudget budget(1);
   Batcher batcher("broken", {[](const std::vector<Tensor>&) -> Result<std::vector<Tensor>> {

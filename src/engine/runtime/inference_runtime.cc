@@ -41,7 +41,7 @@ void InferenceRuntime::Start(bool preload) {
         auto [request, done] = std::move(waiting_.front());
         waiting_.pop_front();
         lock.unlock();
-        done(Infer(request));
+        done(InferNoThrow(request));
         lock.lock();
       }
     });
@@ -50,19 +50,28 @@ void InferenceRuntime::Start(bool preload) {
 
 void InferenceRuntime::InferAsync(store::InferenceRequest request,
                                   std::function<void(Result<Json>)> done) {
+  Status refused;
   {
     std::lock_guard lock(mu_);
     if (stop_ || threads_.empty()) {
-      done(UnavailableError("inference is not running"));
-      return;
+      refused = UnavailableError("inference is not running");
+    } else if (static_cast<int>(waiting_.size()) >= options_.max_waiting) {
+      refused =
+          ResourceExhaustedError("too many inference requests are waiting: try again shortly");
+    } else {
+      waiting_.emplace_back(std::move(request), std::move(done));
     }
-    if (static_cast<int>(waiting_.size()) >= options_.max_waiting) {
-      done(ResourceExhaustedError("too many inference requests are waiting: try again shortly"));
-      return;
-    }
-    waiting_.emplace_back(std::move(request), std::move(done));
   }
+  if (!refused.ok()) return done(refused);  // outside the lock: it answers the HTTP request
   cv_.notify_one();
+}
+
+Result<Json> InferenceRuntime::InferNoThrow(const store::InferenceRequest& request) {
+  try {
+    return Infer(request);
+  } catch (const std::exception& e) {  // OpenCV, JSON, allocation: never out of this thread
+    return InternalError(std::string("inference failed: ") + e.what());
+  }
 }
 
 std::string InferenceRuntime::ModelsState(const ExtractorInfo& info, std::string* error) const {

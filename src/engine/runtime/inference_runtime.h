@@ -52,6 +52,7 @@ class InferenceRuntime final : public store::InferenceService {
     std::unique_ptr<Extractor> extractor;
     JsonSchema params;
   };
+  Result<Json> InferNoThrow(const store::InferenceRequest& request);
   Result<Json> RunModel(const ModelSpec& spec, const store::InferenceRequest& request);
   std::string ModelsState(const ExtractorInfo& info, std::string* error) const;
 

@@ -23,7 +23,7 @@ Result<ModelTensorSpec> TensorSpec(const Json& j) {
   return t;
 }
 
-Result<ModelSpec> Spec(const Json& j, const std::string& dir) {
+Result<ModelSpec> Spec(const Json& j, const std::string& dir) try {
   static const std::regex kName("[a-z0-9_]{1,64}");
   if (!j.is_object()) return InvalidArgumentError("an entry must be an object");
   ModelSpec m;
@@ -54,6 +54,8 @@ Result<ModelSpec> Spec(const Json& j, const std::string& dir) {
   m.labels = j.value("labels", Json());
   m.licence = j.value("licence", j.value("license", ""));
   return m;
+} catch (const Json::exception& e) {
+  return InvalidArgumentError(std::string("a field has the wrong type: ") + e.what());
 }
 
 }  // namespace
@@ -79,7 +81,9 @@ Result<ModelManifest> LoadManifest(const std::string& dir) {
   manifest.runtime = parsed->value("runtime", Json::object());
   for (const auto& entry : (*parsed)["models"]) {
     auto spec = Spec(entry, dir);
-    std::string name = entry.is_object() ? entry.value("name", "?") : "?";
+    std::string name = entry.is_object() && entry.contains("name") && entry["name"].is_string()
+                           ? entry["name"].get<std::string>()
+                           : "?";
     if (!spec.ok()) {
       manifest.invalid.emplace_back(name, std::string(spec.status().message()));
     } else if (manifest.Find(spec->name) != nullptr) {

@@ -83,7 +83,8 @@ Result<std::unique_ptr<store::ObjectSource>> SyncRunner::SourceOf(const store::S
 
 Result<store::SyncFile> SyncRunner::Take(store::ObjectSource& source, const store::Sync& sync,
                                          const store::Bucket& bucket,
-                                         const store::SourceEntry& entry, SyncRunReport& report) {
+                                         const store::SourceEntry& entry, SyncRunReport& report,
+                                         const std::function<bool()>& keep_going) {
   store::SyncFile rec;
   rec.path = entry.path;
   rec.version = entry.version;
@@ -119,6 +120,10 @@ Result<store::SyncFile> SyncRunner::Take(store::ObjectSource& source, const stor
       return Failed(std::move(rec), n.status());
     }
     if (*n == 0) break;
+    if (!keep_going()) {  // the lease is renewed per chunk: a large file may take minutes
+      incoming->Abort();
+      return Status(StatusCode::kCancelled, "the run stopped while copying " + entry.path);
+    }
     if (Status s = incoming->Append(std::string_view(buf.data(), *n)); !s.ok()) {
       if (IsFileProblem(s)) return Failed(std::move(rec), s);
       return s;
@@ -190,7 +195,12 @@ Status SyncRunner::RunPass(TaskContext* ctx, store::Sync& sync, SyncRunReport& r
         }
         continue;
       }
-      ARGUS_ASSIGN_OR_RETURN(auto rec, Take(*source, sync, bucket, entry, report));
+      auto taken = Take(*source, sync, bucket, entry, report, [&] { return beat.Ok(); });
+      if (!taken.ok() && taken.status().code() == StatusCode::kCancelled) {
+        stopped = true;  // keep the records so far; this file is taken by a later run
+        break;
+      }
+      ARGUS_ASSIGN_OR_RETURN(auto rec, std::move(taken));
       rec.attempts = had == nullptr ? 0 : had->attempts;
       if (rec.state == "failed") {
         ++rec.attempts;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,7 @@ class SyncRunner {
   /// One entry: its new record (state, error), or an error that stops the run.
   Result<store::SyncFile> Take(store::ObjectSource& source, const store::Sync& sync,
                                const store::Bucket& bucket, const store::SourceEntry& entry,
-                               SyncRunReport& report);
+                               SyncRunReport& report, const std::function<bool()>& keep_going);
 
   store::IngestContext ingest_;
   const store::ObjectSourceRegistry* sources_;

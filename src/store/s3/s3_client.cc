@@ -267,6 +267,9 @@ Result<S3Response> S3Client::Send(const S3Request& request) {
   for (int attempt = 1;; ++attempt) {
     Result<S3Response> outcome = SendOnce(request);
     if (attempt >= attempts || !Transient(outcome)) return outcome;
+    // A POST (create / complete a multipart upload) that got no answer may have happened: only
+    // an answer saying "try again" makes it safe to send again.
+    if (request.method == "POST" && !outcome.ok()) return outcome;
     double backoff_ms = options_.base_backoff_ms * std::pow(2.0, attempt - 1);
     thread_local std::mt19937 rng{std::random_device{}()};
     backoff_ms *= std::uniform_real_distribution<double>(0.75, 1.25)(rng);

@@ -29,7 +29,8 @@ struct S3Options {
   /// environment; speak http and https only. The operator's blob store leaves it off.
   bool public_addresses_only = false;
   /// Attempts per request: a connection failure, 429, 500, 502, 503 or 504 is retried after
-  /// base_backoff_ms × 2^(attempt-1) (±25 % jitter). Every S3 call Argus makes is idempotent.
+  /// base_backoff_ms × 2^(attempt-1) (±25 % jitter). A POST that got no answer at all is not
+  /// resent (it may have been carried out); every other call Argus makes is idempotent.
   int max_attempts = 4;
   int base_backoff_ms = 100;
 };
