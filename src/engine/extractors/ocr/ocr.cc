@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/extractors/extractor.h"
+#include "engine/extractors/ocr/tesseract_engine.h"
 #include "engine/image/preprocess.h"
 
 namespace argus::engine {
@@ -276,6 +277,13 @@ class Ocr final : public Extractor {
             {"maximum", 1},
             {"default", 0.5},
             {"description", "line confidence: the mean probability of its characters"}}},
+          {"engine",
+           {{"type", "string"},
+            {"enum", {"paddle", "tesseract"}},
+            {"default", "paddle"},
+            {"description",
+             "paddle: PaddleOCR v4 (photos, scenes, Chinese); tesseract: Tesseract 5 (clean "
+             "scanned pages, English)"}}},
           {"max_side",
            {{"type", "integer"},
             {"minimum", 320},
@@ -324,14 +332,28 @@ class Ocr final : public Extractor {
           "ocr: min_score and min_confidence lie in [0, 1], max_side in "
           "[320, 2048]");
     }
-    const ModelSpec* det = ctx.models->Spec(kDetModel);
-    const ModelSpec* rec = ctx.models->Spec(kRecModel);
-    if (det == nullptr || rec == nullptr) {
-      return UnavailableError("models 'ppocr_det' and 'ppocr_rec' must both be installed");
+    const bool tesseract = params.value("engine", "paddle") == "tesseract";
+    std::vector<Line> lines;
+    if (tesseract) {
+      ARGUS_ASSIGN_OR_RETURN(auto found, TesseractLines(image.bgr));
+      for (auto& t : found) {
+        Line l;
+        const cv::Rect& b = t.box;
+        l.box = {cv::Point2f(b.x, b.y), cv::Point2f(b.x + b.width, b.y),
+                 cv::Point2f(b.x + b.width, b.y + b.height), cv::Point2f(b.x, b.y + b.height)};
+        l.text = std::move(t.text);
+        l.confidence = t.confidence;
+        lines.push_back(std::move(l));
+      }
+    } else {
+      const ModelSpec* det = ctx.models->Spec(kDetModel);
+      const ModelSpec* rec = ctx.models->Spec(kRecModel);
+      if (det == nullptr || rec == nullptr) {
+        return UnavailableError("models 'ppocr_det' and 'ppocr_rec' must both be installed");
+      }
+      ARGUS_ASSIGN_OR_RETURN(lines, Detect(image.bgr, *det, min_score, max_side, ctx));
+      ARGUS_RETURN_IF_ERROR(Recognise(lines, *rec, ctx));
     }
-    ARGUS_ASSIGN_OR_RETURN(std::vector<Line> lines,
-                           Detect(image.bgr, *det, min_score, max_side, ctx));
-    ARGUS_RETURN_IF_ERROR(Recognise(lines, *rec, ctx));
     std::erase_if(lines,
                   [&](const Line& l) { return l.text.empty() || l.confidence < min_confidence; });
     SortReadingOrder(lines);
@@ -357,7 +379,8 @@ class Ocr final : public Extractor {
     }
     return Json{{"lines", std::move(out_lines)},
                 {"text", std::move(text)},
-                {"model", ModelTag(*ctx.models, kRecModel)}};
+                {"model",
+                 tesseract ? "tesseract@" + TesseractVersion() : ModelTag(*ctx.models, kRecModel)}};
   }
 
  private:

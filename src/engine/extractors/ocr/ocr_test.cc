@@ -152,6 +152,24 @@ TEST_F(OcrTest, ReadsTheTextPage) {
 // The same page rotated by about 10° and blurred: boxes follow the slant and crops are warped
 // upright. Spaces and small letters suffer; how much depends on the detector's unclip ratio
 // (models/manifest.json): 1.5 (PaddleOCR's default) reads it far better than 2.0.
+// The second engine on the same page: Tesseract is at home on clean printed text.
+TEST_F(OcrTest, TesseractEngineReadsTheTextPage) {
+  auto r = Ocr(ReadFile(kData + "imageTextN.png"), {{"engine", "tesseract"}});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const std::string expected = ReadFile(ARGUS_SOURCE_DIR "/tests/data/ocr/imageTextN.txt");
+  const std::string a = NormaliseSpaces((*r)["text"]), b = NormaliseSpaces(expected);
+  const double cer = static_cast<double>(EditDistance(a, b)) / static_cast<double>(b.size());
+  std::printf("tesseract: character error rate %.4f\n", cer);
+  EXPECT_LE(cer, 0.05) << (*r)["text"];
+  EXPECT_EQ((*r)["model"].get<std::string>().rfind("tesseract@", 0), 0u);
+  for (const auto& line : (*r)["lines"]) {
+    EXPECT_LE(line["bbox"][2].get<double>(), 556);
+    EXPECT_LE(line["bbox"][3].get<double>(), 257);
+  }
+  EXPECT_EQ(Ocr(ReadFile(kData + "imageTextN.png"), {{"engine", "abbyy"}}).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
 TEST_F(OcrTest, ReadsTheRotatedPage) {
   auto r = TimedOcr(kData + "imageTextR.png");
   ASSERT_TRUE(r.ok()) << r.status().ToString();
