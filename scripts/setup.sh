@@ -16,7 +16,7 @@ debian_packages=(
   alsa-utils
   python3-onnx python3-numpy
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev opencv-doc
-  libtesseract-dev tesseract-ocr-eng
+  libtesseract-dev tesseract-ocr-eng libexif-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 nodejs npm prometheus
 )

@@ -145,6 +145,7 @@ TEST_F(ExtractorsTest, ImagePropertiesFindNearDuplicatesAndColours) {
   EXPECT_EQ((*messi)["width"], 548);
   EXPECT_EQ((*messi)["height"], 342);
   EXPECT_EQ((*messi)["format"], "jpeg");
+  EXPECT_TRUE((*messi)["exif"].is_object());
   ASSERT_EQ((*messi)["colors"].size(), 5u);
   double total = 0;
   for (const auto& c : (*messi)["colors"]) total += c["fraction"].get<double>();

@@ -1,5 +1,7 @@
 #include "engine/image/image_decode.h"
 
+#include <libexif/exif-data.h>
+
 #include <cstdlib>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -85,6 +87,8 @@ Result<ImageHeader> ProbeJpeg(const unsigned char* p, size_t n) {
         std::string_view(reinterpret_cast<const char*>(seg), 6) ==
             std::string_view("Exif\0\0", 6)) {
       h.orientation = ExifOrientation(seg + 6, seg_size - 6);
+      h.exif_offset = at + 4;
+      h.exif_size = seg_size;
     }
     at += 2 + len;
   }
@@ -168,6 +172,7 @@ Result<DecodedImage> DecodeImage(std::string_view bytes, const DecodeLimits& lim
   }
   DecodedImage out;
   out.header = header;
+  if (header.exif_size > 0) out.exif.assign(bytes.substr(header.exif_offset, header.exif_size));
   try {
     cv::Mat raw(1, static_cast<int>(bytes.size()), CV_8UC1,
                 const_cast<char*>(bytes.data()));  // read only
@@ -206,6 +211,62 @@ Result<DecodedImage> DecodeImage(std::string_view bytes, const DecodeLimits& lim
     default:
       break;
   }
+  return out;
+}
+
+}  // namespace argus::engine
+
+namespace argus::engine {
+
+Json ReadExif(std::string_view exif) {
+  Json out = Json::object();
+  if (exif.empty()) return out;
+  ExifData* data = exif_data_new_from_data(reinterpret_cast<const unsigned char*>(exif.data()),
+                                           static_cast<unsigned int>(exif.size()));
+  if (data == nullptr) return out;
+  char buf[256];
+  auto text = [&](ExifIfd ifd, ExifTag tag, const char* name) {
+    ExifEntry* e = exif_content_get_entry(data->ifd[ifd], tag);
+    if (e == nullptr) return;
+    exif_entry_get_value(e, buf, sizeof buf);
+    std::string v(buf);
+    while (!v.empty() && v.back() == ' ') v.pop_back();
+    if (!v.empty()) out[name] = v;
+  };
+  text(EXIF_IFD_0, EXIF_TAG_MAKE, "make");
+  text(EXIF_IFD_0, EXIF_TAG_MODEL, "model");
+  text(EXIF_IFD_0, EXIF_TAG_SOFTWARE, "software");
+  text(EXIF_IFD_EXIF, EXIF_TAG_DATE_TIME_ORIGINAL, "taken_at");
+  text(EXIF_IFD_EXIF, EXIF_TAG_EXPOSURE_TIME, "exposure_time");
+  text(EXIF_IFD_EXIF, EXIF_TAG_FNUMBER, "f_number");
+  text(EXIF_IFD_EXIF, EXIF_TAG_ISO_SPEED_RATINGS, "iso");
+  text(EXIF_IFD_EXIF, EXIF_TAG_FOCAL_LENGTH, "focal_length");
+  text(EXIF_IFD_EXIF, EXIF_TAG_LENS_MODEL, "lens");
+  // GPS: three rationals (degrees, minutes, seconds) and a hemisphere letter per axis.
+  const ExifByteOrder order = exif_data_get_byte_order(data);
+  auto degrees = [&](ExifTag tag, ExifTag ref, double* out_value) {
+    ExifEntry* e = exif_content_get_entry(data->ifd[EXIF_IFD_GPS], tag);
+    ExifEntry* r = exif_content_get_entry(data->ifd[EXIF_IFD_GPS], ref);
+    if (e == nullptr || e->format != EXIF_FORMAT_RATIONAL || e->components < 3) return false;
+    double v = 0, unit = 1;
+    for (int i = 0; i < 3; ++i) {
+      ExifRational q = exif_get_rational(e->data + 8 * i, order);
+      if (q.denominator == 0) return false;
+      v += static_cast<double>(q.numerator) / q.denominator / unit;
+      unit *= 60;
+    }
+    if (r != nullptr && r->size > 0 && (r->data[0] == 'S' || r->data[0] == 'W')) v = -v;
+    *out_value = v;
+    return true;
+  };
+  double lat = 0, lon = 0;
+  if (degrees(static_cast<ExifTag>(EXIF_TAG_GPS_LATITUDE),
+              static_cast<ExifTag>(EXIF_TAG_GPS_LATITUDE_REF), &lat) &&
+      degrees(static_cast<ExifTag>(EXIF_TAG_GPS_LONGITUDE),
+              static_cast<ExifTag>(EXIF_TAG_GPS_LONGITUDE_REF), &lon)) {
+    out["gps"] = {{"latitude", lat}, {"longitude", lon}};
+  }
+  exif_data_unref(data);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/json.h"
 #include "core/result.h"
 
 namespace argus::engine {
@@ -20,6 +21,8 @@ struct ImageHeader {
   int height = 0;
   int orientation = 1;     ///< EXIF orientation 1..8 (JPEG only; 1 when absent)
   size_t scan_offset = 0;  ///< JPEG: where the image's first scan (SOS) starts; 0 when cut off
+  size_t exif_offset = 0;  ///< JPEG: the Exif APP1 payload ("Exif\0\0" + TIFF); 0 when none
+  size_t exif_size = 0;
   int64_t pixels() const { return static_cast<int64_t>(width) * height; }
 };
 
@@ -35,11 +38,17 @@ struct DecodeLimits {
 struct DecodedImage {
   ImageHeader header;  ///< as stored (width/height before orientation)
   cv::Mat bgr;
+  std::string exif;  ///< the raw Exif payload (JPEG), for ReadExif; empty when none
 };
 
 /// Probes, checks the limits, decodes. InvalidArgument for an empty body, a non-image, an image
 /// over the pixel limit (the message gives both figures), or bytes that do not decode completely
 /// (a truncated JPEG, whose decoder would otherwise fill the missing part with grey).
 Result<DecodedImage> DecodeImage(std::string_view bytes, const DecodeLimits& limits);
+
+/// The useful tags of an Exif payload (libexif), as JSON: make, model, software, taken_at,
+/// exposure_time, f_number, iso, focal_length, lens, and gps {latitude, longitude} in decimal
+/// degrees. An empty object when there is none or it does not parse.
+Json ReadExif(std::string_view exif);
 
 }  // namespace argus::engine

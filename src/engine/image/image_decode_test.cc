@@ -118,6 +118,50 @@ TEST(ImageDecodeTest, TruncationIsFoundPastAnExifThumbnail) {
   EXPECT_EQ(cut.status().code(), StatusCode::kInvalidArgument) << "decoded a truncated JPEG";
 }
 
+// A little-endian TIFF with IFD0 {Make, Model, GPS pointer} and a GPS IFD (48°30'N, 2°15'W).
+std::string ExifWithCameraAndGps() {
+  std::string t;
+  auto u16 = [&](uint32_t v) { t.push_back(char(v & 0xff)), t.push_back(char(v >> 8 & 0xff)); };
+  auto u32 = [&](uint32_t v) { u16(v & 0xffff), u16(v >> 16); };
+  auto entry = [&](uint16_t tag, uint16_t type, uint32_t count, uint32_t value) {
+    u16(tag), u16(type), u32(count), u32(value);
+  };
+  t = std::string("II*\0", 4);
+  u32(8);
+  u16(3);                   // IFD0 at 8: 3 entries, data from 50
+  entry(0x010F, 2, 9, 50);  // Make "ArgusCam"
+  entry(0x0110, 2, 8, 59);  // Model "Model-7"
+  entry(0x8825, 4, 1, 68);  // GPS IFD
+  u32(0);
+  t += std::string("ArgusCam\0Model-7\0\0", 18);  // 50..67, padded to 68
+  u16(4);                                         // GPS IFD at 68: data from 122
+  entry(0x0001, 2, 2, 'N');
+  entry(0x0002, 5, 3, 122);
+  entry(0x0003, 2, 2, 'W');
+  entry(0x0004, 5, 3, 146);
+  u32(0);
+  for (uint32_t v : {48u, 1u, 30u, 1u, 0u, 1u, 2u, 1u, 15u, 1u, 0u, 1u}) u32(v);
+  return std::string("Exif\0\0", 6) + t;
+}
+
+TEST(ImageDecodeTest, ExifTagsAreRead) {
+  std::string payload = ExifWithCameraAndGps();
+  std::string jpeg = Encode(cv::Mat(16, 16, CV_8UC3, cv::Scalar(1, 2, 3)), ".jpg");
+  size_t len = payload.size() + 2;
+  std::string app1 = std::string("\xFF\xE1", 2) + static_cast<char>(len >> 8) +
+                     static_cast<char>(len & 0xff) + payload;
+  auto decoded = DecodeImage(jpeg.substr(0, 2) + app1 + jpeg.substr(2), {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  Json exif = ReadExif(decoded->exif);
+  EXPECT_EQ(exif.value("make", ""), "ArgusCam") << exif.dump();
+  EXPECT_EQ(exif.value("model", ""), "Model-7") << exif.dump();
+  ASSERT_TRUE(exif.contains("gps")) << exif.dump();
+  EXPECT_NEAR(exif["gps"]["latitude"].get<double>(), 48.5, 1e-9);
+  EXPECT_NEAR(exif["gps"]["longitude"].get<double>(), -2.25, 1e-9);
+  EXPECT_TRUE(ReadExif("").empty());
+  EXPECT_TRUE(ReadExif("Exif\0\0garbage").is_object());
+}
+
 TEST(ImageDecodeTest, BrokenInputIsInvalidArgument) {
   std::string jpeg = ReadFile(kMessi);
   cv::Mat img(64, 64, CV_8UC3, cv::Scalar(1, 2, 3));

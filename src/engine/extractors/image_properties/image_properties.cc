@@ -29,7 +29,7 @@ class ImageProperties final : public Extractor {
   ImageProperties()
       : info_{.name = "image_properties",
               .version = "1",
-              .description = "size, format, orientation, dominant colours, dHash (no model)"} {
+              .description = "size, format, EXIF, dominant colours, dHash (no model)"} {
     info_.params_schema = {
         {"type", "object"},
         {"additionalProperties", false},
@@ -52,7 +52,12 @@ class ImageProperties final : public Extractor {
           {"dhash",
            {{"type", "string"},
             {"description", "64-bit difference hash, hex; near duplicates differ in few bits"}}},
-          {"brightness", {{"type", "number"}, {"description", "mean luma, 0..1"}}}}}};
+          {"brightness", {{"type", "number"}, {"description", "mean luma, 0..1"}}},
+          {"exif",
+           {{"type", "object"},
+            {"description",
+             "make, model, software, taken_at, exposure_time, f_number, iso, focal_length, "
+             "lens, gps {latitude, longitude}: those present"}}}}}};
   }
   const ExtractorInfo& info() const override { return info_; }
 
@@ -93,7 +98,8 @@ class ImageProperties final : public Extractor {
                 {"orientation", image.header.orientation},
                 {"colors", std::move(colors)},
                 {"dhash", fmt::format("{:016x}", DifferenceHash(image.bgr))},
-                {"brightness", cv::mean(gray)[0] / 255.0}};
+                {"brightness", cv::mean(gray)[0] / 255.0},
+                {"exif", ReadExif(image.exif)}};
   }
 
  private:
