@@ -19,7 +19,7 @@ wait_port() {
 export BENCH_KEY="bench-key-$(head -c 24 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')"
 
 # Argus: access log off, like nginx below; two I/O threads (the machine's cores).
-ARGUS_ADMIN_KEY="$BENCH_KEY" ARGUS_HTTP_ACCESS_LOG=false ARGUS_LOG_LEVEL=warn \
+ARGUS_ADMIN_KEY="$BENCH_KEY" ARGUS_HTTP_ACCESS_LOG=false ARGUS_LOG_LEVEL=warn ARGUS_INFERENCE_PRELOAD=false \
   "$root/build/argus" serve --listen 127.0.0.1:0 --data-dir "$work/argus" &
 pids+=($!)
 for _ in $(seq 1 200); do [[ -s "$work/argus/listen.addr" ]] && break; sleep 0.05; done
