@@ -39,6 +39,8 @@ struct ApiDeps {
   /// Input schema of a task kind this server runs itself, or null for kinds it does not know
   /// (those are left to external workers and their input is not checked here).
   std::function<const JsonSchema*(std::string_view kind)> task_input_schema;
+  /// Kinds only the server itself enqueues (sync.run): refused from clients.
+  std::function<bool(std::string_view kind)> internal_kind;
   /// The in-process workers, as /v1/workers lists them.
   std::function<Json()> workers;
   int64_t max_pending_per_namespace = 0;

@@ -328,6 +328,10 @@ int RunServe(const Config& config) {
     return it == input_schemas.end() ? nullptr : &it->second;
   };
   deps.workers = [&workers]() { return WorkersJson(workers.Workers()); };
+  deps.internal_kind = [&kinds](std::string_view kind) {
+    const engine::TaskKind* k = kinds.Find(kind);
+    return k != nullptr && k->internal;
+  };
   deps.webhooks = webhook_store->get();
   deps.webhooks_changed = [&dispatcher] { dispatcher.Notify(); };
   deps.webhooks_allow_private_targets = dispatcher_options->sender.allow_private_targets;

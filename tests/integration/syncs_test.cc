@@ -157,6 +157,10 @@ TEST_F(SyncsTest, FolderSourcesOnlyBelowAllowedRoots) {
       Call("POST", "/v1/buckets/nope/syncs", {{"source", {{"type", "folder"}, {"path", root_}}}})
           .status,
       404);
+  // Sync runs are the scheduler's: a client cannot start one as a plain task.
+  auto task = Call("POST", "/v1/tasks", {{"kind", "sync.run"}, {"input", {{"sync_id", "x"}}}});
+  EXPECT_EQ(task.status, 400) << task.body;
+  EXPECT_NE(task.body.find("started by Argus itself"), std::string::npos) << task.body;
 
   // Without any configured root, folder syncs are refused outright.
   server_.reset();

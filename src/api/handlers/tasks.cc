@@ -130,6 +130,11 @@ Result<store::NewTask> ToNewTask(HandlerEnv env, const RequestContext& ctx, cons
     return InvalidArgumentError(where + "kind '" + t.kind +
                                 "' must be lowercase letters, digits, '_', '-', '.', ':'");
   }
+  if (env.deps->internal_kind && env.deps->internal_kind(t.kind)) {
+    return InvalidArgumentError(where + "kind '" + t.kind +
+                                "' is started by Argus itself (e.g. sync runs: POST "
+                                "/v1/buckets/{bucket}/syncs/{id}/run)");
+  }
   if (auto it = body.find("input"); it != body.end()) t.input = *it;
   if (env.deps->task_input_schema) {
     if (const JsonSchema* schema = env.deps->task_input_schema(t.kind)) {

@@ -279,7 +279,8 @@ Status SyncRunner::Register(TaskKindRegistry& registry) {
             {"additionalProperties", false},
             {"required", {"sync_id"}},
             {"properties", {{"sync_id", {{"type", "string"}}}}}},
-       [this](TaskContext& ctx) { return Run(ctx); }});
+       [this](TaskContext& ctx) { return Run(ctx); },
+       /*internal=*/true});
 }
 
 }  // namespace argus::engine

@@ -129,6 +129,10 @@ void SyncScheduler::Tick() {
   for (auto it = watches_.begin(); it != watches_.end();) {
     it = live.count(it->first) ? std::next(it) : watches_.erase(it);
   }
+  std::lock_guard lock(mu_);  // changes seen for syncs now deleted or paused are forgotten
+  for (auto it = nudged_.begin(); it != nudged_.end();) {
+    it = live.count(it->first) ? std::next(it) : nudged_.erase(it);
+  }
 }
 
 }  // namespace argus::engine

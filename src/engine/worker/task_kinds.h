@@ -50,6 +50,8 @@ struct TaskKind {
   std::string description;
   Json input_schema;  ///< JSON Schema of `input` (validated by the API at submission)
   TaskHandler handler;
+  /// Enqueued only by the server itself (its scheduler); the API refuses it from clients.
+  bool internal = false;
 };
 
 /// The kinds this process can run. Filled at start-up, read-only afterwards (thread-safe).
