@@ -9,6 +9,7 @@
 #include <opencv2/imgproc.hpp>
 #include <sstream>
 
+#include "engine/extractors/test_support.h"
 #include "engine/runtime/inference_runtime.h"
 
 namespace argus::engine {
@@ -16,36 +17,22 @@ namespace {
 
 const std::string kData = "/usr/share/doc/opencv-doc/examples/data/";
 
-std::string ModelDir() {
-  const char* env = std::getenv("ARGUS_MODEL_DIR");
-  return env != nullptr && *env ? env : ARGUS_SOURCE_DIR "/models";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using testing::ModelDir;
+using testing::ReadFile;
 
 class ExtractorsTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     auto manifest = LoadManifest(ModelDir());
     ASSERT_TRUE(manifest.ok()) << manifest.status().ToString() << " (run scripts/models.sh)";
-    runtime_ = new InferenceRuntime(
-        std::make_unique<ModelPool>(std::move(manifest).value(), ModelPoolOptions{}, nullptr),
-        InferenceRuntimeOptions{.request_threads = 4});
-    ASSERT_TRUE(runtime_->Register(NewObjectDetectionExtractor()).ok());
-    ASSERT_TRUE(runtime_->Register(NewImageEmbeddingExtractor()).ok());
-    ASSERT_TRUE(runtime_->Register(NewModerationExtractor()).ok());
-    ASSERT_TRUE(runtime_->Register(NewImagePropertiesExtractor()).ok());
-    ASSERT_TRUE(runtime_->Register(NewFaceEmbeddingExtractor()).ok());
-    runtime_->Start(/*preload=*/true);
-    for (int i = 0; i < 600 && !runtime_->Warm(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_TRUE(runtime_->Warm());
+    std::vector<std::unique_ptr<Extractor>> extractors;
+    extractors.push_back(NewObjectDetectionExtractor());
+    extractors.push_back(NewImageEmbeddingExtractor());
+    extractors.push_back(NewModerationExtractor());
+    extractors.push_back(NewImagePropertiesExtractor());
+    extractors.push_back(NewFaceEmbeddingExtractor());
+    runtime_ = testing::StartRuntime(std::move(manifest).value(), std::move(extractors)).release();
+    ASSERT_NE(runtime_, nullptr);
   }
   static void TearDownTestSuite() {
     delete runtime_;

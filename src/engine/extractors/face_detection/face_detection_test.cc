@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/json_schema.h"
+#include "engine/extractors/test_support.h"
 #include "engine/runtime/inference_runtime.h"
 #include "tests/eval/average_precision.h"
 
@@ -22,17 +23,8 @@ namespace {
 
 const std::string kFaces = "/usr/share/doc/libdlib19.1/examples/faces/";
 
-std::string ModelDir() {
-  const char* env = std::getenv("ARGUS_MODEL_DIR");
-  return env != nullptr && *env ? env : ARGUS_SOURCE_DIR "/models";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using testing::ModelDir;
+using testing::ReadFile;
 
 struct Annotated {
   std::string file;
@@ -83,15 +75,10 @@ class FaceDetectionTest : public ::testing::Test {
     std::erase_if(manifest->models,
                   [](const ModelSpec& m) { return m.name.rfind("blazeface_", 0) != 0; });
     ASSERT_EQ(manifest->models.size(), 2u) << "blazeface_back and blazeface_front";
-    runtime_ = new InferenceRuntime(
-        std::make_unique<ModelPool>(std::move(manifest).value(), ModelPoolOptions{}, nullptr),
-        InferenceRuntimeOptions{.request_threads = 2});
-    ASSERT_TRUE(runtime_->Register(NewFaceDetectionExtractor()).ok());
-    runtime_->Start(/*preload=*/true);
-    for (int i = 0; i < 600 && !runtime_->Warm(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_TRUE(runtime_->Warm());
+    std::vector<std::unique_ptr<Extractor>> extractors;
+    extractors.push_back(NewFaceDetectionExtractor());
+    runtime_ = testing::StartRuntime(std::move(manifest).value(), std::move(extractors)).release();
+    ASSERT_NE(runtime_, nullptr);
   }
   static void TearDownTestSuite() {
     delete runtime_;

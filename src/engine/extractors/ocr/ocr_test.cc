@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "engine/extractors/test_support.h"
 #include "engine/runtime/inference_runtime.h"
 
 namespace argus::engine {
@@ -17,17 +18,8 @@ namespace {
 
 const std::string kData = "/usr/share/doc/opencv-doc/examples/data/";
 
-std::string ModelDir() {
-  const char* env = std::getenv("ARGUS_MODEL_DIR");
-  return env != nullptr && *env ? env : ARGUS_SOURCE_DIR "/models";
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
+using testing::ModelDir;
+using testing::ReadFile;
 
 // Runs of whitespace (line breaks included) become one space; none at the ends.
 std::string NormaliseSpaces(const std::string& s) {
@@ -69,15 +61,10 @@ class OcrTest : public ::testing::Test {
   static void SetUpTestSuite() {
     auto manifest = LoadManifest(ModelDir());
     ASSERT_TRUE(manifest.ok()) << manifest.status().ToString() << " (run scripts/models.sh)";
-    runtime_ = new InferenceRuntime(
-        std::make_unique<ModelPool>(std::move(manifest).value(), ModelPoolOptions{}, nullptr),
-        InferenceRuntimeOptions{.request_threads = 2});
-    ASSERT_TRUE(runtime_->Register(NewOcrExtractor()).ok());
-    runtime_->Start(/*preload=*/true);
-    for (int i = 0; i < 600 && !runtime_->Warm(); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    ASSERT_TRUE(runtime_->Warm());
+    std::vector<std::unique_ptr<Extractor>> extractors;
+    extractors.push_back(NewOcrExtractor());
+    runtime_ = testing::StartRuntime(std::move(manifest).value(), std::move(extractors)).release();
+    ASSERT_NE(runtime_, nullptr);
   }
   static void TearDownTestSuite() {
     delete runtime_;
