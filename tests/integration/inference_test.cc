@@ -3,10 +3,13 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
 
+#include "core/crypto.h"
 #include "tests/integration/test_server.h"
 
 namespace argus::testing {
@@ -183,6 +186,71 @@ TEST_F(InferenceTest, CliInfersAndListsModels) {
   EXPECT_NE(ls.output.find("ready"), std::string::npos) << ls.output;
   auto extractors = RunProcess({ArgusBinary(), "models", "ls", "--extractors"}, env);
   EXPECT_NE(extractors.output.find("object_detection"), std::string::npos) << extractors.output;
+}
+
+}  // namespace
+}  // namespace argus::testing
+
+namespace argus::testing {
+namespace {
+
+std::string Sha256Of(const std::string& path) { return HexEncode(Sha256(ReadFile(path))); }
+
+// A user's own models, registered by manifest entries alone (tiny graphs made by
+// tests/models/make_tiny_models.py): a text embedder answers for a text body, a detector for an
+// image, both over HTTP.
+TEST_F(InferenceTest, UserTextEmbedderAndDetectorAnswerOverHttp) {
+  std::string dir = NewTempDir("user-models");
+  std::string make = "/usr/bin/python3 " + SourceDir() + "/tests/models/make_tiny_models.py " + dir;
+  ASSERT_EQ(std::system(make.c_str()), 0);
+  Json manifest = {{"format", 1},
+                   {"models",
+                    {{{"name", "my_text"},
+                      {"version", "1"},
+                      {"task", "text_embedding"},
+                      {"file", "text.onnx"},
+                      {"sha256", Sha256Of(dir + "/text.onnx")},
+                      {"inputs", {{{"name", "input_ids"}}, {{"name", "attention_mask"}}}},
+                      {"outputs", {{{"name", "embedding"}}}},
+                      {"preprocessing", {{"tokenizer", "wordpiece"}, {"vocab", "vocab.txt"}}}},
+                     {{"name", "my_detector"},
+                      {"version", "2"},
+                      {"task", "object_detection"},
+                      {"file", "detect.onnx"},
+                      {"sha256", Sha256Of(dir + "/detect.onnx")},
+                      {"inputs", {{{"name", "image"}, {"shape", {"N", 8, 8, 3}}}}},
+                      {"outputs", {{{"name", "boxes"}}, {{"name", "scores"}}}},
+                      {"preprocessing", {{"size", {8, 8}}, {"scale", 1.0 / 255}}},
+                      {"labels", {"red", "green"}}}}}};
+  std::ofstream(dir + "/manifest.json") << manifest.dump();
+  ASSERT_NO_FATAL_FAILURE(Start({"ARGUS_MODEL_DIR=" + dir}));
+
+  auto models = Request(server_->port(), "GET", "/v1/models",
+                        {{"Authorization", "Bearer " + server_->admin_key()}});
+  ASSERT_EQ(models.status, 200) << models.body;
+  std::map<std::string, Json> by_name;
+  for (const auto& m : models.json()["items"]) by_name[m["name"]] = m;
+  EXPECT_EQ(by_name["my_text"]["state"], "ready") << models.body;
+  EXPECT_EQ(by_name["my_text"]["input"], "text");
+  EXPECT_EQ(by_name["my_detector"]["state"], "ready");
+
+  auto text = Infer("my_text", "Blue boats!", {{"Content-Type", "text/plain; charset=utf-8"}});
+  ASSERT_EQ(text.status, 200) << text.body;
+  EXPECT_EQ(text.json()["model"], "my_text@1");
+  ASSERT_EQ(text.json()["embedding"].size(), 12u);
+  // [CLS] blue boat ##s ! [SEP]: six tokens, one each → 1/sqrt(6) for "blue" (entry 6).
+  EXPECT_NEAR(text.json()["embedding"][6].get<double>(), 1 / std::sqrt(6.0), 1e-6);
+  EXPECT_EQ(Infer("my_text", "").status, 400);
+
+  std::string png = ReadFile(dir + "/red.png");
+  auto found = Infer("my_detector", png, {{"Content-Type", "image/png"}});
+  ASSERT_EQ(found.status, 200) << found.body;
+  ASSERT_EQ(found.json()["detections"].size(), 1u) << found.body;
+  EXPECT_EQ(found.json()["detections"][0]["label"], "red");
+  EXPECT_EQ(Infer("my_detector?classes=green", png).json()["detections"].size(), 0u);
+  EXPECT_EQ(Infer("my_detector?score_threshold=5", png).status, 400);
+  EXPECT_EQ(Infer("my_detector?classes=cat", png).status, 400);
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

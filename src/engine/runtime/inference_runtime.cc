@@ -3,11 +3,6 @@
 #include <cmath>
 
 namespace argus::engine {
-namespace {
-
-constexpr int64_t kMaxRawOutputFloats = 65536;
-
-}  // namespace
 
 InferenceRuntime::InferenceRuntime(std::unique_ptr<ModelPool> pool, InferenceRuntimeOptions options)
     : pool_(std::move(pool)), options_(options) {}
@@ -124,14 +119,19 @@ std::vector<store::InferenceTarget> InferenceRuntime::Targets() const {
       t.task = m.task;
       t.state = m.state;
       t.error = m.error;
-      t.params_schema = {{"type", "object"}, {"additionalProperties", false}};
-      t.details = {{"batchable", m.batchable},
-                   {"load_ms", m.load_ms},
-                   {"runs", m.runs},
-                   {"requests", m.requests},
-                   {"mean_run_ms", m.mean_run_ms},
-                   {"mean_batch", m.runs > 0 ? static_cast<double>(m.requests) / m.runs : 0.0},
-                   {"manifest", m.entry}};
+      if (const ModelSpec* spec = pool_->Spec(m.name); spec != nullptr) {
+        t.params_schema = TaskParamsSchema(*spec);
+        t.output_schema = TaskOutputSchema(*spec);
+        t.details["input"] = IsTextTask(spec->task) ? "text" : "image";
+      }
+      t.details.update(
+          Json{{"batchable", m.batchable},
+               {"load_ms", m.load_ms},
+               {"runs", m.runs},
+               {"requests", m.requests},
+               {"mean_run_ms", m.mean_run_ms},
+               {"mean_batch", m.runs > 0 ? static_cast<double>(m.requests) / m.runs : 0.0},
+               {"manifest", m.entry}});
       out.push_back(std::move(t));
     }
   }
@@ -170,38 +170,28 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
 
 Result<Json> InferenceRuntime::RunModel(const ModelSpec& spec,
                                         const store::InferenceRequest& request) {
-  if (!request.params.is_object() || !request.params.empty()) {
-    return InvalidArgumentError("a model takes no parameters (extractors do)");
+  ARGUS_ASSIGN_OR_RETURN(auto schema, JsonSchema::Compile(TaskParamsSchema(spec)));
+  if (!request.params.is_object()) return InvalidArgumentError("parameters must be an object");
+  if (Status valid = schema.Validate(request.params); !valid.ok()) {
+    return InvalidArgumentError("parameters: " + std::string(valid.message()));
   }
   ARGUS_RETURN_IF_ERROR(pool_->Ready(spec.name));
-  ARGUS_ASSIGN_OR_RETURN(auto pre, ImageInputOf(spec));
+  if (IsTextTask(spec.task)) {
+    ARGUS_ASSIGN_OR_RETURN(auto input, TextInputFor(spec));
+    return RunTextModel(*pool_, spec, *input, request.media, request.deadline);
+  }
   ARGUS_ASSIGN_OR_RETURN(auto image, DecodeImage(request.media, options_.decode));
-  ARGUS_ASSIGN_OR_RETURN(auto outputs,
-                         pool_->Run(spec.name, {ImageToTensor(image.bgr, pre)}, request.deadline));
-  Json out = {{"model", spec.name + "@" + spec.version}};
-  if (spec.task == "image_embedding" && !outputs.empty()) {
-    double norm = 0;
-    for (float v : outputs[0].data) norm += static_cast<double>(v) * v;
-    norm = std::sqrt(norm);
-    Json values = Json::array();
-    for (float v : outputs[0].data) values.push_back(norm > 0 ? v / norm : 0.0);
-    out["embedding"] = std::move(values);
-    out["dimensions"] = outputs[0].data.size();
-    return out;
-  }
-  int64_t total = 0;
-  for (const auto& o : outputs) total += static_cast<int64_t>(o.data.size());
-  if (total > kMaxRawOutputFloats) {
-    return InvalidArgumentError("model '" + spec.name + "' answers " + std::to_string(total) +
-                                " numbers: too many to return raw; use an extractor");
-  }
-  Json named = Json::object();
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    std::string name = i < spec.outputs.size() ? spec.outputs[i].name : std::to_string(i);
-    named[name] = {{"shape", outputs[i].shape}, {"data", outputs[i].data}};
-  }
-  out["outputs"] = std::move(named);
-  return out;
+  return RunImageModel(*pool_, spec, image, request.params, request.deadline);
+}
+
+Result<std::shared_ptr<const TextInput>> InferenceRuntime::TextInputFor(const ModelSpec& spec) {
+  std::lock_guard lock(text_mu_);
+  auto it = text_inputs_.find(spec.name);
+  if (it != text_inputs_.end()) return it->second;
+  ARGUS_ASSIGN_OR_RETURN(auto input, TextInputOf(spec));
+  auto shared = std::make_shared<const TextInput>(std::move(input));
+  text_inputs_.emplace(spec.name, shared);
+  return shared;
 }
 
 }  // namespace argus::engine

@@ -13,6 +13,7 @@
 #include "engine/extractors/extractor.h"
 #include "engine/image/image_decode.h"
 #include "engine/runtime/model_pool.h"
+#include "engine/runtime/model_tasks.h"
 #include "store/inference_service.h"
 
 namespace argus::engine {
@@ -25,9 +26,11 @@ struct InferenceRuntimeOptions {
   int max_waiting = 256;  ///< requests queued for those threads; beyond: ResourceExhausted
 };
 
-/// The in-process InferenceService of `argus serve`: extractors and raw manifest models over a
-/// ModelPool. `pool` may be null (no model directory): every model-backed target is then
-/// unavailable. Thread-safe once extractors are registered.
+/// The in-process InferenceService of `argus serve`: extractors, and manifest models run by name
+/// as their task says (model_tasks.h: a user's image or text embedder, detector), over a
+/// ModelPool. A text model's request media is the UTF-8 text. `pool` may be null (no model
+/// directory): every model-backed target is then unavailable. Thread-safe once extractors are
+/// registered.
 class InferenceRuntime final : public store::InferenceService {
  public:
   InferenceRuntime(std::unique_ptr<ModelPool> pool, InferenceRuntimeOptions options);
@@ -55,10 +58,15 @@ class InferenceRuntime final : public store::InferenceService {
   Result<Json> InferNoThrow(const store::InferenceRequest& request);
   Result<Json> RunModel(const ModelSpec& spec, const store::InferenceRequest& request);
   std::string ModelsState(const ExtractorInfo& info, std::string* error) const;
+  /// The tokenizer and input layout of a text model, read on first use.
+  Result<std::shared_ptr<const TextInput>> TextInputFor(const ModelSpec& spec);
 
   std::unique_ptr<ModelPool> pool_;
   InferenceRuntimeOptions options_;
   std::map<std::string, Registered, std::less<>> extractors_;
+
+  std::mutex text_mu_;
+  std::map<std::string, std::shared_ptr<const TextInput>, std::less<>> text_inputs_;
 
   std::mutex mu_;
   std::condition_variable cv_;

@@ -1,6 +1,7 @@
 #include "engine/runtime/model_pool.h"
 
 #include "core/log.h"
+#include "core/str_cat.h"
 #include "engine/runtime/onnx_session.h"
 
 namespace argus::engine {
@@ -77,12 +78,36 @@ void ModelPool::LoadAll() {
   loaded_ = true;
 }
 
+namespace {
+
+// The manifest names tensors in the graph's order (answers and postprocessing go by those
+// names), so a list that disagrees with the file is an error, not a silent mix-up.
+Status CheckTensors(const ModelSpec& spec, const OnnxSession& session) {
+  auto check = [&](const std::vector<ModelTensorSpec>& listed,
+                   const std::vector<OnnxTensorInfo>& actual, const char* side) -> Status {
+    if (listed.empty()) return OkStatus();
+    std::string want, have;
+    for (const auto& t : listed) want += (want.empty() ? "" : ", ") + t.name;
+    for (const auto& t : actual) have += (have.empty() ? "" : ", ") + t.name;
+    if (want != have) {
+      return FailedPreconditionError(
+          StrCat({"the manifest lists ", side, " [", want, "], the model file has [", have, "]"}));
+    }
+    return OkStatus();
+  };
+  ARGUS_RETURN_IF_ERROR(check(spec.inputs, session.inputs(), "inputs"));
+  return check(spec.outputs, session.outputs(), "outputs");
+}
+
+}  // namespace
+
 Status ModelPool::Load(const ModelSpec& spec, Loaded& slot) {
   ARGUS_RETURN_IF_ERROR(VerifyModelFile(spec));
   const int sessions = std::max(1, options_.sessions_per_model);
   std::vector<std::unique_ptr<OnnxSession>> loaded;
   for (int i = 0; i < sessions; ++i) {
     ARGUS_ASSIGN_OR_RETURN(auto session, OnnxSession::Load(spec.path, {.intra_op_threads = 1}));
+    if (i == 0) ARGUS_RETURN_IF_ERROR(CheckTensors(spec, *session));
     // Warm-up: one run on zeros (symbolic dimensions as 1) per session.
     std::vector<Tensor> zeros;
     for (const auto& in : session->inputs()) {

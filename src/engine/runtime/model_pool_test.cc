@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -52,6 +53,43 @@ class UserModelsTest : public ::testing::Test {
            {"sha256", FileSha256(dir_ / "double.onnx")},
            {"inputs", {{{"name", "x"}, {"shape", {"N", 3}}}}},
            {"outputs", {{{"name", "y"}, {"shape", {"N", 3}}}}}},
+          {{"name", "tiny_text"},
+           {"version", "2"},
+           {"task", "text_embedding"},
+           {"file", "text.onnx"},
+           {"sha256", FileSha256(dir_ / "text.onnx")},
+           {"inputs",
+            {{{"name", "input_ids"}, {"shape", {"N", "S"}}, {"dtype", "int64"}},
+             {{"name", "attention_mask"}, {"shape", {"N", "S"}}, {"dtype", "int64"}}}},
+           {"outputs", {{{"name", "embedding"}, {"shape", {"N", 12}}}}},
+           {"preprocessing",
+            {{"tokenizer", "wordpiece"}, {"vocab", "vocab.txt"}, {"max_length", 16}}}},
+          {{"name", "tiny_tokens"},
+           {"version", "1"},
+           {"task", "text_embedding"},
+           {"file", "tokens.onnx"},
+           {"sha256", FileSha256(dir_ / "tokens.onnx")},
+           {"inputs", {{{"name", "input_ids"}, {"shape", {"N", "S"}}, {"dtype", "int64"}}}},
+           {"outputs", {{{"name", "token_embeddings"}, {"shape", {"N", "S", 12}}}}},
+           {"preprocessing",
+            {{"tokenizer", "wordpiece"}, {"vocab", "vocab.txt"}, {"max_length", 8}}}},
+          {{"name", "tiny_detect"},
+           {"version", "3"},
+           {"task", "object_detection"},
+           {"file", "detect.onnx"},
+           {"sha256", FileSha256(dir_ / "detect.onnx")},
+           {"batchable", true},
+           {"inputs", {{{"name", "image"}, {"shape", {"N", 8, 8, 3}}, {"layout", "NHWC"}}}},
+           {"outputs", {{{"name", "boxes"}}, {{"name", "scores"}}}},
+           {"preprocessing", {{"size", {8, 8}}, {"scale", 1.0 / 255}}},
+           {"postprocessing", {{"boxes", "boxes"}, {"scores", "scores"}, {"box_format", "xyxy"}}},
+           {"labels", {"red", "green"}}},
+          {{"name", "misnamed"},
+           {"version", "1"},
+           {"task", "custom"},
+           {"file", "double.onnx"},
+           {"sha256", FileSha256(dir_ / "double.onnx")},
+           {"outputs", {{{"name", "not_y"}}}}},
           {{"name", "tampered"},
            {"version", "1"},
            {"task", "custom"},
@@ -95,6 +133,15 @@ TEST_F(UserModelsTest, ManifestEntriesLoadOrFailOneByOne) {
   EXPECT_EQ(by_name["gone"].state, "failed");
   EXPECT_NE(by_name["gone"].error.find("missing"), std::string::npos);
   EXPECT_EQ(by_name["?"].state, "failed");  // the entry without a name
+  // Outputs listed under other names than the file's: refused, naming both.
+  EXPECT_EQ(by_name["misnamed"].state, "failed");
+  EXPECT_NE(by_name["misnamed"].error.find("[not_y]"), std::string::npos);
+  EXPECT_NE(by_name["misnamed"].error.find("[y]"), std::string::npos);
+  EXPECT_EQ(by_name["tiny_text"].state, "ready");
+  EXPECT_EQ(by_name["tiny_text"].details["input"], "text");
+  EXPECT_EQ(by_name["tiny_detect"].details["input"], "image");
+  EXPECT_EQ(by_name["tiny_detect"].params_schema["properties"]["classes"]["items"]["enum"],
+            Json({"red", "green"}));
   EXPECT_TRUE(by_name["tiny_embed"].details["batchable"].get<bool>());
 }
 
@@ -115,6 +162,104 @@ TEST_F(UserModelsTest, UserImageEmbedderAnswersThroughTheRuntime) {
   auto not_image =
       runtime->Infer({.name = "tiny_double", .media = std::string(png.begin(), png.end())});
   EXPECT_EQ(not_image.status().code(), StatusCode::kInvalidArgument);  // no image input
+}
+
+std::vector<double> Embedding(const Result<Json>& r) {
+  std::vector<double> v;
+  if (!r.ok()) return v;
+  for (const auto& x : (*r)["embedding"]) v.push_back(x.get<double>());
+  return v;
+}
+
+// The vocabulary of make_tiny_models.py: [PAD] [UNK] [CLS] [SEP] red green blue car ##s boat , !
+TEST_F(UserModelsTest, UserTextEmbedderReadsWordPieceIdsOfItsOwnVocabulary) {
+  auto runtime = Runtime();
+  // Token counts: [CLS] 1, red 2, car 1, ##s 1, "," 1, [UNK] 1 ("Zebra"), "!" 1, [SEP] 1; the
+  // padding to 16 is masked out. L2-normalised: each count / sqrt(1+4+1+1+1+1+1+1 = 11).
+  auto r = runtime->Infer({.name = "tiny_text", .media = "Red cars, RED zebra!"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["model"], "tiny_text@2");
+  EXPECT_EQ((*r)["tokens"], 9);  // [CLS] red car ##s , red [UNK] ! [SEP]
+  std::vector<double> e = Embedding(r);
+  ASSERT_EQ(e.size(), 12u);
+  const double unit = 1 / std::sqrt(11.0);
+  EXPECT_NEAR(e[0], 0.0, 1e-6);       // [PAD]: masked
+  EXPECT_NEAR(e[1], unit, 1e-6);      // [UNK] (zebra)
+  EXPECT_NEAR(e[2], unit, 1e-6);      // [CLS]
+  EXPECT_NEAR(e[3], unit, 1e-6);      // [SEP]
+  EXPECT_NEAR(e[4], 2 * unit, 1e-6);  // red, red
+  EXPECT_NEAR(e[6], 0.0, 1e-6);       // blue
+  EXPECT_NEAR(e[7], unit, 1e-6);      // car
+  EXPECT_NEAR(e[8], unit, 1e-6);      // ##s
+  EXPECT_NEAR(e[10], unit, 1e-6);     // ,
+  EXPECT_NEAR(e[11], unit, 1e-6);     // !
+  // Per-token outputs are mean-pooled over the text's tokens (not the padding to max_length).
+  auto pooled = runtime->Infer({.name = "tiny_tokens", .media = "blue boat"});
+  ASSERT_TRUE(pooled.ok()) << pooled.status().ToString();
+  e = Embedding(pooled);
+  EXPECT_NEAR(e[0], 0.0, 1e-6);
+  EXPECT_NEAR(e[6], 0.5, 1e-6);  // [CLS] blue boat [SEP]: four ones → 1/2 each
+  EXPECT_NEAR(e[9], 0.5, 1e-6);
+  // Longer than max_length 8: cut, [SEP] kept.
+  auto cut = runtime->Infer({.name = "tiny_tokens", .media = "red red red red red red red red"});
+  ASSERT_TRUE(cut.ok());
+  EXPECT_EQ((*cut)["tokens"], 8);
+  EXPECT_EQ(runtime->Infer({.name = "tiny_text", .media = "  "}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      runtime->Infer({.name = "tiny_text", .media = "red", .params = {{"x", 1}}}).status().code(),
+      StatusCode::kInvalidArgument);
+}
+
+TEST_F(UserModelsTest, ConcurrentTextsOfSimilarLengthAreBatched) {
+  auto runtime = Runtime();
+  std::vector<std::thread> callers;
+  std::atomic<int> ok{0};
+  for (int i = 0; i < 12; ++i) {
+    callers.emplace_back([&, i] {
+      auto r = runtime->Infer({.name = "tiny_text", .media = i % 2 ? "red car" : "blue boats!"});
+      if (r.ok() && (*r)["dimensions"] == 12) ++ok;
+    });
+  }
+  for (auto& t : callers) t.join();
+  EXPECT_EQ(ok.load(), 12);
+}
+
+TEST_F(UserModelsTest, UserDetectorAnswersLabelledBoxesInSourcePixels) {
+  auto runtime = Runtime();
+  cv::Mat red(40, 60, CV_8UC3, cv::Scalar(0, 0, 255));  // BGR
+  std::vector<unsigned char> png;
+  cv::imencode(".png", red, png);
+  std::string media(png.begin(), png.end());
+  auto r = runtime->Infer({.name = "tiny_detect", .media = media});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ((*r)["model"], "tiny_detect@3");
+  ASSERT_EQ((*r)["detections"].size(), 1u) << r->dump();
+  const Json& d = (*r)["detections"][0];
+  EXPECT_EQ(d["label"], "red");
+  EXPECT_NEAR(d["score"].get<double>(), 1.0, 1e-5);
+  // (0.25, 0.25, 0.75, 0.5) of a 60 × 40 image.
+  EXPECT_EQ(d["box"], Json({15.0, 10.0, 45.0, 20.0}));
+  // The class filter and the score threshold apply.
+  auto green_only =
+      runtime->Infer({.name = "tiny_detect", .media = media, .params = {{"classes", {"green"}}}});
+  ASSERT_TRUE(green_only.ok()) << green_only.status().ToString();
+  EXPECT_TRUE((*green_only)["detections"].empty());
+  cv::Mat dim(40, 60, CV_8UC3, cv::Scalar(0, 0, 50));  // red at 0.2 < 0.3
+  cv::imencode(".png", dim, png);
+  auto none = runtime->Infer({.name = "tiny_detect", .media = std::string(png.begin(), png.end())});
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE((*none)["detections"].empty());
+  auto low = runtime->Infer({.name = "tiny_detect",
+                             .media = std::string(png.begin(), png.end()),
+                             .params = {{"score_threshold", 0.1}}});
+  ASSERT_TRUE(low.ok());
+  EXPECT_EQ((*low)["detections"].size(), 1u);
+  EXPECT_EQ(
+      runtime->Infer({.name = "tiny_detect", .media = media, .params = {{"classes", {"cat"}}}})
+          .status()
+          .code(),
+      StatusCode::kInvalidArgument);
 }
 
 TEST_F(UserModelsTest, ConcurrentRunsOfABatchableModelAreBatched) {

@@ -23,9 +23,21 @@ std::vector<OnnxTensorInfo> Describe(Ort::Session& s, bool inputs) {
     if (type.GetONNXType() == ONNX_TYPE_TENSOR) {
       auto t = type.GetTensorTypeAndShapeInfo();
       info.shape = t.GetShape();
-      info.is_float = t.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+      switch (t.GetElementType()) {
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
+          info.dtype = "float32";
+          break;
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+          info.dtype = "int64";
+          break;
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+          info.dtype = "int32";
+          break;
+        default:
+          info.dtype = "other";
+      }
     } else {
-      info.is_float = false;
+      info.dtype = "other";
     }
     out.push_back(std::move(info));
   }
@@ -85,6 +97,9 @@ Result<std::vector<Tensor>> OnnxSession::Run(const std::vector<Tensor>& inputs) 
   try {
     std::vector<Ort::Value> values;
     values.reserve(inputs.size());
+    // Integer copies of integer inputs, alive until Run returns.
+    std::vector<std::vector<int64_t>> int64s(inputs.size());
+    std::vector<std::vector<int32_t>> int32s(inputs.size());
     for (size_t i = 0; i < inputs.size(); ++i) {
       const Tensor& t = inputs[i];
       const auto& declared = inputs_[i].shape;
@@ -94,9 +109,23 @@ Result<std::vector<Tensor>> OnnxSession::Run(const std::vector<Tensor>& inputs) 
         fits = declared[d] < 0 || declared[d] == t.shape[d];
       }
       if (!fits) return InvalidArgumentError("input '" + inputs_[i].name + "' has the wrong shape");
-      values.push_back(
-          Ort::Value::CreateTensor<float>(impl_->memory, const_cast<float*>(t.data.data()),
-                                          t.data.size(), t.shape.data(), t.shape.size()));
+      const std::string& dtype = inputs_[i].dtype;
+      if (dtype == "int64") {
+        int64s[i].assign(t.data.begin(), t.data.end());
+        values.push_back(Ort::Value::CreateTensor<int64_t>(
+            impl_->memory, int64s[i].data(), int64s[i].size(), t.shape.data(), t.shape.size()));
+      } else if (dtype == "int32") {
+        int32s[i].assign(t.data.begin(), t.data.end());
+        values.push_back(Ort::Value::CreateTensor<int32_t>(
+            impl_->memory, int32s[i].data(), int32s[i].size(), t.shape.data(), t.shape.size()));
+      } else if (dtype == "float32") {
+        values.push_back(
+            Ort::Value::CreateTensor<float>(impl_->memory, const_cast<float*>(t.data.data()),
+                                            t.data.size(), t.shape.data(), t.shape.size()));
+      } else {
+        return InvalidArgumentError("input '" + inputs_[i].name +
+                                    "' is neither float32, int64 nor int32");
+      }
     }
     auto outs =
         impl_->session.Run(Ort::RunOptions{nullptr}, impl_->input_ptrs.data(), values.data(),

@@ -19,7 +19,9 @@ struct OnnxSessionOptions {
 struct OnnxTensorInfo {
   std::string name;
   std::vector<int64_t> shape;
-  bool is_float = true;
+  /// "float32", "int64", "int32" or "other". Integer inputs (token ids, masks) are handed to Run
+  /// as floats holding whole numbers and converted on the way in.
+  std::string dtype = "float32";
 };
 
 /// Thread-safe: ONNX Runtime allows concurrent Run calls on one session (the batcher still gives
@@ -36,8 +38,9 @@ class OnnxSession {
   /// True when every input and output has a symbolic first dimension.
   bool batchable() const;
 
-  /// One float tensor per input, in the model's input order; returns every output (float
-  /// outputs only). InvalidArgument for a wrong count or shape; Internal for a runtime failure.
+  /// One tensor per input, in the model's input order (converted to int64/int32 where the model
+  /// declares integer inputs); returns every output (float outputs only). InvalidArgument for a
+  /// wrong count or shape; Internal for a runtime failure.
   Result<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs);
 
   /// "1.30.0": the library actually loaded.

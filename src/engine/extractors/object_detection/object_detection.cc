@@ -2,11 +2,10 @@
 // answers a per-class heatmap on a grid (stride 4 at 512²) and, per cell, the distances to the
 // box's four sides; a detection is a local maximum of a class's heatmap above the threshold.
 #include <algorithm>
-#include <map>
-#include <opencv2/dnn/dnn.hpp>
 #include <set>
 
 #include "engine/extractors/extractor.h"
+#include "engine/image/boxes.h"
 #include "engine/image/preprocess.h"
 
 namespace argus::engine {
@@ -55,38 +54,8 @@ class ObjectDetection final : public Extractor {
               .version = "1",
               .description = "COCO-80 objects (CenterNet): label, score and box in source pixels",
               .models = {std::string(kModel)}} {
-    info_.params_schema = {
-        {"type", "object"},
-        {"additionalProperties", false},
-        {"properties",
-         {{"score_threshold",
-           {{"type", "number"}, {"minimum", 0.01}, {"maximum", 1}, {"default", 0.3}}},
-          {"iou_threshold", {{"type", "number"}, {"minimum", 0}, {"maximum", 1}, {"default", 0.5}}},
-          {"max_detections",
-           {{"type", "integer"}, {"minimum", 1}, {"maximum", 500}, {"default", 100}}},
-          {"classes",
-           {{"type", "array"},
-            {"items", {{"type", "string"}, {"enum", LabelEnum()}}},
-            {"description", "only these labels"}}}}}};
-    info_.output_schema = {
-        {"type", "object"},
-        {"required", {"detections", "width", "height", "model"}},
-        {"properties",
-         {{"detections",
-           {{"type", "array"},
-            {"items",
-             {{"type", "object"},
-              {"properties",
-               {{"label", {{"type", "string"}}},
-                {"class_id", {{"type", "integer"}}},
-                {"score", {{"type", "number"}}},
-                {"box",
-                 {{"type", "array"},
-                  {"items", {{"type", "number"}}},
-                  {"description", "[x1, y1, x2, y2] in source-image pixels"}}}}}}}}},
-          {"width", {{"type", "integer"}}},
-          {"height", {{"type", "integer"}}},
-          {"model", {{"type", "string"}}}}}};
+    info_.params_schema = DetectionParamsSchema(LabelEnum());
+    info_.output_schema = DetectionsOutputSchema();
   }
   const ExtractorInfo& info() const override { return info_; }
 
@@ -155,27 +124,8 @@ class ObjectDetection final : public Extractor {
         }
       }
     }
-    // Non-maximum suppression per class (a person and their bag may overlap), best first.
-    std::vector<int> keep;
-    try {
-      std::map<int, std::vector<int>> by_class;
-      for (size_t i = 0; i < boxes.size(); ++i) by_class[classes[i]].push_back(static_cast<int>(i));
-      for (const auto& [c, members] : by_class) {
-        std::vector<cv::Rect2d> b;
-        std::vector<float> s;
-        for (int i : members) {
-          b.push_back(boxes[i]);
-          s.push_back(scores[i]);
-        }
-        std::vector<int> kept;
-        cv::dnn::NMSBoxes(b, s, threshold, iou, kept);
-        for (int k : kept) keep.push_back(members[k]);
-      }
-    } catch (const cv::Exception& e) {
-      return InternalError(std::string("non-maximum suppression failed: ") + e.what());
-    }
-    std::sort(keep.begin(), keep.end(), [&](int a, int b) { return scores[a] > scores[b]; });
-    if (static_cast<int>(keep.size()) > max_detections) keep.resize(max_detections);
+    ARGUS_ASSIGN_OR_RETURN(auto keep,
+                           PerClassNms(boxes, scores, classes, threshold, iou, max_detections));
     Json detections = Json::array();
     for (int k : keep) {
       const auto& b = boxes[k];

@@ -1,0 +1,295 @@
+#include "engine/runtime/model_tasks.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "engine/image/boxes.h"
+#include "engine/image/preprocess.h"
+
+namespace argus::engine {
+namespace {
+
+constexpr int64_t kMaxRawOutputFloats = 65536;
+
+Json Normalised(const float* v, size_t n) {
+  double norm = 0;
+  for (size_t i = 0; i < n; ++i) norm += static_cast<double>(v[i]) * v[i];
+  norm = std::sqrt(norm);
+  Json values = Json::array();
+  for (size_t i = 0; i < n; ++i) values.push_back(norm > 0 ? v[i] / norm : 0.0);
+  return values;
+}
+
+Json EmbeddingSchema() {
+  return {{"type", "object"},
+          {"required", {"embedding", "dimensions", "model"}},
+          {"properties",
+           {{"embedding", {{"type", "array"}, {"items", {{"type", "number"}}}}},
+            {"dimensions", {{"type", "integer"}}},
+            {"model", {{"type", "string"}}}}}};
+}
+
+const Tensor* Output(const ModelSpec& spec, const std::vector<Tensor>& outputs,
+                     const std::string& name) {
+  for (size_t i = 0; i < spec.outputs.size() && i < outputs.size(); ++i) {
+    if (spec.outputs[i].name == name) return &outputs[i];
+  }
+  return nullptr;
+}
+
+std::string Label(const ModelSpec& spec, int c) {
+  if (spec.labels.is_array() && c >= 0 && c < static_cast<int>(spec.labels.size()) &&
+      spec.labels[c].is_string()) {
+    return spec.labels[c].get<std::string>();
+  }
+  return std::to_string(c);
+}
+
+Result<Json> Detections(const ModelSpec& spec, const std::vector<Tensor>& outputs,
+                        const Json& params, int width, int height, const Letterbox* letterbox,
+                        const ImagePreprocessing& pre) {
+  const Json post = spec.entry.value("postprocessing", Json::object());
+  const Tensor* boxes = Output(spec, outputs, post.value("boxes", "boxes"));
+  const Tensor* scores = Output(spec, outputs, post.value("scores", "scores"));
+  const Tensor* classes = post.contains("classes")
+                              ? Output(spec, outputs, post["classes"].get<std::string>())
+                              : nullptr;
+  if (boxes == nullptr || scores == nullptr) {
+    return InternalError("model '" + spec.name +
+                         "' has no boxes and scores outputs (name them in its manifest entry's "
+                         "postprocessing)");
+  }
+  const int64_t k = boxes->shape.size() >= 2 ? boxes->shape[boxes->shape.size() - 2] : 0;
+  if (boxes->shape.empty() || boxes->shape.back() != 4 ||
+      static_cast<int64_t>(boxes->data.size()) != k * 4 || k <= 0 ||
+      scores->data.size() % static_cast<size_t>(k) != 0 ||
+      (classes != nullptr && static_cast<int64_t>(classes->data.size()) != k)) {
+    return InternalError("model '" + spec.name + "' answers boxes and scores of other shapes");
+  }
+  const int64_t per_box = static_cast<int64_t>(scores->data.size()) / k;
+  const std::string format = post.value("box_format", "xyxy");
+  const bool normalized = post.value("normalized", true);
+  const float threshold = params.value("score_threshold", 0.3f);
+  std::vector<std::string> wanted;
+  for (const auto& c : params.value("classes", Json::array())) wanted.push_back(c);
+
+  std::vector<cv::Rect2d> found;
+  std::vector<float> found_scores;
+  std::vector<int> found_classes;
+  for (int64_t i = 0; i < k; ++i) {
+    const float* s = scores->data.data() + i * per_box;
+    int c = static_cast<int>(std::max_element(s, s + per_box) - s);
+    float score = s[c];
+    if (classes != nullptr) c = static_cast<int>(std::lround(classes->data[i]));
+    if (score < threshold) continue;
+    if (!wanted.empty() &&
+        std::find(wanted.begin(), wanted.end(), Label(spec, c)) == wanted.end()) {
+      continue;
+    }
+    const float* b = boxes->data.data() + i * 4;
+    float x1 = b[0], y1 = b[1], x2 = b[2], y2 = b[3];
+    if (format == "yxyx") {
+      x1 = b[1], y1 = b[0], x2 = b[3], y2 = b[2];
+    } else if (format == "xywh") {
+      x2 = b[0] + b[2], y2 = b[1] + b[3];
+    } else if (format == "cxcywh") {
+      x1 = b[0] - b[2] / 2, y1 = b[1] - b[3] / 2, x2 = b[0] + b[2] / 2, y2 = b[1] + b[3] / 2;
+    }
+    if (normalized) {  // → model-input pixels
+      x1 *= pre.width, x2 *= pre.width, y1 *= pre.height, y2 *= pre.height;
+    }
+    cv::Point2f a, z;
+    if (letterbox != nullptr) {
+      a = letterbox->ToSource({x1, y1});
+      z = letterbox->ToSource({x2, y2});
+    } else {
+      const float sx = static_cast<float>(width) / pre.width;
+      const float sy = static_cast<float>(height) / pre.height;
+      a = {x1 * sx, y1 * sy};
+      z = {x2 * sx, y2 * sy};
+    }
+    double l = std::clamp(a.x, 0.0f, static_cast<float>(width));
+    double t = std::clamp(a.y, 0.0f, static_cast<float>(height));
+    double r = std::clamp(z.x, 0.0f, static_cast<float>(width));
+    double bo = std::clamp(z.y, 0.0f, static_cast<float>(height));
+    if (r <= l || bo <= t) continue;
+    found.emplace_back(l, t, r - l, bo - t);
+    found_scores.push_back(score);
+    found_classes.push_back(c);
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto keep, PerClassNms(found, found_scores, found_classes, threshold,
+                                                params.value("iou_threshold", 0.5f),
+                                                params.value("max_detections", 100)));
+  Json detections = Json::array();
+  for (int i : keep) {
+    const auto& b = found[i];
+    detections.push_back({{"label", Label(spec, found_classes[i])},
+                          {"class_id", found_classes[i]},
+                          {"score", found_scores[i]},
+                          {"box", {b.x, b.y, b.x + b.width, b.y + b.height}}});
+  }
+  return Json{{"detections", std::move(detections)}, {"width", width}, {"height", height}};
+}
+
+// A detector the runtime can read by itself: task object_detection with boxes and scores outputs
+// (named in postprocessing, or called so). Others (CenterNet's heatmaps) answer raw outputs.
+bool IsBoxDetector(const ModelSpec& spec) {
+  if (spec.task != "object_detection") return false;
+  const Json post = spec.entry.value("postprocessing", Json::object());
+  if (!post.is_object()) return false;
+  const std::string boxes = post.value("boxes", "boxes"), scores = post.value("scores", "scores");
+  bool has_boxes = false, has_scores = false;
+  for (const auto& o : spec.outputs) {
+    has_boxes = has_boxes || o.name == boxes;
+    has_scores = has_scores || o.name == scores;
+  }
+  return has_boxes && has_scores;
+}
+
+}  // namespace
+
+bool IsTextTask(std::string_view task) { return task == "text_embedding"; }
+
+Json TaskParamsSchema(const ModelSpec& spec) {
+  if (IsBoxDetector(spec)) return DetectionParamsSchema(spec.labels);
+  return {{"type", "object"}, {"additionalProperties", false}};
+}
+
+Json TaskOutputSchema(const ModelSpec& spec) {
+  if (spec.task == "image_embedding" || spec.task == "text_embedding") return EmbeddingSchema();
+  if (IsBoxDetector(spec)) return DetectionsOutputSchema();
+  return {{"type", "object"},
+          {"properties", {{"outputs", {{"type", "object"}}}, {"model", {{"type", "string"}}}}}};
+}
+
+Result<TextInput> TextInputOf(const ModelSpec& spec) try {
+  const Json& pre = spec.preprocessing;
+  if (pre.value("tokenizer", "") != "wordpiece") {
+    return InvalidArgumentError("model '" + spec.name +
+                                "' needs preprocessing.tokenizer \"wordpiece\" and a vocab file");
+  }
+  std::string vocab = pre.value("vocab", "");
+  if (vocab.empty() || std::filesystem::path(vocab).is_absolute() ||
+      vocab.find("..") != std::string::npos) {
+    return InvalidArgumentError("model '" + spec.name +
+                                "': preprocessing.vocab must be a file inside the model directory");
+  }
+  TextInput in;
+  in.ids = -1;
+  for (size_t i = 0; i < spec.inputs.size(); ++i) {
+    const std::string& n = spec.inputs[i].name;
+    if (n.find("mask") != std::string::npos) {
+      in.mask = static_cast<int>(i);
+    } else if (n.find("type") != std::string::npos || n.find("segment") != std::string::npos) {
+      in.types = static_cast<int>(i);
+    } else if (in.ids < 0) {
+      in.ids = static_cast<int>(i);
+    }
+  }
+  // The shape may be left out of the manifest: [N, S] with both symbolic.
+  const auto& shape = in.ids < 0 ? std::vector<int64_t>{} : spec.inputs[in.ids].shape;
+  if (in.ids < 0 || (!shape.empty() && shape.size() != 2)) {
+    return InvalidArgumentError("model '" + spec.name + "' has no [N, S] token-id input");
+  }
+  in.fixed_length = shape.size() == 2 && shape[1] > 0 ? shape[1] : -1;
+  int max_length = pre.value("max_length", 128);
+  if (in.fixed_length > 0) max_length = static_cast<int>(in.fixed_length);
+  const std::string dir = std::filesystem::path(spec.path).parent_path().string();
+  ARGUS_ASSIGN_OR_RETURN(
+      in.tokenizer, WordPieceTokenizer::Load(
+                        (std::filesystem::path(dir) / vocab).string(),
+                        {.lowercase = pre.value("lowercase", true), .max_length = max_length}));
+  in.cls_pooling = spec.entry.value("postprocessing", Json::object()).value("pooling", "") == "cls";
+  return in;
+} catch (const Json::exception& e) {
+  return InvalidArgumentError("model '" + spec.name +
+                              "' has a malformed preprocessing entry: " + e.what());
+}
+
+Result<Json> RunImageModel(ModelPool& pool, const ModelSpec& spec, const DecodedImage& image,
+                           const Json& params, std::chrono::steady_clock::time_point deadline) {
+  ARGUS_ASSIGN_OR_RETURN(auto pre, ImageInputOf(spec));
+  const bool letterboxed = spec.preprocessing.value("resize", "stretch") == "letterbox";
+  Letterbox box;
+  Tensor input =
+      letterboxed ? LetterboxToTensor(image.bgr, pre, &box) : ImageToTensor(image.bgr, pre);
+  ARGUS_ASSIGN_OR_RETURN(auto outputs, pool.Run(spec.name, {std::move(input)}, deadline));
+  Json out;
+  if (spec.task == "image_embedding" && !outputs.empty()) {
+    out = {{"embedding", Normalised(outputs[0].data.data(), outputs[0].data.size())},
+           {"dimensions", outputs[0].data.size()}};
+  } else if (IsBoxDetector(spec)) {
+    ARGUS_ASSIGN_OR_RETURN(out, Detections(spec, outputs, params, image.bgr.cols, image.bgr.rows,
+                                           letterboxed ? &box : nullptr, pre));
+  } else {
+    int64_t total = 0;
+    for (const auto& o : outputs) total += static_cast<int64_t>(o.data.size());
+    if (total > kMaxRawOutputFloats) {
+      return InvalidArgumentError("model '" + spec.name + "' answers " + std::to_string(total) +
+                                  " numbers: too many to return raw; use an extractor");
+    }
+    Json named = Json::object();
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      std::string name = i < spec.outputs.size() ? spec.outputs[i].name : std::to_string(i);
+      named[name] = {{"shape", outputs[i].shape}, {"data", outputs[i].data}};
+    }
+    out = {{"outputs", std::move(named)}};
+  }
+  out["model"] = spec.name + "@" + spec.version;
+  return out;
+}
+
+Result<Json> RunTextModel(ModelPool& pool, const ModelSpec& spec, const TextInput& input,
+                          std::string_view text, std::chrono::steady_clock::time_point deadline) {
+  std::vector<int64_t> ids = input.tokenizer->Encode(text);
+  const int framing = input.tokenizer->Encode("").size();
+  if (static_cast<int>(ids.size()) <= framing) {
+    return InvalidArgumentError("the text has no words to embed");
+  }
+  // Padded to the graph's fixed length; else, with a mask, to the next power of two (so texts of
+  // similar length share a shape and batch together); without a mask padding would change the
+  // answer, so to max_length.
+  int64_t length = input.fixed_length;
+  if (length <= 0) {
+    length = input.tokenizer->max_length();
+    if (input.mask >= 0) {
+      int64_t bucket = 8;
+      while (bucket < static_cast<int64_t>(ids.size())) bucket *= 2;
+      length = std::min<int64_t>(bucket, length);
+    }
+  }
+  const int64_t used = std::min<int64_t>(static_cast<int64_t>(ids.size()), length);
+  std::vector<Tensor> inputs(spec.inputs.size());
+  for (auto& t : inputs) {
+    t.shape = {1, length};
+    t.data.assign(static_cast<size_t>(length), 0.0f);
+  }
+  for (int64_t i = 0; i < length; ++i) {
+    inputs[input.ids].data[i] =
+        static_cast<float>(i < used ? ids[i] : input.tokenizer->padding_id());
+    if (input.mask >= 0) inputs[input.mask].data[i] = i < used ? 1.0f : 0.0f;
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto outputs, pool.Run(spec.name, std::move(inputs), deadline));
+  if (outputs.empty() || outputs[0].data.empty()) {
+    return InternalError("model '" + spec.name + "' answered nothing");
+  }
+  const Tensor& o = outputs[0];
+  std::vector<float> pooled;
+  if (o.shape.size() == 3 && o.shape[1] == length) {  // per token: pool
+    const int64_t d = o.shape[2];
+    pooled.assign(static_cast<size_t>(d), 0.0f);
+    const int64_t from = 0, to = input.cls_pooling ? 1 : used;
+    for (int64_t t = from; t < to; ++t) {
+      for (int64_t j = 0; j < d; ++j) pooled[j] += o.data[t * d + j];
+    }
+  } else {
+    pooled = o.data;
+  }
+  return Json{{"embedding", Normalised(pooled.data(), pooled.size())},
+              {"dimensions", pooled.size()},
+              {"tokens", used},
+              {"model", spec.name + "@" + spec.version}};
+}
+
+}  // namespace argus::engine
