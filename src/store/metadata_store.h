@@ -197,6 +197,17 @@ struct Page {
   std::string next_after_id;
 };
 
+/// A blob made from another one, as MetadataStore's derived-blob methods keep it.
+struct DerivedBlob {
+  std::string source_sha256;
+  std::string variant;  ///< what was made, e.g. "thumbnail-256.jpeg"
+  std::string sha256;   ///< the derived blob in the blob store
+  std::string media_type;
+  int64_t size = 0;
+  Json details = Json::object();  ///< width, height, ...
+  TimestampUs created_at = 0;
+};
+
 /// Durable metadata: namespaces, API keys, buckets and objects (in later issues collections and
 /// documents). Implementations are thread-safe: any method may be called from any thread
 /// concurrently. Every method returns Unavailable when the backend cannot be reached (retry),
@@ -286,9 +297,22 @@ class MetadataStore {
                                                     TimestampUs now) = 0;
   /// Deletes and returns the object; NotFound when absent.
   virtual Result<StoredObject> DeleteObject(std::string_view bucket_id, std::string_view key) = 0;
-  /// Whether any object or upload part (any bucket, any namespace) refers to the blob: the
-  /// collector's check.
+  /// Whether any object or upload part (any bucket, any namespace) refers to the blob, or it is
+  /// a derived blob of a source that is referenced so: the collector's check.
   virtual Result<bool> BlobReferenced(std::string_view sha256) = 0;
+
+  // Derived blobs: made from another blob (a thumbnail of an image), found again by
+  // (source sha256, variant). Content-addressed like their sources, so they serve every object
+  // holding the same bytes, in any bucket or namespace.
+  /// Records or replaces the derived blob of (source_sha256, variant). InvalidArgument for a
+  /// sha256 that is not 64 lowercase hex digits, an empty or over-128-byte variant or media type,
+  /// a negative size, or details that are not a JSON object.
+  virtual Status PutDerivedBlob(const DerivedBlob& blob) = 0;
+  /// NotFound when (source_sha256, variant) has none.
+  virtual Result<DerivedBlob> GetDerivedBlob(std::string_view source_sha256,
+                                             std::string_view variant) = 0;
+  /// Forgets every derived blob of a source (the collector freed it); returns how many.
+  virtual Result<int64_t> DeleteDerivedBlobs(std::string_view source_sha256) = 0;
 
   // Resumable uploads, addressed by (bucket id, upload id); NotFound names the upload.
   /// NotFound when the bucket is gone.

@@ -488,6 +488,68 @@ TEST_P(MetadataStoreContractTest, DeletingNamespaceDeletesItsBucketsAndObjects) 
   EXPECT_TRUE(store_->GetObject(kept.id, "y").ok());
 }
 
+DerivedBlob NewDerived(int source, std::string variant, int sha) {
+  return {.source_sha256 = Sha(source),
+          .variant = std::move(variant),
+          .sha256 = Sha(sha),
+          .media_type = "image/jpeg",
+          .size = 1234,
+          .details = {{"width", 256}, {"height", 171}},
+          .created_at = 1700000000000000};
+}
+
+TEST_P(MetadataStoreContractTest, DerivedBlobsAreFoundByTheirSourceAndVariant) {
+  ASSERT_TRUE(store_->PutDerivedBlob(NewDerived(1, "thumbnail-256.jpeg", 10)).ok());
+  ASSERT_TRUE(store_->PutDerivedBlob(NewDerived(1, "thumbnail-64.jpeg", 11)).ok());
+  auto got = store_->GetDerivedBlob(Sha(1), "thumbnail-256.jpeg");
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->sha256, Sha(10));
+  EXPECT_EQ(got->media_type, "image/jpeg");
+  EXPECT_EQ(got->size, 1234);
+  EXPECT_EQ(got->details, Json({{"width", 256}, {"height", 171}}));
+  EXPECT_EQ(got->created_at, 1700000000000000);
+  EXPECT_EQ(store_->GetDerivedBlob(Sha(2), "thumbnail-256.jpeg").status().code(),
+            StatusCode::kNotFound);
+  // A second put replaces.
+  ASSERT_TRUE(store_->PutDerivedBlob(NewDerived(1, "thumbnail-256.jpeg", 12)).ok());
+  EXPECT_EQ(store_->GetDerivedBlob(Sha(1), "thumbnail-256.jpeg").value_or(DerivedBlob{}).sha256,
+            Sha(12));
+  EXPECT_EQ(store_->DeleteDerivedBlobs(Sha(1)).value_or(-1), 2);
+  EXPECT_EQ(store_->GetDerivedBlob(Sha(1), "thumbnail-64.jpeg").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_EQ(store_->DeleteDerivedBlobs(Sha(1)).value_or(-1), 0);
+}
+
+TEST_P(MetadataStoreContractTest, DerivedBlobsAreReferencedWhileTheirSourceIs) {
+  Bucket bucket = MustCreateBucket();
+  ASSERT_TRUE(store_->PutDerivedBlob(NewDerived(1, "thumbnail-256.jpeg", 10)).ok());
+  EXPECT_FALSE(store_->BlobReferenced(Sha(10)).value_or(true));  // no object holds the source
+  MustPut(NewObject(bucket, "a.jpg", 1));
+  EXPECT_TRUE(store_->BlobReferenced(Sha(10)).value_or(false));
+  ASSERT_TRUE(store_->DeleteObject(bucket.id, "a.jpg").ok());
+  EXPECT_FALSE(store_->BlobReferenced(Sha(10)).value_or(true));
+  EXPECT_FALSE(store_->BlobReferenced(Sha(1)).value_or(true));
+}
+
+TEST_P(MetadataStoreContractTest, MalformedDerivedBlobsAreInvalidArgument) {
+  auto code = [&](DerivedBlob b) { return store_->PutDerivedBlob(b).code(); };
+  DerivedBlob b = NewDerived(1, "v", 2);
+  b.sha256 = "abc";
+  EXPECT_EQ(code(b), StatusCode::kInvalidArgument);
+  b = NewDerived(1, "v", 2);
+  b.source_sha256 = std::string(64, 'G');
+  EXPECT_EQ(code(b), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(NewDerived(1, "", 2)), StatusCode::kInvalidArgument);
+  EXPECT_EQ(code(NewDerived(1, std::string(129, 'v'), 2)), StatusCode::kInvalidArgument);
+  b = NewDerived(1, "v", 2);
+  b.size = -1;
+  EXPECT_EQ(code(b), StatusCode::kInvalidArgument);
+  b = NewDerived(1, "v", 2);
+  b.details = Json::array();
+  EXPECT_EQ(code(b), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetDerivedBlob(Sha(1), "v").status().code(), StatusCode::kNotFound);
+}
+
 TEST_P(MetadataStoreContractTest, NewObjectIsStoredAsGiven) {
   Bucket bucket = MustCreateBucket();
   StoredObject object = NewObject(bucket, "2024/cat.jpg", 7, {{"camera", "x100"}, {"iso", 400}});

@@ -168,11 +168,32 @@ CREATE TABLE sync_files (
 CREATE INDEX sync_files_by_state ON sync_files(sync_id, state, path);
 )sql";
 
+// Derived blobs (thumbnails), content-addressed by their source. Indexes, by the call they serve:
+//   derived_blobs' primary key (source_sha256, variant)  GetDerivedBlob, PutDerivedBlob's upsert,
+//                            DeleteDerivedBlobs, and BlobReferenced's check that the source is
+//                            still referenced;
+//   derived_blobs_by_sha256  BlobReferenced of a derived blob.
+constexpr std::string_view kSchemaV5 = R"sql(
+CREATE TABLE derived_blobs (
+  source_sha256 TEXT NOT NULL,
+  variant TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  media_type TEXT NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  details TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (source_sha256, variant)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX derived_blobs_by_sha256 ON derived_blobs(sha256);
+)sql";
+
 constexpr Migration kMetadataMigrations[] = {
     {1, "namespaces, api_keys, system_values", kSchemaV1},
     {2, "buckets, objects", kSchemaV2},
     {3, "uploads, upload_parts", kSchemaV3},
     {4, "syncs, sync_files", kSchemaV4},
+    {5, "derived_blobs", kSchemaV5},
 };
 
 // tasks.db, version 1. The task row is the queue entry. Empty strings rather than NULL for

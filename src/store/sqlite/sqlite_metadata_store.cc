@@ -497,6 +497,24 @@ Result<bool> SqliteMetadataStore::BlobReferenced(std::string_view sha256) {
   return BlobReferencedRow(*db, sha256);
 }
 
+Status SqliteMetadataStore::PutDerivedBlob(const DerivedBlob& blob) {
+  ARGUS_RETURN_IF_ERROR(CheckDerivedBlob(blob));
+  ARGUS_ASSIGN_OR_RETURN(std::string details, DumpJson(blob.details, "derived blob details"));
+  std::lock_guard lock(write_mu_);
+  return UpsertDerivedBlobRow(*writer_, blob, details);
+}
+
+Result<DerivedBlob> SqliteMetadataStore::GetDerivedBlob(std::string_view source_sha256,
+                                                        std::string_view variant) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return FindDerivedBlobRow(*db, source_sha256, variant);
+}
+
+Result<int64_t> SqliteMetadataStore::DeleteDerivedBlobs(std::string_view source_sha256) {
+  std::lock_guard lock(write_mu_);
+  return DeleteDerivedBlobRows(*writer_, source_sha256);
+}
+
 Result<Upload> SqliteMetadataStore::CreateUpload(const Upload& upload) {
   ARGUS_RETURN_IF_ERROR(CheckUpload(upload));
   ARGUS_ASSIGN_OR_RETURN(

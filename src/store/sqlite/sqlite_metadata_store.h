@@ -79,6 +79,10 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<StoredObject> DeleteObject(std::string_view bucket_id, std::string_view key) override;
   /// One read of objects_by_sha256 and upload_parts_by_sha256, so one snapshot.
   Result<bool> BlobReferenced(std::string_view sha256) override;
+  Status PutDerivedBlob(const DerivedBlob& blob) override;
+  Result<DerivedBlob> GetDerivedBlob(std::string_view source_sha256,
+                                     std::string_view variant) override;
+  Result<int64_t> DeleteDerivedBlobs(std::string_view source_sha256) override;
 
   /// Fills an empty namespace_id from the bucket (InvalidArgument when another is given), as
   /// PutObject does; InvalidArgument for a key PutObject would refuse or metadata that is not a

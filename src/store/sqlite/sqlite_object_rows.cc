@@ -591,12 +591,88 @@ Result<bool> BlobReferencedRow(SqliteDatabase& db, std::string_view sha256) {
   // DeleteUpload) is referenced by one or the other whenever this runs. Two reads could miss both.
   ARGUS_ASSIGN_OR_RETURN(auto stmt,
                          db.Prepare("SELECT EXISTS (SELECT 1 FROM objects WHERE sha256 = ?1)"
-                                    " OR EXISTS (SELECT 1 FROM upload_parts WHERE sha256 = ?1)",
+                                    " OR EXISTS (SELECT 1 FROM upload_parts WHERE sha256 = ?1)"
+                                    " OR EXISTS (SELECT 1 FROM derived_blobs d WHERE d.sha256 = ?1"
+                                    "   AND (EXISTS (SELECT 1 FROM objects o"
+                                    "                WHERE o.sha256 = d.source_sha256)"
+                                    "     OR EXISTS (SELECT 1 FROM upload_parts u"
+                                    "                WHERE u.sha256 = d.source_sha256)))",
                                     "blob referenced"));
   stmt->BindText(1, sha256);
   ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return InternalError("blob referenced: the EXISTS query returned no row");
   return stmt->ColumnInt64(0) != 0;
+}
+
+Status CheckDerivedBlob(const DerivedBlob& blob) {
+  auto hex64 = [](std::string_view s) {
+    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
+             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+           });
+  };
+  if (!hex64(blob.source_sha256) || !hex64(blob.sha256)) {
+    return InvalidArgumentError("a derived blob's sha256 and source_sha256 are 64 hex digits");
+  }
+  if (blob.variant.empty() || blob.variant.size() > 128 || blob.media_type.empty() ||
+      blob.media_type.size() > 128) {
+    return InvalidArgumentError("a derived blob's variant and media type are 1 to 128 bytes");
+  }
+  if (blob.size < 0) return InvalidArgumentError("a derived blob's size is not negative");
+  if (!blob.details.is_object()) {
+    return InvalidArgumentError("a derived blob's details are a JSON object");
+  }
+  return OkStatus();
+}
+
+Status UpsertDerivedBlobRow(SqliteDatabase& db, const DerivedBlob& blob,
+                            const std::string& details) {
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db.Prepare("INSERT INTO derived_blobs (source_sha256, variant, sha256, media_type, size,"
+                 " details, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                 " ON CONFLICT (source_sha256, variant) DO UPDATE SET sha256 = excluded.sha256,"
+                 " media_type = excluded.media_type, size = excluded.size,"
+                 " details = excluded.details, created_at = excluded.created_at",
+                 "put derived blob"));
+  stmt->BindText(1, blob.source_sha256);
+  stmt->BindText(2, blob.variant);
+  stmt->BindText(3, blob.sha256);
+  stmt->BindText(4, blob.media_type);
+  stmt->BindInt64(5, blob.size);
+  stmt->BindText(6, details);
+  stmt->BindInt64(7, blob.created_at);
+  return stmt->Run();
+}
+
+Result<DerivedBlob> FindDerivedBlobRow(SqliteDatabase& db, std::string_view source_sha256,
+                                       std::string_view variant) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db.Prepare("SELECT sha256, media_type, size, details, created_at"
+                                    " FROM derived_blobs WHERE source_sha256 = ?1 AND variant = ?2",
+                                    "get derived blob"));
+  stmt->BindText(1, source_sha256);
+  stmt->BindText(2, variant);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) {
+    return NotFoundError(fmt::format("no derived blob '{}' of {}", variant, source_sha256));
+  }
+  DerivedBlob blob{.source_sha256 = std::string(source_sha256),
+                   .variant = std::string(variant),
+                   .sha256 = stmt->ColumnText(0),
+                   .media_type = stmt->ColumnText(1),
+                   .size = stmt->ColumnInt64(2),
+                   .created_at = stmt->ColumnInt64(4)};
+  auto details = ParseJson(stmt->ColumnText(3));
+  if (details.ok() && details->is_object()) blob.details = std::move(*details);
+  return blob;
+}
+
+Result<int64_t> DeleteDerivedBlobRows(SqliteDatabase& db, std::string_view source_sha256) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("DELETE FROM derived_blobs WHERE source_sha256 = ?1",
+                                               "delete derived blobs"));
+  stmt->BindText(1, source_sha256);
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  return stmt->Changes();
 }
 
 Result<ObjectListQuery> PrepareObjectList(const ListObjectsRequest& request) {

@@ -107,9 +107,20 @@ Status UpdateObjectMetadataRow(SqliteDatabase& db, std::string_view object_id,
 Result<std::optional<StoredObject>> DeleteObjectRow(SqliteDatabase& db, std::string_view bucket_id,
                                                     std::string_view key);
 
-/// Whether an object or an upload part references the blob `sha256`, in one statement (so one
-/// snapshot).
+/// Whether an object or an upload part references the blob `sha256`, or it is the derived blob
+/// of a source they reference, in one statement (so one snapshot).
 Result<bool> BlobReferencedRow(SqliteDatabase& db, std::string_view sha256);
+
+/// PutDerivedBlob's checks (no database).
+Status CheckDerivedBlob(const DerivedBlob& blob);
+/// PutDerivedBlob as one upsert; `details` is the dump of blob.details.
+Status UpsertDerivedBlobRow(SqliteDatabase& db, const DerivedBlob& blob,
+                            const std::string& details);
+/// GetDerivedBlob: one read by primary key.
+Result<DerivedBlob> FindDerivedBlobRow(SqliteDatabase& db, std::string_view source_sha256,
+                                       std::string_view variant);
+/// DeleteDerivedBlobs as one statement; returns the rows deleted.
+Result<int64_t> DeleteDerivedBlobRows(SqliteDatabase& db, std::string_view source_sha256);
 
 // ---- ListObjects -----------------------------------------------------------------------------
 
