@@ -109,6 +109,7 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
   }
   if (deps_.webhooks != nullptr) AddWebhookRoutes(router_, env);
   if (deps_.inference != nullptr) AddInferenceRoutes(router_, env);
+  if (deps_.blobs != nullptr && deps_.inference != nullptr) AddThumbnailRoutes(router_, env);
   if (deps_.blobs != nullptr) {
     AddBucketRoutes(router_, env);
     AddObjectRoutes(router_, env);

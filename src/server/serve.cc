@@ -119,6 +119,7 @@ std::vector<std::string> SyncRoots(const Config& config) {
 // The model runtime with every extractor; without a readable manifest the extractors report
 // themselves failed and everything else runs.
 std::unique_ptr<engine::InferenceRuntime> StartInference(const Config& config,
+                                                         store::BlobStore* blobs,
                                                          MetricsRegistry* metrics) {
   std::string dir = config.GetString("models.dir");
   if (const char* env = std::getenv("ARGUS_MODEL_DIR"); dir.empty() && env != nullptr) dir = env;
@@ -137,11 +138,13 @@ std::unique_ptr<engine::InferenceRuntime> StartInference(const Config& config,
   }
   engine::InferenceRuntimeOptions options;
   options.decode.max_pixels = config.GetInt("images.max_pixels");
+  options.blobs = blobs;
+  options.max_blob_bytes = config.GetInt("images.max_bytes");
   auto runtime = std::make_unique<engine::InferenceRuntime>(std::move(pool), options);
   for (auto make : {&engine::NewObjectDetectionExtractor, &engine::NewImageEmbeddingExtractor,
                     &engine::NewModerationExtractor, &engine::NewImagePropertiesExtractor,
                     &engine::NewFaceDetectionExtractor, &engine::NewFaceEmbeddingExtractor,
-                    &engine::NewOcrExtractor}) {
+                    &engine::NewOcrExtractor, &engine::NewThumbnailExtractor}) {
     if (Status s = runtime->Register(make()); !s.ok()) {
       log::Error("an extractor failed to register", {{"error", s.ToString()}});
     }
@@ -344,7 +347,7 @@ int RunServe(const Config& config) {
   deps.sync_allowed_roots = sync_options.allowed_roots;
   deps.sync_allow_private_endpoints = sync_options.allow_private_endpoints;
 #ifdef ARGUS_WITH_ORT
-  auto inference = StartInference(config, &metrics);
+  auto inference = StartInference(config, blobs->get(), &metrics);
   deps.inference = inference.get();
 #endif
   deps.inference_max_body_bytes = config.GetInt("inference.max_body_bytes");

@@ -32,7 +32,10 @@ struct InferenceTarget {
 
 struct InferenceRequest {
   std::string name;   ///< an extractor or a model of the manifest
-  std::string media;  ///< the encoded bytes (JPEG, PNG, ...)
+  std::string media;  ///< the encoded bytes (JPEG, PNG, ...), or a text model's UTF-8 text
+  /// Media by reference, when `media` is empty: the blob store's bytes of this SHA-256, read by
+  /// the service (NotFound when it has no such blob).
+  std::string blob_sha256;
   Json params = Json::object();
   /// The request fails with DeadlineExceeded when it cannot be answered by then.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();

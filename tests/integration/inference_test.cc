@@ -17,13 +17,6 @@ namespace {
 
 const std::string kData = "/usr/share/doc/opencv-doc/examples/data/";
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream out;
-  out << in.rdbuf();
-  return out.str();
-}
-
 class InferenceTest : public ::testing::Test {
  protected:
   void Start(std::vector<std::string> env = {}) {

@@ -107,5 +107,7 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
 std::string ArgusBinary();
 std::string SourceDir();
 std::string NewTempDir(const std::string& tag);
+/// The whole file ("" when it cannot be read).
+std::string ReadFile(const std::string& path);
 
 }  // namespace argus::testing

@@ -66,6 +66,8 @@ void AddUploadRoutes(Router& router, HandlerEnv env);
 void AddSyncRoutes(Router& router, HandlerEnv env);
 /// /v1/models, /v1/extractors and POST /v1/inference/{name}.
 void AddInferenceRoutes(Router& router, HandlerEnv env);
+/// GET /v1/buckets/{bucket}/thumbnails/{key}: made by the inference service, kept as derived blobs.
+void AddThumbnailRoutes(Router& router, HandlerEnv env);
 /// /v1/webhooks and their delivery log.
 void AddWebhookRoutes(Router& router, HandlerEnv env);
 

@@ -46,6 +46,8 @@ std::unique_ptr<Extractor> NewImageEmbeddingExtractor();
 std::unique_ptr<Extractor> NewModerationExtractor();
 /// image_properties (no model): size, format, orientation, dominant colours, dHash.
 std::unique_ptr<Extractor> NewImagePropertiesExtractor();
+/// thumbnail (no model): the image fit into max_side², as base64 JPEG/WebP/PNG.
+std::unique_ptr<Extractor> NewThumbnailExtractor();
 /// The 64-bit difference hash of an image (near duplicates differ in few bits).
 uint64_t DifferenceHash(const cv::Mat& bgr);
 /// object_detection (CenterNet, COCO-80): score threshold, NMS, class filter; boxes in

@@ -142,6 +142,12 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
   if (std::chrono::steady_clock::now() > request.deadline) {
     return DeadlineExceededError("the deadline passed before the request started");
   }
+  std::string loaded;
+  std::string_view media = request.media;
+  if (media.empty() && !request.blob_sha256.empty()) {
+    ARGUS_ASSIGN_OR_RETURN(loaded, ReadBlob(request.blob_sha256));
+    media = loaded;
+  }
   auto it = extractors_.find(request.name);
   if (it != extractors_.end()) {
     const ExtractorInfo& info = it->second.extractor->info();
@@ -155,7 +161,7 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
     if (Status valid = it->second.params.Validate(request.params); !valid.ok()) {
       return InvalidArgumentError("parameters: " + std::string(valid.message()));
     }
-    ARGUS_ASSIGN_OR_RETURN(auto image, DecodeImage(request.media, options_.decode));
+    ARGUS_ASSIGN_OR_RETURN(auto image, DecodeImage(media, options_.decode));
     ExtractContext ctx{.models = pool_.get(), .deadline = request.deadline};
     ARGUS_ASSIGN_OR_RETURN(Json out, it->second.extractor->Extract(image, request.params, ctx));
     out["extractor"] = info.name + "@" + info.version;
@@ -165,11 +171,30 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
   if (spec == nullptr) {
     return NotFoundError("no extractor or model named '" + request.name + "'");
   }
-  return RunModel(*spec, request);
+  return RunModel(*spec, request, media);
+}
+
+Result<std::string> InferenceRuntime::ReadBlob(std::string_view sha256) const {
+  if (options_.blobs == nullptr) return UnavailableError("inference has no blob store");
+  ARGUS_ASSIGN_OR_RETURN(auto reader, options_.blobs->Open(sha256));
+  if (reader->size() > options_.max_blob_bytes) {
+    return InvalidArgumentError("the media is " + std::to_string(reader->size()) +
+                                " bytes: more than inference reads (" +
+                                std::to_string(options_.max_blob_bytes) + ")");
+  }
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(reader->size()));
+  while (static_cast<int64_t>(bytes.size()) < reader->size()) {
+    ARGUS_ASSIGN_OR_RETURN(auto piece, reader->ReadAt(static_cast<int64_t>(bytes.size()), 8 << 20));
+    if (piece.empty()) return InternalError("the blob ended before its size");
+    bytes.append(piece);
+  }
+  return bytes;
 }
 
 Result<Json> InferenceRuntime::RunModel(const ModelSpec& spec,
-                                        const store::InferenceRequest& request) {
+                                        const store::InferenceRequest& request,
+                                        std::string_view media) {
   ARGUS_ASSIGN_OR_RETURN(auto schema, JsonSchema::Compile(TaskParamsSchema(spec)));
   if (!request.params.is_object()) return InvalidArgumentError("parameters must be an object");
   if (Status valid = schema.Validate(request.params); !valid.ok()) {
@@ -178,9 +203,9 @@ Result<Json> InferenceRuntime::RunModel(const ModelSpec& spec,
   ARGUS_RETURN_IF_ERROR(pool_->Ready(spec.name));
   if (IsTextTask(spec.task)) {
     ARGUS_ASSIGN_OR_RETURN(auto input, TextInputFor(spec));
-    return RunTextModel(*pool_, spec, *input, request.media, request.deadline);
+    return RunTextModel(*pool_, spec, *input, media, request.deadline);
   }
-  ARGUS_ASSIGN_OR_RETURN(auto image, DecodeImage(request.media, options_.decode));
+  ARGUS_ASSIGN_OR_RETURN(auto image, DecodeImage(media, options_.decode));
   return RunImageModel(*pool_, spec, image, request.params, request.deadline);
 }
 

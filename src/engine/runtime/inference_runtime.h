@@ -14,6 +14,7 @@
 #include "engine/image/image_decode.h"
 #include "engine/runtime/model_pool.h"
 #include "engine/runtime/model_tasks.h"
+#include "store/blob_store.h"
 #include "store/inference_service.h"
 
 namespace argus::engine {
@@ -24,6 +25,10 @@ struct InferenceRuntimeOptions {
   /// batches full (they mostly wait).
   int request_threads = 32;
   int max_waiting = 256;  ///< requests queued for those threads; beyond: ResourceExhausted
+  /// Where requests by blob reference are read from (not owned; null: such requests are
+  /// Unavailable), and the largest blob read so.
+  store::BlobStore* blobs = nullptr;
+  int64_t max_blob_bytes = 64 << 20;
 };
 
 /// The in-process InferenceService of `argus serve`: extractors, and manifest models run by name
@@ -56,7 +61,10 @@ class InferenceRuntime final : public store::InferenceService {
     JsonSchema params;
   };
   Result<Json> InferNoThrow(const store::InferenceRequest& request);
-  Result<Json> RunModel(const ModelSpec& spec, const store::InferenceRequest& request);
+  Result<Json> RunModel(const ModelSpec& spec, const store::InferenceRequest& request,
+                        std::string_view media);
+  /// The request's media: its bytes, or the blob it names.
+  Result<std::string> ReadBlob(std::string_view sha256) const;
   std::string ModelsState(const ExtractorInfo& info, std::string* error) const;
   /// The tokenizer and input layout of a text model, read on first use.
   Result<std::shared_ptr<const TextInput>> TextInputFor(const ModelSpec& spec);
