@@ -14,13 +14,14 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-  if (argc != 7) {
-    std::fprintf(stderr, "usage: %s MODEL IMAGE SIZE SCALE SECONDS THREADS\n", argv[0]);
+  if (argc != 7 && argc != 8) {
+    std::fprintf(stderr, "usage: %s MODEL IMAGE SIZE SCALE SECONDS THREADS [BLUR]\n", argv[0]);
     return 2;
   }
   const int size = std::stoi(argv[3]);
   const float scale = std::stof(argv[4]);
   const double seconds = std::stod(argv[5]);
+  const double blur = argc > 7 ? std::stod(argv[7]) : 0.0;  // the extractor's low-pass, if any
   std::ifstream in(argv[2], std::ios::binary);
   std::vector<unsigned char> bytes((std::istreambuf_iterator<char>(in)),
                                    std::istreambuf_iterator<char>());
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     auto once = [&] {
       cv::Mat img = cv::imdecode(bytes, cv::IMREAD_COLOR), resized, rgb, input;
       cv::resize(img, resized, cv::Size(size, size), 0, 0, cv::INTER_AREA);
+      if (blur > 0) cv::GaussianBlur(resized, resized, cv::Size(0, 0), blur, blur);
       cv::cvtColor(resized, rgb, cv::COLOR_BGR2RGB);
       rgb.convertTo(input, CV_32FC3, scale);
       auto tensor = Ort::Value::CreateTensor<float>(memory, input.ptr<float>(),

@@ -34,7 +34,7 @@ cores=$(nproc)
 printf '| target (model) | 1 client p50 | 8 clients | 32 clients | raw loop | server/raw (best) |\n'
 printf '|---|---|---|---|---|---|\n'
 # target model size scale
-while read -r target model size scale; do
+while read -r target model size scale blur; do
   one=$(wrk -t1 -c1 -d"${duration}s" -s "$root/bench/inference/post_image.lua" "$url/v1/inference/$target")
   p50=$(sed -n 's/.*p50_ms=\([0-9.]*\).*/\1/p' <<<"$one")
   rps() { sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$1"; }
@@ -46,7 +46,7 @@ while read -r target model size scale; do
   }
   eight=$(wrk -t1 -c8 -d"${duration}s" --timeout 10s -s "$root/bench/inference/post_image.lua" "$url/v1/inference/$target")
   many=$(wrk -t1 -c32 -d"${duration}s" --timeout 10s -s "$root/bench/inference/post_image.lua" "$url/v1/inference/$target")
-  loop=$("$raw" "$models/$model.onnx" "$image" "$size" "$scale" "$duration" "$cores")
+  loop=$("$raw" "$models/$model.onnx" "$image" "$size" "$scale" "$duration" "$cores" "$blur")
   raw_rps=$(sed -n 's/images_per_s=\([0-9.]*\).*/\1/p' <<<"$loop")
   best=$(printf '%s\n%s\n' "$(rps "$eight")" "$(rps "$many")" | sort -g | tail -1)
   ratio=$(awk -v a="$best" -v b="$raw_rps" 'BEGIN { printf "%.2f", a / b }')
@@ -54,6 +54,6 @@ while read -r target model size scale; do
     "$target" "$model" "$p50" "$(rps "$eight")" "$(errs "$eight")" "$(rps "$many")" \
     "$(errs "$many")" "$raw_rps" "$ratio"
 done <<EOF2
-object_detection centernet 512 1.0
-image_embedding mobilenet_v2 224 0.00392156862745098
+object_detection centernet 512 1.0 0
+image_embedding mobilenet_v2 224 0.00392156862745098 1.0
 EOF2

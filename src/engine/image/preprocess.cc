@@ -17,6 +17,14 @@ cv::Mat Resize(const cv::Mat& bgr, int width, int height) {
   return resized;
 }
 
+cv::Mat Smooth(cv::Mat sized, const ImagePreprocessing& p) {
+  if (p.blur_sigma > 0) {
+    cv::GaussianBlur(sized, sized, cv::Size(0, 0), p.blur_sigma, p.blur_sigma,
+                     cv::BORDER_REFLECT_101);
+  }
+  return sized;
+}
+
 // A BGR 8-bit image of exactly p.width × p.height into the normalised tensor.
 Tensor Normalise(const cv::Mat& sized, const ImagePreprocessing& p) {
   cv::Mat pixels;
@@ -55,7 +63,7 @@ Tensor Normalise(const cv::Mat& sized, const ImagePreprocessing& p) {
 }  // namespace
 
 Tensor ImageToTensor(const cv::Mat& bgr, const ImagePreprocessing& p) {
-  return Normalise(Resize(bgr, p.width, p.height), p);
+  return Normalise(Smooth(Resize(bgr, p.width, p.height), p), p);
 }
 
 Tensor LetterboxToTensor(const cv::Mat& bgr, const ImagePreprocessing& p, Letterbox* letterbox) {
@@ -69,7 +77,7 @@ Tensor LetterboxToTensor(const cv::Mat& bgr, const ImagePreprocessing& p, Letter
   box.scale_x = static_cast<float>(box.width) / bgr.cols;
   box.scale_y = static_cast<float>(box.height) / bgr.rows;
   cv::Mat padded;
-  cv::copyMakeBorder(Resize(bgr, box.width, box.height), padded, box.top,
+  cv::copyMakeBorder(Smooth(Resize(bgr, box.width, box.height), p), padded, box.top,
                      p.height - box.height - box.top, box.left, p.width - box.width - box.left,
                      cv::BORDER_CONSTANT, cv::Scalar(0, 0, 0));
   if (letterbox != nullptr) *letterbox = box;

@@ -18,6 +18,9 @@ struct ImagePreprocessing {
   std::array<float, 3> mean = {0, 0, 0};
   std::array<float, 3> std = {1, 1, 1};
   bool nchw = false;  ///< false: NHWC
+  /// A Gaussian blur of this sigma (model-input pixels) after resizing; 0: none. A mild low-pass
+  /// makes features depend on the picture rather than on how it was last resampled.
+  float blur_sigma = 0;
 };
 
 /// Resizes (bilinear; area when shrinking a lot) and normalises a BGR 8-bit image into a

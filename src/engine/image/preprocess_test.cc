@@ -38,6 +38,28 @@ TEST(ImageToTensorTest, StretchesAndNormalisesInModelChannelOrder) {
 
 // A 200 × 100 image into 64 × 64: scale 0.32, content 64 × 32, centred with 16 rows of padding
 // above and below.
+TEST(ImageToTensorTest, BlurSigmaSmoothsPixelDetailButKeepsTheMean) {
+  cv::Mat checker(32, 32, CV_8UC3);
+  for (int y = 0; y < 32; ++y) {
+    for (int x = 0; x < 32; ++x)
+      checker.at<cv::Vec3b>(y, x) = cv::Vec3b::all((x + y) % 2 ? 255 : 0);
+  }
+  ImagePreprocessing p{.width = 32, .height = 32, .scale = 1.0f / 255};
+  auto spread = [](const Tensor& t) {
+    double mean = 0, var = 0;
+    for (float v : t.data) mean += v;
+    mean /= t.data.size();
+    for (float v : t.data) var += (v - mean) * (v - mean);
+    return std::make_pair(mean, var / t.data.size());
+  };
+  auto [sharp_mean, sharp_var] = spread(ImageToTensor(checker, p));
+  p.blur_sigma = 1.0f;
+  auto [soft_mean, soft_var] = spread(ImageToTensor(checker, p));
+  EXPECT_NEAR(sharp_var, 0.25, 1e-3);  // ±0.5 around 0.5
+  EXPECT_LT(soft_var, 0.01);           // the checkerboard is gone
+  EXPECT_NEAR(soft_mean, sharp_mean, 0.01);
+}
+
 TEST(LetterboxToTensorTest, KeepsTheAspectRatioAndCentres) {
   cv::Mat img(100, 200, CV_8UC3, cv::Scalar(0, 0, 255));  // red
   auto p = MinusOneToOne(64, 64);

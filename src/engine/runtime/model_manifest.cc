@@ -115,6 +115,7 @@ Result<ImagePreprocessing> ImageInputOf(const ModelSpec& spec) try {
   p.height = static_cast<int>(h);
   p.rgb = pre.value("color", "RGB") != "BGR";
   p.scale = pre.value("scale", 1.0f);
+  p.blur_sigma = pre.value("blur_sigma", 0.0f);
   auto three = [&](const char* key, std::array<float, 3>& out) {
     if (!pre.contains(key)) return;
     if (pre[key].is_number()) {

@@ -50,7 +50,7 @@ struct ModelManifest {
 Result<ModelManifest> LoadManifest(const std::string& dir);
 
 /// The image input of a model: its "preprocessing" entry (size [w, h], color "RGB"/"BGR",
-/// scale, mean and std as a number or three) and its first input's layout and shape.
+/// scale, mean and std as a number or three, blur_sigma) and its first input's layout and shape.
 /// InvalidArgument when the model has no 4-D image input.
 Result<ImagePreprocessing> ImageInputOf(const ModelSpec& spec);
 
