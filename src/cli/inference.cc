@@ -42,9 +42,11 @@ std::string Box(const Json& box) {
 }  // namespace
 
 Result<Json> Infer(HttpClient& http, const std::string& name, const std::string& file,
-                   const std::vector<std::string>& params) {
+                   const std::vector<std::string>& params, const std::string& text) {
   std::string bytes;
-  if (file == "-") {
+  if (!text.empty()) {
+    bytes = text;
+  } else if (file == "-") {
     bytes.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
   } else {
     std::ifstream in(file, std::ios::binary);
@@ -65,7 +67,9 @@ Result<Json> Infer(HttpClient& http, const std::string& name, const std::string&
     sep = '&';
   }
   BytesSource body(std::move(bytes));
-  return http.Send("POST", path, body, {"Content-Type: application/octet-stream"});
+  return http.Send("POST", path, body,
+                   {text.empty() ? "Content-Type: application/octet-stream"
+                                 : "Content-Type: text/plain; charset=utf-8"});
 }
 
 std::string FormatInference(const Json& answer) {

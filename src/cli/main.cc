@@ -284,12 +284,14 @@ int Main(int argc, char** argv) {
       ->check(CLI::Range(1, 64));
   add_client(upload);
 
-  std::string infer_name, infer_file;
+  std::string infer_name, infer_file, infer_text;
   std::vector<std::string> infer_params;
   CLI::App* infer = app.add_subcommand(
-      "infer", "run an extractor or a model on an image (POST /v1/inference/NAME)");
+      "infer", "run an extractor or a model on an image or a text (POST /v1/inference/NAME)");
   infer->add_option("name", infer_name, "extractor or model, e.g. object_detection")->required();
-  infer->add_option("file", infer_file, "image file ('-': stdin)")->required();
+  auto* infer_file_opt = infer->add_option("file", infer_file, "image file ('-': stdin)");
+  infer->add_option("--text", infer_text, "the text, for a text model (instead of a file)")
+      ->excludes(infer_file_opt);
   infer->add_option("-p,--param", infer_params, "parameter key=value (repeatable)");
   add_client(infer);
   CLI::App* models = app.add_subcommand("models", "models and extractors");
@@ -321,7 +323,10 @@ int Main(int argc, char** argv) {
   }
   HttpClient http(client);
   if (infer->parsed()) {
-    auto r = Infer(http, infer_name, infer_file, infer_params);
+    if (infer_file.empty() && infer_text.empty()) {
+      return PrintError(InvalidArgumentError("give an image file or --text"));
+    }
+    auto r = Infer(http, infer_name, infer_file, infer_params, infer_text);
     if (!r.ok()) return PrintError(r.status());
     std::cout << (json ? r->dump(2) + "\n" : FormatInference(*r));
     return 0;

@@ -234,6 +234,17 @@ TEST_F(InferenceTest, UserTextEmbedderAndDetectorAnswerOverHttp) {
   // [CLS] blue boat ##s ! [SEP]: six tokens, one each → 1/sqrt(6) for "blue" (entry 6).
   EXPECT_NEAR(text.json()["embedding"][6].get<double>(), 1 / std::sqrt(6.0), 1e-6);
   EXPECT_EQ(Infer("my_text", "").status, 400);
+  // The CLI sends a text with --text.
+  std::vector<std::string> cli_env = {
+      "ARGUS_URL=http://127.0.0.1:" + std::to_string(server_->port()),
+      "ARGUS_API_KEY=" + server_->admin_key()};
+  auto cli =
+      RunProcess({ArgusBinary(), "infer", "my_text", "--text", "Blue boats!", "--json"}, cli_env);
+  ASSERT_EQ(cli.exit_code, 0) << cli.output;
+  EXPECT_EQ(Json::parse(cli.output)["embedding"], text.json()["embedding"]);
+  auto neither = RunProcess({ArgusBinary(), "infer", "my_text"}, cli_env);
+  EXPECT_NE(neither.exit_code, 0);
+  EXPECT_NE(neither.output.find("--text"), std::string::npos) << neither.output;
 
   std::string png = ReadFile(dir + "/red.png");
   auto found = Infer("my_detector", png, {{"Content-Type", "image/png"}});
