@@ -59,9 +59,10 @@ struct ApiDeps {
   const store::ObjectSourceRegistry* sources = nullptr;
   /// Models and extractors; null: no /v1/models, /v1/extractors, /v1/inference routes.
   store::InferenceService* inference = nullptr;
-  int64_t inference_max_body_bytes = 32 << 20;  ///< an image sent for inference
-  double inference_timeout_s = 30;              ///< then 504
-  std::vector<std::string> sync_allowed_roots;  ///< folder syncs read only below these
+  int64_t inference_max_body_bytes = 32 << 20;    ///< an image sent for inference
+  double inference_timeout_s = 30;                ///< then 504
+  int64_t thumbnail_max_source_bytes = 64 << 20;  ///< larger objects get no thumbnail (413)
+  std::vector<std::string> sync_allowed_roots;    ///< folder syncs read only below these
   bool sync_allow_private_endpoints = false;
 };
 

@@ -103,8 +103,8 @@ constexpr ConfigKey kKeys[] = {
     {"inference.timeout_s", T::kDouble, "30", "an inference request not answered by then: 504"},
     {"images.max_pixels", T::kInt, "40000000",
      "larger images are refused from their header, before decoding (decompression bombs)"},
-    {"images.max_bytes", T::kInt, "268435456",
-     "largest stored object read for thumbnails (and inference by reference)"},
+    {"images.max_bytes", T::kInt, "67108864",
+     "largest stored image read for thumbnails (and inference by reference); larger: 413"},
     {"syncs.allowed_roots", T::kString, "\"\"",
      "directories folder syncs may read below, colon-separated; empty: folder syncs are refused "
      "(403)"},

@@ -352,6 +352,7 @@ int RunServe(const Config& config) {
 #endif
   deps.inference_max_body_bytes = config.GetInt("inference.max_body_bytes");
   deps.inference_timeout_s = config.GetDouble("inference.timeout_s");
+  deps.thumbnail_max_source_bytes = config.GetInt("images.max_bytes");
   store::MetadataStore* md = metadata->get();
   store::InferenceService* models =
       config.GetBool("inference.preload") ? deps.inference : nullptr;  // gate /readyz on warm-up

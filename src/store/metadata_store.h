@@ -311,8 +311,9 @@ class MetadataStore {
   /// NotFound when (source_sha256, variant) has none.
   virtual Result<DerivedBlob> GetDerivedBlob(std::string_view source_sha256,
                                              std::string_view variant) = 0;
-  /// Forgets every derived blob of a source (the collector freed it); returns how many.
-  virtual Result<int64_t> DeleteDerivedBlobs(std::string_view source_sha256) = 0;
+  /// Forgets every record whose source or derived blob is `sha256` (the collector freed that
+  /// blob); returns how many.
+  virtual Result<int64_t> DeleteDerivedBlobs(std::string_view sha256) = 0;
 
   // Resumable uploads, addressed by (bucket id, upload id); NotFound names the upload.
   /// NotFound when the bucket is gone.

@@ -518,6 +518,13 @@ TEST_P(MetadataStoreContractTest, DerivedBlobsAreFoundByTheirSourceAndVariant) {
   EXPECT_EQ(store_->GetDerivedBlob(Sha(1), "thumbnail-64.jpeg").status().code(),
             StatusCode::kNotFound);
   EXPECT_EQ(store_->DeleteDerivedBlobs(Sha(1)).value_or(-1), 0);
+  // ... and by the derived blob itself.
+  ASSERT_TRUE(store_->PutDerivedBlob(NewDerived(3, "thumbnail-256.jpeg", 13)).ok());
+  ASSERT_TRUE(store_->PutDerivedBlob(NewDerived(4, "thumbnail-256.jpeg", 14)).ok());
+  EXPECT_EQ(store_->DeleteDerivedBlobs(Sha(13)).value_or(-1), 1);
+  EXPECT_EQ(store_->GetDerivedBlob(Sha(3), "thumbnail-256.jpeg").status().code(),
+            StatusCode::kNotFound);
+  EXPECT_TRUE(store_->GetDerivedBlob(Sha(4), "thumbnail-256.jpeg").ok());
 }
 
 TEST_P(MetadataStoreContractTest, DerivedBlobsAreReferencedWhileTheirSourceIs) {

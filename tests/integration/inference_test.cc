@@ -196,25 +196,26 @@ TEST_F(InferenceTest, UserTextEmbedderAndDetectorAnswerOverHttp) {
   std::string dir = NewTempDir("user-models");
   std::string make = "/usr/bin/python3 " + SourceDir() + "/tests/models/make_tiny_models.py " + dir;
   ASSERT_EQ(std::system(make.c_str()), 0);
-  Json manifest = {{"format", 1},
-                   {"models",
-                    {{{"name", "my_text"},
-                      {"version", "1"},
-                      {"task", "text_embedding"},
-                      {"file", "text.onnx"},
-                      {"sha256", Sha256Of(dir + "/text.onnx")},
-                      {"inputs", {{{"name", "input_ids"}}, {{"name", "attention_mask"}}}},
-                      {"outputs", {{{"name", "embedding"}}}},
-                      {"preprocessing", {{"tokenizer", "wordpiece"}, {"vocab", "vocab.txt"}}}},
-                     {{"name", "my_detector"},
-                      {"version", "2"},
-                      {"task", "object_detection"},
-                      {"file", "detect.onnx"},
-                      {"sha256", Sha256Of(dir + "/detect.onnx")},
-                      {"inputs", {{{"name", "image"}, {"shape", {"N", 8, 8, 3}}}}},
-                      {"outputs", {{{"name", "boxes"}}, {{"name", "scores"}}}},
-                      {"preprocessing", {{"size", {8, 8}}, {"scale", 1.0 / 255}}},
-                      {"labels", {"red", "green"}}}}}};
+  Json manifest = {
+      {"format", 1},
+      {"models",
+       {{{"name", "my_text"},
+         {"version", "1"},
+         {"task", "text_embedding"},
+         {"file", "text.onnx"},
+         {"sha256", Sha256Of(dir + "/text.onnx")},
+         {"inputs", {{{"name", "input_ids"}}, {{"name", "attention_mask"}}}},
+         {"outputs", {{{"name", "embedding"}}}},
+         {"preprocessing", {{"tokenizer", "wordpiece"}, {"vocab", "vocab.txt"}}}},
+        {{"name", "my_detector"},
+         {"version", "2"},
+         {"task", "object_detection"},
+         {"file", "detect.onnx"},
+         {"sha256", Sha256Of(dir + "/detect.onnx")},
+         {"inputs", {{{"name", "image"}, {"shape", {"N", 8, 8, 3}}}}},
+         {"outputs", {{{"name", "boxes"}}, {{"name", "scores"}}, {{"name", "classes"}}}},
+         {"preprocessing", {{"size", {8, 8}}, {"scale", 1.0 / 255}}},
+         {"labels", {"red", "green"}}}}}};
   std::ofstream(dir + "/manifest.json") << manifest.dump();
   ASSERT_NO_FATAL_FAILURE(Start({"ARGUS_MODEL_DIR=" + dir}));
 

@@ -10,7 +10,9 @@ tokens.onnx   input_ids[N,S] -> per-token one-hot rows [N,S,V] (the runtime mean
 vocab.txt     the V = 12 WordPiece entries of both
 red.png       a 60 × 40 pure red PNG, for the detector
 detect.onnx   image[N,8,8,3] -> boxes[N,1,4] = (0.25, 0.25, 0.75, 0.5) normalised xyxy,
-              scores[N,1,2] = the mean red and green (labels "red", "green")
+              scores[N,1,2] = the mean red and green (labels "red", "green"), classes[N,1]
+              (int64) = the larger of the two
+detect_none.onnx  the same with K = 0: boxes[N,0,4], scores[N,0,2]
 Run with Debian's /usr/bin/python3 (python3-onnx, python3-numpy).
 """
 import os
@@ -91,11 +93,28 @@ def main(out):
                 helper.make_node("Slice", ["mean", "zero1", "one1", "one1"], ["r"]),
                 helper.make_node("Mul", ["r", "zero"], ["r0"]),
                 helper.make_node("Add", ["r0", "box"], ["box2"]),
-                helper.make_node("Unsqueeze", ["box2", "one1"], ["boxes"])],
+                helper.make_node("Unsqueeze", ["box2", "one1"], ["boxes"]),
+                # classes [N, 1] int64: the index of the larger of red and green
+                helper.make_node("ArgMax", ["rg"], ["classes"], axis=1, keepdims=1)],
                [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 8, 8, 3])],
                [helper.make_tensor_value_info("boxes", TensorProto.FLOAT, ["N", 1, 4]),
-                helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 1, 2])],
+                helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 1, 2]),
+                helper.make_tensor_value_info("classes", TensorProto.INT64, ["N", 1])],
                consts, "detect"), os.path.join(out, "detect.onnx"))
+    # The same with nothing found: K = 0 (a graph with its own NMS that kept no box).
+    save(model([helper.make_node("ReduceMean", ["image"], ["mean"], axes=[1, 2], keepdims=0),
+                helper.make_node("Slice", ["mean", "zero1", "one1", "one1"], ["r"]),
+                helper.make_node("Mul", ["r", "zero"], ["r0"]),
+                helper.make_node("Add", ["r0", "box"], ["box2"]),
+                helper.make_node("Unsqueeze", ["box2", "one1"], ["all_boxes"]),
+                helper.make_node("Slice", ["all_boxes", "zero1", "zero1", "one1"], ["boxes"]),
+                helper.make_node("Slice", ["mean", "zero1", "two1", "one1"], ["rg"]),
+                helper.make_node("Unsqueeze", ["rg", "one1"], ["all_scores"]),
+                helper.make_node("Slice", ["all_scores", "zero1", "zero1", "one1"], ["scores"])],
+               [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 8, 8, 3])],
+               [helper.make_tensor_value_info("boxes", TensorProto.FLOAT, ["N", "K", 4]),
+                helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", "K", 2])],
+               consts, "detect_none"), os.path.join(out, "detect_none.onnx"))
     write_png(os.path.join(out, "red.png"), 60, 40, (255, 0, 0))
 
 

@@ -94,6 +94,18 @@ void AddThumbnailRoutes(Router& router, HandlerEnv env) {
          ARGUS_RETURN_IF_ERROR(CheckKey(ctx.PathParam("key"), &key));
          ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->metadata->GetObject(bucket.id, key));
          const std::string variant = StrCat({"thumbnail-", std::to_string(size), ".", format});
+         // Refused from the record alone, before any byte is read: the media type was sniffed
+         // from the content at upload.
+         if (!obj.media_type.starts_with("image/")) {
+           return UnsupportedMediaTypeError("object '" + key + "' is " + obj.media_type +
+                                            ", not an image");
+         }
+         if (obj.size > env.deps->thumbnail_max_source_bytes) {
+           return PayloadTooLargeError("object '" + key + "' has " + std::to_string(obj.size) +
+                                       " bytes: thumbnails are made of images up to " +
+                                       std::to_string(env.deps->thumbnail_max_source_bytes) +
+                                       " (images.max_bytes)");
+         }
 
          if (auto known = env.deps->metadata->GetDerivedBlob(obj.sha256, variant); known.ok()) {
            std::string_view inm = ctx.http.Header("if-none-match");
@@ -126,6 +138,7 @@ void AddThumbnailRoutes(Router& router, HandlerEnv env) {
            env.deps->inference->InferAsync(std::move(request), [env, complete, source, variant,
                                                                 key](Result<Json> answer) {
              if (!answer.ok()) {
+               // The stored bytes do not decode (corrupt, truncated, over the pixel limit).
                if (answer.status().code() == StatusCode::kInvalidArgument) {
                  return complete(UnsupportedMediaTypeError("object '" + key +
                                                            "' is not an image Argus can read: " +

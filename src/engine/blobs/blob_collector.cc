@@ -52,8 +52,9 @@ Result<int64_t> BlobCollector::CollectOnce(bool startup) {
       ARGUS_ASSIGN_OR_RETURN(bool referenced, metadata_->BlobReferenced(blob.sha256));
       if (referenced) continue;
       ARGUS_RETURN_IF_ERROR(blobs_->Delete(blob.sha256));
-      // Its thumbnails lose their source: they are unreferenced from now on and go in a later
-      // pass (or this one, if listed after it).
+      // Records of it go too: as a source, its thumbnails are unreferenced from now on and go in
+      // a later pass (or this one); as a thumbnail, a request would otherwise find its record
+      // and have to make it again.
       ARGUS_RETURN_IF_ERROR(metadata_->DeleteDerivedBlobs(blob.sha256).status());
       ++freed;
     }

@@ -178,7 +178,7 @@ Result<std::string> InferenceRuntime::ReadBlob(std::string_view sha256) const {
   if (options_.blobs == nullptr) return UnavailableError("inference has no blob store");
   ARGUS_ASSIGN_OR_RETURN(auto reader, options_.blobs->Open(sha256));
   if (reader->size() > options_.max_blob_bytes) {
-    return InvalidArgumentError("the media is " + std::to_string(reader->size()) +
+    return PayloadTooLargeError("the media is " + std::to_string(reader->size()) +
                                 " bytes: more than inference reads (" +
                                 std::to_string(options_.max_blob_bytes) + ")");
   }
@@ -213,8 +213,13 @@ Result<std::shared_ptr<const TextInput>> InferenceRuntime::TextInputFor(const Mo
   std::lock_guard lock(text_mu_);
   auto it = text_inputs_.find(spec.name);
   if (it != text_inputs_.end()) return it->second;
-  ARGUS_ASSIGN_OR_RETURN(auto input, TextInputOf(spec));
-  auto shared = std::make_shared<const TextInput>(std::move(input));
+  ARGUS_ASSIGN_OR_RETURN(auto shapes, pool_->GraphInputShapes(spec.name));
+  auto input = TextInputOf(spec, shapes);
+  if (!input.ok()) {  // the model's set-up, not the request: 503 naming the cause
+    return UnavailableError("model '" + spec.name +
+                            "' cannot run: " + std::string(input.status().message()));
+  }
+  auto shared = std::make_shared<const TextInput>(std::move(input).value());
   text_inputs_.emplace(spec.name, shared);
   return shared;
 }

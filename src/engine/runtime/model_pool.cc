@@ -192,6 +192,18 @@ Status ModelPool::Ready(std::string_view name) {
   return OkStatus();
 }
 
+Result<std::vector<std::vector<int64_t>>> ModelPool::GraphInputShapes(std::string_view name) {
+  ARGUS_RETURN_IF_ERROR(Ready(name));
+  std::lock_guard lock(mu_);
+  auto it = models_.find(name);
+  if (it == models_.end() || it->second->sessions.empty()) {
+    return UnavailableError("model '" + std::string(name) + "' has no session");
+  }
+  std::vector<std::vector<int64_t>> shapes;
+  for (const auto& in : it->second->sessions.front()->inputs()) shapes.push_back(in.shape);
+  return shapes;
+}
+
 Result<std::vector<Tensor>> ModelPool::Run(std::string_view name, std::vector<Tensor> inputs,
                                            std::chrono::steady_clock::time_point deadline) {
   ARGUS_RETURN_IF_ERROR(Ready(name));

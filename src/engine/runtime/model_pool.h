@@ -54,6 +54,9 @@ class ModelPool {
 
   /// OK when the model can run now; NotFound / Unavailable (loading, failed) as Run says.
   Status Ready(std::string_view name);
+  /// The input shapes the model's graph declares (-1: symbolic), in its order. Ready()'s errors
+  /// while it is not loaded.
+  Result<std::vector<std::vector<int64_t>>> GraphInputShapes(std::string_view name);
   /// Runs one request on the named model (inputs with batch 1). NotFound for an unknown
   /// model; Unavailable while it loads or when it failed; the Batcher's errors otherwise.
   Result<std::vector<Tensor>> Run(std::string_view name, std::vector<Tensor> inputs,

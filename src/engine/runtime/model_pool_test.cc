@@ -80,10 +80,31 @@ class UserModelsTest : public ::testing::Test {
            {"sha256", FileSha256(dir_ / "detect.onnx")},
            {"batchable", true},
            {"inputs", {{{"name", "image"}, {"shape", {"N", 8, 8, 3}}, {"layout", "NHWC"}}}},
+           {"outputs", {{{"name", "boxes"}}, {{"name", "scores"}}, {{"name", "classes"}}}},
+           {"preprocessing", {{"size", {8, 8}}, {"scale", 1.0 / 255}}},
+           {"postprocessing",
+            {{"boxes", "boxes"},
+             {"scores", "scores"},
+             {"classes", "classes"},
+             {"box_format", "xyxy"}}},
+           {"labels", {"red", "green"}}},
+          {{"name", "tiny_detect_none"},
+           {"version", "1"},
+           {"task", "object_detection"},
+           {"file", "detect_none.onnx"},
+           {"sha256", FileSha256(dir_ / "detect_none.onnx")},
+           {"inputs", {{{"name", "image"}, {"shape", {"N", 8, 8, 3}}}}},
            {"outputs", {{{"name", "boxes"}}, {{"name", "scores"}}}},
            {"preprocessing", {{"size", {8, 8}}, {"scale", 1.0 / 255}}},
-           {"postprocessing", {{"boxes", "boxes"}, {"scores", "scores"}, {"box_format", "xyxy"}}},
+           {"postprocessing", {{"boxes", 7}}},  // malformed: the default name is used
            {"labels", {"red", "green"}}},
+          {{"name", "tiny_text_bad_vocab"},
+           {"version", "1"},
+           {"task", "text_embedding"},
+           {"file", "tokens.onnx"},
+           {"sha256", FileSha256(dir_ / "tokens.onnx")},
+           {"inputs", {{{"name", "input_ids"}}}},
+           {"preprocessing", {{"tokenizer", "wordpiece"}, {"vocab", "missing.txt"}}}},
           {{"name", "misnamed"},
            {"version", "1"},
            {"task", "custom"},
@@ -206,6 +227,16 @@ TEST_F(UserModelsTest, UserTextEmbedderReadsWordPieceIdsOfItsOwnVocabulary) {
   EXPECT_EQ((*cut)["tokens"], 8);
   EXPECT_EQ(runtime->Infer({.name = "tiny_text", .media = "  "}).status().code(),
             StatusCode::kInvalidArgument);
+  // A huge text costs no more than its first max_length tokens.
+  std::string huge;
+  for (int i = 0; i < 2'000'000; ++i) huge += "car ";
+  auto capped = runtime->Infer({.name = "tiny_text", .media = huge});
+  ASSERT_TRUE(capped.ok()) << capped.status().ToString();
+  EXPECT_EQ((*capped)["tokens"], 16);
+  // A model whose vocabulary is missing is the server's problem: 503, naming the file.
+  auto broken = runtime->Infer({.name = "tiny_text_bad_vocab", .media = "red"});
+  EXPECT_EQ(broken.status().code(), StatusCode::kUnavailable);
+  EXPECT_NE(broken.status().message().find("missing.txt"), std::string::npos);
   EXPECT_EQ(
       runtime->Infer({.name = "tiny_text", .media = "red", .params = {{"x", 1}}}).status().code(),
       StatusCode::kInvalidArgument);
@@ -255,6 +286,10 @@ TEST_F(UserModelsTest, UserDetectorAnswersLabelledBoxesInSourcePixels) {
                              .params = {{"score_threshold", 0.1}}});
   ASSERT_TRUE(low.ok());
   EXPECT_EQ((*low)["detections"].size(), 1u);
+  // A graph that found nothing (K = 0) answers no detections.
+  auto empty = runtime->Infer({.name = "tiny_detect_none", .media = media});
+  ASSERT_TRUE(empty.ok()) << empty.status().ToString();
+  EXPECT_TRUE((*empty)["detections"].empty());
   EXPECT_EQ(
       runtime->Infer({.name = "tiny_detect", .media = media, .params = {{"classes", {"cat"}}}})
           .status()

@@ -38,6 +38,18 @@ const Tensor* Output(const ModelSpec& spec, const std::vector<Tensor>& outputs,
   return nullptr;
 }
 
+// A string field of the entry's postprocessing object, else `fallback` (also for a value of
+// another type: a malformed entry must not throw out of /v1/models).
+std::string PostString(const ModelSpec& spec, const char* key, const char* fallback) {
+  const Json* post = spec.entry.is_object() && spec.entry.contains("postprocessing")
+                         ? &spec.entry["postprocessing"]
+                         : nullptr;
+  if (post == nullptr || !post->is_object() || !post->contains(key) || !(*post)[key].is_string()) {
+    return fallback;
+  }
+  return (*post)[key].get<std::string>();
+}
+
 std::string Label(const ModelSpec& spec, int c) {
   if (spec.labels.is_array() && c >= 0 && c < static_cast<int>(spec.labels.size()) &&
       spec.labels[c].is_string()) {
@@ -50,26 +62,31 @@ Result<Json> Detections(const ModelSpec& spec, const std::vector<Tensor>& output
                         const Json& params, int width, int height, const Letterbox* letterbox,
                         const ImagePreprocessing& pre) {
   const Json post = spec.entry.value("postprocessing", Json::object());
-  const Tensor* boxes = Output(spec, outputs, post.value("boxes", "boxes"));
-  const Tensor* scores = Output(spec, outputs, post.value("scores", "scores"));
-  const Tensor* classes = post.contains("classes")
-                              ? Output(spec, outputs, post["classes"].get<std::string>())
-                              : nullptr;
+  const Tensor* boxes = Output(spec, outputs, PostString(spec, "boxes", "boxes"));
+  const Tensor* scores = Output(spec, outputs, PostString(spec, "scores", "scores"));
+  const std::string classes_name = PostString(spec, "classes", "");
+  const Tensor* classes = classes_name.empty() ? nullptr : Output(spec, outputs, classes_name);
   if (boxes == nullptr || scores == nullptr) {
     return InternalError("model '" + spec.name +
                          "' has no boxes and scores outputs (name them in its manifest entry's "
                          "postprocessing)");
   }
-  const int64_t k = boxes->shape.size() >= 2 ? boxes->shape[boxes->shape.size() - 2] : 0;
-  if (boxes->shape.empty() || boxes->shape.back() != 4 ||
-      static_cast<int64_t>(boxes->data.size()) != k * 4 || k <= 0 ||
-      scores->data.size() % static_cast<size_t>(k) != 0 ||
+  // boxes [1, K, 4] (or [K, 4]); scores [1, K] or [1, K, C]; classes [1, K]. K may be 0 (a graph
+  // with its own NMS that found nothing).
+  const int64_t k = boxes->shape.size() >= 2 ? boxes->shape[boxes->shape.size() - 2] : -1;
+  if (k == 0) return Json{{"detections", Json::array()}, {"width", width}, {"height", height}};
+  const int64_t per_box =
+      k > 0 ? static_cast<int64_t>(scores->data.size()) / k : static_cast<int64_t>(0);
+  if (boxes->shape.back() != 4 || static_cast<int64_t>(boxes->data.size()) != k * 4 || k < 0 ||
+      per_box < 1 || static_cast<int64_t>(scores->data.size()) != k * per_box ||
       (classes != nullptr && static_cast<int64_t>(classes->data.size()) != k)) {
-    return InternalError("model '" + spec.name + "' answers boxes and scores of other shapes");
+    return InternalError(
+        "model '" + spec.name +
+        "' answers boxes and scores of other shapes than [N, K, 4] and [N, K(, C)]");
   }
-  const int64_t per_box = static_cast<int64_t>(scores->data.size()) / k;
-  const std::string format = post.value("box_format", "xyxy");
-  const bool normalized = post.value("normalized", true);
+  const std::string format = PostString(spec, "box_format", "xyxy");
+  const bool normalized = !(post.is_object() && post.contains("normalized") &&
+                            post["normalized"].is_boolean() && !post["normalized"].get<bool>());
   const float threshold = params.value("score_threshold", 0.3f);
   std::vector<std::string> wanted;
   for (const auto& c : params.value("classes", Json::array())) wanted.push_back(c);
@@ -81,8 +98,12 @@ Result<Json> Detections(const ModelSpec& spec, const std::vector<Tensor>& output
     const float* s = scores->data.data() + i * per_box;
     int c = static_cast<int>(std::max_element(s, s + per_box) - s);
     float score = s[c];
-    if (classes != nullptr) c = static_cast<int>(std::lround(classes->data[i]));
-    if (score < threshold) continue;
+    if (classes != nullptr) {
+      const float id = classes->data[i];
+      if (!std::isfinite(id) || id < 0 || id > 1e6f) continue;  // not a class
+      c = static_cast<int>(std::lround(id));
+    }
+    if (!(score >= threshold)) continue;  // NaN too
     if (!wanted.empty() &&
         std::find(wanted.begin(), wanted.end(), Label(spec, c)) == wanted.end()) {
       continue;
@@ -136,9 +157,8 @@ Result<Json> Detections(const ModelSpec& spec, const std::vector<Tensor>& output
 // (named in postprocessing, or called so). Others (CenterNet's heatmaps) answer raw outputs.
 bool IsBoxDetector(const ModelSpec& spec) {
   if (spec.task != "object_detection") return false;
-  const Json post = spec.entry.value("postprocessing", Json::object());
-  if (!post.is_object()) return false;
-  const std::string boxes = post.value("boxes", "boxes"), scores = post.value("scores", "scores");
+  const std::string boxes = PostString(spec, "boxes", "boxes");
+  const std::string scores = PostString(spec, "scores", "scores");
   bool has_boxes = false, has_scores = false;
   for (const auto& o : spec.outputs) {
     has_boxes = has_boxes || o.name == boxes;
@@ -163,7 +183,8 @@ Json TaskOutputSchema(const ModelSpec& spec) {
           {"properties", {{"outputs", {{"type", "object"}}}, {"model", {{"type", "string"}}}}}};
 }
 
-Result<TextInput> TextInputOf(const ModelSpec& spec) try {
+Result<TextInput> TextInputOf(const ModelSpec& spec,
+                              const std::vector<std::vector<int64_t>>& graph_inputs) try {
   const Json& pre = spec.preprocessing;
   if (pre.value("tokenizer", "") != "wordpiece") {
     return InvalidArgumentError("model '" + spec.name +
@@ -185,14 +206,18 @@ Result<TextInput> TextInputOf(const ModelSpec& spec) try {
       in.types = static_cast<int>(i);
     } else if (in.ids < 0) {
       in.ids = static_cast<int>(i);
+    } else {  // e.g. position_ids: zeros would be wrong, so refuse rather than guess
+      return InvalidArgumentError("model '" + spec.name + "' has an input '" + n +
+                                  "' besides token ids, attention mask and token types");
     }
   }
-  // The shape may be left out of the manifest: [N, S] with both symbolic.
-  const auto& shape = in.ids < 0 ? std::vector<int64_t>{} : spec.inputs[in.ids].shape;
-  if (in.ids < 0 || (!shape.empty() && shape.size() != 2)) {
-    return InvalidArgumentError("model '" + spec.name + "' has no [N, S] token-id input");
+  // The graph's shape, not the manifest's (which may leave it out): [N, S].
+  if (in.ids < 0 || graph_inputs.size() != spec.inputs.size() || graph_inputs[in.ids].size() != 2) {
+    return InvalidArgumentError("model '" + spec.name +
+                                "' needs its inputs listed in the manifest, with an [N, S] "
+                                "token-id input");
   }
-  in.fixed_length = shape.size() == 2 && shape[1] > 0 ? shape[1] : -1;
+  in.fixed_length = graph_inputs[in.ids][1] > 0 ? graph_inputs[in.ids][1] : -1;
   int max_length = pre.value("max_length", 128);
   if (in.fixed_length > 0) max_length = static_cast<int>(in.fixed_length);
   const std::string dir = std::filesystem::path(spec.path).parent_path().string();
@@ -200,7 +225,7 @@ Result<TextInput> TextInputOf(const ModelSpec& spec) try {
       in.tokenizer, WordPieceTokenizer::Load(
                         (std::filesystem::path(dir) / vocab).string(),
                         {.lowercase = pre.value("lowercase", true), .max_length = max_length}));
-  in.cls_pooling = spec.entry.value("postprocessing", Json::object()).value("pooling", "") == "cls";
+  in.cls_pooling = PostString(spec, "pooling", "mean") == "cls";
   return in;
 } catch (const Json::exception& e) {
   return InvalidArgumentError("model '" + spec.name +
@@ -242,6 +267,11 @@ Result<Json> RunImageModel(ModelPool& pool, const ModelSpec& spec, const Decoded
 
 Result<Json> RunTextModel(ModelPool& pool, const ModelSpec& spec, const TextInput& input,
                           std::string_view text, std::chrono::steady_clock::time_point deadline) {
+  // Every token takes at least one byte of text, and a word longer than kMaxWordChars is one
+  // [UNK]: this much text always holds max_length tokens, so cutting there changes nothing and
+  // a 32 MB body costs no more than a long sentence.
+  const size_t enough = static_cast<size_t>(input.tokenizer->max_length()) * 408;
+  if (text.size() > enough) text = text.substr(0, enough);
   std::vector<int64_t> ids = input.tokenizer->Encode(text);
   const int framing = input.tokenizer->Encode("").size();
   if (static_cast<int>(ids.size()) <= framing) {

@@ -49,9 +49,12 @@ bool IsTextTask(std::string_view task);
 Json TaskParamsSchema(const ModelSpec& spec);
 Json TaskOutputSchema(const ModelSpec& spec);
 
-/// InvalidArgument when the entry's preprocessing does not describe a WordPiece tokenizer, or
-/// its inputs have no token ids; NotFound when the vocabulary file is missing.
-Result<TextInput> TextInputOf(const ModelSpec& spec);
+/// `graph_inputs` are the shapes the loaded graph declares (ModelPool::GraphInputShapes).
+/// InvalidArgument when the entry's preprocessing does not describe a WordPiece tokenizer, or its
+/// inputs are not token ids with an optional mask and token types; NotFound when the vocabulary
+/// file is missing.
+Result<TextInput> TextInputOf(const ModelSpec& spec,
+                              const std::vector<std::vector<int64_t>>& graph_inputs);
 
 /// Runs `spec` on a decoded image (every task but text ones); `params` are valid against
 /// TaskParamsSchema(spec).

@@ -2,6 +2,8 @@
 
 #include <onnxruntime_cxx_api.h>
 
+#include <cmath>
+
 namespace argus::engine {
 namespace {
 
@@ -110,6 +112,14 @@ Result<std::vector<Tensor>> OnnxSession::Run(const std::vector<Tensor>& inputs) 
       }
       if (!fits) return InvalidArgumentError("input '" + inputs_[i].name + "' has the wrong shape");
       const std::string& dtype = inputs_[i].dtype;
+      if (dtype == "int64" || dtype == "int32") {
+        for (float v : t.data) {
+          if (!std::isfinite(v) || v != std::nearbyint(v) || std::fabs(v) > 2147483647.0f) {
+            return InvalidArgumentError("input '" + inputs_[i].name +
+                                        "' takes whole numbers, not " + std::to_string(v));
+          }
+        }
+      }
       if (dtype == "int64") {
         int64s[i].assign(t.data.begin(), t.data.end());
         values.push_back(Ort::Value::CreateTensor<int64_t>(
@@ -134,13 +144,34 @@ Result<std::vector<Tensor>> OnnxSession::Run(const std::vector<Tensor>& inputs) 
     result.reserve(outs.size());
     for (size_t i = 0; i < outs.size(); ++i) {
       auto info = outs[i].GetTensorTypeAndShapeInfo();
-      if (info.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
-        return InternalError("output '" + impl_->output_names[i] + "' is not float");
-      }
       Tensor t;
       t.shape = info.GetShape();
-      const float* data = outs[i].GetTensorData<float>();
-      t.data.assign(data, data + info.GetElementCount());
+      const size_t n = info.GetElementCount();
+      switch (info.GetElementType()) {  // integer outputs (class ids) become floats
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: {
+          const float* data = outs[i].GetTensorData<float>();
+          t.data.assign(data, data + n);
+          break;
+        }
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: {
+          const int64_t* data = outs[i].GetTensorData<int64_t>();
+          t.data.assign(data, data + n);
+          break;
+        }
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: {
+          const int32_t* data = outs[i].GetTensorData<int32_t>();
+          t.data.assign(data, data + n);
+          break;
+        }
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: {
+          const bool* data = outs[i].GetTensorData<bool>();
+          t.data.assign(data, data + n);
+          break;
+        }
+        default:
+          return InternalError("output '" + impl_->output_names[i] +
+                               "' is neither float, int64, int32 nor bool");
+      }
       result.push_back(std::move(t));
     }
     return result;

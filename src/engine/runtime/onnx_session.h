@@ -39,8 +39,9 @@ class OnnxSession {
   bool batchable() const;
 
   /// One tensor per input, in the model's input order (converted to int64/int32 where the model
-  /// declares integer inputs); returns every output (float outputs only). InvalidArgument for a
-  /// wrong count or shape; Internal for a runtime failure.
+  /// declares integer inputs; InvalidArgument for a value that is not a whole number there);
+  /// returns every output, integer and bool outputs as floats. InvalidArgument for a wrong count or
+  /// shape; Internal for a runtime failure.
   Result<std::vector<Tensor>> Run(const std::vector<Tensor>& inputs);
 
   /// "1.30.0": the library actually loaded.

@@ -668,8 +668,9 @@ Result<DerivedBlob> FindDerivedBlobRow(SqliteDatabase& db, std::string_view sour
 }
 
 Result<int64_t> DeleteDerivedBlobRows(SqliteDatabase& db, std::string_view source_sha256) {
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("DELETE FROM derived_blobs WHERE source_sha256 = ?1",
-                                               "delete derived blobs"));
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt, db.Prepare("DELETE FROM derived_blobs WHERE source_sha256 = ?1 OR sha256 = ?1",
+                            "delete derived blobs"));
   stmt->BindText(1, source_sha256);
   ARGUS_RETURN_IF_ERROR(stmt->Run());
   return stmt->Changes();

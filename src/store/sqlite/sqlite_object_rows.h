@@ -119,7 +119,8 @@ Status UpsertDerivedBlobRow(SqliteDatabase& db, const DerivedBlob& blob,
 /// GetDerivedBlob: one read by primary key.
 Result<DerivedBlob> FindDerivedBlobRow(SqliteDatabase& db, std::string_view source_sha256,
                                        std::string_view variant);
-/// DeleteDerivedBlobs as one statement; returns the rows deleted.
+/// DeleteDerivedBlobs as one statement (rows with `source_sha256` as source or as derived blob);
+/// returns the rows deleted.
 Result<int64_t> DeleteDerivedBlobRows(SqliteDatabase& db, std::string_view source_sha256);
 
 // ---- ListObjects -----------------------------------------------------------------------------
