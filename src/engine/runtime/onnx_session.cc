@@ -46,6 +46,12 @@ std::vector<OnnxTensorInfo> Describe(Ort::Session& s, bool inputs) {
   return out;
 }
 
+template <typename T>
+void CopyAsFloats(const Ort::Value& value, size_t n, std::vector<float>* out) {
+  const T* data = value.GetTensorData<T>();
+  out->assign(data, data + n);
+}
+
 }  // namespace
 
 struct OnnxSession::Impl {
@@ -148,26 +154,18 @@ Result<std::vector<Tensor>> OnnxSession::Run(const std::vector<Tensor>& inputs) 
       t.shape = info.GetShape();
       const size_t n = info.GetElementCount();
       switch (info.GetElementType()) {  // integer outputs (class ids) become floats
-        case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: {
-          const float* data = outs[i].GetTensorData<float>();
-          t.data.assign(data, data + n);
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
+          CopyAsFloats<float>(outs[i], n, &t.data);
           break;
-        }
-        case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: {
-          const int64_t* data = outs[i].GetTensorData<int64_t>();
-          t.data.assign(data, data + n);
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+          CopyAsFloats<int64_t>(outs[i], n, &t.data);
           break;
-        }
-        case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: {
-          const int32_t* data = outs[i].GetTensorData<int32_t>();
-          t.data.assign(data, data + n);
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+          CopyAsFloats<int32_t>(outs[i], n, &t.data);
           break;
-        }
-        case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: {
-          const bool* data = outs[i].GetTensorData<bool>();
-          t.data.assign(data, data + n);
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
+          CopyAsFloats<bool>(outs[i], n, &t.data);
           break;
-        }
         default:
           return InternalError("output '" + impl_->output_names[i] +
                                "' is neither float, int64, int32 nor bool");
