@@ -119,6 +119,13 @@ std::vector<store::InferenceTarget> InferenceRuntime::Targets() const {
       t.task = m.task;
       t.state = m.state;
       t.error = m.error;
+      if (const ModelSpec* spec = pool_->Spec(m.name);
+          spec != nullptr && m.state == "ready" && IsTextTask(spec->task)) {
+        if (auto input = TextInputFor(*spec); !input.ok()) {  // e.g. its vocabulary is missing
+          t.state = "failed";
+          t.error = std::string(input.status().message());
+        }
+      }
       if (const ModelSpec* spec = pool_->Spec(m.name); spec != nullptr) {
         t.params_schema = TaskParamsSchema(*spec);
         t.output_schema = TaskOutputSchema(*spec);
@@ -209,19 +216,24 @@ Result<Json> InferenceRuntime::RunModel(const ModelSpec& spec,
   return RunImageModel(*pool_, spec, image, request.params, request.deadline);
 }
 
-Result<std::shared_ptr<const TextInput>> InferenceRuntime::TextInputFor(const ModelSpec& spec) {
+Result<std::shared_ptr<const TextInput>> InferenceRuntime::TextInputFor(
+    const ModelSpec& spec) const {
   std::lock_guard lock(text_mu_);
   auto it = text_inputs_.find(spec.name);
   if (it != text_inputs_.end()) return it->second;
+  // Only once the graph is loaded (its shapes decide the sequence length); not cached before.
   ARGUS_ASSIGN_OR_RETURN(auto shapes, pool_->GraphInputShapes(spec.name));
-  auto input = TextInputOf(spec, shapes);
-  if (!input.ok()) {  // the model's set-up, not the request: 503 naming the cause
-    return UnavailableError("model '" + spec.name +
-                            "' cannot run: " + std::string(input.status().message()));
-  }
-  auto shared = std::make_shared<const TextInput>(std::move(input).value());
-  text_inputs_.emplace(spec.name, shared);
-  return shared;
+  Result<std::shared_ptr<const TextInput>> made =
+      [&]() -> Result<std::shared_ptr<const TextInput>> {
+    auto input = TextInputOf(spec, shapes);
+    if (!input.ok()) {  // the model's set-up, not the request: 503 naming the cause
+      return UnavailableError("model '" + spec.name +
+                              "' cannot run: " + std::string(input.status().message()));
+    }
+    return std::make_shared<const TextInput>(std::move(input).value());
+  }();
+  text_inputs_.emplace(spec.name, made);
+  return made;
 }
 
 }  // namespace argus::engine

@@ -66,15 +66,16 @@ class InferenceRuntime final : public store::InferenceService {
   /// The request's media: its bytes, or the blob it names.
   Result<std::string> ReadBlob(std::string_view sha256) const;
   std::string ModelsState(const ExtractorInfo& info, std::string* error) const;
-  /// The tokenizer and input layout of a text model, read on first use.
-  Result<std::shared_ptr<const TextInput>> TextInputFor(const ModelSpec& spec);
+  /// The tokenizer and input layout of a text model, read once its model is loaded (by the first
+  /// request or listing after that); a failure is kept, like a model that failed to load.
+  Result<std::shared_ptr<const TextInput>> TextInputFor(const ModelSpec& spec) const;
 
   std::unique_ptr<ModelPool> pool_;
   InferenceRuntimeOptions options_;
   std::map<std::string, Registered, std::less<>> extractors_;
 
-  std::mutex text_mu_;
-  std::map<std::string, std::shared_ptr<const TextInput>, std::less<>> text_inputs_;
+  mutable std::mutex text_mu_;
+  mutable std::map<std::string, Result<std::shared_ptr<const TextInput>>, std::less<>> text_inputs_;
 
   std::mutex mu_;
   std::condition_variable cv_;

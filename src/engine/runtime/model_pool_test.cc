@@ -105,6 +105,16 @@ class UserModelsTest : public ::testing::Test {
            {"sha256", FileSha256(dir_ / "tokens.onnx")},
            {"inputs", {{{"name", "input_ids"}}}},
            {"preprocessing", {{"tokenizer", "wordpiece"}, {"vocab", "missing.txt"}}}},
+          {{"name", "tiny_text_other_vocab"},
+           {"version", "1"},
+           {"task", "text_embedding"},
+           {"file", "tokens.onnx"},
+           {"sha256", FileSha256(dir_ / "tokens.onnx")},
+           {"inputs", {{{"name", "input_ids"}}}},
+           {"preprocessing",
+            {{"tokenizer", "wordpiece"},
+             {"vocab", "vocab.txt"},
+             {"vocab_sha256", std::string(64, '0')}}}},
           {{"name", "misnamed"},
            {"version", "1"},
            {"task", "custom"},
@@ -159,6 +169,11 @@ TEST_F(UserModelsTest, ManifestEntriesLoadOrFailOneByOne) {
   EXPECT_NE(by_name["misnamed"].error.find("[not_y]"), std::string::npos);
   EXPECT_NE(by_name["misnamed"].error.find("[y]"), std::string::npos);
   EXPECT_EQ(by_name["tiny_text"].state, "ready");
+  // A text model whose vocabulary is missing or not the one its entry names is failed too.
+  EXPECT_EQ(by_name["tiny_text_bad_vocab"].state, "failed");
+  EXPECT_NE(by_name["tiny_text_bad_vocab"].error.find("missing.txt"), std::string::npos);
+  EXPECT_EQ(by_name["tiny_text_other_vocab"].state, "failed");
+  EXPECT_NE(by_name["tiny_text_other_vocab"].error.find("SHA-256"), std::string::npos);
   EXPECT_EQ(by_name["tiny_text"].details["input"], "text");
   EXPECT_EQ(by_name["tiny_detect"].details["input"], "image");
   EXPECT_EQ(by_name["tiny_detect"].params_schema["properties"]["classes"]["items"]["enum"],

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 
+#include "core/crypto.h"
 #include "engine/image/boxes.h"
 #include "engine/image/preprocess.h"
 
@@ -221,10 +223,18 @@ Result<TextInput> TextInputOf(const ModelSpec& spec,
   int max_length = pre.value("max_length", 128);
   if (in.fixed_length > 0) max_length = static_cast<int>(in.fixed_length);
   const std::string dir = std::filesystem::path(spec.path).parent_path().string();
+  const std::string vocab_path = (std::filesystem::path(dir) / vocab).string();
+  if (std::string want = pre.value("vocab_sha256", ""); !want.empty()) {
+    std::ifstream file(vocab_path, std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    if (std::string have = HexEncode(Sha256(bytes)); file.is_open() && have != want) {
+      return FailedPreconditionError("vocabulary " + vocab_path + " has SHA-256 " + have +
+                                     ", the manifest says " + want);
+    }
+  }
   ARGUS_ASSIGN_OR_RETURN(
-      in.tokenizer, WordPieceTokenizer::Load(
-                        (std::filesystem::path(dir) / vocab).string(),
-                        {.lowercase = pre.value("lowercase", true), .max_length = max_length}));
+      in.tokenizer, WordPieceTokenizer::Load(vocab_path, {.lowercase = pre.value("lowercase", true),
+                                                          .max_length = max_length}));
   in.cls_pooling = PostString(spec, "pooling", "mean") == "cls";
   return in;
 } catch (const Json::exception& e) {
