@@ -91,6 +91,41 @@ TEST_F(InferenceTest, DetectsObjectsInMessi) {
   }
 }
 
+TEST_F(InferenceTest, StoredObjectsAreInferredByReference) {
+  ASSERT_NO_FATAL_FAILURE(Start());
+  const std::string key = server_->admin_key();
+  ASSERT_EQ(server_->Call("POST", "/v1/namespaces", key, {{"name", "a"}}).status, 201);
+  ASSERT_EQ(server_->Call("POST", "/v1/buckets", key, {{"name", "photos"}}, {{"X-Namespace", "a"}})
+                .status,
+            201);
+  auto put = Request(server_->port(), "PUT", "/v1/buckets/photos/objects/2024/messi.jpg",
+                     {{"Authorization", "Bearer " + key}, {"X-Namespace", "a"}},
+                     ReadFile(kData + "messi5.jpg"));
+  ASSERT_EQ(put.status, 201) << put.body;
+  auto json = [&](const Json& body, std::string ns = "a") {
+    std::map<std::string, std::string> h = {{"Content-Type", "application/json"}};
+    if (!ns.empty()) h["X-Namespace"] = ns;
+    return Infer("object_detection", body.dump(), h);
+  };
+  auto r = json({{"object", {{"bucket", "photos"}, {"key", "2024/messi.jpg"}}},
+                 {"params", {{"classes", {"sports ball"}}}}});
+  ASSERT_EQ(r.status, 200) << r.body;
+  ASSERT_FALSE(r.json()["detections"].empty()) << r.body;
+  for (const auto& d : r.json()["detections"]) EXPECT_EQ(d["label"], "sports ball");
+  EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "nope.jpg"}}}}).status, 404);
+  EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "2024/messi.jpg"}}}}, "").status,
+            400);  // no namespace in scope
+  EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "2024/messi.jpg"}}}}, "b").status,
+            404);  // another namespace sees nothing
+  EXPECT_EQ(json({{"object", {{"bucket", "photos"}}}}).status, 400);
+  EXPECT_EQ(json({{"text", "x"}, {"object", {{"bucket", "photos"}, {"key", "k"}}}}).status, 400);
+  EXPECT_EQ(json({{"image", "x"}}).status, 400);  // unknown field
+  EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "2024/messi.jpg"}}},
+                  {"params", {{"score_threshold", 7}}}})
+                .status,
+            400);
+}
+
 TEST_F(InferenceTest, BadInputGetsAClear4xx) {
   ASSERT_NO_FATAL_FAILURE(Start({"ARGUS_INFERENCE_MAX_BODY_BYTES=2000000"}));
   std::string messi = ReadFile(kData + "messi5.jpg");
@@ -235,6 +270,10 @@ TEST_F(InferenceTest, UserTextEmbedderAndDetectorAnswerOverHttp) {
   // [CLS] blue boat ##s ! [SEP]: six tokens, one each → 1/sqrt(6) for "blue" (entry 6).
   EXPECT_NEAR(text.json()["embedding"][6].get<double>(), 1 / std::sqrt(6.0), 1e-6);
   EXPECT_EQ(Infer("my_text", "").status, 400);
+  auto as_json = Infer("my_text", Json{{"text", "Blue boats!"}}.dump(),
+                       {{"Content-Type", "application/json"}});
+  ASSERT_EQ(as_json.status, 200) << as_json.body;
+  EXPECT_EQ(as_json.json()["embedding"], text.json()["embedding"]);
   // The CLI sends a text with --text.
   std::vector<std::string> cli_env = {
       "ARGUS_URL=http://127.0.0.1:" + std::to_string(server_->port()),

@@ -1,6 +1,7 @@
 // /v1/models, /v1/extractors and the real-time endpoint POST /v1/inference/{name}: the image as
-// the raw body or a multipart "file" part, parameters as query parameters or a "params" JSON
-// part. The work runs on the InferenceService's threads; the HTTP thread only parks the request.
+// the raw body or a multipart "file" part, or a JSON body naming a stored object or giving a
+// text; parameters as query parameters or a "params" JSON part / field. The work runs on the
+// InferenceService's threads; the HTTP thread only parks the request.
 #include <charconv>
 
 #include "api/handlers/handlers.h"
@@ -106,6 +107,52 @@ Status ReadForm(std::string_view content_type, const std::string& body, std::str
   return OkStatus();
 }
 
+// A JSON body: {"object": {"bucket", "key"}} (a stored object of the namespace in scope, read by
+// the service from the blob store) or {"text": "..."} (for text models), with "params".
+Status ReadJsonBody(const HandlerEnv& env, const RequestContext& ctx, const std::string& body,
+                    store::InferenceRequest* request) {
+  auto parsed = ParseJson(body);
+  if (!parsed.ok() || !parsed->is_object()) {
+    return InvalidArgumentError(
+        "a JSON body must be an object: {\"object\": {\"bucket\", "
+        "\"key\"}} or {\"text\"}, with \"params\"");
+  }
+  for (const auto& [field, value] : parsed->items()) {
+    if (field != "object" && field != "text" && field != "params") {
+      return InvalidArgumentError("unknown field '" + field +
+                                  "': the body takes object, text and params");
+    }
+  }
+  const Json& j = *parsed;
+  if (j.contains("object") == j.contains("text")) {
+    return InvalidArgumentError("give either \"object\" or \"text\"");
+  }
+  if (j.contains("params")) {
+    if (!j["params"].is_object()) return InvalidArgumentError("params must be an object");
+    request->params = j["params"];
+  }
+  if (j.contains("text")) {
+    if (!j["text"].is_string()) return InvalidArgumentError("text must be a string");
+    request->media = j["text"].get<std::string>();
+    return OkStatus();
+  }
+  const Json& ref = j["object"];
+  if (!ref.is_object() || !ref.contains("bucket") || !ref["bucket"].is_string() ||
+      !ref.contains("key") || !ref["key"].is_string() || ref.size() != 2) {
+    return InvalidArgumentError("object must be {\"bucket\": name, \"key\": key}");
+  }
+  if (ctx.namespace_id.empty()) {
+    return InvalidArgumentError("an object is read in a namespace: send 'X-Namespace: <name>'");
+  }
+  if (env.deps->metadata == nullptr) return UnavailableError("no metadata store");
+  ARGUS_ASSIGN_OR_RETURN(auto bucket, env.deps->metadata->GetBucket(
+                                          ctx.namespace_id, ref["bucket"].get<std::string>()));
+  ARGUS_ASSIGN_OR_RETURN(auto object,
+                         env.deps->metadata->GetObject(bucket.id, ref["key"].get<std::string>()));
+  request->blob_sha256 = object.sha256;
+  return OkStatus();
+}
+
 Json TargetJson(const store::InferenceTarget& t) {
   Json j = {{"name", t.name},
             {"version", t.version},
@@ -185,6 +232,8 @@ void AddInferenceRoutes(Router& router, HandlerEnv env) {
          std::string_view type = ctx.http.Header("content-type");
          if (type.starts_with("multipart/form-data")) {
            ARGUS_RETURN_IF_ERROR(ReadForm(type, body->bytes(), &request.media, &request.params));
+         } else if (type.starts_with("application/json")) {
+           ARGUS_RETURN_IF_ERROR(ReadJsonBody(env, ctx, body->bytes(), &request));
          } else {
            request.media = std::move(body->bytes());
          }
