@@ -59,10 +59,11 @@ struct ApiDeps {
   const store::ObjectSourceRegistry* sources = nullptr;
   /// Models and extractors; null: no /v1/models, /v1/extractors, /v1/inference routes.
   store::InferenceService* inference = nullptr;
-  int64_t inference_max_body_bytes = 32 << 20;    ///< an image sent for inference
-  double inference_timeout_s = 30;                ///< then 504
-  int64_t thumbnail_max_source_bytes = 64 << 20;  ///< larger objects get no thumbnail (413)
-  std::vector<std::string> sync_allowed_roots;    ///< folder syncs read only below these
+  int64_t inference_max_body_bytes = 32 << 20;  ///< an image sent for inference
+  double inference_timeout_s = 30;              ///< then 504
+  /// Stored objects read for thumbnails or inference by reference: larger ones are refused (413).
+  int64_t thumbnail_max_source_bytes = 64 << 20;
+  std::vector<std::string> sync_allowed_roots;  ///< folder syncs read only below these
   bool sync_allow_private_endpoints = false;
 };
 

@@ -115,8 +115,19 @@ TEST_F(InferenceTest, StoredObjectsAreInferredByReference) {
   EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "nope.jpg"}}}}).status, 404);
   EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "2024/messi.jpg"}}}}, "").status,
             400);  // no namespace in scope
-  EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "2024/messi.jpg"}}}}, "b").status,
-            404);  // another namespace sees nothing
+  // Another namespace with a bucket of the same name sees nothing of this one.
+  ASSERT_EQ(server_->Call("POST", "/v1/namespaces", key, {{"name", "b"}}).status, 201);
+  ASSERT_EQ(server_->Call("POST", "/v1/buckets", key, {{"name", "photos"}}, {{"X-Namespace", "b"}})
+                .status,
+            201);
+  EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "2024/messi.jpg"}}}}, "b").status, 404);
+  // Not an image: refused from the record (the media type sniffed at upload).
+  ASSERT_EQ(Request(server_->port(), "PUT", "/v1/buckets/photos/objects/notes.txt",
+                    {{"Authorization", "Bearer " + key}, {"X-Namespace", "a"}}, "plain words")
+                .status,
+            201);
+  EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "notes.txt"}}}}).status, 415);
+  EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "../x"}}}}).status, 400);
   EXPECT_EQ(json({{"object", {{"bucket", "photos"}}}}).status, 400);
   EXPECT_EQ(json({{"text", "x"}, {"object", {{"bucket", "photos"}, {"key", "k"}}}}).status, 400);
   EXPECT_EQ(json({{"image", "x"}}).status, 400);  // unknown field

@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "api/handlers/handlers.h"
+#include "api/handlers/object_common.h"
 #include "api/http/multipart.h"
 
 namespace argus::api {
@@ -107,6 +108,14 @@ Status ReadForm(std::string_view content_type, const std::string& body, std::str
   return OkStatus();
 }
 
+// "application/json", any case, with or without parameters.
+bool IsJson(std::string_view type) {
+  std::string base(type.substr(0, type.find(';')));
+  while (!base.empty() && base.back() == ' ') base.pop_back();
+  for (char& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return base == "application/json";
+}
+
 // A JSON body: {"object": {"bucket", "key"}} (a stored object of the namespace in scope, read by
 // the service from the blob store) or {"text": "..."} (for text models), with "params".
 Status ReadJsonBody(const HandlerEnv& env, const RequestContext& ctx, const std::string& body,
@@ -145,10 +154,27 @@ Status ReadJsonBody(const HandlerEnv& env, const RequestContext& ctx, const std:
     return InvalidArgumentError("an object is read in a namespace: send 'X-Namespace: <name>'");
   }
   if (env.deps->metadata == nullptr) return UnavailableError("no metadata store");
+  std::string key;  // checked and NFC-normalised as every object route does
+  ARGUS_RETURN_IF_ERROR(CheckKey(ref["key"].get<std::string>(), &key));
   ARGUS_ASSIGN_OR_RETURN(auto bucket, env.deps->metadata->GetBucket(
                                           ctx.namespace_id, ref["bucket"].get<std::string>()));
-  ARGUS_ASSIGN_OR_RETURN(auto object,
-                         env.deps->metadata->GetObject(bucket.id, ref["key"].get<std::string>()));
+  ARGUS_ASSIGN_OR_RETURN(auto object, env.deps->metadata->GetObject(bucket.id, key));
+  // Refused from the record before anything is queued: the media type was sniffed at upload.
+  std::string input = "image";
+  for (const auto& t : env.deps->inference->Targets()) {
+    if (t.name == request->name) input = t.details.value("input", "image");
+  }
+  const bool text = object.media_type.starts_with("text/");
+  if (input == "text" ? !text : !object.media_type.starts_with("image/")) {
+    return UnsupportedMediaTypeError("object '" + key + "' is " + object.media_type + ", not " +
+                                     (input == "text" ? "text" : "an image"));
+  }
+  if (object.size > env.deps->thumbnail_max_source_bytes) {
+    return PayloadTooLargeError("object '" + key + "' has " + std::to_string(object.size) +
+                                " bytes: inference reads stored objects up to " +
+                                std::to_string(env.deps->thumbnail_max_source_bytes) +
+                                " (images.max_bytes)");
+  }
   request->blob_sha256 = object.sha256;
   return OkStatus();
 }
@@ -232,7 +258,7 @@ void AddInferenceRoutes(Router& router, HandlerEnv env) {
          std::string_view type = ctx.http.Header("content-type");
          if (type.starts_with("multipart/form-data")) {
            ARGUS_RETURN_IF_ERROR(ReadForm(type, body->bytes(), &request.media, &request.params));
-         } else if (type.starts_with("application/json")) {
+         } else if (IsJson(type)) {
            ARGUS_RETURN_IF_ERROR(ReadJsonBody(env, ctx, body->bytes(), &request));
          } else {
            request.media = std::move(body->bytes());

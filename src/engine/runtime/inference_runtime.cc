@@ -218,10 +218,14 @@ Result<Json> InferenceRuntime::RunModel(const ModelSpec& spec,
 
 Result<std::shared_ptr<const TextInput>> InferenceRuntime::TextInputFor(
     const ModelSpec& spec) const {
-  std::lock_guard lock(text_mu_);
-  auto it = text_inputs_.find(spec.name);
-  if (it != text_inputs_.end()) return it->second;
+  {
+    std::lock_guard lock(text_mu_);
+    auto it = text_inputs_.find(spec.name);
+    if (it != text_inputs_.end()) return it->second;
+  }
   // Only once the graph is loaded (its shapes decide the sequence length); not cached before.
+  // Built outside the lock (it reads and hashes the vocabulary): two first callers may both build
+  // it, and the first to finish is kept.
   ARGUS_ASSIGN_OR_RETURN(auto shapes, pool_->GraphInputShapes(spec.name));
   Result<std::shared_ptr<const TextInput>> made =
       [&]() -> Result<std::shared_ptr<const TextInput>> {
@@ -232,8 +236,8 @@ Result<std::shared_ptr<const TextInput>> InferenceRuntime::TextInputFor(
     }
     return std::make_shared<const TextInput>(std::move(input).value());
   }();
-  text_inputs_.emplace(spec.name, made);
-  return made;
+  std::lock_guard lock(text_mu_);
+  return text_inputs_.emplace(spec.name, std::move(made)).first->second;
 }
 
 }  // namespace argus::engine

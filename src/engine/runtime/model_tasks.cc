@@ -225,6 +225,9 @@ Result<TextInput> TextInputOf(const ModelSpec& spec,
   const std::string dir = std::filesystem::path(spec.path).parent_path().string();
   const std::string vocab_path = (std::filesystem::path(dir) / vocab).string();
   if (std::string want = pre.value("vocab_sha256", ""); !want.empty()) {
+    if (want.size() != 64 || want.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return InvalidArgumentError("preprocessing.vocab_sha256 must be 64 lowercase hex digits");
+    }
     std::ifstream file(vocab_path, std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
     if (std::string have = HexEncode(Sha256(bytes)); file.is_open() && have != want) {
