@@ -351,6 +351,9 @@ TEST_F(WebhooksTest, PendingDeliveriesSurviveKill9) {
   Json w = Subscribe(receiver_.url(), {"task.succeeded"});
   RunTask();
   ASSERT_EQ(receiver_.WaitFor(1).size(), 1u);  // the first attempt failed; a retry is due
+  // Killed once that attempt is recorded (pending, retry due in ~1 s). Killed before, the attempt
+  // would still be leased and come back only after its lease (40 s): another case.
+  WaitForDelivery(w["id"], [](const Json& d) { return d["attempts"].get<int>() >= 1; });
   server_->Stop(SIGKILL);
   server_.reset();
   ASSERT_NO_FATAL_FAILURE(StartServer({}, dir, /*fresh=*/false));
