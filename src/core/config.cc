@@ -92,6 +92,8 @@ constexpr ConfigKey kKeys[] = {
      "load and warm up every model at start (/readyz waits for it); false: on first use"},
     {"inference.threads", T::kInt, "0",
      "threads all model runs share (one per core when 0): no oversubscription"},
+    {"inference.request_threads", T::kInt, "0",
+     "requests decoded and in a model queue at once (0: two per core); more wait undecoded"},
     {"inference.sessions_per_model", T::kInt, "2",
      "concurrent runs per model, each one intra-op thread"},
     {"inference.max_batch", T::kInt, "8", "largest dynamic batch, for models that can batch"},

@@ -21,9 +21,10 @@ namespace argus::engine {
 
 struct InferenceRuntimeOptions {
   DecodeLimits decode;
-  /// Threads that decode, preprocess and wait for model runs; enough to keep every model's
-  /// batches full (they mostly wait).
-  int request_threads = 32;
+  /// Threads that decode, preprocess and wait for model runs: requests decoded and queued at a
+  /// model at once. Few (two per core): an image decoded ahead only holds a large tensor in a
+  /// queue, and many of them slow the runs down (cache); the rest wait undecoded.
+  int request_threads = 4;
   int max_waiting = 256;  ///< requests queued for those threads; beyond: ResourceExhausted
   /// Where requests by blob reference are read from (not owned; null: such requests are
   /// Unavailable), and the largest blob read so.
