@@ -25,4 +25,22 @@ Status CheckExpectedSha256(std::string_view expected, std::string_view actual) {
   return InvalidArgumentError(std::move(message));
 }
 
+Result<std::string> ReadWholeBlob(BlobStore& blobs, std::string_view sha256, int64_t max_bytes) {
+  ARGUS_ASSIGN_OR_RETURN(auto reader, blobs.Open(sha256));
+  if (reader->size() > max_bytes) {
+    return PayloadTooLargeError("blob " + std::string(sha256) + " has " +
+                                std::to_string(reader->size()) + " bytes, more than " +
+                                std::to_string(max_bytes) + " read at once");
+  }
+  std::string bytes;
+  bytes.reserve(static_cast<size_t>(reader->size()));
+  while (static_cast<int64_t>(bytes.size()) < reader->size()) {
+    ARGUS_ASSIGN_OR_RETURN(auto piece, reader->ReadAt(static_cast<int64_t>(bytes.size()), 8 << 20));
+    if (piece.empty())
+      return InternalError("blob " + std::string(sha256) + " ended before its size");
+    bytes.append(piece);
+  }
+  return bytes;
+}
+
 }  // namespace argus::store

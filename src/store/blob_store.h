@@ -82,4 +82,8 @@ class BlobStore {
   virtual Result<int64_t> CleanTemporary(TimestampUs before) = 0;
 };
 
+/// The whole blob in memory: for small ones (thumbnails, images for inference). NotFound when
+/// absent; PayloadTooLarge, before reading, when it has more than `max_bytes`.
+Result<std::string> ReadWholeBlob(BlobStore& blobs, std::string_view sha256, int64_t max_bytes);
+
 }  // namespace argus::store

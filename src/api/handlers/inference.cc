@@ -118,7 +118,9 @@ bool IsJson(std::string_view type) {
 
 // A JSON body: {"object": {"bucket", "key"}} (a stored object of the namespace in scope, read by
 // the service from the blob store) or {"text": "..."} (for text models), with "params".
-Status ReadJsonBody(const HandlerEnv& env, const RequestContext& ctx, const std::string& body,
+// `target` is the request's target (null when unknown: the service answers 404 later).
+Status ReadJsonBody(const HandlerEnv& env, const RequestContext& ctx,
+                    const store::InferenceTarget* target, const std::string& body,
                     store::InferenceRequest* request) {
   auto parsed = ParseJson(body);
   if (!parsed.ok() || !parsed->is_object()) {
@@ -160,10 +162,7 @@ Status ReadJsonBody(const HandlerEnv& env, const RequestContext& ctx, const std:
                                           ctx.namespace_id, ref["bucket"].get<std::string>()));
   ARGUS_ASSIGN_OR_RETURN(auto object, env.deps->metadata->GetObject(bucket.id, key));
   // Refused from the record before anything is queued: the media type was sniffed at upload.
-  std::string input = "image";
-  for (const auto& t : env.deps->inference->Targets()) {
-    if (t.name == request->name) input = t.details.value("input", "image");
-  }
+  const std::string input = target == nullptr ? "image" : target->details.value("input", "image");
   const bool text = object.media_type.starts_with("text/");
   if (input == "text" ? !text : !object.media_type.starts_with("image/")) {
     return UnsupportedMediaTypeError("object '" + key + "' is " + object.media_type + ", not " +
@@ -255,19 +254,23 @@ void AddInferenceRoutes(Router& router, HandlerEnv env) {
          if (!body->complete()) return InvalidArgumentError("the body ended early");
          store::InferenceRequest request;
          request.name = ctx.PathParam("name");
+         // The target, looked up once: its input kind and parameter schema.
+         const std::vector<store::InferenceTarget> targets = env.deps->inference->Targets();
+         const store::InferenceTarget* target = nullptr;
+         for (const auto& t : targets) {
+           if (t.name == request.name) target = &t;
+         }
          std::string_view type = ctx.http.Header("content-type");
          if (type.starts_with("multipart/form-data")) {
            ARGUS_RETURN_IF_ERROR(ReadForm(type, body->bytes(), &request.media, &request.params));
          } else if (IsJson(type)) {
-           ARGUS_RETURN_IF_ERROR(ReadJsonBody(env, ctx, body->bytes(), &request));
+           ARGUS_RETURN_IF_ERROR(ReadJsonBody(env, ctx, target, body->bytes(), &request));
          } else {
            request.media = std::move(body->bytes());
          }
          // Query parameters, typed by the target's parameter schema.
-         Json schema;
-         for (const auto& t : env.deps->inference->Targets()) {
-           if (t.name == request.name) schema = t.params_schema.value("properties", Json());
-         }
+         const Json schema =
+             target == nullptr ? Json() : target->params_schema.value("properties", Json());
          std::string_view query = ctx.http.query;
          while (!query.empty()) {
            size_t amp = query.find('&');

@@ -26,17 +26,6 @@ ApiResponse ImageResponse(std::string bytes, const std::string& media_type,
   return resp;
 }
 
-Result<std::string> ReadWhole(store::BlobStore& blobs, std::string_view sha256) {
-  ARGUS_ASSIGN_OR_RETURN(auto reader, blobs.Open(sha256));
-  std::string bytes;
-  while (static_cast<int64_t>(bytes.size()) < reader->size()) {
-    ARGUS_ASSIGN_OR_RETURN(auto piece, reader->ReadAt(static_cast<int64_t>(bytes.size()), 1 << 20));
-    if (piece.empty()) return InternalError("a thumbnail blob ended before its size");
-    bytes.append(piece);
-  }
-  return bytes;
-}
-
 // Stores a thumbnail the extractor made and records it; returns the response.
 Result<ApiResponse> Store(const HandlerEnv& env, const std::string& source_sha256,
                           const std::string& variant, const Json& answer) {
@@ -116,7 +105,7 @@ void AddThumbnailRoutes(Router& router, HandlerEnv env) {
              resp.raw = std::string();
              return resp;
            }
-           auto bytes = ReadWhole(*env.deps->blobs, known->sha256);
+           auto bytes = store::ReadWholeBlob(*env.deps->blobs, known->sha256, known->size);
            if (bytes.ok())
              return ImageResponse(std::move(*bytes), known->media_type, known->sha256);
            // The blob went (collected with an earlier copy of its source): make it again.

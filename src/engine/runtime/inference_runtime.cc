@@ -183,20 +183,7 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
 
 Result<std::string> InferenceRuntime::ReadBlob(std::string_view sha256) const {
   if (options_.blobs == nullptr) return UnavailableError("inference has no blob store");
-  ARGUS_ASSIGN_OR_RETURN(auto reader, options_.blobs->Open(sha256));
-  if (reader->size() > options_.max_blob_bytes) {
-    return PayloadTooLargeError("the media is " + std::to_string(reader->size()) +
-                                " bytes: more than inference reads (" +
-                                std::to_string(options_.max_blob_bytes) + ")");
-  }
-  std::string bytes;
-  bytes.reserve(static_cast<size_t>(reader->size()));
-  while (static_cast<int64_t>(bytes.size()) < reader->size()) {
-    ARGUS_ASSIGN_OR_RETURN(auto piece, reader->ReadAt(static_cast<int64_t>(bytes.size()), 8 << 20));
-    if (piece.empty()) return InternalError("the blob ended before its size");
-    bytes.append(piece);
-  }
-  return bytes;
+  return store::ReadWholeBlob(*options_.blobs, sha256, options_.max_blob_bytes);
 }
 
 Result<Json> InferenceRuntime::RunModel(const ModelSpec& spec,

@@ -3,25 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 
-#include "core/crypto.h"
 #include "engine/image/boxes.h"
 #include "engine/image/preprocess.h"
+#include "store/blob_store.h"
 
 namespace argus::engine {
 namespace {
 
 constexpr int64_t kMaxRawOutputFloats = 65536;
-
-Json Normalised(const float* v, size_t n) {
-  double norm = 0;
-  for (size_t i = 0; i < n; ++i) norm += static_cast<double>(v[i]) * v[i];
-  norm = std::sqrt(norm);
-  Json values = Json::array();
-  for (size_t i = 0; i < n; ++i) values.push_back(norm > 0 ? v[i] / norm : 0.0);
-  return values;
-}
 
 Json EmbeddingSchema() {
   return {{"type", "object"},
@@ -224,20 +214,15 @@ Result<TextInput> TextInputOf(const ModelSpec& spec,
   if (in.fixed_length > 0) max_length = static_cast<int>(in.fixed_length);
   const std::string dir = std::filesystem::path(spec.path).parent_path().string();
   const std::string vocab_path = (std::filesystem::path(dir) / vocab).string();
-  if (std::string want = pre.value("vocab_sha256", ""); !want.empty()) {
-    if (want.size() != 64 || want.find_first_not_of("0123456789abcdef") != std::string::npos) {
-      return InvalidArgumentError("preprocessing.vocab_sha256 must be 64 lowercase hex digits");
-    }
-    std::ifstream file(vocab_path, std::ios::binary);
-    std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    if (std::string have = HexEncode(Sha256(bytes)); file.is_open() && have != want) {
-      return FailedPreconditionError("vocabulary " + vocab_path + " has SHA-256 " + have +
-                                     ", the manifest says " + want);
-    }
+  const std::string vocab_sha256 = pre.value("vocab_sha256", "");
+  if (!vocab_sha256.empty() && !store::IsBlobSha256(vocab_sha256)) {
+    return InvalidArgumentError("preprocessing.vocab_sha256 must be 64 lowercase hex digits");
   }
   ARGUS_ASSIGN_OR_RETURN(
-      in.tokenizer, WordPieceTokenizer::Load(vocab_path, {.lowercase = pre.value("lowercase", true),
-                                                          .max_length = max_length}));
+      in.tokenizer,
+      WordPieceTokenizer::Load(
+          vocab_path, {.lowercase = pre.value("lowercase", true), .max_length = max_length},
+          vocab_sha256));
   in.cls_pooling = PostString(spec, "pooling", "mean") == "cls";
   return in;
 } catch (const Json::exception& e) {
@@ -255,8 +240,7 @@ Result<Json> RunImageModel(ModelPool& pool, const ModelSpec& spec, const Decoded
   ARGUS_ASSIGN_OR_RETURN(auto outputs, pool.Run(spec.name, {std::move(input)}, deadline));
   Json out;
   if (spec.task == "image_embedding" && !outputs.empty()) {
-    out = {{"embedding", Normalised(outputs[0].data.data(), outputs[0].data.size())},
-           {"dimensions", outputs[0].data.size()}};
+    out = {{"embedding", L2Normalised(outputs[0].data)}, {"dimensions", outputs[0].data.size()}};
   } else if (IsBoxDetector(spec)) {
     ARGUS_ASSIGN_OR_RETURN(out, Detections(spec, outputs, params, image.bgr.cols, image.bgr.rows,
                                            letterboxed ? &box : nullptr, pre));
@@ -329,7 +313,7 @@ Result<Json> RunTextModel(ModelPool& pool, const ModelSpec& spec, const TextInpu
   } else {
     pooled = o.data;
   }
-  return Json{{"embedding", Normalised(pooled.data(), pooled.size())},
+  return Json{{"embedding", L2Normalised(pooled)},
               {"dimensions", pooled.size()},
               {"tokens", used},
               {"model", spec.name + "@" + spec.version}};

@@ -1,6 +1,7 @@
 #include "engine/runtime/tensor.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace argus::engine {
 
@@ -31,6 +32,16 @@ Tensor Slice(const Tensor& t, int64_t begin, int64_t count) {
   out.shape[0] = count;
   const int64_t item = t.item_elements();
   out.data.assign(t.data.begin() + begin * item, t.data.begin() + (begin + count) * item);
+  return out;
+}
+
+std::vector<double> L2Normalised(const std::vector<float>& v) {
+  double norm = 0;
+  for (float x : v) norm += static_cast<double>(x) * x;
+  norm = std::sqrt(norm);
+  std::vector<double> out;
+  out.reserve(v.size());
+  for (float x : v) out.push_back(norm > 0 ? x / norm : 0.0);
   return out;
 }
 

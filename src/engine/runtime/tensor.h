@@ -28,5 +28,7 @@ struct Tensor {
 Result<Tensor> Concat(const std::vector<const Tensor*>& parts);
 /// Items [begin, begin + count) of the first dimension.
 Tensor Slice(const Tensor& t, int64_t begin, int64_t count);
+/// `v` scaled to unit length (cosine = dot product), in double; all zeros stay zeros.
+std::vector<double> L2Normalised(const std::vector<float>& v);
 
 }  // namespace argus::engine

@@ -2,7 +2,10 @@
 
 #include <utf8proc.h>
 
+#include <algorithm>
 #include <fstream>
+
+#include "core/crypto.h"
 
 namespace argus::engine {
 namespace {
@@ -81,14 +84,24 @@ std::vector<int32_t> CodePoints(std::string_view text, bool decompose) {
 
 }  // namespace
 
-Result<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(const std::string& vocab_path,
-                                                                     WordPieceOptions options) {
-  std::ifstream in(vocab_path);
+Result<std::unique_ptr<WordPieceTokenizer>> WordPieceTokenizer::Load(
+    const std::string& vocab_path, WordPieceOptions options, std::string_view expected_sha256) {
+  std::ifstream in(vocab_path, std::ios::binary);
   if (!in) return NotFoundError("vocabulary file " + vocab_path + " is missing");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!expected_sha256.empty()) {
+    if (std::string have = HexEncode(Sha256(bytes)); have != expected_sha256) {
+      return FailedPreconditionError("vocabulary " + vocab_path + " has SHA-256 " + have +
+                                     ", the manifest says " + std::string(expected_sha256));
+    }
+  }
   std::vector<std::string> tokens;
-  for (std::string line; std::getline(in, line);) {
+  for (size_t at = 0; at < bytes.size();) {
+    size_t end = std::min(bytes.find('\n', at), bytes.size());
+    std::string line = bytes.substr(at, end - at);
     if (!line.empty() && line.back() == '\r') line.pop_back();
     tokens.push_back(std::move(line));
+    at = end + 1;
   }
   return FromTokens(std::move(tokens), std::move(options));
 }

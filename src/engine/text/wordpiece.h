@@ -26,10 +26,12 @@ struct WordPieceOptions {
 class WordPieceTokenizer {
  public:
   /// `vocab_path` has one token per line, the line number being its id. NotFound when the file
-  /// is missing; InvalidArgument when it is empty or lacks the unknown, begin, end or padding
-  /// token the options name.
+  /// is missing; FailedPrecondition when `expected_sha256` is given and the bytes read differ;
+  /// InvalidArgument when it is empty or lacks the unknown, begin, end or padding token the
+  /// options name.
   static Result<std::unique_ptr<WordPieceTokenizer>> Load(const std::string& vocab_path,
-                                                          WordPieceOptions options);
+                                                          WordPieceOptions options,
+                                                          std::string_view expected_sha256 = {});
   /// The same from the vocabulary's lines (tests).
   static Result<std::unique_ptr<WordPieceTokenizer>> FromTokens(std::vector<std::string> tokens,
                                                                 WordPieceOptions options);

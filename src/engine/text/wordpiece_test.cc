@@ -79,7 +79,9 @@ TEST(WordPieceTest, LoadsAVocabularyFile) {
     for (const auto& token : Vocab()) out << token << "\r\n";  // Windows line ends too
   }
   auto t = WordPieceTokenizer::Load(path.string(), {});
+  auto other = WordPieceTokenizer::Load(path.string(), {}, std::string(64, '0'));
   std::filesystem::remove(path);
+  EXPECT_EQ(other.status().code(), StatusCode::kFailedPrecondition);
   ASSERT_TRUE(t.ok()) << t.status().ToString();
   EXPECT_EQ((*t)->vocabulary_size(), Vocab().size());
   EXPECT_EQ((*t)->Encode("hello"), (std::vector<int64_t>{2, 4, 3}));

@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "store/blob_store.h"
 #include "store/sqlite/store_file.h"
 
 namespace argus::store::sqlite {
@@ -605,12 +606,7 @@ Result<bool> BlobReferencedRow(SqliteDatabase& db, std::string_view sha256) {
 }
 
 Status CheckDerivedBlob(const DerivedBlob& blob) {
-  auto hex64 = [](std::string_view s) {
-    return s.size() == 64 && std::all_of(s.begin(), s.end(), [](char c) {
-             return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-           });
-  };
-  if (!hex64(blob.source_sha256) || !hex64(blob.sha256)) {
+  if (!IsBlobSha256(blob.source_sha256) || !IsBlobSha256(blob.sha256)) {
     return InvalidArgumentError("a derived blob's sha256 and source_sha256 are 64 hex digits");
   }
   if (blob.variant.empty() || blob.variant.size() > 128 || blob.media_type.empty() ||

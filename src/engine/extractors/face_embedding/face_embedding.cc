@@ -85,12 +85,9 @@ class FaceEmbedding final : public Extractor {
         if (w == 100) age = &o;
       }
       if (descriptor == nullptr) return InternalError("model 'faceres' gave no 1024-d output");
-      double norm = 0;
-      for (float v : descriptor->data) norm += static_cast<double>(v) * v;
-      norm = std::sqrt(norm);
-      Json values = Json::array();
-      for (float v : descriptor->data) values.push_back(norm > 0 ? v / norm : 0.0);
-      Json out = {{"box", face["box"]}, {"score", face["score"]}, {"embedding", values}};
+      Json out = {{"box", face["box"]},
+                  {"score", face["score"]},
+                  {"embedding", L2Normalised(descriptor->data)}};
       if (gender != nullptr) {
         const float g = gender->data[0];  // sigmoid: near 1 is male
         out["gender"] = g > 0.5f ? "male" : "female";

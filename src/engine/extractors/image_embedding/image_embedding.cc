@@ -53,12 +53,7 @@ class ImageEmbedding final : public Extractor {
   const ExtractorInfo& info() const override { return info_; }
   Result<Json> Extract(const DecodedImage& image, const Json&, ExtractContext& ctx) const override {
     ARGUS_ASSIGN_OR_RETURN(Tensor features, RunFor(image, ctx, 1280, kEmbeddingBlurSigma));
-    double norm = 0;
-    for (float v : features.data) norm += static_cast<double>(v) * v;
-    norm = std::sqrt(norm);
-    Json values = Json::array();
-    for (float v : features.data) values.push_back(norm > 0 ? v / norm : 0.0);
-    return Json{{"embedding", std::move(values)},
+    return Json{{"embedding", L2Normalised(features.data)},
                 {"dimensions", features.data.size()},
                 {"model", ModelTag(*ctx.models, kModel)}};
   }
