@@ -4,6 +4,8 @@
 #   scripts/setup.sh           build + test + run dependencies (Debian packages, npm packages)
 #   SETUP_BENCH=1 setup.sh     also the peers that bench/ compares against (nginx, FastAPI, wrk)
 #   ARGUS_SKIP_MODELS=1        skip scripts/models.sh (ONNX Runtime + models into models/)
+#   setup.sh --list-packages   print every Debian package it may install (bench ones too), one a
+#                              line, and exit (tools/check_packages.py reads it)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,12 +19,18 @@ debian_packages=(
   python3-onnx python3-numpy
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev opencv-doc
   libtesseract-dev tesseract-ocr-eng libexif-dev
+  libdlib-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 nodejs npm prometheus
 )
+bench_packages=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools
+                python3-celery python3-redis redis-server)
+if [[ "${1:-}" == --list-packages ]]; then
+  printf '%s\n' "${debian_packages[@]}" "${bench_packages[@]}"
+  exit 0
+fi
 if [[ "${SETUP_BENCH:-0}" == 1 ]]; then
-  debian_packages+=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools
-                    python3-celery python3-redis redis-server)
+  debian_packages+=("${bench_packages[@]}")
 fi
 
 missing=()
