@@ -19,7 +19,7 @@ debian_packages=(
   python3-onnx python3-numpy
   libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libopencv-dnn-dev opencv-doc
   libtesseract-dev tesseract-ocr-eng libexif-dev
-  libdlib-dev
+  libdlib19.1
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 nodejs npm prometheus
 )

@@ -1,31 +1,14 @@
 """Submits N no-op tasks to Argus in HTTP batches and waits until every one has succeeded.
 Prints one line: argus <N> <seconds> <tasks/s>."""
-import json
 import sys
 import time
-import urllib.error
-import urllib.request
+
+from argus_client import Client
 
 url, key, n, batch = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-
-
-def call(method, path, body=None, namespace="bench", extra=None):
-    req = urllib.request.Request(url + path, method=method,
-                                 data=None if body is None else json.dumps(body).encode())
-    req.add_header("Authorization", "Bearer " + key)
-    if namespace:
-        req.add_header("X-Namespace", namespace)
-    req.add_header("Content-Type", "application/json")
-    for name, value in (extra or {}).items():
-        req.add_header(name, value)
-    with urllib.request.urlopen(req, timeout=120) as r:
-        return json.loads(r.read() or b"null")
-
-
-try:
-    call("POST", "/v1/namespaces", {"name": "bench"}, namespace=None)
-except urllib.error.HTTPError:
-    pass
+client = Client(url, key)
+call = client.call
+client.ensure_namespace()
 start = time.monotonic()
 sent = 0
 last_id = None

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # bench/tasks: durable no-op tasks end to end (HTTP submit in batches → executed → succeeded)
 # on Argus, against Celery 5 + Redis (AOF, acks_late) on the same machine in the same run.
-#   N=50000 CELERY_N=2000 bench/tasks/run.sh
+# Then slow tasks: SLOW_N sleep tasks of SLOW_S seconds on the 2 cpu slots, wall time against the
+# ideal (target <= 1.1x), when the first result became visible (target <= 1.5 s), and the
+# highest attempt number seen (1: no task ran twice).
+#   N=50000 CELERY_N=2000 SLOW_N=100 SLOW_S=1 bench/tasks/run.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 n=${N:-50000}
@@ -16,6 +19,8 @@ pids+=($!)
 for _ in $(seq 1 200); do [[ -s "$work/argus/listen.addr" ]] && break; sleep 0.05; done
 url=$(cat "$work/argus/listen.addr")
 argus_line=$(/usr/bin/python3 "$root/bench/tasks/argus_driver.py" "$url" "$key" "$n" 1000)
+slow_line=$(/usr/bin/python3 "$root/bench/tasks/slow_driver.py" "$url" "$key" "${SLOW_N:-100}" \
+  "${SLOW_S:-1}" 2)
 
 redis_port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 redis-server --port "$redis_port" --bind 127.0.0.1 --dir "$work" --appendonly yes \
@@ -37,3 +42,9 @@ read -r _ cn cs cr <<<"$celery_line"
 printf '%-28s %8s %9s %10s\n' "argus (sqlite, WAL)" "$an" "$as" "$ar"
 printf '%-28s %8s %9s %10s\n' "celery+redis (acks_late)" "$cn" "$cs" "$cr"
 awk -v a="$ar" -v c="$cr" 'BEGIN{printf "ratio argus/celery: %.1fx\n", a/c}'
+read -r _ sn swall sideal sfirst sattempt <<<"$slow_line"
+echo
+echo "slow tasks: $sn x ${SLOW_S:-1} s on 2 cpu slots"
+awk -v w="$swall" -v i="$sideal" -v f="$sfirst" -v a="$sattempt" 'BEGIN{
+  printf "wall %.2f s, ideal %.2f s: %.3fx (target <= 1.1x)\n", w, i, w/i;
+  printf "first result visible after %.2f s (target <= 1.5 s); highest attempt %d\n", f, a}'

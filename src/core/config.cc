@@ -64,6 +64,14 @@ constexpr ConfigKey kKeys[] = {
      "pending + scheduled tasks a namespace may hold; more → 429 (0: no cap)"},
     {"tasks.retention_s", T::kDouble, "604800",
      "finished tasks and their events are purged after this many seconds"},
+    {"tasks.max_crash_attempts", T::kInt, "3",
+     "a task that was running when the server died more often than this ends failed "
+     "(worker_crashed) at the next start instead of running again"},
+    {"tasks.lease_s", T::kDouble, "30",
+     "how long an in-process worker holds a task without a heartbeat before another may take it"},
+    {"tasks.max_prefetch", T::kInt, "256",
+     "most tasks a worker leases ahead of its free slots, for kinds that run in under 2 ms "
+     "(0: only what it starts at once)"},
     {"workers.cpu", T::kInt, "2", "in-process worker threads leasing from the cpu queue"},
     {"workers.io", T::kInt, "2", "in-process worker threads leasing from the io queue"},
     {"blobs.backend", T::kString, "\"local\"", "where object contents are stored"},

@@ -168,6 +168,7 @@ Json WorkersJson(const std::vector<engine::WorkerInfo>& workers) {
                      {"host", "local"},
                      {"queues", {w.queue}},
                      {"state", w.state},
+                     {"slots", w.slots},
                      {"running_tasks", w.running},
                      {"completed_tasks", w.completed},
                      {"last_heartbeat", FormatRfc3339(w.last_heartbeat)}});
@@ -306,6 +307,18 @@ int RunServe(const Config& config) {
   worker_options.concurrency = {{"cpu", static_cast<int>(config.GetInt("workers.cpu"))},
                                 {"io", static_cast<int>(config.GetInt("workers.io"))}};
   worker_options.retention_s = config.GetDouble("tasks.retention_s");
+  worker_options.max_crash_attempts = static_cast<int>(config.GetInt("tasks.max_crash_attempts"));
+  worker_options.lease_s = config.GetDouble("tasks.lease_s");
+  if (!(worker_options.lease_s >= 0.1 && worker_options.lease_s <= 86400)) {
+    return Fail(InvalidArgumentError("tasks.lease_s must be between 0.1 and 86400 seconds"));
+  }
+  worker_options.prefetch.max_prefetch = static_cast<int>(config.GetInt("tasks.max_prefetch"));
+  if (worker_options.max_crash_attempts < 0) {
+    return Fail(InvalidArgumentError("tasks.max_crash_attempts must be 0 or more"));
+  }
+  if (worker_options.prefetch.max_prefetch < 0 || worker_options.prefetch.max_prefetch > 1000) {
+    return Fail(InvalidArgumentError("tasks.max_prefetch must be between 0 and 1000"));
+  }
   engine::WorkerPool workers(tasks->get(), &kinds, worker_options, &SystemClock::Get(), &metrics);
   std::vector<std::string> queue_names;
   for (const auto& [queue, n] : worker_options.concurrency) queue_names.push_back(queue);

@@ -59,6 +59,8 @@ class TaskWriter {
     StrOrNull("idempotency_key", t.idempotency_key);
     Key("attempt");
     w_.Int(t.attempt);
+    Key("crash_count");
+    w_.Int(t.crash_count);
     Key("retry");
     w_.StartObject();
     Num("initial_interval_s", t.retry.initial_interval_s);

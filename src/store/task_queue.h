@@ -65,12 +65,16 @@ struct Task {
   std::string worker_id;           ///< who runs (or last ran) it
   std::string lease_id;            ///< current lease while running
   TimestampUs lease_expires_at = 0;
+  /// Times the process running this task died while the task ran (poison-task protection).
+  int crash_count = 0;
   TimestampUs heartbeat_at = 0;
   bool cancel_requested = false;  ///< set on a running task; the worker stops within a heartbeat
   TimestampUs created_at = 0;
   TimestampUs updated_at = 0;
-  TimestampUs run_at = 0;                  ///< earliest start (delays, backoff)
-  std::optional<TimestampUs> started_at;   ///< of the current/last attempt
+  TimestampUs run_at = 0;  ///< earliest start (delays, backoff)
+  /// When the current/last attempt started. Unset on a running task that a worker leased ahead
+  /// (LeaseRequest::prefetch) and has not started yet.
+  std::optional<TimestampUs> started_at;
   std::optional<TimestampUs> finished_at;  ///< when it became terminal
 };
 
@@ -97,12 +101,20 @@ struct EnqueueResult {
   bool created = true;  ///< false: an existing task with the same idempotency key
 };
 
+/// A worker asks for what it can start now (its free slots) and, for kinds it knows to be
+/// quick, a few tasks more to start as soon as a slot frees (leasing ahead saves a round trip
+/// per task when tasks take microseconds). Tasks are taken in priority order, then age: the
+/// first `max_tasks` start now; after them, tasks are leased ahead while they are of a kind in
+/// `prefetch_kinds` and fewer than `prefetch` were, and the first task of any other kind ends
+/// the lease, so a slow task of higher priority is never passed over for quicker ones.
 struct LeaseRequest {
   std::string worker_id;
   std::string namespace_id;         ///< empty: every namespace (in-process and global workers)
   std::vector<std::string> queues;  ///< empty: every queue
   std::vector<std::string> kinds;   ///< empty: every kind
-  int max_tasks = 1;
+  int max_tasks = 1;  ///< tasks to start now (the worker's free slots); may be 0 with prefetch
+  int prefetch = 0;                 ///< most tasks leased ahead, beyond max_tasks
+  std::vector<std::string> prefetch_kinds;  ///< kinds that may be leased ahead
   double lease_s = 30;  ///< visibility timeout; heartbeats extend it
 };
 
@@ -158,10 +170,16 @@ class TaskQueue {
   /// Matching tasks oldest first (id order), keyset-paginated.
   virtual Result<Page<Task>> List(const TaskFilter& filter, const PageRequest& page) = 0;
 
-  /// Leases up to max_tasks runnable tasks (pending, or scheduled with run_at <= now) from
-  /// unpaused queues, highest priority first, then oldest; respects KindLimits. Each becomes
-  /// running with a fresh lease_id, attempt + 1, and a task.started event. May return none.
+  /// Leases runnable tasks (pending, or scheduled with run_at <= now) from unpaused queues,
+  /// highest priority first, then oldest, as LeaseRequest describes; respects KindLimits. Each
+  /// becomes running with a fresh lease_id, attempt + 1, a lease of lease_s, and a task.started
+  /// event; the ones started now have started_at = now, the ones leased ahead none yet. May
+  /// return none.
   virtual Result<std::vector<Task>> Lease(const LeaseRequest& request) = 0;
+  /// The worker starts a task it leased ahead: started_at = now, and its lease runs `lease_s`
+  /// from now (so time spent waiting in the worker does not count against the task). Aborted
+  /// for a stale lease.
+  virtual Result<Task> Start(std::string_view id, std::string_view lease_id, double lease_s) = 0;
 
   /// Extends the lease by `extend_s` and records progress when given. Returns the task, whose
   /// cancel_requested tells the worker to stop.
@@ -177,6 +195,8 @@ class TaskQueue {
     /// Optional: the task as the caller leased it (borrowed for the call). A backend may use it
     /// to skip re-reading a row that has not changed since; the outcome is the same either way.
     const Task* leased = nullptr;
+    /// When the worker started a task it had leased ahead (recorded as its started_at).
+    std::optional<TimestampUs> started_at;
   };
   /// Completes several tasks in one transaction (workers finishing a leased batch). One Status
   /// per item, in order: OK, or Aborted for a stale lease; the call itself fails only when the
@@ -196,14 +216,22 @@ class TaskQueue {
   /// failed/cancelled → pending with a fresh attempt budget; others → FailedPrecondition.
   virtual Result<Task> Retry(std::string_view namespace_id, std::string_view id) = 0;
 
-  /// Applies timeouts and expired leases at `now`: expired leases return to pending (a lost
-  /// worker is not a failed attempt); heartbeat/start-to-close timeouts fail the attempt with
-  /// code "timeout" (and may retry); schedule-to-start timeouts fail the task. Returns how
-  /// many tasks changed.
+  /// Applies timeouts and expired leases at `now`: a task whose lease expired returns to
+  /// pending (task.retrying) with its attempt spent, or ends failed with code "lease_expired"
+  /// when that was its last attempt (retry.max_attempts), so a task that keeps losing its
+  /// worker cannot circulate forever; heartbeat/start-to-close timeouts fail the attempt with
+  /// code "timeout" (and may retry); schedule-to-start timeouts fail the task. Returns how many
+  /// tasks changed.
   virtual Result<int64_t> Sweep(TimestampUs now) = 0;
   /// Returns every task leased by `worker_id` to pending at once, without counting an attempt
-  /// (start-up after a crash, or a worker handing back work on shutdown).
+  /// (a worker handing back work on shutdown).
   virtual Result<int64_t> ReleaseWorker(std::string_view worker_id) = 0;
+  /// Start-up after `worker_id`'s process died: every task it had started counts a crash
+  /// (crash_count + 1) and returns to pending without spending an attempt, unless its crash
+  /// count now exceeds `max_crash_attempts`: then it ends failed with code "worker_crashed" (a
+  /// poison task that kills its worker must not kill every restart). Tasks it had only leased
+  /// ahead return to pending uncounted. Returns how many tasks changed.
+  virtual Result<int64_t> RecoverWorker(std::string_view worker_id, int max_crash_attempts) = 0;
 
   virtual Status SetQueuePaused(std::string_view queue, bool paused) = 0;
   virtual Status SetKindLimits(std::string_view kind, const KindLimits& limits) = 0;

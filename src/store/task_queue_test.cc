@@ -61,7 +61,8 @@ TEST(TaskJsonTest, CarriesEveryField) {
   EXPECT_EQ(j["created_at"], "2023-11-14T22:13:20.000Z");
   EXPECT_EQ(j["started_at"], "2023-11-14T22:13:21.000Z");
   EXPECT_EQ(j["finished_at"], "2023-11-14T22:13:21.500Z");
-  EXPECT_EQ(j.size(), 21u);
+  EXPECT_EQ(j["crash_count"], 0);
+  EXPECT_EQ(j.size(), 22u);
 }
 
 TEST(TaskJsonTest, AbsentValuesAreNull) {

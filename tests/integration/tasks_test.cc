@@ -163,8 +163,9 @@ TEST_F(TasksTest, PausedQueueHoldsTasksUntilResumed) {
 
 TEST_F(TasksTest, WorkersAndQueueMetricsAreVisible) {
   auto w = server_->Call("GET", "/v1/workers", server_->admin_key()).json();
-  ASSERT_GE(w["items"].size(), 4u);
+  ASSERT_GE(w["items"].size(), 2u);  // one per queue served, with its slots
   EXPECT_EQ(w["items"][0]["id"].get<std::string>().rfind("serve/", 0), 0u);
+  EXPECT_EQ(w["items"][0]["slots"], 2);
   Call("POST", "/v1/tasks", {{"kind", "noop"}}, {{"Prefer", "wait=5"}});
   auto m = Request(server_->port(), "GET", "/metrics");
   for (const char* series :
@@ -213,6 +214,44 @@ TEST_F(TasksTest, KindLimitsHoldAcrossWorkers) {
       200);
   EXPECT_EQ(Call("PUT", "/v1/task-kinds/sleep/limits", {{"max_running", 1}}, {}, "jobs").status,
             200);  // the global admin acts regardless of X-Namespace
+}
+
+// The measured defect of issue 13, scaled down: slow tasks on 2 slots with a 1 s lease. Each runs
+// once (attempt 1), never more run at once than there are slots, and the first to finish is
+// reported succeeded while the others still wait or run.
+TEST(SlowTasksTest, RunOnceEachAndAreVisibleAsTheyFinish) {
+  auto server = TestServer::Start({.env = {"ARGUS_TASKS_LEASE_S=1", "ARGUS_WORKERS_CPU=2"}});
+  ASSERT_GT(server->port(), 0) << server->Log();
+  const std::string& key = server->admin_key();
+  ASSERT_EQ(server->Call("POST", "/v1/namespaces", key, {{"name", "slow"}}).status, 201);
+  std::map<std::string, std::string> ns = {{"X-Namespace", "slow"}};
+  Json tasks = Json::array();
+  for (int i = 0; i < 8; ++i) tasks.push_back({{"kind", "sleep"}, {"input", {{"seconds", 0.3}}}});
+  auto r = server->Call("POST", "/v1/tasks/batch", key, {{"tasks", tasks}}, ns);
+  ASSERT_EQ(r.status, 201) << r.body;
+  int most_running = 0;
+  bool finished_while_others_waited = false;
+  int succeeded = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (succeeded < 8 && std::chrono::steady_clock::now() < until) {
+    auto page = server->Call("GET", "/v1/tasks?limit=100", key, nullptr, ns).json();
+    int running = 0, waiting = 0;
+    succeeded = 0;
+    for (const auto& t : page["items"]) {
+      running += t["status"] == "running";
+      waiting += t["status"] == "pending";
+      succeeded += t["status"] == "succeeded";
+    }
+    most_running = std::max(most_running, running);
+    if (succeeded > 0 && running + waiting > 0) finished_while_others_waited = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(succeeded, 8);
+  for (const auto& t : server->Call("GET", "/v1/tasks?limit=100", key, nullptr, ns).json()["items"]) {
+    EXPECT_EQ(t["attempt"], 1) << t.dump();
+  }
+  EXPECT_LE(most_running, 2);
+  EXPECT_TRUE(finished_while_others_waited);
 }
 
 TEST(TaskRetentionTest, FinishedTasksArePurgedAfterTheRetention) {

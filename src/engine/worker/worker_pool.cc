@@ -1,31 +1,58 @@
 #include "engine/worker/worker_pool.h"
 
 #include <algorithm>
-#include <condition_variable>
+#include <deque>
+#include <exception>
 
 #include "core/log.h"
 
 namespace argus::engine {
+namespace {
 
-struct WorkerPool::Worker {
-  std::string id;
-  std::string queue;
-  std::thread thread;
+using SteadyClock = std::chrono::steady_clock;
+
+std::chrono::duration<double> Seconds(double s) { return std::chrono::duration<double>(s); }
+
+// Bad input and missing kinds will fail the same way again: do not retry them.
+bool Retryable(StatusCode code) {
+  return code != StatusCode::kInvalidArgument && code != StatusCode::kUnimplemented &&
+         code != StatusCode::kFailedPrecondition;
+}
+
+}  // namespace
+
+struct WorkerPool::Queue {
+  Queue(std::string queue_name, int slot_count, KindTimings::Options prefetch)
+      : name(std::move(queue_name)),
+        worker_id("serve/" + name),
+        slots(slot_count),
+        timings(prefetch) {}
+
+  const std::string name;
+  const std::string worker_id;
+  const int slots;
+  std::vector<std::thread> threads;
   std::atomic<int64_t> running{0};
   std::atomic<int64_t> completed{0};
   std::atomic<TimestampUs> last_heartbeat{0};
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<Leased> buffer;          // GUARDED_BY(mu): leased, not started
+  int idle = 0;                       // GUARDED_BY(mu): slots waiting for a task
+  bool leasing = false;               // GUARDED_BY(mu): one slot leases for all
+  SteadyClock::time_point next_lease;  // GUARDED_BY(mu): back-off after an empty lease
+  double idle_s = 0.001;              // GUARDED_BY(mu): the current back-off
+  int prefetch = 0;                   // GUARDED_BY(mu): leased ahead by the last lease
+  bool refill_dry = false;            // GUARDED_BY(mu): a refill came back short
+  KindTimings timings;                // GUARDED_BY(mu)
 };
 
 WorkerPool::WorkerPool(store::TaskQueue* queue, const TaskKindRegistry* kinds,
                        WorkerPoolOptions options, const Clock* clock, MetricsRegistry* metrics)
     : queue_(queue), kinds_(kinds), options_(std::move(options)), clock_(clock) {
-  for (const auto& [q, n] : options_.concurrency) {
-    for (int i = 0; i < n; ++i) {
-      auto w = std::make_unique<Worker>();
-      w->id = "serve/" + q + "/" + std::to_string(i);
-      w->queue = q;
-      workers_.push_back(std::move(w));
-    }
+  for (const auto& [name, n] : options_.concurrency) {
+    if (n > 0) queues_.push_back(std::make_unique<Queue>(name, n, options_.prefetch));
   }
   tasks_total_ = &metrics->AddCounter(
       "argus_tasks_total", "Task attempts finished, by kind and outcome.", {"kind", "status"});
@@ -40,103 +67,211 @@ WorkerPool::WorkerPool(store::TaskQueue* queue, const TaskKindRegistry* kinds,
 WorkerPool::~WorkerPool() { Stop(std::chrono::milliseconds(0)); }
 
 Status WorkerPool::Start() {
-  for (const auto& w : workers_) {
-    auto released = queue_->ReleaseWorker(w->id);
-    if (!released.ok()) return released.status();
-    if (*released > 0) {
-      log::Info("re-queued tasks held by the previous run",
-                {{"worker", w->id}, {"tasks", *released}});
+  for (const auto& q : queues_) {
+    // Whatever a worker id still holds at start-up was held when the previous run died: the
+    // tasks it had started count a crash. "serve/<queue>/<n>" are the ids of older versions.
+    std::vector<std::string> ids = {q->worker_id};
+    for (int i = 0; i < q->slots; ++i) ids.push_back(q->worker_id + "/" + std::to_string(i));
+    for (const std::string& id : ids) {
+      auto recovered = queue_->RecoverWorker(id, options_.max_crash_attempts);
+      if (!recovered.ok()) return recovered.status();
+      if (*recovered > 0) {
+        log::Warn("recovered the tasks a previous run held when it stopped abruptly",
+                  {{"worker", id}, {"tasks", *recovered}});
+      }
     }
   }
-  for (const auto& w : workers_) {
-    Worker* raw = w.get();
-    w->thread = std::thread([this, raw] { Run(raw); });
+  completions_ = std::make_unique<CompletionWriter>(queue_);
+  for (const auto& q : queues_) {
+    Queue* raw = q.get();
+    for (int i = 0; i < q->slots; ++i) q->threads.emplace_back([this, raw] { RunSlot(raw); });
   }
   sweeper_ = std::thread([this] { Sweep(); });
+  started_ = true;
   return OkStatus();
 }
 
 void WorkerPool::Stop(std::chrono::milliseconds drain) {
   if (stop_leasing_.exchange(true)) return;
   sweep_cv_.notify_all();
-  auto until = std::chrono::steady_clock::now() + drain;
+  for (const auto& q : queues_) {
+    std::lock_guard lock(q->mu);
+    q->cv.notify_all();
+  }
+  auto until = SteadyClock::now() + drain;
   auto busy = [this] {
-    for (const auto& w : workers_) {
-      if (w->running.load() > 0) return true;
+    for (const auto& q : queues_) {
+      if (q->running.load() > 0) return true;
     }
     return false;
   };
-  while (busy() && std::chrono::steady_clock::now() < until) {
+  while (busy() && SteadyClock::now() < until) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   stop_tasks_ = true;
-  for (auto& w : workers_) {
-    if (w->thread.joinable()) w->thread.join();
+  for (auto& q : queues_) {
+    for (auto& t : q->threads) {
+      if (t.joinable()) t.join();
+    }
   }
   if (sweeper_.joinable()) sweeper_.join();
-  // Hand back whatever is still leased (tasks stopped mid-way, leased but never started).
-  for (const auto& w : workers_) queue_->ReleaseWorker(w->id).status().IgnoreError();
+  if (!started_) return;
+  // Completions first: a finished task handed back below would run a second time.
+  completions_.reset();
+  // Hand back whatever is still leased (tasks stopped mid-way, leased ahead and never started).
+  for (const auto& q : queues_) queue_->ReleaseWorker(q->worker_id).status().IgnoreError();
+}
+
+void WorkerPool::Notify() {
+  for (const auto& q : queues_) {
+    {
+      std::lock_guard lock(q->mu);
+      q->next_lease = {};
+      q->idle_s = 0.001;
+    }
+    q->cv.notify_all();
+  }
 }
 
 std::vector<WorkerInfo> WorkerPool::Workers() const {
   std::vector<WorkerInfo> out;
-  for (const auto& w : workers_) {
+  for (const auto& q : queues_) {
     WorkerInfo i;
-    i.id = w->id;
-    i.queue = w->queue;
-    i.running = w->running.load();
-    i.completed = w->completed.load();
-    i.last_heartbeat = w->last_heartbeat.load();
+    i.id = q->worker_id;
+    i.queue = q->name;
+    i.slots = q->slots;
+    i.running = q->running.load();
+    i.completed = q->completed.load();
+    i.last_heartbeat = q->last_heartbeat.load();
     i.state = stop_leasing_.load() ? "stopping" : (i.running > 0 ? "busy" : "idle");
     out.push_back(std::move(i));
   }
   return out;
 }
 
-void WorkerPool::Run(Worker* w) {
-  store::LeaseRequest req;
-  req.worker_id = w->id;
-  req.queues = {w->queue};
-  req.kinds = kinds_->Names();
-  req.max_tasks = options_.lease_batch;
-  req.lease_s = options_.lease_s;
-  double idle_s = 0.001;
-  while (!stop_leasing_.load()) {
-    w->last_heartbeat = clock_->NowUs();
-    auto leased = queue_->Lease(req);
-    if (!leased.ok()) {
-      log::Warn("lease failed", {{"worker", w->id}, {"error", leased.status().ToString()}});
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      continue;
+void WorkerPool::RunSlot(Queue* q) {
+  Leased leased;
+  for (;;) {
+    try {
+      if (!NextTask(q, &leased)) return;
+      RunTask(q, std::move(leased));
+    } catch (const std::exception& e) {
+      // RunTask catches what handlers throw; this is the pool's own code failing. The task (if
+      // any) stays leased and runs again when its lease expires.
+      log::Error("a worker slot failed; it goes on", {{"worker", q->worker_id}, {"error", e.what()}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (leased->empty()) {
-      // Nothing to do: back off gently so an idle server costs nothing, but a new task still
-      // starts within max_idle_poll_s.
-      std::this_thread::sleep_for(std::chrono::duration<double>(idle_s));
-      idle_s = std::min(idle_s * 2, options_.max_idle_poll_s);
-      continue;
-    }
-    idle_s = 0.001;
-    w->running = static_cast<int64_t>(leased->size());
-    std::vector<store::TaskQueue::Completion> done;
-    for (const auto& task : *leased) {
-      if (stop_tasks_.load()) break;  // the rest are handed back by Stop()
-      RunTask(w, task, &done);
-      w->running.fetch_sub(1);
-    }
-    Flush(&done);
-    w->running = 0;
   }
 }
 
-void WorkerPool::RunTask(Worker* w, const store::Task& task,
-                         std::vector<store::TaskQueue::Completion>* done) {
+bool WorkerPool::NextTask(Queue* q, Leased* out) {
+  std::unique_lock lock(q->mu);
+  ++q->idle;
+  for (;;) {
+    // Stopping comes first: a task leased ahead is handed back rather than started.
+    if (stop_leasing_.load()) {
+      --q->idle;
+      return false;
+    }
+    // Quick tasks run faster than a lease round trip: the buffer is refilled when it runs low,
+    // by one slot while the others go on with what is left.
+    const bool low = !q->buffer.empty() && q->prefetch > 0 && !q->refill_dry &&
+                     static_cast<int>(q->buffer.size()) * 2 <= q->prefetch;
+    if (low && !q->leasing) {
+      LeaseInto(q, lock);
+      continue;
+    }
+    if (!q->buffer.empty()) {
+      *out = std::move(q->buffer.front());
+      q->buffer.pop_front();
+      --q->idle;
+      return true;
+    }
+    if (q->leasing) {
+      q->cv.wait(lock);
+    } else if (SteadyClock::now() < q->next_lease) {
+      q->cv.wait_until(lock, q->next_lease);
+    } else {
+      LeaseInto(q, lock);
+    }
+  }
+}
+
+void WorkerPool::LeaseInto(Queue* q, std::unique_lock<std::mutex>& lock) {
+  store::LeaseRequest req;
+  req.worker_id = q->worker_id;
+  req.queues = {q->name};
+  req.kinds = kinds_->Names();
+  req.prefetch = q->prefetch = q->timings.Prefetch();
+  req.prefetch_kinds = q->timings.QuickKinds();
+  const bool refill = !q->buffer.empty();
+  if (!refill) {
+    req.max_tasks = q->idle;  // every slot waiting now, this one included
+  } else {
+    // A refill while the slots still have work: quick tasks ahead only, up to the target.
+    req.max_tasks = 0;
+    req.prefetch -= static_cast<int>(q->buffer.size());
+    if (req.prefetch <= 0) {
+      q->refill_dry = true;
+      return;
+    }
+  }
+  req.lease_s = options_.lease_s;
+  q->leasing = true;
+  lock.unlock();
+  q->last_heartbeat = clock_->NowUs();
+  auto leased = queue_->Lease(req);
+  const auto now = SteadyClock::now();
+  lock.lock();
+  q->leasing = false;
+  // A short refill means the quick tasks ran out (or a slow one is next): no more refills
+  // until the buffer is empty again.
+  q->refill_dry = refill && (!leased.ok() || static_cast<int>(leased->size()) < req.prefetch);
+  if (!leased.ok()) {
+    log::Warn("lease failed", {{"worker", q->worker_id}, {"error", leased.status().ToString()}});
+    if (!refill) q->next_lease = now + std::chrono::milliseconds(200);
+  } else if (leased->empty()) {
+    if (refill) {
+      q->cv.notify_all();
+      return;
+    }
+    // Nothing to do: back off gently so an idle server costs little, but a new task still
+    // starts within max_idle_poll_s (or at once after Notify).
+    q->next_lease =
+        now + std::chrono::duration_cast<SteadyClock::duration>(Seconds(q->idle_s));
+    q->idle_s = std::min(q->idle_s * 2, options_.max_idle_poll_s);
+  } else {
+    q->idle_s = 0.001;
+    for (auto& task : *leased) q->buffer.push_back({std::move(task), now});
+  }
+  q->cv.notify_all();
+}
+
+void WorkerPool::RunTask(Queue* q, Leased leased) {
+  store::Task& task = leased.task;
+  std::optional<TimestampUs> started_at;
+  if (!task.started_at) {
+    // Leased ahead. After a long wait in the buffer the lease is renewed, so the task gets its
+    // whole lease from its start; otherwise the start is recorded with the completion.
+    if (SteadyClock::now() - leased.at > Seconds(options_.lease_s / 10)) {
+      auto renewed = queue_->Start(task.id, task.lease_id, options_.lease_s);
+      if (!renewed.ok()) {
+        log::Info("a task leased ahead was lost before it started",
+                  {{"task", task.id}, {"reason", renewed.status().ToString()}});
+        return;
+      }
+      task = std::move(renewed).value();
+    } else {
+      started_at = clock_->NowUs();
+    }
+  }
+  q->running.fetch_add(1);
   const TaskKind* kind = kinds_->Find(task.kind);
-  auto start = std::chrono::steady_clock::now();
+  const auto start = SteadyClock::now();
   TaskContext ctx(
       task,
-      [this, &task, w](std::optional<double> progress, std::optional<std::string> message) {
-        w->last_heartbeat = clock_->NowUs();
+      [this, &task, q](std::optional<double> progress, std::optional<std::string> message) {
+        q->last_heartbeat = clock_->NowUs();
         return queue_->Heartbeat(task.id, task.lease_id, options_.lease_s, progress,
                                  std::move(message));
       },
@@ -149,63 +284,65 @@ void WorkerPool::RunTask(Worker* w, const store::Task& task,
       result = kind->handler(ctx);
     } catch (const std::exception& e) {
       result = InternalError(std::string("task handler threw: ") + e.what());
+    } catch (...) {
+      result = InternalError("task handler threw something that is not an exception");
     }
   }
-  task_seconds_->WithLabels({task.kind})
-      .Observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
-  w->completed.fetch_add(1);
+  const double seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
+  task_seconds_->WithLabels({task.kind}).Observe(seconds);
+  {
+    std::lock_guard lock(q->mu);
+    q->timings.Observe(task.kind, seconds);
+  }
+  q->completed.fetch_add(1);
+  q->running.fetch_sub(1);
   if (result.ok()) {
-    done->push_back({task.id, task.lease_id, std::move(result).value(), &task});
     tasks_total_->WithLabels({task.kind, "succeeded"}).Inc();
+    completions_->Add(std::move(task), std::move(result).value(), started_at);
     return;
   }
-  if (ctx.lease_lost()) return;  // someone else owns it now; nothing to record
-  // Completions queued so far go first, so their order matches execution.
-  Flush(done);
-  if (stop_tasks_.load() && !ctx.cancelled()) return;  // shutdown: Stop() hands it back
-  const Status& s = result.status();
-  store::TaskError error{std::string(StatusCodeName(s.code())), std::string(s.message()),
-                         task.attempt};
-  // Bad input and missing kinds will fail the same way again: do not retry them.
-  bool retryable = s.code() != StatusCode::kInvalidArgument &&
-                   s.code() != StatusCode::kUnimplemented &&
-                   s.code() != StatusCode::kFailedPrecondition;
-  auto failed = queue_->Fail(task.id, task.lease_id, std::move(error), retryable);
-  if (failed.ok()) {
-    tasks_total_->WithLabels({task.kind, std::string(store::TaskStatusName(failed->status))}).Inc();
-    if (failed->status == store::TaskStatus::kScheduled) retries_total_->Inc();
-  }
+  RecordFailure(task, result.status(), ctx);
 }
 
-void WorkerPool::Flush(std::vector<store::TaskQueue::Completion>* done) {
-  if (done->empty()) return;
-  auto r = queue_->CompleteMany(*done);
-  if (!r.ok()) {
-    // The tasks stay leased and come back after their lease expires: at-least-once.
-    log::Warn("recording completions failed", {{"error", r.status().ToString()}});
+void WorkerPool::RecordFailure(const store::Task& task, const Status& s, const TaskContext& ctx) {
+  if (ctx.lease_lost()) return;  // someone else owns it now; nothing to record
+  if (stop_tasks_.load() && !ctx.cancelled()) return;  // shutdown: Stop() hands it back
+  store::TaskError error{std::string(StatusCodeName(s.code())), std::string(s.message()),
+                         task.attempt};
+  auto failed = queue_->Fail(task.id, task.lease_id, std::move(error), Retryable(s.code()));
+  if (!failed.ok()) {
+    log::Warn("recording a task failure failed; the task runs again when its lease expires",
+              {{"task", task.id}, {"error", failed.status().ToString()}});
+    return;
   }
-  done->clear();
+  tasks_total_->WithLabels({task.kind, std::string(store::TaskStatusName(failed->status))}).Inc();
+  if (failed->status == store::TaskStatus::kScheduled) retries_total_->Inc();
 }
 
 void WorkerPool::Sweep() {
   std::unique_lock lock(sweep_mu_);
-  auto next_purge = std::chrono::steady_clock::now();
-  auto purge_every = std::chrono::duration<double>(std::min(60.0, options_.retention_s / 2));
+  auto next_purge = SteadyClock::now();
+  auto purge_every = Seconds(std::min(60.0, options_.retention_s / 2));
   while (!stop_leasing_.load()) {
-    sweep_cv_.wait_for(lock, std::chrono::duration<double>(options_.sweep_interval_s));
+    sweep_cv_.wait_for(lock, Seconds(options_.sweep_interval_s));
     if (stop_leasing_.load()) break;
-    auto swept = queue_->Sweep(clock_->NowUs());
-    if (!swept.ok()) log::Warn("task sweep failed", {{"error", swept.status().ToString()}});
-    if (options_.retention_s > 0 && std::chrono::steady_clock::now() >= next_purge) {
-      next_purge = std::chrono::steady_clock::now() +
-                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(purge_every);
-      auto cutoff = clock_->NowUs() - static_cast<TimestampUs>(options_.retention_s * 1e6);
-      auto purged = queue_->Purge(cutoff);
-      if (!purged.ok()) {
-        log::Warn("task purge failed", {{"error", purged.status().ToString()}});
-      } else if (*purged > 0) {
-        log::Info("purged finished tasks past retention", {{"tasks", *purged}});
+    try {
+      auto swept = queue_->Sweep(clock_->NowUs());
+      if (!swept.ok()) log::Warn("task sweep failed", {{"error", swept.status().ToString()}});
+      if (swept.ok() && *swept > 0) Notify();  // tasks back in pending
+      if (options_.retention_s > 0 && SteadyClock::now() >= next_purge) {
+        next_purge = SteadyClock::now() +
+                     std::chrono::duration_cast<SteadyClock::duration>(purge_every);
+        auto cutoff = clock_->NowUs() - static_cast<TimestampUs>(options_.retention_s * 1e6);
+        auto purged = queue_->Purge(cutoff);
+        if (!purged.ok()) {
+          log::Warn("task purge failed", {{"error", purged.status().ToString()}});
+        } else if (*purged > 0) {
+          log::Info("purged finished tasks past retention", {{"tasks", *purged}});
+        }
       }
+    } catch (const std::exception& e) {
+      log::Error("the task sweeper failed; it goes on", {{"error", e.what()}});
     }
   }
 }

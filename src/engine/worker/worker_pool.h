@@ -12,65 +12,96 @@
 
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "engine/worker/completion_writer.h"
+#include "engine/worker/kind_timings.h"
 #include "engine/worker/task_kinds.h"
 #include "store/task_queue.h"
 
 namespace argus::engine {
 
 struct WorkerPoolOptions {
-  /// Worker threads per queue, e.g. {"cpu": 2, "io": 4}.
+  /// Slots (threads) per queue, e.g. {"cpu": 2, "io": 4}: how many tasks of that queue run at
+  /// once in this process.
   std::map<std::string, int> concurrency = {{"cpu", 2}, {"io", 2}};
-  int lease_batch = 256;           ///< tasks leased per round trip
+  /// Leasing ahead of free slots, for quick kinds only (KindTimings).
+  KindTimings::Options prefetch;
   double lease_s = 30;             ///< visibility timeout; heartbeats extend it
   double max_idle_poll_s = 0.05;   ///< longest sleep between empty lease attempts
   double sweep_interval_s = 0.25;  ///< how often leases and timeouts are checked
   /// Finished tasks and events older than this are purged (0: keep forever); checked about
   /// once a minute, or every sweep when the retention is shorter than that.
   double retention_s = 7 * 24 * 3600;
+  /// A task that was running when the process died more often than this ends failed
+  /// (worker_crashed) at the next start instead of running again (tasks.max_crash_attempts).
+  int max_crash_attempts = 3;
 };
 
-/// A worker as /v1/workers shows it.
+/// A worker as /v1/workers shows it: one per queue this process serves.
 struct WorkerInfo {
   std::string id;
   std::string queue;
   std::string state;  ///< "idle", "busy", "stopping"
+  int slots = 0;      ///< tasks it runs at once
   int64_t running = 0;
   int64_t completed = 0;
   TimestampUs last_heartbeat = 0;
 };
 
-/// The in-process workers of `argus serve`: threads per queue that lease batches of tasks,
-/// run their kind's handler, and record the outcome (completions grouped into one transaction
-/// per batch). Also runs the sweeper that applies lease expiry and timeouts.
-/// Worker ids are stable across restarts ("serve/<queue>/<n>"), so Start() can hand back at once
-/// whatever a crashed previous run held. Thread-safe; Start and Stop once each.
+/// The in-process workers of `argus serve`. Per queue, `concurrency` slot threads share one
+/// worker id ("serve/<queue>") and a small buffer of leased tasks:
+/// - A slot that finds the buffer empty leases for every idle slot at once: as many tasks as
+///   there are idle slots, plus, for kinds that run in microseconds, a few more leased ahead
+///   (KindTimings). Nothing is leased that cannot start soon, so a slow task's lease clock
+///   effectively starts when it starts, and priorities hold across workers and processes.
+/// - A task leased ahead that waited long in the buffer has its lease renewed when it starts
+///   (TaskQueue::Start), so waiting never costs it its lease.
+/// - Each completion goes to a CompletionWriter and is durable and visible about one group
+///   commit after the task finished, shared with every other worker's completions; the slot
+///   does not wait for it. Failures are recorded by the slot directly (they are rare).
+/// Also runs the sweeper that applies lease expiry, timeouts and retention.
+///
+/// Thread-safe; Start and Stop once each. Every thread it starts catches what a handler throws.
 class WorkerPool {
  public:
   WorkerPool(store::TaskQueue* queue, const TaskKindRegistry* kinds, WorkerPoolOptions options,
              const Clock* clock, MetricsRegistry* metrics);
   ~WorkerPool();
 
-  /// Releases the previous run's leases, then starts the threads.
+  /// Recovers what a previous run that died held (TaskQueue::RecoverWorker: crash counts,
+  /// poison tasks), then starts the threads.
   Status Start();
   /// Stops leasing; running tasks get `drain` to finish, then are told to stop (their handlers
-  /// see Heartbeat() == false) and whatever is still leased is handed back. Joins the threads.
+  /// see Heartbeat() == false); completions are written and whatever is still leased is handed
+  /// back. Joins the threads.
   void Stop(std::chrono::milliseconds drain);
+  /// Tells idle slots that new tasks may be runnable (lease now instead of after the back-off).
+  void Notify();
 
   std::vector<WorkerInfo> Workers() const;
 
  private:
-  struct Worker;
-  void Run(Worker* w);
-  void RunTask(Worker* w, const store::Task& task, std::vector<store::TaskQueue::Completion>* done);
-  void Flush(std::vector<store::TaskQueue::Completion>* done);
+  struct Queue;
+  struct Leased {
+    store::Task task;
+    std::chrono::steady_clock::time_point at;
+  };
+  void RunSlot(Queue* q);
+  /// Blocks until a task is available to this slot (leasing when no other slot is); false once
+  /// the pool stops leasing.
+  bool NextTask(Queue* q, Leased* out);
+  void LeaseInto(Queue* q, std::unique_lock<std::mutex>& lock);
+  void RunTask(Queue* q, Leased leased);
+  void RecordFailure(const store::Task& task, const Status& s, const TaskContext& ctx);
   void Sweep();
 
   store::TaskQueue* queue_;
   const TaskKindRegistry* kinds_;
   WorkerPoolOptions options_;
   const Clock* clock_;
-  std::vector<std::unique_ptr<Worker>> workers_;
+  std::vector<std::unique_ptr<Queue>> queues_;
+  std::unique_ptr<CompletionWriter> completions_;
   std::thread sweeper_;
+  std::atomic<bool> started_{false};
   std::atomic<bool> stop_leasing_{false};
   std::atomic<bool> stop_tasks_{false};
   std::mutex sweep_mu_;

@@ -307,11 +307,17 @@ DROP INDEX tasks_running_by_kind;
 DROP INDEX tasks_running_by_worker;
 )sql";
 
+// Poison-task protection: how often the process died while a task ran (RecoverWorker).
+constexpr std::string_view kTaskSchemaV5 = R"sql(
+ALTER TABLE tasks ADD COLUMN crash_count INTEGER NOT NULL DEFAULT 0;
+)sql";
+
 constexpr Migration kTaskQueueMigrations[] = {
     {1, "tasks, task_events, queue_state, kind_limits", kTaskSchemaV1},
     {2, "lease indexes hold only pending tasks", kTaskSchemaV2},
     {3, "queue statistics read only the backlog", kTaskSchemaV3},
     {4, "running tasks are found through the lease index", kTaskSchemaV4},
+    {5, "tasks count the crashes they were running in", kTaskSchemaV5},
 };
 
 // webhooks.db, version 1. Empty strings and 0 rather than NULL for absent values, as in tasks.db.

@@ -354,9 +354,15 @@ Result<Page<Task>> SqliteTaskQueue::List(const TaskFilter& filter, const PageReq
 Result<std::vector<Task>> SqliteTaskQueue::Lease(const LeaseRequest& request) {
   if (request.worker_id.empty()) return InvalidArgumentError("a lease needs a worker id");
   ARGUS_RETURN_IF_ERROR(CheckJson(Json(request.worker_id), "the worker id"));
-  if (request.max_tasks < 1 || request.max_tasks > kMaxLeaseTasks) {
-    return InvalidArgumentError(fmt::format("max_tasks must be between 1 and {}, not {}",
-                                            kMaxLeaseTasks, request.max_tasks));
+  if (request.max_tasks < 0 || request.max_tasks > kMaxLeaseTasks ||
+      request.max_tasks + request.prefetch < 1) {
+    return InvalidArgumentError(fmt::format(
+        "max_tasks must be between 0 and {} (not {}), and with prefetch ask for a task at least",
+        kMaxLeaseTasks, request.max_tasks));
+  }
+  if (request.prefetch < 0 || request.prefetch > kMaxLeaseTasks) {
+    return InvalidArgumentError(fmt::format("prefetch must be between 0 and {}, not {}",
+                                            kMaxLeaseTasks, request.prefetch));
   }
   ARGUS_RETURN_IF_ERROR(CheckDuration(request.lease_s, "lease_s"));
   return RunWrite(*writer_, [&](SqliteDatabase& db) { return LeaseOp(db, request); });
@@ -372,11 +378,17 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
     });
   }
   ARGUS_ASSIGN_OR_RETURN(KindGate gate, KindGate::Open(db, buckets_, now));
-  const size_t max_tasks = static_cast<size_t>(request.max_tasks);
+  const size_t start_now = static_cast<size_t>(request.max_tasks);
+  const size_t max_tasks = start_now + static_cast<size_t>(request.prefetch);
+  auto may_lease_ahead = [&](const std::string& kind) {
+    return std::find(request.prefetch_kinds.begin(), request.prefetch_kinds.end(), kind) !=
+           request.prefetch_kinds.end();
+  };
   std::vector<Task> leased;
+  bool ended = false;  // a task that may not be leased ahead came next: stop there
   // Kinds at their limit are excluded in SQL; a kind that reaches its limit while this round is
   // picking leaves its remaining candidates unused, so the next round asks again without it.
-  for (int round = 0; round < kMaxLeaseRounds && leased.size() < max_tasks; ++round) {
+  for (int round = 0; round < kMaxLeaseRounds && leased.size() < max_tasks && !ended; ++round) {
     const int need = static_cast<int>(max_tasks - leased.size());
     const std::vector<std::string> blocked = gate.BlockedKinds();
     std::vector<RunnableTask> candidates;
@@ -396,7 +408,12 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
         skipped = true;
         continue;
       }
-      ARGUS_ASSIGN_OR_RETURN(Task task, StartAttempt(db, candidate.id, request, now));
+      const bool ahead = leased.size() >= start_now;
+      if (ahead && !may_lease_ahead(candidate.kind)) {
+        ended = true;
+        break;
+      }
+      ARGUS_ASSIGN_OR_RETURN(Task task, StartAttempt(db, candidate.id, request, !ahead, now));
       gate.Started(candidate.kind);
       leased.push_back(std::move(task));
     }
@@ -406,7 +423,8 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
 }
 
 Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, const std::string& id,
-                                           const LeaseRequest& request, TimestampUs now) {
+                                           const LeaseRequest& request, bool started,
+                                           TimestampUs now) {
   ARGUS_ASSIGN_OR_RETURN(std::optional<Task> found, LoadTask(db, id));
   // Found by FindRunnableTasks in this same transaction, which nothing else writes to.
   if (!found) return InternalError(fmt::format("runnable task '{}' vanished", id));
@@ -414,7 +432,7 @@ Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, const std::string
   const TaskStatus old_status = t.status;
   t.status = TaskStatus::kRunning;
   t.attempt += 1;
-  t.started_at = now;
+  t.started_at = started ? std::optional<TimestampUs>(now) : std::nullopt;
   t.worker_id = request.worker_id;
   t.lease_id = NewId(clock_);
   t.lease_expires_at = now + UsFromSeconds(request.lease_s);
@@ -425,6 +443,21 @@ Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, const std::string
   ARGUS_RETURN_IF_ERROR(Save(db, old_status, t));
   ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.started", t, now));
   return t;
+}
+
+Result<Task> SqliteTaskQueue::Start(std::string_view id, std::string_view lease_id,
+                                    double lease_s) {
+  ARGUS_RETURN_IF_ERROR(CheckDuration(lease_s, "lease_s"));
+  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<Task> {
+    ARGUS_ASSIGN_OR_RETURN(Task t, LoadUnderLease(db, id, lease_id));
+    const TimestampUs now = clock_.NowUs();
+    if (!t.started_at) t.started_at = now;
+    t.lease_expires_at = now + UsFromSeconds(lease_s);
+    t.heartbeat_at = now;
+    t.updated_at = now;
+    ARGUS_RETURN_IF_ERROR(Save(db, t.status, t));
+    return t;
+  });
 }
 
 Result<Task> SqliteTaskQueue::Heartbeat(std::string_view id, std::string_view lease_id,
@@ -455,14 +488,16 @@ Result<Task> SqliteTaskQueue::Complete(std::string_view id, std::string_view lea
                                        Json result) {
   ARGUS_RETURN_IF_ERROR(CheckJson(result, "the task result"));
   return RunWrite(*writer_, [&](SqliteDatabase& db) {
-    return CompleteOp(db, id, lease_id, std::move(result));
+    return CompleteOp(db, id, lease_id, std::move(result), std::nullopt);
   });
 }
 
 Result<Task> SqliteTaskQueue::CompleteOp(SqliteDatabase& db, std::string_view id,
-                                         std::string_view lease_id, Json result) {
+                                         std::string_view lease_id, Json result,
+                                         std::optional<TimestampUs> started_at) {
   ARGUS_ASSIGN_OR_RETURN(Task t, LoadUnderLease(db, id, lease_id));
   const TimestampUs now = clock_.NowUs();
+  if (!t.started_at) t.started_at = started_at.value_or(now);
   t.status = TaskStatus::kSucceeded;
   t.result = std::move(result);
   t.progress = 1;  // a finished task is all done, whatever its last heartbeat said
@@ -502,6 +537,7 @@ Result<std::vector<Status>> SqliteTaskQueue::CompleteMany(const std::vector<Comp
     ClearLease(done);
     done.finished_at = now;
     done.updated_at = now;
+    if (!done.started_at) done.started_at = items[i].started_at.value_or(now);
     std::string event_json = TaskJsonText(done);
     ready[i] = Ready{std::move(done), DumpStoredJson(items[i].result), std::move(event_json)};
   }
@@ -519,7 +555,8 @@ Result<std::vector<Status>> SqliteTaskQueue::CompleteMany(const std::vector<Comp
           continue;
         }
       }
-      auto done = CompleteOp(db, items[i].id, items[i].lease_id, items[i].result);
+      auto done =
+          CompleteOp(db, items[i].id, items[i].lease_id, items[i].result, items[i].started_at);
       if (done.ok()) continue;
       const StatusCode code = done.status().code();
       // A stale or unknown item is that item's answer (CompleteOp wrote nothing for it); any
@@ -552,6 +589,7 @@ Result<Task> SqliteTaskQueue::EndAttempt(SqliteDatabase& db, Task t, TaskError e
                                          bool retryable, TimestampUs now) {
   const TaskStatus old_status = t.status;
   error.attempt = t.attempt;
+  if (!t.started_at) t.started_at = now;  // leased ahead, then failed at its start
   const auto& codes = t.retry.non_retryable_codes;
   const bool non_retryable = !retryable ||
                              std::find(codes.begin(), codes.end(), error.code) != codes.end() ||
@@ -672,26 +710,39 @@ Result<int64_t> SqliteTaskQueue::SweepOp(SqliteDatabase& db, TimestampUs now) {
   for (const std::string& id : expired) {
     ARGUS_ASSIGN_OR_RETURN(std::optional<Task> t, LoadTask(db, id));
     if (!t) continue;
-    ARGUS_RETURN_IF_ERROR(Requeue(db, std::move(*t), /*count_attempt=*/true, now));
+    if (t->attempt >= t->retry.max_attempts) {
+      // Each lost lease spent an attempt: a task whose workers keep vanishing ends here.
+      std::string message = fmt::format(
+          "the lease of attempt {} (of at most {}) expired: its worker stopped heartbeating",
+          t->attempt, t->retry.max_attempts);
+      ARGUS_RETURN_IF_ERROR(EndTask(db, std::move(*t), "lease_expired", std::move(message), now));
+    } else {
+      ARGUS_RETURN_IF_ERROR(Requeue(db, std::move(*t), /*count_attempt=*/true, now));
+    }
     ++changed;
   }
   ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> late, StartDeadlinePassedIds(db, now));
   for (const std::string& id : late) {
     ARGUS_ASSIGN_OR_RETURN(std::optional<Task> t, LoadTask(db, id));
     if (!t) continue;
-    const TaskStatus old_status = t->status;
-    t->status = TaskStatus::kFailed;
-    t->error = TaskError{.code = "timeout",
-                         .message = fmt::format("not started within schedule_to_start_s = {} s",
-                                                t->timeouts.schedule_to_start_s),
-                         .attempt = t->attempt};
-    t->finished_at = now;
-    t->updated_at = now;
-    ARGUS_RETURN_IF_ERROR(Save(db, old_status, *t));
-    ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.failed", *t, now));
+    std::string message = fmt::format("not started within schedule_to_start_s = {} s",
+                                      t->timeouts.schedule_to_start_s);
+    ARGUS_RETURN_IF_ERROR(EndTask(db, std::move(*t), "timeout", std::move(message), now));
     ++changed;
   }
   return changed;
+}
+
+Status SqliteTaskQueue::EndTask(SqliteDatabase& db, Task t, std::string code, std::string message,
+                                TimestampUs now) {
+  const TaskStatus old_status = t.status;
+  t.status = TaskStatus::kFailed;
+  t.error = TaskError{.code = std::move(code), .message = std::move(message), .attempt = t.attempt};
+  ClearLease(t);
+  t.finished_at = now;
+  t.updated_at = now;
+  ARGUS_RETURN_IF_ERROR(Save(db, old_status, t));
+  return AppendTaskEvent(db, "task.failed", t, now);
 }
 
 Status SqliteTaskQueue::Requeue(SqliteDatabase& db, Task t, bool count_attempt, TimestampUs now) {
@@ -714,6 +765,38 @@ Result<int64_t> SqliteTaskQueue::ReleaseWorker(std::string_view worker_id) {
       if (!t) return InternalError(fmt::format("running task '{}' vanished", id));
       // A crash or a shutdown is not the task's fault: the attempt is handed back.
       ARGUS_RETURN_IF_ERROR(Requeue(db, std::move(*t), /*count_attempt=*/false, now));
+    }
+    return static_cast<int64_t>(ids.size());
+  });
+}
+
+Result<int64_t> SqliteTaskQueue::RecoverWorker(std::string_view worker_id, int max_crash_attempts) {
+  if (worker_id.empty()) return InvalidArgumentError("recovering a worker needs its id");
+  if (max_crash_attempts < 0) {
+    return InvalidArgumentError(
+        fmt::format("max_crash_attempts must be >= 0, not {}", max_crash_attempts));
+  }
+  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<int64_t> {
+    const TimestampUs now = clock_.NowUs();
+    ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> ids, RunningIdsOfWorker(db, worker_id));
+    for (const std::string& id : ids) {
+      ARGUS_ASSIGN_OR_RETURN(std::optional<Task> t, LoadTask(db, id));
+      if (!t) return InternalError(fmt::format("running task '{}' vanished", id));
+      if (!t->started_at) {  // leased ahead, never started: it cannot have caused the crash
+        ARGUS_RETURN_IF_ERROR(Requeue(db, std::move(*t), /*count_attempt=*/false, now));
+        continue;
+      }
+      t->crash_count += 1;
+      if (t->crash_count > max_crash_attempts) {
+        std::string message = fmt::format(
+            "the server stopped abruptly {} times while running this task (more than "
+            "tasks.max_crash_attempts = {}): it is not run again, so that it cannot take the "
+            "server down at every start",
+            t->crash_count, max_crash_attempts);
+        ARGUS_RETURN_IF_ERROR(EndTask(db, std::move(*t), "worker_crashed", std::move(message), now));
+      } else {
+        ARGUS_RETURN_IF_ERROR(Requeue(db, std::move(*t), /*count_attempt=*/false, now));
+      }
     }
     return static_cast<int64_t>(ids.size());
   });

@@ -39,7 +39,8 @@ namespace argus::store::sqlite {
 /// Choices the contract leaves open:
 /// - KindLimits::max_per_second is a token bucket per kind kept in memory (burst: one second's
 ///   worth, at least one start); it restarts full when the process starts or the limit changes.
-/// - Lost leases (Sweep) and ReleaseWorker return tasks to pending with a "task.retrying" event;
+/// - Lost leases (Sweep), ReleaseWorker and RecoverWorker return tasks to pending with a
+///   "task.retrying" event;
 ///   a cancellation request on a running task writes no event (the worker's Fail → "cancelled"
 ///   does). Retry of a failed/cancelled task writes "task.retrying".
 /// - The schedule-to-start timeout counts from created_at (a delay counts against it) and stops
@@ -71,6 +72,7 @@ class SqliteTaskQueue final : public TaskQueue {
   Result<Task> Get(std::string_view namespace_id, std::string_view id) override;
   Result<Page<Task>> List(const TaskFilter& filter, const PageRequest& page) override;
   Result<std::vector<Task>> Lease(const LeaseRequest& request) override;
+  Result<Task> Start(std::string_view id, std::string_view lease_id, double lease_s) override;
   Result<Task> Heartbeat(std::string_view id, std::string_view lease_id, double extend_s,
                          std::optional<double> progress,
                          std::optional<std::string> message) override;
@@ -83,6 +85,7 @@ class SqliteTaskQueue final : public TaskQueue {
   Result<Task> Retry(std::string_view namespace_id, std::string_view id) override;
   Result<int64_t> Sweep(TimestampUs now) override;
   Result<int64_t> ReleaseWorker(std::string_view worker_id) override;
+  Result<int64_t> RecoverWorker(std::string_view worker_id, int max_crash_attempts) override;
   Status SetQueuePaused(std::string_view queue, bool paused) override;
   Status SetKindLimits(std::string_view kind, const KindLimits& limits) override;
   Result<std::vector<QueueStats>> Stats() override;
@@ -120,14 +123,17 @@ class SqliteTaskQueue final : public TaskQueue {
 
   Result<std::vector<Task>> LeaseOp(SqliteDatabase& db, const LeaseRequest& request);
   Result<Task> StartAttempt(SqliteDatabase& db, const std::string& id, const LeaseRequest& request,
-                            TimestampUs now);
+                            bool started, TimestampUs now);
   Result<Task> CompleteOp(SqliteDatabase& db, std::string_view id, std::string_view lease_id,
-                          Json result);
+                          Json result, std::optional<TimestampUs> started_at);
   Result<Task> EndAttempt(SqliteDatabase& db, Task task, TaskError error, bool retryable,
                           TimestampUs now);
   Result<bool> CancelOp(SqliteDatabase& db, Task& task, TimestampUs now);
   Result<int64_t> SweepOp(SqliteDatabase& db, TimestampUs now);
   Status Requeue(SqliteDatabase& db, Task task, bool count_attempt, TimestampUs now);
+  /// Any non-terminal state → failed with `code`, without a retry (task.failed).
+  Status EndTask(SqliteDatabase& db, Task task, std::string code, std::string message,
+                 TimestampUs now);
   Status Save(SqliteDatabase& db, TaskStatus old_status, const Task& task,
               std::optional<TimestampUs> new_start_deadline = std::nullopt);
   Result<int64_t> WaitingCount(SqliteDatabase& db, const std::string& namespace_id);

@@ -16,7 +16,7 @@ namespace {
   "retry_policy, schedule_to_start_s, start_to_close_s, heartbeat_s, progress, "                 \
   "progress_message, result, error_code, error_message, error_attempt, parent_id, worker_id, "   \
   "lease_id, lease_expires_at, heartbeat_at, cancel_requested, created_at, updated_at, run_at, " \
-  "started_at, finished_at"
+  "started_at, finished_at, crash_count"
 
 constexpr std::string_view kSelectTask = "SELECT " ARGUS_TASK_COLUMNS " FROM tasks WHERE id = ?";
 // `idempotency_key <> ''` repeats the partial index's condition so the planner may use it.
@@ -26,12 +26,12 @@ constexpr std::string_view kSelectByIdempotencyKey =
 constexpr std::string_view kInsertTask =
     "INSERT INTO tasks(" ARGUS_TASK_COLUMNS
     ", start_deadline_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 constexpr std::string_view kSaveTask =
     "UPDATE tasks SET status = ?2, attempt = ?3, progress = ?4, progress_message = ?5, "
     "result = ?6, error_code = ?7, error_message = ?8, error_attempt = ?9, worker_id = ?10, "
     "lease_id = ?11, lease_expires_at = ?12, heartbeat_at = ?13, cancel_requested = ?14, "
-    "updated_at = ?15, run_at = ?16, started_at = ?17, finished_at = ?18, "
+    "updated_at = ?15, run_at = ?16, started_at = ?17, finished_at = ?18, crash_count = ?20, "
     "start_deadline_at = CASE WHEN ?2 IN ('pending', 'scheduled') "
     "THEN COALESCE(?19, start_deadline_at) ELSE NULL END WHERE id = ?1";
 
@@ -174,6 +174,7 @@ Result<Task> ReadTaskRow(const Statement& row, const std::string& path) {
   t.run_at = row.ColumnInt64(27);
   t.started_at = row.ColumnOptionalInt64(28);
   t.finished_at = row.ColumnOptionalInt64(29);
+  t.crash_count = static_cast<int>(row.ColumnInt64(30));
   return t;
 }
 
@@ -280,7 +281,8 @@ Status InsertTask(SqliteDatabase& db, const PreparedTask& prepared) {
   stmt->BindInt64(28, t.run_at);
   stmt->BindOptionalInt64(29, t.started_at);
   stmt->BindOptionalInt64(30, t.finished_at);
-  stmt->BindOptionalInt64(31, prepared.start_deadline);
+  stmt->BindInt64(31, t.crash_count);
+  stmt->BindOptionalInt64(32, prepared.start_deadline);
   return stmt->Run();
 }
 
@@ -311,6 +313,7 @@ Status SaveTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> ne
   stmt->BindOptionalInt64(17, t.started_at);
   stmt->BindOptionalInt64(18, t.finished_at);
   stmt->BindOptionalInt64(19, new_start_deadline);
+  stmt->BindInt64(20, t.crash_count);
   ARGUS_RETURN_IF_ERROR(stmt->Run());
   if (stmt->Changes() != 1) {
     return InternalError(
@@ -326,7 +329,8 @@ Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
       auto stmt,
       db.Prepare(
           "UPDATE tasks SET status = 'succeeded', result = ?2, progress = 1, lease_id = '',"
-          " lease_expires_at = 0, finished_at = ?3, updated_at = ?3, start_deadline_at = NULL"
+          " lease_expires_at = 0, finished_at = ?3, updated_at = ?3, start_deadline_at = NULL,"
+          " started_at = COALESCE(?6, started_at)"
           " WHERE id = ?1 AND status = 'running' AND lease_id = ?4 AND updated_at = ?5",
           "complete unchanged task"));
   stmt->BindText(1, done.id);
@@ -334,6 +338,7 @@ Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
   stmt->BindInt64(3, done.updated_at);
   stmt->BindText(4, lease_id);
   stmt->BindInt64(5, leased_updated_at);
+  stmt->BindOptionalInt64(6, done.started_at);
   ARGUS_RETURN_IF_ERROR(stmt->Run());
   return stmt->Changes() == 1;
 }
