@@ -336,7 +336,10 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
   if (int wait = charge ? per_key_.Take(p.key_id, std::chrono::steady_clock::now()) : 0; wait > 0) {
     return ResourceExhaustedError(std::to_string(wait));
   }
-  std::string_view wanted = req.Header("x-namespace");
+  // Routes that act outside any namespace (namespaces themselves, queue controls) ignore the
+  // header: SDKs send it on every call, including the one that creates the namespace it names.
+  std::string_view wanted =
+      route.access == Access::kGlobalAdmin ? std::string_view() : req.Header("x-namespace");
   if (p.global) {
     if (!wanted.empty()) {
       ARGUS_ASSIGN_OR_RETURN(ctx.namespace_id, auth_->ResolveNamespace(wanted));

@@ -277,6 +277,36 @@ TEST_F(AuthMatrixTest, GlobalAdminNeedsAnExistingNamespace) {
   EXPECT_TRUE(r.json()["items"][0]["namespace"].is_null());
 }
 
+// SDKs send X-Namespace on every call; routes outside any namespace ignore it, so a client can
+// create the namespace it names.
+TEST_F(AuthMatrixTest, RoutesOutsideANamespaceIgnoreXNamespace) {
+  const std::string& admin = keys_["global"];
+  std::map<std::string, std::string> sdk = {{"X-Namespace", "made-by-sdk"}};
+  auto created = server_->Call("POST", "/v1/namespaces", admin, {{"name", "made-by-sdk"}}, sdk);
+  EXPECT_EQ(created.status, 201) << created.body;
+  // Once it exists, the same client works in it.
+  auto bucket = server_->Call("POST", "/v1/buckets", admin, {{"name", "first"}}, sdk);
+  EXPECT_EQ(bucket.status, 201) << bucket.body;
+  std::map<std::string, std::string> missing = {{"X-Namespace", "not-there"}};
+  EXPECT_EQ(server_->Call("GET", "/v1/namespaces/made-by-sdk", admin, nullptr, missing).status,
+            200);
+  EXPECT_EQ(server_->Call("GET", "/v1/namespaces", admin, nullptr, missing).status, 200);
+  EXPECT_EQ(server_->Call("POST", "/v1/queues/sdk/pause", admin, Json::object(), missing).status,
+            204);
+  EXPECT_EQ(server_->Call("POST", "/v1/queues/sdk/resume", admin, Json::object(), missing).status,
+            204);
+  EXPECT_EQ(server_->Call("DELETE", "/v1/namespaces/made-by-sdk", admin, nullptr, missing).status,
+            204);
+  // A namespace key is still refused for what it may not do, not told the namespace is missing.
+  auto refused =
+      server_->Call("POST", "/v1/namespaces", keys_["admin"], {{"name", "not-there"}}, missing);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  // Namespace-scoped routes still need the namespace to exist.
+  auto scoped = server_->Call("GET", "/v1/tasks", admin, nullptr, missing);
+  EXPECT_EQ(scoped.status, 404) << scoped.body;
+  EXPECT_NE(scoped.body.find("not-there"), std::string::npos) << scoped.body;
+}
+
 TEST_F(AuthMatrixTest, BadKeysAre401) {
   for (const std::string& header :
        {std::string("Bearer nope"), std::string("Basic abc"), "Bearer " + keys_["viewer"] + "x",
