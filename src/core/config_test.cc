@@ -26,6 +26,9 @@ TEST(ConfigTest, DefaultsApply) {
   EXPECT_EQ(c.GetInt("http.max_body_bytes"), 1048576);
   EXPECT_TRUE(c.GetBool("http.access_log"));
   EXPECT_EQ(c.SourceOf("server.listen"), "default");
+  // Rate limits are on unless turned off (README, "Rate limits are on by default").
+  EXPECT_GT(c.GetDouble("rate_limit.per_key_rps"), 0);
+  EXPECT_GT(c.GetDouble("rate_limit.per_ip_rps"), 0);
 }
 
 TEST(ConfigTest, PrecedenceIsDefaultFileEnvFlag) {
