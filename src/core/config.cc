@@ -20,7 +20,8 @@ constexpr ConfigKey kKeys[] = {
      "HOST:PORT the HTTP server binds (port 0 picks a free port, written to "
      "<data_dir>/listen.addr)"},
     {"server.data_dir", T::kString, "\"./argus-data\"",
-     "directory for the database, the admin key and (later) blobs; locked by one server at a time"},
+     "directory for the databases, the admin key and (with blobs.backend local) the blobs; "
+     "locked by one server at a time"},
     {"server.io_threads", T::kInt, "0", "HTTP I/O threads; 0 means one per CPU core"},
     {"server.drain_timeout_s", T::kDouble, "10",
      "on SIGTERM/SIGINT, how long in-flight requests may take to finish before they are cut"},
