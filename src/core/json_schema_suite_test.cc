@@ -58,14 +58,18 @@ TEST(JsonSchemaSuiteTest, SupportedKeywordsAgreeWithTheOfficialSuite) {
       auto compiled = JsonSchema::Compile(group["schema"]);
       if (auto it = kSkipped.find({file, description}); it != kSkipped.end()) {
         skipped_seen[it->first] = true;
-        ASSERT_FALSE(compiled.ok()) << file << ": '" << description << "' is listed as skipped "
+        EXPECT_FALSE(compiled.ok()) << file << ": '" << description << "' is listed as skipped "
                                     << "but compiles: run it instead";
-        EXPECT_NE(compiled.status().message().find("'" + it->second + "'"), std::string::npos)
-            << file << ": '" << description << "': " << compiled.status().message();
+        if (!compiled.ok()) {
+          EXPECT_NE(compiled.status().message().find("'" + it->second + "'"), std::string::npos)
+              << file << ": '" << description << "': " << compiled.status().message();
+        }
         continue;
       }
-      ASSERT_TRUE(compiled.ok()) << file << ": '" << description
+      // Every disagreement is reported, not only the first.
+      EXPECT_TRUE(compiled.ok()) << file << ": '" << description
                                  << "': " << compiled.status().message();
+      if (!compiled.ok()) continue;
       for (const Json& test : group["tests"]) {
         Status s = compiled->Validate(test["data"]);
         EXPECT_EQ(s.ok(), test["valid"].get<bool>())
