@@ -22,6 +22,7 @@ debian_packages=(
   libdlib19.1
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 nodejs npm prometheus
+  json-schema-test-suite
 )
 bench_packages=(wrk nginx-light python3-fastapi python3-uvicorn python3-uvloop python3-httptools
                 python3-celery python3-redis redis-server)

@@ -159,17 +159,29 @@ void ApiService::AddCors(const HttpRequest& req, HttpResponse& out) const {
 
 namespace {
 
-// A body refused from the request head: nothing is read; Handle answers (and says why).
+// A request refused from its head: no body byte is read; Handle answers (and says why).
 class RefusedBody final : public BodyConsumer {
  public:
+  /// `retry_after_s` > 0: over the per-address rate; 0: authorization failed.
+  explicit RefusedBody(int retry_after_s = 0) : retry_after_s_(retry_after_s) {}
   bool Wanted() const override { return false; }
   bool OnData(std::string_view) override { return false; }
   void OnEnd(bool) override {}
+  int retry_after_s() const { return retry_after_s_; }
+
+ private:
+  int retry_after_s_;
 };
 
 }  // namespace
 
 std::shared_ptr<BodyConsumer> ApiService::StreamBody(const HttpRequest& req) {
+  // Every request pays its per-address token here, on the head: a client over its rate is
+  // answered 429 before a byte of its body is read, whatever the route.
+  std::string client_ip = client_address_.Resolve(req.peer_ip, req.Header("x-forwarded-for"));
+  if (int wait = per_ip_.Take(client_ip, std::chrono::steady_clock::now()); wait > 0) {
+    return std::make_shared<RefusedBody>(wait);
+  }
   if (req.method != "PUT" && req.method != "POST") return nullptr;
   Router::Match match = router_.Find(req.method, req.path);
   if (match.route == nullptr || !match.route->body_stream) return nullptr;
@@ -193,6 +205,15 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
   log::RequestIdScope log_scope(request_id);
   std::string client_ip = client_address_.Resolve(req.peer_ip, req.Header("x-forwarded-for"));
   AddCors(req, out);
+  Router::Match match = router_.Find(req.method, req.path);
+
+  // Over the per-address rate: decided on the head (StreamBody), the body left unread.
+  const auto* refused = dynamic_cast<const RefusedBody*>(req.body_consumer.get());
+  if (refused != nullptr && refused->retry_after_s() > 0) {
+    out.AddHeader("Retry-After", std::to_string(refused->retry_after_s()));
+    WriteError(429, "rate_limited", "too many requests from this address", request_id, out);
+    return Finish(req, request_id, match.route, start, client_ip, {}, out);
+  }
 
   // CORS preflight.
   if (req.method == "OPTIONS" && !cors_origins_.empty() && req.HasHeader("origin") &&
@@ -206,7 +227,6 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     return Finish(req, request_id, nullptr, start, client_ip, {}, out);
   }
 
-  Router::Match match = router_.Find(req.method, req.path);
   if (match.route == nullptr) {
     if (match.path_found) {
       out.AddHeader("Allow", match.allowed);
@@ -221,14 +241,8 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
   const Route& route = *match.route;
   RequestContext ctx{req, request_id, std::move(match.params), std::nullopt, {}, {}, nullptr};
 
-  if (int wait = per_ip_.Take(client_ip, start); wait > 0) {
-    out.AddHeader("Retry-After", std::to_string(wait));
-    WriteError(429, "rate_limited", "too many requests from this address", request_id, out);
-    return Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);
-  }
-  // A streamed body that was accepted has paid its rate-limit token already (StreamBody).
-  const bool charged = req.body_consumer != nullptr &&
-                       dynamic_cast<const RefusedBody*>(req.body_consumer.get()) == nullptr;
+  // A streamed body that was accepted has paid its key's token already (StreamBody).
+  const bool charged = req.body_consumer != nullptr && refused == nullptr;
   Status auth = Authorize(route, req, ctx, /*charge=*/!charged);
   if (!auth.ok()) {
     if (auth.code() == StatusCode::kResourceExhausted) {
@@ -336,7 +350,10 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
   if (int wait = charge ? per_key_.Take(p.key_id, std::chrono::steady_clock::now()) : 0; wait > 0) {
     return ResourceExhaustedError(std::to_string(wait));
   }
-  std::string_view wanted = req.Header("x-namespace");
+  // Routes that act outside any namespace (namespaces themselves, queue controls) ignore the
+  // header: SDKs send it on every call, including the one that creates the namespace it names.
+  std::string_view wanted =
+      route.access == Access::kGlobalAdmin ? std::string_view() : req.Header("x-namespace");
   if (p.global) {
     if (!wanted.empty()) {
       ARGUS_ASSIGN_OR_RETURN(ctx.namespace_id, auth_->ResolveNamespace(wanted));

@@ -2,28 +2,15 @@
 
 #include <gtest/gtest.h>
 
-#include <filesystem>
 #include <future>
 
-#include "core/id.h"
-#include "store/sqlite/register.h"
+#include "tests/fakes/temp_sqlite_task_queue.h"
 
 namespace argus::api {
 namespace {
 
 class TaskWaiterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path().string() + "/argus-tw-" + NewId();
-    std::filesystem::create_directories(dir_);
-    ASSERT_TRUE(store::sqlite::RegisterSqliteStores(registry_).ok());
-    queue_ = std::move(registry_.task_queue.Create("sqlite", {&config_, dir_, &SystemClock::Get()}))
-                 .value();
-  }
-  void TearDown() override {
-    queue_.reset();
-    std::filesystem::remove_all(dir_);
-  }
   store::Task Submit() {
     store::NewTask t;
     t.namespace_id = "ns";
@@ -42,10 +29,7 @@ class TaskWaiterTest : public ::testing::Test {
     return std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
   }
 
-  Config config_;
-  std::string dir_;
-  store::StoreRegistry registry_;
-  std::unique_ptr<store::TaskQueue> queue_;
+  TempSqliteTaskQueue queue_;
 };
 
 TEST_F(TaskWaiterTest, WakesWhenTheTaskFinishes) {

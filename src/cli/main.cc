@@ -14,6 +14,7 @@
 #include "cli/upload.h"
 #include "core/build_info.h"
 #include "core/config.h"
+#include "server/register_all.h"
 #include "server/serve.h"
 
 extern char** environ;
@@ -315,6 +316,12 @@ int Main(int argc, char** argv) {
     auto config = print_flags.Load();
     if (!config.ok()) return PrintError(config.status());
     std::cout << config->ToYaml(!show_secrets);
+    // What this host lacks, probed as `argus serve` does at start-up (and logs as warnings).
+    store::StoreRegistry registry;
+    if (Status s = server::RegisterAllStores(registry); !s.ok()) return PrintError(s);
+    std::vector<std::string> warnings = server::HostWarnings(registry);
+    std::cout << "# host warnings:" << (warnings.empty() ? " none\n" : "\n");
+    for (const std::string& w : warnings) std::cout << "#   " << w << "\n";
     return 0;
   }
   if (reference->parsed()) {

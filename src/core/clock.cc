@@ -70,7 +70,12 @@ bool ParseRfc3339(std::string_view s, TimestampUs* out) {
       !Digits(s, 17, 2, &sec)) {
     return false;
   }
-  if (mon < 1 || mon > 12 || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60) return false;
+  const bool leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+  const int month_days[] = {31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (mon < 1 || mon > 12 || day < 1 || day > month_days[mon - 1] || hour > 23 || min > 59 ||
+      sec > 60) {
+    return false;
+  }
   size_t pos = 19;
   int64_t micros = 0;
   if (pos < s.size() && s[pos] == '.') {
@@ -90,7 +95,7 @@ bool ParseRfc3339(std::string_view s, TimestampUs* out) {
   } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
     int oh, om;
     if (!Digits(s, pos + 1, 2, &oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, &om)) {
+        !Digits(s, pos + 4, 2, &om) || oh > 23 || om > 59) {
       return false;
     }
     offset_s = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);

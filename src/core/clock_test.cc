@@ -21,12 +21,16 @@ TEST(ClockTest, ParsesWhatItFormatsAndOffsets) {
   EXPECT_EQ(ts, 1'700'000'000'000'000);
   ASSERT_TRUE(ParseRfc3339("2023-11-14T22:13:20.5Z", &ts));
   EXPECT_EQ(ts, 1'700'000'000'500'000);
+  EXPECT_TRUE(ParseRfc3339("2024-02-29T12:00:00Z", &ts));  // leap day
+  EXPECT_TRUE(ParseRfc3339("2000-02-29T12:00:00z", &ts));
 }
 
 TEST(ClockTest, RejectsMalformedTimestamps) {
   TimestampUs ts;
-  for (const char* bad : {"", "2023-11-14", "2023-11-14T22:13:20", "2023-13-14T22:13:20Z",
-                          "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20Zjunk", "tomorrow"}) {
+  for (const char* bad :
+       {"", "2023-11-14", "2023-11-14T22:13:20", "2023-13-14T22:13:20Z", "2023-11-14T22:13:20.Z",
+        "2023-11-14T22:13:20Zjunk", "tomorrow", "1990-02-31T15:59:50Z", "2023-02-29T00:00:00Z",
+        "2023-04-31T00:00:00Z", "1990-12-31T15:59:50-24:00", "1990-12-31T15:59:50+01:60"}) {
     EXPECT_FALSE(ParseRfc3339(bad, &ts)) << bad;
   }
 }

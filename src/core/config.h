@@ -21,7 +21,7 @@ struct ConfigKey {
   std::string_view path;  ///< dotted YAML path, e.g. "http.max_body_bytes"
   ConfigType type;
   std::string_view default_json;  ///< default as JSON text: "1048576", "\"info\"", "[]"
-  std::string_view help;          ///< one line for `argus config print --help` and the docs
+  std::string_view help;          ///< one line for `argus config reference` and the README
   bool secret = false;            ///< masked by `argus config print`
   char list_separator = ',';      ///< for kStringList values given as env or flag text
 };
@@ -75,7 +75,8 @@ class Config {
   std::map<std::string, std::string, std::less<>> sources_;
 };
 
-/// Documentation of every key as a Markdown table (docs/configuration.md is generated from it).
+/// Documentation of every key as a Markdown table: `argus config reference` prints it, and
+/// README.md carries a copy that ConfigDocTest keeps current.
 std::string ConfigReferenceMarkdown();
 
 }  // namespace argus

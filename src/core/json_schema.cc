@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/unicode.h"
 
 namespace argus {
 
@@ -89,7 +90,8 @@ struct Path {
 }  // namespace
 
 struct JsonSchema::Node {
-  uint8_t types = 0;  // 0: any
+  bool never = false;  // the schema `false`: nothing is valid
+  uint8_t types = 0;   // 0: any
   std::string type_text;
   std::optional<Json> enum_values;
   std::optional<Json> const_value;
@@ -109,7 +111,10 @@ struct JsonSchema::Node {
 
 Result<std::unique_ptr<JsonSchema::Node>> JsonSchema::Node::Compile(const Json& s) {
   auto n = std::make_unique<Node>();
-  if (s.is_boolean() && s.get<bool>()) return n;
+  if (s.is_boolean()) {
+    n->never = !s.get<bool>();
+    return n;
+  }
   if (!s.is_object()) return InvalidArgumentError("a schema must be an object");
   for (auto it = s.begin(); it != s.end(); ++it) {
     const std::string& k = it.key();
@@ -148,6 +153,9 @@ Result<std::unique_ptr<JsonSchema::Node>> JsonSchema::Node::Compile(const Json& 
       if (v != "date-time") return InvalidArgumentError("unsupported format " + v.dump());
       n->date_time = true;
     } else if (k == "items") {
+      if (v.is_array()) {
+        return InvalidArgumentError("unsupported schema keyword 'items' with a list of schemas");
+      }
       ARGUS_ASSIGN_OR_RETURN(n->items, Compile(v));
     } else if (k == "properties") {
       for (auto p = v.begin(); p != v.end(); ++p) {
@@ -172,6 +180,7 @@ Result<std::unique_ptr<JsonSchema::Node>> JsonSchema::Node::Compile(const Json& 
 }
 
 Status JsonSchema::Node::Check(const Json& v, const Path& path) const {
+  if (never) return InvalidArgumentError(path.Where() + " is not allowed");
   if (types != 0 && !MatchesTypes(v, types)) {
     return InvalidArgumentError(path.Where() + " must be " + type_text + ", not " +
                                 std::string(JsonTypeName(v)));
@@ -189,11 +198,13 @@ Status JsonSchema::Node::Check(const Json& v, const Path& path) const {
   switch (v.type()) {
     case Json::value_t::string: {
       const auto& str = v.get_ref<const std::string&>();
-      if (min_length && str.size() < *min_length) {
+      // Lengths count characters (code points), as JSON Schema defines them, not bytes.
+      const size_t chars = min_length || max_length ? CodePointCount(str) : 0;
+      if (min_length && chars < *min_length) {
         return InvalidArgumentError(path.Where() + " must be at least " +
                                     std::to_string(*min_length) + " characters long");
       }
-      if (max_length && str.size() > *max_length) {
+      if (max_length && chars > *max_length) {
         return InvalidArgumentError(path.Where() + " must be at most " +
                                     std::to_string(*max_length) + " characters long");
       }

@@ -12,7 +12,10 @@ namespace argus {
 /// validating a request costs a walk over the document and no lookups in the schema:
 ///   type (a name or a list of names), properties, required, additionalProperties (bool or
 ///   schema), items, enum, const, minLength, maxLength, minimum, maximum, minItems, maxItems,
-///   format "date-time". Annotations (description, title, examples, default) are ignored.
+///   format "date-time", and the boolean schemas true and false. Lengths count characters
+///   (Unicode code points), not bytes. Annotations (description, title, examples, default,
+///   $comment) are ignored. json_schema_suite_test.cc runs the official test suite's groups for
+///   these keywords (docs/adr/0005-json-schema-subset.md).
 /// Immutable after Compile(): thread-safe.
 class JsonSchema {
  public:

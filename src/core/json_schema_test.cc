@@ -82,5 +82,23 @@ TEST(JsonSchemaTest, AdditionalPropertiesSchemaAppliesToEveryExtraField) {
   EXPECT_EQ(s.message(), "field 'b' must be at most 2 characters long");
 }
 
+TEST(JsonSchemaTest, LengthsCountCharactersNotBytes) {
+  Json schema = Json::parse(R"({"type": "string", "minLength": 2, "maxLength": 3})");
+  // "é" is 2 bytes, "😀" 4: three characters in 7 bytes fit, one character in 4 bytes does not.
+  EXPECT_TRUE(ValidateJson(Json("\u00e9\u00e9\U0001F600"), schema).ok());
+  EXPECT_TRUE(ValidateJson(Json("\U0001F600\U0001F600"), schema).ok());
+  EXPECT_EQ(ValidateJson(Json("\U0001F600"), schema).message(),
+            "the body must be at least 2 characters long");
+  EXPECT_EQ(ValidateJson(Json("abcd"), schema).message(),
+            "the body must be at most 3 characters long");
+}
+
+TEST(JsonSchemaTest, FalseSchemaRefusesEverything) {
+  Json schema = Json::parse(R"({"type": "object", "properties": {"gone": false}})");
+  EXPECT_TRUE(ValidateJson(Json::parse(R"({"kept": 1})"), schema).ok());
+  EXPECT_EQ(ValidateJson(Json::parse(R"({"gone": 1})"), schema).message(),
+            "field 'gone' is not allowed");
+}
+
 }  // namespace
 }  // namespace argus

@@ -20,4 +20,10 @@ Status NormalizeNfc(std::string_view text, std::string* out) {
   return OkStatus();
 }
 
+size_t CodePointCount(std::string_view utf8) {
+  size_t n = 0;
+  for (char c : utf8) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
 }  // namespace argus

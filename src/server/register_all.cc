@@ -13,4 +13,14 @@ Status RegisterAllStores(store::StoreRegistry& registry) {
   return OkStatus();
 }
 
+std::vector<std::string> HostWarnings(const store::StoreRegistry& registry) {
+  std::vector<std::string> out;
+  for (const std::string& name : registry.sources.Names()) {
+    auto caps = registry.sources.CapabilitiesOf(name);
+    if (!caps.ok()) continue;  // a name Names() just returned is registered
+    for (const std::string& w : caps->host_warnings) out.push_back("source '" + name + "': " + w);
+  }
+  return out;
+}
+
 }  // namespace argus::server

@@ -247,6 +247,9 @@ int RunServe(const Config& config) {
 
   store::StoreRegistry registry;
   if (Status s = RegisterAllStores(registry); !s.ok()) return Fail(s);
+  for (const std::string& warning : HostWarnings(registry)) {
+    log::Warn("this host weakens a backend", {{"warning", warning}});
+  }
   store::StoreArgs args{&config, data_dir, &SystemClock::Get()};
   auto metadata = registry.metadata.Create(config.GetString("metadata.backend"), args);
   if (!metadata.ok()) return Fail(metadata.status());

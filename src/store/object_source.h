@@ -92,6 +92,10 @@ struct SourceCapabilities {
   std::vector<std::string> secret_fields;
   /// JSON Schema of the settings (the API validates them with it before the factory runs).
   Json config_schema = Json::object();
+  /// What this host lacks that weakens the source, probed once when it is registered, one
+  /// sentence each: `argus serve` logs them as warnings at start-up and `argus config print`
+  /// lists them, so a weaker fallback is never silent. Empty: nothing to report.
+  std::vector<std::string> host_warnings;
 };
 
 /// Factories keyed by source type ("folder", "s3"); a factory checks the settings

@@ -163,6 +163,100 @@ TEST_F(AuthMatrixTest, EveryRouteAndCaller) {
   }
 }
 
+// Gives namespace `ns` something of its own behind every list and stats route, each named with
+// the prefix "<ns>-" (so another namespace's answers can be searched for it): tasks in a queue of
+// its own and in a queue both share, an external worker, a bucket with an object, a webhook and a
+// key. Returns the ids of its tasks.
+std::vector<std::string> Populate(TestServer& server, const std::string& ns) {
+  std::map<std::string, std::string> in_ns = {{"X-Namespace", ns}};
+  const std::string& admin = server.admin_key();
+  std::vector<std::string> ids;
+  for (const auto& [queue, n] :
+       std::vector<std::pair<std::string, int>>{{ns + "-q", 7}, {"shared", 3}}) {
+    for (int i = 0; i < n; ++i) {
+      auto t = server.Call("POST", "/v1/tasks", admin,
+                           {{"kind", "ext." + ns + "-kind"}, {"queue", queue}}, in_ns);
+      EXPECT_EQ(t.status, 201) << t.body;
+      ids.push_back(t.json().value("id", ""));
+    }
+  }
+  auto lease = server.Call(
+      "POST", "/v1/workers/lease", admin,
+      {{"worker_id", ns + "-worker.example"}, {"kinds", {"ext.none"}}, {"queues", {ns + "-q"}}},
+      in_ns);
+  EXPECT_EQ(lease.status, 200) << lease.body;
+  EXPECT_EQ(server.Call("POST", "/v1/buckets", admin, {{"name", ns + "-media"}}, in_ns).status,
+            201);
+  auto put =
+      Request(server.port(), "PUT", "/v1/buckets/" + ns + "-media/objects/" + ns + "-photo.txt",
+              {{"Authorization", "Bearer " + admin}, {"X-Namespace", ns}}, "x");
+  EXPECT_EQ(put.status, 201) << put.body;
+  auto hook = server.Call(
+      "POST", "/v1/webhooks", admin,
+      {{"url", "https://hooks.example.com/" + ns + "-hook"}, {"events", {"task.retrying"}}}, in_ns);
+  EXPECT_EQ(hook.status, 201) << hook.body;
+  auto key =
+      server.Call("POST", "/v1/keys", admin, {{"name", ns + "-key"}, {"role", "viewer"}}, in_ns);
+  EXPECT_EQ(key.status, 201) << key.body;
+  return ids;
+}
+
+TEST_F(AuthMatrixTest, ListAndStatsRoutesShowNothingOfAnotherNamespace) {
+  std::map<std::string, std::vector<std::string>> task_ids = {
+      {"team", Populate(*server_, "team")}, {"other", Populate(*server_, "other")}};
+  // Every caller acting in one of the two namespaces, with that namespace.
+  struct Caller {
+    std::string name, key, ns;
+  };
+  const std::vector<Caller> callers = {
+      {"viewer", keys_["viewer"], "team"}, {"editor", keys_["editor"], "team"},
+      {"admin", keys_["admin"], "team"},   {"global in team", keys_["global"], "team"},
+      {"other", keys_["other"], "other"},  {"global in other", keys_["global"], "other"}};
+  for (const Caller& c : callers) {
+    const std::string foreign = c.ns == "team" ? "other" : "team";
+    std::map<std::string, std::string> headers;
+    if (c.key == keys_["global"]) headers["X-Namespace"] = c.ns;
+    for (const std::string& path :
+         {std::string("/v1/tasks?limit=1000"), std::string("/v1/tasks?status=pending&limit=1000"),
+          std::string("/v1/queues"), std::string("/v1/workers"), std::string("/v1/keys?limit=1000"),
+          std::string("/v1/webhooks?limit=1000"), std::string("/v1/buckets?limit=1000"),
+          "/v1/buckets/" + c.ns + "-media/objects?limit=1000", std::string("/v1/models"),
+          std::string("/v1/extractors"), std::string("/v1/whoami")}) {
+      auto r = server_->Call("GET", path, c.key, nullptr, headers);
+      EXPECT_TRUE(r.status == 200 || r.status == 403)
+          << c.name << " GET " << path << ": " << r.body;
+      EXPECT_EQ(r.body.find(foreign + "-"), std::string::npos)
+          << c.name << " GET " << path << " shows namespace '" << foreign << "': " << r.body;
+      for (const auto& id : task_ids[foreign]) {
+        EXPECT_EQ(r.body.find(id), std::string::npos) << c.name << " GET " << path << ": " << id;
+      }
+    }
+    // The other namespace's bucket looks like one that does not exist.
+    auto objects =
+        server_->Call("GET", "/v1/buckets/" + foreign + "-media/objects", c.key, nullptr, headers);
+    EXPECT_EQ(objects.status, 404) << c.name << ": " << objects.body;
+    // Counts are the namespace's own: 3 tasks in the queue both use, 7 in its own.
+    auto queues = server_->Call("GET", "/v1/queues", c.key, nullptr, headers);
+    ASSERT_EQ(queues.status, 200) << queues.body;
+    std::map<std::string, int64_t> pending;
+    for (const auto& q : queues.json()["items"]) pending[q["queue"]] = q["pending"];
+    EXPECT_EQ(pending["shared"], 3) << c.name << ": " << queues.body;
+    EXPECT_EQ(pending[c.ns + "-q"], 7) << c.name << ": " << queues.body;
+    // Its own worker is listed, by id.
+    auto workers = server_->Call("GET", "/v1/workers", c.key, nullptr, headers);
+    EXPECT_NE(workers.body.find(c.ns + "-worker.example"), std::string::npos)
+        << c.name << ": " << workers.body;
+  }
+  // Global figures stay for the global admin without a namespace in scope.
+  auto queues = server_->Call("GET", "/v1/queues", keys_["global"]);
+  std::map<std::string, int64_t> pending;
+  for (const auto& q : queues.json()["items"]) pending[q["queue"]] = q["pending"];
+  EXPECT_EQ(pending["shared"], 6) << queues.body;
+  auto workers = server_->Call("GET", "/v1/workers", keys_["global"]);
+  EXPECT_NE(workers.body.find("team-worker.example"), std::string::npos) << workers.body;
+  EXPECT_NE(workers.body.find("other-worker.example"), std::string::npos) << workers.body;
+}
+
 TEST_F(AuthMatrixTest, NamespaceKeyCannotActInAnotherNamespace) {
   auto r = server_->Call("GET", "/v1/keys", keys_["admin"], nullptr, {{"X-Namespace", "other"}});
   EXPECT_EQ(r.status, 404);
@@ -181,6 +275,36 @@ TEST_F(AuthMatrixTest, GlobalAdminNeedsAnExistingNamespace) {
   ASSERT_EQ(r.status, 200);
   ASSERT_GE(r.json()["items"].size(), 1u);
   EXPECT_TRUE(r.json()["items"][0]["namespace"].is_null());
+}
+
+// SDKs send X-Namespace on every call; routes outside any namespace ignore it, so a client can
+// create the namespace it names.
+TEST_F(AuthMatrixTest, RoutesOutsideANamespaceIgnoreXNamespace) {
+  const std::string& admin = keys_["global"];
+  std::map<std::string, std::string> sdk = {{"X-Namespace", "made-by-sdk"}};
+  auto created = server_->Call("POST", "/v1/namespaces", admin, {{"name", "made-by-sdk"}}, sdk);
+  EXPECT_EQ(created.status, 201) << created.body;
+  // Once it exists, the same client works in it.
+  auto bucket = server_->Call("POST", "/v1/buckets", admin, {{"name", "first"}}, sdk);
+  EXPECT_EQ(bucket.status, 201) << bucket.body;
+  std::map<std::string, std::string> missing = {{"X-Namespace", "not-there"}};
+  EXPECT_EQ(server_->Call("GET", "/v1/namespaces/made-by-sdk", admin, nullptr, missing).status,
+            200);
+  EXPECT_EQ(server_->Call("GET", "/v1/namespaces", admin, nullptr, missing).status, 200);
+  EXPECT_EQ(server_->Call("POST", "/v1/queues/sdk/pause", admin, Json::object(), missing).status,
+            204);
+  EXPECT_EQ(server_->Call("POST", "/v1/queues/sdk/resume", admin, Json::object(), missing).status,
+            204);
+  EXPECT_EQ(server_->Call("DELETE", "/v1/namespaces/made-by-sdk", admin, nullptr, missing).status,
+            204);
+  // A namespace key is still refused for what it may not do, not told the namespace is missing.
+  auto refused =
+      server_->Call("POST", "/v1/namespaces", keys_["admin"], {{"name", "not-there"}}, missing);
+  EXPECT_EQ(refused.status, 403) << refused.body;
+  // Namespace-scoped routes still need the namespace to exist.
+  auto scoped = server_->Call("GET", "/v1/tasks", admin, nullptr, missing);
+  EXPECT_EQ(scoped.status, 404) << scoped.body;
+  EXPECT_NE(scoped.body.find("not-there"), std::string::npos) << scoped.body;
 }
 
 TEST_F(AuthMatrixTest, BadKeysAre401) {

@@ -1,5 +1,8 @@
 // The argus CLI against a real server.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -24,6 +27,19 @@ TEST(CliTest, VersionAndConfigPrint) {
   EXPECT_NE(c.output.find("listen: \"0.0.0.0:9999\"  # flag"), std::string::npos) << c.output;
   EXPECT_NE(c.output.find("max_body_bytes: 77  # env"), std::string::npos) << c.output;
   EXPECT_EQ(c.output.find("topsecret"), std::string::npos) << c.output;
+  // What this host lacks is listed: here, whether folder syncs get openat2(RESOLVE_NO_SYMLINKS).
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  long fd = ::syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+  if (fd >= 0) {
+    ::close(static_cast<int>(fd));
+    EXPECT_NE(c.output.find("# host warnings: none\n"), std::string::npos) << c.output;
+  } else {
+    EXPECT_NE(c.output.find("#   source 'folder': folder syncs: this kernel refuses openat2"),
+              std::string::npos)
+        << c.output;
+  }
   auto bad = RunProcess({ArgusBinary(), "config", "print", "--set", "no.such=1"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.output.find("unknown configuration key 'no.such'"), std::string::npos);

@@ -170,5 +170,36 @@ TEST(LifecycleTest, RateLimitsPerKeyAndPerAddress) {
             200);
 }
 
+// Over its per-address rate, a client is answered from the request head: its large body is never
+// waited for (it is not even sent here), on a streamed upload route and on a buffered JSON one.
+TEST(LifecycleTest, OverTheAddressRateIsRefusedBeforeTheBodyIsRead) {
+  TestServer::Options o;
+  o.env = {"ARGUS_RATE_LIMIT_PER_IP_RPS=0.01", "ARGUS_RATE_LIMIT_PER_IP_BURST=2"};
+  auto s = TestServer::Start(o);
+  ASSERT_GT(s->port(), 0) << s->Log();
+  const std::string auth = "Authorization: Bearer " + s->admin_key() + "\r\n";
+  ASSERT_EQ(s->Call("POST", "/v1/namespaces", s->admin_key(), {{"name", "a"}}).status, 201);
+  ASSERT_EQ(s->Call("POST", "/v1/buckets", s->admin_key(), {{"name", "b"}}, {{"X-Namespace", "a"}})
+                .status,
+            201);
+  for (const std::string& head :
+       {"PUT /v1/buckets/b/objects/big.bin HTTP/1.1\r\nHost: x\r\n" + auth +
+            "X-Namespace: a\r\nContent-Type: application/octet-stream\r\n"
+            "Content-Length: 1073741824\r\n\r\n",
+        "POST /v1/tasks HTTP/1.1\r\nHost: x\r\n" + auth +
+            "X-Namespace: a\r\nContent-Type: application/json\r\nContent-Length: 900000\r\n\r\n"}) {
+    Connection c(s->port());
+    ASSERT_TRUE(c.connected());
+    ASSERT_TRUE(c.Send(head + std::string(1000, ' ')));  // a first piece of the body only
+    auto start = std::chrono::steady_clock::now();
+    HttpResult r = c.Read(5000);
+    EXPECT_EQ(r.status, 429) << head << r.body;
+    EXPECT_EQ(r.json()["error"]["code"], "rate_limited") << r.body;
+    EXPECT_GE(std::stoi(r.Header("retry-after").empty() ? "0" : r.Header("retry-after")), 1);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+    EXPECT_TRUE(c.ClosedByPeer()) << "the unread body makes the connection unusable";
+  }
+}
+
 }  // namespace
 }  // namespace argus::testing

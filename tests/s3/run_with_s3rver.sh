@@ -9,8 +9,25 @@
 # --virtual-host points the command at http://s3.localhost:<port> with ARGUS_TEST_S3_PATH_STYLE
 # false, so requests go to <bucket>.s3.localhost (libcurl resolves *.localhost to loopback itself)
 # and s3rver (--service-endpoint localhost) takes the bucket from the Host header.
-# Exits 77 (a CTest skip) when s3rver is not installed.
+# When s3rver is not installed it exits 77 (a CTest skip) on a developer's machine, but fails
+# (exit 1) under CI (CI set to anything but "", 0 or false): there a missing server means the
+# setup is broken, never a reason to pass. The same holds for the AWS CLI of the cross-check.
+# ARGUS_S3RVER names another s3rver executable (tests/s3/run_with_s3rver_test.sh uses it).
 set -euo pipefail
+
+# Exits 77 (skipped) on a developer's machine, 1 under CI, after saying why.
+missing() {
+  case "${CI:-}" in
+    "" | 0 | false)
+      echo "run_with_s3rver: $1 (run scripts/setup.sh); skipping" >&2
+      exit 77
+      ;;
+    *)
+      echo "run_with_s3rver: $1 (run scripts/setup.sh); failing: CI=$CI never skips" >&2
+      exit 1
+      ;;
+  esac
+}
 
 blob_check=1
 virtual_host=0
@@ -24,11 +41,8 @@ while [[ "${1:-}" == --* ]]; do
 done
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
-s3rver="$root/web/node_modules/.bin/s3rver"
-if [[ ! -x "$s3rver" ]]; then
-  echo "run_with_s3rver: $s3rver is missing (run scripts/setup.sh); skipping" >&2
-  exit 77
-fi
+s3rver="${ARGUS_S3RVER:-$root/web/node_modules/.bin/s3rver}"
+[[ -x "$s3rver" ]] || missing "$s3rver is missing"
 (($#)) || { echo "usage: $0 <command> [args...]" >&2; exit 2; }
 
 bucket=argus-test
@@ -75,10 +89,7 @@ export ARGUS_TEST_S3_ACCESS_KEY_ID=S3RVER ARGUS_TEST_S3_SECRET_ACCESS_KEY=S3RVER
 if ((!blob_check)); then
   exit 0
 fi
-if ! command -v aws >/dev/null 2>&1; then
-  echo "run_with_s3rver: no aws CLI; skipping the cross-check"
-  exit 0
-fi
+command -v aws >/dev/null 2>&1 || missing "no aws CLI for the cross-check"
 export AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER AWS_DEFAULT_REGION=us-east-1
 export AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 key=$(aws --endpoint-url "$endpoint" s3api list-objects-v2 --bucket "$bucket" \

@@ -30,21 +30,26 @@ void AddNamespaceRoutes(Router& router, HandlerEnv env);
 void AddKeyRoutes(Router& router, HandlerEnv env);
 /// /v1/whoami and /v1/diagnostics/echo.
 void AddDiagnosticsRoutes(Router& router, HandlerEnv env);
-/// External workers seen by the lease endpoint, for /v1/workers. Thread-safe.
+/// External workers seen by the lease endpoint, for /v1/workers: one entry per namespace the
+/// worker leased in (empty: a global key leasing from every namespace). Thread-safe.
 class ExternalWorkers {
  public:
   struct Seen {
+    std::string namespace_name;  ///< empty for a global key's worker
     std::string host;
     std::vector<std::string> queues;
     TimestampUs last_seen = 0;
   };
-  Seen Touch(const std::string& id, const std::string& host, const std::vector<std::string>& queues,
+  Seen Touch(const std::string& namespace_id, const std::string& namespace_name,
+             const std::string& id, const std::string& host, const std::vector<std::string>& queues,
              TimestampUs now);
-  Json ToJson() const;
+  /// The workers that leased in `namespace_id`, or every worker when it is nullopt (global
+  /// admins only: other tenants' worker ids are often host names).
+  Json ToJson(const std::optional<std::string>& namespace_id) const;
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, Seen> workers_;
+  std::map<std::pair<std::string, std::string>, Seen> workers_;  ///< (namespace id, worker id)
 };
 
 /// /v1/tasks, /v1/queues, /v1/workers (+ the external worker protocol).

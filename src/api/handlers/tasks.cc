@@ -1,4 +1,5 @@
 #include "api/handlers/handlers.h"
+#include "api/handlers/queue_stats.h"
 #include "core/json_schema.h"
 
 namespace argus::api {
@@ -205,12 +206,20 @@ void AddQueueRoutes(Router& router, HandlerEnv env, ExternalWorkers* external) {
   router.Add({.method = "GET",
               .pattern = "/v1/queues",
               .operation_id = "listQueues",
-              .summary = "Queues with their depth and state",
+              .summary = "Queues with their depth and state: the namespace's own tasks in scope, "
+                         "every namespace's for a global admin without X-Namespace",
               .tag = "tasks",
               .access = Access::kAnyKey,
               .response_schema = ListSchema({{"type", "object"}}),
-              .handler = [env](RequestContext&) -> Result<ApiResponse> {
-                ARGUS_ASSIGN_OR_RETURN(auto stats, env.deps->tasks->Stats());
+              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+                // A namespace key always has its namespace in scope: it never sees the totals.
+                if (ctx.namespace_id.empty()) {
+                  ARGUS_ASSIGN_OR_RETURN(auto stats, env.deps->tasks->Stats());
+                  return ApiResponse::Of(200, QueueStatsJson(stats));
+                }
+                ARGUS_ASSIGN_OR_RETURN(auto stats,
+                                       NamespaceQueueStats(*env.deps->tasks, ctx.namespace_id,
+                                                           env.deps->clock->NowUs()));
                 return ApiResponse::Of(200, QueueStatsJson(stats));
               }});
   for (const char* action : {"pause", "resume"}) {
@@ -233,13 +242,21 @@ void AddQueueRoutes(Router& router, HandlerEnv env, ExternalWorkers* external) {
   router.Add({.method = "GET",
               .pattern = "/v1/workers",
               .operation_id = "listWorkers",
-              .summary = "Workers: id, queues, running tasks, last heartbeat",
+              .summary = "Workers: id, queues, running tasks, last heartbeat. With a namespace in "
+                         "scope, the external workers that leased there; for a global admin "
+                         "without X-Namespace, every worker (in-process ones too)",
               .tag = "tasks",
               .access = Access::kAnyKey,
               .response_schema = ListSchema({{"type", "object"}}),
-              .handler = [env, external](RequestContext&) -> Result<ApiResponse> {
-                Json items = env.deps->workers ? env.deps->workers() : Json::array();
-                for (auto& w : external->ToJson()) items.push_back(std::move(w));
+              .handler = [env, external](RequestContext& ctx) -> Result<ApiResponse> {
+                Json items = Json::array();
+                if (ctx.namespace_id.empty()) {
+                  // In-process workers serve every namespace: their counts are global figures.
+                  if (env.deps->workers) items = env.deps->workers();
+                  for (auto& w : external->ToJson(std::nullopt)) items.push_back(std::move(w));
+                } else {
+                  items = external->ToJson(ctx.namespace_id);
+                }
                 return ApiResponse::Of(200, {{"items", items}, {"next_cursor", nullptr}});
               }});
 }

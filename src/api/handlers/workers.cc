@@ -103,26 +103,32 @@ class ExternalTaskMetrics {
 
 }  // namespace
 
-ExternalWorkers::Seen ExternalWorkers::Touch(const std::string& id, const std::string& host,
+ExternalWorkers::Seen ExternalWorkers::Touch(const std::string& namespace_id,
+                                             const std::string& namespace_name,
+                                             const std::string& id, const std::string& host,
                                              const std::vector<std::string>& queues,
                                              TimestampUs now) {
   std::lock_guard lock(mu_);
-  auto& w = workers_[id];
+  auto& w = workers_[{namespace_id, id}];
+  w.namespace_name = namespace_name;
   w.host = host;
   if (!queues.empty()) w.queues = queues;
   w.last_seen = now;
   return w;
 }
 
-Json ExternalWorkers::ToJson() const {
+Json ExternalWorkers::ToJson(const std::optional<std::string>& namespace_id) const {
   std::lock_guard lock(mu_);
   Json items = Json::array();
-  for (const auto& [id, w] : workers_) {
-    items.push_back({{"id", id},
-                     {"host", w.host},
-                     {"queues", w.queues},
-                     {"state", "external"},
-                     {"last_heartbeat", FormatRfc3339(w.last_seen)}});
+  for (const auto& [key, w] : workers_) {
+    if (namespace_id && key.first != *namespace_id) continue;
+    items.push_back(
+        {{"id", key.second},
+         {"namespace", w.namespace_name.empty() ? Json(nullptr) : Json(w.namespace_name)},
+         {"host", w.host},
+         {"queues", w.queues},
+         {"state", "external"},
+         {"last_heartbeat", FormatRfc3339(w.last_seen)}});
   }
   return items;
 }
@@ -152,7 +158,8 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env) {
          req.max_tasks = ctx.body.value("max_tasks", 1);
          req.lease_s = ctx.body.value("lease_s", 30.0);
          double wait_s = ctx.body.value("wait_s", 0.0);
-         external->Touch(req.worker_id, std::string(ctx.http.peer_ip), req.queues,
+         external->Touch(req.namespace_id, req.namespace_id.empty() ? "" : ctx.namespace_name,
+                         req.worker_id, std::string(ctx.http.peer_ip), req.queues,
                          env.deps->clock->NowUs());
          auto answer = [](const std::vector<store::Task>& tasks) {
            Json out = Json::array();

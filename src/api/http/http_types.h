@@ -126,9 +126,12 @@ class HttpHandler {
   virtual ~HttpHandler() = default;
   /// Answers one complete request.
   virtual void Handle(const HttpRequest& request, HttpResponse& response) = 0;
-  /// Called once the request head is parsed, before any body byte is read: a consumer to stream
-  /// the body into, or null to have it buffered into `request.body` (up to the server's
-  /// max_body_bytes). A streamed body has no transport size limit; the consumer enforces its own.
+  /// Called for every request once its head is parsed, before any body byte is read, and before
+  /// Handle: a consumer to stream the body into, or null to have it buffered into
+  /// `request.body` (up to the server's max_body_bytes). A streamed body has no transport size
+  /// limit; the consumer enforces its own. A consumer whose Wanted() is false refuses the
+  /// request from its head (rate limits, authorization): the body is never read, the
+  /// connection is not reused, and Handle is called to answer.
   virtual std::shared_ptr<BodyConsumer> StreamBody(const HttpRequest& head) { return nullptr; }
   /// Answers a request the transport refused before it was complete (413, 431, 400 framing,
   /// 408). `request` holds whatever was parsed (maybe only the peer address).

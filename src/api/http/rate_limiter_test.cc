@@ -41,3 +41,41 @@ TEST(RateLimiterTest, RetryAfterScalesWithRate) {
 
 }  // namespace
 }  // namespace argus::api
+
+namespace argus::api {
+namespace {
+
+std::string Key(std::string_view prefix, int i) {
+  std::string key(prefix);
+  key += std::to_string(i);
+  return key;
+}
+
+// A table of 64 buckets (4 per shard) under a flood of new addresses.
+TEST(RateLimiterTest, AFullTableForgetsOnlyTheLeastRecentlyUsedBuckets) {
+  RateLimiter r(0.001, 1, 64);
+  auto t = std::chrono::steady_clock::now();
+  ASSERT_EQ(r.Take("hot", t), 0);
+  ASSERT_GT(r.Take("hot", t), 0);
+  for (int i = 0; i < 10000; ++i) {
+    EXPECT_EQ(r.Take(Key("new-", i), t), 0);
+    // The limited client keeps coming back: it is never the least recently used, so the flood
+    // never gives it a fresh bucket (a table that wiped a full shard did, within 64 addresses).
+    ASSERT_GT(r.Take("hot", t), 0) << "reset after " << i << " new addresses";
+  }
+  EXPECT_LE(r.SizeForTest(), 64u);
+}
+
+TEST(RateLimiterTest, TheBucketUnusedLongestIsTheOneForgotten) {
+  RateLimiter r(0.001, 1, 16);  // one bucket per shard
+  auto t = std::chrono::steady_clock::now();
+  ASSERT_EQ(r.Take("idle", t), 0);
+  ASSERT_GT(r.Take("idle", t), 0);
+  // Some later key lands in the idle key's shard and takes its place; nothing else is lost.
+  for (int i = 0; i < 1000; ++i) EXPECT_EQ(r.Take(Key("k", i), t), 0);
+  EXPECT_LE(r.SizeForTest(), 16u);
+  EXPECT_EQ(r.Take("idle", t), 0);  // forgotten: a full bucket again
+}
+
+}  // namespace
+}  // namespace argus::api

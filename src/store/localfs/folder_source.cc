@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -45,15 +46,45 @@ struct CloseDir {
 };
 using DirPtr = std::unique_ptr<DIR, CloseDir>;
 
+// Whether openat2(RESOLVE_NO_SYMLINKS) works here, asked of the kernel once: Linux < 5.6 lacks
+// the call (ENOSYS) and some seccomp filters refuse it (EPERM). The errno text when it does not.
+struct Openat2Support {
+  bool available = false;
+  std::string why_not;
+};
+
+std::atomic<bool> openat2_disabled_for_test{false};
+
+const Openat2Support& ProbeOpenat2() {
+  static const Openat2Support support = [] {
+    open_how how{};
+    how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    long fd = ::syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+    if (fd >= 0) {
+      ::close(static_cast<int>(fd));
+      return Openat2Support{true, ""};
+    }
+    return Openat2Support{false, std::strerror(errno)};
+  }();
+  return support;
+}
+
+bool Openat2Available() {
+  return !openat2_disabled_for_test.load(std::memory_order_relaxed) && ProbeOpenat2().available;
+}
+
 // Opens canonical `path` refusing a symlink in any component (openat2 RESOLVE_NO_SYMLINKS, ELOOP),
 // so a directory swapped for a symlink after realpath cannot lead outside the roots. Where openat2
-// is missing (Linux < 5.6, some seccomp filters) O_NOFOLLOW guards the last component only.
+// is missing (probed once, reported by Capabilities().host_warnings) O_NOFOLLOW guards the last
+// component only.
 int OpenCanonical(const std::string& path, int flags) {
-  open_how how{};
-  how.flags = static_cast<uint64_t>(flags | O_NOFOLLOW);
-  how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-  long fd = ::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof(how));
-  if (fd >= 0 || (errno != ENOSYS && errno != EPERM)) return static_cast<int>(fd);
+  if (Openat2Available()) {
+    open_how how{};
+    how.flags = static_cast<uint64_t>(flags | O_NOFOLLOW);
+    how.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    return static_cast<int>(::syscall(SYS_openat2, AT_FDCWD, path.c_str(), &how, sizeof(how)));
+  }
   return ::open(path.c_str(), flags | O_NOFOLLOW);
 }
 
@@ -446,12 +477,27 @@ SourceCapabilities FolderSource::Capabilities() {
                {"minLength", 1},
                {"maxLength", 4096},
                {"description", "absolute directory on the server, below syncs.allowed_roots"}};
-  return SourceCapabilities{.watchable = true,
-                            .secret_fields = {},
-                            .config_schema = {{"type", "object"},
-                                              {"properties", {{"path", std::move(path)}}},
-                                              {"required", Json::array({"path"})},
-                                              {"additionalProperties", false}}};
+  SourceCapabilities caps{.watchable = true,
+                          .secret_fields = {},
+                          .config_schema = {{"type", "object"},
+                                            {"properties", {{"path", std::move(path)}}},
+                                            {"required", Json::array({"path"})},
+                                            {"additionalProperties", false}}};
+  if (!Openat2Available()) {
+    const std::string& why = ProbeOpenat2().why_not;
+    caps.host_warnings.push_back(
+        "folder syncs: this kernel refuses openat2(RESOLVE_NO_SYMLINKS)" +
+        (why.empty() ? std::string() : " (" + why + ")") +
+        ", so files are opened with O_NOFOLLOW, which refuses a symlink only as the last path "
+        "component: a directory replaced by a symlink between listing and opening could lead "
+        "outside syncs.allowed_roots (Linux 5.6 or later without a seccomp filter on openat2 "
+        "closes this)");
+  }
+  return caps;
+}
+
+void FolderSource::DisableOpenat2ForTest(bool disabled) {
+  openat2_disabled_for_test.store(disabled, std::memory_order_relaxed);
 }
 
 Result<SourcePage> FolderSource::List(std::string_view cursor, int limit) {

@@ -50,8 +50,12 @@ class FolderSource final : public ObjectSource {
   /// `args.allowed_roots` (folder syncs are disabled) or the path resolves outside all of them.
   /// Never touches anything outside the roots beyond realpath(3) and stat(2).
   static Result<std::unique_ptr<ObjectSource>> Create(const SourceArgs& args);
-  /// watchable, no secrets, the settings schema.
+  /// watchable, no secrets, the settings schema; a host warning when the kernel refuses
+  /// openat2(RESOLVE_NO_SYMLINKS) (probed once per process), so the O_NOFOLLOW fallback is
+  /// logged at start-up and shown by `argus config print`.
   static SourceCapabilities Capabilities();
+  /// Behaves as if the kernel refused openat2 (the fallback and its warning), or stops doing so.
+  static void DisableOpenat2ForTest(bool disabled);
 
   /// The canonical source directory.
   const std::string& root() const { return root_; }

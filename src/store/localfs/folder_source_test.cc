@@ -3,9 +3,11 @@
 
 #include "store/localfs/folder_source.h"
 
+#include <fcntl.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
+#include <linux/openat2.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -466,6 +468,33 @@ TEST_F(FolderSourceTest, IsRegisteredAsFolderWithItsSchema) {
   auto source = registry.sources.Create(
       "folder", SourceArgs{.config = {{"path", root_}}, .allowed_roots = {root_}});
   EXPECT_TRUE(source.ok()) << source.status().ToString();
+}
+
+// Where the kernel refuses openat2, the O_NOFOLLOW fallback is said, not silent.
+TEST_F(FolderSourceTest, WithoutOpenat2TheFallbackIsReportedAndFilesStillOpen) {
+  struct Restore {
+    ~Restore() { FolderSource::DisableOpenat2ForTest(false); }
+  } restore;
+  FolderSource::DisableOpenat2ForTest(true);
+  SourceCapabilities caps = FolderSource::Capabilities();
+  ASSERT_EQ(caps.host_warnings.size(), 1u);
+  EXPECT_NE(caps.host_warnings[0].find("openat2(RESOLVE_NO_SYMLINKS)"), std::string::npos);
+  EXPECT_NE(caps.host_warnings[0].find("O_NOFOLLOW"), std::string::npos);
+  Write("a.txt", "hello");
+  auto source = MustCreate();
+  auto reader = source->Open(MustFind(*source, "a.txt"));
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_EQ(ReadAll(**reader).value_or(""), "hello");
+}
+
+TEST_F(FolderSourceTest, HostWarningFollowsWhatTheKernelSays) {
+  open_how how{};
+  how.flags = O_PATH | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_NO_SYMLINKS;
+  long fd = ::syscall(SYS_openat2, AT_FDCWD, "/", &how, sizeof(how));
+  const bool kernel_has_openat2 = fd >= 0;
+  if (fd >= 0) ::close(static_cast<int>(fd));
+  EXPECT_EQ(FolderSource::Capabilities().host_warnings.empty(), kernel_has_openat2);
 }
 
 }  // namespace
