@@ -175,14 +175,28 @@ class RefusedBody final : public BodyConsumer {
 
 }  // namespace
 
-std::shared_ptr<BodyConsumer> ApiService::StreamBody(const HttpRequest& req) {
+HeadDecision ApiService::OnHead(const HttpRequest& req) {
+  HeadDecision decision;
   // Every request pays its per-address token here, on the head: a client over its rate is
   // answered 429 before a byte of its body is read, whatever the route.
   std::string client_ip = client_address_.Resolve(req.peer_ip, req.Header("x-forwarded-for"));
   if (int wait = per_ip_.Take(client_ip, std::chrono::steady_clock::now()); wait > 0) {
-    return std::make_shared<RefusedBody>(wait);
+    decision.dispatch = Dispatch::kInline;
+    decision.consumer = std::make_shared<RefusedBody>(wait);
+    return decision;
   }
-  if (req.method != "PUT" && req.method != "POST") return nullptr;
+  Router::Match match = router_.Find(req.method, req.path);
+  // No route (404, 405, a CORS preflight): answered from memory.
+  if (match.route == nullptr || match.route->never_blocks) {
+    decision.dispatch = Dispatch::kInline;
+    return decision;
+  }
+  decision.stream_body =
+      (req.method == "PUT" || req.method == "POST") && match.route->body_stream != nullptr;
+  return decision;
+}
+
+std::shared_ptr<BodyConsumer> ApiService::StreamBody(const HttpRequest& req) {
   Router::Match match = router_.Find(req.method, req.path);
   if (match.route == nullptr || !match.route->body_stream) return nullptr;
   // Authorized before a byte of a possibly huge body is read; Handle checks again and answers.
@@ -244,6 +258,12 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
   // A streamed body that was accepted has paid its key's token already (StreamBody).
   const bool charged = req.body_consumer != nullptr && refused == nullptr;
   Status auth = Authorize(route, req, ctx, /*charge=*/!charged);
+  if (req.dispatch == Dispatch::kInline && auth.code() == StatusCode::kUnavailable) {
+    // The key or namespace is not cached: checking it needs the store, which the I/O thread
+    // never calls. Nothing happened yet (no token taken): run again on the pool.
+    out.run_blocking = true;
+    return;
+  }
   if (!auth.ok()) {
     if (auth.code() == StatusCode::kResourceExhausted) {
       out.AddHeader("Retry-After", std::string(auth.message()));
@@ -346,7 +366,14 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
   if (token.empty()) {
     return UnauthenticatedError("missing API key: send 'Authorization: Bearer <key>'");
   }
-  ARGUS_ASSIGN_OR_RETURN(Principal p, auth_->Verify(token));
+  const bool may_block = req.dispatch == Dispatch::kBlocking;
+  Result<Principal> verified = UnavailableError("the key is not cached");
+  if (may_block) {
+    verified = auth_->Verify(token);
+  } else if (auto cached = auth_->VerifyCached(token)) {
+    verified = std::move(*cached);
+  }
+  ARGUS_ASSIGN_OR_RETURN(Principal p, std::move(verified));
   if (int wait = charge ? per_key_.Take(p.key_id, std::chrono::steady_clock::now()) : 0; wait > 0) {
     return ResourceExhaustedError(std::to_string(wait));
   }
@@ -356,7 +383,13 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
       route.access == Access::kGlobalAdmin ? std::string_view() : req.Header("x-namespace");
   if (p.global) {
     if (!wanted.empty()) {
-      ARGUS_ASSIGN_OR_RETURN(ctx.namespace_id, auth_->ResolveNamespace(wanted));
+      if (may_block) {
+        ARGUS_ASSIGN_OR_RETURN(ctx.namespace_id, auth_->ResolveNamespace(wanted));
+      } else if (auto cached = auth_->CachedNamespace(wanted)) {
+        ctx.namespace_id = std::move(*cached);
+      } else {
+        return UnavailableError("the namespace is not cached");
+      }
       ctx.namespace_name = std::string(wanted);
     }
   } else {

@@ -402,6 +402,14 @@ int RunServe(const Config& config) {
       static_cast<int64_t>(config.GetDouble("http.read_timeout_s") * 1000));
   http.idle_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(config.GetDouble("http.idle_timeout_s") * 1000));
+  http.blocking_threads = static_cast<int>(config.GetInt("http.blocking_threads"));
+  http.blocking_queue = static_cast<int>(config.GetInt("http.blocking_queue"));
+  if (http.blocking_threads < 1 || http.blocking_threads > 1024) {
+    return Fail(InvalidArgumentError("http.blocking_threads must be between 1 and 1024"));
+  }
+  if (http.blocking_queue < 0 || http.blocking_queue > 100000) {
+    return Fail(InvalidArgumentError("http.blocking_queue must be between 0 and 100000"));
+  }
   auto server = api::HttpServer::Create(http, service->get());
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
@@ -417,6 +425,7 @@ int RunServe(const Config& config) {
   log::Info("argus serve is listening", {{"url", url},
                                          {"data_dir", data_dir},
                                          {"io_threads", http.io_threads},
+                                         {"blocking_threads", http.blocking_threads},
                                          {"version", GetBuildInfo().version},
                                          {"pid", static_cast<int>(getpid())}});
 

@@ -25,6 +25,7 @@ void HttpRequest::Clear() {
   body.clear();
   keep_alive = true;
   body_consumer.reset();
+  dispatch = Dispatch::kBlocking;
 }
 
 void HttpResponse::Clear() {
@@ -33,6 +34,7 @@ void HttpResponse::Clear() {
   body.clear();
   headers.clear();
   close = false;
+  run_blocking = false;
   deferred = nullptr;
   stream = nullptr;
   websocket = nullptr;
