@@ -19,6 +19,7 @@
 #include "engine/blobs/blob_collector.h"
 #include "engine/syncs/sync_runner.h"
 #include "engine/syncs/sync_scheduler.h"
+#include "engine/uploads/upload_completer.h"
 #ifdef ARGUS_WITH_ORT
 #include "engine/runtime/inference_runtime.h"
 #endif
@@ -306,6 +307,8 @@ int RunServe(const Config& config) {
   engine::TaskKindRegistry kinds;
   engine::RegisterBuiltinKinds(kinds);
   if (Status s = sync_runner.Register(kinds); !s.ok()) return Fail(s);
+  engine::UploadCompleter upload_completer(ingest);
+  if (Status s = upload_completer.Register(kinds); !s.ok()) return Fail(s);
   engine::WorkerPoolOptions worker_options;
   worker_options.concurrency = {{"cpu", static_cast<int>(config.GetInt("workers.cpu"))},
                                 {"io", static_cast<int>(config.GetInt("workers.io"))}};

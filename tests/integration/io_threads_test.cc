@@ -12,10 +12,13 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <thread>
 
+#include "core/crypto.h"
 #include "tests/integration/test_server.h"
 
 extern char** environ;
@@ -185,6 +188,58 @@ TEST_F(IoThreadsTest, AFullBlockingPoolAnswers503WithRetryAfter) {
   EXPECT_LT(Clock::now() - start, kFastBound);
   first.join();
   second.join();
+}
+
+// ARGUS_SLOW_S3_UPLOAD_MIB (default 256; `ctest -L slow` runs 2048) of parts are completed
+// while every S3 request takes 5 s: the POST answers at once with a task, the task runs on a
+// worker, and every probe meanwhile is answered within the bound (before, the completion ran on
+// an I/O thread and every connection of that thread waited for it).
+TEST_F(IoThreadsTest, ResumableUploadCompletesWhileSmallRequestsStayFast) {
+  StartServer();
+  const char* env = std::getenv("ARGUS_SLOW_S3_UPLOAD_MIB");
+  const int64_t total_mib = env != nullptr ? std::atoll(env) : 256;
+  constexpr int64_t kPartMib = 64;
+  auto created = Call("POST", "/v1/buckets/media/uploads", {{"key", "video/big.bin"}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string base = "/v1/buckets/media/uploads/" + std::string(created.json()["id"]);
+  Sha256Hasher whole;
+  std::mt19937_64 rng(13);
+  std::string part(kPartMib << 20, '\0');
+  for (int64_t n = 1; n * kPartMib <= total_mib; ++n) {
+    for (size_t i = 0; i < part.size(); i += 8) {
+      uint64_t v = rng();
+      std::memcpy(part.data() + i, &v, 8);
+    }
+    whole.Update(part);
+    auto put = Put(base + "/parts/" + std::to_string(n), part);
+    ASSERT_EQ(put.status, 200) << put.body;
+  }
+  const std::string sha256 = HexEncode(whole.Finish());
+
+  s3_.SetDelay(5000);
+  auto start = Clock::now();
+  auto started = Call("POST", base + "/complete", {{"sha256", sha256}});
+  EXPECT_LT(Clock::now() - start, kFastBound);
+  ASSERT_EQ(started.status, 202) << started.body;
+  std::string task = "/v1/tasks/" + std::string(started.json()["id"]);
+  // Long enough for the completion to be waiting on S3 answers more than once.
+  auto slowest = ProbeWhile([&] { return Clock::now() - start > 7s; }, 30s);
+  EXPECT_LT(slowest, kFastBound) << "a request waited " << Seconds(slowest)
+                                 << " s while the upload completed";
+  auto running = Call("GET", task);
+  EXPECT_EQ(running.json()["status"], "running") << running.body;
+
+  s3_.SetDelay(0);
+  HttpResult done;
+  for (int i = 0; i < 20; ++i) {
+    done = Call("GET", task, nullptr, {{"Prefer", "wait=60"}});
+    if (done.json()["status"] != "running" && done.json()["status"] != "pending") break;
+  }
+  ASSERT_EQ(done.json()["status"], "succeeded") << done.body << server_->Log();
+  EXPECT_EQ(done.json()["result"]["sha256"], sha256);
+  EXPECT_EQ(done.json()["result"]["size"], (total_mib / kPartMib * kPartMib) << 20);
+  auto object = Call("GET", "/v1/buckets/media/objects/video/big.bin");
+  EXPECT_EQ(object.status, 200) << object.body;
 }
 
 }  // namespace
