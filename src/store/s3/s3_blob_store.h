@@ -35,6 +35,9 @@ namespace argus::store::s3 {
 /// work without ListMultipartUploads (s3rver answers NotImplemented); on AWS also set a
 /// lifecycle rule AbortIncompleteMultipartUpload for uploads that died before their marker.
 ///
+/// Readers stream (S3ObjectReader): reading on from where the last read ended continues the same
+/// GET, and memory stays at the piece asked for.
+///
 /// Limits: a blob above 5 GiB cannot be copied in one CopyObject (S3's limit); such a Commit fails
 /// with Internal. No retries: a failed request is the caller's error (Unavailable for network
 /// errors and 5xx). Thread safety: the store is thread-safe; writers and readers are not, and hold
