@@ -250,9 +250,17 @@ int RunServe(const Config& config) {
   for (const std::string& warning : HostWarnings(registry)) {
     log::Warn("this host weakens a backend", {{"warning", warning}});
   }
-  store::StoreArgs args{&config, data_dir, &SystemClock::Get()};
+  MetricsRegistry metrics;
+  AddProcessMetrics(metrics);
+  // The bus first: every store publishes the events it commits to it.
+  auto bus = registry.event_bus.Create("inprocess", store::StoreArgs{&config, data_dir});
+  if (!bus.ok()) return Fail(bus.status());
+  store::StoreArgs args{&config, data_dir, &SystemClock::Get(), bus->get(), &metrics};
   auto metadata = registry.metadata.Create(config.GetString("metadata.backend"), args);
   if (!metadata.ok()) return Fail(metadata.status());
+  // The outbox lives with the metadata (events commit with the changes they report).
+  auto events = registry.event_log.Create(config.GetString("metadata.backend"), args);
+  if (!events.ok()) return Fail(events.status());
   if (Status s = BootstrapAdminKey(**metadata, config, data_dir); !s.ok()) return Fail(s);
 
   auto tasks = registry.task_queue.Create(config.GetString("tasks.backend"), args);
@@ -272,17 +280,15 @@ int RunServe(const Config& config) {
     max_object_bytes = caps->max_blob_bytes;
   }
 
-  MetricsRegistry metrics;
-  AddProcessMetrics(metrics);
-
   auto dispatcher_options = engine::DispatcherOptionsFromConfig(config);
   if (!dispatcher_options.ok()) return Fail(dispatcher_options.status());
   dispatcher_options->sender.user_agent = "Argus-Webhooks/";
   dispatcher_options->sender.user_agent.append(GetBuildInfo().version);
   auto sender = engine::WebhookSender::Create(dispatcher_options->sender);
   if (!sender.ok()) return Fail(sender.status());
-  engine::WebhookDispatcher dispatcher(tasks->get(), webhook_store->get(), std::move(*sender),
-                                       *dispatcher_options, &SystemClock::Get(), &metrics);
+  engine::WebhookDispatcher dispatcher(events->get(), bus->get(), webhook_store->get(),
+                                       std::move(*sender), *dispatcher_options, &SystemClock::Get(),
+                                       &metrics);
   dispatcher.Start();
 
   engine::BlobCollector collector(blobs->get(), metadata->get(),
@@ -294,7 +300,6 @@ int RunServe(const Config& config) {
   store::IngestContext ingest;
   ingest.metadata = metadata->get();
   ingest.blobs = blobs->get();
-  ingest.events = tasks->get();
   ingest.max_object_bytes = max_object_bytes;
   ingest.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
   engine::SyncRunOptions sync_options;
@@ -322,7 +327,8 @@ int RunServe(const Config& config) {
   if (worker_options.prefetch.max_prefetch < 0 || worker_options.prefetch.max_prefetch > 1000) {
     return Fail(InvalidArgumentError("tasks.max_prefetch must be between 0 and 1000"));
   }
-  engine::WorkerPool workers(tasks->get(), &kinds, worker_options, &SystemClock::Get(), &metrics);
+  engine::WorkerPool workers(tasks->get(), &kinds, worker_options, &SystemClock::Get(), &metrics,
+                             bus->get(), events->get());
   std::vector<std::string> queue_names;
   for (const auto& [queue, n] : worker_options.concurrency) queue_names.push_back(queue);
   AddQueueMetrics(metrics, tasks->get(), queue_names);
@@ -340,6 +346,8 @@ int RunServe(const Config& config) {
   deps.docs_dir = config.GetString("docs.assets_dir");
   if (deps.docs_dir.empty()) deps.docs_dir = ARGUS_DEFAULT_DOCS_DIR;
   deps.tasks = tasks->get();
+  deps.events = events->get();
+  deps.bus = bus->get();
   deps.max_pending_per_namespace = config.GetInt("tasks.max_pending_per_namespace");
   // Input schemas are compiled once here, so a kind with a bad schema stops start-up instead
   // of silently accepting any input, and submissions never recompile them.
@@ -444,7 +452,9 @@ int RunServe(const Config& config) {
   tasks->reset();
   webhook_store->reset();
   blobs->reset();
+  events->reset();
   metadata->reset();
+  bus->reset();  // last: the stores publish to it until they close
   std::filesystem::remove(data_dir + "/listen.addr");
   log::Info("stopped", {{"connections_cut", cut}});
   log::Shutdown();
