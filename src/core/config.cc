@@ -29,6 +29,9 @@ constexpr ConfigKey kKeys[] = {
      "largest request body for JSON routes; larger ones get 413 payload_too_large"},
     {"http.max_header_bytes", T::kInt, "16384",
      "largest request line + headers; larger ones get 431 headers_too_large"},
+    {"http.stream_max_queued_bytes", T::kInt, "4194304",
+     "bytes an SSE stream or WebSocket may have queued and unsent; a client that stops reading "
+     "is disconnected and resumes from its last event id"},
     {"http.read_timeout_s", T::kDouble, "15",
      "time a client has to send a whole request once it started one (slowloris guard)"},
     {"http.idle_timeout_s", T::kDouble, "60", "keep-alive connections idle longer are closed"},

@@ -335,7 +335,7 @@ int RunServe(const Config& config) {
   AddWorkerMetrics(metrics, &workers);
   if (Status s = workers.Start(); !s.ok()) return Fail(s);
   engine::SyncScheduler sync_scheduler(metadata->get(), tasks->get(), &sync_runner, {},
-                                       &SystemClock::Get());
+                                       &SystemClock::Get(), bus->get());
   sync_scheduler.Start();
 
   std::atomic<bool> started{false};
@@ -408,6 +408,8 @@ int RunServe(const Config& config) {
   http.max_header_bytes = static_cast<uint32_t>(config.GetInt("http.max_header_bytes"));
   http.read_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(config.GetDouble("http.read_timeout_s") * 1000));
+  http.stream_max_queued_bytes = static_cast<size_t>(
+      std::max<int64_t>(64 * 1024, config.GetInt("http.stream_max_queued_bytes")));
   http.idle_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(config.GetDouble("http.idle_timeout_s") * 1000));
   auto server = api::HttpServer::Create(http, service->get());
