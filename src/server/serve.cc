@@ -182,7 +182,7 @@ Json WorkersJson(const std::vector<engine::WorkerInfo>& workers) {
 void AddQueueMetrics(MetricsRegistry& metrics, store::TaskQueue* tasks,
                      std::vector<std::string> known_queues) {
   metrics.AddCollector([tasks, known_queues](std::string& out) {
-    auto stats = tasks->Stats();
+    auto stats = tasks->Stats("");
     if (!stats.ok()) return;
     for (const auto& name : known_queues) {
       bool seen = false;
