@@ -147,6 +147,10 @@ std::unique_ptr<engine::InferenceRuntime> StartInference(const Config& config,
   }
   options.blobs = blobs;
   options.max_blob_bytes = config.GetInt("images.max_bytes");
+  options.max_waiting =
+      static_cast<int>(std::max<int64_t>(1, config.GetInt("inference.max_waiting")));
+  options.max_waiting_per_target =
+      static_cast<int>(std::max<int64_t>(1, config.GetInt("inference.max_waiting_per_model")));
   auto runtime = std::make_unique<engine::InferenceRuntime>(std::move(pool), options);
   for (auto make : {&engine::NewObjectDetectionExtractor, &engine::NewImageEmbeddingExtractor,
                     &engine::NewModerationExtractor, &engine::NewImagePropertiesExtractor,
@@ -408,6 +412,8 @@ int RunServe(const Config& config) {
   http.max_header_bytes = static_cast<uint32_t>(config.GetInt("http.max_header_bytes"));
   http.read_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(config.GetDouble("http.read_timeout_s") * 1000));
+  http.max_connections =
+      static_cast<size_t>(std::max<int64_t>(1, config.GetInt("http.max_connections")));
   http.stream_max_queued_bytes = static_cast<size_t>(
       std::max<int64_t>(64 * 1024, config.GetInt("http.stream_max_queued_bytes")));
   http.idle_timeout = std::chrono::milliseconds(
