@@ -1,6 +1,9 @@
 #include "engine/runtime/inference_runtime.h"
 
 #include <cmath>
+#include <exception>
+
+#include "core/log.h"
 
 namespace argus::engine {
 
@@ -40,7 +43,11 @@ void InferenceRuntime::Start(bool preload) {
           waiting_per_target_.erase(it);
         }
         lock.unlock();
-        done(InferNoThrow(request));
+        try {
+          done(InferNoThrow(request));
+        } catch (const std::exception& e) {  // the answer's own path: log, keep serving
+          log::Error("answering an inference request threw", {{"error", e.what()}});
+        }
         lock.lock();
       }
     });
