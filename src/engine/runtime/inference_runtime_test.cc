@@ -27,7 +27,7 @@ class GateExtractor final : public Extractor {
   };
   GateExtractor(std::string name, Gate* gate) : gate_(gate) {
     info_.name = std::move(name);
-    info_.version = "1";
+    info_.version = std::to_string(1);  // (a literal here trips GCC 12's -Wstringop-overflow at -O3)
   }
   const ExtractorInfo& info() const override { return info_; }
   Result<Json> Extract(const DecodedImage&, const Json&, ExtractContext&) const override {
@@ -45,7 +45,7 @@ class GateExtractor final : public Extractor {
 std::string TinyPng() {
   std::vector<uchar> png;
   cv::imencode(".png", cv::Mat(4, 4, CV_8UC3, cv::Scalar(10, 20, 30)), png);
-  return std::string(png.begin(), png.end());
+  return std::string(reinterpret_cast<const char*>(png.data()), png.size());
 }
 
 TEST(InferenceRuntimeTest, OneTargetCannotTakeEveryWaitingPlace) {
