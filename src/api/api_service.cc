@@ -91,9 +91,11 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
       metrics_require_auth_(config.GetBool("metrics.require_auth")) {
   json_limits_.max_depth = static_cast<int>(config.GetInt("http.json_max_depth"));
   json_limits_.max_string_bytes = static_cast<size_t>(config.GetInt("http.json_max_string_bytes"));
-  if (deps_.tasks != nullptr) {
-    waiter_ = std::make_unique<TaskWaiter>(deps_.tasks);
-    streams_ = std::make_unique<EventStreams>(deps_.tasks);
+  if (deps_.tasks != nullptr && deps_.bus != nullptr) {
+    waiter_ = std::make_unique<TaskWaiter>(deps_.tasks, deps_.bus);
+  }
+  if (deps_.events != nullptr && deps_.bus != nullptr) {
+    streams_ = std::make_unique<EventStreams>(deps_.events, deps_.bus);
   }
   external_workers_ = std::make_unique<ExternalWorkers>();
   HandlerEnv env{&deps_,        auth_.get(), &router_, waiter_.get(), external_workers_.get(),

@@ -16,6 +16,8 @@
 #include "core/json_schema.h"
 #include "core/metrics.h"
 #include "store/blob_store.h"
+#include "store/event_bus.h"
+#include "store/event_log.h"
 #include "store/inference_service.h"
 #include "store/metadata_store.h"
 #include "store/object_source.h"
@@ -36,6 +38,8 @@ struct ApiDeps {
   std::function<std::vector<std::pair<std::string, std::string>>()> readiness;
   std::string docs_dir;  ///< swagger-ui-dist directory for /docs
   store::TaskQueue* tasks = nullptr;
+  store::EventLog* events = nullptr;  ///< with `bus`: SSE, WebSocket, Prefer: wait, long polls
+  store::EventBus* bus = nullptr;
   /// Input schema of a task kind this server runs itself, or null for kinds it does not know
   /// (those are left to external workers and their input is not checked here).
   std::function<const JsonSchema*(std::string_view kind)> task_input_schema;

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <future>
+#include <thread>
 
 #include "tests/fakes/temp_sqlite_task_queue.h"
 
@@ -33,7 +35,7 @@ class TaskWaiterTest : public ::testing::Test {
 };
 
 TEST_F(TaskWaiterTest, WakesWhenTheTaskFinishes) {
-  TaskWaiter waiter(queue_.get());
+  TaskWaiter waiter(queue_.get(), queue_.bus());
   auto task = Submit();
   std::promise<bool> done;
   auto start = std::chrono::steady_clock::now();
@@ -46,7 +48,7 @@ TEST_F(TaskWaiterTest, WakesWhenTheTaskFinishes) {
 }
 
 TEST_F(TaskWaiterTest, AnswersAtTheDeadlineWhenNothingHappens) {
-  TaskWaiter waiter(queue_.get());
+  TaskWaiter waiter(queue_.get(), queue_.bus());
   auto task = Submit();
   std::promise<bool> done;
   auto start = std::chrono::steady_clock::now();
@@ -56,7 +58,7 @@ TEST_F(TaskWaiterTest, AnswersAtTheDeadlineWhenNothingHappens) {
 }
 
 TEST_F(TaskWaiterTest, AlreadyFinishedAnswersAtOnce) {
-  TaskWaiter waiter(queue_.get());
+  TaskWaiter waiter(queue_.get(), queue_.bus());
   auto task = Submit();
   Finish(task.id);
   bool terminal = false;
@@ -65,13 +67,13 @@ TEST_F(TaskWaiterTest, AlreadyFinishedAnswersAtOnce) {
 }
 
 TEST_F(TaskWaiterTest, ShutdownAnswersEveryWaiterAndPoller) {
-  TaskWaiter waiter(queue_.get());
+  TaskWaiter waiter(queue_.get(), queue_.bus());
   auto task = Submit();
   int answered = 0;
   waiter.Wait("ns", task.id, In(60000), [&](bool t) { answered += t ? 100 : 1; });
-  waiter.Poll(In(60000), [&](bool final) {
+  waiter.Poll(In(60000), "", {}, [&](bool final) {
     if (final) ++answered;
-    return final;
+    return TaskWaiter::PollResult{.done = final};
   });
   waiter.Shutdown();
   EXPECT_EQ(answered, 2);
@@ -79,16 +81,48 @@ TEST_F(TaskWaiterTest, ShutdownAnswersEveryWaiterAndPoller) {
   EXPECT_EQ(answered, 3);
 }
 
-TEST_F(TaskWaiterTest, PollRetriesUntilSatisfied) {
-  TaskWaiter waiter(queue_.get());
+// A long poll tries at once, then only when an event of its queues arrives: no polling.
+TEST_F(TaskWaiterTest, PollTriesAgainOnEventsOfItsQueuesOnly) {
   std::atomic<int> calls{0};
   std::promise<int> done;
-  waiter.Poll(In(5000), [&](bool) {
-    if (++calls < 3) return false;
-    done.set_value(calls.load());
-    return true;
+  TaskWaiter waiter(queue_.get(), queue_.bus());  // last: it goes first, with its pollers
+  waiter.Poll(In(10000), "ns", {"gpu"}, [&](bool final) {
+    const int n = ++calls;
+    if (n < 3 && !final) return TaskWaiter::PollResult{};
+    done.set_value(n);
+    return TaskWaiter::PollResult{.done = true};
   });
-  EXPECT_EQ(done.get_future().get(), 3);
+  while (calls.load() < 1) std::this_thread::yield();
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(calls.load(), 1) << "retried without an event";
+  Submit();  // queue "cpu": not one of the poll's queues
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(calls.load(), 1) << "woken by another queue's event";
+  store::NewTask t{.namespace_id = "ns", .kind = "k", .queue = "gpu"};
+  ASSERT_TRUE(queue_->Enqueue({t}, 0).ok());
+  while (calls.load() < 2) std::this_thread::yield();  // (events close together coalesce)
+  ASSERT_TRUE(queue_->Enqueue({t}, 0).ok());
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_EQ(f.get(), 3);
+  EXPECT_EQ(waiter.AttemptsForTest(), 3);  // counted as each starts
+}
+
+// Nothing to take, but a task is scheduled: the poll tries again when it comes due.
+TEST_F(TaskWaiterTest, PollTriesAgainAtItsRetryTime) {
+  std::atomic<int> calls{0};
+  std::promise<void> done;
+  TaskWaiter waiter(queue_.get(), queue_.bus());
+  const auto retry_at = In(150);
+  waiter.Poll(In(10000), "", {}, [&](bool) {
+    if (++calls == 1) return TaskWaiter::PollResult{.retry_at = retry_at};
+    done.set_value();
+    return TaskWaiter::PollResult{.done = true};
+  });
+  auto f = done.get_future();
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(5)), std::future_status::ready);
+  EXPECT_GE(std::chrono::steady_clock::now(), retry_at);
+  EXPECT_EQ(calls.load(), 2);
 }
 
 }  // namespace

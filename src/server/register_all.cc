@@ -1,5 +1,6 @@
 #include "server/register_all.h"
 
+#include "store/inprocess/register.h"
 #include "store/localfs/register.h"
 #include "store/s3/register.h"
 #include "store/sqlite/register.h"
@@ -10,6 +11,7 @@ Status RegisterAllStores(store::StoreRegistry& registry) {
   ARGUS_RETURN_IF_ERROR(store::sqlite::RegisterSqliteStores(registry));
   ARGUS_RETURN_IF_ERROR(store::localfs::RegisterLocalFsStores(registry));
   ARGUS_RETURN_IF_ERROR(store::s3::RegisterS3Stores(registry));
+  ARGUS_RETURN_IF_ERROR(store::inprocess::RegisterInProcessStores(registry));
   return OkStatus();
 }
 

@@ -148,6 +148,10 @@ std::unique_ptr<engine::InferenceRuntime> StartInference(const Config& config,
   }
   options.blobs = blobs;
   options.max_blob_bytes = config.GetInt("images.max_bytes");
+  options.max_waiting =
+      static_cast<int>(std::max<int64_t>(1, config.GetInt("inference.max_waiting")));
+  options.max_waiting_per_target =
+      static_cast<int>(std::max<int64_t>(1, config.GetInt("inference.max_waiting_per_model")));
   auto runtime = std::make_unique<engine::InferenceRuntime>(std::move(pool), options);
   for (auto make : {&engine::NewObjectDetectionExtractor, &engine::NewImageEmbeddingExtractor,
                     &engine::NewModerationExtractor, &engine::NewImagePropertiesExtractor,
@@ -183,7 +187,7 @@ Json WorkersJson(const std::vector<engine::WorkerInfo>& workers) {
 void AddQueueMetrics(MetricsRegistry& metrics, store::TaskQueue* tasks,
                      std::vector<std::string> known_queues) {
   metrics.AddCollector([tasks, known_queues](std::string& out) {
-    auto stats = tasks->Stats();
+    auto stats = tasks->Stats("");
     if (!stats.ok()) return;
     for (const auto& name : known_queues) {
       bool seen = false;
@@ -251,9 +255,17 @@ int RunServe(const Config& config) {
   for (const std::string& warning : HostWarnings(registry)) {
     log::Warn("this host weakens a backend", {{"warning", warning}});
   }
-  store::StoreArgs args{&config, data_dir, &SystemClock::Get()};
+  MetricsRegistry metrics;
+  AddProcessMetrics(metrics);
+  // The bus first: every store publishes the events it commits to it.
+  auto bus = registry.event_bus.Create("inprocess", store::StoreArgs{&config, data_dir});
+  if (!bus.ok()) return Fail(bus.status());
+  store::StoreArgs args{&config, data_dir, &SystemClock::Get(), bus->get(), &metrics};
   auto metadata = registry.metadata.Create(config.GetString("metadata.backend"), args);
   if (!metadata.ok()) return Fail(metadata.status());
+  // The outbox lives with the metadata (events commit with the changes they report).
+  auto events = registry.event_log.Create(config.GetString("metadata.backend"), args);
+  if (!events.ok()) return Fail(events.status());
   if (Status s = BootstrapAdminKey(**metadata, config, data_dir); !s.ok()) return Fail(s);
 
   auto tasks = registry.task_queue.Create(config.GetString("tasks.backend"), args);
@@ -273,17 +285,15 @@ int RunServe(const Config& config) {
     max_object_bytes = caps->max_blob_bytes;
   }
 
-  MetricsRegistry metrics;
-  AddProcessMetrics(metrics);
-
   auto dispatcher_options = engine::DispatcherOptionsFromConfig(config);
   if (!dispatcher_options.ok()) return Fail(dispatcher_options.status());
   dispatcher_options->sender.user_agent = "Argus-Webhooks/";
   dispatcher_options->sender.user_agent.append(GetBuildInfo().version);
   auto sender = engine::WebhookSender::Create(dispatcher_options->sender);
   if (!sender.ok()) return Fail(sender.status());
-  engine::WebhookDispatcher dispatcher(tasks->get(), webhook_store->get(), std::move(*sender),
-                                       *dispatcher_options, &SystemClock::Get(), &metrics);
+  engine::WebhookDispatcher dispatcher(events->get(), bus->get(), webhook_store->get(),
+                                       std::move(*sender), *dispatcher_options, &SystemClock::Get(),
+                                       &metrics);
   dispatcher.Start();
 
   engine::BlobCollector collector(blobs->get(), metadata->get(),
@@ -295,7 +305,6 @@ int RunServe(const Config& config) {
   store::IngestContext ingest;
   ingest.metadata = metadata->get();
   ingest.blobs = blobs->get();
-  ingest.events = tasks->get();
   ingest.max_object_bytes = max_object_bytes;
   ingest.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
   engine::SyncRunOptions sync_options;
@@ -325,14 +334,15 @@ int RunServe(const Config& config) {
   if (worker_options.prefetch.max_prefetch < 0 || worker_options.prefetch.max_prefetch > 1000) {
     return Fail(InvalidArgumentError("tasks.max_prefetch must be between 0 and 1000"));
   }
-  engine::WorkerPool workers(tasks->get(), &kinds, worker_options, &SystemClock::Get(), &metrics);
+  engine::WorkerPool workers(tasks->get(), &kinds, worker_options, &SystemClock::Get(), &metrics,
+                             bus->get(), events->get());
   std::vector<std::string> queue_names;
   for (const auto& [queue, n] : worker_options.concurrency) queue_names.push_back(queue);
   AddQueueMetrics(metrics, tasks->get(), queue_names);
   AddWorkerMetrics(metrics, &workers);
   if (Status s = workers.Start(); !s.ok()) return Fail(s);
   engine::SyncScheduler sync_scheduler(metadata->get(), tasks->get(), &sync_runner, {},
-                                       &SystemClock::Get());
+                                       &SystemClock::Get(), bus->get());
   sync_scheduler.Start();
 
   std::atomic<bool> started{false};
@@ -343,6 +353,8 @@ int RunServe(const Config& config) {
   deps.docs_dir = config.GetString("docs.assets_dir");
   if (deps.docs_dir.empty()) deps.docs_dir = ARGUS_DEFAULT_DOCS_DIR;
   deps.tasks = tasks->get();
+  deps.events = events->get();
+  deps.bus = bus->get();
   deps.max_pending_per_namespace = config.GetInt("tasks.max_pending_per_namespace");
   // Input schemas are compiled once here, so a kind with a bad schema stops start-up instead
   // of silently accepting any input, and submissions never recompile them.
@@ -403,6 +415,10 @@ int RunServe(const Config& config) {
   http.max_header_bytes = static_cast<uint32_t>(config.GetInt("http.max_header_bytes"));
   http.read_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(config.GetDouble("http.read_timeout_s") * 1000));
+  http.max_connections =
+      static_cast<size_t>(std::max<int64_t>(1, config.GetInt("http.max_connections")));
+  http.stream_max_queued_bytes = static_cast<size_t>(
+      std::max<int64_t>(64 * 1024, config.GetInt("http.stream_max_queued_bytes")));
   http.idle_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(config.GetDouble("http.idle_timeout_s") * 1000));
   http.blocking_threads = static_cast<int>(config.GetInt("http.blocking_threads"));
@@ -456,7 +472,9 @@ int RunServe(const Config& config) {
   tasks->reset();
   webhook_store->reset();
   blobs->reset();
+  events->reset();
   metadata->reset();
+  bus->reset();  // last: the stores publish to it until they close
   std::filesystem::remove(data_dir + "/listen.addr");
   log::Info("stopped", {{"connections_cut", cut}});
   log::Shutdown();

@@ -275,6 +275,7 @@ class MetadataStore {
   /// is gone; InvalidArgument for a key that is empty, longer than 1024 bytes or holds a NUL, a
   /// sha256 that is not 64 lowercase hex digits, a negative size, metadata that is not valid
   /// UTF-8, or a namespace_id other than the bucket's; AlreadyExists when object.id is taken.
+  /// Appends "object.created" (data: ObjectJson) to the EventLog in the same transaction.
   virtual Result<PutObjectResult> PutObject(const StoredObject& object,
                                             const ObjectPrecondition& precondition) = 0;
   virtual Result<StoredObject> GetObject(std::string_view bucket_id, std::string_view key) = 0;
@@ -295,7 +296,8 @@ class MetadataStore {
                                                     std::string_view key, const Json& metadata,
                                                     std::string_view sha256_must_match,
                                                     TimestampUs now) = 0;
-  /// Deletes and returns the object; NotFound when absent.
+  /// Deletes and returns the object, appending "object.deleted" (data: ObjectJson) to the
+  /// EventLog in the same transaction; NotFound when absent.
   virtual Result<StoredObject> DeleteObject(std::string_view bucket_id, std::string_view key) = 0;
   /// Whether any object or upload part (any bucket, any namespace) refers to the blob, or it is
   /// a derived blob of a source that is referenced so: the collector's check.
@@ -335,6 +337,9 @@ class MetadataStore {
   /// Stores `sync` as given (the caller fills id and times). NotFound when the bucket is gone;
   /// InvalidArgument for an interval_s below 1 or a namespace_id other than the bucket's. A
   /// bucket's syncs (and their file records) are deleted with it.
+  // Creating, rescheduling (paused, interval_s or next_run_at given) and deleting a sync append
+  // "sync.created" / "sync.updated" / "sync.deleted" to the EventLog in the same transaction
+  // (data: id, bucket_id, paused, interval_s, next_run_at; never the source's credentials).
   virtual Result<Sync> CreateSync(const Sync& sync) = 0;
   /// NotFound when absent or in another namespace (empty `namespace_id`: any namespace).
   virtual Result<Sync> GetSync(std::string_view namespace_id, std::string_view id) = 0;

@@ -66,39 +66,6 @@ int64_t ObjectSizeLimit(const Bucket& bucket, int64_t server_limit) {
   return server_limit;
 }
 
-std::string ObjectETag(const std::string& sha256) {
-  std::string etag = "\"";
-  etag += sha256;
-  etag += "\"";
-  return etag;
-}
-
-Json ObjectJson(const StoredObject& o, std::string_view bucket_name) {
-  return {{"id", o.id},
-          {"bucket", bucket_name},
-          {"key", o.key},
-          {"size", o.size},
-          {"sha256", o.sha256},
-          {"etag", ObjectETag(o.sha256)},
-          {"media_type", o.media_type},
-          {"metadata", o.metadata},
-          {"status", o.status},
-          {"created_at", FormatRfc3339(o.created_at)},
-          {"updated_at", FormatRfc3339(o.updated_at)}};
-}
-
-void PublishObjectEvent(TaskQueue* events, std::string_view type, const StoredObject& o,
-                        std::string_view bucket_name) {
-  if (events == nullptr) return;
-  Status s = events->PublishEvent(
-      type, o.namespace_id, o.id,
-      ObjectJson(o, bucket_name).dump(-1, ' ', false, Json::error_handler_t::replace));
-  if (!s.ok()) {
-    log::Warn("could not publish an object event",
-              {{"type", type}, {"object", o.id}, {"error", s.ToString()}});
-  }
-}
-
 Result<std::unique_ptr<IncomingObject>> IncomingObject::Start(const IngestContext& ctx,
                                                               Bucket bucket) {
   const int64_t limit = ObjectSizeLimit(bucket, ctx.max_object_bytes);
@@ -170,7 +137,6 @@ Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& inco
   obj.created_at = obj.updated_at = ctx.clock->NowUs();
   IngestResult result;
   ARGUS_ASSIGN_OR_RETURN(result.put, ctx.metadata->PutObject(obj, request.precondition));
-  PublishObjectEvent(ctx.events, "object.created", result.put.object, bucket.name);
   return result;
 }
 

@@ -12,6 +12,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "store/blob_store.h"
+#include "store/event_payloads.h"
 #include "store/metadata_store.h"
 #include "store/task_queue.h"
 
@@ -27,21 +28,10 @@ Status CheckObjectKey(std::string_view raw, std::string* key);
 Status CheckObjectMetadata(const Bucket& bucket, const Json& metadata, size_t max_bytes);
 /// The object size limit in `bucket`: its own, or the server's, whichever is lower (0: none).
 int64_t ObjectSizeLimit(const Bucket& bucket, int64_t server_limit);
-/// The quoted SHA-256: an object's ETag.
-std::string ObjectETag(const std::string& sha256);
-/// An object record as the API and events show it.
-Json ObjectJson(const StoredObject& object, std::string_view bucket_name);
-/// object.created / object.deleted on the event bus (SSE, WebSocket, webhooks); `events` may be
-/// null. The object row is committed in another database: an event lost to a crash right here is
-/// not retried (logged).
-void PublishObjectEvent(TaskQueue* events, std::string_view type, const StoredObject& object,
-                        std::string_view bucket_name);
-
 /// What committing an object needs. Pointers are borrowed.
 struct IngestContext {
   MetadataStore* metadata = nullptr;
   BlobStore* blobs = nullptr;
-  TaskQueue* events = nullptr;  ///< may be null: no events
   const Clock* clock = &SystemClock::Get();
   int64_t max_object_bytes = 0;  ///< the server's limit (0: none)
   size_t max_metadata_bytes = 16384;

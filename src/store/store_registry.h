@@ -5,8 +5,11 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "core/metrics.h"
 #include "core/registry.h"
 #include "store/blob_store.h"
+#include "store/event_bus.h"
+#include "store/event_log.h"
 #include "store/metadata_store.h"
 #include "store/object_source.h"
 #include "store/task_queue.h"
@@ -20,6 +23,10 @@ struct StoreArgs {
   const Config* config = nullptr;
   std::string data_dir;
   const Clock* clock = &SystemClock::Get();
+  /// Where stores publish the events they commit (null: nobody listens live).
+  EventBus* event_bus = nullptr;
+  /// Where backends export their own metrics (null: none).
+  MetricsRegistry* metrics = nullptr;
 };
 
 /// What callers may rely on from a metadata backend.
@@ -46,6 +53,23 @@ struct WebhookStoreCapabilities {
 
 using WebhookStoreRegistry = Registry<WebhookStore, StoreArgs, WebhookStoreCapabilities>;
 
+/// What callers may rely on from an event log backend. It shares its database with the
+/// metadata store and task queue of the same name (events commit with the changes they report),
+/// so it is created with metadata.backend.
+struct EventLogCapabilities {
+  bool durable = true;         ///< acknowledged events survive kill -9
+  bool multi_process = false;  ///< several argus processes may append and read
+};
+
+using EventLogRegistry = Registry<EventLog, StoreArgs, EventLogCapabilities>;
+
+/// What callers may rely on from an event bus backend.
+struct EventBusCapabilities {
+  bool multi_process = false;  ///< reaches subscribers in other argus processes
+};
+
+using EventBusRegistry = Registry<EventBus, StoreArgs, EventBusCapabilities>;
+
 /// What callers may rely on from a blob store backend.
 struct BlobStoreCapabilities {
   bool durable = true;            ///< committed blobs survive kill -9
@@ -63,6 +87,8 @@ struct StoreRegistry {
   MetadataStoreRegistry metadata;
   TaskQueueRegistry task_queue;
   WebhookStoreRegistry webhooks;
+  EventLogRegistry event_log;
+  EventBusRegistry event_bus;  ///< "inprocess"
   BlobStoreRegistry blobs;
   ObjectSourceRegistry sources;  ///< sync sources: "folder", "s3"
 };

@@ -113,9 +113,9 @@ struct LeaseRequest {
   std::vector<std::string> queues;  ///< empty: every queue
   std::vector<std::string> kinds;   ///< empty: every kind
   int max_tasks = 1;  ///< tasks to start now (the worker's free slots); may be 0 with prefetch
-  int prefetch = 0;                 ///< most tasks leased ahead, beyond max_tasks
+  int prefetch = 0;   ///< most tasks leased ahead, beyond max_tasks
   std::vector<std::string> prefetch_kinds;  ///< kinds that may be leased ahead
-  double lease_s = 30;  ///< visibility timeout; heartbeats extend it
+  double lease_s = 30;                      ///< visibility timeout; heartbeats extend it
 };
 
 struct TaskFilter {
@@ -124,17 +124,6 @@ struct TaskFilter {
   std::string kind;       ///< empty: any
   std::string queue;      ///< empty: any
   std::string parent_id;  ///< empty: any
-};
-
-/// A durable state change, written in the same transaction as the change (outbox).
-struct TaskEvent {
-  int64_t seq = 0;   ///< strictly increasing, never reused: the resume cursor
-  std::string type;  ///< "task.created", "task.started", "task.progress", "task.retrying",
-                     ///< "task.succeeded", "task.failed", "task.cancelled"
-  std::string namespace_id;
-  std::string task_id;    ///< the subject: the task, or for other events their subject's id
-  std::string data_json;  ///< TaskJsonText of the task right after the change
-  TimestampUs created_at = 0;
 };
 
 struct QueueStats {
@@ -150,7 +139,10 @@ struct KindLimits {
   double max_per_second = 0;  ///< 0: unlimited (starts per second)
 };
 
-/// The durable task queue. Every acknowledged call (returned OK) survives kill -9.
+/// The durable task queue. Every acknowledged call (returned OK) survives kill -9. Each state
+/// change appends its event ("task.created", "task.started", "task.progress", "task.retrying",
+/// "task.succeeded", "task.failed", "task.cancelled"; data: TaskJsonText of the task right after
+/// the change; queue: the task's queue) to the EventLog in the same transaction.
 /// Thread-safe; implementations group concurrent writes into shared transactions.
 /// Lease-bound calls (Heartbeat, Complete, Fail) return Aborted when `lease_id` is not the
 /// task's current lease (expired and re-leased, or finished): the caller must drop its work.
@@ -176,6 +168,11 @@ class TaskQueue {
   /// event; the ones started now have started_at = now, the ones leased ahead none yet. May
   /// return none.
   virtual Result<std::vector<Task>> Lease(const LeaseRequest& request) = 0;
+  /// When the earliest scheduled task of `queues` (empty: every queue) of `namespace_id` (empty:
+  /// any) comes due, nullopt when none is scheduled. A worker that found nothing to lease sleeps
+  /// until then or until an event of its queues wakes it, instead of polling.
+  virtual Result<std::optional<TimestampUs>> NextRunAt(std::string_view namespace_id,
+                                                       const std::vector<std::string>& queues) = 0;
   /// The worker starts a task it leased ahead: started_at = now, and its lease runs `lease_s`
   /// from now (so time spent waiting in the worker does not count against the task). Aborted
   /// for a stale lease.
@@ -223,6 +220,10 @@ class TaskQueue {
   /// code "timeout" (and may retry); schedule-to-start timeouts fail the task. Returns how many
   /// tasks changed.
   virtual Result<int64_t> Sweep(TimestampUs now) = 0;
+  /// When Sweep next has something to do (the earliest lease expiry, heartbeat or
+  /// start-to-close deadline of a running task, or schedule-to-start deadline of a waiting one),
+  /// nullopt when nothing can time out: the sweeper sleeps until then or until a task starts.
+  virtual Result<std::optional<TimestampUs>> NextSweepAt() = 0;
   /// Returns every task leased by `worker_id` to pending at once, without counting an attempt
   /// (a worker handing back work on shutdown).
   virtual Result<int64_t> ReleaseWorker(std::string_view worker_id) = 0;
@@ -235,18 +236,13 @@ class TaskQueue {
 
   virtual Status SetQueuePaused(std::string_view queue, bool paused) = 0;
   virtual Status SetKindLimits(std::string_view kind, const KindLimits& limits) = 0;
-  virtual Result<std::vector<QueueStats>> Stats() = 0;
+  /// Per-queue counts of the live tasks of `namespace_id` (empty: every namespace), with each
+  /// queue's pause flag. With a namespace, only queues it has live tasks in are listed (another
+  /// tenant's queue names stay private); without, every known queue is.
+  virtual Result<std::vector<QueueStats>> Stats(std::string_view namespace_id) = 0;
 
-  /// Records an event that is not a task state change ("object.created", ...) in the same
-  /// outbox, for SSE, WebSocket and webhooks: `subject_id` goes where a task event has its task
-  /// id, `data_json` (a JSON object as text) is its data. Durable once it returns.
-  virtual Status PublishEvent(std::string_view type, std::string_view namespace_id,
-                              std::string_view subject_id, std::string data_json) = 0;
-  /// Events with seq > after_seq, oldest first, at most `limit`.
-  virtual Result<std::vector<TaskEvent>> ReadEvents(int64_t after_seq, int limit) = 0;
-  /// The seq of the newest event (0 when there is none): where a new reader starts.
-  virtual Result<int64_t> LastEventSeq() = 0;
-  /// Deletes terminal tasks finished before `before` and events created before it.
+  /// Deletes terminal tasks finished before `before`; returns how many. (Their events are the
+  /// EventLog's, purged there.)
   virtual Result<int64_t> Purge(TimestampUs before) = 0;
 };
 

@@ -150,6 +150,9 @@ class WebhookStore {
   /// consecutive_failures resets on success and grows on failure, and reaching
   /// `disable_after_failures` (0: never) disables it with a reason. Results for deliveries that no
   /// longer exist are ignored. Returns the ids of webhooks this call disabled.
+  /// When the earliest pending delivery is due (its next attempt, or the end of the lease of one
+  /// in flight), nullopt when none is pending: the dispatcher sleeps until then.
+  virtual Result<std::optional<TimestampUs>> NextDueAt() = 0;
   virtual Result<std::vector<std::string>> RecordAttempts(const std::vector<AttemptResult>& results,
                                                           int disable_after_failures) = 0;
 

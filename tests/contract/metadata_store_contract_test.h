@@ -20,6 +20,8 @@
 
 #include "core/config.h"
 #include "core/id.h"
+#include "store/event_log.h"
+#include "store/inprocess/in_process_event_bus.h"
 #include "store/metadata_store.h"
 #include "store/sqlite/register.h"
 #include "store/store_registry.h"
@@ -113,14 +115,24 @@ class MetadataStoreContractTest : public testing::TestWithParam<std::string> {
     std::string pattern = testing::TempDir() + "argus-contract-XXXXXX";
     ASSERT_NE(mkdtemp(pattern.data()), nullptr) << pattern;
     dir_ = pattern;
-    auto store = registry_.metadata.Create(
-        GetParam(), StoreArgs{.config = &config_, .data_dir = dir_, .clock = &clock_});
+    OpenStores();
+  }
+
+  // The metadata store and the event log it appends to (same backend, same directory).
+  void OpenStores() {
+    const StoreArgs args{
+        .config = &config_, .data_dir = dir_, .clock = &clock_, .event_bus = &bus_};
+    auto store = registry_.metadata.Create(GetParam(), args);
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(store).value();
+    auto log = registry_.event_log.Create(GetParam(), args);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
   }
 
   void TearDown() override {
     store_.reset();
+    log_.reset();
     std::error_code ec;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
@@ -128,10 +140,8 @@ class MetadataStoreContractTest : public testing::TestWithParam<std::string> {
   /// Closes the store and opens a new instance on the same data directory.
   void ReopenStore() {
     store_.reset();
-    auto store = registry_.metadata.Create(
-        GetParam(), StoreArgs{.config = &config_, .data_dir = dir_, .clock = &clock_});
-    ASSERT_TRUE(store.ok()) << store.status().ToString();
-    store_ = std::move(store).value();
+    log_.reset();
+    OpenStores();
   }
 
   // Each record gets a later time than the last, so ids (UUIDv7) sort in creation order.
@@ -351,7 +361,9 @@ class MetadataStoreContractTest : public testing::TestWithParam<std::string> {
   Config config_;
   FakeClock clock_{1'700'000'000'000'000};
   std::string dir_;
+  inprocess::InProcessEventBus bus_;  // before the stores: it outlives them
   std::unique_ptr<MetadataStore> store_;
+  std::unique_ptr<EventLog> log_;
   int key_counter_ = 0;
   int namespace_counter_ = 0;
 };

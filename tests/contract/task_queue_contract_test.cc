@@ -456,7 +456,7 @@ TEST_P(TaskQueueContractTest, CompleteManyWithLeasedCopiesHonoursLaterChanges) {
   EXPECT_TRUE(MustGet(leased[2].id).cancel_requested);
   EXPECT_EQ(MustGet(leased[3].id).status, TaskStatus::kPending);
   // Each success recorded exactly one task.succeeded event, with the stored record.
-  auto events = queue_->ReadEvents(0, 1000);
+  auto events = log_->Read(0, 1000);
   ASSERT_TRUE(events.ok());
   int succeeded = 0;
   for (const auto& e : *events) {

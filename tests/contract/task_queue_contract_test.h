@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "store/inprocess/in_process_event_bus.h"
 #include "store/sqlite/register.h"
 #include "store/store_registry.h"
 #include "store/task_queue.h"
@@ -39,14 +40,20 @@ class TaskQueueContractTest : public testing::TestWithParam<std::string> {
     std::string pattern = testing::TempDir() + "argus-task-contract-XXXXXX";
     ASSERT_NE(mkdtemp(pattern.data()), nullptr) << pattern;
     dir_ = pattern;
-    auto queue = registry_.task_queue.Create(
-        GetParam(), StoreArgs{.config = &config_, .data_dir = dir_, .clock = &clock_});
+    const StoreArgs args{
+        .config = &config_, .data_dir = dir_, .clock = &clock_, .event_bus = &bus_};
+    auto queue = registry_.task_queue.Create(GetParam(), args);
     ASSERT_TRUE(queue.ok()) << queue.status().ToString();
     queue_ = std::move(queue).value();
+    // The queue's events are read through the event log of the same backend.
+    auto log = registry_.event_log.Create(GetParam(), args);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
   }
 
   void TearDown() override {
     queue_.reset();
+    log_.reset();
     std::error_code ec;
     if (!dir_.empty()) std::filesystem::remove_all(dir_, ec);
   }
@@ -92,20 +99,20 @@ class TaskQueueContractTest : public testing::TestWithParam<std::string> {
     return task.ok() ? std::move(task).value() : Task{};
   }
 
-  std::vector<TaskEvent> EventsOf(const std::string& task_id) {
-    auto events = queue_->ReadEvents(0, 1000);
+  std::vector<Event> EventsOf(const std::string& task_id) {
+    auto events = log_->Read(0, 10000);
     EXPECT_TRUE(events.ok()) << events.status().ToString();
-    std::vector<TaskEvent> out;
+    std::vector<Event> out;
     if (!events.ok()) return out;
-    for (TaskEvent& event : *events) {
-      if (event.task_id == task_id) out.push_back(std::move(event));
+    for (Event& event : *events) {
+      if (event.subject_id == task_id) out.push_back(std::move(event));
     }
     return out;
   }
 
   std::vector<std::string> EventTypesOf(const std::string& task_id) {
     std::vector<std::string> types;
-    for (const TaskEvent& event : EventsOf(task_id)) types.push_back(event.type);
+    for (const Event& event : EventsOf(task_id)) types.push_back(event.type);
     return types;
   }
 
@@ -131,6 +138,8 @@ class TaskQueueContractTest : public testing::TestWithParam<std::string> {
   Config config_;
   FakeClock clock_{1'700'000'000'000'000};
   std::string dir_;
+  inprocess::InProcessEventBus bus_;
+  std::unique_ptr<EventLog> log_;
   std::unique_ptr<TaskQueue> queue_;
 };
 

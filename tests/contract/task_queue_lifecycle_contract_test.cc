@@ -249,7 +249,7 @@ TEST_P(TaskQueueContractTest, StatsCountWaitingAndRunningTasksPerQueue) {
   ASSERT_TRUE(queue_->SetQueuePaused("io", true).ok());
   clock_.AdvanceUs(kSecondUs);
 
-  auto stats = queue_->Stats();
+  auto stats = queue_->Stats("");
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   auto find = [&](const std::string& name) -> const QueueStats* {
     auto it = std::find_if(stats->begin(), stats->end(),
@@ -273,8 +273,41 @@ TEST_P(TaskQueueContractTest, StatsCountWaitingAndRunningTasksPerQueue) {
   EXPECT_EQ(io->pending + io->scheduled + io->running, 0);
 }
 
+TEST_P(TaskQueueContractTest, StatsOfANamespaceCountOnlyItsTasksAndQueues) {
+  auto enqueue = [&](const std::string& ns, const std::string& queue, int n) {
+    NewTask t = MakeTask("k", 5, queue);
+    t.namespace_id = ns;
+    ASSERT_TRUE(queue_->Enqueue(std::vector<NewTask>(n, t), 0).ok());
+  };
+  enqueue("a", "cpu", 1500);
+  enqueue("b", "cpu", 7);
+  enqueue("b", "secret-queue", 2);
+  ASSERT_EQ(MustLease({.worker_id = "w", .namespace_id = "a", .max_tasks = 2}).size(), 2u);
+  NewTask later = MakeTask("k", 5, "cpu");
+  later.namespace_id = "a";
+  later.run_at = Now() + 60 * kSecondUs;
+  ASSERT_TRUE(queue_->Enqueue({later}, 0).ok());
+  ASSERT_TRUE(queue_->SetQueuePaused("cpu", true).ok());
+  ASSERT_TRUE(queue_->SetQueuePaused("io", true).ok());  // no task of "a" there
+  auto a = queue_->Stats("a");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(a->size(), 1u);  // not "secret-queue", not "io"
+  EXPECT_EQ((*a)[0].queue, "cpu");
+  EXPECT_EQ((*a)[0].pending, 1498);
+  EXPECT_EQ((*a)[0].running, 2);
+  EXPECT_EQ((*a)[0].scheduled, 1);
+  EXPECT_TRUE((*a)[0].paused);
+  EXPECT_THAT(queue_->Stats("nobody").value_or(std::vector<QueueStats>(1)), IsEmpty());
+  auto all = queue_->Stats("");
+  ASSERT_TRUE(all.ok());
+  int64_t pending = 0;
+  for (const QueueStats& q : *all) pending += q.pending;
+  EXPECT_EQ(pending, 1498 + 7 + 2);
+  EXPECT_EQ(all->size(), 3u);  // cpu, io (paused, empty), secret-queue
+}
+
 TEST_P(TaskQueueContractTest, EventsRecordEveryTransitionInOrder) {
-  const int64_t start = queue_->LastEventSeq().value_or(-1);
+  const int64_t start = log_->LastSeq().value_or(-1);
   NewTask request = MakeTask();
   request.idempotency_key = "once";
   Task task = MustEnqueue(request);
@@ -288,9 +321,9 @@ TEST_P(TaskQueueContractTest, EventsRecordEveryTransitionInOrder) {
   Task second = MustLeaseOne();
   ASSERT_TRUE(queue_->Complete(task.id, second.lease_id, Json{{"ok", true}}).ok());
 
-  std::vector<TaskEvent> events = EventsOf(task.id);
+  std::vector<Event> events = EventsOf(task.id);
   std::vector<std::string> types, statuses;
-  for (const TaskEvent& e : events) {
+  for (const Event& e : events) {
     types.push_back(e.type);
     statuses.push_back(Json::parse(e.data_json).value("status", ""));
     EXPECT_EQ(e.namespace_id, "ns1");
@@ -307,15 +340,16 @@ TEST_P(TaskQueueContractTest, EventsRecordEveryTransitionInOrder) {
   EXPECT_EQ(Json::parse(events[2].data_json)["progress"]["fraction"], 0.25);
   EXPECT_EQ(Json::parse(events[3].data_json)["error"]["code"], "io");
   EXPECT_EQ(Json::parse(events[5].data_json)["result"], Json({{"ok", true}}));
-  EXPECT_EQ(queue_->LastEventSeq().value_or(-1), events.back().seq);
+  EXPECT_EQ(log_->LastSeq().value_or(-1), events.back().seq);
 
   // Resuming from a cursor returns what follows it, at most `limit`.
-  auto page = queue_->ReadEvents(events[1].seq, 2);
+  auto page = log_->Read(events[1].seq, 2);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->size(), 2u);
   EXPECT_EQ((*page)[0].seq, events[2].seq);
   EXPECT_EQ((*page)[1].seq, events[3].seq);
-  EXPECT_THAT(queue_->ReadEvents(events.back().seq, 10).value_or({TaskEvent{}}), IsEmpty());
+  EXPECT_THAT(log_->Read(events.back().seq, 10).value_or({Event{}}), IsEmpty());
+  for (const Event& e : events) EXPECT_EQ(e.queue, "cpu");  // idle workers of "cpu" wake
 }
 
 TEST_P(TaskQueueContractTest, EventsRecordCancellationAndFailure) {
@@ -327,13 +361,13 @@ TEST_P(TaskQueueContractTest, EventsRecordCancellationAndFailure) {
   Task failed = MustEnqueue(once);
   Task leased = MustLeaseOne();
   ASSERT_TRUE(queue_->Fail(failed.id, leased.lease_id, {.code = "io"}, true).ok());
-  std::vector<TaskEvent> events = EventsOf(failed.id);
+  std::vector<Event> events = EventsOf(failed.id);
   ASSERT_EQ(events.size(), 3u);
   EXPECT_EQ(events[2].type, "task.failed");
   EXPECT_EQ(Json::parse(events[2].data_json).value("status", ""), "failed");
 }
 
-TEST_P(TaskQueueContractTest, PurgeDeletesOldFinishedTasksAndEvents) {
+TEST_P(TaskQueueContractTest, PurgeDeletesOldFinishedTasksAndTheLogItsOldEvents) {
   Task old_pending = MustEnqueue(MakeTask("k", 0));  // live: stays, whatever its age
   Task old_done = MustEnqueue(MakeTask("k", 9));
   Task leased = MustLeaseOne();
@@ -344,37 +378,52 @@ TEST_P(TaskQueueContractTest, PurgeDeletesOldFinishedTasksAndEvents) {
   clock_.AdvanceUs(10 * kSecondUs);
   Task new_cancelled = MustEnqueue(MakeTask());
   ASSERT_TRUE(queue_->Cancel("ns1", new_cancelled.id).ok());
-  const int64_t last_seq = queue_->LastEventSeq().value_or(-1);
+  const int64_t last_seq = log_->LastSeq().value_or(-1);
 
   auto purged = queue_->Purge(cutoff);
   ASSERT_TRUE(purged.ok()) << purged.status().ToString();
   EXPECT_EQ(*purged, 1);  // the number of tasks deleted
+  EXPECT_THAT(EventTypesOf(old_done.id), ElementsAre("task.created", "task.started",
+                                                     "task.succeeded"));  // the log's to purge
+  auto events_purged = log_->Purge(cutoff);
+  ASSERT_TRUE(events_purged.ok()) << events_purged.status().ToString();
+  EXPECT_EQ(*events_purged, 4);
   EXPECT_EQ(queue_->Get("ns1", old_done.id).status().code(), StatusCode::kNotFound);
   EXPECT_EQ(MustGet(new_cancelled.id).status, TaskStatus::kCancelled);
   EXPECT_EQ(MustGet(old_pending.id).status, TaskStatus::kPending);
   EXPECT_THAT(EventTypesOf(old_done.id), IsEmpty());
   EXPECT_THAT(EventTypesOf(old_pending.id), IsEmpty());  // its event predates the cutoff
   EXPECT_THAT(EventTypesOf(new_cancelled.id), ElementsAre("task.created", "task.cancelled"));
-  EXPECT_EQ(queue_->LastEventSeq().value_or(-1), last_seq);
+  EXPECT_EQ(log_->LastSeq().value_or(-1), last_seq);
 }
 
-// Events that are not task changes share the outbox and its sequence.
-TEST_P(TaskQueueContractTest, PublishedEventsJoinTheSameStream) {
+// Every change reaches the bus once committed, in seq order, with the log's seqs.
+TEST_P(TaskQueueContractTest, CommittedEventsReachTheBusInOrder) {
+  std::vector<Event> live;
+  auto sub = bus_.Subscribe([&](const EventBatch& batch) {
+    for (const Event& e : *batch) live.push_back(e);
+  });
   Task task = MustEnqueue(MakeTask());
-  ASSERT_TRUE(queue_->PublishEvent("object.created", "ns1", "obj-7", R"({"key":"a.jpg"})").ok());
-  EXPECT_FALSE(queue_->PublishEvent("nodot", "ns1", "x", "{}").ok());
-  auto events = queue_->ReadEvents(0, 100);
-  ASSERT_TRUE(events.ok());
-  ASSERT_EQ(events->size(), 2u);
-  EXPECT_EQ((*events)[0].type, "task.created");
-  EXPECT_EQ((*events)[0].task_id, task.id);
-  const TaskEvent& e = (*events)[1];
-  EXPECT_EQ(e.type, "object.created");
-  EXPECT_EQ(e.namespace_id, "ns1");
-  EXPECT_EQ(e.task_id, "obj-7");
-  EXPECT_EQ(Json::parse(e.data_json), Json({{"key", "a.jpg"}}));
-  EXPECT_GT(e.seq, (*events)[0].seq);
-  EXPECT_EQ(queue_->LastEventSeq().value_or(0), e.seq);
+  Task leased = MustLeaseOne();
+  ASSERT_TRUE(queue_->Complete(task.id, leased.lease_id, Json::object()).ok());
+  ASSERT_TRUE(queue_->SetQueuePaused("cpu", true).ok());
+  // Refused as a whole inside its transaction (the second task is over the namespace cap):
+  // the first task's event was rolled back with it and is never published.
+  EXPECT_EQ(queue_->Enqueue({MakeTask(), MakeTask()}, 1).status().code(),
+            StatusCode::kResourceExhausted);
+  auto stored = log_->Read(0, 100);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(live.size(), stored->size());
+  for (size_t i = 0; i < live.size(); ++i) {
+    EXPECT_EQ(live[i].seq, (*stored)[i].seq);
+    EXPECT_EQ(live[i].type, (*stored)[i].type);
+    EXPECT_EQ(live[i].data_json, (*stored)[i].data_json);
+  }
+  std::vector<std::string> types;
+  for (const Event& e : live) types.push_back(e.type);
+  EXPECT_THAT(types, ElementsAre("task.created", "task.started", "task.succeeded", "queue.paused"));
+  EXPECT_EQ(live.back().namespace_id, "");  // server-wide
+  EXPECT_EQ(live.back().queue, "cpu");
 }
 
 }  // namespace

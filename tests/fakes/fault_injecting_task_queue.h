@@ -30,6 +30,11 @@ class FaultInjectingTaskQueue final : public TaskQueue {
     ARGUS_INJECT_FAULT(plan_, "Lease");
     return base_->Lease(request);
   }
+  Result<std::optional<TimestampUs>> NextRunAt(std::string_view ns,
+                                               const std::vector<std::string>& queues) override {
+    ARGUS_INJECT_FAULT(plan_, "NextRunAt");
+    return base_->NextRunAt(ns, queues);
+  }
   Result<Task> Start(std::string_view id, std::string_view lease_id, double lease_s) override {
     ARGUS_INJECT_FAULT(plan_, "Start");
     return base_->Start(id, lease_id, lease_s);
@@ -69,6 +74,10 @@ class FaultInjectingTaskQueue final : public TaskQueue {
     ARGUS_INJECT_FAULT(plan_, "Sweep");
     return base_->Sweep(now);
   }
+  Result<std::optional<TimestampUs>> NextSweepAt() override {
+    ARGUS_INJECT_FAULT(plan_, "NextSweepAt");
+    return base_->NextSweepAt();
+  }
   Result<int64_t> ReleaseWorker(std::string_view worker_id) override {
     ARGUS_INJECT_FAULT(plan_, "ReleaseWorker");
     return base_->ReleaseWorker(worker_id);
@@ -85,22 +94,9 @@ class FaultInjectingTaskQueue final : public TaskQueue {
     ARGUS_INJECT_FAULT(plan_, "SetKindLimits");
     return base_->SetKindLimits(kind, limits);
   }
-  Result<std::vector<QueueStats>> Stats() override {
+  Result<std::vector<QueueStats>> Stats(std::string_view namespace_id) override {
     ARGUS_INJECT_FAULT(plan_, "Stats");
-    return base_->Stats();
-  }
-  Status PublishEvent(std::string_view type, std::string_view ns, std::string_view subject_id,
-                      std::string data_json) override {
-    ARGUS_INJECT_FAULT(plan_, "PublishEvent");
-    return base_->PublishEvent(type, ns, subject_id, std::move(data_json));
-  }
-  Result<std::vector<TaskEvent>> ReadEvents(int64_t after_seq, int limit) override {
-    ARGUS_INJECT_FAULT(plan_, "ReadEvents");
-    return base_->ReadEvents(after_seq, limit);
-  }
-  Result<int64_t> LastEventSeq() override {
-    ARGUS_INJECT_FAULT(plan_, "LastEventSeq");
-    return base_->LastEventSeq();
+    return base_->Stats(namespace_id);
   }
   Result<int64_t> Purge(TimestampUs before) override {
     ARGUS_INJECT_FAULT(plan_, "Purge");

@@ -96,13 +96,13 @@ TEST(CrashTest, AcknowledgedTasksSurviveKill9AndFinishExactlyOnce) {
     }
     second->Stop();
     // Exactly one terminal event per task, for every task the database holds.
-    auto dup = RunProcess({"sqlite3", dir + "/tasks.db",
-                           "SELECT count(*) FROM (SELECT task_id FROM task_events WHERE type IN "
-                           "('task.succeeded','task.failed','task.cancelled') GROUP BY task_id "
+    auto dup = RunProcess({"sqlite3", dir + "/metadata.db",
+                           "SELECT count(*) FROM (SELECT subject_id FROM events WHERE type IN "
+                           "('task.succeeded','task.failed','task.cancelled') GROUP BY subject_id "
                            "HAVING count(*) != 1)"});
     EXPECT_EQ(dup.output, "0\n") << dup.output;
-    auto open = RunProcess(
-        {"sqlite3", dir + "/tasks.db", "SELECT count(*) FROM tasks WHERE status != 'succeeded'"});
+    auto open = RunProcess({"sqlite3", dir + "/metadata.db",
+                            "SELECT count(*) FROM tasks WHERE status != 'succeeded'"});
     EXPECT_EQ(open.output, "0\n") << open.output;
     std::cout << "trial " << trial_no << ": " << trial.acknowledged.size()
               << " acknowledged before kill -9, all succeeded exactly once\n";

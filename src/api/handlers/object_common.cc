@@ -59,7 +59,6 @@ store::IngestContext IngestContextOf(const ApiDeps& deps) {
   store::IngestContext ic;
   ic.metadata = deps.metadata;
   ic.blobs = deps.blobs;
-  ic.events = deps.tasks;
   ic.clock = deps.clock;
   ic.max_object_bytes = deps.max_object_bytes;
   ic.max_metadata_bytes = deps.max_metadata_bytes;

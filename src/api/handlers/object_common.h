@@ -35,11 +35,6 @@ inline int64_t LimitFor(const store::Bucket& bucket, const ApiDeps& deps) {
 store::IngestContext IngestContextOf(const ApiDeps& deps);
 /// The bucket named in the path, in the request's namespace.
 Result<store::Bucket> BucketOf(const HandlerEnv& env, const RequestContext& ctx);
-/// object.created / object.deleted on the event bus (SSE, WebSocket, webhooks).
-inline void Publish(const HandlerEnv& env, std::string_view type, const store::StoredObject& o,
-                    const std::string& bucket) {
-  store::PublishObjectEvent(env.deps->tasks, type, o, bucket);
-}
 
 // An upload in progress: the body streams into an IncomingObject (a blob writer that keeps the
 // first bytes for sniffing). Lives from the request head to the handler's answer.

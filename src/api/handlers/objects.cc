@@ -296,8 +296,8 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 std::string key;
                 ARGUS_RETURN_IF_ERROR(CheckKey(ctx.PathParam("key"), &key));
-                ARGUS_ASSIGN_OR_RETURN(auto gone, env.deps->metadata->DeleteObject(bucket.id, key));
-                Publish(env, "object.deleted", gone, bucket.name);
+                // The store records object.deleted with the deletion.
+                ARGUS_RETURN_IF_ERROR(env.deps->metadata->DeleteObject(bucket.id, key).status());
                 return ApiResponse::NoContent();
               }});
   router.Add(

@@ -3,6 +3,7 @@
 #include <mutex>
 
 #include "api/handlers/handlers.h"
+#include "api/task_waiter.h"
 
 namespace argus::api {
 
@@ -174,16 +175,29 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env) {
            auto deadline = std::chrono::steady_clock::now() +
                            std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                std::chrono::duration<double>(wait_s));
-           env.waiter->Poll(deadline, [env, req, answer, complete](bool final) {
-             auto leased = env.deps->tasks->Lease(req);
-             if (!leased.ok()) {
-               complete(leased.status());
-               return true;
-             }
-             if (leased->empty() && !final) return false;
-             complete(answer(*leased));
-             return true;
-           });
+           env.waiter->Poll(deadline, req.namespace_id, req.queues,
+                            [env, req, answer, complete](bool final) -> TaskWaiter::PollResult {
+                              auto leased = env.deps->tasks->Lease(req);
+                              if (!leased.ok()) {
+                                complete(leased.status());
+                                return {.done = true};
+                              }
+                              if (!leased->empty() || final) {
+                                complete(answer(*leased));
+                                return {.done = true};
+                              }
+                              // Nothing yet: events wake the poll; a scheduled task coming due does
+                              // not.
+                              TaskWaiter::PollResult wait;
+                              auto next = env.deps->tasks->NextRunAt(req.namespace_id, req.queues);
+                              if (next.ok() && next->has_value()) {
+                                const int64_t in_us = **next - env.deps->clock->NowUs();
+                                wait.retry_at =
+                                    TaskWaiter::Clock::now() +
+                                    std::chrono::microseconds(std::max<int64_t>(0, in_us));
+                              }
+                              return wait;
+                            });
          };
          return deferred;
        }});

@@ -139,6 +139,18 @@ class ServerImpl final : public HttpServer {
         continue;
       }
       beast::error_code ignored;
+      if (shared_.active_.load() >= shared_.options().max_connections) {
+        // Over the cap: a short answer written at once (the new socket's buffer is empty).
+        static constexpr std::string_view kFull =
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
+            "Content-Type: application/json\r\nContent-Length: 99\r\n\r\n"
+            "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections "
+            "(http.max_connections): try again\"}}";
+        socket.write_some(asio::buffer(kFull), ignored);
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        continue;
+      }
       socket.set_option(tcp::no_delay(true), ignored);
       auto session = std::make_shared<Session>(std::move(socket), target, &shared_);
       asio::co_spawn(

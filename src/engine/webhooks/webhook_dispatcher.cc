@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <exception>
+#include <limits>
 #include <random>
 
 #include "core/id.h"
@@ -66,11 +68,13 @@ double WebhookBackoffS(const DispatcherOptions& o, int attempt, double unit_rand
   return base * (0.8 + 0.4 * unit_random);
 }
 
-WebhookDispatcher::WebhookDispatcher(store::TaskQueue* events, store::WebhookStore* store,
+WebhookDispatcher::WebhookDispatcher(store::EventLog* events, store::EventBus* bus,
+                                     store::WebhookStore* store,
                                      std::unique_ptr<WebhookSender> sender,
                                      DispatcherOptions options, const Clock* clock,
                                      MetricsRegistry* metrics)
     : events_(events),
+      bus_(bus),
       store_(store),
       sender_(std::move(sender)),
       options_(std::move(options)),
@@ -95,12 +99,30 @@ WebhookDispatcher::~WebhookDispatcher() { Stop(std::chrono::milliseconds(0)); }
 
 void WebhookDispatcher::Start() {
   if (started_.exchange(true)) return;
-  thread_ = std::thread([this] { Run(); });
+  if (bus_ != nullptr) {
+    subscription_ = bus_->Subscribe([this](const store::EventBatch& batch) {
+      int64_t seq = bus_seq_.load();
+      while (batch->back().seq > seq && !bus_seq_.compare_exchange_weak(seq, batch->back().seq)) {
+      }
+      events_pending_ = true;
+      sender_->Wakeup();
+    });
+  }
+  thread_ = std::thread([this] {
+    try {
+      Run();
+    } catch (const std::exception& e) {
+      // Nothing should throw here; if something does, deliveries stop but the server stays up
+      // (they are made after a restart: the cursor and the delivery rows are durable).
+      log::Error("webhooks: the dispatcher stopped after an error", {{"error", e.what()}});
+    }
+  });
 }
 
 void WebhookDispatcher::Stop(std::chrono::milliseconds drain) {
   if (!thread_.joinable()) return;
   drain_deadline_ = std::chrono::steady_clock::now() + drain;
+  subscription_.reset();
   stopping_ = true;
   sender_->Wakeup();
   thread_.join();
@@ -108,29 +130,41 @@ void WebhookDispatcher::Stop(std::chrono::milliseconds drain) {
 
 void WebhookDispatcher::Notify() {
   routes_dirty_ = true;
+  due_dirty_ = true;  // a redelivery is due at once
+  events_pending_ = true;
   sender_->Wakeup();
 }
 
 void WebhookDispatcher::Run() {
-  TimestampUs last_refresh = 0;
   while (!stopping_) {
     TimestampUs now = clock_->NowUs();
-    // Webhooks change through the API (which calls Notify) and through this thread (disabling);
-    // a periodic refresh also covers another process's changes.
-    if (routes_dirty_.exchange(false) || now - last_refresh > 5'000'000) {
+    // Webhooks change through the API (which calls Notify) and through this thread (disabling).
+    if (routes_dirty_.exchange(false)) {
       if (Status s = RefreshRoutes(); !s.ok()) {
         log::Warn("webhooks: cannot read the webhook table", {{"error", s.ToString()}});
         routes_dirty_ = true;
       }
-      last_refresh = now;
     }
-    if (Status s = FanOut(now); !s.ok()) {
-      log::Warn("webhooks: fan-out failed (will retry)", {{"error", s.ToString()}});
+    if (events_pending_.exchange(false)) {
+      if (Status s = FanOut(now); !s.ok()) {
+        log::Warn("webhooks: fan-out failed (will retry)", {{"error", s.ToString()}});
+        events_pending_ = true;
+      }
     }
-    if (Status s = SendDue(now); !s.ok()) {
-      log::Warn("webhooks: cannot lease deliveries (will retry)", {{"error", s.ToString()}});
+    if (due_dirty_.exchange(false) || now >= next_due_) {
+      if (Status s = SendDue(now); !s.ok()) {
+        log::Warn("webhooks: cannot lease deliveries (will retry)", {{"error", s.ToString()}});
+        next_due_ = now + 1'000'000;
+      }
     }
-    Record(sender_->Poll(static_cast<int>(options_.tick_s * 1000)));
+    // Wait for answers, a wake-up (events, Notify) or the next due delivery.
+    int wait_ms = static_cast<int>(options_.tick_s * 1000);
+    if (sender_->in_flight() == 0) {
+      const TimestampUs until = std::min<TimestampUs>(next_due_, now + 1'000'000) - now;
+      wait_ms = static_cast<int>(std::max<TimestampUs>(0, until) / 1000);
+    }
+    if (events_pending_ || due_dirty_ || routes_dirty_) wait_ms = 0;
+    Record(sender_->Poll(wait_ms));
     if (now - last_purge_ > kPurgeEveryUs && options_.retention_s > 0) {
       last_purge_ = now;
       auto purged = store_->Purge(now - static_cast<TimestampUs>(options_.retention_s * 1'000'000));
@@ -159,10 +193,12 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
     stored_cursor_ = cursor_;
   }
   if (routes_.empty()) {
-    // Nobody listens: skip past the events without reading them, storing the cursor now and
-    // then, so a webhook created later starts from about its creation.
-    ARGUS_ASSIGN_OR_RETURN(int64_t last, events_->LastEventSeq());
-    cursor_ = std::max(cursor_, last);
+    // Nobody listens: skip past the events without reading them (the bus told their seqs),
+    // storing the cursor now and then, so a webhook created later starts from about its
+    // creation.
+    cursor_ = std::max(cursor_, bus_seq_.load());
+    // A cursor left unstored when events stop is only a little behind: a restart skips past
+    // those events again.
     if (cursor_ != stored_cursor_ && now - last_cursor_store_ >= kIdleCursorStoreUs) {
       ARGUS_RETURN_IF_ERROR(store_->AddDeliveries({}, cursor_));
       stored_cursor_ = cursor_;
@@ -171,10 +207,10 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
     return OkStatus();
   }
   for (;;) {
-    ARGUS_ASSIGN_OR_RETURN(auto batch, events_->ReadEvents(cursor_, kEventBatch));
+    ARGUS_ASSIGN_OR_RETURN(auto batch, events_->Read(cursor_, kEventBatch));
     if (batch.empty()) return OkStatus();
     std::vector<store::WebhookDelivery> deliveries;
-    for (const store::TaskEvent& e : batch) {
+    for (const store::Event& e : batch) {
       std::string payload;
       for (const store::Webhook& w : routes_) {
         if (w.namespace_id != e.namespace_id || e.created_at < w.created_at) continue;
@@ -208,6 +244,7 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
     int64_t last = batch.back().seq;
     ARGUS_RETURN_IF_ERROR(store_->AddDeliveries(deliveries, last));
     deliveries_created_->Inc(static_cast<double>(deliveries.size()));
+    if (!deliveries.empty()) due_dirty_ = true;
     cursor_ = stored_cursor_ = last;
     last_cursor_store_ = now;
     if (static_cast<int>(batch.size()) < kEventBatch || stopping_) return OkStatus();
@@ -225,6 +262,14 @@ Status WebhookDispatcher::SendDue(TimestampUs now) {
   request.in_flight = in_flight_per_webhook_;
   request.max_per_webhook = options_.max_in_flight_per_webhook;
   ARGUS_ASSIGN_OR_RETURN(auto leased, store_->LeaseDeliveries(request));
+  if (static_cast<int>(leased.size()) < free) {
+    // Everything due now is leased (or waits for a webhook's attempts in flight, which Record
+    // reports): sleep until the next delivery comes due.
+    ARGUS_ASSIGN_OR_RETURN(std::optional<TimestampUs> due, store_->NextDueAt());
+    next_due_ = due && *due > now ? *due : std::numeric_limits<TimestampUs>::max();
+  } else {
+    next_due_ = now;  // more may be due: look again once attempts free capacity
+  }
   int64_t timestamp_s = now / 1'000'000;
   for (store::LeasedDelivery& l : leased) {
     std::vector<std::string> keys;
@@ -273,6 +318,7 @@ void WebhookDispatcher::Record(std::vector<OutboundResult> results) {
     if (--in_flight_per_webhook_[f.webhook_id] <= 0) in_flight_per_webhook_.erase(f.webhook_id);
     in_flight_.erase(it);
   }
+  due_dirty_ = true;  // capacity is free again, and retries may be due
   auto disabled = store_->RecordAttempts(attempts, options_.disable_after_failures);
   if (!disabled.ok()) {
     // The attempts stay leased and are made again when the lease passes.

@@ -12,7 +12,8 @@
 #include "core/config.h"
 #include "core/metrics.h"
 #include "engine/webhooks/webhook_sender.h"
-#include "store/task_queue.h"
+#include "store/event_bus.h"
+#include "store/event_log.h"
 #include "store/webhook_store.h"
 
 namespace argus::engine {
@@ -26,7 +27,7 @@ struct DispatcherOptions {
   int max_in_flight_per_webhook = 4;
   int disable_after_failures = 100;
   double retention_s = 7 * 24 * 3600;
-  double tick_s = 0.1;  ///< longest wait between looks at new events and due deliveries
+  double tick_s = 0.1;  ///< longest wait for attempts in flight between rounds
 };
 
 /// Reads "webhooks.*"; InvalidArgument naming the key for a value out of range.
@@ -39,8 +40,10 @@ bool EventTypeMatches(std::string_view pattern, std::string_view type);
 /// ±20 % jitter. `unit_random` in [0, 1) picks the jitter.
 double WebhookBackoffS(const DispatcherOptions& options, int attempt, double unit_random);
 
-/// Delivers events to webhooks, at least once. One thread:
-///  1. fan-out: reads new task events (the outbox) after the stored cursor and, for every enabled
+/// Delivers events to webhooks, at least once. One thread, woken by the EventBus (new events),
+/// by Notify (webhooks changed) and by its own deliveries coming due, so an idle server costs it
+/// no database reads:
+///  1. fan-out: reads new events (the outbox) after the stored cursor and, for every enabled
 ///     webhook of the event's namespace whose patterns match (and that existed when the event
 ///     happened), stores a delivery, moving the cursor in the same transaction;
 ///  2. sending: leases due deliveries, POSTs them signed the Standard Webhooks way through
@@ -51,7 +54,8 @@ double WebhookBackoffS(const DispatcherOptions& options, int attempt, double uni
 /// drop repeats by `webhook-id`. Thread-safe; Start and Stop once each.
 class WebhookDispatcher {
  public:
-  WebhookDispatcher(store::TaskQueue* events, store::WebhookStore* store,
+  /// `events`, `bus` and `store` are borrowed and outlive the dispatcher.
+  WebhookDispatcher(store::EventLog* events, store::EventBus* bus, store::WebhookStore* store,
                     std::unique_ptr<WebhookSender> sender, DispatcherOptions options,
                     const Clock* clock, MetricsRegistry* metrics);
   ~WebhookDispatcher();
@@ -69,7 +73,8 @@ class WebhookDispatcher {
   Status SendDue(TimestampUs now);
   void Record(std::vector<OutboundResult> results);
 
-  store::TaskQueue* events_;
+  store::EventLog* events_;
+  store::EventBus* bus_;
   store::WebhookStore* store_;
   std::unique_ptr<WebhookSender> sender_;
   DispatcherOptions options_;
@@ -78,6 +83,10 @@ class WebhookDispatcher {
   std::atomic<bool> stopping_{false};
   std::atomic<bool> routes_dirty_{true};
   std::atomic<bool> started_{false};
+  std::atomic<bool> events_pending_{true};  // the bus published since the last fan-out
+  std::atomic<int64_t> bus_seq_{0};         // the newest seq the bus has carried
+  std::atomic<bool> due_dirty_{true};       // deliveries may have come due (new, retried, freed)
+  std::unique_ptr<store::EventBus::Subscription> subscription_;
   std::chrono::steady_clock::time_point drain_deadline_;
 
   // Owned by the dispatcher thread.
@@ -86,6 +95,7 @@ class WebhookDispatcher {
   int64_t stored_cursor_ = -1;
   TimestampUs last_cursor_store_ = 0;
   TimestampUs last_purge_ = 0;
+  TimestampUs next_due_ = 0;  // when the next pending delivery is due (INT64_MAX: none)
   uint64_t next_tag_ = 1;
   struct InFlight {
     std::string delivery_id;

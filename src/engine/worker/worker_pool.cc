@@ -13,6 +13,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 std::chrono::duration<double> Seconds(double s) { return std::chrono::duration<double>(s); }
 
+SteadyClock::duration Ticks(double seconds) {
+  return std::chrono::duration_cast<SteadyClock::duration>(Seconds(seconds));
+}
+
 // Bad input and missing kinds will fail the same way again: do not retry them.
 bool Retryable(StatusCode code) {
   return code != StatusCode::kInvalidArgument && code != StatusCode::kUnimplemented &&
@@ -38,19 +42,26 @@ struct WorkerPool::Queue {
 
   std::mutex mu;
   std::condition_variable cv;
-  std::deque<Leased> buffer;          // GUARDED_BY(mu): leased, not started
-  int idle = 0;                       // GUARDED_BY(mu): slots waiting for a task
-  bool leasing = false;               // GUARDED_BY(mu): one slot leases for all
+  std::deque<Leased> buffer;           // GUARDED_BY(mu): leased, not started
+  int idle = 0;                        // GUARDED_BY(mu): slots waiting for a task
+  bool leasing = false;                // GUARDED_BY(mu): one slot leases for all
   SteadyClock::time_point next_lease;  // GUARDED_BY(mu): back-off after an empty lease
-  double idle_s = 0.001;              // GUARDED_BY(mu): the current back-off
-  int prefetch = 0;                   // GUARDED_BY(mu): leased ahead by the last lease
-  bool refill_dry = false;            // GUARDED_BY(mu): a refill came back short
-  KindTimings timings;                // GUARDED_BY(mu)
+  double idle_s = 0.001;               // GUARDED_BY(mu): the current back-off
+  int prefetch = 0;                    // GUARDED_BY(mu): leased ahead by the last lease
+  bool woken = true;                   // GUARDED_BY(mu): an event since the last lease
+  bool refill_dry = false;             // GUARDED_BY(mu): a refill came back short
+  KindTimings timings;                 // GUARDED_BY(mu)
 };
 
 WorkerPool::WorkerPool(store::TaskQueue* queue, const TaskKindRegistry* kinds,
-                       WorkerPoolOptions options, const Clock* clock, MetricsRegistry* metrics)
-    : queue_(queue), kinds_(kinds), options_(std::move(options)), clock_(clock) {
+                       WorkerPoolOptions options, const Clock* clock, MetricsRegistry* metrics,
+                       store::EventBus* bus, store::EventLog* events)
+    : queue_(queue),
+      kinds_(kinds),
+      bus_(bus),
+      events_(events),
+      options_(std::move(options)),
+      clock_(clock) {
   for (const auto& [name, n] : options_.concurrency) {
     if (n > 0) queues_.push_back(std::make_unique<Queue>(name, n, options_.prefetch));
   }
@@ -82,6 +93,9 @@ Status WorkerPool::Start() {
     }
   }
   completions_ = std::make_unique<CompletionWriter>(queue_);
+  if (bus_ != nullptr) {
+    subscription_ = bus_->Subscribe([this](const store::EventBatch& b) { OnEvents(b); });
+  }
   for (const auto& q : queues_) {
     Queue* raw = q.get();
     for (int i = 0; i < q->slots; ++i) q->threads.emplace_back([this, raw] { RunSlot(raw); });
@@ -93,6 +107,7 @@ Status WorkerPool::Start() {
 
 void WorkerPool::Stop(std::chrono::milliseconds drain) {
   if (stop_leasing_.exchange(true)) return;
+  subscription_.reset();
   sweep_cv_.notify_all();
   for (const auto& q : queues_) {
     std::lock_guard lock(q->mu);
@@ -122,11 +137,44 @@ void WorkerPool::Stop(std::chrono::milliseconds drain) {
   for (const auto& q : queues_) queue_->ReleaseWorker(q->worker_id).status().IgnoreError();
 }
 
+// On the publishing thread (the database writer): flags and signals only.
+void WorkerPool::OnEvents(const store::EventBatch& batch) {
+  bool sweep = false;
+  for (const auto& q : queues_) {
+    bool wake = false;
+    for (const store::Event& e : *batch) {
+      const std::string& t = e.type;
+      if (t == "task.started" || t == "task.created") sweep = true;
+      if (t == "kind_limits.updated") {
+        wake = true;
+      } else if (e.queue == q->name &&
+                 (t == "task.created" || t == "task.retrying" || t == "task.succeeded" ||
+                  t == "task.failed" || t == "task.cancelled" || t == "queue.resumed")) {
+        wake = true;  // runnable now, or a kind limit's slot came free
+      }
+    }
+    if (!wake) continue;
+    {
+      std::lock_guard lock(q->mu);
+      if (q->idle == 0) continue;  // busy slots lease again by themselves
+      q->woken = true;
+    }
+    q->cv.notify_all();
+  }
+  {
+    std::lock_guard lock(sweep_mu_);
+    activity_ = true;
+    if (!sweep) return;
+    sweep_woken_ = true;
+  }
+  sweep_cv_.notify_all();
+}
+
 void WorkerPool::Notify() {
   for (const auto& q : queues_) {
     {
       std::lock_guard lock(q->mu);
-      q->next_lease = {};
+      q->woken = true;
       q->idle_s = 0.001;
     }
     q->cv.notify_all();
@@ -158,7 +206,8 @@ void WorkerPool::RunSlot(Queue* q) {
     } catch (const std::exception& e) {
       // RunTask catches what handlers throw; this is the pool's own code failing. The task (if
       // any) stays leased and runs again when its lease expires.
-      log::Error("a worker slot failed; it goes on", {{"worker", q->worker_id}, {"error", e.what()}});
+      log::Error("a worker slot failed; it goes on",
+                 {{"worker", q->worker_id}, {"error", e.what()}});
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }
@@ -187,9 +236,9 @@ bool WorkerPool::NextTask(Queue* q, Leased* out) {
       --q->idle;
       return true;
     }
-    if (q->leasing) {
+    if (q->leasing || (!q->woken && q->next_lease == SteadyClock::time_point::max())) {
       q->cv.wait(lock);
-    } else if (SteadyClock::now() < q->next_lease) {
+    } else if (!q->woken && SteadyClock::now() < q->next_lease) {
       q->cv.wait_until(lock, q->next_lease);
     } else {
       LeaseInto(q, lock);
@@ -218,6 +267,7 @@ void WorkerPool::LeaseInto(Queue* q, std::unique_lock<std::mutex>& lock) {
   }
   req.lease_s = options_.lease_s;
   q->leasing = true;
+  if (!refill) q->woken = false;  // an event from here on asks for another lease
   lock.unlock();
   q->last_heartbeat = clock_->NowUs();
   auto leased = queue_->Lease(req);
@@ -235,13 +285,30 @@ void WorkerPool::LeaseInto(Queue* q, std::unique_lock<std::mutex>& lock) {
       q->cv.notify_all();
       return;
     }
-    // Nothing to do: back off gently so an idle server costs little, but a new task still
-    // starts within max_idle_poll_s (or at once after Notify).
-    q->next_lease =
-        now + std::chrono::duration_cast<SteadyClock::duration>(Seconds(q->idle_s));
-    q->idle_s = std::min(q->idle_s * 2, options_.max_idle_poll_s);
+    if (bus_ != nullptr) {
+      // Nothing to do: sleep until an event of this queue (OnEvents) or its next scheduled
+      // task (an event published while this lease ran has set `woken`: lease again).
+      q->next_lease = SteadyClock::time_point::max();
+      if (!q->woken) {
+        lock.unlock();
+        auto due = queue_->NextRunAt("", {q->name});
+        lock.lock();
+        if (!due.ok()) {
+          q->next_lease = now + std::chrono::milliseconds(200);
+        } else if (due->has_value()) {
+          q->next_lease =
+              now + std::chrono::microseconds(std::max<TimestampUs>(0, **due - clock_->NowUs()));
+        }
+      }
+    } else {
+      // No bus: back off gently so an idle server costs little, but a new task still starts
+      // within max_idle_poll_s (or at once after Notify).
+      q->next_lease = now + std::chrono::duration_cast<SteadyClock::duration>(Seconds(q->idle_s));
+      q->idle_s = std::min(q->idle_s * 2, options_.max_idle_poll_s);
+    }
   } else {
     q->idle_s = 0.001;
+    q->next_lease = {};  // there may be more: lease again as soon as the buffer runs dry
     for (auto& task : *leased) q->buffer.push_back({std::move(task), now});
   }
   q->cv.notify_all();
@@ -322,29 +389,69 @@ void WorkerPool::RecordFailure(const store::Task& task, const Status& s, const T
 void WorkerPool::Sweep() {
   std::unique_lock lock(sweep_mu_);
   auto next_purge = SteadyClock::now();
-  auto purge_every = Seconds(std::min(60.0, options_.retention_s / 2));
   while (!stop_leasing_.load()) {
-    sweep_cv_.wait_for(lock, Seconds(options_.sweep_interval_s));
-    if (stop_leasing_.load()) break;
+    lock.unlock();
+    SteadyClock::time_point next = SteadyClock::now() + Ticks(options_.sweep_interval_s);
     try {
-      auto swept = queue_->Sweep(clock_->NowUs());
-      if (!swept.ok()) log::Warn("task sweep failed", {{"error", swept.status().ToString()}});
-      if (swept.ok() && *swept > 0) Notify();  // tasks back in pending
-      if (options_.retention_s > 0 && SteadyClock::now() >= next_purge) {
-        next_purge = SteadyClock::now() +
-                     std::chrono::duration_cast<SteadyClock::duration>(purge_every);
-        auto cutoff = clock_->NowUs() - static_cast<TimestampUs>(options_.retention_s * 1e6);
-        auto purged = queue_->Purge(cutoff);
-        if (!purged.ok()) {
-          log::Warn("task purge failed", {{"error", purged.status().ToString()}});
-        } else if (*purged > 0) {
-          log::Info("purged finished tasks past retention", {{"tasks", *purged}});
-        }
-      }
+      next = SweepOnce(next_purge);
     } catch (const std::exception& e) {
       log::Error("the task sweeper failed; it goes on", {{"error", e.what()}});
     }
+    lock.lock();
+    if (bus_ != nullptr) {
+      // Until the next deadline; a task that starts (or is created) may bring an earlier one,
+      // looked for at most every sweep_interval_s.
+      sweep_cv_.wait_until(lock, std::min(next, next_purge),
+                           [this] { return stop_leasing_.load() || sweep_woken_; });
+      if (sweep_woken_) {
+        sweep_woken_ = false;
+        sweep_cv_.wait_for(lock, Seconds(options_.sweep_interval_s),
+                           [this] { return stop_leasing_.load(); });
+      }
+    } else {
+      sweep_cv_.wait_for(lock, Seconds(options_.sweep_interval_s),
+                         [this] { return stop_leasing_.load(); });
+    }
   }
+}
+
+SteadyClock::time_point WorkerPool::SweepOnce(SteadyClock::time_point& next_purge) {
+  const auto steady_now = SteadyClock::now();
+  const TimestampUs now = clock_->NowUs();
+  auto swept = queue_->Sweep(now);
+  if (!swept.ok()) log::Warn("task sweep failed", {{"error", swept.status().ToString()}});
+  if (swept.ok() && *swept > 0) Notify();  // tasks back in pending
+  if (options_.retention_s > 0 && steady_now >= next_purge) {
+    {
+      std::lock_guard lock(sweep_mu_);
+      if (activity_) last_activity_ = steady_now;
+      activity_ = false;
+    }
+    // Every minute (or every half retention, when that is shorter) until what happened last
+    // has aged past the retention and is gone; after that an idle server looks once an hour.
+    const double every = std::min(60.0, options_.retention_s / 2);
+    const bool settled =
+        bus_ != nullptr && steady_now - last_activity_ > Ticks(options_.retention_s + 2 * every);
+    next_purge = steady_now + Ticks(settled ? 3600.0 : every);
+    auto cutoff = now - static_cast<TimestampUs>(options_.retention_s * 1e6);
+    auto purged = queue_->Purge(cutoff);
+    if (!purged.ok()) {
+      log::Warn("task purge failed", {{"error", purged.status().ToString()}});
+    } else if (*purged > 0) {
+      log::Info("purged finished tasks past retention", {{"tasks", *purged}});
+    }
+    if (events_ != nullptr) {
+      auto events = events_->Purge(cutoff);
+      if (!events.ok()) log::Warn("event purge failed", {{"error", events.status().ToString()}});
+    }
+  }
+  if (bus_ == nullptr) return steady_now + Ticks(options_.sweep_interval_s);
+  auto due = queue_->NextSweepAt();
+  if (!due.ok()) return steady_now + std::chrono::seconds(1);
+  if (!due->has_value()) return SteadyClock::time_point::max();
+  const TimestampUs in_us = std::max<TimestampUs>(0, **due - clock_->NowUs());
+  // Deadlines are judged in whole microseconds; one more keeps the sweep from coming early.
+  return SteadyClock::now() + std::chrono::microseconds(in_us + 1);
 }
 
 }  // namespace argus::engine

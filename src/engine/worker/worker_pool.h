@@ -15,6 +15,8 @@
 #include "engine/worker/completion_writer.h"
 #include "engine/worker/kind_timings.h"
 #include "engine/worker/task_kinds.h"
+#include "store/event_bus.h"
+#include "store/event_log.h"
 #include "store/task_queue.h"
 
 namespace argus::engine {
@@ -25,9 +27,13 @@ struct WorkerPoolOptions {
   std::map<std::string, int> concurrency = {{"cpu", 2}, {"io", 2}};
   /// Leasing ahead of free slots, for quick kinds only (KindTimings).
   KindTimings::Options prefetch;
-  double lease_s = 30;             ///< visibility timeout; heartbeats extend it
-  double max_idle_poll_s = 0.05;   ///< longest sleep between empty lease attempts
-  double sweep_interval_s = 0.25;  ///< how often leases and timeouts are checked
+  double lease_s = 30;  ///< visibility timeout; heartbeats extend it
+  /// Without an event bus: the longest sleep between empty lease attempts. With one, idle
+  /// workers sleep until an event of their queue or their next scheduled task.
+  double max_idle_poll_s = 0.05;
+  /// Without an event bus: how often leases and timeouts are checked. With one, the sweeper
+  /// sleeps until the next deadline, and looks for new ones at most this often while tasks start.
+  double sweep_interval_s = 0.25;
   /// Finished tasks and events older than this are purged (0: keep forever); checked about
   /// once a minute, or every sweep when the retention is shorter than that.
   double retention_s = 7 * 24 * 3600;
@@ -58,13 +64,22 @@ struct WorkerInfo {
 /// - Each completion goes to a CompletionWriter and is durable and visible about one group
 ///   commit after the task finished, shared with every other worker's completions; the slot
 ///   does not wait for it. Failures are recorded by the slot directly (they are rare).
-/// Also runs the sweeper that applies lease expiry, timeouts and retention.
+/// Also runs the sweeper that applies lease expiry, timeouts and retention (tasks, and events
+/// when given the EventLog).
+///
+/// Waiting costs nothing: idle slots sleep until the EventBus reports an event of their queue
+/// (a task created or retried, a task finished that held a kind limit, a queue resumed, kind
+/// limits changed) or their next scheduled task comes due (TaskQueue::NextRunAt); the sweeper
+/// sleeps until the next deadline (TaskQueue::NextSweepAt). An idle server reads nothing.
 ///
 /// Thread-safe; Start and Stop once each. Every thread it starts catches what a handler throws.
 class WorkerPool {
  public:
+  /// Everything is borrowed and outlives the pool; `bus` and `events` may be null (then idle
+  /// workers and the sweeper poll, and events are not purged).
   WorkerPool(store::TaskQueue* queue, const TaskKindRegistry* kinds, WorkerPoolOptions options,
-             const Clock* clock, MetricsRegistry* metrics);
+             const Clock* clock, MetricsRegistry* metrics, store::EventBus* bus = nullptr,
+             store::EventLog* events = nullptr);
   ~WorkerPool();
 
   /// Recovers what a previous run that died held (TaskQueue::RecoverWorker: crash counts,
@@ -92,10 +107,17 @@ class WorkerPool {
   void LeaseInto(Queue* q, std::unique_lock<std::mutex>& lock);
   void RunTask(Queue* q, Leased leased);
   void RecordFailure(const store::Task& task, const Status& s, const TaskContext& ctx);
+  void OnEvents(const store::EventBatch& batch);
   void Sweep();
+  /// One sweep (and a purge when due); returns when the next one is due.
+  std::chrono::steady_clock::time_point SweepOnce(
+      std::chrono::steady_clock::time_point& next_purge);
 
   store::TaskQueue* queue_;
   const TaskKindRegistry* kinds_;
+  store::EventBus* bus_;
+  store::EventLog* events_;
+  std::unique_ptr<store::EventBus::Subscription> subscription_;
   WorkerPoolOptions options_;
   const Clock* clock_;
   std::vector<std::unique_ptr<Queue>> queues_;
@@ -106,6 +128,9 @@ class WorkerPool {
   std::atomic<bool> stop_tasks_{false};
   std::mutex sweep_mu_;
   std::condition_variable sweep_cv_;
+  bool sweep_woken_ = false;  // GUARDED_BY(sweep_mu_): a task started or was created
+  bool activity_ = true;      // GUARDED_BY(sweep_mu_): events since the last purge
+  std::chrono::steady_clock::time_point last_activity_;  // sweeper thread only
   Family<Counter>* tasks_total_;
   Family<Histogram>* task_seconds_;
   Counter* retries_total_;

@@ -15,6 +15,7 @@ ConnectionPool::ConnectionPool(std::string path, SqliteOptions options, int max_
     : path_(std::move(path)), options_(options), max_size_(max_size < 1 ? 1 : max_size) {}
 
 Result<ConnectionPool::Lease> ConnectionPool::Acquire() {
+  acquired_.fetch_add(1, std::memory_order_relaxed);
   {
     std::unique_lock lock(mu_);
     released_.wait(lock, [this] { return !idle_.empty() || open_ < max_size_; });

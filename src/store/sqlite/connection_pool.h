@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -39,6 +40,8 @@ class ConnectionPool {
   /// An idle connection, a newly opened one while fewer than max_size exist, or else the next one
   /// released. Errors are those of SqliteDatabase::Open.
   Result<Lease> Acquire();
+  /// Acquire calls so far: the reads made through this pool.
+  int64_t Acquired() const { return acquired_.load(std::memory_order_relaxed); }
 
  private:
   void Release(std::unique_ptr<SqliteDatabase> db);
@@ -50,6 +53,7 @@ class ConnectionPool {
   std::condition_variable released_;
   std::vector<std::unique_ptr<SqliteDatabase>> idle_;  // guarded by mu_
   int open_ = 0;                                       // guarded by mu_: idle + leased
+  std::atomic<int64_t> acquired_{0};
 };
 
 }  // namespace argus::store::sqlite

@@ -11,8 +11,12 @@ struct GroupCommitWriter::Pending {
   std::promise<Status> done;
 };
 
-GroupCommitWriter::GroupCommitWriter(std::unique_ptr<SqliteDatabase> db, RollbackHook on_rollback)
-    : db_(std::move(db)), on_rollback_(std::move(on_rollback)), thread_([this] { Loop(); }) {}
+GroupCommitWriter::GroupCommitWriter(std::unique_ptr<SqliteDatabase> db, RollbackHook on_rollback,
+                                     CommitHook on_commit)
+    : db_(std::move(db)),
+      on_rollback_(std::move(on_rollback)),
+      on_commit_(std::move(on_commit)),
+      thread_([this] { Loop(); }) {}
 
 GroupCommitWriter::~GroupCommitWriter() {
   {
@@ -72,10 +76,15 @@ void GroupCommitWriter::RunBatch(const std::vector<Pending*>& batch) {
       result = txn_status;
     }
   }
+  std::vector<Event>& events = db_->uncommitted_events();
   if (txn_status.ok()) {
     commits_.fetch_add(1);
     operations_.fetch_add(static_cast<int64_t>(batch.size()));
+    // Published before the callers wake: a caller that saw its write succeed and then waits for
+    // its event (Prefer: wait) cannot miss it.
+    if (!events.empty() && on_commit_) on_commit_(std::move(events));
   }
+  events.clear();
   if (any_failed && on_rollback_) on_rollback_();
   for (size_t i = 0; i < batch.size(); ++i) batch[i]->done.set_value(std::move(results[i]));
 }
@@ -87,9 +96,9 @@ Status RunGuarded(const GroupCommitWriter::Operation& op, SqliteDatabase& db) {
   try {
     return op(db);
   } catch (const std::exception& e) {
-    return InternalError(std::string("task store write failed with an exception: ") + e.what());
+    return InternalError(std::string("database write failed with an exception: ") + e.what());
   } catch (...) {
-    return InternalError("task store write failed with an unknown exception");
+    return InternalError("database write failed with an unknown exception");
   }
 }
 
@@ -105,8 +114,10 @@ Status GroupCommitWriter::RunInTransaction(const std::vector<Pending*>& batch,
   ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*db_, "begin group commit"));
   for (size_t i = 0; i < batch.size(); ++i) {
     ARGUS_RETURN_IF_ERROR(RunStatement(*db_, "SAVEPOINT op"));
+    const size_t events_mark = db_->uncommitted_events().size();
     results[i] = RunGuarded(batch[i]->op, *db_);
     if (!results[i].ok()) {
+      db_->uncommitted_events().resize(events_mark);
       // A failure of ROLLBACK TO means SQLite has already rolled back the whole transaction
       // (e.g. after an I/O error): the batch fails as a whole.
       ARGUS_RETURN_IF_ERROR(RunStatement(*db_, "ROLLBACK TO op"));

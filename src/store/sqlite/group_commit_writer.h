@@ -36,11 +36,15 @@ class GroupCommitWriter {
   /// Runs on the writer thread after a batch in which some operation failed or whose
   /// transaction failed: owners of caches derived from the database drop them there.
   using RollbackHook = std::function<void()>;
+  /// Runs on the writer thread after each committed transaction that appended events (see
+  /// SqliteDatabase::uncommitted_events), with those events in seq order.
+  using CommitHook = std::function<void(std::vector<Event>)>;
 
   static constexpr size_t kMaxBatch = 512;
 
   /// Takes ownership of `db` and starts the writer thread.
-  GroupCommitWriter(std::unique_ptr<SqliteDatabase> db, RollbackHook on_rollback);
+  GroupCommitWriter(std::unique_ptr<SqliteDatabase> db, RollbackHook on_rollback,
+                    CommitHook on_commit = nullptr);
   ~GroupCommitWriter();
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;
@@ -51,6 +55,10 @@ class GroupCommitWriter {
   /// the transaction's error when BEGIN, a savepoint or COMMIT failed (nothing of the operation
   /// persisted; e.g. Unavailable when another process holds the write lock).
   Status Run(Operation op);
+
+  /// Transactions committed so far, and the operations they carried (exported as metrics).
+  int64_t Commits() const { return commits_.load(); }
+  int64_t Operations() const { return operations_.load(); }
 
   /// Transactions committed so far.
   int64_t CommitCountForTest() const { return commits_.load(); }
@@ -68,6 +76,7 @@ class GroupCommitWriter {
 
   const std::unique_ptr<SqliteDatabase> db_;  // used only by the writer thread
   const RollbackHook on_rollback_;
+  const CommitHook on_commit_;
   std::mutex mu_;
   std::condition_variable work_;
   std::deque<Pending*> queue_;  // guarded by mu_

@@ -188,16 +188,9 @@ CREATE TABLE derived_blobs (
 CREATE INDEX derived_blobs_by_sha256 ON derived_blobs(sha256);
 )sql";
 
-constexpr Migration kMetadataMigrations[] = {
-    {1, "namespaces, api_keys, system_values", kSchemaV1},
-    {2, "buckets, objects", kSchemaV2},
-    {3, "uploads, upload_parts", kSchemaV3},
-    {4, "syncs, sync_files", kSchemaV4},
-    {5, "derived_blobs", kSchemaV5},
-};
-
-// tasks.db, version 1. The task row is the queue entry. Empty strings rather than NULL for
-// absent text, so equality filters stay simple. Indexes, by the call they serve:
+// tasks.db (before metadata.db version 6), version 1. The task row is the queue entry. Empty
+// strings rather than NULL for absent text, so equality filters stay simple. Indexes, by the call
+// they serve:
 //   tasks_ready          Lease (pending by queue, priority, age) and Stats;
 //   tasks_ready_in_namespace  the same for workers that lease for one namespace;
 //   tasks_due            Lease of scheduled tasks whose run_at has come;
@@ -320,9 +313,10 @@ constexpr Migration kTaskQueueMigrations[] = {
     {5, "tasks count the crashes they were running in", kTaskSchemaV5},
 };
 
-// webhooks.db, version 1. Empty strings and 0 rather than NULL for absent values, as in tasks.db.
-// webhooks.events is a JSON array of strings. Deleting a webhook cascades to its deliveries and
-// their attempts (foreign_keys is on for every connection). Indexes, by the call they serve:
+// webhooks.db (before metadata.db version 7), version 1. Empty strings and 0 rather than NULL for
+// absent values, as in tasks.db. webhooks.events is a JSON array of strings. Deleting a webhook
+// cascades to its deliveries and their attempts (foreign_keys is on for every connection). Indexes,
+// by the call they serve:
 //   webhooks_by_namespace          ListWebhooks and DeleteNamespaceWebhooks;
 //   webhook_deliveries_due         LeaseDeliveries (pending only, by due time then id);
 //   webhook_deliveries_by_webhook  ListDeliveries (newest first) and the cascade from webhooks;
@@ -394,6 +388,99 @@ constexpr Migration kWebhookMigrations[] = {
     {1, "webhooks, webhook_deliveries, webhook_attempts, dispatch_cursor", kWebhookSchemaV1},
 };
 
+// metadata.db, version 6: the task queue and the event log move in from tasks.db, so that
+// every state change commits together with its event (one outbox, one writer). The task tables
+// are those of tasks.db version 5; task_events becomes `events`, which every store appends to
+// (subject_id: the task, object, ... it is about; queue: a task event's queue, for waking
+// workers). Legacy tasks.db files are imported by the store on open (legacy_import.cc).
+constexpr std::string_view kSchemaV6 = R"sql(
+CREATE TABLE tasks (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace_id TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  priority INTEGER NOT NULL CHECK (priority BETWEEN 0 AND 9),
+  input TEXT NOT NULL,
+  idempotency_key TEXT NOT NULL,
+  status TEXT NOT NULL CHECK (status IN ('pending', 'scheduled', 'running', 'succeeded',
+                                         'failed', 'cancelled')),
+  attempt INTEGER NOT NULL,
+  retry_policy TEXT NOT NULL,
+  schedule_to_start_s REAL NOT NULL,
+  start_to_close_s REAL NOT NULL,
+  heartbeat_s REAL NOT NULL,
+  progress REAL NOT NULL,
+  progress_message TEXT NOT NULL,
+  result TEXT NOT NULL,
+  error_code TEXT NULL,
+  error_message TEXT NULL,
+  error_attempt INTEGER NULL,
+  parent_id TEXT NOT NULL,
+  worker_id TEXT NOT NULL,
+  lease_id TEXT NOT NULL,
+  lease_expires_at INTEGER NOT NULL,
+  heartbeat_at INTEGER NOT NULL,
+  cancel_requested INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  run_at INTEGER NOT NULL,
+  started_at INTEGER NULL,
+  finished_at INTEGER NULL,
+  start_deadline_at INTEGER NULL,
+  crash_count INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE INDEX tasks_ready ON tasks(queue, priority DESC, id) WHERE status = 'pending';
+CREATE INDEX tasks_ready_in_namespace ON tasks(namespace_id, queue, priority DESC, id)
+  WHERE status = 'pending';
+CREATE INDEX tasks_pending_age ON tasks(queue, run_at) WHERE status = 'pending';
+CREATE INDEX tasks_due ON tasks(run_at) WHERE status = 'scheduled';
+CREATE UNIQUE INDEX tasks_idempotency ON tasks(namespace_id, idempotency_key)
+  WHERE idempotency_key <> '';
+CREATE INDEX tasks_lease_expiry ON tasks(lease_expires_at) WHERE status = 'running';
+CREATE INDEX tasks_start_deadline ON tasks(start_deadline_at)
+  WHERE start_deadline_at IS NOT NULL;
+CREATE INDEX tasks_by_namespace ON tasks(namespace_id, id);
+CREATE INDEX tasks_by_namespace_status ON tasks(namespace_id, status, id);
+CREATE INDEX tasks_by_parent ON tasks(namespace_id, parent_id, id) WHERE parent_id <> '';
+CREATE INDEX tasks_finished ON tasks(finished_at) WHERE finished_at IS NOT NULL;
+
+CREATE TABLE events (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  type TEXT NOT NULL,
+  namespace_id TEXT NOT NULL,
+  subject_id TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX events_by_time ON events(created_at);
+
+CREATE TABLE queue_state (
+  queue TEXT PRIMARY KEY NOT NULL,
+  paused INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE kind_limits (
+  kind TEXT PRIMARY KEY NOT NULL,
+  max_running INTEGER NOT NULL,
+  max_per_second REAL NOT NULL
+) STRICT;
+)sql";
+
+constexpr Migration kMetadataMigrations[] = {
+    {1, "namespaces, api_keys, system_values", kSchemaV1},
+    {2, "buckets, objects", kSchemaV2},
+    {3, "uploads, upload_parts", kSchemaV3},
+    {4, "syncs, sync_files", kSchemaV4},
+    {5, "derived_blobs", kSchemaV5},
+    {6, "the task queue and the event log (from tasks.db)", kSchemaV6},
+    // metadata.db, version 7: the webhooks and their deliveries move in from webhooks.db, so a
+    // delivery is recorded in the transaction that moves the dispatch cursor past its event.
+    {7, "webhooks, webhook_deliveries, webhook_attempts (from webhooks.db)", kWebhookSchemaV1},
+};
+
 constexpr std::string_view kCreateHistory = R"sql(
 CREATE TABLE IF NOT EXISTS schema_migrations (
   version INTEGER PRIMARY KEY NOT NULL,
@@ -447,9 +534,9 @@ Status ApplyOne(SqliteDatabase& db, const Migration& m, int known, int64_t now_u
 
 std::span<const Migration> MetadataMigrations() { return kMetadataMigrations; }
 
-std::span<const Migration> TaskQueueMigrations() { return kTaskQueueMigrations; }
+std::span<const Migration> LegacyTaskQueueMigrations() { return kTaskQueueMigrations; }
 
-std::span<const Migration> WebhookMigrations() { return kWebhookMigrations; }
+std::span<const Migration> LegacyWebhookMigrations() { return kWebhookMigrations; }
 
 Result<int> SchemaVersion(SqliteDatabase& db) {
   ARGUS_ASSIGN_OR_RETURN(std::string exists,

@@ -16,14 +16,15 @@ struct Migration {
   std::string_view sql;  ///< one or more statements, run inside the migration's transaction
 };
 
-/// The metadata store's schema history, oldest first.
+/// The schema history of metadata.db (every SQLite store of a data directory), oldest first.
 std::span<const Migration> MetadataMigrations();
 
-/// The task queue's schema history (`tasks.db`, a separate file), oldest first.
-std::span<const Migration> TaskQueueMigrations();
+/// The schema history of `tasks.db`, the task queue's own file before metadata.db version 6
+/// took its tables in: a legacy file is brought up to its last version before it is imported.
+std::span<const Migration> LegacyTaskQueueMigrations();
 
-/// The webhook store's schema history (`webhooks.db`, a separate file), oldest first.
-std::span<const Migration> WebhookMigrations();
+/// The same for `webhooks.db`, merged into metadata.db by version 7.
+std::span<const Migration> LegacyWebhookMigrations();
 
 /// The highest migration applied to `db`: 0 for a new (empty) database. The history lives in the
 /// `schema_migrations` table (version, description, applied_at_us).

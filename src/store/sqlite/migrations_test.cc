@@ -218,8 +218,8 @@ TEST_F(MigrationsTest, MetadataV3DatabaseGainsSyncsKeepingItsUploads) {
             "1");
 }
 
-TEST_F(MigrationsTest, NewDatabaseGetsTheTaskQueueSchema) {
-  auto all = TaskQueueMigrations();
+TEST_F(MigrationsTest, NewDatabaseGetsTheLegacyTaskQueueSchema) {
+  auto all = LegacyTaskQueueMigrations();
   ASSERT_FALSE(all.empty());
   for (size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].version, static_cast<int>(i) + 1);
   ASSERT_TRUE(ApplyMigrations(*db_, all, 100).ok());

@@ -231,24 +231,37 @@ Status SqliteDatabase::Error(int rc, std::string_view operation) const {
   return SqliteError(rc, operation, path_, sqlite3_errmsg(db_));
 }
 
+bool SqliteDatabase::InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }
+
 Result<Transaction> Transaction::BeginImmediate(SqliteDatabase& db, std::string_view operation) {
-  ARGUS_ASSIGN_OR_RETURN(auto begin, db.Prepare("BEGIN IMMEDIATE", operation));
+  const bool nested = db.InTransaction();
+  ARGUS_ASSIGN_OR_RETURN(auto begin,
+                         db.Prepare(nested ? "SAVEPOINT txn" : "BEGIN IMMEDIATE", operation));
   ARGUS_RETURN_IF_ERROR(begin->Run());
-  return Transaction(&db);
+  return Transaction(&db, nested, db.uncommitted_events().size());
 }
 
-Transaction::Transaction(Transaction&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+Transaction::Transaction(Transaction&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)),
+      nested_(other.nested_),
+      events_mark_(other.events_mark_) {}
 
 Transaction::~Transaction() {
   if (db_ == nullptr) return;
+  auto& events = db_->uncommitted_events();
+  if (events.size() > events_mark_) events.resize(events_mark_);
   // A failed rollback leaves nothing to do: SQLite has already rolled back (e.g. after an I/O
   // error) or the connection is unusable, and the caller is returning the original error.
-  db_->Exec("ROLLBACK", "rollback").IgnoreError();
+  if (nested_) {
+    db_->Exec("ROLLBACK TO txn; RELEASE txn", "rollback").IgnoreError();
+  } else {
+    db_->Exec("ROLLBACK", "rollback").IgnoreError();
+  }
 }
 
 Status Transaction::Commit() {
   if (db_ == nullptr) return InternalError("sqlite: commit of a finished transaction");
-  ARGUS_ASSIGN_OR_RETURN(auto commit, db_->Prepare("COMMIT", "commit"));
+  ARGUS_ASSIGN_OR_RETURN(auto commit, db_->Prepare(nested_ ? "RELEASE txn" : "COMMIT", "commit"));
   ARGUS_RETURN_IF_ERROR(commit->Run());
   db_ = nullptr;
   return OkStatus();

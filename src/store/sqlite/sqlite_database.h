@@ -6,8 +6,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
+#include "store/event_log.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
@@ -148,6 +150,14 @@ class SqliteDatabase {
 
   int CachedStatementCountForTest() const { return static_cast<int>(cache_.size()); }
 
+  /// True while a transaction is open on this connection (BEGIN ... COMMIT).
+  bool InTransaction() const;
+
+  /// Events appended in the open transaction (sqlite_event_rows.h), to be published once it
+  /// commits. Only the writer connection uses it: its GroupCommitWriter hands the list to the
+  /// EventBus after COMMIT and truncates it when an operation or the transaction rolls back.
+  std::vector<Event>& uncommitted_events() { return uncommitted_events_; }
+
  private:
   friend class Statement;
   sqlite3* handle() { return db_; }
@@ -160,13 +170,17 @@ class SqliteDatabase {
   std::string path_;
   sqlite3* db_;
   std::map<std::string, std::unique_ptr<Statement>, std::less<>> cache_;
+  std::vector<Event> uncommitted_events_;
 };
 
 /// A transaction on one connection: rolled back on destruction unless committed. Move-only.
+/// Inside an open transaction (a store call run by the GroupCommitWriter) it is a savepoint of
+/// that transaction instead: Commit releases it, and the enclosing transaction commits it.
 class Transaction {
  public:
   /// BEGIN IMMEDIATE: takes the write lock up front, so a concurrent writer in another process
-  /// makes this wait (busy timeout) rather than fail later at the first write.
+  /// makes this wait (busy timeout) rather than fail later at the first write. A savepoint when
+  /// a transaction is open already.
   static Result<Transaction> BeginImmediate(SqliteDatabase& db, std::string_view operation);
   Transaction(Transaction&& other) noexcept;
   Transaction& operator=(Transaction&&) = delete;
@@ -175,8 +189,11 @@ class Transaction {
   Status Commit();
 
  private:
-  explicit Transaction(SqliteDatabase* db) : db_(db) {}
+  Transaction(SqliteDatabase* db, bool nested, size_t events_mark)
+      : db_(db), nested_(nested), events_mark_(events_mark) {}
   SqliteDatabase* db_;  ///< null once committed, rolled back or moved from
+  bool nested_;         ///< a savepoint inside an open transaction
+  size_t events_mark_;  ///< uncommitted events when it began: a rollback drops the later ones
 };
 
 }  // namespace argus::store::sqlite

@@ -6,7 +6,9 @@
 #include <filesystem>
 #include <utility>
 
+#include "store/event_payloads.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_event_rows.h"
 #include "store/sqlite/sqlite_object_rows.h"
 #include "store/sqlite/sqlite_sync_rows.h"
 #include "store/sqlite/sqlite_upload_rows.h"
@@ -123,17 +125,12 @@ Result<bool> NamespaceExists(SqliteDatabase& db, std::string_view id, std::strin
 
 }  // namespace
 
-SqliteMetadataStore::SqliteMetadataStore(std::string path, std::unique_ptr<SqliteDatabase> writer,
-                                         SqliteOptions reader_options)
-    : path_(std::move(path)),
-      writer_(std::move(writer)),
-      readers_(path_, reader_options, kMaxReaders) {}
+SqliteMetadataStore::SqliteMetadataStore(std::shared_ptr<SqliteStoreFile> file)
+    : file_(std::move(file)), path_(file_->path()), readers_(file_->readers()) {}
 
 Result<std::unique_ptr<MetadataStore>> SqliteMetadataStore::Create(const StoreArgs& args) {
-  ARGUS_ASSIGN_OR_RETURN(auto file, OpenStoreFile(args, "metadata.db", MetadataMigrations(),
-                                                  "the sqlite metadata store"));
-  return std::unique_ptr<MetadataStore>(
-      new SqliteMetadataStore(std::move(file.path), std::move(file.writer), file.reader_options));
+  ARGUS_ASSIGN_OR_RETURN(auto file, SqliteStoreFile::Open(args));
+  return std::unique_ptr<MetadataStore>(new SqliteMetadataStore(std::move(file)));
 }
 
 Status SqliteMetadataStore::Ping() {
@@ -152,37 +149,39 @@ Result<std::optional<std::string>> SqliteMetadataStore::GetSystemValue(std::stri
 }
 
 Status SqliteMetadataStore::PutSystemValue(std::string_view key, std::string_view value) {
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare("INSERT INTO system_values(key, value) "
-                                                     "VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
-                                                     "SET value = excluded.value",
-                                                     "put system value"));
-  stmt->BindText(1, key);
-  stmt->BindText(2, value);
-  return stmt->Run();
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare("INSERT INTO system_values(key, value) "
+                                                "VALUES (?, ?) ON CONFLICT(key) DO UPDATE "
+                                                "SET value = excluded.value",
+                                                "put system value"));
+    stmt->BindText(1, key);
+    stmt->BindText(2, value);
+    return stmt->Run();
+  });
 }
 
 Result<Namespace> SqliteMetadataStore::CreateNamespace(const Namespace& ns) {
   ARGUS_ASSIGN_OR_RETURN(std::string settings, DumpSettings(ns));
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare("INSERT INTO namespaces(id, name, settings, "
-                                                     "created_at, updated_at) VALUES "
-                                                     "(?, ?, ?, ?, ?)",
-                                                     "create namespace"));
-  stmt->BindText(1, ns.id);
-  stmt->BindText(2, ns.name);
-  stmt->BindText(3, settings);
-  stmt->BindInt64(4, ns.created_at);
-  stmt->BindInt64(5, ns.updated_at);
-  Status status = stmt->Run();
-  if (status.code() == StatusCode::kAlreadyExists) {
-    if (MentionsColumn(status, "namespaces.name")) {
-      return AlreadyExistsError("namespace '" + ns.name + "' already exists");
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Namespace> {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare("INSERT INTO namespaces(id, name, settings, "
+                                                "created_at, updated_at) VALUES "
+                                                "(?, ?, ?, ?, ?)",
+                                                "create namespace"));
+    stmt->BindText(1, ns.id);
+    stmt->BindText(2, ns.name);
+    stmt->BindText(3, settings);
+    stmt->BindInt64(4, ns.created_at);
+    stmt->BindInt64(5, ns.updated_at);
+    Status status = stmt->Run();
+    if (status.code() == StatusCode::kAlreadyExists) {
+      if (MentionsColumn(status, "namespaces.name")) {
+        return AlreadyExistsError("namespace '" + ns.name + "' already exists");
+      }
+      return AlreadyExistsError("a namespace with id '" + ns.id + "' already exists");
     }
-    return AlreadyExistsError("a namespace with id '" + ns.id + "' already exists");
-  }
-  ARGUS_RETURN_IF_ERROR(status);
-  return ns;
+    ARGUS_RETURN_IF_ERROR(status);
+    return ns;
+  });
 }
 
 Result<Namespace> SqliteMetadataStore::FindNamespace(std::string_view sql, std::string_view value,
@@ -217,35 +216,37 @@ Result<Page<Namespace>> SqliteMetadataStore::ListNamespaces(const PageRequest& p
 }
 
 Status SqliteMetadataStore::DeleteNamespace(std::string_view id) {
-  std::lock_guard lock(write_mu_);
-  // Its api_keys and buckets rows go with it through ON DELETE CASCADE (foreign_keys is on for
-  // every connection), and the buckets' objects, uploads (with their parts) and syncs (with their
-  // file records) with them, in the same implicit transaction.
-  ARGUS_ASSIGN_OR_RETURN(
-      auto stmt, writer_->Prepare("DELETE FROM namespaces WHERE id = ?", "delete namespace"));
-  stmt->BindText(1, id);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());
-  if (stmt->Changes() == 0) {
-    return NotFoundError("namespace with id '" + std::string(id) + "' does not exist");
-  }
-  return OkStatus();
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    // Its api_keys and buckets rows go with it through ON DELETE CASCADE (foreign_keys is on for
+    // every connection), and the buckets' objects, uploads (with their parts) and syncs (with their
+    // file records) with them, in the same implicit transaction.
+    ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                           w.Prepare("DELETE FROM namespaces WHERE id = ?", "delete namespace"));
+    stmt->BindText(1, id);
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    if (stmt->Changes() == 0) {
+      return NotFoundError("namespace with id '" + std::string(id) + "' does not exist");
+    }
+    return OkStatus();
+  });
 }
 
 Result<ApiKey> SqliteMetadataStore::CreateApiKey(const ApiKey& key) {
-  std::lock_guard lock(write_mu_);
-  // The namespace check and the insert share one transaction, so a concurrent DeleteNamespace
-  // cannot slip between them.
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "create API key"));
-  if (!key.namespace_id.empty()) {
-    ARGUS_ASSIGN_OR_RETURN(bool exists, NamespaceExists(*writer_, key.namespace_id,
-                                                        "create API key (find namespace)"));
-    if (!exists) {
-      return NotFoundError("namespace with id '" + key.namespace_id + "' does not exist");
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<ApiKey> {
+    // The namespace check and the insert share one transaction, so a concurrent DeleteNamespace
+    // cannot slip between them.
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "create API key"));
+    if (!key.namespace_id.empty()) {
+      ARGUS_ASSIGN_OR_RETURN(
+          bool exists, NamespaceExists(w, key.namespace_id, "create API key (find namespace)"));
+      if (!exists) {
+        return NotFoundError("namespace with id '" + key.namespace_id + "' does not exist");
+      }
     }
-  }
-  ARGUS_ASSIGN_OR_RETURN(ApiKey created, InsertApiKey(*writer_, key));
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  return created;
+    ARGUS_ASSIGN_OR_RETURN(ApiKey created, InsertApiKey(w, key));
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return created;
+  });
 }
 
 Result<ApiKey> SqliteMetadataStore::InsertApiKey(SqliteDatabase& db, const ApiKey& key) {
@@ -308,32 +309,35 @@ Result<Page<ApiKey>> SqliteMetadataStore::ListApiKeys(std::string_view namespace
 }
 
 Result<ApiKey> SqliteMetadataStore::RevokeApiKey(std::string_view id, TimestampUs at) {
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kRevokeApiKey, "revoke API key"));
-  stmt->BindInt64(1, at);
-  stmt->BindText(2, id);
-  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
-  if (!row) return NotFoundError("API key with id '" + std::string(id) + "' does not exist");
-  ARGUS_ASSIGN_OR_RETURN(ApiKey key, ReadApiKey(*stmt, path_));
-  // Step to the end so the statement completes before the lock is released.
-  ARGUS_RETURN_IF_ERROR(stmt->Run());
-  return key;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<ApiKey> {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kRevokeApiKey, "revoke API key"));
+    stmt->BindInt64(1, at);
+    stmt->BindText(2, id);
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return NotFoundError("API key with id '" + std::string(id) + "' does not exist");
+    ARGUS_ASSIGN_OR_RETURN(ApiKey key, ReadApiKey(*stmt, path_));
+    // Step to the end so the statement completes before the lock is released.
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    return key;
+  });
 }
 
 Result<Bucket> SqliteMetadataStore::CreateBucket(const Bucket& bucket) {
   ARGUS_RETURN_IF_ERROR(CheckBucket(bucket));
   ARGUS_ASSIGN_OR_RETURN(auto json, DumpBucketJson(bucket));
-  std::lock_guard lock(write_mu_);
-  // As for API keys: the namespace check and the insert share one transaction.
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "create bucket"));
-  ARGUS_ASSIGN_OR_RETURN(bool exists, NamespaceExists(*writer_, bucket.namespace_id,
-                                                      "create bucket (find namespace)"));
-  if (!exists) {
-    return NotFoundError(fmt::format("namespace with id '{}' does not exist", bucket.namespace_id));
-  }
-  ARGUS_RETURN_IF_ERROR(InsertBucketRow(*writer_, bucket, json));
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  return bucket;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Bucket> {
+    // As for API keys: the namespace check and the insert share one transaction.
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "create bucket"));
+    ARGUS_ASSIGN_OR_RETURN(
+        bool exists, NamespaceExists(w, bucket.namespace_id, "create bucket (find namespace)"));
+    if (!exists) {
+      return NotFoundError(
+          fmt::format("namespace with id '{}' does not exist", bucket.namespace_id));
+    }
+    ARGUS_RETURN_IF_ERROR(InsertBucketRow(w, bucket, json));
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return bucket;
+  });
 }
 
 Result<Bucket> SqliteMetadataStore::FindBucket(SqliteDatabase& db, std::string_view namespace_id,
@@ -357,38 +361,40 @@ Result<Page<Bucket>> SqliteMetadataStore::ListBuckets(std::string_view namespace
 Result<Bucket> SqliteMetadataStore::UpdateBucket(std::string_view namespace_id,
                                                  std::string_view name, const BucketUpdate& update,
                                                  TimestampUs now) {
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "update bucket"));
-  ARGUS_ASSIGN_OR_RETURN(Bucket bucket, FindBucket(*writer_, namespace_id, name));
-  if (update.description) bucket.description = *update.description;
-  if (update.max_object_bytes) bucket.max_object_bytes = *update.max_object_bytes;
-  if (update.allowed_media_types) bucket.allowed_media_types = *update.allowed_media_types;
-  if (update.metadata_schema) bucket.metadata_schema = *update.metadata_schema;
-  bucket.updated_at = now;
-  ARGUS_RETURN_IF_ERROR(CheckBucket(bucket));
-  ARGUS_ASSIGN_OR_RETURN(auto json, DumpBucketJson(bucket));
-  ARGUS_RETURN_IF_ERROR(UpdateBucketRow(*writer_, bucket, json));
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  return bucket;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Bucket> {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "update bucket"));
+    ARGUS_ASSIGN_OR_RETURN(Bucket bucket, FindBucket(w, namespace_id, name));
+    if (update.description) bucket.description = *update.description;
+    if (update.max_object_bytes) bucket.max_object_bytes = *update.max_object_bytes;
+    if (update.allowed_media_types) bucket.allowed_media_types = *update.allowed_media_types;
+    if (update.metadata_schema) bucket.metadata_schema = *update.metadata_schema;
+    bucket.updated_at = now;
+    ARGUS_RETURN_IF_ERROR(CheckBucket(bucket));
+    ARGUS_ASSIGN_OR_RETURN(auto json, DumpBucketJson(bucket));
+    ARGUS_RETURN_IF_ERROR(UpdateBucketRow(w, bucket, json));
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return bucket;
+  });
 }
 
 Status SqliteMetadataStore::DeleteBucket(std::string_view namespace_id, std::string_view name,
                                          bool force) {
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "delete bucket"));
-  ARGUS_ASSIGN_OR_RETURN(Bucket bucket, FindBucket(*writer_, namespace_id, name));
-  if (!force) {
-    ARGUS_ASSIGN_OR_RETURN(bool has_objects, BucketHasObjects(*writer_, bucket.id));
-    if (has_objects) {
-      return FailedPreconditionError(fmt::format(
-          "bucket '{}' is not empty: delete its objects first, or force the deletion", name));
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "delete bucket"));
+    ARGUS_ASSIGN_OR_RETURN(Bucket bucket, FindBucket(w, namespace_id, name));
+    if (!force) {
+      ARGUS_ASSIGN_OR_RETURN(bool has_objects, BucketHasObjects(w, bucket.id));
+      if (has_objects) {
+        return FailedPreconditionError(fmt::format(
+            "bucket '{}' is not empty: delete its objects first, or force the deletion", name));
+      }
     }
-  }
-  // Its objects, uploads (with their parts) and syncs (with their file records) go with it through
-  // ON DELETE CASCADE, inside this transaction. Uploads in progress and syncs do not make a bucket
-  // non-empty.
-  ARGUS_RETURN_IF_ERROR(DeleteBucketRow(*writer_, bucket.id));
-  return txn.Commit();
+    // Its objects, uploads (with their parts) and syncs (with their file records) go with it
+    // through ON DELETE CASCADE, inside this transaction. Uploads in progress and syncs do not make
+    // a bucket non-empty.
+    ARGUS_RETURN_IF_ERROR(DeleteBucketRow(w, bucket.id));
+    return txn.Commit();
+  });
 }
 
 Result<std::optional<StoredObject>> SqliteMetadataStore::FindObject(SqliteDatabase& db,
@@ -413,32 +419,38 @@ Result<PutObjectResult> SqliteMetadataStore::PutObject(const StoredObject& objec
       std::string metadata,
       DumpJson(object.metadata, fmt::format("metadata of object '{}'", object.key)));
   PutObjectResult result{.object = object};
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "put object"));
-  ARGUS_ASSIGN_OR_RETURN(std::optional<BucketRef> bucket,
-                         FindBucketRefById(*writer_, object.bucket_id, "put object (find bucket)"));
-  if (!bucket) {
-    return NotFoundError(fmt::format("bucket with id '{}' does not exist", object.bucket_id));
-  }
-  if (object.namespace_id.empty()) {
-    result.object.namespace_id = bucket->namespace_id;
-  } else if (object.namespace_id != bucket->namespace_id) {
-    return InvalidArgumentError(
-        fmt::format("object '{}' names namespace '{}' but bucket '{}' is in namespace '{}'",
-                    object.key, object.namespace_id, bucket->name, bucket->namespace_id));
-  }
-  ARGUS_ASSIGN_OR_RETURN(result.replaced, FindObject(*writer_, object.bucket_id, object.key));
-  ARGUS_RETURN_IF_ERROR(CheckPrecondition(precondition, result.replaced, object.key, bucket->name));
-  // Only other keys count: rewriting a key with its own bytes stores nothing new for the bucket
-  // but is not a second copy of them either.
-  ARGUS_ASSIGN_OR_RETURN(result.deduplicated,
-                         OtherKeyHasBlob(*writer_, object.bucket_id, object.sha256, object.key));
-  if (result.replaced) {
-    ARGUS_RETURN_IF_ERROR(DeleteObjectRowById(*writer_, result.replaced->id));
-  }
-  ARGUS_RETURN_IF_ERROR(InsertObject(*writer_, result.object, metadata));
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  return result;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<PutObjectResult> {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "put object"));
+    ARGUS_ASSIGN_OR_RETURN(std::optional<BucketRef> bucket,
+                           FindBucketRefById(w, object.bucket_id, "put object (find bucket)"));
+    if (!bucket) {
+      return NotFoundError(fmt::format("bucket with id '{}' does not exist", object.bucket_id));
+    }
+    if (object.namespace_id.empty()) {
+      result.object.namespace_id = bucket->namespace_id;
+    } else if (object.namespace_id != bucket->namespace_id) {
+      return InvalidArgumentError(
+          fmt::format("object '{}' names namespace '{}' but bucket '{}' is in namespace '{}'",
+                      object.key, object.namespace_id, bucket->name, bucket->namespace_id));
+    }
+    ARGUS_ASSIGN_OR_RETURN(result.replaced, FindObject(w, object.bucket_id, object.key));
+    ARGUS_RETURN_IF_ERROR(
+        CheckPrecondition(precondition, result.replaced, object.key, bucket->name));
+    // Only other keys count: rewriting a key with its own bytes stores nothing new for the bucket
+    // but is not a second copy of them either.
+    ARGUS_ASSIGN_OR_RETURN(result.deduplicated,
+                           OtherKeyHasBlob(w, object.bucket_id, object.sha256, object.key));
+    if (result.replaced) {
+      ARGUS_RETURN_IF_ERROR(DeleteObjectRowById(w, result.replaced->id));
+    }
+    ARGUS_RETURN_IF_ERROR(InsertObject(w, result.object, metadata));
+    ARGUS_RETURN_IF_ERROR(
+        AppendEvent(w, "object.created", result.object.namespace_id, result.object.id, "",
+                    ObjectJsonText(result.object, bucket->name), file_->clock().NowUs())
+            .status());
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return result;
+  });
 }
 
 Status SqliteMetadataStore::InsertObject(SqliteDatabase& db, const StoredObject& object,
@@ -468,28 +480,34 @@ Result<StoredObject> SqliteMetadataStore::UpdateObjectMetadata(std::string_view 
                                                                TimestampUs now) {
   ARGUS_ASSIGN_OR_RETURN(std::string text,
                          DumpJson(metadata, fmt::format("metadata of object '{}'", key)));
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "update object metadata"));
-  ARGUS_ASSIGN_OR_RETURN(std::optional<StoredObject> object, FindObject(*writer_, bucket_id, key));
-  if (!object) return ObjectNotFound(*writer_, bucket_id, key);
-  if (!sha256_must_match.empty() && object->sha256 != sha256_must_match) {
-    return ConditionFailedError(
-        fmt::format("object '{}' has sha256 {}, not {}", key, object->sha256, sha256_must_match));
-  }
-  ARGUS_RETURN_IF_ERROR(UpdateObjectMetadataRow(*writer_, object->id, text, now));
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  object->metadata = metadata;
-  object->updated_at = now;
-  return std::move(*object);
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<StoredObject> {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "update object metadata"));
+    ARGUS_ASSIGN_OR_RETURN(std::optional<StoredObject> object, FindObject(w, bucket_id, key));
+    if (!object) return ObjectNotFound(w, bucket_id, key);
+    if (!sha256_must_match.empty() && object->sha256 != sha256_must_match) {
+      return ConditionFailedError(
+          fmt::format("object '{}' has sha256 {}, not {}", key, object->sha256, sha256_must_match));
+    }
+    ARGUS_RETURN_IF_ERROR(UpdateObjectMetadataRow(w, object->id, text, now));
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    object->metadata = metadata;
+    object->updated_at = now;
+    return std::move(*object);
+  });
 }
 
 Result<StoredObject> SqliteMetadataStore::DeleteObject(std::string_view bucket_id,
                                                        std::string_view key) {
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(std::optional<StoredObject> object,
-                         DeleteObjectRow(*writer_, bucket_id, key));
-  if (!object) return ObjectNotFound(*writer_, bucket_id, key);
-  return std::move(*object);
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<StoredObject> {
+    ARGUS_ASSIGN_OR_RETURN(std::optional<BucketRef> bucket,
+                           FindBucketRefById(w, bucket_id, "delete object (find bucket)"));
+    ARGUS_ASSIGN_OR_RETURN(std::optional<StoredObject> object, DeleteObjectRow(w, bucket_id, key));
+    if (!object || !bucket) return ObjectNotFound(w, bucket_id, key);
+    ARGUS_RETURN_IF_ERROR(AppendEvent(w, "object.deleted", object->namespace_id, object->id, "",
+                                      ObjectJsonText(*object, bucket->name), file_->clock().NowUs())
+                              .status());
+    return std::move(*object);
+  });
 }
 
 Result<bool> SqliteMetadataStore::BlobReferenced(std::string_view sha256) {
@@ -500,8 +518,8 @@ Result<bool> SqliteMetadataStore::BlobReferenced(std::string_view sha256) {
 Status SqliteMetadataStore::PutDerivedBlob(const DerivedBlob& blob) {
   ARGUS_RETURN_IF_ERROR(CheckDerivedBlob(blob));
   ARGUS_ASSIGN_OR_RETURN(std::string details, DumpJson(blob.details, "derived blob details"));
-  std::lock_guard lock(write_mu_);
-  return UpsertDerivedBlobRow(*writer_, blob, details);
+  return file_->writer().Run(
+      [&](SqliteDatabase& w) -> Status { return UpsertDerivedBlobRow(w, blob, details); });
 }
 
 Result<DerivedBlob> SqliteMetadataStore::GetDerivedBlob(std::string_view source_sha256,
@@ -511,8 +529,9 @@ Result<DerivedBlob> SqliteMetadataStore::GetDerivedBlob(std::string_view source_
 }
 
 Result<int64_t> SqliteMetadataStore::DeleteDerivedBlobs(std::string_view source_sha256) {
-  std::lock_guard lock(write_mu_);
-  return DeleteDerivedBlobRows(*writer_, source_sha256);
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<int64_t> {
+    return DeleteDerivedBlobRows(w, source_sha256);
+  });
 }
 
 Result<Upload> SqliteMetadataStore::CreateUpload(const Upload& upload) {
@@ -521,26 +540,26 @@ Result<Upload> SqliteMetadataStore::CreateUpload(const Upload& upload) {
       std::string metadata,
       DumpJson(upload.metadata, fmt::format("metadata of upload '{}'", upload.id)));
   Upload created = upload;
-  std::lock_guard lock(write_mu_);
-  // The bucket check and the insert share one transaction, so a concurrent DeleteBucket cannot
-  // slip between them.
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "create upload"));
-  ARGUS_ASSIGN_OR_RETURN(
-      std::optional<BucketRef> bucket,
-      FindBucketRefById(*writer_, upload.bucket_id, "create upload (find bucket)"));
-  if (!bucket) {
-    return NotFoundError(fmt::format("bucket with id '{}' does not exist", upload.bucket_id));
-  }
-  if (upload.namespace_id.empty()) {
-    created.namespace_id = bucket->namespace_id;
-  } else if (upload.namespace_id != bucket->namespace_id) {
-    return InvalidArgumentError(
-        fmt::format("upload '{}' names namespace '{}' but bucket '{}' is in namespace '{}'",
-                    upload.id, upload.namespace_id, bucket->name, bucket->namespace_id));
-  }
-  ARGUS_RETURN_IF_ERROR(InsertUploadRow(*writer_, created, metadata));
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  return created;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Upload> {
+    // The bucket check and the insert share one transaction, so a concurrent DeleteBucket cannot
+    // slip between them.
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "create upload"));
+    ARGUS_ASSIGN_OR_RETURN(std::optional<BucketRef> bucket,
+                           FindBucketRefById(w, upload.bucket_id, "create upload (find bucket)"));
+    if (!bucket) {
+      return NotFoundError(fmt::format("bucket with id '{}' does not exist", upload.bucket_id));
+    }
+    if (upload.namespace_id.empty()) {
+      created.namespace_id = bucket->namespace_id;
+    } else if (upload.namespace_id != bucket->namespace_id) {
+      return InvalidArgumentError(
+          fmt::format("upload '{}' names namespace '{}' but bucket '{}' is in namespace '{}'",
+                      upload.id, upload.namespace_id, bucket->name, bucket->namespace_id));
+    }
+    ARGUS_RETURN_IF_ERROR(InsertUploadRow(w, created, metadata));
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return created;
+  });
 }
 Result<Upload> SqliteMetadataStore::GetUpload(std::string_view bucket_id, std::string_view id) {
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
@@ -552,11 +571,12 @@ Result<Upload> SqliteMetadataStore::GetUpload(std::string_view bucket_id, std::s
 Status SqliteMetadataStore::PutUploadPart(std::string_view bucket_id, std::string_view upload_id,
                                           const UploadPart& part) {
   ARGUS_RETURN_IF_ERROR(CheckUploadPart(part));
-  std::lock_guard lock(write_mu_);
-  // One statement: the upload's check and the upsert are atomic without a transaction.
-  ARGUS_ASSIGN_OR_RETURN(bool written, UpsertUploadPartRow(*writer_, bucket_id, upload_id, part));
-  if (!written) return UploadNotFound(upload_id);
-  return OkStatus();
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    // One statement: the upload's check and the upsert are atomic without a transaction.
+    ARGUS_ASSIGN_OR_RETURN(bool written, UpsertUploadPartRow(w, bucket_id, upload_id, part));
+    if (!written) return UploadNotFound(upload_id);
+    return OkStatus();
+  });
 }
 
 Result<std::vector<UploadPart>> SqliteMetadataStore::ListUploadParts(std::string_view bucket_id,
@@ -569,29 +589,51 @@ Result<std::vector<UploadPart>> SqliteMetadataStore::ListUploadParts(std::string
 }
 
 Status SqliteMetadataStore::DeleteUpload(std::string_view bucket_id, std::string_view id) {
-  std::lock_guard lock(write_mu_);
-  // Its parts go with it through ON DELETE CASCADE, in the same implicit transaction.
-  ARGUS_ASSIGN_OR_RETURN(bool deleted, DeleteUploadRow(*writer_, bucket_id, id));
-  if (!deleted) return UploadNotFound(id);
-  return OkStatus();
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    // Its parts go with it through ON DELETE CASCADE, in the same implicit transaction.
+    ARGUS_ASSIGN_OR_RETURN(bool deleted, DeleteUploadRow(w, bucket_id, id));
+    if (!deleted) return UploadNotFound(id);
+    return OkStatus();
+  });
 }
 
 Result<int64_t> SqliteMetadataStore::DeleteExpiredUploads(TimestampUs now) {
   int64_t total = 0;
   for (;;) {
-    // The lock is taken per batch so other writers get in between batches.
-    std::lock_guard lock(write_mu_);
-    ARGUS_ASSIGN_OR_RETURN(int64_t deleted,
-                           DeleteExpiredUploadRows(*writer_, now, kExpiredUploadBatch));
+    // One write per batch, so other writers get in between batches.
+    ARGUS_ASSIGN_OR_RETURN(int64_t deleted, RunWrite(file_->writer(), [&](SqliteDatabase& w) {
+                             return DeleteExpiredUploadRows(w, now, kExpiredUploadBatch);
+                           }));
     total += deleted;
     if (deleted < kExpiredUploadBatch) return total;
   }
 }
 
+namespace {
+
+// What a sync.* event carries: the schedule, never the source's credentials.
+std::string SyncEventJson(const Sync& sync) {
+  return Json{{"id", sync.id},
+              {"bucket_id", sync.bucket_id},
+              {"paused", sync.paused},
+              {"interval_s", sync.interval_s},
+              {"next_run_at", FormatRfc3339(sync.next_run_at)}}
+      .dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Status AppendSyncEvent(SqliteDatabase& w, std::string_view type, const Sync& sync, TimestampUs at) {
+  return AppendEvent(w, type, sync.namespace_id, sync.id, "", SyncEventJson(sync), at).status();
+}
+
+}  // namespace
+
 Result<Sync> SqliteMetadataStore::CreateSync(const Sync& sync) {
   ARGUS_ASSIGN_OR_RETURN(SyncJson json, PrepareSync(sync));
-  std::lock_guard lock(write_mu_);
-  return InsertSyncRow(*writer_, sync, json);
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Sync> {
+    ARGUS_ASSIGN_OR_RETURN(Sync created, InsertSyncRow(w, sync, json));
+    ARGUS_RETURN_IF_ERROR(AppendSyncEvent(w, "sync.created", created, file_->clock().NowUs()));
+    return created;
+  });
 }
 
 Result<Sync> SqliteMetadataStore::GetSync(std::string_view namespace_id, std::string_view id) {
@@ -609,13 +651,21 @@ Result<Page<Sync>> SqliteMetadataStore::ListSyncs(std::string_view bucket_id,
 Result<Sync> SqliteMetadataStore::UpdateSync(std::string_view id, const SyncUpdate& update,
                                              TimestampUs now) {
   ARGUS_RETURN_IF_ERROR(CheckSyncUpdate(update));
-  std::lock_guard lock(write_mu_);
-  return UpdateSyncRow(*writer_, id, update, now);
+  // The schedule's changes are events (they wake the scheduler); a run's bookkeeping is not.
+  const bool schedule = update.paused || update.interval_s || update.next_run_at;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Sync> {
+    ARGUS_ASSIGN_OR_RETURN(Sync updated, UpdateSyncRow(w, id, update, now));
+    if (schedule) ARGUS_RETURN_IF_ERROR(AppendSyncEvent(w, "sync.updated", updated, now));
+    return updated;
+  });
 }
 
 Status SqliteMetadataStore::DeleteSync(std::string_view namespace_id, std::string_view id) {
-  std::lock_guard lock(write_mu_);
-  return DeleteSyncRow(*writer_, namespace_id, id);
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(Sync sync, FindSyncRow(w, namespace_id, id));
+    ARGUS_RETURN_IF_ERROR(DeleteSyncRow(w, namespace_id, id));
+    return AppendSyncEvent(w, "sync.deleted", sync, file_->clock().NowUs());
+  });
 }
 
 Result<std::vector<SyncFile>> SqliteMetadataStore::GetSyncFiles(
@@ -627,8 +677,8 @@ Result<std::vector<SyncFile>> SqliteMetadataStore::GetSyncFiles(
 Status SqliteMetadataStore::PutSyncFiles(std::string_view sync_id,
                                          const std::vector<SyncFile>& files) {
   ARGUS_RETURN_IF_ERROR(CheckSyncFiles(files));
-  std::lock_guard lock(write_mu_);
-  return PutSyncFileRows(*writer_, sync_id, files);
+  return file_->writer().Run(
+      [&](SqliteDatabase& w) -> Status { return PutSyncFileRows(w, sync_id, files); });
 }
 
 Result<Page<SyncFile>> SqliteMetadataStore::ListSyncFiles(std::string_view sync_id,
@@ -645,8 +695,9 @@ Result<SyncCounts> SqliteMetadataStore::CountSyncFiles(std::string_view sync_id)
 
 Result<int64_t> SqliteMetadataStore::RetrySyncFiles(std::string_view sync_id,
                                                     const std::vector<std::string>& paths) {
-  std::lock_guard lock(write_mu_);
-  return RetrySyncFileRows(*writer_, sync_id, paths);
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<int64_t> {
+    return RetrySyncFileRows(w, sync_id, paths);
+  });
 }
 
 }  // namespace argus::store::sqlite

@@ -9,8 +9,7 @@
 
 #include "core/config.h"
 #include "store/metadata_store.h"
-#include "store/sqlite/connection_pool.h"
-#include "store/sqlite/sqlite_database.h"
+#include "store/sqlite/store_file.h"
 #include "store/store_registry.h"
 
 namespace argus::store::sqlite {
@@ -19,25 +18,19 @@ namespace argus::store::sqlite {
 /// "metadata.sqlite.busy_timeout_ms" (0..INT_MAX). InvalidArgument naming the key otherwise.
 Result<SqliteOptions> SqliteOptionsFromConfig(const Config& config);
 
-/// MetadataStore on one SQLite file, `<data_dir>/metadata.db`, in WAL mode. Durable once a call
-/// returns (synchronous=NORMAL survives kill -9; "metadata.sqlite.synchronous: full" also survives
-/// power loss). One argus process per file (capabilities: durable, not multi_process).
-///
-/// Threading: one write connection behind a mutex plus a pool of up to kMaxReaders read-only
-/// connections. SQLite admits one writer at a time whatever we do, so a single write connection
-/// costs no write throughput and turns writer contention inside the process into a mutex wait
-/// rather than SQLITE_BUSY; WAL lets the readers run concurrently with it, each read seeing every
-/// write committed before it started. All methods are thread-safe.
+/// MetadataStore in metadata.db (SqliteStoreFile), next to the task queue, the event log and the
+/// webhooks: writes run as operations of the file's group commit (concurrent uploads share
+/// commits) and append their events in the same transaction; reads use its read-only pool (WAL:
+/// each read sees every write committed before it started). Durable once a call returns
+/// (synchronous=NORMAL survives kill -9; "metadata.sqlite.synchronous: full" also survives power
+/// loss). One argus process per file (capabilities: durable, not multi_process). All methods are
+/// thread-safe.
 class SqliteMetadataStore final : public MetadataStore {
  public:
-  static constexpr int kMaxReaders = 4;
   /// Uploads DeleteExpiredUploads deletes per write transaction.
   static constexpr int kExpiredUploadBatch = 256;
 
-  /// Opens or creates `<args.data_dir>/metadata.db` and migrates it to the current schema.
-  /// InvalidArgument for a bad "metadata.sqlite.*" setting; FailedPrecondition when data_dir is
-  /// not a directory or the database was written by a newer argus; Unavailable when another
-  /// process holds the write lock past the busy timeout; Internal when SQLite fails otherwise.
+  /// Opens (or shares) `<args.data_dir>/metadata.db`; errors as SqliteStoreFile::Open.
   static Result<std::unique_ptr<MetadataStore>> Create(const StoreArgs& args);
 
   Status Ping() override;
@@ -125,8 +118,7 @@ class SqliteMetadataStore final : public MetadataStore {
                                  const std::vector<std::string>& paths) override;
 
  private:
-  SqliteMetadataStore(std::string path, std::unique_ptr<SqliteDatabase> writer,
-                      SqliteOptions reader_options);
+  explicit SqliteMetadataStore(std::shared_ptr<SqliteStoreFile> file);
 
   Result<Namespace> FindNamespace(std::string_view sql, std::string_view value,
                                   std::string_view what);
@@ -143,10 +135,9 @@ class SqliteMetadataStore final : public MetadataStore {
   /// AlreadyExists naming object.id when that id is taken.
   Status InsertObject(SqliteDatabase& db, const StoredObject& object, std::string_view metadata);
 
+  const std::shared_ptr<SqliteStoreFile> file_;
   const std::string path_;
-  std::mutex write_mu_;
-  const std::unique_ptr<SqliteDatabase> writer_;  // used only under write_mu_
-  ConnectionPool readers_;
+  ConnectionPool& readers_;
 };
 
 }  // namespace argus::store::sqlite

@@ -61,15 +61,18 @@ TEST_F(SqliteMetadataStoreTest, NewDatabaseIsAtTheLatestSchemaVersion) {
 
 TEST_F(SqliteMetadataStoreTest, DatabaseWithNewerSchemaIsRefused) {
   ASSERT_NE(MustCreate(), nullptr);
+  const std::string future = std::to_string(MetadataMigrations().size() + 1);
   RawQuery(DbPath(),
            "INSERT INTO schema_migrations(version, description, applied_at_us) "
-           "VALUES (7, 'from the future', 0); SELECT 1");
+           "VALUES (" +
+               future + ", 'from the future', 0); SELECT 1");
   auto store = Create();
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.status().code(), StatusCode::kFailedPrecondition);
-  EXPECT_EQ(store.status().message(),
-            "database " + DbPath() + " has schema version 7 but this argus knows up to " +
-                std::to_string(MetadataMigrations().size()) + "; upgrade argus");
+  EXPECT_EQ(store.status().message(), "database " + DbPath() + " has schema version " + future +
+                                          " but this argus knows up to " +
+                                          std::to_string(MetadataMigrations().size()) +
+                                          "; upgrade argus");
 }
 
 TEST_F(SqliteMetadataStoreTest, EmptyVersionZeroDatabaseIsMigratedInPlace) {

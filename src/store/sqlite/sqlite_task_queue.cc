@@ -10,16 +10,13 @@
 #include <utility>
 
 #include "core/id.h"
-#include "store/sqlite/migrations.h"
-#include "store/sqlite/sqlite_metadata_store.h"
+#include "store/sqlite/sqlite_event_rows.h"
 #include "store/sqlite/sqlite_task_rows.h"
-#include "store/sqlite/store_file.h"
 
 namespace argus::store::sqlite {
 namespace {
 
 constexpr int kMaxLeaseTasks = 1000;
-constexpr int kMaxEventLimit = 10000;
 // Lease re-queries at most this often when kind limits filled up mid-pick (see LeaseOp).
 constexpr int kMaxLeaseRounds = 8;
 // Far enough for any sane duration, small enough that now + it cannot overflow.
@@ -103,18 +100,6 @@ Status CheckNewTask(const NewTask& t, size_t index) {
 
 Status TaskNotFound(std::string_view id) {
   return NotFoundError(fmt::format("task '{}' does not exist", id));
-}
-
-// Runs `op` (returning Result<T>) as one write operation and hands back its value.
-template <typename Op>
-auto RunWrite(GroupCommitWriter& writer, Op&& op) -> std::invoke_result_t<Op&, SqliteDatabase&> {
-  std::optional<std::invoke_result_t<Op&, SqliteDatabase&>> result;
-  Status status = writer.Run([&](SqliteDatabase& db) -> Status {
-    result.emplace(op(db));
-    return result->ok() ? OkStatus() : result->status();
-  });
-  if (!status.ok()) return status;
-  return std::move(*result);
 }
 
 // The task `id` when it is running under `lease_id`: NotFound when absent, Aborted otherwise.
@@ -214,28 +199,21 @@ class SqliteTaskQueue::KindGate {
   std::map<std::string, Slot> slots_;
 };
 
-SqliteTaskQueue::SqliteTaskQueue(std::string path, const Clock& clock, SqliteOptions reader_options,
-                                 std::unique_ptr<SqliteDatabase> writer,
-                                 std::unique_ptr<WalCheckpointer> checkpointer)
-    : path_(std::move(path)),
-      clock_(clock),
-      readers_(path_, reader_options, kMaxReaders),
-      rng_(std::random_device{}()),
-      checkpointer_(std::move(checkpointer)),
-      writer_(std::make_unique<GroupCommitWriter>(std::move(writer),
-                                                  [this] { waiting_counts_.clear(); })) {}
+SqliteTaskQueue::SqliteTaskQueue(std::shared_ptr<SqliteStoreFile> file)
+    : file_(std::move(file)),
+      clock_(file_->clock()),
+      writer_(file_->writer()),
+      readers_(file_->readers()),
+      rng_(std::random_device{}()) {
+  // Runs on the writer thread, like every user of waiting_counts_.
+  rollback_hook_ = file_->AddRollbackHook([this] { waiting_counts_.clear(); });
+}
 
-SqliteTaskQueue::~SqliteTaskQueue() = default;
+SqliteTaskQueue::~SqliteTaskQueue() { file_->RemoveRollbackHook(rollback_hook_); }
 
 Result<std::unique_ptr<TaskQueue>> SqliteTaskQueue::Create(const StoreArgs& args) {
-  ARGUS_ASSIGN_OR_RETURN(
-      auto file, OpenStoreFile(args, "tasks.db", TaskQueueMigrations(), "the sqlite task queue"));
-  // tasks.db takes most of the writes: its WAL is checkpointed off the commit path.
-  ARGUS_ASSIGN_OR_RETURN(auto checkpointer,
-                         WalCheckpointer::Start(file.path, file.reader_options, *file.writer));
-  return std::unique_ptr<TaskQueue>(new SqliteTaskQueue(std::move(file.path), *file.clock,
-                                                        file.reader_options, std::move(file.writer),
-                                                        std::move(checkpointer)));
+  ARGUS_ASSIGN_OR_RETURN(auto file, SqliteStoreFile::Open(args));
+  return std::unique_ptr<TaskQueue>(new SqliteTaskQueue(std::move(file)));
 }
 
 Result<std::vector<EnqueueResult>> SqliteTaskQueue::Enqueue(const std::vector<NewTask>& tasks,
@@ -248,7 +226,7 @@ Result<std::vector<EnqueueResult>> SqliteTaskQueue::Enqueue(const std::vector<Ne
   std::vector<PreparedTask> prepared;
   prepared.reserve(tasks.size());
   for (const NewTask& request : tasks) prepared.push_back(PrepareTask(request, now));
-  return RunWrite(*writer_, [&](SqliteDatabase& db) {
+  return RunWrite(writer_, [&](SqliteDatabase& db) {
     return EnqueueOp(db, tasks, prepared, now, max_pending_per_namespace);
   });
 }
@@ -361,11 +339,11 @@ Result<std::vector<Task>> SqliteTaskQueue::Lease(const LeaseRequest& request) {
         kMaxLeaseTasks, request.max_tasks));
   }
   if (request.prefetch < 0 || request.prefetch > kMaxLeaseTasks) {
-    return InvalidArgumentError(fmt::format("prefetch must be between 0 and {}, not {}",
-                                            kMaxLeaseTasks, request.prefetch));
+    return InvalidArgumentError(
+        fmt::format("prefetch must be between 0 and {}, not {}", kMaxLeaseTasks, request.prefetch));
   }
   ARGUS_RETURN_IF_ERROR(CheckDuration(request.lease_s, "lease_s"));
-  return RunWrite(*writer_, [&](SqliteDatabase& db) { return LeaseOp(db, request); });
+  return RunWrite(writer_, [&](SqliteDatabase& db) { return LeaseOp(db, request); });
 }
 
 Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
@@ -445,10 +423,23 @@ Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, const std::string
   return t;
 }
 
+Result<std::optional<TimestampUs>> SqliteTaskQueue::NextRunAt(
+    std::string_view namespace_id, const std::vector<std::string>& queues) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  if (queues.empty()) return NextScheduledRunAt(*db, namespace_id, "");
+  std::optional<TimestampUs> earliest;
+  for (const std::string& queue : queues) {
+    ARGUS_ASSIGN_OR_RETURN(std::optional<TimestampUs> at,
+                           NextScheduledRunAt(*db, namespace_id, queue));
+    if (at && (!earliest || *at < *earliest)) earliest = at;
+  }
+  return earliest;
+}
+
 Result<Task> SqliteTaskQueue::Start(std::string_view id, std::string_view lease_id,
                                     double lease_s) {
   ARGUS_RETURN_IF_ERROR(CheckDuration(lease_s, "lease_s"));
-  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<Task> {
+  return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<Task> {
     ARGUS_ASSIGN_OR_RETURN(Task t, LoadUnderLease(db, id, lease_id));
     const TimestampUs now = clock_.NowUs();
     if (!t.started_at) t.started_at = now;
@@ -468,7 +459,7 @@ Result<Task> SqliteTaskQueue::Heartbeat(std::string_view id, std::string_view le
     return InvalidArgumentError(fmt::format("progress must be between 0 and 1, not {}", *progress));
   }
   if (message) ARGUS_RETURN_IF_ERROR(CheckJson(Json(*message), "the progress message"));
-  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<Task> {
+  return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<Task> {
     ARGUS_ASSIGN_OR_RETURN(Task t, LoadUnderLease(db, id, lease_id));
     const TimestampUs now = clock_.NowUs();
     t.lease_expires_at = now + UsFromSeconds(extend_s);
@@ -487,7 +478,7 @@ Result<Task> SqliteTaskQueue::Heartbeat(std::string_view id, std::string_view le
 Result<Task> SqliteTaskQueue::Complete(std::string_view id, std::string_view lease_id,
                                        Json result) {
   ARGUS_RETURN_IF_ERROR(CheckJson(result, "the task result"));
-  return RunWrite(*writer_, [&](SqliteDatabase& db) {
+  return RunWrite(writer_, [&](SqliteDatabase& db) {
     return CompleteOp(db, id, lease_id, std::move(result), std::nullopt);
   });
 }
@@ -541,7 +532,7 @@ Result<std::vector<Status>> SqliteTaskQueue::CompleteMany(const std::vector<Comp
     std::string event_json = TaskJsonText(done);
     ready[i] = Ready{std::move(done), DumpStoredJson(items[i].result), std::move(event_json)};
   }
-  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<std::vector<Status>> {
+  return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<std::vector<Status>> {
     std::vector<Status> out = checks;
     for (size_t i = 0; i < items.size(); ++i) {
       if (!out[i].ok()) continue;
@@ -572,7 +563,7 @@ Result<Task> SqliteTaskQueue::Fail(std::string_view id, std::string_view lease_i
                                    bool retryable) {
   if (error.code.empty()) return InvalidArgumentError("a task error needs a code");
   ARGUS_RETURN_IF_ERROR(CheckJson(Json{error.code, error.message}, "the task error"));
-  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<Task> {
+  return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<Task> {
     ARGUS_ASSIGN_OR_RETURN(Task t, LoadUnderLease(db, id, lease_id));
     return EndAttempt(db, std::move(t), error, retryable, clock_.NowUs());
   });
@@ -617,7 +608,7 @@ Result<Task> SqliteTaskQueue::EndAttempt(SqliteDatabase& db, Task t, TaskError e
 }
 
 Result<Task> SqliteTaskQueue::Cancel(std::string_view namespace_id, std::string_view id) {
-  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<Task> {
+  return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<Task> {
     ARGUS_ASSIGN_OR_RETURN(Task t, LoadInNamespace(db, namespace_id, id));
     if (IsTerminal(t.status)) {
       return FailedPreconditionError(
@@ -650,7 +641,7 @@ Result<int64_t> SqliteTaskQueue::CancelMatching(const TaskFilter& filter) {
   if (filter.namespace_id.empty()) {
     return InvalidArgumentError("cancelling tasks needs a namespace");
   }
-  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<int64_t> {
+  return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<int64_t> {
     const TimestampUs now = clock_.NowUs();
     ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> ids, MatchingLiveTaskIds(db, filter));
     int64_t changed = 0;
@@ -665,7 +656,7 @@ Result<int64_t> SqliteTaskQueue::CancelMatching(const TaskFilter& filter) {
 }
 
 Result<Task> SqliteTaskQueue::Retry(std::string_view namespace_id, std::string_view id) {
-  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<Task> {
+  return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<Task> {
     ARGUS_ASSIGN_OR_RETURN(Task t, LoadInNamespace(db, namespace_id, id));
     if (t.status != TaskStatus::kFailed && t.status != TaskStatus::kCancelled) {
       return FailedPreconditionError(
@@ -691,7 +682,12 @@ Result<Task> SqliteTaskQueue::Retry(std::string_view namespace_id, std::string_v
 }
 
 Result<int64_t> SqliteTaskQueue::Sweep(TimestampUs now) {
-  return RunWrite(*writer_, [&](SqliteDatabase& db) { return SweepOp(db, now); });
+  return RunWrite(writer_, [&](SqliteDatabase& db) { return SweepOp(db, now); });
+}
+
+Result<std::optional<TimestampUs>> SqliteTaskQueue::NextSweepAt() {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return NextSweepDeadline(*db);
 }
 
 Result<int64_t> SqliteTaskQueue::SweepOp(SqliteDatabase& db, TimestampUs now) {
@@ -757,7 +753,7 @@ Status SqliteTaskQueue::Requeue(SqliteDatabase& db, Task t, bool count_attempt, 
 
 Result<int64_t> SqliteTaskQueue::ReleaseWorker(std::string_view worker_id) {
   if (worker_id.empty()) return InvalidArgumentError("releasing a worker needs its id");
-  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<int64_t> {
+  return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<int64_t> {
     const TimestampUs now = clock_.NowUs();
     ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> ids, RunningIdsOfWorker(db, worker_id));
     for (const std::string& id : ids) {
@@ -776,7 +772,7 @@ Result<int64_t> SqliteTaskQueue::RecoverWorker(std::string_view worker_id, int m
     return InvalidArgumentError(
         fmt::format("max_crash_attempts must be >= 0, not {}", max_crash_attempts));
   }
-  return RunWrite(*writer_, [&](SqliteDatabase& db) -> Result<int64_t> {
+  return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<int64_t> {
     const TimestampUs now = clock_.NowUs();
     ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> ids, RunningIdsOfWorker(db, worker_id));
     for (const std::string& id : ids) {
@@ -793,7 +789,8 @@ Result<int64_t> SqliteTaskQueue::RecoverWorker(std::string_view worker_id, int m
             "tasks.max_crash_attempts = {}): it is not run again, so that it cannot take the "
             "server down at every start",
             t->crash_count, max_crash_attempts);
-        ARGUS_RETURN_IF_ERROR(EndTask(db, std::move(*t), "worker_crashed", std::move(message), now));
+        ARGUS_RETURN_IF_ERROR(
+            EndTask(db, std::move(*t), "worker_crashed", std::move(message), now));
       } else {
         ARGUS_RETURN_IF_ERROR(Requeue(db, std::move(*t), /*count_attempt=*/false, now));
       }
@@ -804,7 +801,14 @@ Result<int64_t> SqliteTaskQueue::RecoverWorker(std::string_view worker_id, int m
 
 Status SqliteTaskQueue::SetQueuePaused(std::string_view queue, bool paused) {
   if (queue.empty()) return InvalidArgumentError("pausing a queue needs its name");
-  return writer_->Run([&](SqliteDatabase& db) { return SetQueuePausedRow(db, queue, paused); });
+  ARGUS_RETURN_IF_ERROR(CheckJson(Json(queue), "the queue name"));
+  const std::string data = Json{{"queue", queue}, {"paused", paused}}.dump();
+  return writer_.Run([&](SqliteDatabase& db) -> Status {
+    ARGUS_RETURN_IF_ERROR(SetQueuePausedRow(db, queue, paused));
+    return AppendEvent(db, paused ? "queue.paused" : "queue.resumed", "", queue, queue, data,
+                       clock_.NowUs())
+        .status();
+  });
 }
 
 Status SqliteTaskQueue::SetKindLimits(std::string_view kind, const KindLimits& limits) {
@@ -814,44 +818,26 @@ Status SqliteTaskQueue::SetKindLimits(std::string_view kind, const KindLimits& l
         fmt::format("max_running must be >= 0 (0: unlimited), not {}", limits.max_running));
   }
   ARGUS_RETURN_IF_ERROR(CheckDuration(limits.max_per_second, "max_per_second"));
-  return writer_->Run([&](SqliteDatabase& db) {
+  ARGUS_RETURN_IF_ERROR(CheckJson(Json(kind), "the kind"));
+  const std::string data = Json{
+      {"kind", kind},
+      {"max_running", limits.max_running},
+      {"max_per_second",
+       limits.max_per_second}}.dump();
+  return writer_.Run([&](SqliteDatabase& db) -> Status {
     buckets_.erase(std::string(kind));  // a new rate starts with a full bucket
-    return SaveKindLimits(db, kind, limits);
+    ARGUS_RETURN_IF_ERROR(SaveKindLimits(db, kind, limits));
+    return AppendEvent(db, "kind_limits.updated", "", kind, "", data, clock_.NowUs()).status();
   });
 }
 
-Result<std::vector<QueueStats>> SqliteTaskQueue::Stats() {
+Result<std::vector<QueueStats>> SqliteTaskQueue::Stats(std::string_view namespace_id) {
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
-  return ReadQueueStats(*db, clock_.NowUs());
-}
-
-Status SqliteTaskQueue::PublishEvent(std::string_view type, std::string_view namespace_id,
-                                     std::string_view subject_id, std::string data_json) {
-  if (type.empty() || type.find('.') == std::string_view::npos) {
-    return InvalidArgumentError(
-        fmt::format("event type '{}' is not of the form 'thing.change'", type));
-  }
-  return writer_->Run([&](SqliteDatabase& db) -> Status {
-    return InsertEventRow(db, type, namespace_id, subject_id, data_json, clock_.NowUs());
-  });
-}
-
-Result<std::vector<TaskEvent>> SqliteTaskQueue::ReadEvents(int64_t after_seq, int limit) {
-  if (limit < 1 || limit > kMaxEventLimit) {
-    return InvalidArgumentError(
-        fmt::format("event limit must be between 1 and {}, not {}", kMaxEventLimit, limit));
-  }
-  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
-  return ReadTaskEvents(*db, after_seq, limit);
-}
-
-Result<int64_t> SqliteTaskQueue::LastEventSeq() {
-  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
-  return LastTaskEventSeq(*db);
+  return ReadQueueStats(*db, namespace_id, clock_.NowUs());
 }
 
 Result<int64_t> SqliteTaskQueue::Purge(TimestampUs before) {
-  return RunWrite(*writer_, [&](SqliteDatabase& db) { return PurgeRows(db, before); });
+  return RunWrite(writer_, [&](SqliteDatabase& db) { return PurgeRows(db, before); });
 }
 
 }  // namespace argus::store::sqlite

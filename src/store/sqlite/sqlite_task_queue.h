@@ -9,29 +9,24 @@
 #include <string_view>
 #include <vector>
 
-#include "store/sqlite/connection_pool.h"
-#include "store/sqlite/group_commit_writer.h"
-#include "store/sqlite/sqlite_database.h"
 #include "store/sqlite/sqlite_task_rows.h"
-#include "store/sqlite/wal_checkpointer.h"
+#include "store/sqlite/store_file.h"
 #include "store/store_registry.h"
 #include "store/task_queue.h"
 
 namespace argus::store::sqlite {
 
-/// TaskQueue on its own SQLite file, `<data_dir>/tasks.db` (WAL mode), apart from metadata.db so
-/// that task throughput never holds the metadata write lock. Durable once a call returns, with
-/// the same "metadata.sqlite.synchronous" / "metadata.sqlite.busy_timeout_ms" settings as the
-/// metadata store. One argus process per file (capabilities: durable, not multi_process).
+/// TaskQueue in metadata.db (SqliteStoreFile), next to the rows and events of the other SQLite
+/// stores; each state change appends its event to the `events` table in the same transaction.
+/// Durable once a call returns. One argus process per file (capabilities: durable, not
+/// multi_process).
 ///
-/// Threading and group commit: every mutating call becomes an operation for one writer thread
-/// that owns the only write connection (GroupCommitWriter). The thread runs up to
-/// GroupCommitWriter::kMaxBatch queued operations in ONE transaction, each in its own savepoint
-/// (one call's failure rolls back only that call), commits once and wakes all their callers.
-/// So concurrent Complete calls from many workers share commits, and an Enqueue of 1000 tasks is
-/// one transaction. Reads (Get, List, Stats, ReadEvents, LastEventSeq) use a pool of up to
-/// kMaxReaders read-only connections and see every call that has returned. All methods are
-/// thread-safe. The destructor finishes the queued operations, then stops the writer thread.
+/// Threading and group commit: every mutating call becomes an operation of the file's
+/// GroupCommitWriter, whose one thread runs queued operations of every store in ONE transaction,
+/// each in its own savepoint (one call's failure rolls back only that call), commits once and
+/// wakes all their callers. So concurrent Complete calls from many workers share commits, and an
+/// Enqueue of 1000 tasks is one transaction. Reads (Get, List, Stats) use the file's pool of
+/// read-only connections and see every call that has returned. All methods are thread-safe.
 ///
 /// Time comes from StoreArgs::clock only (Sweep uses its argument). Ids are NewId(clock) made on
 /// the writer thread, so they increase in enqueue order.
@@ -40,7 +35,9 @@ namespace argus::store::sqlite {
 /// - KindLimits::max_per_second is a token bucket per kind kept in memory (burst: one second's
 ///   worth, at least one start); it restarts full when the process starts or the limit changes.
 /// - Lost leases (Sweep), ReleaseWorker and RecoverWorker return tasks to pending with a
-///   "task.retrying" event;
+///   "task.retrying" event; queue pauses and resumes append "queue.paused" / "queue.resumed" and
+///   kind limit changes "kind_limits.updated" (server-wide: empty namespace), which wake idle
+///   workers;
 ///   a cancellation request on a running task writes no event (the worker's Fail → "cancelled"
 ///   does). Retry of a failed/cancelled task writes "task.retrying".
 /// - The schedule-to-start timeout counts from created_at (a delay counts against it) and stops
@@ -48,22 +45,16 @@ namespace argus::store::sqlite {
 /// - Lease resets progress to 0 for the new attempt; the last error stays until the next Fail.
 ///   Fail records the error with the task's own attempt number (TaskError::attempt is ignored).
 /// - Sweep's `now` is used both to judge deadlines and as the time of the changes it makes.
-/// - A NewTask::run_at in the past is stored as now. LastEventSeq is the highest seq ever
-///   issued, even when Purge has deleted that event since.
+/// - A NewTask::run_at in the past is stored as now.
 /// - CancelMatching counts the tasks it changed (a running task already asked to cancel is not
-///   counted again); Purge returns the number of tasks deleted.
+///   counted again).
 /// - Invalid arguments (priority outside 0..9, empty namespace/kind/queue/worker, max_attempts
 ///   < 1, negative or non-finite durations, progress outside 0..1, input or result JSON holding
-///   invalid UTF-8, event limit outside 1..10000) → InvalidArgument. Unknown task id → NotFound,
+///   invalid UTF-8) → InvalidArgument. Unknown task id → NotFound,
 ///   also for the lease-bound calls.
 class SqliteTaskQueue final : public TaskQueue {
  public:
-  static constexpr int kMaxReaders = 4;
-
-  /// Opens or creates `<args.data_dir>/tasks.db` and migrates it to the current schema.
-  /// InvalidArgument for a bad "metadata.sqlite.*" setting; FailedPrecondition when data_dir is
-  /// not a directory or the database was written by a newer argus; Unavailable when another
-  /// process holds the write lock past the busy timeout; Internal when SQLite fails otherwise.
+  /// Opens (or shares) `<args.data_dir>/metadata.db`; errors as SqliteStoreFile::Open.
   static Result<std::unique_ptr<TaskQueue>> Create(const StoreArgs& args);
   ~SqliteTaskQueue() override;
 
@@ -72,6 +63,8 @@ class SqliteTaskQueue final : public TaskQueue {
   Result<Task> Get(std::string_view namespace_id, std::string_view id) override;
   Result<Page<Task>> List(const TaskFilter& filter, const PageRequest& page) override;
   Result<std::vector<Task>> Lease(const LeaseRequest& request) override;
+  Result<std::optional<TimestampUs>> NextRunAt(std::string_view namespace_id,
+                                               const std::vector<std::string>& queues) override;
   Result<Task> Start(std::string_view id, std::string_view lease_id, double lease_s) override;
   Result<Task> Heartbeat(std::string_view id, std::string_view lease_id, double extend_s,
                          std::optional<double> progress,
@@ -84,20 +77,17 @@ class SqliteTaskQueue final : public TaskQueue {
   Result<int64_t> CancelMatching(const TaskFilter& filter) override;
   Result<Task> Retry(std::string_view namespace_id, std::string_view id) override;
   Result<int64_t> Sweep(TimestampUs now) override;
+  Result<std::optional<TimestampUs>> NextSweepAt() override;
   Result<int64_t> ReleaseWorker(std::string_view worker_id) override;
   Result<int64_t> RecoverWorker(std::string_view worker_id, int max_crash_attempts) override;
   Status SetQueuePaused(std::string_view queue, bool paused) override;
   Status SetKindLimits(std::string_view kind, const KindLimits& limits) override;
-  Result<std::vector<QueueStats>> Stats() override;
-  Status PublishEvent(std::string_view type, std::string_view namespace_id,
-                      std::string_view subject_id, std::string data_json) override;
-  Result<std::vector<TaskEvent>> ReadEvents(int64_t after_seq, int limit) override;
-  Result<int64_t> LastEventSeq() override;
+  Result<std::vector<QueueStats>> Stats(std::string_view namespace_id) override;
   Result<int64_t> Purge(TimestampUs before) override;
 
-  /// Group transactions committed so far, and the calls they carried.
-  int64_t CommitCountForTest() const { return writer_->CommitCountForTest(); }
-  int64_t WriteCallCountForTest() const { return writer_->OperationCountForTest(); }
+  /// Group transactions committed so far, and the calls they carried (every store's).
+  int64_t CommitCountForTest() const { return file_->writer().CommitCountForTest(); }
+  int64_t WriteCallCountForTest() const { return file_->writer().OperationCountForTest(); }
 
  private:
   struct TokenBucket {
@@ -106,9 +96,7 @@ class SqliteTaskQueue final : public TaskQueue {
   };
   class KindGate;
 
-  SqliteTaskQueue(std::string path, const Clock& clock, SqliteOptions reader_options,
-                  std::unique_ptr<SqliteDatabase> writer,
-                  std::unique_ptr<WalCheckpointer> checkpointer);
+  explicit SqliteTaskQueue(std::shared_ptr<SqliteStoreFile> file);
 
   // Everything below runs on the writer thread, inside a group transaction.
   Result<std::vector<EnqueueResult>> EnqueueOp(SqliteDatabase& db,
@@ -139,9 +127,11 @@ class SqliteTaskQueue final : public TaskQueue {
   Result<int64_t> WaitingCount(SqliteDatabase& db, const std::string& namespace_id);
   TimestampUs BackoffUs(const RetryPolicy& retry, int attempt);
 
-  const std::string path_;
+  const std::shared_ptr<SqliteStoreFile> file_;
   const Clock& clock_;
-  ConnectionPool readers_;
+  GroupCommitWriter& writer_;
+  ConnectionPool& readers_;
+  int rollback_hook_ = -1;
 
   // Writer-thread state: touched only by operations, which run one at a time.
   std::map<std::string, TokenBucket> buckets_;  // by kind
@@ -149,9 +139,6 @@ class SqliteTaskQueue final : public TaskQueue {
   // by Save; dropped whenever a batch rolls anything back (the counts could then be stale).
   std::map<std::string, int64_t> waiting_counts_;
   std::mt19937_64 rng_;  // backoff jitter
-
-  std::unique_ptr<WalCheckpointer> checkpointer_;
-  std::unique_ptr<GroupCommitWriter> writer_;  // last: its thread stops before the state goes
 };
 
 }  // namespace argus::store::sqlite

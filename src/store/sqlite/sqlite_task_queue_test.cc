@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_event_log.h"
 #include "store/sqlite/temp_dir_for_test.h"
 #include "tests/fakes/fake_clock.h"
 
@@ -43,10 +44,14 @@ class SqliteTaskQueueTest : public testing::Test {
 
   void Open() {
     queue_.reset();
-    auto created =
-        SqliteTaskQueue::Create({.config = &config_, .data_dir = dir_.path(), .clock = &clock_});
+    log_.reset();
+    const StoreArgs args{.config = &config_, .data_dir = dir_.path(), .clock = &clock_};
+    auto created = SqliteTaskQueue::Create(args);
     ASSERT_TRUE(created.ok()) << created.status().ToString();
     queue_.reset(static_cast<SqliteTaskQueue*>(created->release()));
+    auto log = SqliteEventLog::Create(args);
+    ASSERT_TRUE(log.ok()) << log.status().ToString();
+    log_ = std::move(log).value();
   }
 
   static NewTask MakeTask(int n = 0) {
@@ -76,20 +81,21 @@ class SqliteTaskQueueTest : public testing::Test {
     return leased;
   }
 
-  std::string DbPath() const { return dir_.File("tasks.db"); }
+  std::string DbPath() const { return dir_.File("metadata.db"); }
 
   TempDirForTest dir_;
   Config config_;
   FakeClock clock_{1'700'000'000'000'000};
   std::unique_ptr<SqliteTaskQueue> queue_;
+  std::unique_ptr<EventLog> log_;
 };
 
-TEST_F(SqliteTaskQueueTest, CreatesTasksDbInWalModeApartFromMetadata) {
+TEST_F(SqliteTaskQueueTest, LivesInMetadataDbInWalMode) {
   EXPECT_TRUE(std::filesystem::exists(DbPath()));
-  EXPECT_FALSE(std::filesystem::exists(dir_.File("metadata.db")));
+  EXPECT_FALSE(std::filesystem::exists(dir_.File("tasks.db")));
   EXPECT_EQ(RawQuery(DbPath(), "PRAGMA journal_mode"), "wal");
   EXPECT_EQ(RawQuery(DbPath(), "SELECT max(version) FROM schema_migrations"),
-            std::to_string(TaskQueueMigrations().size()));
+            std::to_string(MetadataMigrations().size()));
 }
 
 TEST_F(SqliteTaskQueueTest, MissingDataDirIsFailedPrecondition) {
@@ -107,7 +113,7 @@ TEST_F(SqliteTaskQueueTest, TasksAndEventsSurviveReopen) {
   auto leased = queue_->Lease({.worker_id = "w1", .lease_s = 60});
   ASSERT_TRUE(leased.ok());
   ASSERT_EQ(leased->size(), 1u);
-  auto seq = queue_->LastEventSeq();
+  auto seq = log_->LastSeq();
   ASSERT_TRUE(seq.ok());
 
   Open();
@@ -118,21 +124,22 @@ TEST_F(SqliteTaskQueueTest, TasksAndEventsSurviveReopen) {
   EXPECT_EQ(task->retry.non_retryable_codes, std::vector<std::string>{"bad_input"});
   EXPECT_EQ(task->timeouts.heartbeat_s, 12.5);
   EXPECT_EQ(TaskToJson(*task), TaskToJson(leased->front()));
-  EXPECT_EQ(queue_->LastEventSeq().value_or(-1), *seq);
+  EXPECT_EQ(log_->LastSeq().value_or(-1), *seq);
   EXPECT_TRUE(queue_->Complete(task->id, task->lease_id, Json{{"ok", true}}).ok());
 }
 
 TEST_F(SqliteTaskQueueTest, EventSeqIsNeverReusedAfterPurge) {
   EnqueueMany(3);
-  const int64_t last = queue_->LastEventSeq().value_or(-1);
+  const int64_t last = log_->LastSeq().value_or(-1);
   ASSERT_EQ(last, 3);
   clock_.AdvanceUs(1'000'000);
   ASSERT_TRUE(queue_->Purge(clock_.NowUs()).ok());
-  EXPECT_TRUE(queue_->ReadEvents(0, 10).value_or(std::vector<TaskEvent>{{}}).empty());
+  ASSERT_TRUE(log_->Purge(clock_.NowUs()).ok());
+  EXPECT_TRUE(log_->Read(0, 10).value_or(std::vector<Event>{{}}).empty());
   Open();  // AUTOINCREMENT remembers the highest seq in the file, not in memory
-  EXPECT_EQ(queue_->LastEventSeq().value_or(-1), last);
+  EXPECT_EQ(log_->LastSeq().value_or(-1), last);
   EnqueueMany(1);
-  auto events = queue_->ReadEvents(0, 10);
+  auto events = log_->Read(0, 10);
   ASSERT_TRUE(events.ok());
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ(events->front().seq, last + 1);
@@ -146,7 +153,7 @@ TEST_F(SqliteTaskQueueTest, BatchEnqueueIsOneTransaction) {
   ASSERT_EQ(tasks.size(), 1000u);
   EXPECT_EQ(queue_->CommitCountForTest() - before, 1);
   EXPECT_EQ(RawQuery(DbPath(), "SELECT count(*) FROM tasks"), "1000");
-  EXPECT_EQ(RawQuery(DbPath(), "SELECT count(*) FROM task_events"), "1000");
+  EXPECT_EQ(RawQuery(DbPath(), "SELECT count(*) FROM events"), "1000");
   // Informational only: timing depends on the machine.
   std::cout << "enqueue of 1000 tasks: "
             << std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count() << " us\n";
@@ -208,7 +215,7 @@ TEST_F(SqliteTaskQueueTest, InvalidCallArgumentsAreRefused) {
   EXPECT_EQ(queue_->Lease({.worker_id = ""}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(queue_->Lease({.worker_id = "w", .max_tasks = 0}).status().code(),
             StatusCode::kInvalidArgument);
-  EXPECT_EQ(queue_->ReadEvents(0, 0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(log_->Read(0, 0).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(queue_->List({.namespace_id = ""}, {}).status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(queue_->SetKindLimits("k", {.max_running = -1}).code(), StatusCode::kInvalidArgument);
   Task task = EnqueueMany(1).front();

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <utility>
 
+#include "store/sqlite/sqlite_event_rows.h"
+
 namespace argus::store::sqlite {
 namespace {
 
@@ -343,23 +345,9 @@ Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
   return stmt->Changes() == 1;
 }
 
-Status InsertEventRow(SqliteDatabase& db, std::string_view type, std::string_view namespace_id,
-                      std::string_view subject_id, std::string_view data_json, TimestampUs at) {
-  ARGUS_ASSIGN_OR_RETURN(auto stmt,
-                         db.Prepare("INSERT INTO task_events(type, namespace_id, task_id, data, "
-                                    "created_at) VALUES (?, ?, ?, ?, ?)",
-                                    "record event"));
-  stmt->BindText(1, type);
-  stmt->BindText(2, namespace_id);
-  stmt->BindText(3, subject_id);
-  stmt->BindText(4, data_json);
-  stmt->BindInt64(5, at);
-  return stmt->Run();
-}
-
 Status AppendTaskEventText(SqliteDatabase& db, std::string_view type, const Task& task,
                            std::string_view data_json, TimestampUs at) {
-  return InsertEventRow(db, type, task.namespace_id, task.id, data_json, at);
+  return AppendEvent(db, type, task.namespace_id, task.id, task.queue, data_json, at).status();
 }
 
 Status AppendTaskEvent(SqliteDatabase& db, std::string_view type, const Task& task,
@@ -428,6 +416,46 @@ Result<std::vector<RunnableTask>> FindRunnableTasks(SqliteDatabase& db,
     ARGUS_RETURN_IF_ERROR(AppendRunnable(*stmt, out));
   }
   return out;
+}
+
+Result<std::optional<TimestampUs>> NextSweepDeadline(SqliteDatabase& db) {
+  // Running tasks are few (tasks_lease_expiry holds only them); start deadlines are indexed.
+  ARGUS_ASSIGN_OR_RETURN(
+      auto stmt,
+      db.Prepare("SELECT MIN(lease_expires_at) FROM tasks INDEXED BY tasks_lease_expiry "
+                 "WHERE status = 'running' "
+                 "UNION ALL SELECT MIN(heartbeat_at + heartbeat_s * 1000000) FROM tasks "
+                 "INDEXED BY tasks_lease_expiry WHERE status = 'running' AND heartbeat_s > 0 "
+                 "UNION ALL SELECT MIN(started_at + start_to_close_s * 1000000) FROM tasks "
+                 "INDEXED BY tasks_lease_expiry WHERE status = 'running' "
+                 "AND start_to_close_s > 0 AND started_at IS NOT NULL "
+                 "UNION ALL SELECT MIN(start_deadline_at) FROM tasks INDEXED BY "
+                 "tasks_start_deadline WHERE start_deadline_at IS NOT NULL",
+                 "find the next sweep deadline"));
+  std::optional<TimestampUs> earliest;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return earliest;
+    if (stmt->ColumnIsNull(0)) continue;
+    const auto at = static_cast<TimestampUs>(stmt->ColumnDouble(0));
+    if (!earliest || at < *earliest) earliest = at;
+  }
+}
+
+Result<std::optional<TimestampUs>> NextScheduledRunAt(SqliteDatabase& db,
+                                                      std::string_view namespace_id,
+                                                      std::string_view queue) {
+  // tasks_due is in run_at order: the first row that matches is the answer.
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db.Prepare("SELECT run_at FROM tasks INDEXED BY tasks_due "
+                                    "WHERE status = 'scheduled' AND (?1 = '' OR queue = ?1) "
+                                    "AND (?2 = '' OR namespace_id = ?2) ORDER BY run_at LIMIT 1",
+                                    "find the next scheduled task"));
+  stmt->BindText(1, queue);
+  stmt->BindText(2, namespace_id);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::optional<TimestampUs>();
+  return std::optional<TimestampUs>(stmt->ColumnInt64(0));
 }
 
 Result<int64_t> CountWaitingTasks(SqliteDatabase& db, std::string_view namespace_id) {
@@ -540,19 +568,29 @@ Status SaveKindLimits(SqliteDatabase& db, std::string_view kind, const KindLimit
   return stmt->Run();
 }
 
-Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, TimestampUs now) {
+Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, std::string_view namespace_id,
+                                               TimestampUs now) {
   std::map<std::string, QueueStats> by_queue;
-  // One statement per status, each reading only that status's partial index: the cost follows
-  // the backlog, never the number of finished tasks kept.
-  constexpr std::string_view kByStatus[] = {
+  // One statement per status, each reading only that status's index (partial where it can):
+  // the cost follows the backlog, never the number of finished tasks kept.
+  constexpr std::string_view kAll[] = {
       "SELECT queue, count(*), min(run_at) FROM tasks INDEXED BY tasks_pending_age"
       " WHERE status = 'pending' GROUP BY queue",
       "SELECT queue, count(*), 0 FROM tasks INDEXED BY tasks_due WHERE status = 'scheduled'"
       " GROUP BY queue",
       "SELECT queue, count(*), 0 FROM tasks INDEXED BY tasks_lease_expiry"
       " WHERE status = 'running' GROUP BY queue"};
+  constexpr std::string_view kOfNamespace[] = {
+      "SELECT queue, count(*), min(run_at) FROM tasks INDEXED BY tasks_ready_in_namespace"
+      " WHERE namespace_id = ?1 AND status = 'pending' GROUP BY queue",
+      "SELECT queue, count(*), 0 FROM tasks INDEXED BY tasks_by_namespace_status"
+      " WHERE namespace_id = ?1 AND status = 'scheduled' GROUP BY queue",
+      "SELECT queue, count(*), 0 FROM tasks INDEXED BY tasks_by_namespace_status"
+      " WHERE namespace_id = ?1 AND status = 'running' GROUP BY queue"};
   for (int i = 0; i < 3; ++i) {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kByStatus[i], "read queue stats"));
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(namespace_id.empty() ? kAll[i] : kOfNamespace[i],
+                                                 "read queue stats"));
+    if (!namespace_id.empty()) stmt->BindText(1, namespace_id);
     for (;;) {
       ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
@@ -571,43 +609,19 @@ Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, TimestampUs n
   ARGUS_ASSIGN_OR_RETURN(
       auto stmt, db.Prepare("SELECT queue FROM queue_state WHERE paused = 1", "read queue stats"));
   ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> paused, ReadIds(*stmt));
-  for (const std::string& queue : paused) by_queue[queue].paused = true;
+  for (const std::string& queue : paused) {
+    if (namespace_id.empty()) {
+      by_queue[queue].paused = true;
+    } else if (auto it = by_queue.find(queue); it != by_queue.end()) {
+      it->second.paused = true;  // only queues the namespace has tasks in
+    }
+  }
   std::vector<QueueStats> out;
   for (auto& [queue, stats] : by_queue) {
     stats.queue = queue;
     out.push_back(std::move(stats));
   }
   return out;
-}
-
-Result<std::vector<TaskEvent>> ReadTaskEvents(SqliteDatabase& db, int64_t after_seq, int limit) {
-  ARGUS_ASSIGN_OR_RETURN(auto stmt,
-                         db.Prepare("SELECT seq, type, namespace_id, task_id, data, created_at "
-                                    "FROM task_events WHERE seq > ? ORDER BY seq LIMIT ?",
-                                    "read task events"));
-  stmt->BindInt64(1, after_seq);
-  stmt->BindInt64(2, limit);
-  std::vector<TaskEvent> events;
-  for (;;) {
-    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) return events;
-    TaskEvent event{.seq = stmt->ColumnInt64(0),
-                    .type = stmt->ColumnText(1),
-                    .namespace_id = stmt->ColumnText(2),
-                    .task_id = stmt->ColumnText(3),
-                    .data_json = stmt->ColumnText(4)};
-    event.created_at = stmt->ColumnInt64(5);
-    events.push_back(std::move(event));
-  }
-}
-
-Result<int64_t> LastTaskEventSeq(SqliteDatabase& db) {
-  // sqlite_sequence keeps the highest AUTOINCREMENT value ever issued, which MAX(seq) would
-  // forget once a purge deleted the newest events.
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("SELECT COALESCE((SELECT seq FROM sqlite_sequence "
-                                               "WHERE name = 'task_events'), 0)",
-                                               "read last event seq"));
-  return ReadCount(*stmt);
 }
 
 Result<int64_t> PurgeRows(SqliteDatabase& db, TimestampUs before) {
@@ -621,10 +635,6 @@ Result<int64_t> PurgeRows(SqliteDatabase& db, TimestampUs before) {
     ARGUS_RETURN_IF_ERROR(stmt->Run());
     tasks = stmt->Changes();
   }
-  ARGUS_ASSIGN_OR_RETURN(
-      auto stmt, db.Prepare("DELETE FROM task_events WHERE created_at < ?", "purge task events"));
-  stmt->BindInt64(1, before);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());
   return tasks;
 }
 

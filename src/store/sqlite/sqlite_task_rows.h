@@ -11,10 +11,10 @@
 #include "store/sqlite/sqlite_database.h"
 #include "store/task_queue.h"
 
-// Row-level access to tasks.db for SqliteTaskQueue: how a Task maps onto the `tasks` table and
-// how events, queue flags and kind limits are stored. No queue semantics live here (which
-// transition is allowed, what an event means): that is sqlite_task_queue.cc. Each function runs
-// on the connection it is given, inside whatever transaction the caller holds.
+// Row-level access to the task tables of metadata.db for SqliteTaskQueue: how a Task maps onto the
+// `tasks` table and how events, queue flags and kind limits are stored. No queue semantics live
+// here (which transition is allowed, what an event means): that is sqlite_task_queue.cc. Each
+// function runs on the connection it is given, inside whatever transaction the caller holds.
 //
 // Representation: input, result and the retry policy are JSON text; timeouts and progress are
 // REAL columns (the sweep compares them in SQL); the error is three nullable columns; empty
@@ -68,13 +68,11 @@ Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
 Status SaveTask(SqliteDatabase& db, const Task& task,
                 std::optional<TimestampUs> new_start_deadline = std::nullopt);
 
-/// Appends an outbox row: `type`, the task's ids, TaskToJson(task) as data.
-/// Inserts one outbox row.
-Status InsertEventRow(SqliteDatabase& db, std::string_view type, std::string_view namespace_id,
-                      std::string_view subject_id, std::string_view data_json, TimestampUs at);
-/// Records an event whose data (TaskJsonText of `task`) the caller already has.
+/// Appends an event about `task` (its ids and queue) whose data, TaskJsonText of the task, the
+/// caller already has.
 Status AppendTaskEventText(SqliteDatabase& db, std::string_view type, const Task& task,
                            std::string_view data_json, TimestampUs at);
+/// The same, making the data here.
 Status AppendTaskEvent(SqliteDatabase& db, std::string_view type, const Task& task, TimestampUs at);
 
 /// A page of `filter.namespace_id`'s tasks after `page.after_id` in id order.
@@ -95,6 +93,11 @@ Result<std::vector<RunnableTask>> FindRunnableTasks(SqliteDatabase& db,
                                                     const std::vector<std::string>& excluded_kinds,
                                                     TimestampUs now, int limit);
 
+/// The earliest run_at of the scheduled tasks of `queue` (empty: any) and `namespace_id` (empty:
+/// any), nullopt when none is scheduled.
+Result<std::optional<TimestampUs>> NextScheduledRunAt(SqliteDatabase& db,
+                                                      std::string_view namespace_id,
+                                                      std::string_view queue);
 /// Pending + scheduled tasks of a namespace (what max_pending_per_namespace caps).
 Result<int64_t> CountWaitingTasks(SqliteDatabase& db, std::string_view namespace_id);
 /// Running tasks of a kind (what KindLimits::max_running caps).
@@ -102,6 +105,9 @@ Result<int64_t> CountRunningOfKind(SqliteDatabase& db, std::string_view kind);
 
 /// Ids of running tasks whose attempt outlived start_to_close_s or heartbeat_s at `now`.
 Result<std::vector<std::string>> AttemptTimedOutIds(SqliteDatabase& db, TimestampUs now);
+/// The earliest moment a sweep has something to do: a running task's lease expiry, heartbeat
+/// or start-to-close deadline, or a waiting task's start deadline; nullopt when none exists.
+Result<std::optional<TimestampUs>> NextSweepDeadline(SqliteDatabase& db);
 /// Ids of running tasks whose lease expired at or before `now`.
 Result<std::vector<std::string>> LeaseExpiredIds(SqliteDatabase& db, TimestampUs now);
 /// Ids of pending/scheduled tasks whose start deadline passed before `now`.
@@ -120,15 +126,10 @@ Result<std::map<std::string, KindLimits>> LoadKindLimits(SqliteDatabase& db);
 Status SaveKindLimits(SqliteDatabase& db, std::string_view kind, const KindLimits& limits);
 
 /// Per-queue counts of non-terminal tasks plus paused flags, by queue name.
-Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, TimestampUs now);
+Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, std::string_view namespace_id,
+                                               TimestampUs now);
 
-/// Events with seq > after_seq, oldest first, at most `limit`.
-Result<std::vector<TaskEvent>> ReadTaskEvents(SqliteDatabase& db, int64_t after_seq, int limit);
-/// The highest seq ever issued (0 when none): events are never renumbered, even after a purge.
-Result<int64_t> LastTaskEventSeq(SqliteDatabase& db);
-
-/// Deletes terminal tasks finished before `before` and events created before it; returns the
-/// number of tasks deleted.
+/// Deletes terminal tasks finished before `before`; returns how many.
 Result<int64_t> PurgeRows(SqliteDatabase& db, TimestampUs before);
 
 }  // namespace argus::store::sqlite

@@ -303,42 +303,38 @@ Result<std::optional<AttemptTarget>> FindAttemptTarget(SqliteDatabase& db,
 
 }  // namespace
 
-SqliteWebhookStore::SqliteWebhookStore(std::string path, std::unique_ptr<SqliteDatabase> writer,
-                                       SqliteOptions reader_options)
-    : path_(std::move(path)),
-      writer_(std::move(writer)),
-      readers_(path_, reader_options, kMaxReaders) {}
+SqliteWebhookStore::SqliteWebhookStore(std::shared_ptr<SqliteStoreFile> file)
+    : file_(std::move(file)), path_(file_->path()), readers_(file_->readers()) {}
 
 Result<std::unique_ptr<WebhookStore>> SqliteWebhookStore::Create(const StoreArgs& args) {
-  ARGUS_ASSIGN_OR_RETURN(auto file, OpenStoreFile(args, "webhooks.db", WebhookMigrations(),
-                                                  "the sqlite webhook store"));
-  return std::unique_ptr<WebhookStore>(
-      new SqliteWebhookStore(std::move(file.path), std::move(file.writer), file.reader_options));
+  ARGUS_ASSIGN_OR_RETURN(auto file, SqliteStoreFile::Open(args));
+  return std::unique_ptr<WebhookStore>(new SqliteWebhookStore(std::move(file)));
 }
 
 Result<Webhook> SqliteWebhookStore::CreateWebhook(const Webhook& webhook) {
   ARGUS_ASSIGN_OR_RETURN(std::string events, DumpEvents(webhook));
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kInsertWebhook, "create webhook"));
-  stmt->BindText(1, webhook.id);
-  stmt->BindText(2, webhook.namespace_id);
-  stmt->BindText(3, webhook.url);
-  stmt->BindText(4, webhook.description);
-  stmt->BindText(5, events);
-  stmt->BindInt64(6, webhook.enabled ? 1 : 0);
-  stmt->BindText(7, webhook.secret);
-  stmt->BindText(8, webhook.previous_secret);
-  stmt->BindInt64(9, webhook.previous_secret_expires_at);
-  stmt->BindInt64(10, webhook.consecutive_failures);
-  stmt->BindText(11, webhook.disabled_reason);
-  stmt->BindInt64(12, webhook.created_at);
-  stmt->BindInt64(13, webhook.updated_at);
-  Status status = stmt->Run();
-  if (status.code() == StatusCode::kAlreadyExists) {
-    return AlreadyExistsError("a webhook with id '" + webhook.id + "' already exists");
-  }
-  ARGUS_RETURN_IF_ERROR(status);
-  return webhook;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Webhook> {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kInsertWebhook, "create webhook"));
+    stmt->BindText(1, webhook.id);
+    stmt->BindText(2, webhook.namespace_id);
+    stmt->BindText(3, webhook.url);
+    stmt->BindText(4, webhook.description);
+    stmt->BindText(5, events);
+    stmt->BindInt64(6, webhook.enabled ? 1 : 0);
+    stmt->BindText(7, webhook.secret);
+    stmt->BindText(8, webhook.previous_secret);
+    stmt->BindInt64(9, webhook.previous_secret_expires_at);
+    stmt->BindInt64(10, webhook.consecutive_failures);
+    stmt->BindText(11, webhook.disabled_reason);
+    stmt->BindInt64(12, webhook.created_at);
+    stmt->BindInt64(13, webhook.updated_at);
+    Status status = stmt->Run();
+    if (status.code() == StatusCode::kAlreadyExists) {
+      return AlreadyExistsError("a webhook with id '" + webhook.id + "' already exists");
+    }
+    ARGUS_RETURN_IF_ERROR(status);
+    return webhook;
+  });
 }
 
 Result<Webhook> SqliteWebhookStore::GetWebhook(std::string_view namespace_id, std::string_view id) {
@@ -374,57 +370,61 @@ Result<std::vector<Webhook>> SqliteWebhookStore::ListEnabledWebhooks() {
 Result<Webhook> SqliteWebhookStore::UpdateWebhook(std::string_view namespace_id,
                                                   std::string_view id, const WebhookUpdate& update,
                                                   TimestampUs now) {
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "update webhook"));
-  ARGUS_ASSIGN_OR_RETURN(Webhook webhook, LoadWebhook(*writer_, namespace_id, id));
-  if (update.url) webhook.url = *update.url;
-  if (update.description) webhook.description = *update.description;
-  if (update.events) webhook.events = *update.events;
-  if (update.enabled) {
-    webhook.enabled = *update.enabled;
-    if (webhook.enabled) {
-      webhook.consecutive_failures = 0;
-      webhook.disabled_reason.clear();
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Webhook> {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "update webhook"));
+    ARGUS_ASSIGN_OR_RETURN(Webhook webhook, LoadWebhook(w, namespace_id, id));
+    if (update.url) webhook.url = *update.url;
+    if (update.description) webhook.description = *update.description;
+    if (update.events) webhook.events = *update.events;
+    if (update.enabled) {
+      webhook.enabled = *update.enabled;
+      if (webhook.enabled) {
+        webhook.consecutive_failures = 0;
+        webhook.disabled_reason.clear();
+      }
     }
-  }
-  webhook.updated_at = now;
-  ARGUS_RETURN_IF_ERROR(SaveWebhook(*writer_, webhook, "update webhook"));
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  return webhook;
+    webhook.updated_at = now;
+    ARGUS_RETURN_IF_ERROR(SaveWebhook(w, webhook, "update webhook"));
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return webhook;
+  });
 }
 
 Result<Webhook> SqliteWebhookStore::RotateSecret(std::string_view namespace_id, std::string_view id,
                                                  std::string_view new_secret,
                                                  TimestampUs previous_expires_at, TimestampUs now) {
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "rotate webhook secret"));
-  ARGUS_ASSIGN_OR_RETURN(Webhook webhook, LoadWebhook(*writer_, namespace_id, id));
-  webhook.previous_secret = std::exchange(webhook.secret, std::string(new_secret));
-  webhook.previous_secret_expires_at = previous_expires_at;
-  webhook.updated_at = now;
-  ARGUS_RETURN_IF_ERROR(SaveWebhook(*writer_, webhook, "rotate webhook secret"));
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  return webhook;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Webhook> {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "rotate webhook secret"));
+    ARGUS_ASSIGN_OR_RETURN(Webhook webhook, LoadWebhook(w, namespace_id, id));
+    webhook.previous_secret = std::exchange(webhook.secret, std::string(new_secret));
+    webhook.previous_secret_expires_at = previous_expires_at;
+    webhook.updated_at = now;
+    ARGUS_RETURN_IF_ERROR(SaveWebhook(w, webhook, "rotate webhook secret"));
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return webhook;
+  });
 }
 
 Status SqliteWebhookStore::DeleteWebhook(std::string_view namespace_id, std::string_view id) {
-  std::lock_guard lock(write_mu_);
-  // Deliveries and their attempts go with it through ON DELETE CASCADE, in the same implicit
-  // transaction.
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kDeleteWebhook, "delete webhook"));
-  stmt->BindText(1, id);
-  stmt->BindText(2, namespace_id);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());
-  if (stmt->Changes() == 0) return WebhookNotFound(id);
-  return OkStatus();
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    // Deliveries and their attempts go with it through ON DELETE CASCADE, in the same implicit
+    // transaction.
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kDeleteWebhook, "delete webhook"));
+    stmt->BindText(1, id);
+    stmt->BindText(2, namespace_id);
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    if (stmt->Changes() == 0) return WebhookNotFound(id);
+    return OkStatus();
+  });
 }
 
 Status SqliteWebhookStore::DeleteNamespaceWebhooks(std::string_view namespace_id) {
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto stmt,
-                         writer_->Prepare(kDeleteNamespaceWebhooks, "delete namespace webhooks"));
-  stmt->BindText(1, namespace_id);
-  return stmt->Run();
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                           w.Prepare(kDeleteNamespaceWebhooks, "delete namespace webhooks"));
+    stmt->BindText(1, namespace_id);
+    return stmt->Run();
+  });
 }
 
 Result<int64_t> SqliteWebhookStore::DispatchCursor() {
@@ -437,18 +437,18 @@ Result<int64_t> SqliteWebhookStore::DispatchCursor() {
 
 Status SqliteWebhookStore::AddDeliveries(const std::vector<WebhookDelivery>& deliveries,
                                          int64_t cursor) {
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "add webhook deliveries"));
-  for (const WebhookDelivery& delivery : deliveries) {
-    ARGUS_RETURN_IF_ERROR(InsertDelivery(*writer_, delivery));
-  }
-  {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt,
-                           writer_->Prepare(kUpdateCursor, "move webhook dispatch cursor"));
-    stmt->BindInt64(1, cursor);
-    ARGUS_RETURN_IF_ERROR(stmt->Run());
-  }
-  return txn.Commit();
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "add webhook deliveries"));
+    for (const WebhookDelivery& delivery : deliveries) {
+      ARGUS_RETURN_IF_ERROR(InsertDelivery(w, delivery));
+    }
+    {
+      ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kUpdateCursor, "move webhook dispatch cursor"));
+      stmt->BindInt64(1, cursor);
+      ARGUS_RETURN_IF_ERROR(stmt->Run());
+    }
+    return txn.Commit();
+  });
 }
 
 Result<std::vector<LeasedDelivery>> SqliteWebhookStore::LeaseDeliveries(
@@ -464,49 +464,62 @@ Result<std::vector<LeasedDelivery>> SqliteWebhookStore::LeaseDeliveries(
   }
   if (request.max == 0) return std::vector<LeasedDelivery>();
   const TimestampUs lease_until = request.now + UsFromSeconds(request.lease_s);
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto txn,
-                         Transaction::BeginImmediate(*writer_, "lease webhook deliveries"));
-  ARGUS_ASSIGN_OR_RETURN(std::vector<LeasedDelivery> leased, PickDueDeliveries(*writer_, request));
-  for (LeasedDelivery& l : leased) {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kLeaseDelivery, "lease webhook deliveries"));
-    stmt->BindInt64(1, lease_until);
-    stmt->BindInt64(2, request.now);
-    stmt->BindText(3, l.delivery.id);
-    ARGUS_RETURN_IF_ERROR(stmt->Run());
-    l.delivery.attempts += 1;
-    l.delivery.next_attempt_at = lease_until;
-    l.delivery.updated_at = request.now;
-  }
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  return leased;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<std::vector<LeasedDelivery>> {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "lease webhook deliveries"));
+    ARGUS_ASSIGN_OR_RETURN(std::vector<LeasedDelivery> leased, PickDueDeliveries(w, request));
+    for (LeasedDelivery& l : leased) {
+      ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kLeaseDelivery, "lease webhook deliveries"));
+      stmt->BindInt64(1, lease_until);
+      stmt->BindInt64(2, request.now);
+      stmt->BindText(3, l.delivery.id);
+      ARGUS_RETURN_IF_ERROR(stmt->Run());
+      l.delivery.attempts += 1;
+      l.delivery.next_attempt_at = lease_until;
+      l.delivery.updated_at = request.now;
+    }
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return leased;
+  });
+}
+
+Result<std::optional<TimestampUs>> SqliteWebhookStore::NextDueAt() {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  // webhook_deliveries_due holds pending deliveries in due order: the first is the answer.
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare("SELECT next_attempt_at FROM webhook_deliveries "
+                                                "INDEXED BY webhook_deliveries_due WHERE status = "
+                                                "'pending' ORDER BY next_attempt_at LIMIT 1",
+                                                "find the next due webhook delivery"));
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::optional<TimestampUs>();
+  return std::optional<TimestampUs>(stmt->ColumnInt64(0));
 }
 
 Result<std::vector<std::string>> SqliteWebhookStore::RecordAttempts(
     const std::vector<AttemptResult>& results, int disable_after_failures) {
   std::vector<std::string> disabled;
   if (results.empty()) return disabled;
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto txn,
-                         Transaction::BeginImmediate(*writer_, "record webhook attempts"));
-  for (const AttemptResult& result : results) {
-    ARGUS_RETURN_IF_ERROR(RecordOne(result, disable_after_failures, disabled));
-  }
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  return disabled;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<std::vector<std::string>> {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "record webhook attempts"));
+    for (const AttemptResult& result : results) {
+      ARGUS_RETURN_IF_ERROR(RecordOne(w, result, disable_after_failures, disabled));
+    }
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return disabled;
+  });
 }
 
-Status SqliteWebhookStore::RecordOne(const AttemptResult& result, int disable_after_failures,
+Status SqliteWebhookStore::RecordOne(SqliteDatabase& w, const AttemptResult& result,
+                                     int disable_after_failures,
                                      std::vector<std::string>& disabled) {
   constexpr std::string_view kOperation = "record webhook attempts";
   // A std::string, not a default string_view: BindText binds NULL for a null data pointer.
   const std::string no_error;
   const std::string& error = result.success ? no_error : result.error;
   ARGUS_ASSIGN_OR_RETURN(std::optional<AttemptTarget> target,
-                         FindAttemptTarget(*writer_, result.delivery_id));
+                         FindAttemptTarget(w, result.delivery_id));
   if (!target) return OkStatus();  // deleted or purged while the attempt ran
   {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kInsertAttempt, kOperation));
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kInsertAttempt, kOperation));
     stmt->BindText(1, result.delivery_id);
     stmt->BindInt64(2, target->attempts);
     stmt->BindInt64(3, result.at);
@@ -523,7 +536,7 @@ Status SqliteWebhookStore::RecordOne(const AttemptResult& result, int disable_af
     if (status == DeliveryStatus::kPending) next_attempt_at = result.retry_at;
   }
   {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kFinishAttempt, kOperation));
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kFinishAttempt, kOperation));
     stmt->BindText(1, DeliveryStatusName(status));
     stmt->BindOptionalInt64(2, next_attempt_at);
     stmt->BindInt64(3, result.status_code);
@@ -534,14 +547,14 @@ Status SqliteWebhookStore::RecordOne(const AttemptResult& result, int disable_af
     ARGUS_RETURN_IF_ERROR(stmt->Run());
   }
   if (result.success) {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kWebhookSucceeded, kOperation));
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kWebhookSucceeded, kOperation));
     stmt->BindText(1, target->webhook_id);
     return stmt->Run();
   }
   int failures = 0;
   bool enabled = false;
   {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kWebhookFailed, kOperation));
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kWebhookFailed, kOperation));
     stmt->BindText(1, target->webhook_id);
     ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
     // The delivery row exists, so its webhook does (ON DELETE CASCADE).
@@ -553,7 +566,7 @@ Status SqliteWebhookStore::RecordOne(const AttemptResult& result, int disable_af
   if (disable_after_failures <= 0 || failures < disable_after_failures || !enabled) {
     return OkStatus();
   }
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kDisableWebhook, kOperation));
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kDisableWebhook, kOperation));
   stmt->BindText(1, "disabled after " + std::to_string(failures) + " consecutive failed attempts");
   stmt->BindInt64(2, result.at);
   stmt->BindText(3, target->webhook_id);
@@ -619,33 +632,35 @@ Result<WebhookDelivery> SqliteWebhookStore::Redeliver(std::string_view namespace
     return InvalidArgumentError("a redelivery needs at least one more attempt, not " +
                                 std::to_string(extra_attempts));
   }
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(*writer_, "redeliver webhook"));
-  ARGUS_RETURN_IF_ERROR(CheckWebhookInNamespace(*writer_, namespace_id, webhook_id));
-  WebhookDelivery delivery;
-  {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kRedeliver, "redeliver webhook"));
-    stmt->BindInt64(1, now);
-    stmt->BindInt64(2, extra_attempts);
-    stmt->BindText(3, delivery_id);
-    stmt->BindText(4, webhook_id);
-    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) return DeliveryNotFound(webhook_id, delivery_id);
-    ARGUS_ASSIGN_OR_RETURN(delivery, ReadDelivery(*stmt, path_));
-    // Step to the end so the statement completes before the commit.
-    ARGUS_RETURN_IF_ERROR(stmt->Run());
-  }
-  ARGUS_RETURN_IF_ERROR(txn.Commit());
-  return delivery;
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<WebhookDelivery> {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "redeliver webhook"));
+    ARGUS_RETURN_IF_ERROR(CheckWebhookInNamespace(w, namespace_id, webhook_id));
+    WebhookDelivery delivery;
+    {
+      ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kRedeliver, "redeliver webhook"));
+      stmt->BindInt64(1, now);
+      stmt->BindInt64(2, extra_attempts);
+      stmt->BindText(3, delivery_id);
+      stmt->BindText(4, webhook_id);
+      ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) return DeliveryNotFound(webhook_id, delivery_id);
+      ARGUS_ASSIGN_OR_RETURN(delivery, ReadDelivery(*stmt, path_));
+      // Step to the end so the statement completes before the commit.
+      ARGUS_RETURN_IF_ERROR(stmt->Run());
+    }
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return delivery;
+  });
 }
 
 Result<int64_t> SqliteWebhookStore::Purge(TimestampUs before) {
-  std::lock_guard lock(write_mu_);
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, writer_->Prepare(kPurge, "purge webhook deliveries"));
-  stmt->BindInt64(1, before);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());
-  // Counts the deliveries only: rows removed by the cascade are not included.
-  return stmt->Changes();
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<int64_t> {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kPurge, "purge webhook deliveries"));
+    stmt->BindInt64(1, before);
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    // Counts the deliveries only: rows removed by the cascade are not included.
+    return stmt->Changes();
+  });
 }
 
 }  // namespace argus::store::sqlite

@@ -7,20 +7,16 @@
 #include <string_view>
 #include <vector>
 
-#include "store/sqlite/connection_pool.h"
-#include "store/sqlite/sqlite_database.h"
+#include "store/sqlite/store_file.h"
 #include "store/store_registry.h"
 #include "store/webhook_store.h"
 
 namespace argus::store::sqlite {
 
-/// WebhookStore on its own SQLite file, `<data_dir>/webhooks.db`, in WAL mode, so delivery
-/// traffic never holds the metadata or task write lock. Durable once a call returns, with the
-/// same "metadata.sqlite.*" connection settings as the metadata store. One argus process per file
-/// (capabilities: durable, not multi_process).
-///
-/// Threading: as SqliteMetadataStore, one write connection behind a mutex plus a pool of up to
-/// kMaxReaders read-only connections. All methods are thread-safe.
+/// WebhookStore in metadata.db (SqliteStoreFile): writes run as operations of the file's group
+/// commit (the dispatcher's delivery rows and cursor move share commits with everything else);
+/// reads use its read-only pool. Durable once a call returns. One argus process per file
+/// (capabilities: durable, not multi_process). All methods are thread-safe.
 ///
 /// Left open by the contract, decided here:
 /// - CreateWebhook: AlreadyExists when the id is taken.
@@ -34,12 +30,10 @@ namespace argus::store::sqlite {
 /// - Redeliver: InvalidArgument unless extra_attempts >= 1.
 class SqliteWebhookStore final : public WebhookStore {
  public:
-  static constexpr int kMaxReaders = 4;
   static constexpr int kMaxLease = 1000;
   static constexpr int kMaxLeaseScan = 10000;
 
-  /// Opens or creates `<args.data_dir>/webhooks.db` and migrates it to the current schema.
-  /// Errors as SqliteMetadataStore::Create.
+  /// Opens (or shares) `<args.data_dir>/metadata.db`; errors as SqliteStoreFile::Open.
   static Result<std::unique_ptr<WebhookStore>> Create(const StoreArgs& args);
 
   Result<Webhook> CreateWebhook(const Webhook& webhook) override;
@@ -60,6 +54,7 @@ class SqliteWebhookStore final : public WebhookStore {
 
   Result<std::vector<LeasedDelivery>> LeaseDeliveries(
       const LeaseDeliveriesRequest& request) override;
+  Result<std::optional<TimestampUs>> NextDueAt() override;
   Result<std::vector<std::string>> RecordAttempts(const std::vector<AttemptResult>& results,
                                                   int disable_after_failures) override;
 
@@ -77,18 +72,16 @@ class SqliteWebhookStore final : public WebhookStore {
   Result<int64_t> Purge(TimestampUs before) override;
 
  private:
-  SqliteWebhookStore(std::string path, std::unique_ptr<SqliteDatabase> writer,
-                     SqliteOptions reader_options);
+  explicit SqliteWebhookStore(std::shared_ptr<SqliteStoreFile> file);
 
   // Runs one result of RecordAttempts on the writer, inside its transaction; appends the id of a
   // webhook it disabled to `disabled`.
-  Status RecordOne(const AttemptResult& result, int disable_after_failures,
+  Status RecordOne(SqliteDatabase& w, const AttemptResult& result, int disable_after_failures,
                    std::vector<std::string>& disabled);
 
+  const std::shared_ptr<SqliteStoreFile> file_;
   const std::string path_;
-  std::mutex write_mu_;
-  const std::unique_ptr<SqliteDatabase> writer_;  // used only under write_mu_
-  ConnectionPool readers_;
+  ConnectionPool& readers_;
 };
 
 }  // namespace argus::store::sqlite
