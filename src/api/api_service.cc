@@ -64,7 +64,7 @@ void WriteError(int status, std::string_view code, std::string_view message,
   out.status = status;
   out.content_type = "application/json";
   Json body = {{"error", {{"code", code}, {"message", message}, {"request_id", request_id}}}};
-  out.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  DumpJsonTo(body, &out.body);
 }
 
 Result<std::unique_ptr<ApiService>> ApiService::Create(const Config& config, ApiDeps deps) {
@@ -296,13 +296,14 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     ctx.body = std::move(body).value();
   }
 
-  Result<ApiResponse> result = InternalError("handler did not run");
-  try {
-    result = route.handler(ctx);
-  } catch (const std::exception& e) {
-    log::Error("handler threw", {{"route", route.pattern}, {"error", e.what()}});
-    result = InternalError("internal error");
-  }
+  Result<ApiResponse> result = [&]() -> Result<ApiResponse> {
+    try {
+      return route.handler(ctx);
+    } catch (const std::exception& e) {
+      log::Error("handler threw", {{"route", route.pattern}, {"error", e.what()}});
+      return InternalError("internal error");
+    }
+  }();
   if (result.ok() && result->websocket) {
     out.status = 101;
     out.websocket = std::move(result->websocket);
@@ -359,23 +360,26 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
     return OkStatus();
   }
   std::string_view authz = req.Header("authorization");
-  std::string token;
+  std::string_view token;
+  std::string query_token;  // only for ?access_token=, which needs decoding
   if (authz.size() >= 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
-    token = std::string(authz.substr(7));
+    token = authz.substr(7);
   } else if (route.allow_query_token && authz.empty()) {
-    token = ctx.Query("access_token").value_or("");
+    query_token = ctx.Query("access_token").value_or("");
+    token = query_token;
   }
   if (token.empty()) {
     return UnauthenticatedError("missing API key: send 'Authorization: Bearer <key>'");
   }
   const bool may_block = req.dispatch == Dispatch::kBlocking;
-  Result<Principal> verified = UnavailableError("the key is not cached");
+  std::optional<Result<Principal>> verified;
   if (may_block) {
     verified = auth_->Verify(token);
-  } else if (auto cached = auth_->VerifyCached(token)) {
-    verified = std::move(*cached);
+  } else {
+    verified = auth_->VerifyCached(token);
+    if (!verified) return UnavailableError("the key is not cached");
   }
-  ARGUS_ASSIGN_OR_RETURN(Principal p, std::move(verified));
+  ARGUS_ASSIGN_OR_RETURN(Principal p, std::move(*verified));
   if (int wait = charge ? per_key_.Take(p.key_id, std::chrono::steady_clock::now()) : 0; wait > 0) {
     return ResourceExhaustedError(std::to_string(wait));
   }
@@ -461,7 +465,7 @@ void ApiService::Respond(std::string_view request_id, const Route* route,
     out.body = std::move(*r.raw);
     out.content_type = r.content_type.empty() ? route->response_content_type : r.content_type;
   } else if (r.status != 204) {
-    out.body = r.body.dump(-1, ' ', false, Json::error_handler_t::replace);
+    DumpJsonTo(r.body, &out.body);
     out.content_type = "application/json";
   } else {
     out.content_type.clear();

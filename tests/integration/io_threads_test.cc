@@ -231,8 +231,10 @@ TEST_F(IoThreadsTest, ResumableUploadCompletesWhileSmallRequestsStayFast) {
 
   s3_.SetDelay(0);
   HttpResult done;
-  for (int i = 0; i < 20; ++i) {
-    done = Call("GET", task, nullptr, {{"Prefer", "wait=60"}});
+  // Waits shorter than the test client's 10 s read timeout (2 GiB take minutes under -L slow).
+  for (int i = 0; i < 60; ++i) {
+    done = Call("GET", task, nullptr, {{"Prefer", "wait=8"}});
+    ASSERT_EQ(done.status, 200) << done.body;
     if (done.json()["status"] != "running" && done.json()["status"] != "pending") break;
   }
   ASSERT_EQ(done.json()["status"], "succeeded") << done.body << server_->Log();

@@ -116,26 +116,34 @@ bool BlockingStrand::Post(std::function<void()> step, bool admit) {
   return false;
 }
 
-// One step per pool task: a long upload's chunks take turns with other connections' work instead
-// of holding a thread.
+// A few steps per pool task: a long upload's chunks follow one another on the thread that has
+// them in cache, without a wake-up per chunk, and still take turns with other connections' work
+// (the task goes back to the end of the pool's queue after kStepsPerTurn).
 void BlockingStrand::RunOne() {
-  std::function<void()> step;
-  {
-    std::lock_guard lock(mu_);
-    step = std::move(steps_.front());
-    steps_.pop_front();
+  constexpr int kStepsPerTurn = 8;
+  for (int turn = 0;; ++turn) {
+    std::function<void()> step;
+    {
+      std::lock_guard lock(mu_);
+      step = std::move(steps_.front());
+      steps_.pop_front();
+    }
+    RunGuarded(step);
+    step = nullptr;
+    bool more;
+    {
+      std::lock_guard lock(mu_);
+      more = !steps_.empty();
+      scheduled_ = more;
+    }
+    pending_.fetch_sub(1, std::memory_order_acq_rel);
+    wake_();
+    if (!more) return;
+    if (turn + 1 == kStepsPerTurn) {
+      pool_->Submit([self = shared_from_this()] { self->RunOne(); });
+      return;
+    }
   }
-  RunGuarded(step);
-  step = nullptr;
-  bool more;
-  {
-    std::lock_guard lock(mu_);
-    more = !steps_.empty();
-    scheduled_ = more;
-  }
-  pending_.fetch_sub(1, std::memory_order_acq_rel);
-  if (more) pool_->Submit([self = shared_from_this()] { self->RunOne(); });
-  wake_();
 }
 
 }  // namespace argus::api

@@ -73,7 +73,13 @@ struct HttpRequest {
   std::string_view Header(std::string_view lower_name) const;
   /// True when the header is present (even if empty).
   bool HasHeader(std::string_view lower_name) const;
+  /// Appends an empty header entry (for the transport's parser), reusing the strings of an
+  /// earlier request's headers: no allocation per header once a connection has warmed up.
+  std::pair<std::string, std::string>& NewHeader();
   void Clear();
+
+ private:
+  std::vector<std::pair<std::string, std::string>> spare_headers_;  // cleared, kept for reuse
 };
 
 /// Where a streaming response (Server-Sent Events) writes its body. Thread-safe: Write and
@@ -132,10 +138,13 @@ struct HttpResponse {
   /// Set to send a large body from a source (Content-Length = its size; `body` is ignored).
   std::shared_ptr<BodySource> body_source;
 
-  void AddHeader(std::string name, std::string value) {
-    headers.emplace_back(std::move(name), std::move(value));
-  }
+  /// Copies into strings kept from an earlier response when there are some (no allocation per
+  /// header on a warm connection).
+  void AddHeader(std::string_view name, std::string_view value);
   void Clear();
+
+ private:
+  std::vector<std::pair<std::string, std::string>> spare_headers_;  // cleared, kept for reuse
 };
 
 /// Reason phrase for a status code ("Not Found").

@@ -42,7 +42,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
   void on_response_impl(int, string_view, int, error_code&) override {}
   void on_field_impl(boost::beast::http::field, string_view name, string_view value,
                      error_code&) override {
-    auto& [n, v] = req_->headers.emplace_back();
+    auto& [n, v] = req_->NewHeader();
     n.resize(name.size());
     for (size_t i = 0; i < name.size(); ++i) {
       char c = name[i];
