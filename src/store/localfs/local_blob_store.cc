@@ -86,7 +86,9 @@ class LocalBlobWriter final : public BlobWriter {
   static constexpr size_t kWritePiece = 1 << 20;
 
   Status Write(std::string_view bytes) override {
-    if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
+    if (finished_ || sealed_) {
+      return FailedPreconditionError("blob writer is already sealed, committed or aborted");
+    }
     hasher_.Update(bytes);
     size_ += static_cast<int64_t>(bytes.size());
     if (pending_.capacity() < kWritePiece) pending_.reserve(kWritePiece);
@@ -101,12 +103,24 @@ class LocalBlobWriter final : public BlobWriter {
 
   int64_t size() const override { return size_; }
 
-  Result<BlobInfo> Commit(std::string_view expected_sha256) override {
+  Result<BlobInfo> Seal(std::string_view expected_sha256) override {
     if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
-    ARGUS_RETURN_IF_ERROR(Flush());
-    BlobInfo info{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
-    Status status = CheckExpectedSha256(expected_sha256, info.sha256);
-    if (status.ok()) status = Publish(info);
+    if (!sealed_) {
+      ARGUS_RETURN_IF_ERROR(Flush());
+      info_ = BlobInfo{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
+      sealed_ = true;
+    }
+    Status status = CheckExpectedSha256(expected_sha256, info_.sha256);
+    if (!status.ok()) {
+      Abort();
+      return status;
+    }
+    return info_;
+  }
+
+  Result<BlobInfo> Commit(std::string_view expected_sha256) override {
+    ARGUS_ASSIGN_OR_RETURN(BlobInfo info, Seal(expected_sha256));
+    Status status = Publish(info);
     Abort();  // the writer is finished either way; removes the temporary unless it was renamed
     if (!status.ok()) return status;
     return info;
@@ -202,6 +216,8 @@ class LocalBlobWriter final : public BlobWriter {
   int fd_;
   bool temp_exists_ = true;
   bool finished_ = false;
+  bool sealed_ = false;
+  BlobInfo info_;  // once sealed_
   int64_t size_ = 0;
   Sha256Hasher hasher_;
   std::string pending_;  // written bytes not yet handed to the file (< kWritePiece)
