@@ -140,7 +140,9 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
                 ARGUS_ASSIGN_OR_RETURN(int number, PartNumber(ctx.PathParam("number")));
                 std::string expected(ctx.http.Header("x-argus-sha256"));
                 std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
-                auto blob = upload->incoming().writer()->Commit(expected);
+                // Pinned until the part's row names the blob (ADR 0007).
+                auto blob = store::CommitPinned(*upload->incoming().writer(), *env.deps->metadata,
+                                                expected);
                 if (!blob.ok()) {
                   if (blob.status().code() == StatusCode::kInvalidArgument) {
                     return InvalidArgumentError("X-Argus-Sha256 does not match the part");
@@ -148,8 +150,8 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
                   return blob.status();
                 }
                 store::UploadPart part{.number = number,
-                                       .sha256 = blob->sha256,
-                                       .size = blob->size,
+                                       .sha256 = blob->info.sha256,
+                                       .size = blob->info.size,
                                        .created_at = env.deps->clock->NowUs()};
                 ARGUS_RETURN_IF_ERROR(env.deps->metadata->PutUploadPart(upload->bucket().id,
                                                                         ctx.PathParam("id"), part));

@@ -92,13 +92,15 @@ class LocalBlobWriter final : public BlobWriter {
   // without a copy.
   static constexpr size_t kWritePiece = 1 << 20;
   // Writeback of what was written is started every this many bytes, so the disk works while the
-  // rest arrives and Commit's fdatasync waits only for the tail, not for the whole blob.
+  // rest arrives and Commit's sync waits only for the tail, not for the whole blob.
   static constexpr int64_t kWritebackEvery = 8 << 20;
   // From this size a blob fdatasyncs its own bytes before it joins a group sync.
   static constexpr int64_t kOwnSyncBytes = 4 << 20;
 
   Status Write(std::string_view bytes) override {
-    if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
+    if (finished_ || sealed_) {
+      return FailedPreconditionError("blob writer is already sealed, committed or aborted");
+    }
     hasher_.Update(bytes);
     size_ += static_cast<int64_t>(bytes.size());
     if (pending_.empty() && bytes.size() >= kWritePiece) return WriteOut(bytes);
@@ -114,12 +116,24 @@ class LocalBlobWriter final : public BlobWriter {
 
   int64_t size() const override { return size_; }
 
-  Result<BlobInfo> Commit(std::string_view expected_sha256) override {
+  Result<BlobInfo> Seal(std::string_view expected_sha256) override {
     if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
-    ARGUS_RETURN_IF_ERROR(Flush());
-    BlobInfo info{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
-    Status status = CheckExpectedSha256(expected_sha256, info.sha256);
-    if (status.ok()) status = Publish(info);
+    if (!sealed_) {
+      ARGUS_RETURN_IF_ERROR(Flush());
+      info_ = BlobInfo{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
+      sealed_ = true;
+    }
+    Status status = CheckExpectedSha256(expected_sha256, info_.sha256);
+    if (!status.ok()) {
+      Abort();
+      return status;
+    }
+    return info_;
+  }
+
+  Result<BlobInfo> Commit(std::string_view expected_sha256) override {
+    ARGUS_ASSIGN_OR_RETURN(BlobInfo info, Seal(expected_sha256));
+    Status status = Publish(info);
     Abort();  // the writer is finished either way; removes the temporary unless it was renamed
     if (!status.ok()) return status;
     return info;
@@ -229,6 +243,8 @@ class LocalBlobWriter final : public BlobWriter {
   int fd_;
   bool temp_exists_ = true;
   bool finished_ = false;
+  bool sealed_ = false;
+  BlobInfo info_;  // once sealed_
   int64_t size_ = 0;
   int64_t written_ = 0;         // bytes handed to the file
   int64_t writeback_from_ = 0;  // where the next sync_file_range starts

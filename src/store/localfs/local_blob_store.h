@@ -30,9 +30,11 @@ namespace argus::store::localfs {
 /// response); they hold their own file descriptor, paths and a share of the group sync, not a
 /// pointer to the store, so they stay usable after the store is destroyed. Two writers committing
 /// the same bytes at once both succeed (the second rename replaces an identical file). Delete is
-/// unconditional: one racing with a deduplicating Commit of the same blob can remove it after that
-/// Commit returned. A collector narrows the window by deleting only blobs whose last_used is old,
-/// but cannot close it through this contract (no delete-if-unused-since).
+/// unconditional: one racing with a deduplicating Commit of the same blob could remove it after
+/// that Commit returned, which is why nobody deletes a blob except through
+/// BlobReferences::DeleteBlobIfUnreferenced, whose claim keeps pinned writers out until the
+/// unlink is done (ADR 0007). Seal flushes and hashes; the temporary stays in tmp/ until Commit
+/// renames it.
 ///
 /// Directories `<aa>/<bb>` are created on demand and never removed (at most 65,536), so a Delete
 /// never races with a rename into the same directory.

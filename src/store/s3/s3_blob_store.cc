@@ -111,7 +111,9 @@ class S3BlobWriter final : public BlobWriter {
   ~S3BlobWriter() override { Abort(); }
 
   Status Write(std::string_view bytes) override {
-    if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
+    if (finished_ || sealed_) {
+      return FailedPreconditionError("blob writer is already sealed, committed or aborted");
+    }
     hasher_.Update(bytes);
     size_ += static_cast<int64_t>(bytes.size());
     while (!bytes.empty()) {
@@ -133,11 +135,24 @@ class S3BlobWriter final : public BlobWriter {
 
   int64_t size() const override { return size_; }
 
-  Result<BlobInfo> Commit(std::string_view expected_sha256) override {
+  // Only hashes: the last part (or the single PUT) stays buffered until Commit.
+  Result<BlobInfo> Seal(std::string_view expected_sha256) override {
     if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
-    BlobInfo info{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
-    Status status = CheckExpectedSha256(expected_sha256, info.sha256);
-    if (status.ok()) status = Publish(info);
+    if (!sealed_) {
+      info_ = BlobInfo{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
+      sealed_ = true;
+    }
+    Status status = CheckExpectedSha256(expected_sha256, info_.sha256);
+    if (!status.ok()) {
+      Abort();
+      return status;
+    }
+    return info_;
+  }
+
+  Result<BlobInfo> Commit(std::string_view expected_sha256) override {
+    ARGUS_ASSIGN_OR_RETURN(BlobInfo info, Seal(expected_sha256));
+    Status status = Publish(info);
     Abort();  // finished either way; removes what is left in tmp/
     if (!status.ok()) return status;
     return info;
@@ -259,6 +274,8 @@ class S3BlobWriter final : public BlobWriter {
   Sha256Hasher hasher_;
   int64_t size_ = 0;
   bool finished_ = false;
+  bool sealed_ = false;
+  BlobInfo info_;                   // once sealed_
   std::string upload_id_;           // of a multipart upload started and not completed/aborted
   std::vector<std::string> etags_;  // of the parts sent, in order
   bool marker_exists_ = false;

@@ -28,7 +28,10 @@ namespace argus::store::s3 {
 /// of bytes that exist already overwrites the blob with the identical bytes (PUT or copy), which
 /// refreshes LastModified on every S3 implementation and replaces a damaged copy; there is no
 /// HEAD-then-touch (S3 has no touch, and a self-copy with MetadataDirective=REPLACE does not
-/// refresh LastModified on s3rver).
+/// refresh LastModified on s3rver). S3 has no conditional DELETE either: a DELETE racing with
+/// that overwrite could remove bytes a new object names, so blobs are deleted only through
+/// BlobReferences::DeleteBlobIfUnreferenced, which keeps pinned writers out until the DELETE has
+/// been answered (ADR 0007). Seal only finishes the hash; nothing is sent until Commit.
 ///
 /// CleanTemporary lists `tmp/`: a marker older than the cut-off has its multipart upload aborted
 /// and is deleted; an unmarked temporary older than the cut-off is deleted. Markers make this
