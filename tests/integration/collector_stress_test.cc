@@ -171,8 +171,11 @@ class CollectorStress {
     if (part.status != 200) {
       return Fail(key + ": part 1 answered " + std::to_string(part.status) + " " + part.body);
     }
-    auto done = CallJson("POST", base + "/complete", Json{{"sha256", content.sha256}});
-    if (done.status != 201) {
+    // Completing is a task: wait for it (200 with the finished task; 202 if still running).
+    auto done = server_->Call("POST", base + "/complete", server_->admin_key(),
+                              Json{{"sha256", content.sha256}},
+                              {{"X-Namespace", "a"}, {"Prefer", "wait=8"}});
+    if (done.status != 200 || done.json()["status"] != "succeeded") {
       return Fail(key + ": complete answered " + std::to_string(done.status) + " " + done.body);
     }
     uploads_.fetch_add(1);

@@ -27,7 +27,8 @@ class GateExtractor final : public Extractor {
   };
   GateExtractor(std::string name, Gate* gate) : gate_(gate) {
     info_.name = std::move(name);
-    info_.version = std::to_string(1);  // (a literal here trips GCC 12's -Wstringop-overflow at -O3)
+    info_.version =
+        std::to_string(1);  // (a literal here trips GCC 12's -Wstringop-overflow at -O3)
   }
   const ExtractorInfo& info() const override { return info_; }
   Result<Json> Extract(const DecodedImage&, const Json&, ExtractContext&) const override {
