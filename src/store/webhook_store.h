@@ -152,9 +152,10 @@ class WebhookStore {
   /// attempts + 1 and next_attempt_at = now + lease_s before it is returned.
   virtual Result<std::vector<LeasedDelivery>> LeaseDeliveries(
       const LeaseDeliveriesRequest& request) = 0;
-  /// When the earliest pending delivery is due (its next attempt, or the end of the lease of one
-  /// in flight), nullopt when none is pending: the dispatcher sleeps until then.
-  virtual Result<std::optional<TimestampUs>> NextDueAt() = 0;
+  /// When the earliest pending delivery of webhook `webhook_id` is due (its next attempt, or the
+  /// end of the lease of one in flight), nullopt when it has none pending (or does not exist):
+  /// the dispatcher looks for that webhook's deliveries again then.
+  virtual Result<std::optional<TimestampUs>> NextDueAt(std::string_view webhook_id) = 0;
   /// Records attempts in one transaction, in order, as if one call were made per result: an
   /// attempt row each; the delivery becomes succeeded, or failed when it has no attempts left,
   /// else stays pending until retry_at; the webhook's consecutive_failures resets on success and

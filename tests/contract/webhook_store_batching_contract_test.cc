@@ -33,7 +33,9 @@ TEST_P(WebhookStoreContractTest, PerWebhookLeaseTakesEachListedWebhooksOldestDue
 
   // The per-webhook counts replace in_flight and max_per_webhook; the result is in due order.
   std::vector<LeasedDelivery> leased = MustLease(
-      {.now = now, .max = 100, .max_per_webhook = 0,
+      {.now = now,
+       .max = 100,
+       .max_per_webhook = 0,
        .per_webhook = {{slow.id, 2}, {other.id, 5}, {off.id, 3}, {"no-such-webhook", 1}}});
   std::vector<std::string> ids;
   for (const LeasedDelivery& l : leased) ids.push_back(l.delivery.id);
@@ -46,6 +48,24 @@ TEST_P(WebhookStoreContractTest, PerWebhookLeaseTakesEachListedWebhooksOldestDue
   EXPECT_THAT(LeasedIds({.now = now, .max = 1, .per_webhook = {{slow.id, 5}, {other.id, 5}}}),
               ElementsAre(backlog[2].id));
   EXPECT_THAT(LeasedIds({.now = now, .per_webhook = {{other.id, 5}}}), IsEmpty());
+}
+
+TEST_P(WebhookStoreContractTest, NextDueAtIsAWebhooksEarliestPendingDeliveryOrLease) {
+  Webhook w = MustCreate();
+  Webhook other = MustCreate();
+  EXPECT_EQ(store_->NextDueAt(w.id).value_or(0), std::nullopt);
+  const TimestampUs now = Now();
+  WebhookDelivery soon = MakeDelivery(w, now + 5 * kSecondUs);
+  MustAdd({MakeDelivery(w, now + 9 * kSecondUs), soon, MakeDelivery(other, now + kSecondUs)});
+  EXPECT_EQ(store_->NextDueAt(w.id).value_or(0), now + 5 * kSecondUs);
+  EXPECT_EQ(store_->NextDueAt(other.id).value_or(0), now + kSecondUs);
+  // A leased delivery is due again when its lease ends; finished ones are never due.
+  clock_.AdvanceUs(5 * kSecondUs);
+  ASSERT_EQ(MustLease({.now = Now(), .lease_s = 1, .per_webhook = {{w.id, 1}}}).size(), 1u);
+  EXPECT_EQ(store_->NextDueAt(w.id).value_or(0), Now() + kSecondUs);
+  MustRecord({Success(soon.id)});
+  EXPECT_EQ(store_->NextDueAt(w.id).value_or(0), now + 9 * kSecondUs);
+  EXPECT_EQ(store_->NextDueAt("no-such-webhook").value_or(0), std::nullopt);
 }
 
 TEST_P(WebhookStoreContractTest, ADeliveryAddedLeasedIsRetriedOnlyAfterItsLease) {
@@ -84,11 +104,11 @@ TEST_P(WebhookStoreContractTest, ABatchOfResultsActsAsOneCallPerResultInOrder) {
   const TimestampUs retry_at = Now() + kSecondUs;
 
   // Failure, success, failure, failure: the success reset the count, two failures follow it.
-  EXPECT_THAT(MustRecord({Failure(batch[0].id, retry_at), Success(batch[1].id),
-                          Failure(batch[2].id, retry_at), Success(o.id),
-                          Failure(batch[3].id, retry_at)},
-                         3),
-              IsEmpty());
+  EXPECT_THAT(
+      MustRecord({Failure(batch[0].id, retry_at), Success(batch[1].id),
+                  Failure(batch[2].id, retry_at), Success(o.id), Failure(batch[3].id, retry_at)},
+                 3),
+      IsEmpty());
   EXPECT_EQ(MustGet(w).consecutive_failures, 2);
   EXPECT_EQ(MustGet(other).consecutive_failures, 0);
   EXPECT_EQ(MustGetDelivery(w, batch[0].id).status, DeliveryStatus::kPending);

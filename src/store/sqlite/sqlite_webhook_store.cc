@@ -52,10 +52,10 @@ constexpr std::string_view kInsertDelivery =
     ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15"
     " WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)";
 
-#define ARGUS_LEASE_COLUMNS                                                                     \
-  "d.id, d.webhook_id, d.namespace_id, d.event_id, d.event_type, d.payload, d.status,"          \
-  " d.attempts, d.max_attempts, d.next_attempt_at, d.last_status_code, d.last_error,"           \
-  " d.last_latency_ms, d.created_at, d.updated_at,"                                             \
+#define ARGUS_LEASE_COLUMNS                                                            \
+  "d.id, d.webhook_id, d.namespace_id, d.event_id, d.event_type, d.payload, d.status," \
+  " d.attempts, d.max_attempts, d.next_attempt_at, d.last_status_code, d.last_error,"  \
+  " d.last_latency_ms, d.created_at, d.updated_at,"                                    \
   " w.url, w.secret, w.previous_secret, w.previous_secret_expires_at"
 // CROSS JOIN keeps webhook_deliveries the outer loop, so the scan walks webhook_deliveries_due in
 // lease order and can stop early, instead of sorting every due delivery of every webhook.
@@ -71,6 +71,9 @@ constexpr std::string_view kLeaseCandidatesOfWebhook =
     " FROM webhooks AS w CROSS JOIN webhook_deliveries AS d ON d.webhook_id = w.id"
     " WHERE w.id = ?1 AND w.enabled = 1 AND d.status = 'pending' AND d.next_attempt_at <= ?2"
     " ORDER BY d.next_attempt_at, d.id LIMIT ?3";
+constexpr std::string_view kNextDueOfWebhook =
+    "SELECT next_attempt_at FROM webhook_deliveries INDEXED BY webhook_deliveries_due_by_webhook"
+    " WHERE webhook_id = ? AND status = 'pending' ORDER BY next_attempt_at LIMIT 1";
 constexpr std::string_view kLeaseDelivery =
     "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ?"
     " WHERE id = ?";
@@ -302,7 +305,8 @@ Result<std::vector<LeasedDelivery>> PickDueDeliveries(SqliteDatabase& db,
     if (!row) break;
     int& webhook_in_flight = in_flight[stmt->ColumnText(1)];
     if (webhook_in_flight >= request.max_per_webhook) continue;
-    ARGUS_ASSIGN_OR_RETURN(LeasedDelivery leased, ReadLeaseCandidate(*stmt, request.now, db.path()));
+    ARGUS_ASSIGN_OR_RETURN(LeasedDelivery leased,
+                           ReadLeaseCandidate(*stmt, request.now, db.path()));
     ++webhook_in_flight;
     picked.push_back(std::move(leased));
   }
@@ -383,8 +387,8 @@ Status CountFailures(SqliteDatabase& w, const std::string& webhook_id, const Web
   }
   ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kDisableWebhook, kOperation));
   stmt->BindInt64(1, failures);
-  stmt->BindText(2, "disabled after " + std::to_string(failures_then) +
-                        " consecutive failed attempts");
+  stmt->BindText(
+      2, "disabled after " + std::to_string(failures_then) + " consecutive failed attempts");
   stmt->BindInt64(3, o.at[*disabled_by]);
   stmt->BindText(4, webhook_id);
   ARGUS_RETURN_IF_ERROR(stmt->Run());
@@ -575,13 +579,13 @@ Result<std::vector<LeasedDelivery>> SqliteWebhookStore::LeaseDeliveries(
   });
 }
 
-Result<std::optional<TimestampUs>> SqliteWebhookStore::NextDueAt() {
+Result<std::optional<TimestampUs>> SqliteWebhookStore::NextDueAt(std::string_view webhook_id) {
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
-  // webhook_deliveries_due holds pending deliveries in due order: the first is the answer.
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare("SELECT next_attempt_at FROM webhook_deliveries "
-                                                "INDEXED BY webhook_deliveries_due WHERE status = "
-                                                "'pending' ORDER BY next_attempt_at LIMIT 1",
-                                                "find the next due webhook delivery"));
+  // webhook_deliveries_due_by_webhook holds each webhook's pending deliveries in due order: the
+  // first is the answer.
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db->Prepare(kNextDueOfWebhook, "find a webhook's next due delivery"));
+  stmt->BindText(1, webhook_id);
   ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return std::optional<TimestampUs>();
   return std::optional<TimestampUs>(stmt->ColumnInt64(0));

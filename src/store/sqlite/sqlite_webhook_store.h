@@ -55,7 +55,7 @@ class SqliteWebhookStore final : public WebhookStore {
 
   Result<std::vector<LeasedDelivery>> LeaseDeliveries(
       const LeaseDeliveriesRequest& request) override;
-  Result<std::optional<TimestampUs>> NextDueAt() override;
+  Result<std::optional<TimestampUs>> NextDueAt(std::string_view webhook_id) override;
   Result<std::vector<std::string>> RecordAttempts(const std::vector<AttemptResult>& results,
                                                   int disable_after_failures) override;
 
