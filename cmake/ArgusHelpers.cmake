@@ -19,10 +19,17 @@ function(argus_add_library name)
   target_link_libraries(${name} PUBLIC ${A_DEPS} PRIVATE ${A_PRIVATE_DEPS} argus_build_flags)
 endfunction()
 
+# WRAPPED: a gtest filter of the cases that need a server a wrapper script starts (they run as
+# add_test entries of their own under that script, never bare, where they could only skip).
 function(argus_add_test name)
-  cmake_parse_arguments(A "" "" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(A "" "WRAPPED" "SRCS;DEPS;LABELS" ${ARGN})
   add_executable(${name} ${A_SRCS})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PRIVATE ${A_DEPS} GTest::gmock GTest::gtest_main argus_build_flags)
-  gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${A_LABELS}")
+  if(A_WRAPPED)
+    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST TEST_FILTER "-${A_WRAPPED}"
+                         PROPERTIES LABELS "${A_LABELS}")
+  else()
+    gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST PROPERTIES LABELS "${A_LABELS}")
+  endif()
 endfunction()

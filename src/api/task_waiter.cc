@@ -138,6 +138,14 @@ void TaskWaiter::Shutdown() {
   for (auto& p : polls) p->attempt(true);
 }
 
+void TaskWaiter::Resolve(const Done& done, bool terminal) {
+  try {
+    done(terminal);
+  } catch (const std::exception& e) {  // an answer's own path: log, keep serving the others
+    log::Error("answering a waiting request threw", {{"error", e.what()}});
+  }
+}
+
 TaskWaiter::PollResult TaskWaiter::Try(Poller& p, bool final) {
   PollResult r;
   try {
@@ -176,7 +184,7 @@ void TaskWaiter::Run() {
     }
     if (!ready.empty() || !due.empty()) {
       lock.unlock();
-      for (auto& [done, terminal] : ready) done(terminal);
+      for (auto& [done, terminal] : ready) Resolve(done, terminal);
       for (auto& p : due) {
         const bool final = p->deadline <= Clock::now();
         PollResult r = Try(*p, final);

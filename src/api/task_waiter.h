@@ -77,6 +77,8 @@ class TaskWaiter {
   bool Wants(const Poller& p, const store::Event& e) const;
   /// Runs one attempt; nothing it throws escapes. Called without mu_ held.
   static PollResult Try(Poller& p, bool final);
+  /// Calls `done`; nothing it throws escapes. Called without mu_ held.
+  static void Resolve(const Done& done, bool terminal);
   void Run();
 
   store::TaskQueue* tasks_;

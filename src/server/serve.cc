@@ -147,6 +147,10 @@ std::unique_ptr<engine::InferenceRuntime> StartInference(const Config& config,
   }
   options.blobs = blobs;
   options.max_blob_bytes = config.GetInt("images.max_bytes");
+  options.max_waiting =
+      static_cast<int>(std::max<int64_t>(1, config.GetInt("inference.max_waiting")));
+  options.max_waiting_per_target =
+      static_cast<int>(std::max<int64_t>(1, config.GetInt("inference.max_waiting_per_model")));
   auto runtime = std::make_unique<engine::InferenceRuntime>(std::move(pool), options);
   for (auto make : {&engine::NewObjectDetectionExtractor, &engine::NewImageEmbeddingExtractor,
                     &engine::NewModerationExtractor, &engine::NewImagePropertiesExtractor,
@@ -182,7 +186,7 @@ Json WorkersJson(const std::vector<engine::WorkerInfo>& workers) {
 void AddQueueMetrics(MetricsRegistry& metrics, store::TaskQueue* tasks,
                      std::vector<std::string> known_queues) {
   metrics.AddCollector([tasks, known_queues](std::string& out) {
-    auto stats = tasks->Stats();
+    auto stats = tasks->Stats("");
     if (!stats.ok()) return;
     for (const auto& name : known_queues) {
       bool seen = false;
@@ -335,7 +339,7 @@ int RunServe(const Config& config) {
   AddWorkerMetrics(metrics, &workers);
   if (Status s = workers.Start(); !s.ok()) return Fail(s);
   engine::SyncScheduler sync_scheduler(metadata->get(), tasks->get(), &sync_runner, {},
-                                       &SystemClock::Get());
+                                       &SystemClock::Get(), bus->get());
   sync_scheduler.Start();
 
   std::atomic<bool> started{false};
@@ -408,6 +412,10 @@ int RunServe(const Config& config) {
   http.max_header_bytes = static_cast<uint32_t>(config.GetInt("http.max_header_bytes"));
   http.read_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(config.GetDouble("http.read_timeout_s") * 1000));
+  http.max_connections =
+      static_cast<size_t>(std::max<int64_t>(1, config.GetInt("http.max_connections")));
+  http.stream_max_queued_bytes = static_cast<size_t>(
+      std::max<int64_t>(64 * 1024, config.GetInt("http.stream_max_queued_bytes")));
   http.idle_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(config.GetDouble("http.idle_timeout_s") * 1000));
   auto server = api::HttpServer::Create(http, service->get());

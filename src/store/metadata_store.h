@@ -337,6 +337,9 @@ class MetadataStore {
   /// Stores `sync` as given (the caller fills id and times). NotFound when the bucket is gone;
   /// InvalidArgument for an interval_s below 1 or a namespace_id other than the bucket's. A
   /// bucket's syncs (and their file records) are deleted with it.
+  // Creating, rescheduling (paused, interval_s or next_run_at given) and deleting a sync append
+  // "sync.created" / "sync.updated" / "sync.deleted" to the EventLog in the same transaction
+  // (data: id, bucket_id, paused, interval_s, next_run_at; never the source's credentials).
   virtual Result<Sync> CreateSync(const Sync& sync) = 0;
   /// NotFound when absent or in another namespace (empty `namespace_id`: any namespace).
   virtual Result<Sync> GetSync(std::string_view namespace_id, std::string_view id) = 0;

@@ -236,7 +236,10 @@ class TaskQueue {
 
   virtual Status SetQueuePaused(std::string_view queue, bool paused) = 0;
   virtual Status SetKindLimits(std::string_view kind, const KindLimits& limits) = 0;
-  virtual Result<std::vector<QueueStats>> Stats() = 0;
+  /// Per-queue counts of the live tasks of `namespace_id` (empty: every namespace), with each
+  /// queue's pause flag. With a namespace, only queues it has live tasks in are listed (another
+  /// tenant's queue names stay private); without, every known queue is.
+  virtual Result<std::vector<QueueStats>> Stats(std::string_view namespace_id) = 0;
 
   /// Deletes terminal tasks finished before `before`; returns how many. (Their events are the
   /// EventLog's, purged there.)

@@ -37,7 +37,9 @@ TEST_P(MetadataStoreContractTest, AppendedEventsAreReadInOrderFromACursor) {
                              .queue = i == 0 ? "cpu" : "",
                              .data_json = R"({"n":)" + std::to_string(i) + "}"});
     ASSERT_TRUE(seq.ok()) << seq.status().ToString();
-    if (!seqs.empty()) EXPECT_GT(*seq, seqs.back());
+    if (!seqs.empty()) {
+      EXPECT_GT(*seq, seqs.back());
+    }
     seqs.push_back(*seq);
   }
   std::vector<Event> all = ReadAll(*log_);

@@ -249,7 +249,7 @@ TEST_P(TaskQueueContractTest, StatsCountWaitingAndRunningTasksPerQueue) {
   ASSERT_TRUE(queue_->SetQueuePaused("io", true).ok());
   clock_.AdvanceUs(kSecondUs);
 
-  auto stats = queue_->Stats();
+  auto stats = queue_->Stats("");
   ASSERT_TRUE(stats.ok()) << stats.status().ToString();
   auto find = [&](const std::string& name) -> const QueueStats* {
     auto it = std::find_if(stats->begin(), stats->end(),
@@ -271,6 +271,39 @@ TEST_P(TaskQueueContractTest, StatsCountWaitingAndRunningTasksPerQueue) {
   ASSERT_NE(io, nullptr);
   EXPECT_TRUE(io->paused);
   EXPECT_EQ(io->pending + io->scheduled + io->running, 0);
+}
+
+TEST_P(TaskQueueContractTest, StatsOfANamespaceCountOnlyItsTasksAndQueues) {
+  auto enqueue = [&](const std::string& ns, const std::string& queue, int n) {
+    NewTask t = MakeTask("k", 5, queue);
+    t.namespace_id = ns;
+    ASSERT_TRUE(queue_->Enqueue(std::vector<NewTask>(n, t), 0).ok());
+  };
+  enqueue("a", "cpu", 1500);
+  enqueue("b", "cpu", 7);
+  enqueue("b", "secret-queue", 2);
+  ASSERT_EQ(MustLease({.worker_id = "w", .namespace_id = "a", .max_tasks = 2}).size(), 2u);
+  NewTask later = MakeTask("k", 5, "cpu");
+  later.namespace_id = "a";
+  later.run_at = Now() + 60 * kSecondUs;
+  ASSERT_TRUE(queue_->Enqueue({later}, 0).ok());
+  ASSERT_TRUE(queue_->SetQueuePaused("cpu", true).ok());
+  ASSERT_TRUE(queue_->SetQueuePaused("io", true).ok());  // no task of "a" there
+  auto a = queue_->Stats("a");
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  ASSERT_EQ(a->size(), 1u);  // not "secret-queue", not "io"
+  EXPECT_EQ((*a)[0].queue, "cpu");
+  EXPECT_EQ((*a)[0].pending, 1498);
+  EXPECT_EQ((*a)[0].running, 2);
+  EXPECT_EQ((*a)[0].scheduled, 1);
+  EXPECT_TRUE((*a)[0].paused);
+  EXPECT_THAT(queue_->Stats("nobody").value_or(std::vector<QueueStats>(1)), IsEmpty());
+  auto all = queue_->Stats("");
+  ASSERT_TRUE(all.ok());
+  int64_t pending = 0;
+  for (const QueueStats& q : *all) pending += q.pending;
+  EXPECT_EQ(pending, 1498 + 7 + 2);
+  EXPECT_EQ(all->size(), 3u);  // cpu, io (paused, empty), secret-queue
 }
 
 TEST_P(TaskQueueContractTest, EventsRecordEveryTransitionInOrder) {

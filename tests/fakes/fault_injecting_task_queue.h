@@ -94,9 +94,9 @@ class FaultInjectingTaskQueue final : public TaskQueue {
     ARGUS_INJECT_FAULT(plan_, "SetKindLimits");
     return base_->SetKindLimits(kind, limits);
   }
-  Result<std::vector<QueueStats>> Stats() override {
+  Result<std::vector<QueueStats>> Stats(std::string_view namespace_id) override {
     ARGUS_INJECT_FAULT(plan_, "Stats");
-    return base_->Stats();
+    return base_->Stats(namespace_id);
   }
   Result<int64_t> Purge(TimestampUs before) override {
     ARGUS_INJECT_FAULT(plan_, "Purge");

@@ -203,3 +203,33 @@ TEST(LifecycleTest, OverTheAddressRateIsRefusedBeforeTheBodyIsRead) {
 
 }  // namespace
 }  // namespace argus::testing
+
+namespace argus::testing {
+namespace {
+
+// Past http.max_connections a new connection gets 503 with Retry-After and is closed; once one
+// goes away there is room again.
+TEST(ConnectionCapTest, OneMoreThanTheCapIsAnswered503AndClosed) {
+  auto server = TestServer::Start({.env = {"ARGUS_HTTP_MAX_CONNECTIONS=4"}});
+  ASSERT_GT(server->port(), 0) << server->Log();
+  std::vector<std::unique_ptr<Connection>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<Connection>(server->port()));
+    ASSERT_TRUE(held.back()->Send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    ASSERT_EQ(held.back()->Read().status, 200);  // accepted and kept alive
+  }
+  HttpResult refused = Request(server->port(), "GET", "/healthz");
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(refused.Header("retry-after"), "1");
+  EXPECT_EQ(refused.json()["error"]["code"], "unavailable");
+  held.pop_back();
+  bool served = false;
+  for (int i = 0; i < 100 && !served; ++i) {  // the server notices the close on its own time
+    served = Request(server->port(), "GET", "/healthz").status == 200;
+    if (!served) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(served);
+}
+
+}  // namespace
+}  // namespace argus::testing

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -162,6 +163,22 @@ bool Connection::ClosedByPeer(int timeout_ms) {
   if (::poll(&p, 1, timeout_ms) <= 0) return false;
   char c;
   return ::recv(fd_, &c, 1, MSG_PEEK) == 0;
+}
+
+bool Connection::DrainUntilClosed(int timeout_ms) {
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  char buf[65536];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    until - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) return false;
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n == 0) return true;
+    if (n < 0) return errno == ECONNRESET;
+  }
 }
 
 HttpResult Request(int port, const std::string& method, const std::string& path,

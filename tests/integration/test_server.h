@@ -48,6 +48,9 @@ class Connection {
   std::string ReadUntil(const std::string& needle, int timeout_ms = 10000);
   /// True when the server has closed the connection (read returns EOF) within `timeout_ms`.
   bool ClosedByPeer(int timeout_ms = 5000);
+  /// Reads and drops whatever arrives until the server closes the connection (true) or
+  /// `timeout_ms` passes without it (false).
+  bool DrainUntilClosed(int timeout_ms);
 
  private:
   int fd_ = -1;

@@ -1,7 +1,9 @@
 // Durability of uploads under kill -9: 200 concurrent uploads (one client each), SIGKILL at a
 // random moment, restart. Every acknowledged object is there with exactly the bytes sent; every
-// visible object is complete (never a partial one); no orphan blob or temporary is left once the
-// start-up collection ran. 3 trials here; ARGUS_UPLOAD_CRASH_TRIALS=10 for the slow run.
+// visible object is complete (never a partial one) and has exactly one object.created event, and
+// no event exists for an object that does not (the event commits with the object row); no orphan
+// blob or temporary is left once the start-up collection ran. 3 trials here;
+// ARGUS_UPLOAD_CRASH_TRIALS=10 for the slow run.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -11,6 +13,7 @@
 #include <mutex>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "core/crypto.h"
@@ -112,6 +115,7 @@ TEST(UploadCrashTest, AcknowledgedObjectsSurviveKill9Whole) {
     auto server = TestServer::Start({.env = env, .data_dir = dir});
     ASSERT_GT(server->port(), 0) << server->Log();
     std::map<std::string, std::string> visible;
+    std::map<std::string, int> created_events;  // object id → its object.created events
     std::string cursor;
     for (int page = 0; page < 100; ++page) {
       auto r = server->Call("GET",
@@ -119,7 +123,10 @@ TEST(UploadCrashTest, AcknowledgedObjectsSurviveKill9Whole) {
                                 (cursor.empty() ? std::string() : "&cursor=" + cursor),
                             server->admin_key(), nullptr, {{"X-Namespace", "crash"}});
       ASSERT_EQ(r.status, 200) << r.body;
-      for (const auto& o : r.json()["items"]) visible[o["key"]] = o["sha256"];
+      for (const auto& o : r.json()["items"]) {
+        visible[o["key"]] = o["sha256"];
+        created_events[o["id"]] = 0;
+      }
       if (r.json()["next_cursor"].is_null()) break;
       cursor = r.json()["next_cursor"];
     }
@@ -137,6 +144,16 @@ TEST(UploadCrashTest, AcknowledgedObjectsSurviveKill9Whole) {
       ASSERT_EQ(bytes.status, 200) << key;
       EXPECT_EQ(Sha(bytes.body), sha) << key;
     }
+    // One event per object, and none for an object that was never committed.
+    auto events = RunProcess({"sqlite3", dir + "/metadata.db",
+                              "SELECT subject_id FROM events WHERE type = 'object.created'"});
+    ASSERT_EQ(events.exit_code, 0) << events.output;
+    std::istringstream lines(events.output);
+    for (std::string id; std::getline(lines, id);) {
+      ASSERT_TRUE(created_events.count(id)) << "object.created for an object that does not exist";
+      ++created_events[id];
+    }
+    for (const auto& [id, n] : created_events) EXPECT_EQ(n, 1) << "object " << id;
     // Exactly the referenced blobs remain, and no temporary.
     std::set<std::string> referenced;
     for (const auto& [key, sha] : visible) referenced.insert(sha);

@@ -1,5 +1,4 @@
 #include "api/handlers/handlers.h"
-#include "api/handlers/queue_stats.h"
 #include "core/json_schema.h"
 
 namespace argus::api {
@@ -213,13 +212,7 @@ void AddQueueRoutes(Router& router, HandlerEnv env, ExternalWorkers* external) {
               .response_schema = ListSchema({{"type", "object"}}),
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 // A namespace key always has its namespace in scope: it never sees the totals.
-                if (ctx.namespace_id.empty()) {
-                  ARGUS_ASSIGN_OR_RETURN(auto stats, env.deps->tasks->Stats());
-                  return ApiResponse::Of(200, QueueStatsJson(stats));
-                }
-                ARGUS_ASSIGN_OR_RETURN(auto stats,
-                                       NamespaceQueueStats(*env.deps->tasks, ctx.namespace_id,
-                                                           env.deps->clock->NowUs()));
+                ARGUS_ASSIGN_OR_RETURN(auto stats, env.deps->tasks->Stats(ctx.namespace_id));
                 return ApiResponse::Of(200, QueueStatsJson(stats));
               }});
   for (const char* action : {"pause", "resume"}) {

@@ -311,6 +311,18 @@ class ServerImpl final : public HttpServer {
         continue;
       }
       beast::error_code ignored;
+      if (active_.load() >= options_.max_connections) {
+        // Over the cap: a short answer written at once (the new socket's buffer is empty).
+        static constexpr std::string_view kFull =
+            "HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n"
+            "Content-Type: application/json\r\nContent-Length: 99\r\n\r\n"
+            "{\"error\":{\"code\":\"unavailable\",\"message\":\"too many connections "
+            "(http.max_connections): try again\"}}";
+        socket.write_some(asio::buffer(kFull), ignored);
+        socket.shutdown(tcp::socket::shutdown_both, ignored);
+        socket.close(ignored);
+        continue;
+      }
       socket.set_option(tcp::no_delay(true), ignored);
       auto session = std::make_shared<Session>(std::move(socket), target, this);
       asio::co_spawn(
@@ -452,9 +464,12 @@ asio::awaitable<void> Session::AwaitDeferred() {
 
 // Outgoing data for a streaming response or a WebSocket: filled from any thread, drained by the
 // session's coroutine, which a timer cancel posted to the session's own io_context wakes.
+// At most `max_bytes` pushed and not yet sent: past that the client is not keeping up, and the
+// queue refuses more (the producer stops and the client resumes later) instead of growing.
 class OutboundQueue final : public StreamSink, public WebSocketPeer {
  public:
-  explicit OutboundQueue(std::shared_ptr<asio::steady_timer> timer) : timer_(std::move(timer)) {}
+  OutboundQueue(std::shared_ptr<asio::steady_timer> timer, size_t max_bytes)
+      : timer_(std::move(timer)), max_bytes_(max_bytes) {}
   bool Write(std::string bytes) override { return Push(std::move(bytes)); }
   bool Send(std::string text) override { return Push(std::move(text)); }
   void Close() override {
@@ -483,12 +498,22 @@ class OutboundQueue final : public StreamSink, public WebSocketPeer {
     std::lock_guard lock(mu_);
     return gone_;
   }
+  // Session side: `n` bytes of what Take returned are on the wire.
+  void Sent(size_t n) {
+    std::lock_guard lock(mu_);
+    unsent_ -= std::min(unsent_, n);
+  }
 
  private:
   bool Push(std::string bytes) {
     {
       std::lock_guard lock(mu_);
       if (gone_ || closed_) return false;
+      if (unsent_ + bytes.size() > max_bytes_) {
+        gone_ = true;  // too slow a reader: it resumes from its last event id
+        return false;
+      }
+      unsent_ += bytes.size();
       queue_.push_back(std::move(bytes));
     }
     Wake();
@@ -499,8 +524,10 @@ class OutboundQueue final : public StreamSink, public WebSocketPeer {
     asio::post(timer->get_executor(), [timer] { timer->cancel(); });
   }
   std::shared_ptr<asio::steady_timer> timer_;
+  const size_t max_bytes_;
   std::mutex mu_;
   std::deque<std::string> queue_;
+  size_t unsent_ = 0;  // pushed, not yet written
   bool closed_ = false;
   bool gone_ = false;
 };
@@ -516,7 +543,7 @@ asio::awaitable<void> Session::Stream() {
   if (hec) co_return;
   auto timer = std::make_shared<asio::steady_timer>(socket_.get_executor(),
                                                     asio::steady_timer::time_point::max());
-  auto sink = std::make_shared<OutboundQueue>(timer);
+  auto sink = std::make_shared<OutboundQueue>(timer, server_->options().stream_max_queued_bytes);
   deadline_ = Clock::time_point::max();  // the stream bounds itself (and heartbeats)
   idle_ = false;
   start(sink);
@@ -530,13 +557,17 @@ asio::awaitable<void> Session::Stream() {
       continue;
     }
     for (const auto& c : chunks) {
+      // A client that stops reading stalls this write: the sweeper cuts it after read_timeout.
+      deadline_ = Clock::now() + server_->options().read_timeout;
       auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(c), kUseTuple);
+      deadline_ = Clock::time_point::max();
       if (ec) {
         sink->Gone();
         co_return;
       }
+      sink->Sent(n);
     }
-    if (closed) break;
+    if (closed || sink->gone()) break;
   }
   sink->Gone();
 }
@@ -562,7 +593,7 @@ asio::awaitable<void> Session::WebSocket() {
   idle_ = false;
   auto timer = std::make_shared<asio::steady_timer>(ws.get_executor(),
                                                     asio::steady_timer::time_point::max());
-  auto peer = std::make_shared<OutboundQueue>(timer);
+  auto peer = std::make_shared<OutboundQueue>(timer, server_->options().stream_max_queued_bytes);
   if (handler->on_open) handler->on_open(peer);
   // Reader: delivers client messages until the connection ends.
   auto reader_done = std::make_shared<bool>(false);
@@ -597,6 +628,7 @@ asio::awaitable<void> Session::WebSocket() {
         failed = true;
         break;
       }
+      peer->Sent(m.size());
     }
     if (failed || peer->gone()) break;
     if (closing) {

@@ -20,6 +20,14 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{15000};
   /// A keep-alive connection with no request in progress is closed after this.
   std::chrono::milliseconds idle_timeout{60000};
+  /// Bytes a streaming response (SSE) or WebSocket may have queued and unsent. A client that
+  /// stops reading reaches it: its stream refuses more (StreamSink::Write returns false) and the
+  /// connection is cut once a write has waited read_timeout (SSE) or Beast's ping timeout (WS).
+  size_t stream_max_queued_bytes = size_t{4} << 20;
+  /// Connections open at once; one more is answered 503 (Retry-After: 1) and closed, so a flood
+  /// of clients (each able to park a request: Prefer: wait, a long poll, an inference body)
+  /// cannot grow memory without bound.
+  size_t max_connections = 10000;
 };
 
 /// HTTP/1.1 server on Boost.Beast/Asio with C++20 coroutines: keep-alive, pipelining,

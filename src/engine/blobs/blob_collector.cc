@@ -1,5 +1,7 @@
 #include "engine/blobs/blob_collector.h"
 
+#include <exception>
+
 #include "core/log.h"
 
 namespace argus::engine {
@@ -78,8 +80,12 @@ void BlobCollector::Run() {
                  [this] { return stopping_; });
     if (stopping_) break;
     lock.unlock();
-    auto r = CollectOnce(/*startup=*/false);
-    if (!r.ok()) log::Warn("blob collection failed", {{"error", r.status().ToString()}});
+    try {
+      auto r = CollectOnce(/*startup=*/false);
+      if (!r.ok()) log::Warn("blob collection failed", {{"error", r.status().ToString()}});
+    } catch (const std::exception& e) {
+      log::Error("blob collection threw; the collector goes on", {{"error", e.what()}});
+    }
     lock.lock();
   }
 }

@@ -1,6 +1,9 @@
 #include "engine/runtime/inference_runtime.h"
 
 #include <cmath>
+#include <exception>
+
+#include "core/log.h"
 
 namespace argus::engine {
 
@@ -35,8 +38,16 @@ void InferenceRuntime::Start(bool preload) {
         if (stop_) return;
         auto [request, done] = std::move(waiting_.front());
         waiting_.pop_front();
+        if (auto it = waiting_per_target_.find(request.name);
+            it != waiting_per_target_.end() && --it->second <= 0) {
+          waiting_per_target_.erase(it);
+        }
         lock.unlock();
-        done(InferNoThrow(request));
+        try {
+          done(InferNoThrow(request));
+        } catch (const std::exception& e) {  // the answer's own path: log, keep serving
+          log::Error("answering an inference request threw", {{"error", e.what()}});
+        }
         lock.lock();
       }
     });
@@ -53,7 +64,12 @@ void InferenceRuntime::InferAsync(store::InferenceRequest request,
     } else if (static_cast<int>(waiting_.size()) >= options_.max_waiting) {
       refused =
           ResourceExhaustedError("too many inference requests are waiting: try again shortly");
+    } else if (int& of_target = waiting_per_target_[request.name];
+               of_target >= options_.max_waiting_per_target) {
+      refused = ResourceExhaustedError("too many requests are waiting for '" + request.name +
+                                       "' (inference.max_waiting_per_model): try again shortly");
     } else {
+      ++of_target;
       waiting_.emplace_back(std::move(request), std::move(done));
     }
   }

@@ -26,6 +26,9 @@ struct InferenceRuntimeOptions {
   /// queue, and many of them slow the runs down (cache); the rest wait undecoded.
   int request_threads = 4;
   int max_waiting = 256;  ///< requests queued for those threads; beyond: ResourceExhausted
+  /// Of those, at most this many for one target (a model or an extractor): a flood of requests
+  /// for a slow model cannot take every waiting place from the others.
+  int max_waiting_per_target = 64;
   /// Where requests by blob reference are read from (not owned; null: such requests are
   /// Unavailable), and the largest blob read so.
   store::BlobStore* blobs = nullptr;
@@ -81,6 +84,7 @@ class InferenceRuntime final : public store::InferenceService {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::pair<store::InferenceRequest, std::function<void(Result<Json>)>>> waiting_;
+  std::map<std::string, int> waiting_per_target_;  // GUARDED_BY(mu_)
   bool stop_ = false;
   std::vector<std::thread> threads_;
 };

@@ -260,7 +260,9 @@ Result<Json> SyncRunner::Run(TaskContext& ctx) {
   // Files still changing, or a pass cut short: come back soon rather than a whole interval later.
   if (report.pending > 0 || s.code() == StatusCode::kCancelled) {
     TimestampUs soon = now + static_cast<TimestampUs>(options_.stable_s * 1e6);
-    if (sync->next_run_at > soon) done.next_run_at = soon;
+    // Read again: the scheduler may have moved it since this run read the sync.
+    auto current = ingest_.metadata->GetSync(ctx.task().namespace_id, id);
+    if (current.ok() && current->next_run_at > soon) done.next_run_at = soon;
   }
   if (auto updated = ingest_.metadata->UpdateSync(sync->id, done, now); !updated.ok()) {
     log::Warn("could not record a sync run",

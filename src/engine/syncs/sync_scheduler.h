@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "engine/syncs/sync_runner.h"
+#include "store/event_bus.h"
 #include "store/metadata_store.h"
 #include "store/object_source.h"
 #include "store/task_queue.h"
@@ -17,7 +18,9 @@
 namespace argus::engine {
 
 struct SyncSchedulerOptions {
-  double tick_s = 1;         ///< how often due syncs are looked for
+  /// Without an event bus: how often due syncs are looked for. With one, the scheduler sleeps
+  /// until the next sync is due, a sync changes (sync.* events) or a watched source changes.
+  double tick_s = 1;
   double debounce_s = 0.5;   ///< after a watched change, wait this long for more
   std::string queue = "io";  ///< where sync.run tasks go
 };
@@ -28,14 +31,17 @@ struct SyncSchedulerOptions {
 /// (inotify for folders) for every running watchable sync. Thread-safe; Start and Stop once.
 class SyncScheduler {
  public:
+  /// Everything is borrowed and outlives the scheduler; `bus` may be null (then it polls).
   SyncScheduler(store::MetadataStore* metadata, store::TaskQueue* tasks, const SyncRunner* runner,
-                SyncSchedulerOptions options, const Clock* clock);
+                SyncSchedulerOptions options, const Clock* clock, store::EventBus* bus = nullptr);
   ~SyncScheduler();
 
   void Start();
   void Stop();
-  /// One scheduling step (the thread's loop body; tests call it directly).
-  void Tick();
+  /// One scheduling step (the thread's loop body; tests call it directly). Returns when the
+  /// next step is due by the clock (a sync's next_run_at, a debounce, a run still in flight),
+  /// INT64_MAX when only a change can make one due.
+  TimestampUs Tick();
 
  private:
   struct Watched {
@@ -44,13 +50,16 @@ class SyncScheduler {
   };
   void Nudge(const std::string& sync_id);
   void KeepWatch(const store::Sync& sync, TimestampUs now);
-  void MaybeEnqueue(const store::Sync& sync, TimestampUs now);
+  /// Starts a run when `sync` is due; returns when it should be looked at again.
+  TimestampUs MaybeEnqueue(const store::Sync& sync, TimestampUs now);
 
   store::MetadataStore* metadata_;
   store::TaskQueue* tasks_;
   const SyncRunner* runner_;
   SyncSchedulerOptions options_;
   const Clock* clock_;
+  store::EventBus* bus_;
+  std::unique_ptr<store::EventBus::Subscription> subscription_;
 
   std::map<std::string, Watched> watches_;          // tick thread only
   std::map<std::string, TimestampUs> watch_retry_;  // tick thread only: no watch before then
@@ -58,6 +67,7 @@ class SyncScheduler {
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
+  bool woken_ = false;                         // a sync changed since the last tick; under mu_
   std::map<std::string, TimestampUs> nudged_;  // sync id → first change not yet run; under mu_
   std::thread thread_;
 };

@@ -266,7 +266,9 @@ TEST_F(WorkerPoolTest, APoisonTaskThatKeptCrashingTheServerEndsFailed) {
   // Two previous runs died while running it (the first one is forgiven).
   for (int crash = 0; crash < 2; ++crash) {
     ASSERT_EQ(queue_->Lease({.worker_id = "serve/cpu", .max_tasks = 1})->size(), 1u);
-    if (crash == 0) ASSERT_EQ(queue_->RecoverWorker("serve/cpu", 1).value_or(-1), 1);
+    if (crash == 0) {
+      ASSERT_EQ(queue_->RecoverWorker("serve/cpu", 1).value_or(-1), 1);
+    }
   }
   StartPool();
   auto t = WaitFor(poison, store::TaskStatus::kFailed);

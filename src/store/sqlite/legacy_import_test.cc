@@ -87,7 +87,7 @@ TEST_F(LegacyImportTest, TasksEventsAndQueuesMoveIntoMetadataDbOnce) {
     auto next = (*log)->Append({.type = "a.b", .data_json = "{}"});
     ASSERT_TRUE(next.ok());
     EXPECT_EQ(*next, 13);  // the sequence goes on, never reusing a purged seq
-    auto stats = (*queue)->Stats();
+    auto stats = (*queue)->Stats("");
     ASSERT_TRUE(stats.ok());
     bool io_paused = false;
     for (const auto& q : *stats) io_paused = io_paused || (q.queue == "io" && q.paused);

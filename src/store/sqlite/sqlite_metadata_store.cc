@@ -609,10 +609,31 @@ Result<int64_t> SqliteMetadataStore::DeleteExpiredUploads(TimestampUs now) {
   }
 }
 
+namespace {
+
+// What a sync.* event carries: the schedule, never the source's credentials.
+std::string SyncEventJson(const Sync& sync) {
+  return Json{{"id", sync.id},
+              {"bucket_id", sync.bucket_id},
+              {"paused", sync.paused},
+              {"interval_s", sync.interval_s},
+              {"next_run_at", FormatRfc3339(sync.next_run_at)}}
+      .dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+Status AppendSyncEvent(SqliteDatabase& w, std::string_view type, const Sync& sync, TimestampUs at) {
+  return AppendEvent(w, type, sync.namespace_id, sync.id, "", SyncEventJson(sync), at).status();
+}
+
+}  // namespace
+
 Result<Sync> SqliteMetadataStore::CreateSync(const Sync& sync) {
   ARGUS_ASSIGN_OR_RETURN(SyncJson json, PrepareSync(sync));
-  return RunWrite(file_->writer(),
-                  [&](SqliteDatabase& w) -> Result<Sync> { return InsertSyncRow(w, sync, json); });
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Sync> {
+    ARGUS_ASSIGN_OR_RETURN(Sync created, InsertSyncRow(w, sync, json));
+    ARGUS_RETURN_IF_ERROR(AppendSyncEvent(w, "sync.created", created, file_->clock().NowUs()));
+    return created;
+  });
 }
 
 Result<Sync> SqliteMetadataStore::GetSync(std::string_view namespace_id, std::string_view id) {
@@ -630,14 +651,21 @@ Result<Page<Sync>> SqliteMetadataStore::ListSyncs(std::string_view bucket_id,
 Result<Sync> SqliteMetadataStore::UpdateSync(std::string_view id, const SyncUpdate& update,
                                              TimestampUs now) {
   ARGUS_RETURN_IF_ERROR(CheckSyncUpdate(update));
+  // The schedule's changes are events (they wake the scheduler); a run's bookkeeping is not.
+  const bool schedule = update.paused || update.interval_s || update.next_run_at;
   return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Sync> {
-    return UpdateSyncRow(w, id, update, now);
+    ARGUS_ASSIGN_OR_RETURN(Sync updated, UpdateSyncRow(w, id, update, now));
+    if (schedule) ARGUS_RETURN_IF_ERROR(AppendSyncEvent(w, "sync.updated", updated, now));
+    return updated;
   });
 }
 
 Status SqliteMetadataStore::DeleteSync(std::string_view namespace_id, std::string_view id) {
-  return file_->writer().Run(
-      [&](SqliteDatabase& w) -> Status { return DeleteSyncRow(w, namespace_id, id); });
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(Sync sync, FindSyncRow(w, namespace_id, id));
+    ARGUS_RETURN_IF_ERROR(DeleteSyncRow(w, namespace_id, id));
+    return AppendSyncEvent(w, "sync.deleted", sync, file_->clock().NowUs());
+  });
 }
 
 Result<std::vector<SyncFile>> SqliteMetadataStore::GetSyncFiles(

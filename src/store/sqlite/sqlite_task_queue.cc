@@ -831,9 +831,9 @@ Status SqliteTaskQueue::SetKindLimits(std::string_view kind, const KindLimits& l
   });
 }
 
-Result<std::vector<QueueStats>> SqliteTaskQueue::Stats() {
+Result<std::vector<QueueStats>> SqliteTaskQueue::Stats(std::string_view namespace_id) {
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
-  return ReadQueueStats(*db, clock_.NowUs());
+  return ReadQueueStats(*db, namespace_id, clock_.NowUs());
 }
 
 Result<int64_t> SqliteTaskQueue::Purge(TimestampUs before) {

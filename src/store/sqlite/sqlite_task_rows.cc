@@ -568,19 +568,29 @@ Status SaveKindLimits(SqliteDatabase& db, std::string_view kind, const KindLimit
   return stmt->Run();
 }
 
-Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, TimestampUs now) {
+Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, std::string_view namespace_id,
+                                               TimestampUs now) {
   std::map<std::string, QueueStats> by_queue;
-  // One statement per status, each reading only that status's partial index: the cost follows
-  // the backlog, never the number of finished tasks kept.
-  constexpr std::string_view kByStatus[] = {
+  // One statement per status, each reading only that status's index (partial where it can):
+  // the cost follows the backlog, never the number of finished tasks kept.
+  constexpr std::string_view kAll[] = {
       "SELECT queue, count(*), min(run_at) FROM tasks INDEXED BY tasks_pending_age"
       " WHERE status = 'pending' GROUP BY queue",
       "SELECT queue, count(*), 0 FROM tasks INDEXED BY tasks_due WHERE status = 'scheduled'"
       " GROUP BY queue",
       "SELECT queue, count(*), 0 FROM tasks INDEXED BY tasks_lease_expiry"
       " WHERE status = 'running' GROUP BY queue"};
+  constexpr std::string_view kOfNamespace[] = {
+      "SELECT queue, count(*), min(run_at) FROM tasks INDEXED BY tasks_ready_in_namespace"
+      " WHERE namespace_id = ?1 AND status = 'pending' GROUP BY queue",
+      "SELECT queue, count(*), 0 FROM tasks INDEXED BY tasks_by_namespace_status"
+      " WHERE namespace_id = ?1 AND status = 'scheduled' GROUP BY queue",
+      "SELECT queue, count(*), 0 FROM tasks INDEXED BY tasks_by_namespace_status"
+      " WHERE namespace_id = ?1 AND status = 'running' GROUP BY queue"};
   for (int i = 0; i < 3; ++i) {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kByStatus[i], "read queue stats"));
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(namespace_id.empty() ? kAll[i] : kOfNamespace[i],
+                                                 "read queue stats"));
+    if (!namespace_id.empty()) stmt->BindText(1, namespace_id);
     for (;;) {
       ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
       if (!row) break;
@@ -599,7 +609,13 @@ Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, TimestampUs n
   ARGUS_ASSIGN_OR_RETURN(
       auto stmt, db.Prepare("SELECT queue FROM queue_state WHERE paused = 1", "read queue stats"));
   ARGUS_ASSIGN_OR_RETURN(std::vector<std::string> paused, ReadIds(*stmt));
-  for (const std::string& queue : paused) by_queue[queue].paused = true;
+  for (const std::string& queue : paused) {
+    if (namespace_id.empty()) {
+      by_queue[queue].paused = true;
+    } else if (auto it = by_queue.find(queue); it != by_queue.end()) {
+      it->second.paused = true;  // only queues the namespace has tasks in
+    }
+  }
   std::vector<QueueStats> out;
   for (auto& [queue, stats] : by_queue) {
     stats.queue = queue;

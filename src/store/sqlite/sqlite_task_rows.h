@@ -126,7 +126,8 @@ Result<std::map<std::string, KindLimits>> LoadKindLimits(SqliteDatabase& db);
 Status SaveKindLimits(SqliteDatabase& db, std::string_view kind, const KindLimits& limits);
 
 /// Per-queue counts of non-terminal tasks plus paused flags, by queue name.
-Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, TimestampUs now);
+Result<std::vector<QueueStats>> ReadQueueStats(SqliteDatabase& db, std::string_view namespace_id,
+                                               TimestampUs now);
 
 /// Deletes terminal tasks finished before `before`; returns how many.
 Result<int64_t> PurgeRows(SqliteDatabase& db, TimestampUs before);
