@@ -6,6 +6,7 @@
 #  2. 10 KiB objects of distinct random bytes, 16 keep-alive clients (wrk), against a durable
 #     Python PUT server (sha256 + fdatasync + rename + dir fsync) and nginx WebDAV PUT (no fsync).
 #   SIZE_MIB=1024 RUNS=2 DURATION=10 CLIENTS=16 OBJ_BYTES=10240 bench/objects/run.sh
+# PARTS=large or PARTS=small runs only that part (default: both).
 # The temporary directory (data dirs, the 1 GiB file, the baseline copies) is made under
 # BENCH_TMPDIR (default /tmp): point it at the disk you want to measure, not at a tmpfs.
 set -euo pipefail
@@ -16,6 +17,7 @@ runs=${RUNS:-2}
 duration=${DURATION:-10}
 clients=${CLIENTS:-16}
 obj_bytes=${OBJ_BYTES:-10240}
+parts=${PARTS:-large small}
 
 if [[ ! -x "$root/build/argus" ]]; then
   echo "bench: $root/build/argus is missing; run 'make build' first" >&2
@@ -74,13 +76,14 @@ pids+=($!)
 wait_port "$py_port"
 
 # ---------------------------------------------------------------- 1. one large object
+declare -A secs best all   # name → space-separated seconds of every run; best and all MiB/s
+argus_cpu=()
+if [[ " $parts " == *" large "* ]]; then
 big="$work/big.bin"
 echo "bench: writing ${size_mib} MiB of random bytes to $big ($fstype)" >&2
 head -c "$((size_mib * 1048576))" /dev/urandom >"$big"
 sync
 
-declare -A secs   # name → space-separated seconds of every run
-argus_cpu=()
 for i in $(seq 1 "$runs"); do
   # Argus: fresh bytes every run (new SHA-256), so the blob store never takes its dedup path.
   dd if=/dev/urandom of="$big" bs=32 count=1 conv=notrunc status=none
@@ -119,11 +122,11 @@ rm -f "$big"
 
 # "MiB/s best (run1 run2 ...)" from a list of seconds.
 rates() { awk -v mib="$size_mib" '{best=0; all=""; for (i=1;i<=NF;i++) {r=mib/$i; if (r>best) best=r; all=all sprintf("%s%.0f", (i>1?" ":""), r)}; printf "%.0f %s", best, all}' <<<"$1"; }
-declare -A best all
 for name in argus plain hash nginx; do
   read -r b a <<<"$(rates "${secs[$name]}")"
   best[$name]=$b; all[$name]=$a
 done
+fi
 
 # ---------------------------------------------------------------- 2. small objects
 to_ms() { awk '{v=$1; if (v ~ /us$/) {sub(/us/,"",v); v/=1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v*=1000}; printf "%.2f", v}'; }
@@ -140,16 +143,19 @@ small() {
   p50[$name]=$(awk '$1=="50%" {print $2}' <<<"$out" | to_ms)
   p99[$name]=$(awk '$1=="99%" {print $2}' <<<"$out" | to_ms)
 }
+if [[ " $parts " == *" small "* ]]; then
 small argus "$argus_url/v1/buckets/bench/objects/small"
 sync
 small python "http://127.0.0.1:$py_port/small"
 sync
 small nginx "http://127.0.0.1:$nginx_port/small"
+fi
 
 # ---------------------------------------------------------------- table
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.2f", a/b}'; }
 echo
 echo "bench/objects, $(nproc) cores, $(date -u +%Y-%m-%dT%H:%MZ), data on $fstype ($work)"
+if [[ " $parts " == *" large "* ]]; then
 echo "large upload ${size_mib} MiB, best of $runs (each run in brackets):"
 printf '  %-50s %7s %-13s %9s\n' system MiB/s "(runs)" vs_plain
 printf '  %-50s %7s %-13s %9s\n' "argus PUT (curl -T; sha256, fdatasync)" "${best[argus]}" "(${all[argus]})" "$(ratio "${best[argus]}" "${best[plain]}")"
@@ -159,6 +165,8 @@ printf '  %-50s %7s %-13s %9s\n' "nginx WebDAV PUT (no hash, no fsync)" "${best[
 echo "  argus CPU seconds per upload: ${argus_cpu[*]}"
 echo "  ratio argus/plain: $(ratio "${best[argus]}" "${best[plain]}") (target >= 0.8);" \
      "argus/(write+sha256): $(ratio "${best[argus]}" "${best[hash]}")"
+fi
+[[ " $parts " == *" small "* ]] || exit 0
 echo "small objects $((obj_bytes / 1024)) KiB, distinct random bytes, $clients keep-alive clients (wrk -t2 -c$clients -d${duration}s):"
 printf '  %-50s %9s %9s %8s %8s %9s\n' system objects/s objects p50_ms p99_ms vs_python
 for s in "argus argus PUT (sha256, fdatasync, SQLite row)" \

@@ -64,7 +64,7 @@ void WriteError(int status, std::string_view code, std::string_view message,
   out.status = status;
   out.content_type = "application/json";
   Json body = {{"error", {{"code", code}, {"message", message}, {"request_id", request_id}}}};
-  out.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  DumpJsonTo(body, &out.body);
 }
 
 Result<std::unique_ptr<ApiService>> ApiService::Create(const Config& config, ApiDeps deps) {
@@ -177,14 +177,28 @@ class RefusedBody final : public BodyConsumer {
 
 }  // namespace
 
-std::shared_ptr<BodyConsumer> ApiService::StreamBody(const HttpRequest& req) {
+HeadDecision ApiService::OnHead(const HttpRequest& req) {
+  HeadDecision decision;
   // Every request pays its per-address token here, on the head: a client over its rate is
   // answered 429 before a byte of its body is read, whatever the route.
   std::string client_ip = client_address_.Resolve(req.peer_ip, req.Header("x-forwarded-for"));
   if (int wait = per_ip_.Take(client_ip, std::chrono::steady_clock::now()); wait > 0) {
-    return std::make_shared<RefusedBody>(wait);
+    decision.dispatch = Dispatch::kInline;
+    decision.consumer = std::make_shared<RefusedBody>(wait);
+    return decision;
   }
-  if (req.method != "PUT" && req.method != "POST") return nullptr;
+  Router::Match match = router_.Find(req.method, req.path);
+  // No route (404, 405, a CORS preflight): answered from memory.
+  if (match.route == nullptr || match.route->never_blocks) {
+    decision.dispatch = Dispatch::kInline;
+    return decision;
+  }
+  decision.stream_body =
+      (req.method == "PUT" || req.method == "POST") && match.route->body_stream != nullptr;
+  return decision;
+}
+
+std::shared_ptr<BodyConsumer> ApiService::StreamBody(const HttpRequest& req) {
   Router::Match match = router_.Find(req.method, req.path);
   if (match.route == nullptr || !match.route->body_stream) return nullptr;
   // Authorized before a byte of a possibly huge body is read; Handle checks again and answers.
@@ -246,6 +260,12 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
   // A streamed body that was accepted has paid its key's token already (StreamBody).
   const bool charged = req.body_consumer != nullptr && refused == nullptr;
   Status auth = Authorize(route, req, ctx, /*charge=*/!charged);
+  if (req.dispatch == Dispatch::kInline && auth.code() == StatusCode::kUnavailable) {
+    // The key or namespace is not cached: checking it needs the store, which the I/O thread
+    // never calls. Nothing happened yet (no token taken): run again on the pool.
+    out.run_blocking = true;
+    return;
+  }
   if (!auth.ok()) {
     if (auth.code() == StatusCode::kResourceExhausted) {
       out.AddHeader("Retry-After", std::string(auth.message()));
@@ -276,13 +296,14 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     ctx.body = std::move(body).value();
   }
 
-  Result<ApiResponse> result = InternalError("handler did not run");
-  try {
-    result = route.handler(ctx);
-  } catch (const std::exception& e) {
-    log::Error("handler threw", {{"route", route.pattern}, {"error", e.what()}});
-    result = InternalError("internal error");
-  }
+  Result<ApiResponse> result = [&]() -> Result<ApiResponse> {
+    try {
+      return route.handler(ctx);
+    } catch (const std::exception& e) {
+      log::Error("handler threw", {{"route", route.pattern}, {"error", e.what()}});
+      return InternalError("internal error");
+    }
+  }();
   if (result.ok() && result->websocket) {
     out.status = 101;
     out.websocket = std::move(result->websocket);
@@ -339,16 +360,26 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
     return OkStatus();
   }
   std::string_view authz = req.Header("authorization");
-  std::string token;
+  std::string_view token;
+  std::string query_token;  // only for ?access_token=, which needs decoding
   if (authz.size() >= 7 && (authz.substr(0, 7) == "Bearer " || authz.substr(0, 7) == "bearer ")) {
-    token = std::string(authz.substr(7));
+    token = authz.substr(7);
   } else if (route.allow_query_token && authz.empty()) {
-    token = ctx.Query("access_token").value_or("");
+    query_token = ctx.Query("access_token").value_or("");
+    token = query_token;
   }
   if (token.empty()) {
     return UnauthenticatedError("missing API key: send 'Authorization: Bearer <key>'");
   }
-  ARGUS_ASSIGN_OR_RETURN(Principal p, auth_->Verify(token));
+  const bool may_block = req.dispatch == Dispatch::kBlocking;
+  std::optional<Result<Principal>> verified;
+  if (may_block) {
+    verified = auth_->Verify(token);
+  } else {
+    verified = auth_->VerifyCached(token);
+    if (!verified) return UnavailableError("the key is not cached");
+  }
+  ARGUS_ASSIGN_OR_RETURN(Principal p, std::move(*verified));
   if (int wait = charge ? per_key_.Take(p.key_id, std::chrono::steady_clock::now()) : 0; wait > 0) {
     return ResourceExhaustedError(std::to_string(wait));
   }
@@ -358,7 +389,13 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
       route.access == Access::kGlobalAdmin ? std::string_view() : req.Header("x-namespace");
   if (p.global) {
     if (!wanted.empty()) {
-      ARGUS_ASSIGN_OR_RETURN(ctx.namespace_id, auth_->ResolveNamespace(wanted));
+      if (may_block) {
+        ARGUS_ASSIGN_OR_RETURN(ctx.namespace_id, auth_->ResolveNamespace(wanted));
+      } else if (auto cached = auth_->CachedNamespace(wanted)) {
+        ctx.namespace_id = std::move(*cached);
+      } else {
+        return UnavailableError("the namespace is not cached");
+      }
       ctx.namespace_name = std::string(wanted);
     }
   } else {
@@ -428,7 +465,7 @@ void ApiService::Respond(std::string_view request_id, const Route* route,
     out.body = std::move(*r.raw);
     out.content_type = r.content_type.empty() ? route->response_content_type : r.content_type;
   } else if (r.status != 204) {
-    out.body = r.body.dump(-1, ' ', false, Json::error_handler_t::replace);
+    DumpJsonTo(r.body, &out.body);
     out.content_type = "application/json";
   } else {
     out.content_type.clear();

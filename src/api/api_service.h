@@ -79,6 +79,9 @@ class ApiService final : public HttpHandler {
   static Result<std::unique_ptr<ApiService>> Create(const Config& config, ApiDeps deps);
   ~ApiService() override;
 
+  /// Per-address rate limit (429 without reading the body), then the route: its work runs on
+  /// the I/O thread when the route never blocks (Route::never_blocks), else on the pool.
+  HeadDecision OnHead(const HttpRequest& head) override;
   void Handle(const HttpRequest& request, HttpResponse& response) override;
   void HandleTransportError(const HttpRequest& request, int status, std::string_view code,
                             std::string_view message, HttpResponse& response) override;
@@ -95,7 +98,9 @@ class ApiService final : public HttpHandler {
 
   struct RouteMetrics;
   /// `charge`: take a token from the key's rate limit (false in Handle for a streamed body
-  /// StreamBody accepted: that check already took it, so an upload is charged once).
+  /// StreamBody accepted: that check already took it, so an upload is charged once). On the I/O
+  /// thread (req.dispatch kInline) only the key and namespace caches are used: Unavailable then
+  /// means the answer needs the store, and the request moves to the pool.
   Status Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx,
                    bool charge = true);
   void Respond(std::string_view request_id, const Route* route, Result<ApiResponse> result,

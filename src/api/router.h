@@ -52,6 +52,11 @@ struct Route {
   /// into; the handler then finds it in ctx.http.body_consumer. Null: the body is buffered
   /// (at most http.max_body_bytes) and, with request_schema, parsed as JSON.
   std::function<std::shared_ptr<BodyConsumer>(RequestContext&)> body_stream;
+  /// The handler never blocks: no store, disk or network call, only memory (health checks,
+  /// answers from caches, a JSON echo). It then runs on the I/O thread, with the caller's key
+  /// checked against the key cache only (a key not cached sends the request to the blocking
+  /// pool). Default: the request's work runs on the blocking pool.
+  bool never_blocks = false;
   std::function<Result<ApiResponse>(RequestContext&)> handler;
   size_t index = 0;  ///< position in the table, for per-route metrics
   /// `request_schema` compiled by Router::Add; null when the route takes no body.

@@ -37,6 +37,12 @@ constexpr ConfigKey kKeys[] = {
     {"http.read_timeout_s", T::kDouble, "15",
      "time a client has to send a whole request once it started one (slowloris guard)"},
     {"http.idle_timeout_s", T::kDouble, "60", "keep-alive connections idle longer are closed"},
+    {"http.blocking_threads", T::kInt, "16",
+     "threads for request work that may block (store calls, disk writes, S3); the I/O threads "
+     "only parse, route and stream (1-1024)"},
+    {"http.blocking_queue", T::kInt, "256",
+     "requests that may wait for a blocking thread; beyond that, 503 with Retry-After "
+     "(0-100000)"},
     {"http.json_max_depth", T::kInt, "32", "deepest nesting accepted in a JSON body"},
     {"http.json_max_string_bytes", T::kInt, "65536", "longest string accepted in a JSON body"},
     {"http.gzip_min_bytes", T::kInt, "1024",

@@ -7,6 +7,7 @@
 #include <openssl/sha.h>
 
 #include <cstdlib>
+#include <memory>
 
 namespace argus {
 
@@ -14,15 +15,37 @@ void RandomBytes(uint8_t* out, size_t n) {
   if (RAND_bytes(out, static_cast<int>(n)) != 1) std::abort();
 }
 
+namespace {
+
+// OpenSSL 3 looks the algorithm up (and allocates) on every SHA256() or EVP_sha256() init
+// ("implicit fetch"); fetched once, it is not: SHA-256 of an API key runs on every request.
+const EVP_MD* Sha256Md() {
+  static const EVP_MD* md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (fetched == nullptr) std::abort();
+    return fetched;  // kept for the process's life
+  }();
+  return md;
+}
+
+}  // namespace
+
 std::string Sha256(std::string_view data) {
+  // One context per thread, reused: no allocation per call.
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(),
+                                                                           &EVP_MD_CTX_free);
   std::string out(SHA256_DIGEST_LENGTH, '\0');
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-         reinterpret_cast<unsigned char*>(out.data()));
+  unsigned int len = 0;
+  if (ctx == nullptr || EVP_DigestInit_ex2(ctx.get(), Sha256Md(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), data.data(), data.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len) != 1) {
+    std::abort();
+  }
   return out;
 }
 
 Sha256Hasher::Sha256Hasher() : ctx_(EVP_MD_CTX_new()) {
-  if (ctx_ == nullptr || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) std::abort();
+  if (ctx_ == nullptr || EVP_DigestInit_ex2(ctx_, Sha256Md(), nullptr) != 1) std::abort();
 }
 
 Sha256Hasher::~Sha256Hasher() { EVP_MD_CTX_free(ctx_); }
@@ -49,7 +72,7 @@ std::string Sha256Hasher::Finish() {
   std::string out(SHA256_DIGEST_LENGTH, '\0');
   unsigned int len = 0;
   if (EVP_DigestFinal_ex(ctx_, reinterpret_cast<unsigned char*>(out.data()), &len) != 1 ||
-      len != SHA256_DIGEST_LENGTH || EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr) != 1) {
+      len != SHA256_DIGEST_LENGTH || EVP_DigestInit_ex2(ctx_, Sha256Md(), nullptr) != 1) {
     std::abort();
   }
   return out;

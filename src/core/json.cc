@@ -90,6 +90,15 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
 
 }  // namespace
 
+void DumpJsonTo(const Json& value, std::string* out) {
+  out->clear();
+  // What Json::dump does, writing into the caller's string instead of a fresh one.
+  nlohmann::detail::serializer<Json> serializer(
+      nlohmann::detail::output_adapter<char, std::string>(*out), ' ',
+      Json::error_handler_t::replace);
+  serializer.dump(value, /*pretty_print=*/false, /*ensure_ascii=*/false, /*indent_step=*/0);
+}
+
 Result<Json> ParseJson(std::string_view text, const JsonLimits& limits) {
   Builder builder(limits);
   rapidjson::Reader reader;

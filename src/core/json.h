@@ -22,6 +22,11 @@ struct JsonLimits {
 /// document that nests too deep or holds an over-long string.
 Result<Json> ParseJson(std::string_view text, const JsonLimits& limits = {});
 
+/// Serialises `value` compactly into `*out` (replacing its content, keeping its capacity), with
+/// invalid UTF-8 replaced: dump(-1, ' ', false, replace) without a new string per call (a
+/// response buffer reused across the requests of a connection).
+void DumpJsonTo(const Json& value, std::string* out);
+
 /// The JSON type name as used in schemas and messages ("object", "integer", ...).
 std::string_view JsonTypeName(const Json& value);
 

@@ -19,6 +19,7 @@
 #include "engine/blobs/blob_collector.h"
 #include "engine/syncs/sync_runner.h"
 #include "engine/syncs/sync_scheduler.h"
+#include "engine/uploads/upload_completer.h"
 #ifdef ARGUS_WITH_ORT
 #include "engine/runtime/inference_runtime.h"
 #endif
@@ -315,6 +316,8 @@ int RunServe(const Config& config) {
   engine::TaskKindRegistry kinds;
   engine::RegisterBuiltinKinds(kinds);
   if (Status s = sync_runner.Register(kinds); !s.ok()) return Fail(s);
+  engine::UploadCompleter upload_completer(ingest);
+  if (Status s = upload_completer.Register(kinds); !s.ok()) return Fail(s);
   engine::WorkerPoolOptions worker_options;
   worker_options.concurrency = {{"cpu", static_cast<int>(config.GetInt("workers.cpu"))},
                                 {"io", static_cast<int>(config.GetInt("workers.io"))}};
@@ -418,6 +421,14 @@ int RunServe(const Config& config) {
       std::max<int64_t>(64 * 1024, config.GetInt("http.stream_max_queued_bytes")));
   http.idle_timeout = std::chrono::milliseconds(
       static_cast<int64_t>(config.GetDouble("http.idle_timeout_s") * 1000));
+  http.blocking_threads = static_cast<int>(config.GetInt("http.blocking_threads"));
+  http.blocking_queue = static_cast<int>(config.GetInt("http.blocking_queue"));
+  if (http.blocking_threads < 1 || http.blocking_threads > 1024) {
+    return Fail(InvalidArgumentError("http.blocking_threads must be between 1 and 1024"));
+  }
+  if (http.blocking_queue < 0 || http.blocking_queue > 100000) {
+    return Fail(InvalidArgumentError("http.blocking_queue must be between 0 and 100000"));
+  }
   auto server = api::HttpServer::Create(http, service->get());
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
@@ -433,6 +444,7 @@ int RunServe(const Config& config) {
   log::Info("argus serve is listening", {{"url", url},
                                          {"data_dir", data_dir},
                                          {"io_threads", http.io_threads},
+                                         {"blocking_threads", http.blocking_threads},
                                          {"version", GetBuildInfo().version},
                                          {"pid", static_cast<int>(getpid())}});
 

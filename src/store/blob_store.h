@@ -17,20 +17,30 @@ struct BlobInfo {
   int64_t size = 0;
 };
 
-/// Streams one new blob in. Not thread-safe (one writer per upload). Destroying a writer that
-/// was not committed aborts it (nothing is left behind, also on disk).
+/// Streams one new blob in: Write the bytes, Seal them (their name is known, nothing is stored
+/// yet), Commit. A caller that records a reference to the blob pins it between Seal and Commit
+/// (store/blob_references.h: CommitPinned does all three). Not thread-safe (one writer per
+/// upload). Destroying a writer that was not committed aborts it (nothing is left behind, also
+/// on disk).
 class BlobWriter {
  public:
   virtual ~BlobWriter() = default;
-  /// Appends bytes. Unavailable/Internal on I/O errors (the writer is then aborted).
+  /// Appends bytes. Unavailable/Internal on I/O errors (the writer is then aborted);
+  /// FailedPrecondition once sealed, committed or aborted.
   virtual Status Write(std::string_view bytes) = 0;
   /// Bytes written so far.
   virtual int64_t size() const = 0;
-  /// Makes the blob durable under its SHA-256 (on local disk: fsynced, renamed, directory
-  /// fsynced) and returns it. When a blob with the same SHA-256 already exists the new bytes are
-  /// dropped and the existing one is kept and marked as just used (so a collector does not take
-  /// it before the caller records a reference). When `expected_sha256` is not empty and differs,
-  /// nothing is stored and the result is InvalidArgument. The writer is finished afterwards.
+  /// Ends the bytes and returns the blob they make, without storing it: nothing is visible
+  /// through the store (Open, Exists, List) until Commit. When `expected_sha256` is not empty and
+  /// differs, the result is InvalidArgument and the writer is aborted. Sealing again returns the
+  /// same blob (checked against the new `expected_sha256`); FailedPrecondition after Commit or
+  /// Abort; Unavailable/Internal when buffered bytes cannot be written (the writer is aborted).
+  virtual Result<BlobInfo> Seal(std::string_view expected_sha256 = {}) = 0;
+  /// Seals (when not sealed yet), makes the blob durable under its SHA-256 (on local disk:
+  /// fsynced, renamed, directory fsynced) and returns it. When a blob with the same SHA-256
+  /// already exists the new bytes are dropped and the existing one is kept and marked as just
+  /// used (its last_used). When `expected_sha256` is not empty and differs, nothing is stored and
+  /// the result is InvalidArgument. The writer is finished afterwards, also after an error.
   virtual Result<BlobInfo> Commit(std::string_view expected_sha256 = {}) = 0;
   /// Drops everything written; idempotent.
   virtual void Abort() = 0;
@@ -67,13 +77,17 @@ class BlobStore {
   /// NotFound when absent; InvalidArgument when `sha256` is not 64 lowercase hex digits.
   virtual Result<std::unique_ptr<BlobReader>> Open(std::string_view sha256) = 0;
   virtual Result<bool> Exists(std::string_view sha256) = 0;
-  /// OK also when absent.
+  /// Unconditional: OK also when absent. A blob may be deleted only while nothing refers to it,
+  /// and no new reference may appear meanwhile: the collector deletes through
+  /// BlobReferences::DeleteBlobIfUnreferenced (ADR 0007), never directly.
   virtual Status Delete(std::string_view sha256) = 0;
 
   struct Listed {
     std::string sha256;
     int64_t size = 0;
-    TimestampUs last_used = 0;  ///< committed, or last deduplicated against
+    /// Committed, or last deduplicated against: the collector's grace counts from here. A hint
+    /// only (it is stale as soon as it is listed); the references decide.
+    TimestampUs last_used = 0;
   };
   /// Stored blobs with sha256 > `after`, in sha256 order, at most `limit` (the collector's walk).
   virtual Result<std::vector<Listed>> List(std::string_view after, int limit) = 0;

@@ -9,6 +9,7 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/result.h"
+#include "store/blob_references.h"
 
 namespace argus::store {
 
@@ -197,22 +198,12 @@ struct Page {
   std::string next_after_id;
 };
 
-/// A blob made from another one, as MetadataStore's derived-blob methods keep it.
-struct DerivedBlob {
-  std::string source_sha256;
-  std::string variant;  ///< what was made, e.g. "thumbnail-256.jpeg"
-  std::string sha256;   ///< the derived blob in the blob store
-  std::string media_type;
-  int64_t size = 0;
-  Json details = Json::object();  ///< width, height, ...
-  TimestampUs created_at = 0;
-};
-
 /// Durable metadata: namespaces, API keys, buckets and objects (in later issues collections and
-/// documents). Implementations are thread-safe: any method may be called from any thread
-/// concurrently. Every method returns Unavailable when the backend cannot be reached (retry),
-/// Internal on a bug or corrupt data.
-class MetadataStore {
+/// documents), and what refers to blobs (BlobReferences: the rows below that name a blob are
+/// written under a pin, ADR 0007). Implementations are thread-safe: any method may be called from
+/// any thread concurrently. Every method returns Unavailable when the backend cannot be reached
+/// (retry), Internal on a bug or corrupt data.
+class MetadataStore : public BlobReferences {
  public:
   virtual ~MetadataStore() = default;
 
@@ -275,7 +266,8 @@ class MetadataStore {
   /// is gone; InvalidArgument for a key that is empty, longer than 1024 bytes or holds a NUL, a
   /// sha256 that is not 64 lowercase hex digits, a negative size, metadata that is not valid
   /// UTF-8, or a namespace_id other than the bucket's; AlreadyExists when object.id is taken.
-  /// Appends "object.created" (data: ObjectJson) to the EventLog in the same transaction.
+  /// Appends "object.created" (data: ObjectJson) to the EventLog in the same transaction. The
+  /// caller holds a pin on object.sha256 (BlobReferences) from before its blob was committed.
   virtual Result<PutObjectResult> PutObject(const StoredObject& object,
                                             const ObjectPrecondition& precondition) = 0;
   virtual Result<StoredObject> GetObject(std::string_view bucket_id, std::string_view key) = 0;
@@ -299,30 +291,13 @@ class MetadataStore {
   /// Deletes and returns the object, appending "object.deleted" (data: ObjectJson) to the
   /// EventLog in the same transaction; NotFound when absent.
   virtual Result<StoredObject> DeleteObject(std::string_view bucket_id, std::string_view key) = 0;
-  /// Whether any object or upload part (any bucket, any namespace) refers to the blob, or it is
-  /// a derived blob of a source that is referenced so: the collector's check.
-  virtual Result<bool> BlobReferenced(std::string_view sha256) = 0;
-
-  // Derived blobs: made from another blob (a thumbnail of an image), found again by
-  // (source sha256, variant). Content-addressed like their sources, so they serve every object
-  // holding the same bytes, in any bucket or namespace.
-  /// Records or replaces the derived blob of (source_sha256, variant). InvalidArgument for a
-  /// sha256 that is not 64 lowercase hex digits, an empty or over-128-byte variant or media type,
-  /// a negative size, or details that are not a JSON object.
-  virtual Status PutDerivedBlob(const DerivedBlob& blob) = 0;
-  /// NotFound when (source_sha256, variant) has none.
-  virtual Result<DerivedBlob> GetDerivedBlob(std::string_view source_sha256,
-                                             std::string_view variant) = 0;
-  /// Forgets every record whose source or derived blob is `sha256` (the collector freed that
-  /// blob); returns how many.
-  virtual Result<int64_t> DeleteDerivedBlobs(std::string_view sha256) = 0;
-
   // Resumable uploads, addressed by (bucket id, upload id); NotFound names the upload.
   /// NotFound when the bucket is gone.
   virtual Result<Upload> CreateUpload(const Upload& upload) = 0;
   virtual Result<Upload> GetUpload(std::string_view bucket_id, std::string_view id) = 0;
   /// Records part `number` (1..10000, else InvalidArgument), replacing an earlier part with the
-  /// same number (a retried part). NotFound when the upload is gone.
+  /// same number (a retried part). NotFound when the upload is gone. The caller holds a pin on
+  /// part.sha256, as for PutObject.
   virtual Status PutUploadPart(std::string_view bucket_id, std::string_view upload_id,
                                const UploadPart& part) = 0;
   /// The parts in number order.

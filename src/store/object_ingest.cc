@@ -105,17 +105,19 @@ Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& inco
   }
   std::string& expected = request.expected_sha256;
   std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
-  auto blob = incoming.writer()->Commit(expected);
-  if (!blob.ok()) {
-    if (blob.status().code() == StatusCode::kInvalidArgument) {
+  // The pin keeps the collector off the blob until the row below names it (ADR 0007).
+  auto pinned = CommitPinned(*incoming.writer(), *ctx.metadata, expected);
+  if (!pinned.ok()) {
+    if (pinned.status().code() == StatusCode::kInvalidArgument) {
       return InvalidArgumentError("the expected SHA-256 does not match the bytes: " +
-                                  std::string(blob.status().message()));
+                                  std::string(pinned.status().message()));
     }
-    return blob.status();
+    return pinned.status();
   }
+  const BlobInfo& blob = pinned->info;
   if (request.keep_if_unchanged) {
     auto current = ctx.metadata->GetObject(bucket.id, request.key);
-    if (current.ok() && current->sha256 == blob->sha256) {
+    if (current.ok() && current->sha256 == blob.sha256) {
       IngestResult same;
       same.put.object = std::move(current).value();
       same.unchanged = true;
@@ -130,8 +132,8 @@ Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& inco
   obj.namespace_id = bucket.namespace_id;
   obj.bucket_id = bucket.id;
   obj.key = std::move(request.key);
-  obj.size = blob->size;
-  obj.sha256 = blob->sha256;
+  obj.size = blob.size;
+  obj.sha256 = blob.sha256;
   obj.media_type = std::move(media_type);
   obj.metadata = std::move(request.metadata);
   obj.created_at = obj.updated_at = ctx.clock->NowUs();

@@ -85,9 +85,10 @@ struct IngestResult {
 
 /// After all bytes arrived: checks the metadata and the media type (sniffed from the bytes;
 /// UnsupportedMediaType when the bucket does not accept it), commits the blob, writes the
-/// object row and publishes object.created. The blob is durable before the row that names it is
-/// written: a crash in between leaves an unreferenced blob for the collector, never a row
-/// without bytes. On any error nothing is stored.
+/// object row and publishes object.created. The blob is pinned from before its commit until the
+/// row that names it is written (CommitPinned), so the collector cannot take it in between, and
+/// it is durable before that row: a crash in between leaves an unreferenced blob for the
+/// collector, never a row without bytes. On any error nothing is stored.
 Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& incoming,
                                   IngestRequest request);
 

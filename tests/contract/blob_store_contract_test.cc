@@ -281,6 +281,74 @@ TEST_P(BlobStoreContractTest, CommittedWriterIsFinished) {
   EXPECT_EQ(MustReadAll(info->sha256), "abc");
 }
 
+// Seal names the blob before anything is stored, so that a caller can pin it (ADR 0007) before
+// Commit stores it or deduplicates against a copy a collector might be deleting. More than one
+// S3 part: a multipart upload is under way when Seal is called.
+TEST_P(BlobStoreContractTest, SealNamesTheBlobWithoutStoringIt) {
+  std::string bytes = Bytes((9 << 20) + 5, 8);
+  std::unique_ptr<BlobWriter> writer = MustNewWriter();
+  ASSERT_NE(writer, nullptr);
+  ASSERT_TRUE(writer->Write(bytes).ok());
+  auto sealed = writer->Seal();
+  ASSERT_TRUE(sealed.ok()) << sealed.status().ToString();
+  EXPECT_EQ(sealed->sha256, HexSha256(bytes));
+  EXPECT_EQ(sealed->size, static_cast<int64_t>(bytes.size()));
+  EXPECT_FALSE(MustExist(sealed->sha256));
+  EXPECT_THAT(MustList(), IsEmpty());
+  EXPECT_EQ(store_->Open(sealed->sha256).status().code(), StatusCode::kNotFound);
+  auto again = writer->Seal(HexSha256(bytes));
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->sha256, sealed->sha256);
+  EXPECT_EQ(writer->Write("more").code(), StatusCode::kFailedPrecondition);
+
+  auto committed = writer->Commit();
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_EQ(committed->sha256, sealed->sha256);
+  EXPECT_EQ(committed->size, sealed->size);
+  EXPECT_EQ(writer->Seal().status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(MustReadAll(sealed->sha256), bytes);
+  EXPECT_EQ(MustCleanAllTemporaries(), 0);
+}
+
+TEST_P(BlobStoreContractTest, SealedWriterThatIsAbortedLeavesNothing) {
+  std::string bytes = Bytes((9 << 20) + 5, 9);
+  {
+    std::unique_ptr<BlobWriter> writer = MustNewWriter();
+    ASSERT_NE(writer, nullptr);
+    ASSERT_TRUE(writer->Write(bytes).ok());
+    ASSERT_TRUE(writer->Seal().ok());
+    writer->Abort();
+    EXPECT_EQ(writer->Commit().status().code(), StatusCode::kFailedPrecondition);
+  }
+  {
+    std::unique_ptr<BlobWriter> writer = MustNewWriter();
+    ASSERT_NE(writer, nullptr);
+    ASSERT_TRUE(writer->Write("sealed, then dropped").ok());
+    ASSERT_TRUE(writer->Seal().ok());
+  }
+  EXPECT_FALSE(MustExist(HexSha256(bytes)));
+  EXPECT_THAT(MustList(), IsEmpty());
+  EXPECT_EQ(MustCleanAllTemporaries(), 0);
+}
+
+TEST_P(BlobStoreContractTest, ExpectedSha256IsCheckedAtSealAndAtCommit) {
+  std::string bytes = Bytes(100, 10);
+  std::unique_ptr<BlobWriter> refused = MustNewWriter();
+  ASSERT_NE(refused, nullptr);
+  ASSERT_TRUE(refused->Write(bytes).ok());
+  EXPECT_EQ(refused->Seal(HexSha256("other")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused->Commit().status().code(), StatusCode::kFailedPrecondition);  // aborted
+
+  std::unique_ptr<BlobWriter> late = MustNewWriter();
+  ASSERT_NE(late, nullptr);
+  ASSERT_TRUE(late->Write(bytes).ok());
+  ASSERT_TRUE(late->Seal().ok());
+  EXPECT_EQ(late->Commit(HexSha256("other")).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_FALSE(late->Commit().ok());  // finished
+  EXPECT_FALSE(MustExist(HexSha256(bytes)));
+  EXPECT_EQ(MustCleanAllTemporaries(), 0);
+}
+
 TEST_P(BlobStoreContractTest, MissingBlobIsNotFound) {
   std::string sha256 = HexSha256("never stored");
   auto reader = store_->Open(sha256);

@@ -226,14 +226,38 @@ TEST_F(ObjectsTest, ResumableUploadInParts) {
   ASSERT_EQ(state.status, 200) << state.body;
   ASSERT_EQ(state.json()["parts"].size(), 3u);
   EXPECT_EQ(state.json()["parts"][1]["size"], 300000);
-  // The whole is checked against the given sha256.
-  EXPECT_EQ(Call("POST", base + "/complete", {{"sha256", std::string(64, 'f')}}).status, 400);
-  auto done = Call("POST", base + "/complete", {{"sha256", Hex(p1 + p2 + p3)}});
-  ASSERT_EQ(done.status, 201) << done.body;
-  EXPECT_EQ(done.json()["size"], p1.size() + p2.size() + p3.size());
-  EXPECT_EQ(done.json()["metadata"], Json({{"camera", "C"}}));
+  // Completing is a task (the bytes are re-read and re-written off the HTTP threads), and
+  // `Prefer: wait` answers when it is done. The whole is checked against the given sha256.
+  const std::map<std::string, std::string> wait = {{"Prefer", "wait=60"},
+                                                   {"Content-Type", "application/json"}};
+  auto wrong =
+      Raw("POST", base + "/complete", Json({{"sha256", std::string(64, 'f')}}).dump(), wait);
+  ASSERT_EQ(wrong.status, 200) << wrong.body;
+  EXPECT_EQ(wrong.json()["kind"], "upload.complete");
+  EXPECT_EQ(wrong.json()["status"], "failed") << wrong.body;
+  EXPECT_EQ(wrong.json()["error"]["code"], "invalid_argument") << wrong.body;
+  EXPECT_EQ(wrong.json()["attempt"], 1);     // a wrong checksum is not retried
+  ASSERT_EQ(Call("GET", base).status, 200);  // a failed completion leaves the upload
+  auto started = Call("POST", base + "/complete", {{"sha256", Hex(p1 + p2 + p3)}});
+  ASSERT_EQ(started.status, 202) << started.body;
+  std::string task = started.json()["id"];
+  EXPECT_EQ(started.Header("location"), "/v1/tasks/" + task);
+  // Asking again for the same completion gives the same task.
+  auto again = Raw("POST", base + "/complete", Json({{"sha256", Hex(p1 + p2 + p3)}}).dump(), wait);
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.json()["id"], task);
+  ASSERT_EQ(again.json()["status"], "succeeded") << again.body;
+  const Json& object = again.json()["result"];
+  EXPECT_EQ(object["key"], "big/video.bin");
+  EXPECT_EQ(object["size"], p1.size() + p2.size() + p3.size());
+  EXPECT_EQ(object["sha256"], Hex(p1 + p2 + p3));
+  EXPECT_EQ(object["metadata"], Json({{"camera", "C"}}));
   EXPECT_EQ(Raw("GET", "/v1/buckets/photos/content/big/video.bin", "").body, p1 + p2 + p3);
   EXPECT_EQ(Call("GET", base).status, 404);  // finished uploads are gone
+  // Clients cannot start the kind themselves.
+  EXPECT_EQ(
+      Call("POST", "/v1/tasks", {{"kind", "upload.complete"}, {"input", Json::object()}}).status,
+      400);
   // Gaps are refused; an abandoned upload can be deleted.
   auto gap = Call("POST", "/v1/buckets/photos/uploads", {{"key", "gap.bin"}});
   std::string gap_base = "/v1/buckets/photos/uploads/" + std::string(gap.json()["id"]);
@@ -241,6 +265,8 @@ TEST_F(ObjectsTest, ResumableUploadInParts) {
   auto refused = Call("POST", gap_base + "/complete", Json::object());
   EXPECT_EQ(refused.status, 400) << refused.body;
   EXPECT_NE(refused.body.find("part 1 is missing"), std::string::npos) << refused.body;
+  EXPECT_EQ(Call("POST", gap_base + "/complete", {{"sha256", "xyz"}}).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/buckets/photos/uploads/nope/complete", Json::object()).status, 404);
   EXPECT_EQ(Call("DELETE", gap_base).status, 204);
   EXPECT_EQ(Raw("PUT", gap_base + "/parts/1", "x").status, 404);
 }

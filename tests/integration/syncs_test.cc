@@ -418,6 +418,8 @@ TEST_F(SyncsTest, S3PrefixBecomesObjects) {
 
   put(prefix + "later.txt", "later");
   RunOnce(id);
+  // A run within stable_s of the PUT leaves the object pending and comes back soon by itself.
+  ASSERT_TRUE(WaitCounts(id, [](const Json& c) { return c["ingested"] == 3; })) << Sync(id).dump();
   EXPECT_EQ(Object("s3/later.txt")["sha256"], Hex("later"));
   EXPECT_EQ(ObjectCount(), 3u);
   EXPECT_EQ(Sync(id)["counts"]["ingested"], 3);

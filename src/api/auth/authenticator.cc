@@ -36,20 +36,28 @@ Authenticator::Authenticator(store::MetadataStore* store, const Clock* clock, do
       ttl_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           std::chrono::duration<double>(cache_ttl_s))) {}
 
+std::optional<Result<Principal>> Authenticator::Lookup(const std::string& hash,
+                                                       uint64_t* generation) {
+  auto now = std::chrono::steady_clock::now();
+  std::shared_lock lock(mu_);
+  if (generation != nullptr) *generation = generation_;
+  auto it = by_hash_.find(hash);
+  if (it == by_hash_.end() || now - it->second.cached_at >= ttl_) return std::nullopt;
+  if (it->second.expires_at && *it->second.expires_at <= clock_->NowUs()) return BadKey();
+  return it->second.principal;
+}
+
+std::optional<Result<Principal>> Authenticator::VerifyCached(std::string_view secret) {
+  if (secret.size() < 32 || secret.size() > 256) return BadKey();
+  return Lookup(Sha256(secret), nullptr);
+}
+
 Result<Principal> Authenticator::Verify(std::string_view secret) {
   if (secret.size() < 32 || secret.size() > 256) return BadKey();
   std::string hash = Sha256(secret);
   auto now = std::chrono::steady_clock::now();
   uint64_t generation;
-  {
-    std::shared_lock lock(mu_);
-    generation = generation_;
-    auto it = by_hash_.find(hash);
-    if (it != by_hash_.end() && now - it->second.cached_at < ttl_) {
-      if (it->second.expires_at && *it->second.expires_at <= clock_->NowUs()) return BadKey();
-      return it->second.principal;
-    }
-  }
+  if (auto cached = Lookup(hash, &generation)) return std::move(*cached);
   auto key = store_->GetApiKeyByPrefix(secret.substr(0, kKeyPrefixLength));
   if (!key.ok()) {
     if (key.status().code() == StatusCode::kNotFound) return BadKey();
@@ -79,12 +87,15 @@ Result<Principal> Authenticator::Verify(std::string_view secret) {
   return p;
 }
 
+std::optional<std::string> Authenticator::CachedNamespace(std::string_view name) {
+  std::shared_lock lock(mu_);
+  auto it = namespace_ids_.find(std::string(name));
+  if (it == namespace_ids_.end()) return std::nullopt;
+  return it->second;
+}
+
 Result<std::string> Authenticator::ResolveNamespace(std::string_view name) {
-  {
-    std::shared_lock lock(mu_);
-    auto it = namespace_ids_.find(std::string(name));
-    if (it != namespace_ids_.end()) return it->second;
-  }
+  if (auto cached = CachedNamespace(name)) return std::move(*cached);
   auto ns = store_->GetNamespaceByName(name);
   if (!ns.ok()) {
     if (ns.status().code() == StatusCode::kNotFound) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -37,8 +38,14 @@ class Authenticator {
   /// callers learn nothing about which); Unavailable when the store is down.
   Result<Principal> Verify(std::string_view secret);
 
+  /// Verify from the cache alone, for a thread that must not block: nullopt when the answer needs
+  /// the store (the key is not cached, or was cached longer than the TTL ago).
+  std::optional<Result<Principal>> VerifyCached(std::string_view secret);
+
   /// Namespace id for a name; NotFound when there is none.
   Result<std::string> ResolveNamespace(std::string_view name);
+  /// ResolveNamespace from the cache alone: nullopt when the answer needs the store.
+  std::optional<std::string> CachedNamespace(std::string_view name);
 
   void InvalidateKey(std::string_view key_id);
   void InvalidateNamespace(std::string_view namespace_id);
@@ -49,6 +56,10 @@ class Authenticator {
     std::optional<TimestampUs> expires_at;
     std::chrono::steady_clock::time_point cached_at;
   };
+
+  // The cached answer for the key whose SHA-256 is `hash`, or nullopt; `generation` (when not
+  // null) receives the invalidation count it was read under.
+  std::optional<Result<Principal>> Lookup(const std::string& hash, uint64_t* generation);
 
   store::MetadataStore* store_;
   const Clock* clock_;

@@ -39,6 +39,7 @@ void AddDiagnosticsRoutes(Router& router, HandlerEnv env) {
               .tag = "diagnostics",
               .access = Access::kAnyKey,
               .response_schema = kWhoamiSchema,
+              .never_blocks = true,  // the key comes from the cache
               .handler = [](RequestContext& ctx) -> Result<ApiResponse> {
                 const Principal& p = *ctx.principal;
                 return ApiResponse::Of(
@@ -58,6 +59,7 @@ void AddDiagnosticsRoutes(Router& router, HandlerEnv env) {
               .access = Access::kAnyKey,
               .request_schema = kEchoSchema,
               .response_schema = kEchoSchema,
+              .never_blocks = true,
               .handler = [](RequestContext& ctx) -> Result<ApiResponse> {
                 return ApiResponse::Of(200, std::move(ctx.body));
               }});

@@ -21,6 +21,14 @@ struct HandlerEnv {
 
 /// Seconds from `Prefer: wait=N` (RFC 7240), capped at `max_s`; nullopt when absent.
 std::optional<double> PreferWait(const HttpRequest& req, double max_s);
+/// The longest `Prefer: wait` honoured.
+inline constexpr double kMaxPreferWaitS = 300;
+/// The answer to `Prefer: wait=N` on a call that started or reads `task`: when the task is
+/// terminal or after `wait_s`, whichever is first, with the task and Preference-Applied.
+/// `created` is null for GET (200 either way), else whether the call created the task (200 once
+/// terminal, 202 while it still runs).
+ApiResponse WaitForTask(HandlerEnv env, const store::Task& task, double wait_s,
+                        std::optional<bool> created);
 
 /// /healthz, /readyz, /metrics, /openapi.json, /docs.
 void AddOpsRoutes(Router& router, HandlerEnv env);

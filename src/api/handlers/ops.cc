@@ -77,6 +77,7 @@ void AddOpsRoutes(Router& router, HandlerEnv env) {
               .tag = "operations",
               .access = Access::kPublic,
               .response_schema = kStatusSchema,
+              .never_blocks = true,
               .handler = [](RequestContext&) -> Result<ApiResponse> {
                 return ApiResponse::Of(200, {{"status", "ok"}});
               }});
@@ -119,6 +120,7 @@ void AddOpsRoutes(Router& router, HandlerEnv env) {
               .tag = "operations",
               .access = Access::kPublic,
               .response_schema = {{"type", "object"}},
+              .never_blocks = true,  // built in memory, once
               .handler = [env](RequestContext&) -> Result<ApiResponse> {
                 // The route table is fixed once the server runs: build the document once.
                 static const std::string doc = BuildOpenApi(*env.router).dump(2);
@@ -134,6 +136,7 @@ void AddOpsRoutes(Router& router, HandlerEnv env) {
               .tag = "operations",
               .access = Access::kPublic,
               .response_content_type = "text/html; charset=utf-8",
+              .never_blocks = true,
               .handler = [](RequestContext&) -> Result<ApiResponse> {
                 ApiResponse r;
                 r.raw = std::string(kDocsPage);

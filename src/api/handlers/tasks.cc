@@ -82,36 +82,7 @@ const Json kTaskSchema = {
       {"error", {{"type", {"object", "null"}}}},
       {"created_at", {{"type", "string"}, {"format", "date-time"}}}}}};
 
-constexpr double kMaxWaitS = 300;
-
-// `Prefer: wait=N`: answer when the task is terminal or after N seconds, whichever is first.
-// `created` is null for GET (200 either way), else whether the POST created the task.
-ApiResponse WaitForTask(HandlerEnv env, const store::Task& task, double wait_s,
-                        std::optional<bool> created) {
-  std::string applied = "wait=" + std::to_string(static_cast<int64_t>(wait_s));
-  auto answer = [env, applied, created](const store::Task& t) {
-    bool done = store::IsTerminal(t.status);
-    int status = !created ? 200 : (done ? 200 : 202);
-    auto r = ApiResponse::Of(status, store::TaskToJson(t));
-    r.headers.emplace_back("Preference-Applied", applied);
-    r.headers.emplace_back("Location", "/v1/tasks/" + t.id);
-    return r;
-  };
-  if (store::IsTerminal(task.status) || env.waiter == nullptr) return answer(task);
-  ApiResponse deferred;
-  deferred.deferred = [env, ns = task.namespace_id, id = task.id, wait_s,
-                       answer](std::function<void(Result<ApiResponse>)> complete) {
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                        std::chrono::duration<double>(wait_s));
-    env.waiter->Wait(ns, id, deadline, [env, ns, id, answer, complete](bool) {
-      auto t = env.deps->tasks->Get(ns, id);
-      if (!t.ok()) return complete(t.status());
-      complete(answer(*t));
-    });
-  };
-  return deferred;
-}
+constexpr double kMaxWaitS = kMaxPreferWaitS;
 
 bool ValidName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
@@ -255,6 +226,33 @@ void AddQueueRoutes(Router& router, HandlerEnv env, ExternalWorkers* external) {
 }
 
 }  // namespace
+
+ApiResponse WaitForTask(HandlerEnv env, const store::Task& task, double wait_s,
+                        std::optional<bool> created) {
+  std::string applied = "wait=" + std::to_string(static_cast<int64_t>(wait_s));
+  auto answer = [env, applied, created](const store::Task& t) {
+    bool done = store::IsTerminal(t.status);
+    int status = !created ? 200 : (done ? 200 : 202);
+    auto r = ApiResponse::Of(status, store::TaskToJson(t));
+    r.headers.emplace_back("Preference-Applied", applied);
+    r.headers.emplace_back("Location", "/v1/tasks/" + t.id);
+    return r;
+  };
+  if (store::IsTerminal(task.status) || env.waiter == nullptr) return answer(task);
+  ApiResponse deferred;
+  deferred.deferred = [env, ns = task.namespace_id, id = task.id, wait_s,
+                       answer](std::function<void(Result<ApiResponse>)> complete) {
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(wait_s));
+    env.waiter->Wait(ns, id, deadline, [env, ns, id, answer, complete](bool) {
+      auto t = env.deps->tasks->Get(ns, id);
+      if (!t.ok()) return complete(t.status());
+      complete(answer(*t));
+    });
+  };
+  return deferred;
+}
 
 void AddTaskRoutes(Router& router, HandlerEnv env) {
   router.Add({.method = "POST",

@@ -36,13 +36,14 @@ Result<ApiResponse> Store(const HandlerEnv& env, const std::string& source_sha25
   }
   ARGUS_ASSIGN_OR_RETURN(auto writer, env.deps->blobs->NewWriter());
   ARGUS_RETURN_IF_ERROR(writer->Write(bytes));
-  ARGUS_ASSIGN_OR_RETURN(auto info, writer->Commit());
+  // Pinned until the record names it (ADR 0007).
+  ARGUS_ASSIGN_OR_RETURN(auto pinned, store::CommitPinned(*writer, *env.deps->metadata));
   store::DerivedBlob derived{
       .source_sha256 = source_sha256,
       .variant = variant,
-      .sha256 = info.sha256,
+      .sha256 = pinned.info.sha256,
       .media_type = answer.value("media_type", "application/octet-stream"),
-      .size = info.size,
+      .size = pinned.info.size,
       .details = {{"width", answer.value("width", 0)}, {"height", answer.value("height", 0)}},
       .created_at = env.deps->clock->NowUs()};
   ARGUS_RETURN_IF_ERROR(env.deps->metadata->PutDerivedBlob(derived));

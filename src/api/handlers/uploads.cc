@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/media_type.h"
 #include "core/unicode.h"
+#include "store/upload_completion.h"
 
 namespace argus::api {
 
@@ -139,7 +140,9 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
                 ARGUS_ASSIGN_OR_RETURN(int number, PartNumber(ctx.PathParam("number")));
                 std::string expected(ctx.http.Header("x-argus-sha256"));
                 std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
-                auto blob = upload->incoming().writer()->Commit(expected);
+                // Pinned until the part's row names the blob (ADR 0007).
+                auto blob = store::CommitPinned(*upload->incoming().writer(), *env.deps->metadata,
+                                                expected);
                 if (!blob.ok()) {
                   if (blob.status().code() == StatusCode::kInvalidArgument) {
                     return InvalidArgumentError("X-Argus-Sha256 does not match the part");
@@ -147,8 +150,8 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
                   return blob.status();
                 }
                 store::UploadPart part{.number = number,
-                                       .sha256 = blob->sha256,
-                                       .size = blob->size,
+                                       .sha256 = blob->info.sha256,
+                                       .size = blob->info.size,
                                        .created_at = env.deps->clock->NowUs()};
                 ARGUS_RETURN_IF_ERROR(env.deps->metadata->PutUploadPart(upload->bucket().id,
                                                                         ctx.PathParam("id"), part));
@@ -158,8 +161,9 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
       {.method = "POST",
        .pattern = "/v1/buckets/{bucket}/uploads/{id}/complete",
        .operation_id = "completeUpload",
-       .summary = "Join the parts (1..N, none missing) into the object; sha256 of the whole is "
-                  "checked when given",
+       .summary = "Join the parts (1..N, none missing) into the object, as a task (202; "
+                  "`Prefer: wait=N` answers when it is done, its result the object); sha256 of "
+                  "the whole is checked when given",
        .tag = "objects",
        .access = Access::kNamespaceEditor,
        .request_schema = {{"type", "object"},
@@ -167,41 +171,46 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
                           {"properties",
                            {{"sha256",
                              {{"type", "string"}, {"minLength", 64}, {"maxLength", 64}}}}}},
-       .response_schema = ObjectSchema(),
-       .success_status = 201,
+       .response_schema = {{"type", "object"}},
+       .success_status = 202,
        .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+         if (env.deps->tasks == nullptr) return UnavailableError("this server runs no task queue");
          ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
          ARGUS_ASSIGN_OR_RETURN(auto u,
                                 env.deps->metadata->GetUpload(bucket.id, ctx.PathParam("id")));
          ARGUS_ASSIGN_OR_RETURN(auto parts, env.deps->metadata->ListUploadParts(bucket.id, u.id));
-         if (parts.empty()) return InvalidArgumentError("the upload has no parts");
-         for (size_t i = 0; i < parts.size(); ++i) {
-           if (parts[i].number != static_cast<int>(i) + 1) {
-             return InvalidArgumentError("part " + std::to_string(i + 1) +
-                                         " is missing: parts must run 1.." +
-                                         std::to_string(parts.back().number) + " without gaps");
-           }
+         // What can be refused without reading the bytes is refused now, as a 4xx; the bytes
+         // are joined (re-read and re-written, up to the object size limit) by a worker.
+         ARGUS_RETURN_IF_ERROR(store::CheckUploadParts(parts));
+         int64_t total = 0;
+         for (const auto& p : parts) total += p.size;
+         if (int64_t limit = LimitFor(bucket, *env.deps); limit > 0 && total > limit) {
+           return PayloadTooLargeError("objects in bucket '" + bucket.name + "' are at most " +
+                                       std::to_string(limit) + " bytes; the parts hold " +
+                                       std::to_string(total));
          }
-         // The parts are read back in order into one new blob (hashed and size-checked on the
-         // way, exactly like a streamed upload).
-         UploadBody whole(bucket, LimitFor(bucket, *env.deps));
-         ARGUS_ASSIGN_OR_RETURN(auto writer, env.deps->blobs->NewWriter());
-         whole.SetWriter(std::move(writer));
-         constexpr size_t kPiece = 1 << 20;
-         for (const auto& part : parts) {
-           ARGUS_ASSIGN_OR_RETURN(auto reader, env.deps->blobs->Open(part.sha256));
-           for (int64_t at = 0; at < reader->size();) {
-             ARGUS_ASSIGN_OR_RETURN(std::string piece, reader->ReadAt(at, kPiece));
-             if (piece.empty()) return InternalError("a stored part is shorter than recorded");
-             at += static_cast<int64_t>(piece.size());
-             if (!whole.OnData(piece)) return whole.error();
-           }
+         store::CompleteUploadInput input;
+         input.bucket = bucket.name;
+         input.bucket_id = bucket.id;
+         input.upload_id = u.id;
+         input.expected_sha256 = ctx.body.value("sha256", "");
+         std::transform(input.expected_sha256.begin(), input.expected_sha256.end(),
+                        input.expected_sha256.begin(), ::tolower);
+         if (!input.expected_sha256.empty() && !store::IsBlobSha256(input.expected_sha256)) {
+           return InvalidArgumentError("sha256 must be 64 hex digits");
          }
-         whole.OnEnd(true);
-         ARGUS_ASSIGN_OR_RETURN(auto resp, FinishUpload(env, ctx, whole, u.key, u.metadata,
-                                                        ctx.body.value("sha256", "")));
-         // The object now holds the bytes: the parts' rows go (their blobs are collected).
-         ARGUS_RETURN_IF_ERROR(env.deps->metadata->DeleteUpload(bucket.id, u.id));
+         input.precondition.must_not_exist = ctx.http.Header("if-none-match") == "*";
+         input.precondition.sha256_must_match = EtagValue(ctx.http.Header("if-match"));
+         ARGUS_ASSIGN_OR_RETURN(
+             auto started,
+             env.deps->tasks->Enqueue({store::UploadCompleteTask(ctx.namespace_id, input, parts)},
+                                      env.deps->max_pending_per_namespace));
+         const store::EnqueueResult& r = started.front();
+         if (auto wait = PreferWait(ctx.http, kMaxPreferWaitS)) {
+           return WaitForTask(env, r.task, *wait, r.created);
+         }
+         auto resp = ApiResponse::Of(202, store::TaskToJson(r.task));
+         resp.headers.emplace_back("Location", "/v1/tasks/" + r.task.id);
          return resp;
        }});
   router.Add({.method = "DELETE",

@@ -20,6 +20,10 @@ struct HttpServerOptions {
   std::chrono::milliseconds read_timeout{15000};
   /// A keep-alive connection with no request in progress is closed after this.
   std::chrono::milliseconds idle_timeout{60000};
+  /// Threads for handler work that may block (HttpHandler::OnHead says which requests).
+  int blocking_threads = 16;
+  /// Requests that may wait for one of those threads; beyond that, 503 with Retry-After.
+  int blocking_queue = 256;
   /// Bytes a streaming response (SSE) or WebSocket may have queued and unsent. A client that
   /// stops reading reaches it: its stream refuses more (StreamSink::Write returns false) and the
   /// connection is cut once a write has waited read_timeout (SSE) or Beast's ping timeout (WS).
@@ -34,7 +38,11 @@ struct HttpServerOptions {
 /// `Expect: 100-continue`, strict framing (ambiguous Content-Length/Transfer-Encoding → 400 and
 /// close), limits (413/431), and per-connection deadlines checked by a per-thread sweeper so
 /// slow clients are cut off without a timer per request.
-/// Beast never leaves this class's .cc file. Thread-safe: Shutdown() may be called from any
+/// The I/O threads parse, route (HttpHandler::OnHead) and stream only: a request's work that may
+/// block runs on a bounded BlockingPool, one step at a time per connection, with a streamed body
+/// fed to its consumer in chunks while the next one is read; a full pool answers 503 with
+/// `Retry-After: 1` (never an unbounded queue). Beast stays in http_server.cc and
+/// http_session.cc. Thread-safe: Shutdown() may be called from any
 /// thread (e.g. a signal handler thread), once.
 class HttpServer {
  public:

@@ -16,23 +16,61 @@ bool HttpRequest::HasHeader(std::string_view lower_name) const {
   return false;
 }
 
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Moves the header strings (their buffers) into `spare` and empties `headers`.
+void KeepForReuse(Headers& headers, Headers& spare) {
+  // A request with very many headers does not pin that many buffers for the connection's life.
+  constexpr size_t kMaxSpare = 64;
+  for (auto& h : headers) {
+    if (spare.size() >= kMaxSpare) break;
+    spare.push_back(std::move(h));
+  }
+  headers.clear();
+}
+
+std::pair<std::string, std::string>& Reused(Headers& headers, Headers& spare) {
+  if (spare.empty()) return headers.emplace_back();
+  auto& h = headers.emplace_back(std::move(spare.back()));
+  spare.pop_back();
+  h.first.clear();
+  h.second.clear();
+  return h;
+}
+
+}  // namespace
+
+std::pair<std::string, std::string>& HttpRequest::NewHeader() {
+  return Reused(headers, spare_headers_);
+}
+
+void HttpResponse::AddHeader(std::string_view name, std::string_view value) {
+  auto& [n, v] = Reused(headers, spare_headers_);
+  n.assign(name);
+  v.assign(value);
+}
+
 void HttpRequest::Clear() {
   method.clear();
   target.clear();
   path = {};
   query = {};
-  headers.clear();
+  KeepForReuse(headers, spare_headers_);
   body.clear();
   keep_alive = true;
   body_consumer.reset();
+  dispatch = Dispatch::kBlocking;
 }
 
 void HttpResponse::Clear() {
   status = 200;
   content_type = "application/json";
   body.clear();
-  headers.clear();
+  KeepForReuse(headers, spare_headers_);
   close = false;
+  run_blocking = false;
   deferred = nullptr;
   stream = nullptr;
   websocket = nullptr;

@@ -10,8 +10,22 @@
 
 namespace argus::api {
 
+/// Where the handler's work for one request runs.
+enum class Dispatch {
+  /// On the connection's I/O thread, for work that never blocks: no store, disk or network call
+  /// (health checks, answers from in-memory caches, a JSON echo). Every connection of that thread
+  /// waits while it runs.
+  kInline,
+  /// On the server's bounded blocking pool: StreamBody, the body consumer, Handle, a deferred
+  /// answer's or a stream's start and a BodySource's reads, one step at a time per connection.
+  /// When the pool is full, the request is answered 503 with Retry-After before its handler
+  /// runs.
+  kBlocking,
+};
+
 /// Receives a request body piece by piece instead of the transport buffering it (uploads of any
-/// size in flat memory). Called on the connection's I/O thread, in order, never concurrently.
+/// size in flat memory). Called in order, never concurrently: on the blocking pool for a request
+/// dispatched there (HeadDecision), else on the connection's I/O thread.
 class BodyConsumer {
  public:
   virtual ~BodyConsumer() = default;
@@ -32,7 +46,8 @@ class BodySource {
   /// Total bytes the body will have (sent as Content-Length).
   virtual int64_t size() const = 0;
   /// Appends the next bytes (at most `max`) to `out`; false on a read error (the connection is
-  /// closed: the client sees a short body).
+  /// closed: the client sees a short body). Called on the blocking pool for a request dispatched
+  /// there (the next piece is read while the previous one is sent), else on the I/O thread.
   virtual bool Read(std::string* out, size_t max) = 0;
 };
 
@@ -50,12 +65,21 @@ struct HttpRequest {
   bool keep_alive = true;
   /// Set when the handler's StreamBody took the body (then `body` stays empty).
   std::shared_ptr<BodyConsumer> body_consumer;
+  /// Where the handler is being called now (set by the transport): with kInline it runs on an
+  /// I/O thread and must not block (HttpResponse::run_blocking moves it to the pool).
+  Dispatch dispatch = Dispatch::kBlocking;
 
   /// First header with that lowercase name, or "" when absent.
   std::string_view Header(std::string_view lower_name) const;
   /// True when the header is present (even if empty).
   bool HasHeader(std::string_view lower_name) const;
+  /// Appends an empty header entry (for the transport's parser), reusing the strings of an
+  /// earlier request's headers: no allocation per header once a connection has warmed up.
+  std::pair<std::string, std::string>& NewHeader();
   void Clear();
+
+ private:
+  std::vector<std::pair<std::string, std::string>> spare_headers_;  // cleared, kept for reuse
 };
 
 /// Where a streaming response (Server-Sent Events) writes its body. Thread-safe: Write and
@@ -96,6 +120,10 @@ struct HttpResponse {
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
   bool close = false;  ///< close the connection after this response
+  /// Set by a Handle that ran on the I/O thread (Dispatch::kInline) and found it must block after
+  /// all (e.g. a key that is not in the cache): the transport clears the response and calls
+  /// Handle again on the blocking pool. Set it before any side effect.
+  bool run_blocking = false;
   /// Set by a handler that answers later (long polls, `Prefer: wait`): after Handle() returns,
   /// the transport calls it once with `resume`; the handler fills this response and then calls
   /// `resume()` exactly once, from any thread. The connection waits meanwhile (its read
@@ -110,28 +138,46 @@ struct HttpResponse {
   /// Set to send a large body from a source (Content-Length = its size; `body` is ignored).
   std::shared_ptr<BodySource> body_source;
 
-  void AddHeader(std::string name, std::string value) {
-    headers.emplace_back(std::move(name), std::move(value));
-  }
+  /// Copies into strings kept from an earlier response when there are some (no allocation per
+  /// header on a warm connection).
+  void AddHeader(std::string_view name, std::string_view value);
   void Clear();
+
+ private:
+  std::vector<std::pair<std::string, std::string>> spare_headers_;  // cleared, kept for reuse
 };
 
 /// Reason phrase for a status code ("Not Found").
 std::string_view ReasonPhrase(int status);
 
+/// What a handler decides from a request's head (HttpHandler::OnHead).
+struct HeadDecision {
+  Dispatch dispatch = Dispatch::kBlocking;
+  /// Call StreamBody (where `dispatch` says) for a consumer to stream the body into.
+  bool stream_body = false;
+  /// A consumer decided from the head alone, typically a refusal whose Wanted() is false (then
+  /// StreamBody is not called).
+  std::shared_ptr<BodyConsumer> consumer;
+};
+
 /// What the transport calls. Implementations must be thread-safe: the transport calls them from
-/// all I/O threads at once, and must not block for long (they run on an I/O thread).
+/// all I/O threads and pool threads at once. Only OnHead, and Handle for Dispatch::kInline, run
+/// on an I/O thread, and they must never block.
 class HttpHandler {
  public:
   virtual ~HttpHandler() = default;
-  /// Answers one complete request.
+  /// Answers one complete request (where OnHead's dispatch says).
   virtual void Handle(const HttpRequest& request, HttpResponse& response) = 0;
-  /// Called for every request once its head is parsed, before any body byte is read, and before
-  /// Handle: a consumer to stream the body into, or null to have it buffered into
-  /// `request.body` (up to the server's max_body_bytes). A streamed body has no transport size
-  /// limit; the consumer enforces its own. A consumer whose Wanted() is false refuses the
-  /// request from its head (rate limits, authorization): the body is never read, the
-  /// connection is not reused, and Handle is called to answer.
+  /// Called on the I/O thread for every request once its head is parsed, before any body byte is
+  /// read: where the rest runs, and whether the body streams. Must not block. The default runs
+  /// everything on the blocking pool and buffers the body.
+  virtual HeadDecision OnHead(const HttpRequest& head) { return {}; }
+  /// Called when OnHead asked for it, before any body byte is read and before Handle: a consumer
+  /// to stream the body into, or null to have it buffered into `request.body` (up to the server's
+  /// max_body_bytes). A streamed body has no transport size limit; the consumer enforces its
+  /// own. A consumer whose Wanted() is false refuses the request from its head (authorization,
+  /// a missing bucket): the body is never read, the connection is not reused, and Handle is
+  /// called to answer.
   virtual std::shared_ptr<BodyConsumer> StreamBody(const HttpRequest& head) { return nullptr; }
   /// Answers a request the transport refused before it was complete (413, 431, 400 framing,
   /// 408). `request` holds whatever was parsed (maybe only the peer address).

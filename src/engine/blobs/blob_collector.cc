@@ -50,15 +50,16 @@ Result<int64_t> BlobCollector::CollectOnce(bool startup) {
     ARGUS_ASSIGN_OR_RETURN(auto page, blobs_->List(after, 1000));
     if (page.empty()) break;
     for (const auto& blob : page) {
+      // last_used was read from the listing and may be stale by now: it only spares recently
+      // used blobs (the grace). Whether the blob may go is decided, and its writers are held
+      // off, inside DeleteBlobIfUnreferenced (ADR 0007). Its derived-blob records go there too:
+      // as a source, its thumbnails are unreferenced from then on and go in a later pass (or
+      // this one).
       if (blob.last_used >= unused_before) continue;
-      ARGUS_ASSIGN_OR_RETURN(bool referenced, metadata_->BlobReferenced(blob.sha256));
-      if (referenced) continue;
-      ARGUS_RETURN_IF_ERROR(blobs_->Delete(blob.sha256));
-      // Records of it go too: as a source, its thumbnails are unreferenced from now on and go in
-      // a later pass (or this one); as a thumbnail, a request would otherwise find its record
-      // and have to make it again.
-      ARGUS_RETURN_IF_ERROR(metadata_->DeleteDerivedBlobs(blob.sha256).status());
-      ++freed;
+      ARGUS_ASSIGN_OR_RETURN(bool deleted, metadata_->DeleteBlobIfUnreferenced(blob.sha256, [&] {
+        return blobs_->Delete(blob.sha256);
+      }));
+      if (deleted) ++freed;
     }
     after = page.back().sha256;
     std::lock_guard lock(mu_);

@@ -13,9 +13,9 @@
 namespace argus::engine {
 
 struct BlobCollectorOptions {
-  /// An unreferenced blob is freed only once it has been unused this long: an upload whose blob
-  /// is committed (or deduplicated against an old one) but whose object row is not written yet
-  /// must not lose it.
+  /// An unreferenced blob is freed only once it has been unused (committed or deduplicated
+  /// against) for this long, so that bytes let go a moment ago are still there for a re-upload.
+  /// A policy, not a safety margin: uploads in flight hold pins (ADR 0007), so 0 is safe.
   double grace_s = 3600;
   double interval_s = 600;  ///< between passes
   /// Temporaries of uploads not written to for this long are removed (kill -9 mid-upload).
@@ -24,7 +24,9 @@ struct BlobCollectorOptions {
 
 /// Frees blobs no object refers to any more (objects deleted or replaced, uploads that failed
 /// after their bytes were stored) and temporaries of interrupted uploads: once at Start (when
-/// every temporary is an orphan: no upload survives a restart), then every interval.
+/// every temporary is an orphan: no upload survives a restart), then every interval. Each blob
+/// goes through MetadataStore::DeleteBlobIfUnreferenced, so an upload that deduplicates against
+/// it meanwhile either keeps it (its pin came first) or stores its bytes afresh after the delete.
 /// Thread-safe; Start and Stop once each.
 class BlobCollector {
  public:

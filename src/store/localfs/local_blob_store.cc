@@ -13,6 +13,7 @@
 
 #include "core/crypto.h"
 #include "core/str_cat.h"
+#include "store/localfs/group_sync.h"
 
 namespace argus::store::localfs {
 namespace {
@@ -76,19 +77,33 @@ Result<std::vector<std::string>> ReadDirNames(const std::string& path) {
 // Streams into `<root>/tmp/<random>.part`; Commit renames it to `<root>/<aa>/<bb>/<sha256>`.
 class LocalBlobWriter final : public BlobWriter {
  public:
-  LocalBlobWriter(std::string root, std::string temp_path, int fd)
-      : root_(std::move(root)), temp_path_(std::move(temp_path)), fd_(fd) {}
+  LocalBlobWriter(std::string root, std::shared_ptr<GroupSync> group_sync, std::string temp_path,
+                  int fd)
+      : root_(std::move(root)),
+        group_sync_(std::move(group_sync)),
+        temp_path_(std::move(temp_path)),
+        fd_(fd) {}
   ~LocalBlobWriter() override { Abort(); }
 
-  // Bytes are hashed as they come and written in 1 MiB pieces: network reads arrive in ~16 KiB
-  // pieces at odd offsets, and writing each one costs a syscall and a partial-page fill (bench:
-  // about half the large-upload throughput of a plain write before this).
+  // Bytes are hashed as they come and written in pieces of at least 1 MiB: network reads arrive
+  // in ~16 KiB pieces at odd offsets, and writing each one costs a syscall and a partial-page fill
+  // (bench: about half the large-upload throughput of a plain write before this). A piece that
+  // large already (the HTTP transport hands bodies over in 1 MiB chunks) is written as it is,
+  // without a copy.
   static constexpr size_t kWritePiece = 1 << 20;
+  // Writeback of what was written is started every this many bytes, so the disk works while the
+  // rest arrives and Commit's sync waits only for the tail, not for the whole blob.
+  static constexpr int64_t kWritebackEvery = 8 << 20;
+  // From this size a blob fdatasyncs its own bytes before it joins a group sync.
+  static constexpr int64_t kOwnSyncBytes = 4 << 20;
 
   Status Write(std::string_view bytes) override {
-    if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
+    if (finished_ || sealed_) {
+      return FailedPreconditionError("blob writer is already sealed, committed or aborted");
+    }
     hasher_.Update(bytes);
     size_ += static_cast<int64_t>(bytes.size());
+    if (pending_.empty() && bytes.size() >= kWritePiece) return WriteOut(bytes);
     if (pending_.capacity() < kWritePiece) pending_.reserve(kWritePiece);
     while (!bytes.empty()) {
       size_t take = std::min(bytes.size(), kWritePiece - pending_.size());
@@ -101,12 +116,24 @@ class LocalBlobWriter final : public BlobWriter {
 
   int64_t size() const override { return size_; }
 
-  Result<BlobInfo> Commit(std::string_view expected_sha256) override {
+  Result<BlobInfo> Seal(std::string_view expected_sha256) override {
     if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
-    ARGUS_RETURN_IF_ERROR(Flush());
-    BlobInfo info{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
-    Status status = CheckExpectedSha256(expected_sha256, info.sha256);
-    if (status.ok()) status = Publish(info);
+    if (!sealed_) {
+      ARGUS_RETURN_IF_ERROR(Flush());
+      info_ = BlobInfo{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
+      sealed_ = true;
+    }
+    Status status = CheckExpectedSha256(expected_sha256, info_.sha256);
+    if (!status.ok()) {
+      Abort();
+      return status;
+    }
+    return info_;
+  }
+
+  Result<BlobInfo> Commit(std::string_view expected_sha256) override {
+    ARGUS_ASSIGN_OR_RETURN(BlobInfo info, Seal(expected_sha256));
+    Status status = Publish(info);
     Abort();  // the writer is finished either way; removes the temporary unless it was renamed
     if (!status.ok()) return status;
     return info;
@@ -130,28 +157,45 @@ class LocalBlobWriter final : public BlobWriter {
  private:
   // Writes what is buffered to the temporary file; aborts the writer on an I/O error.
   Status Flush() {
-    std::string_view rest = pending_;
-    while (!rest.empty()) {
-      ssize_t n = ::write(fd_, rest.data(), rest.size());
+    ARGUS_RETURN_IF_ERROR(WriteOut(pending_));
+    pending_.clear();
+    return OkStatus();
+  }
+
+  // Writes `bytes` at the end of the temporary file; aborts the writer on an I/O error.
+  Status WriteOut(std::string_view bytes) {
+    while (!bytes.empty()) {
+      ssize_t n = ::write(fd_, bytes.data(), bytes.size());
       if (n < 0) {
         if (errno == EINTR) continue;
         Status error = IoError("write", temp_path_, errno);
         Abort();
         return error;
       }
-      rest.remove_prefix(static_cast<size_t>(n));
+      bytes.remove_prefix(static_cast<size_t>(n));
+      written_ += n;
     }
-    pending_.clear();
+    if (written_ - writeback_from_ >= kWritebackEvery) {
+      // Only starts the writeback (no wait): durability still comes from Commit's sync. A failure
+      // here is not an error of the write; that sync reports any real one.
+      ::sync_file_range(fd_, writeback_from_, written_ - writeback_from_, SYNC_FILE_RANGE_WRITE);
+      writeback_from_ = written_;
+    }
     return OkStatus();
   }
 
-  // Makes the temporary durable and moves it under its name, or drops it for an existing copy.
+  // Moves the temporary under its name (or drops it for an existing copy) and makes that durable.
+  // Small blobs are synced as a group (one syncfs for the file data, the rename and any new
+  // directory of every commit waiting at that moment); a large one syncs its own data first, so
+  // the group it joins is not held up by its bytes.
   Status Publish(const BlobInfo& info) {
     // The mtime is the blob's last_used: stamp the commit, not the last write (an empty or slow
     // upload's last write can be long before).
     if (::futimens(fd_, nullptr) != 0) return IoError("touch", temp_path_, errno);
     // fdatasync, not fsync: the bytes must survive a crash; the fresh mtime need not.
-    if (::fdatasync(fd_) != 0) return IoError("fdatasync", temp_path_, errno);
+    if (size_ >= kOwnSyncBytes && ::fdatasync(fd_) != 0) {
+      return IoError("fdatasync", temp_path_, errno);
+    }
     int rc = ::close(fd_);
     fd_ = -1;
     if (rc != 0) return IoError("close", temp_path_, errno);
@@ -163,23 +207,19 @@ class LocalBlobWriter final : public BlobWriter {
     if (deduplicated) {
       ::unlink(temp_path_.c_str());  // a failure leaves a temporary for CleanTemporary
       temp_exists_ = false;
-      // The existing copy may come from a commit still between its rename and its directory
-      // fsync: ours is acknowledged now, so make the entry durable too.
-      return FsyncDir(dir);
+      // The existing copy may come from a commit still between its rename and its sync: ours is
+      // acknowledged now, so make the entry durable too.
+      return group_sync_->Sync();
     }
-    ARGUS_ASSIGN_OR_RETURN(bool made_aa, MakeDir(aa_dir));
-    ARGUS_ASSIGN_OR_RETURN(bool made_dir, MakeDir(dir));
+    ARGUS_RETURN_IF_ERROR(MakeDir(aa_dir).status());
+    ARGUS_RETURN_IF_ERROR(MakeDir(dir).status());
     if (::rename(temp_path_.c_str(), path.c_str()) != 0) {
       int err = errno;
       return IoError(StrCat({"rename ", temp_path_, " to"}), path, err);
     }
     temp_exists_ = false;
-    ARGUS_RETURN_IF_ERROR(FsyncDir(dir));
-    // A directory created here is durable only once its parent is synced. (A concurrent commit
-    // that created it first syncs the parent itself, microseconds later.)
-    if (made_dir) ARGUS_RETURN_IF_ERROR(FsyncDir(aa_dir));
-    if (made_aa) ARGUS_RETURN_IF_ERROR(FsyncDir(root_));
-    return OkStatus();
+    // The data (unless synced above), the new name and any directory made on the way.
+    return group_sync_->Sync();
   }
 
   // Marks an existing intact copy at `path` as just used. False when there is none (also when it
@@ -198,11 +238,16 @@ class LocalBlobWriter final : public BlobWriter {
   }
 
   std::string root_;
+  std::shared_ptr<GroupSync> group_sync_;
   std::string temp_path_;
   int fd_;
   bool temp_exists_ = true;
   bool finished_ = false;
+  bool sealed_ = false;
+  BlobInfo info_;  // once sealed_
   int64_t size_ = 0;
+  int64_t written_ = 0;         // bytes handed to the file
+  int64_t writeback_from_ = 0;  // where the next sync_file_range starts
   Sha256Hasher hasher_;
   std::string pending_;  // written bytes not yet handed to the file (< kWritePiece)
 };
@@ -266,6 +311,9 @@ Result<std::unique_ptr<BlobStore>> LocalBlobStore::Create(const StoreArgs& args)
   if (made_root) ARGUS_RETURN_IF_ERROR(FsyncDir(args.data_dir));
   ARGUS_ASSIGN_OR_RETURN(bool made_tmp, MakeDir(store->tmp_dir_));
   if (made_tmp) ARGUS_RETURN_IF_ERROR(FsyncDir(store->root_));
+  int fd = ::open(store->root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return IoError("open directory", store->root_, errno);
+  store->group_sync_ = std::make_shared<GroupSync>(fd, store->root_);
   return std::unique_ptr<BlobStore>(std::move(store));
 }
 
@@ -282,7 +330,7 @@ Result<std::unique_ptr<BlobWriter>> LocalBlobStore::NewWriter() {
               kTempSuffix});
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return IoError("create", path, errno);
-  return std::unique_ptr<BlobWriter>(new LocalBlobWriter(root_, std::move(path), fd));
+  return std::unique_ptr<BlobWriter>(new LocalBlobWriter(root_, group_sync_, std::move(path), fd));
 }
 
 Result<std::unique_ptr<BlobReader>> LocalBlobStore::Open(std::string_view sha256) {

@@ -7,6 +7,7 @@
 
 #include "core/result.h"
 #include "store/blob_store.h"
+#include "store/localfs/group_sync.h"
 #include "store/store_registry.h"
 
 namespace argus::store::localfs {
@@ -16,21 +17,24 @@ namespace argus::store::localfs {
 ///   blobs/<aa>/<bb>/<sha256>   a committed blob (aa, bb: its first and next two hex digits)
 ///   blobs/tmp/<random>.part    an upload in progress, or left behind by a killed process
 ///
-/// A writer streams into a fresh temporary (mode 0600) and hashes as it goes; Commit fdatasyncs
-/// it, renames it to its SHA-256 name and fsyncs the directory, so a committed blob survives
-/// kill -9 and power loss, and a reader never sees a partial blob. A blob's "last used" time is
-/// its file's mtime, real wall-clock time (not the injected clock, which this store never reads):
-/// set at commit, and again when a later commit is deduplicated against it. A temporary's mtime is
-/// its last write, which is what CleanTemporary compares.
+/// A writer streams into a fresh temporary (mode 0600) and hashes as it goes; Commit renames it to
+/// its SHA-256 name and waits for a group sync (GroupSync: one syncfs for all the commits waiting
+/// at that moment; a blob of 4 MiB or more fdatasyncs its own bytes first), so a committed blob
+/// survives kill -9 and power loss, and a reader never sees a partial blob. A blob's "last used"
+/// time is its file's mtime, real wall-clock time (not the injected clock, which this store never
+/// reads): set at commit, and again when a later commit is deduplicated against it. A temporary's
+/// mtime is its last write, which is what CleanTemporary compares.
 ///
-/// Thread safety: the store is thread-safe and keeps no state beyond its paths; each call is a
-/// few system calls. Writers and readers are not thread-safe (one per upload / response); they
-/// hold their own file descriptor and paths, not a pointer to the store, so they stay usable
-/// after the store is destroyed. Two writers committing the same bytes at once both succeed
-/// (the second rename replaces an identical file). Delete is unconditional: one racing with a
-/// deduplicating Commit of the same blob can remove it after that Commit returned. A collector
-/// narrows the window by deleting only blobs whose last_used is old, but cannot close it through
-/// this contract (no delete-if-unused-since).
+/// Thread safety: the store is thread-safe and keeps no state beyond its paths and the group sync;
+/// each call is a few system calls. Writers and readers are not thread-safe (one per upload /
+/// response); they hold their own file descriptor, paths and a share of the group sync, not a
+/// pointer to the store, so they stay usable after the store is destroyed. Two writers committing
+/// the same bytes at once both succeed (the second rename replaces an identical file). Delete is
+/// unconditional: one racing with a deduplicating Commit of the same blob could remove it after
+/// that Commit returned, which is why nobody deletes a blob except through
+/// BlobReferences::DeleteBlobIfUnreferenced, whose claim keeps pinned writers out until the
+/// unlink is done (ADR 0007). Seal flushes and hashes; the temporary stays in tmp/ until Commit
+/// renames it.
 ///
 /// Directories `<aa>/<bb>` are created on demand and never removed (at most 65,536), so a Delete
 /// never races with a rename into the same directory.
@@ -59,8 +63,9 @@ class LocalBlobStore final : public BlobStore {
   Result<std::vector<Listed>> ListLeafDir(const std::string& aa, const std::string& bb,
                                           std::string_view after, size_t limit) const;
 
-  std::string root_;     // <data_dir>/blobs
-  std::string tmp_dir_;  // <data_dir>/blobs/tmp
+  std::string root_;                       // <data_dir>/blobs
+  std::string tmp_dir_;                    // <data_dir>/blobs/tmp
+  std::shared_ptr<GroupSync> group_sync_;  // shared with the writers, which may outlive the store
 };
 
 }  // namespace argus::store::localfs

@@ -8,6 +8,7 @@
 #include "core/config.h"
 #include "core/crypto.h"
 #include "core/str_cat.h"
+#include "store/s3/s3_object_reader.h"
 
 namespace argus::store::s3 {
 namespace {
@@ -110,7 +111,9 @@ class S3BlobWriter final : public BlobWriter {
   ~S3BlobWriter() override { Abort(); }
 
   Status Write(std::string_view bytes) override {
-    if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
+    if (finished_ || sealed_) {
+      return FailedPreconditionError("blob writer is already sealed, committed or aborted");
+    }
     hasher_.Update(bytes);
     size_ += static_cast<int64_t>(bytes.size());
     while (!bytes.empty()) {
@@ -132,11 +135,24 @@ class S3BlobWriter final : public BlobWriter {
 
   int64_t size() const override { return size_; }
 
-  Result<BlobInfo> Commit(std::string_view expected_sha256) override {
+  // Only hashes: the last part (or the single PUT) stays buffered until Commit.
+  Result<BlobInfo> Seal(std::string_view expected_sha256) override {
     if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
-    BlobInfo info{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
-    Status status = CheckExpectedSha256(expected_sha256, info.sha256);
-    if (status.ok()) status = Publish(info);
+    if (!sealed_) {
+      info_ = BlobInfo{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
+      sealed_ = true;
+    }
+    Status status = CheckExpectedSha256(expected_sha256, info_.sha256);
+    if (!status.ok()) {
+      Abort();
+      return status;
+    }
+    return info_;
+  }
+
+  Result<BlobInfo> Commit(std::string_view expected_sha256) override {
+    ARGUS_ASSIGN_OR_RETURN(BlobInfo info, Seal(expected_sha256));
+    Status status = Publish(info);
     Abort();  // finished either way; removes what is left in tmp/
     if (!status.ok()) return status;
     return info;
@@ -258,53 +274,33 @@ class S3BlobWriter final : public BlobWriter {
   Sha256Hasher hasher_;
   int64_t size_ = 0;
   bool finished_ = false;
+  bool sealed_ = false;
+  BlobInfo info_;                   // once sealed_
   std::string upload_id_;           // of a multipart upload started and not completed/aborted
   std::vector<std::string> etags_;  // of the parts sent, in order
   bool marker_exists_ = false;
   bool temp_exists_ = false;  // a completed multipart object at temp_key_
 };
 
+// Streams the blob (S3ObjectReader): sequential reads go on with one GET, in flat memory.
 class S3BlobReader final : public BlobReader {
  public:
   S3BlobReader(std::shared_ptr<S3Client> client, std::string key, int64_t size)
-      : client_(std::move(client)), key_(std::move(key)), size_(size) {}
+      : reader_(std::move(client), std::move(key), size) {}
 
-  int64_t size() const override { return size_; }
+  int64_t size() const override { return reader_.size(); }
 
   Result<std::string> ReadAt(int64_t offset, size_t max_bytes) override {
-    if (offset < 0) return InvalidArgumentError(StrCat({"negative read offset in ", key_}));
-    if (offset >= size_ || max_bytes == 0) return std::string();
-    int64_t want = std::min<int64_t>(size_ - offset,
-                                     static_cast<int64_t>(std::min<size_t>(max_bytes, INT64_MAX)));
-    std::string range =
-        StrCat({"bytes=", std::to_string(offset), "-", std::to_string(offset + want - 1)});
-    std::string what = StrCat({"read ", key_});
-    ARGUS_ASSIGN_OR_RETURN(
-        S3Response response,
-        client_->Send(S3Request{.method = "GET", .key = key_, .headers = {{"Range", range}}}));
-    if (response.status != 200 && response.status != 206) {
-      return S3Client::ErrorStatus(response, what);
-    }
-    if (response.status == 200) {
-      // The whole object (a server that ignores Range): cut the range out.
-      if (static_cast<int64_t>(response.body.size()) != size_) {
-        return InternalError(
-            StrCat({what, ": size changed to ", std::to_string(response.body.size()), " from ",
-                    std::to_string(size_)}));
-      }
-      return response.body.substr(static_cast<size_t>(offset), static_cast<size_t>(want));
-    }
-    if (static_cast<int64_t>(response.body.size()) != want) {
-      return InternalError(StrCat({what, ": got ", std::to_string(response.body.size()),
-                                   " bytes, not ", std::to_string(want)}));
-    }
-    return std::move(response.body);
+    std::string out;
+    Status s = reader_.ReadAt(offset, max_bytes, &out);
+    // Blobs never change: an answer for other bytes is a damaged store, the contract's Internal.
+    if (s.code() == StatusCode::kFailedPrecondition) return InternalError(std::string(s.message()));
+    if (!s.ok()) return s;
+    return out;
   }
 
  private:
-  std::shared_ptr<S3Client> client_;
-  std::string key_;
-  int64_t size_;
+  S3ObjectReader reader_;
 };
 
 }  // namespace

@@ -28,12 +28,18 @@ namespace argus::store::s3 {
 /// of bytes that exist already overwrites the blob with the identical bytes (PUT or copy), which
 /// refreshes LastModified on every S3 implementation and replaces a damaged copy; there is no
 /// HEAD-then-touch (S3 has no touch, and a self-copy with MetadataDirective=REPLACE does not
-/// refresh LastModified on s3rver).
+/// refresh LastModified on s3rver). S3 has no conditional DELETE either: a DELETE racing with
+/// that overwrite could remove bytes a new object names, so blobs are deleted only through
+/// BlobReferences::DeleteBlobIfUnreferenced, which keeps pinned writers out until the DELETE has
+/// been answered (ADR 0007). Seal only finishes the hash; nothing is sent until Commit.
 ///
 /// CleanTemporary lists `tmp/`: a marker older than the cut-off has its multipart upload aborted
 /// and is deleted; an unmarked temporary older than the cut-off is deleted. Markers make this
 /// work without ListMultipartUploads (s3rver answers NotImplemented); on AWS also set a
 /// lifecycle rule AbortIncompleteMultipartUpload for uploads that died before their marker.
+///
+/// Readers stream (S3ObjectReader): reading on from where the last read ended continues the same
+/// GET, and memory stays at the piece asked for.
 ///
 /// Limits: a blob above 5 GiB cannot be copied in one CopyObject (S3's limit); such a Commit fails
 /// with Internal. No retries: a failed request is the caller's error (Unavailable for network

@@ -17,6 +17,7 @@
 #include "core/crypto.h"
 #include "core/ip_address.h"
 #include "core/log.h"
+#include "core/str_cat.h"
 
 namespace argus::store::s3 {
 namespace {
@@ -199,6 +200,10 @@ S3Client::S3Client(S3Options options) : options_(std::move(options)) {}
 
 S3Client::~S3Client() {
   for (void* handle : idle_) curl_easy_cleanup(static_cast<CURL*>(handle));
+  for (auto [easy, multi] : idle_streams_) {
+    curl_easy_cleanup(static_cast<CURL*>(easy));
+    curl_multi_cleanup(static_cast<CURLM*>(multi));
+  }
 }
 
 Result<std::shared_ptr<S3Client>> S3Client::Create(S3Options options) {
@@ -262,6 +267,17 @@ bool S3Client::Transient(const Result<S3Response>& outcome) {
   return status == 429 || status == 500 || status == 502 || status == 503 || status == 504;
 }
 
+void S3Client::Backoff(const S3Request& request, int attempt, const std::string& outcome) const {
+  double backoff_ms = options_.base_backoff_ms * std::pow(2.0, attempt - 1);
+  thread_local std::mt19937 rng{std::random_device{}()};
+  backoff_ms *= std::uniform_real_distribution<double>(0.75, 1.25)(rng);
+  log::Debug("retrying an S3 request", {{"method", request.method},
+                                        {"key", request.key},
+                                        {"attempt", attempt},
+                                        {"outcome", outcome}});
+  std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(backoff_ms));
+}
+
 Result<S3Response> S3Client::Send(const S3Request& request) {
   const int attempts = std::max(1, options_.max_attempts);
   for (int attempt = 1;; ++attempt) {
@@ -270,19 +286,30 @@ Result<S3Response> S3Client::Send(const S3Request& request) {
     // A POST (create / complete a multipart upload) that got no answer may have happened: only
     // an answer saying "try again" makes it safe to send again.
     if (request.method == "POST" && !outcome.ok()) return outcome;
-    double backoff_ms = options_.base_backoff_ms * std::pow(2.0, attempt - 1);
-    thread_local std::mt19937 rng{std::random_device{}()};
-    backoff_ms *= std::uniform_real_distribution<double>(0.75, 1.25)(rng);
-    log::Debug("retrying an S3 request", {{"method", request.method},
-                                          {"key", request.key},
-                                          {"attempt", attempt},
-                                          {"outcome", outcome.ok() ? std::to_string(outcome->status)
-                                                                   : outcome.status().ToString()}});
-    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(backoff_ms));
+    Backoff(request, attempt,
+            outcome.ok() ? std::to_string(outcome->status) : outcome.status().ToString());
   }
 }
 
-Result<S3Response> S3Client::SendOnce(const S3Request& request) {
+Result<std::unique_ptr<S3BodyStream>> S3Client::Open(const S3Request& request) {
+  const int attempts = std::max(1, options_.max_attempts);
+  for (int attempt = 1;; ++attempt) {
+    auto outcome = OpenOnce(request);
+    Result<S3Response> head = outcome.ok() ? Result<S3Response>((*outcome)->head())
+                                           : Result<S3Response>(outcome.status());
+    if (attempt >= attempts || !Transient(head)) return outcome;
+    Backoff(request, attempt, head.ok() ? std::to_string(head->status) : head.status().ToString());
+  }
+}
+
+// One signed request, ready for curl: its URL and header lines.
+struct S3Client::Prepared {
+  std::string url;
+  curl_slist* headers = nullptr;
+  ~Prepared() { curl_slist_free_all(headers); }
+};
+
+std::unique_ptr<S3Client::Prepared> S3Client::Prepare(const S3Request& request) const {
   std::string path = base_path_;
   if (options_.path_style) {
     path.push_back('/');
@@ -309,7 +336,9 @@ Result<S3Response> S3Client::SendOnce(const S3Request& request) {
                                .region = options_.region,
                                .service = "s3"};
 
-  std::string url = scheme_;
+  auto prepared = std::make_unique<Prepared>();
+  std::string& url = prepared->url;
+  url = scheme_;
   url.append("://");
   url.append(authority_);
   url.append(path);
@@ -329,7 +358,7 @@ Result<S3Response> S3Client::SendOnce(const S3Request& request) {
     }
   }
 
-  curl_slist* headers = nullptr;
+  curl_slist*& headers = prepared->headers;
   auto add_header = [&headers](std::string_view name, std::string_view value) {
     std::string line(name);
     line.append(": ");
@@ -340,40 +369,66 @@ Result<S3Response> S3Client::SendOnce(const S3Request& request) {
   add_header("Authorization", AuthorizationHeader(signed_request, credentials, amz_date));
   for (const auto& [name, value] : signed_request.headers) add_header(name, value);
   headers = curl_slist_append(headers, "Expect:");  // no 100-continue round trip
-  bool has_body = request.method == "PUT" || request.method == "POST";
-  if (has_body) {
+  if (request.method == "PUT" || request.method == "POST") {
     add_header("Content-Type",
                request.method == "POST" ? "application/xml" : "application/octet-stream");
   }
+  return prepared;
+}
 
-  auto* curl = static_cast<CURL*>(AcquireHandle());
-  if (curl == nullptr) {
-    curl_slist_free_all(headers);
-    return InternalError("cannot create a curl handle");
-  }
+void S3Client::Configure(void* handle, const Prepared& prepared, void* refused) const {
+  auto* curl = static_cast<CURL*>(handle);
   curl_easy_reset(curl);
-  S3Response response;
-  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_URL, prepared.url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, kConnectTimeoutMs);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
   curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, kLowSpeedTimeS);
-  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &WriteBody);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
-  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &WriteHeader);
-  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
-  RefusedAddresses refused;
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, prepared.headers);
   if (options_.public_addresses_only) {
     curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, &OpenPublicSocket);
-    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, &refused);
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETDATA, refused);
     curl_easy_setopt(curl, CURLOPT_PROXY, "");  // not http_proxy & co. from the environment
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
   }
+}
+
+Status S3Client::TransportError(int code, const std::string& refused, std::string_view method,
+                                const std::string& url) const {
+  if (!refused.empty()) {
+    std::string message = "S3 endpoint ";
+    message.append(options_.endpoint);
+    message.append(" refused: ");
+    message.append(refused);
+    message.append(
+        " is not a public address (loopback, private and link-local addresses are "
+        "not allowed for this endpoint)");
+    return PermissionDeniedError(std::move(message));
+  }
+  std::string message = "S3 ";
+  message.append(method);
+  message.push_back(' ');
+  message.append(url);
+  message.append(" failed: ");
+  message.append(curl_easy_strerror(static_cast<CURLcode>(code)));
+  return UnavailableError(std::move(message));
+}
+
+Result<S3Response> S3Client::SendOnce(const S3Request& request) {
+  std::unique_ptr<Prepared> prepared = Prepare(request);
+  auto* curl = static_cast<CURL*>(AcquireHandle());
+  if (curl == nullptr) return InternalError("cannot create a curl handle");
+  S3Response response;
+  RefusedAddresses refused;
+  Configure(curl, *prepared, &refused);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &WriteBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &WriteHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &response);
   if (request.method == "HEAD") {
     curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
-  } else if (has_body) {
+  } else if (request.method == "PUT" || request.method == "POST") {
     curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                      static_cast<curl_off_t>(request.body.size()));
     curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request.body.empty() ? "" : request.body.data());
@@ -383,27 +438,8 @@ Result<S3Response> S3Client::SendOnce(const S3Request& request) {
   }
   CURLcode rc = curl_easy_perform(curl);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-  curl_slist_free_all(headers);
   ReleaseHandle(curl);
-  if (rc != CURLE_OK && !refused.text.empty()) {
-    std::string message = "S3 endpoint ";
-    message.append(options_.endpoint);
-    message.append(" refused: ");
-    message.append(refused.text);
-    message.append(
-        " is not a public address (loopback, private and link-local addresses are "
-        "not allowed for this endpoint)");
-    return PermissionDeniedError(std::move(message));
-  }
-  if (rc != CURLE_OK) {
-    std::string message = "S3 ";
-    message.append(request.method);
-    message.push_back(' ');
-    message.append(url);
-    message.append(" failed: ");
-    message.append(curl_easy_strerror(rc));
-    return UnavailableError(std::move(message));
-  }
+  if (rc != CURLE_OK) return TransportError(rc, refused.text, request.method, prepared->url);
   return response;
 }
 
@@ -441,6 +477,187 @@ Status S3Client::CheckSuccess(const S3Response& response, std::string_view what)
     if (xml.ok() && xml->name == "Error") return ErrorStatus(response, what);
   }
   return OkStatus();
+}
+
+// The state of one streamed response; curl calls OnHeader and OnBody with it.
+struct S3BodyStream::Impl {
+  // A body piece beyond what a reader asked for waits in curl (the transfer is paused), not here.
+  static constexpr size_t kMaxErrorBody = 64 * 1024;
+
+  ~Impl() {
+    if (easy == nullptr) return;
+    curl_multi_remove_handle(static_cast<CURLM*>(multi), static_cast<CURL*>(easy));
+    // A transfer stopped mid-body leaves its connection in an unknown state: not reused.
+    client->ReleaseStreamHandles({easy, multi}, done && result == CURLE_OK);
+  }
+
+  static size_t OnHeader(char* data, size_t size, size_t count, void* user) {
+    auto* s = static_cast<Impl*>(user);
+    std::string_view line(data, size * count);
+    if (line.starts_with("HTTP/")) {
+      // Each header block (an interim 1xx, then the final answer) starts with a status line.
+      size_t space = line.find(' ');
+      s->head.status =
+          space == std::string_view::npos
+              ? 0
+              : std::strtol(std::string(line.substr(space + 1, 3)).c_str(), nullptr, 10);
+      s->head.headers.clear();
+    } else if (Trim(line).empty()) {
+      if (s->head.status >= 200) s->head_done = true;
+    } else if (size_t colon = line.find(':'); colon != std::string_view::npos) {
+      s->head.headers.emplace_back(Lower(Trim(line.substr(0, colon))),
+                                   std::string(Trim(line.substr(colon + 1))));
+    }
+    return size * count;
+  }
+
+  static size_t OnBody(char* data, size_t size, size_t count, void* user) {
+    auto* s = static_cast<Impl*>(user);
+    size_t n = size * count;
+    if (s->head.status < 200 || s->head.status > 299) {
+      size_t room = kMaxErrorBody - std::min(kMaxErrorBody, s->head.body.size());
+      s->head.body.append(data, std::min(n, room));
+      return n;
+    }
+    if (s->buffer.size() - s->pos >= s->want) {
+      s->paused = true;
+      return CURL_WRITEFUNC_PAUSE;  // curl keeps these bytes and hands them again on resume
+    }
+    s->buffer.append(data, n);
+    return n;
+  }
+
+  // Drives the transfer until `enough()`, or it ends.
+  Status Pump(const std::function<bool()>& enough) {
+    auto* m = static_cast<CURLM*>(multi);
+    while (!done && !enough()) {
+      if (paused) {
+        paused = false;
+        curl_easy_pause(static_cast<CURL*>(easy), CURLPAUSE_CONT);  // may deliver at once
+        continue;
+      }
+      int running = 0;
+      if (CURLMcode mc = curl_multi_perform(m, &running); mc != CURLM_OK) {
+        return InternalError(StrCat({"curl: ", curl_multi_strerror(mc)}));
+      }
+      int left = 0;
+      while (CURLMsg* msg = curl_multi_info_read(m, &left)) {
+        if (msg->msg != CURLMSG_DONE) continue;
+        done = true;
+        result = msg->data.result;
+      }
+      if (done || enough() || paused) continue;
+      if (CURLMcode mc = curl_multi_poll(m, nullptr, 0, 1000, nullptr); mc != CURLM_OK) {
+        return InternalError(StrCat({"curl: ", curl_multi_strerror(mc)}));
+      }
+    }
+    return OkStatus();
+  }
+
+  S3Client* client = nullptr;
+  void* easy = nullptr;   // CURL*
+  void* multi = nullptr;  // CURLM*
+  std::unique_ptr<S3Client::Prepared> prepared;
+  std::string method;
+  RefusedAddresses refused;
+  S3Response head;
+  bool head_done = false;
+  bool done = false;
+  CURLcode result = CURLE_OK;
+  std::string buffer;  // body bytes received and not read yet, from `pos`
+  size_t pos = 0;
+  size_t want = 0;  // what the reader asked for: more is left in curl (paused)
+  bool paused = false;
+};
+
+S3BodyStream::S3BodyStream(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+S3BodyStream::~S3BodyStream() = default;
+
+const S3Response& S3BodyStream::head() const { return impl_->head; }
+
+Result<size_t> S3BodyStream::Read(std::string* out, size_t max) {
+  Impl& s = *impl_;
+  if (max == 0) return size_t{0};
+  s.want = max;
+  Status pumped = s.Pump([&s, max] { return s.buffer.size() - s.pos >= max; });
+  s.want = 0;
+  ARGUS_RETURN_IF_ERROR(pumped);
+  size_t take = std::min(max, s.buffer.size() - s.pos);
+  out->append(s.buffer, s.pos, take);
+  s.pos += take;
+  if (s.pos == s.buffer.size()) {
+    s.buffer.clear();
+    s.pos = 0;
+  } else if (s.pos >= (1u << 20)) {
+    s.buffer.erase(0, s.pos);
+    s.pos = 0;
+  }
+  if (take == 0 && s.done && s.result != CURLE_OK) {
+    return s.client->TransportError(s.result, s.refused.text, s.method, s.prepared->url);
+  }
+  return take;
+}
+
+std::pair<void*, void*> S3Client::AcquireStreamHandles() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!idle_streams_.empty()) {
+      auto handles = idle_streams_.back();
+      idle_streams_.pop_back();
+      return handles;
+    }
+  }
+  return {curl_easy_init(), curl_multi_init()};
+}
+
+void S3Client::ReleaseStreamHandles(std::pair<void*, void*> handles, bool reusable) {
+  if (reusable) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (idle_streams_.size() < kMaxIdleHandles) {
+      idle_streams_.push_back(handles);
+      return;
+    }
+  }
+  curl_easy_cleanup(static_cast<CURL*>(handles.first));
+  curl_multi_cleanup(static_cast<CURLM*>(handles.second));
+}
+
+Result<std::unique_ptr<S3BodyStream>> S3Client::OpenOnce(const S3Request& request) {
+  auto impl = std::make_unique<S3BodyStream::Impl>();
+  impl->client = this;
+  impl->method = request.method;
+  impl->prepared = Prepare(request);
+  auto [easy, multi] = AcquireStreamHandles();
+  if (easy == nullptr || multi == nullptr) {
+    if (easy != nullptr) curl_easy_cleanup(static_cast<CURL*>(easy));
+    if (multi != nullptr) curl_multi_cleanup(static_cast<CURLM*>(multi));
+    return InternalError("cannot create a curl handle");
+  }
+  auto* curl = static_cast<CURL*>(easy);
+  Configure(curl, *impl->prepared, &impl->refused);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, &S3BodyStream::Impl::OnBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, impl.get());
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, &S3BodyStream::Impl::OnHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, impl.get());
+  curl_easy_setopt(curl, CURLOPT_BUFFERSIZE, 256L * 1024);  // fewer, larger pieces
+  if (request.method != "GET")
+    curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+  if (curl_multi_add_handle(static_cast<CURLM*>(multi), curl) != CURLM_OK) {
+    ReleaseStreamHandles({easy, multi}, false);
+    return InternalError("cannot start a curl transfer");
+  }
+  impl->easy = easy;
+  impl->multi = multi;
+  S3BodyStream::Impl& s = *impl;
+  ARGUS_RETURN_IF_ERROR(s.Pump([&s] { return s.head_done; }));
+  if (!s.head_done) {
+    return TransportError(s.result == CURLE_OK ? CURLE_GOT_NOTHING : s.result, s.refused.text,
+                          request.method, s.prepared->url);
+  }
+  // An error document is small: read it whole, for ErrorStatus.
+  if (s.head.status < 200 || s.head.status > 299)
+    ARGUS_RETURN_IF_ERROR(s.Pump([] { return false; }));
+  return std::unique_ptr<S3BodyStream>(new S3BodyStream(std::move(impl)));
 }
 
 }  // namespace argus::store::s3

@@ -76,6 +76,32 @@ struct S3Request {
   std::string body_sha256;
 };
 
+class S3Client;
+
+/// A response whose body is read as it arrives (object downloads): memory stays at about the
+/// piece asked for, whatever the object's size, and a transfer is paused between reads (the
+/// connection is held while the reader is slow). Not thread-safe; borrows its S3Client, which
+/// must outlive it. Destroying it before the end of the body drops the connection.
+class S3BodyStream {
+ public:
+  ~S3BodyStream();
+  S3BodyStream(const S3BodyStream&) = delete;
+  S3BodyStream& operator=(const S3BodyStream&) = delete;
+
+  /// The status and headers; for an answer that is not 2xx also its body (an error document,
+  /// read whole, at most 64 KiB), for S3Client::ErrorStatus.
+  const S3Response& head() const;
+  /// Appends up to `max` bytes of the body to `out` and returns how many: fewer only at its end,
+  /// 0 after it. Unavailable when the connection fails or stalls mid-body.
+  Result<size_t> Read(std::string* out, size_t max);
+
+ private:
+  friend class S3Client;
+  struct Impl;
+  explicit S3BodyStream(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
 /// A minimal S3 REST client over libcurl: SigV4-signed requests (the real payload hash, never
 /// UNSIGNED-PAYLOAD), path-style or virtual-host addressing, kept-alive connections in a small
 /// pool of curl handles. Thread-safe. Transient failures are retried (S3Options::max_attempts).
@@ -97,6 +123,10 @@ class S3Client {
   Result<S3Response> Send(const S3Request& request);
   /// Whether a request that ended so is worth another attempt.
   static bool Transient(const Result<S3Response>& outcome);
+  /// Sends a GET whose response body may be large, and returns once the response head arrived,
+  /// with the body left to read from the stream. Transient failures before the head are retried
+  /// as Send retries them. The errors are Send's.
+  Result<std::unique_ptr<S3BodyStream>> Open(const S3Request& request);
 
   /// The error for a response that is not a success: 404 → NotFound, 5xx → Unavailable, other →
   /// Internal; the message names `what` and the S3 error Code and Message of the XML body.
@@ -109,9 +139,25 @@ class S3Client {
  private:
   explicit S3Client(S3Options options);
 
+  friend class S3BodyStream;
+  struct Prepared;
+  /// The signed URL and header lines of `request`.
+  std::unique_ptr<Prepared> Prepare(const S3Request& request) const;
+  /// Resets the curl handle and sets what every request has (URL, headers, timeouts, the address
+  /// check writing refused addresses into `refused`, a RefusedAddresses).
+  void Configure(void* curl, const Prepared& prepared, void* refused) const;
+  /// The error for a transfer that ended with curl code `code`.
+  Status TransportError(int code, const std::string& refused, std::string_view method,
+                        const std::string& url) const;
+  /// Waits before attempt `attempt` + 1 of a request (exponential backoff with jitter).
+  void Backoff(const S3Request& request, int attempt, const std::string& outcome) const;
   Result<S3Response> SendOnce(const S3Request& request);
+  Result<std::unique_ptr<S3BodyStream>> OpenOnce(const S3Request& request);
   void* AcquireHandle();
   void ReleaseHandle(void* handle);
+  /// A curl easy handle with the multi handle it streams in (whose connection cache it keeps).
+  std::pair<void*, void*> AcquireStreamHandles();
+  void ReleaseStreamHandles(std::pair<void*, void*> handles, bool reusable);
 
   S3Options options_;
   std::string scheme_;     // "http" or "https"
@@ -120,6 +166,7 @@ class S3Client {
 
   std::mutex mu_;
   std::vector<void*> idle_;  // CURL* handles, each with its connection cache
+  std::vector<std::pair<void*, void*>> idle_streams_;  // (CURL*, CURLM*) for Open
 };
 
 }  // namespace argus::store::s3

@@ -1,15 +1,12 @@
 #include "store/s3/s3_client.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
-#include <thread>
 #include <vector>
+
+#include "store/s3/loopback_server_for_test.h"
 
 namespace argus::store::s3 {
 namespace {
@@ -96,55 +93,24 @@ TEST(S3ClientTest, UnreachableEndpointIsUnavailable) {
 }
 
 // A loopback HTTP server that answers request n (from 1) with statuses[n-1], or the last entry
-// once they run out, and counts the requests. One connection per request (Connection: close).
+// once they run out, and counts the requests.
 class ScriptedServer {
  public:
-  explicit ScriptedServer(std::vector<int> statuses) : statuses_(std::move(statuses)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    listen(fd_, 16);
-    socklen_t len = sizeof addr;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~ScriptedServer() {
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-  }
-  int port() const { return port_; }
+  explicit ScriptedServer(std::vector<int> statuses)
+      : statuses_(std::move(statuses)), server_([this](int fd, const std::string&) {
+          size_t i = static_cast<size_t>(requests_.fetch_add(1));
+          int status = statuses_[std::min(i, statuses_.size() - 1)];
+          LoopbackServerForTest::SendAll(fd, "HTTP/1.1 " + std::to_string(status) +
+                                                 " X\r\nContent-Length: 0\r\nConnection: "
+                                                 "close\r\n\r\n");
+        }) {}
+  int port() const { return server_.port(); }
   int requests() const { return requests_.load(); }
 
  private:
-  void Serve() {
-    while (true) {
-      int c = accept(fd_, nullptr, nullptr);
-      if (c < 0) return;
-      std::string head;
-      char buf[4096];
-      while (head.find("\r\n\r\n") == std::string::npos) {
-        ssize_t n = read(c, buf, sizeof buf);
-        if (n <= 0) break;
-        head.append(buf, static_cast<size_t>(n));
-      }
-      size_t i = static_cast<size_t>(requests_.fetch_add(1));
-      int status = statuses_[std::min(i, statuses_.size() - 1)];
-      std::string reply = "HTTP/1.1 " + std::to_string(status) +
-                          " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
-      (void)!write(c, reply.data(), reply.size());
-      close(c);
-    }
-  }
-
   std::vector<int> statuses_;
-  int fd_ = -1;
-  int port_ = 0;
   std::atomic<int> requests_{0};
-  std::thread thread_;
+  LoopbackServerForTest server_;  // last: its thread stops before the state above goes
 };
 
 Result<S3Response> SendTo(const ScriptedServer& server, int max_attempts) {

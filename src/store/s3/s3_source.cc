@@ -10,6 +10,7 @@
 
 #include "core/ip_address.h"
 #include "core/str_cat.h"
+#include "store/s3/s3_object_reader.h"
 
 namespace argus::store::s3 {
 namespace {
@@ -142,22 +143,38 @@ Result<SourceEntry> EntryOf(const XmlElement& contents, std::string path, std::s
                      .modified_at = modified_at};
 }
 
-// Reads one object by ranged GETs with If-Match; holds one range at a time.
+// Reads one object by streamed ranged GETs with If-Match (S3ObjectReader), one range per GET,
+// handing it out a piece at a time.
 class S3SourceReader final : public SourceReader {
  public:
   S3SourceReader(std::shared_ptr<S3Client> client, std::string key, std::string etag, int64_t size,
                  size_t range_size)
-      : client_(std::move(client)),
-        key_(std::move(key)),
-        etag_(std::move(etag)),
-        size_(size),
-        range_size_(range_size) {}
+      : client_(client),
+        key_(key),
+        etag_(etag),
+        reader_(
+            std::move(client), key, size, {{"If-Match", StrCat({"\"", etag, "\""})}},
+            [this](const S3Response& head) { return Check(head); },
+            static_cast<int64_t>(range_size)),
+        piece_size_(std::min<size_t>(range_size, kPieceSize)) {}
+
+  // The first piece (or, for an empty object, an answer), so that a gone or changed object fails
+  // Open rather than the first Read.
+  Status Start() {
+    if (reader_.size() > 0) return Fill();
+    ARGUS_ASSIGN_OR_RETURN(S3Response response,
+                           client_->Send(S3Request{
+                               .method = "GET", .key = key_, .headers = {{"If-Match", Quoted()}}}));
+    ARGUS_RETURN_IF_ERROR(Check(response));
+    if (response.status != 200 || !response.body.empty()) return Changed();
+    return OkStatus();
+  }
 
   Result<size_t> Read(char* buf, size_t n) override {
     if (n == 0) return size_t{0};
     if (pos_ == buffer_.size()) {
-      if (offset_ >= size_) return size_t{0};
-      ARGUS_RETURN_IF_ERROR(FetchNext());
+      if (offset_ >= reader_.size()) return size_t{0};
+      ARGUS_RETURN_IF_ERROR(Fill());
     }
     size_t take = std::min(n, buffer_.size() - pos_);
     std::memcpy(buf, buffer_.data() + pos_, take);
@@ -165,53 +182,45 @@ class S3SourceReader final : public SourceReader {
     return take;
   }
 
-  // Fetches the range at offset_ into buffer_ (an empty object: checks it is unchanged).
-  Status FetchNext() {
-    int64_t want = std::min<int64_t>(static_cast<int64_t>(range_size_), size_ - offset_);
-    S3Request request{
-        .method = "GET", .key = key_, .headers = {{"If-Match", StrCat({"\"", etag_, "\""})}}};
-    if (want > 0) {
-      request.headers.emplace_back("Range", StrCat({"bytes=", std::to_string(offset_), "-",
-                                                    std::to_string(offset_ + want - 1)}));
-    }
-    std::string what = StrCat({"read s3 object ", key_});
-    ARGUS_ASSIGN_OR_RETURN(S3Response response, client_->Send(request));
-    if (response.status == 404) return NotFoundError(StrCat({"s3 object ", key_, " is gone"}));
-    if (response.status == 412 || response.status == 416) return Changed();
-    if (response.status != 200 && response.status != 206) return SourceError(response, what);
-    // Servers that ignore If-Match (s3rver) still say which version they sent.
-    std::string etag = StripQuotes(response.Header("etag"));
-    if (!etag.empty() && etag != etag_) return Changed();
-    if (response.status == 206) {
-      std::string range = response.Header("content-range");  // "bytes a-b/size"
-      size_t slash = range.rfind('/');
-      if (static_cast<int64_t>(response.body.size()) != want ||
-          (slash != std::string::npos && range.substr(slash + 1) != std::to_string(size_))) {
-        return Changed();
-      }
-      buffer_ = std::move(response.body);
-    } else {
-      // The whole object (a server that ignores Range, or the empty object): cut the range out.
-      if (static_cast<int64_t>(response.body.size()) != size_) return Changed();
-      buffer_ = response.body.substr(static_cast<size_t>(offset_), static_cast<size_t>(want));
-    }
+ private:
+  // The next piece at offset_ into buffer_.
+  Status Fill() {
+    buffer_.clear();
     pos_ = 0;
-    offset_ += want;
+    Status s = reader_.ReadAt(offset_, piece_size_, &buffer_);
+    if (s.code() == StatusCode::kFailedPrecondition) return Changed();
+    ARGUS_RETURN_IF_ERROR(s);
+    offset_ += static_cast<int64_t>(buffer_.size());
     return OkStatus();
   }
 
- private:
+  // Every answer is checked: servers that ignore If-Match (s3rver) still say which version they
+  // sent.
+  Status Check(const S3Response& head) const {
+    if (head.status == 404) return NotFoundError(StrCat({"s3 object ", key_, " is gone"}));
+    if (head.status == 412 || head.status == 416) return Changed();
+    if (head.status != 200 && head.status != 206) {
+      return SourceError(head, StrCat({"read s3 object ", key_}));
+    }
+    std::string etag = StripQuotes(head.Header("etag"));
+    if (!etag.empty() && etag != etag_) return Changed();
+    return OkStatus();
+  }
+  std::string Quoted() const { return StrCat({"\"", etag_, "\""}); }
   Status Changed() const {
     return FailedPreconditionError(StrCat({"s3 object ", key_, " changed since it was listed"}));
   }
 
+  // Memory per reader: one piece, however large the range one GET asks for.
+  static constexpr size_t kPieceSize = 1 << 20;
+
   std::shared_ptr<S3Client> client_;
   std::string key_;
   std::string etag_;
-  int64_t size_;
-  size_t range_size_;
-  int64_t offset_ = 0;  // of the next range to fetch
-  std::string buffer_;  // the current range
+  S3ObjectReader reader_;
+  size_t piece_size_;
+  int64_t offset_ = 0;  // of the next piece
+  std::string buffer_;  // the current piece
   size_t pos_ = 0;      // read position in buffer_
 };
 
@@ -361,8 +370,7 @@ Result<std::unique_ptr<SourceReader>> S3Source::Open(const SourceEntry& entry) {
   auto reader =
       std::make_unique<S3SourceReader>(client_, StrCat({client_->options().prefix, entry.path}),
                                        entry.version, entry.size, range_size_);
-  // The first range now, so that a gone or changed object fails Open rather than the first Read.
-  ARGUS_RETURN_IF_ERROR(reader->FetchNext());
+  ARGUS_RETURN_IF_ERROR(reader->Start());
   return std::unique_ptr<SourceReader>(std::move(reader));
 }
 

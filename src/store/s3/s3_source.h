@@ -28,9 +28,11 @@ namespace argus::store::s3 {
 /// is truncated, so a page of only left-out keys still advances. version is the ETag.
 ///
 /// Open returns a reader that GETs the object in ranges of `range_size` (8 MiB) bytes with
-/// If-Match: "<etag>", so memory stays bounded by one range; a range whose answer carries another
-/// ETag (for servers that ignore If-Match, like s3rver) is FailedPrecondition too. The first
-/// range is fetched by Open itself, so a gone or changed object fails there.
+/// If-Match: "<etag>", each answer streamed (S3ObjectReader), so memory stays at one piece of at
+/// most 1 MiB whatever the range, and a server that ignores Range is read once, from the start,
+/// not once per range; an answer that carries another ETag (for servers that ignore If-Match,
+/// like s3rver) is FailedPrecondition too. The first piece is read by Open itself, so a gone or
+/// changed object fails there.
 ///
 /// Thread safety: the source is thread-safe (the client is); readers are not, and share the
 /// client, so they may outlive the source. No retries: Unavailable for network errors and 5xx.

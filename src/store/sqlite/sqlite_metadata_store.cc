@@ -515,6 +515,72 @@ Result<bool> SqliteMetadataStore::BlobReferenced(std::string_view sha256) {
   return BlobReferencedRow(*db, sha256);
 }
 
+namespace {
+
+class SqliteBlobPin final : public BlobPin {
+ public:
+  SqliteBlobPin(std::shared_ptr<BlobPinTable> table, std::string sha256)
+      : table_(std::move(table)), sha256_(std::move(sha256)) {}
+  ~SqliteBlobPin() override { table_->Unpin(sha256_); }
+
+ private:
+  std::shared_ptr<BlobPinTable> table_;
+  std::string sha256_;
+};
+
+// Ends a claim on every way out of DeleteBlobIfUnreferenced: pins of the blob wait for it.
+class ClaimRelease {
+ public:
+  ClaimRelease(BlobPinTable& table, const std::string& sha256) : table_(table), sha256_(sha256) {}
+  ~ClaimRelease() { table_.Release(sha256_); }
+  ClaimRelease(const ClaimRelease&) = delete;
+  ClaimRelease& operator=(const ClaimRelease&) = delete;
+
+ private:
+  BlobPinTable& table_;
+  const std::string& sha256_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BlobPin>> SqliteMetadataStore::PinBlob(std::string_view sha256) {
+  if (!IsBlobSha256(sha256)) return BadBlobSha256(sha256);
+  std::string sha(sha256);
+  ARGUS_RETURN_IF_ERROR(file_->blob_pins()->Pin(sha));
+  return std::unique_ptr<BlobPin>(new SqliteBlobPin(file_->blob_pins(), std::move(sha)));
+}
+
+Result<bool> SqliteMetadataStore::DeleteBlobIfUnreferenced(std::string_view sha256,
+                                                           const std::function<Status()>& remove) {
+  if (!IsBlobSha256(sha256)) return BadBlobSha256(sha256);
+  const std::string sha(sha256);
+  BlobPinTable& pins = *file_->blob_pins();
+  if (!pins.TryClaim(sha)) return false;
+  ClaimRelease release(pins, sha);
+  {
+    // This read starts after the claim, so it sees every reference whose writer unpinned before
+    // the claim (the row commits before the unpin); writers still pinned made the claim fail.
+    ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+    ARGUS_ASSIGN_OR_RETURN(bool referenced, BlobReferencedRow(*db, sha));
+    if (referenced) return false;
+  }
+  ARGUS_ASSIGN_OR_RETURN(
+      bool unreferenced, RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<bool> {
+        // Checked again with the delete: an object written since the read may hold the source
+        // of this (derived) blob without pinning it. The records go in the same transaction as
+        // the check, so no record is left naming bytes that are about to go.
+        ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "delete blob records"));
+        ARGUS_ASSIGN_OR_RETURN(bool referenced, BlobReferencedRow(w, sha));
+        if (referenced) return false;
+        ARGUS_RETURN_IF_ERROR(DeleteDerivedBlobRows(w, sha).status());
+        ARGUS_RETURN_IF_ERROR(txn.Commit());
+        return true;
+      }));
+  if (!unreferenced) return false;
+  ARGUS_RETURN_IF_ERROR(remove());
+  return true;
+}
+
 Status SqliteMetadataStore::PutDerivedBlob(const DerivedBlob& blob) {
   ARGUS_RETURN_IF_ERROR(CheckDerivedBlob(blob));
   ARGUS_ASSIGN_OR_RETURN(std::string details, DumpJson(blob.details, "derived blob details"));

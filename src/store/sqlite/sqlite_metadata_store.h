@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,13 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<StoredObject> DeleteObject(std::string_view bucket_id, std::string_view key) override;
   /// One read of objects_by_sha256 and upload_parts_by_sha256, so one snapshot.
   Result<bool> BlobReferenced(std::string_view sha256) override;
+  /// Pins and claims are in the file's BlobPinTable (memory: one process per data directory).
+  Result<std::unique_ptr<BlobPin>> PinBlob(std::string_view sha256) override;
+  /// After the claim, a read decides most candidates (a referenced blob costs no write); an
+  /// unreferenced one is checked again in the write that deletes its derived-blob records, so a
+  /// record is never deleted while its blob is referenced.
+  Result<bool> DeleteBlobIfUnreferenced(std::string_view sha256,
+                                        const std::function<Status()>& remove) override;
   Status PutDerivedBlob(const DerivedBlob& blob) override;
   Result<DerivedBlob> GetDerivedBlob(std::string_view source_sha256,
                                      std::string_view variant) override;

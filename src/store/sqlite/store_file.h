@@ -12,6 +12,7 @@
 
 #include "core/result.h"
 #include "store/metadata_store.h"
+#include "store/sqlite/blob_pin_table.h"
 #include "store/sqlite/connection_pool.h"
 #include "store/sqlite/group_commit_writer.h"
 #include "store/sqlite/migrations.h"
@@ -52,6 +53,9 @@ class SqliteStoreFile {
   const Clock& clock() const { return *clock_; }
   GroupCommitWriter& writer() { return *writer_; }
   ConnectionPool& readers() { return readers_; }
+  /// The blob pins and delete claims of this database (in memory: ADR 0007), shared by every
+  /// store of the file; a pin holds the table, so it may outlive the file.
+  const std::shared_ptr<BlobPinTable>& blob_pins() const { return blob_pins_; }
 
   /// Runs `hook` on the writer thread after every group transaction in which something rolled
   /// back: stores drop caches derived from the database there. Returns an id for
@@ -69,6 +73,7 @@ class SqliteStoreFile {
   const Clock* const clock_;
   EventBus* const bus_;
   ConnectionPool readers_;
+  const std::shared_ptr<BlobPinTable> blob_pins_ = std::make_shared<BlobPinTable>();
   std::mutex hooks_mu_;
   std::map<int, std::function<void()>> rollback_hooks_;  // GUARDED_BY(hooks_mu_)
   int next_hook_ = 0;                                    // GUARDED_BY(hooks_mu_)

@@ -1,0 +1,42 @@
+#include "engine/uploads/upload_completer.h"
+
+#include <chrono>
+
+#include "store/upload_completion.h"
+
+namespace argus::engine {
+
+namespace {
+
+constexpr auto kBeatEvery = std::chrono::seconds(2);
+
+}  // namespace
+
+Result<Json> UploadCompleter::Run(TaskContext& ctx) {
+  ARGUS_ASSIGN_OR_RETURN(auto input, store::CompleteUploadInput::FromJson(ctx.task().input));
+  auto last_beat = std::chrono::steady_clock::now();
+  auto keep_going = [&](double done) {
+    if (ctx.stopping()) return false;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_beat < kBeatEvery) return true;
+    last_beat = now;
+    return ctx.Heartbeat(done);
+  };
+  ARGUS_ASSIGN_OR_RETURN(auto result,
+                         store::CompleteUpload(ingest_, ctx.task().namespace_id, input,
+                                               /*retry=*/ctx.task().attempt > 1, keep_going));
+  Json object = store::ObjectJson(result.put.object, input.bucket);
+  object["deduplicated"] = result.put.deduplicated;
+  return object;
+}
+
+Status UploadCompleter::Register(TaskKindRegistry& registry) {
+  return registry.Register({store::kUploadCompleteKind,
+                            "joins a resumable upload's parts into its object (started by POST "
+                            "/v1/buckets/{bucket}/uploads/{id}/complete)",
+                            store::CompleteUploadInputSchema(),
+                            [this](TaskContext& ctx) { return Run(ctx); },
+                            /*internal=*/true});
+}
+
+}  // namespace argus::engine
