@@ -5,7 +5,7 @@ LISTEN     ?= 127.0.0.1:7070
 CTEST_ARGS ?=
 AGPL       ?=
 
-.PHONY: setup models configure build run test bench-http bench-tasks bench-objects bench-inference bench-io format clean
+.PHONY: setup models configure build run test bench-http bench-tasks bench-objects bench-inference bench-io bench-webhooks format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -47,6 +47,10 @@ bench-inference: build
 bench-io: build
 	@SETUP_BENCH=1 bash scripts/setup.sh
 	@bash bench/io/run.sh
+
+bench-webhooks: build
+	@SETUP_BENCH=1 bash scripts/setup.sh
+	@bash bench/webhooks/run.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

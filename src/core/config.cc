@@ -149,9 +149,10 @@ constexpr ConfigKey kKeys[] = {
     {"webhooks.max_backoff_s", T::kDouble, "3600", "longest delay between two attempts"},
     {"webhooks.timeout_s", T::kDouble, "10",
      "a delivery attempt that has no complete answer within this time fails"},
-    {"webhooks.concurrency", T::kInt, "16", "delivery attempts in flight at once, all webhooks"},
-    {"webhooks.max_in_flight_per_webhook", T::kInt, "4",
-     "delivery attempts in flight at once to one webhook"},
+    {"webhooks.concurrency", T::kInt, "256", "delivery attempts in flight at once, all webhooks"},
+    {"webhooks.max_in_flight_per_webhook", T::kInt, "64",
+     "ceiling of the attempts in flight to one webhook (a window that starts at 4, grows while "
+     "the receiver answers fast, shrinks on failures and slow answers)"},
     {"webhooks.disable_after_failures", T::kInt, "100",
      "a webhook is disabled after this many failed attempts in a row (0: never)"},
     {"webhooks.retention_s", T::kDouble, "604800",

@@ -106,6 +106,11 @@ struct LeaseDeliveriesRequest {
   /// Attempts already in flight per webhook id; no webhook gets more than max_per_webhook.
   std::map<std::string, int> in_flight;
   int max_per_webhook = 4;
+  /// When not empty: only these webhooks' deliveries, at most the given number of each
+  /// (in_flight and max_per_webhook are ignored; max still bounds the total). Each webhook's due
+  /// deliveries are found on their own, so a long backlog of one costs the others nothing: the
+  /// dispatcher's per-webhook windows ask this way.
+  std::map<std::string, int> per_webhook;
 };
 
 /// Durable webhook subscriptions and their delivery outbox and log. Thread-safe. Every
@@ -137,22 +142,27 @@ class WebhookStore {
 
   /// The event seq up to which events have been turned into deliveries (0 at first).
   virtual Result<int64_t> DispatchCursor() = 0;
-  /// Stores new deliveries and moves the cursor to `cursor`, in one transaction, so every event
-  /// becomes its deliveries exactly once. Deliveries whose webhook is gone are dropped.
+  /// Stores new deliveries as given and moves the cursor to `cursor`, in one transaction, so
+  /// every event becomes its deliveries exactly once. Deliveries whose webhook is gone are
+  /// dropped. A delivery added with attempts = 1 and next_attempt_at = the end of a lease is one
+  /// whose first attempt the caller starts at once: it is leased from the moment it exists.
   virtual Status AddDeliveries(const std::vector<WebhookDelivery>& deliveries, int64_t cursor) = 0;
 
   /// Pending deliveries due at request.now of enabled webhooks, oldest due first; each gets
   /// attempts + 1 and next_attempt_at = now + lease_s before it is returned.
   virtual Result<std::vector<LeasedDelivery>> LeaseDeliveries(
       const LeaseDeliveriesRequest& request) = 0;
-  /// Records attempts in one transaction: an attempt row each; the delivery becomes succeeded,
-  /// or failed when it has no attempts left, else stays pending until retry_at; the webhook's
-  /// consecutive_failures resets on success and grows on failure, and reaching
-  /// `disable_after_failures` (0: never) disables it with a reason. Results for deliveries that no
-  /// longer exist are ignored. Returns the ids of webhooks this call disabled.
-  /// When the earliest pending delivery is due (its next attempt, or the end of the lease of one
-  /// in flight), nullopt when none is pending: the dispatcher sleeps until then.
-  virtual Result<std::optional<TimestampUs>> NextDueAt() = 0;
+  /// When the earliest pending delivery of webhook `webhook_id` is due (its next attempt, or the
+  /// end of the lease of one in flight), nullopt when it has none pending (or does not exist):
+  /// the dispatcher looks for that webhook's deliveries again then.
+  virtual Result<std::optional<TimestampUs>> NextDueAt(std::string_view webhook_id) = 0;
+  /// Records attempts in one transaction, in order, as if one call were made per result: an
+  /// attempt row each; the delivery becomes succeeded, or failed when it has no attempts left,
+  /// else stays pending until retry_at; the webhook's consecutive_failures resets on success and
+  /// grows on failure, and reaching `disable_after_failures` (0: never) disables it with a reason.
+  /// Results for deliveries that no longer exist are ignored. Returns the ids of webhooks this
+  /// call disabled. Made for batches: the dispatcher records every attempt that finished since
+  /// its last call at once.
   virtual Result<std::vector<std::string>> RecordAttempts(const std::vector<AttemptResult>& results,
                                                           int disable_after_failures) = 0;
 

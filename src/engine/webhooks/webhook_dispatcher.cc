@@ -15,6 +15,9 @@ namespace argus::engine {
 namespace {
 
 constexpr int kEventBatch = 1000;
+// The most deliveries one lease call takes (the store's own bound is higher).
+constexpr int kLeaseBatch = 1000;
+constexpr TimestampUs kNever = std::numeric_limits<TimestampUs>::max();
 // How often the cursor is stored while no webhook wants the events flowing past it.
 constexpr TimestampUs kIdleCursorStoreUs = 1'000'000;
 constexpr TimestampUs kPurgeEveryUs = 60'000'000;
@@ -78,6 +81,7 @@ WebhookDispatcher::WebhookDispatcher(store::EventLog* events, store::EventBus* b
       store_(store),
       sender_(std::move(sender)),
       options_(std::move(options)),
+      window_options_{.max = options_.max_in_flight_per_webhook},
       clock_(clock) {
   attempts_total_ = &metrics->AddCounter("argus_webhook_attempts_total",
                                          "Webhook delivery attempts by outcome.", {"result"});
@@ -130,41 +134,23 @@ void WebhookDispatcher::Stop(std::chrono::milliseconds drain) {
 
 void WebhookDispatcher::Notify() {
   routes_dirty_ = true;
-  due_dirty_ = true;  // a redelivery is due at once
+  probe_all_ = true;  // a redelivery is due at once
   events_pending_ = true;
   sender_->Wakeup();
 }
 
+int WebhookDispatcher::WindowForTest(const std::string& webhook_id) const {
+  auto it = targets_.find(webhook_id);
+  return it == targets_.end() || !it->second.routed ? 0 : it->second.window.limit();
+}
+
 void WebhookDispatcher::Run() {
   while (!stopping_) {
-    TimestampUs now = clock_->NowUs();
-    // Webhooks change through the API (which calls Notify) and through this thread (disabling).
-    if (routes_dirty_.exchange(false)) {
-      if (Status s = RefreshRoutes(); !s.ok()) {
-        log::Warn("webhooks: cannot read the webhook table", {{"error", s.ToString()}});
-        routes_dirty_ = true;
-      }
-    }
-    if (events_pending_.exchange(false)) {
-      if (Status s = FanOut(now); !s.ok()) {
-        log::Warn("webhooks: fan-out failed (will retry)", {{"error", s.ToString()}});
-        events_pending_ = true;
-      }
-    }
-    if (due_dirty_.exchange(false) || now >= next_due_) {
-      if (Status s = SendDue(now); !s.ok()) {
-        log::Warn("webhooks: cannot lease deliveries (will retry)", {{"error", s.ToString()}});
-        next_due_ = now + 1'000'000;
-      }
-    }
-    // Wait for answers, a wake-up (events, Notify) or the next due delivery.
-    int wait_ms = static_cast<int>(options_.tick_s * 1000);
-    if (sender_->in_flight() == 0) {
-      const TimestampUs until = std::min<TimestampUs>(next_due_, now + 1'000'000) - now;
-      wait_ms = static_cast<int>(std::max<TimestampUs>(0, until) / 1000);
-    }
-    if (events_pending_ || due_dirty_ || routes_dirty_) wait_ms = 0;
-    Record(sender_->Poll(wait_ms));
+    const TimestampUs now = clock_->NowUs();
+    RunRound(now);
+    // Wait for answers, a wake-up (events, Notify) or the next due delivery, then record every
+    // attempt that finished meanwhile in one call.
+    Record(sender_->Poll(WaitMs(now)));
     if (now - last_purge_ > kPurgeEveryUs && options_.retention_s > 0) {
       last_purge_ = now;
       auto purged = store_->Purge(now - static_cast<TimestampUs>(options_.retention_s * 1'000'000));
@@ -182,8 +168,67 @@ void WebhookDispatcher::Run() {
   }
 }
 
+void WebhookDispatcher::RunRound(TimestampUs now) {
+  // Webhooks change through the API (which calls Notify) and through this thread (disabling).
+  if (routes_dirty_.exchange(false)) {
+    if (Status s = RefreshRoutes(); !s.ok()) {
+      log::Warn("webhooks: cannot read the webhook table", {{"error", s.ToString()}});
+      routes_dirty_ = true;
+    }
+  }
+  if (probe_all_.exchange(false)) {
+    for (Target* t : routes_) t->due_at = 0;
+  }
+  if (events_pending_.exchange(false)) {
+    if (Status s = FanOut(now); !s.ok()) {
+      log::Warn("webhooks: fan-out failed (will retry)", {{"error", s.ToString()}});
+      events_pending_ = true;
+    }
+  }
+  if (Status s = SendDue(now); !s.ok()) {
+    log::Warn("webhooks: cannot lease deliveries (will retry)", {{"error", s.ToString()}});
+    for (Target* t : routes_) t->due_at = std::max(t->due_at, now + 1'000'000);
+  }
+}
+
+int WebhookDispatcher::WaitMs(TimestampUs now) const {
+  if (events_pending_ || probe_all_ || routes_dirty_) return 0;
+  // A webhook with room in its window waits for its next due delivery; one without waits for
+  // answers, which end the poll anyway.
+  TimestampUs until = now + static_cast<TimestampUs>(options_.tick_s * 1e6);
+  if (sender_->in_flight() == 0) until = now + 1'000'000;
+  if (FreeSlots() > 0) {
+    for (const Target* t : routes_) {
+      if (t->in_flight < t->window.limit()) until = std::min(until, t->due_at);
+    }
+  }
+  return static_cast<int>(std::max<TimestampUs>(0, until - now) / 1000);
+}
+
+int WebhookDispatcher::FreeSlots() const {
+  return options_.concurrency - static_cast<int>(sender_->in_flight());
+}
+
+TimestampUs WebhookDispatcher::LeaseUs() const {
+  // An attempt lost with the process is retried once its lease passes: after the timeout.
+  return static_cast<TimestampUs>((options_.sender.timeout_s + 30) * 1e6);
+}
+
 Status WebhookDispatcher::RefreshRoutes() {
-  ARGUS_ASSIGN_OR_RETURN(routes_, store_->ListEnabledWebhooks());
+  ARGUS_ASSIGN_OR_RETURN(std::vector<store::Webhook> webhooks, store_->ListEnabledWebhooks());
+  for (auto& [id, t] : targets_) t.routed = false;
+  routes_.clear();
+  for (store::Webhook& w : webhooks) {
+    // A new target starts with due_at 0: its deliveries are looked for at once.
+    Target& t = targets_.try_emplace(w.id, window_options_).first->second;
+    t.webhook = std::move(w);
+    t.routed = true;
+    routes_.push_back(&t);
+  }
+  // Webhooks no longer routed go once their last attempt is recorded (Record).
+  std::erase_if(targets_, [](const auto& entry) {
+    return !entry.second.routed && entry.second.in_flight == 0;
+  });
   return OkStatus();
 }
 
@@ -210,9 +255,12 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
     ARGUS_ASSIGN_OR_RETURN(auto batch, events_->Read(cursor_, kEventBatch));
     if (batch.empty()) return OkStatus();
     std::vector<store::WebhookDelivery> deliveries;
+    std::vector<std::pair<size_t, Target*>> send_now;  // deliveries stored already leased
+    int free = FreeSlots();
     for (const store::Event& e : batch) {
       std::string payload;
-      for (const store::Webhook& w : routes_) {
+      for (Target* t : routes_) {
+        const store::Webhook& w = t->webhook;
         if (w.namespace_id != e.namespace_id || e.created_at < w.created_at) continue;
         bool wanted = std::any_of(w.events.begin(), w.events.end(), [&](const std::string& p) {
           return EventTypeMatches(p, e.type);
@@ -238,59 +286,93 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
         d.max_attempts = options_.max_attempts;
         d.next_attempt_at = now;
         d.created_at = d.updated_at = now;
+        // Sent at once when its webhook has room and nothing older waits in the store (which
+        // goes first, in due order, through SendDue).
+        if (t->due_at > now && t->in_flight + t->reserved < t->window.limit() && free > 0) {
+          d.attempts = 1;
+          d.next_attempt_at = now + LeaseUs();
+          ++t->reserved;
+          --free;
+          send_now.emplace_back(deliveries.size(), t);
+        } else {
+          t->due_at = 0;
+        }
         deliveries.push_back(std::move(d));
       }
     }
+    for (auto& [index, t] : send_now) t->reserved = 0;
     int64_t last = batch.back().seq;
-    ARGUS_RETURN_IF_ERROR(store_->AddDeliveries(deliveries, last));
+    if (Status s = store_->AddDeliveries(deliveries, last); !s.ok()) {
+      // Nothing was stored: the events are read again next round, and no attempt starts.
+      return s;
+    }
     deliveries_created_->Inc(static_cast<double>(deliveries.size()));
-    if (!deliveries.empty()) due_dirty_ = true;
     cursor_ = stored_cursor_ = last;
     last_cursor_store_ = now;
+    for (auto& [index, t] : send_now) {
+      Send(*t, deliveries[index], t->webhook.url, t->webhook.secret,
+           t->webhook.previous_secret_expires_at > now ? t->webhook.previous_secret : "", now);
+    }
     if (static_cast<int>(batch.size()) < kEventBatch || stopping_) return OkStatus();
   }
 }
 
 Status WebhookDispatcher::SendDue(TimestampUs now) {
-  int free = options_.concurrency - static_cast<int>(sender_->in_flight());
+  const int free = std::min(FreeSlots(), kLeaseBatch);
   if (free <= 0) return OkStatus();
   store::LeaseDeliveriesRequest request;
   request.now = now;
   request.max = free;
-  // An attempt lost with the process is retried once its lease passes: after the timeout.
-  request.lease_s = options_.sender.timeout_s + 30;
-  request.in_flight = in_flight_per_webhook_;
-  request.max_per_webhook = options_.max_in_flight_per_webhook;
-  ARGUS_ASSIGN_OR_RETURN(auto leased, store_->LeaseDeliveries(request));
-  if (static_cast<int>(leased.size()) < free) {
-    // Everything due now is leased (or waits for a webhook's attempts in flight, which Record
-    // reports): sleep until the next delivery comes due.
-    ARGUS_ASSIGN_OR_RETURN(std::optional<TimestampUs> due, store_->NextDueAt());
-    next_due_ = due && *due > now ? *due : std::numeric_limits<TimestampUs>::max();
-  } else {
-    next_due_ = now;  // more may be due: look again once attempts free capacity
+  request.lease_s = static_cast<double>(LeaseUs()) / 1e6;
+  for (Target* t : routes_) {
+    const int room = t->window.limit() - t->in_flight;
+    if (t->due_at <= now && room > 0) request.per_webhook[t->webhook.id] = room;
   }
-  int64_t timestamp_s = now / 1'000'000;
-  for (store::LeasedDelivery& l : leased) {
-    std::vector<std::string> keys;
-    for (const std::string* secret : {&l.secret, &l.previous_secret}) {
-      if (secret->empty()) continue;
-      std::string key;
-      if (DecodeWebhookSecret(*secret, &key).ok()) keys.push_back(std::move(key));
+  if (request.per_webhook.empty()) return OkStatus();
+  ARGUS_ASSIGN_OR_RETURN(auto leased, store_->LeaseDeliveries(request));
+  std::map<std::string, int> got;
+  for (const store::LeasedDelivery& l : leased) ++got[l.delivery.webhook_id];
+  // A webhook that got less than it asked for has nothing more due now (unless the total bound
+  // cut it short): it looks again when its next delivery is due, or when one is added.
+  if (static_cast<int>(leased.size()) < request.max) {
+    for (auto& [id, wanted] : request.per_webhook) {
+      if (got[id] >= wanted) continue;
+      Target& t = targets_.at(id);
+      ARGUS_ASSIGN_OR_RETURN(std::optional<TimestampUs> due, store_->NextDueAt(id));
+      // Due now but not leased: only deliveries leased right now (in flight) are, as of this
+      // call; their lease ends later.
+      t.due_at = due && *due > now ? *due : kNever;
     }
-    OutboundRequest out;
-    out.tag = next_tag_++;
-    out.url = std::move(l.url);
-    out.body = l.delivery.payload;
-    out.headers = {"webhook-id: " + l.delivery.event_id,
-                   "webhook-timestamp: " + std::to_string(timestamp_s),
-                   "webhook-signature: " +
-                       WebhookSignatureHeader(keys, l.delivery.event_id, timestamp_s, out.body)};
-    in_flight_[out.tag] = {l.delivery.id, l.delivery.webhook_id, l.delivery.attempts, now};
-    ++in_flight_per_webhook_[l.delivery.webhook_id];
-    sender_->Start(std::move(out));
+  }
+  for (store::LeasedDelivery& l : leased) {
+    auto it = targets_.find(l.delivery.webhook_id);
+    if (it == targets_.end()) continue;  // only webhooks asked for are leased
+    Send(it->second, l.delivery, std::move(l.url), l.secret, l.previous_secret, now);
   }
   return OkStatus();
+}
+
+void WebhookDispatcher::Send(Target& target, const store::WebhookDelivery& delivery,
+                             std::string url, const std::string& secret,
+                             const std::string& previous_secret, TimestampUs now) {
+  std::vector<std::string> keys;
+  for (const std::string* s : {&secret, &previous_secret}) {
+    if (s->empty()) continue;
+    std::string key;
+    if (DecodeWebhookSecret(*s, &key).ok()) keys.push_back(std::move(key));
+  }
+  const int64_t timestamp_s = now / 1'000'000;
+  OutboundRequest out;
+  out.tag = next_tag_++;
+  out.url = std::move(url);
+  out.body = delivery.payload;
+  out.headers = {"webhook-id: " + delivery.event_id,
+                 "webhook-timestamp: " + std::to_string(timestamp_s),
+                 "webhook-signature: " +
+                     WebhookSignatureHeader(keys, delivery.event_id, timestamp_s, out.body)};
+  in_flight_[out.tag] = {delivery.id, &target, delivery.attempts, now};
+  ++target.in_flight;
+  sender_->Start(std::move(out));
 }
 
 void WebhookDispatcher::Record(std::vector<OutboundResult> results) {
@@ -299,10 +381,12 @@ void WebhookDispatcher::Record(std::vector<OutboundResult> results) {
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::vector<store::AttemptResult> attempts;
   attempts.reserve(results.size());
+  const TimestampUs now = clock_->NowUs();
   for (OutboundResult& r : results) {
     auto it = in_flight_.find(r.tag);
     if (it == in_flight_.end()) continue;
     const InFlight& f = it->second;
+    Target& t = *f.target;
     store::AttemptResult a;
     a.delivery_id = f.delivery_id;
     a.at = f.started_at;
@@ -310,20 +394,30 @@ void WebhookDispatcher::Record(std::vector<OutboundResult> results) {
     a.latency_ms = r.latency_ms;
     a.success = r.success;
     a.error = std::move(r.error);
-    a.retry_at = clock_->NowUs() +
-                 static_cast<TimestampUs>(WebhookBackoffS(options_, f.attempt, unit(rng)) * 1e6);
-    attempts.push_back(std::move(a));
+    a.retry_at =
+        now + static_cast<TimestampUs>(WebhookBackoffS(options_, f.attempt, unit(rng)) * 1e6);
+    --t.in_flight;
+    if (r.success) {
+      t.window.OnSuccess(r.latency_ms);
+    } else {
+      t.window.OnFailure();
+      // Due again then, unless it was the last attempt (then a look finds nothing).
+      t.due_at = std::min(t.due_at, a.retry_at);
+    }
     attempts_total_->WithLabels({r.success ? "success" : "failure"}).Inc();
     attempt_seconds_->Observe(r.latency_ms / 1000.0);
-    if (--in_flight_per_webhook_[f.webhook_id] <= 0) in_flight_per_webhook_.erase(f.webhook_id);
+    attempts.push_back(std::move(a));
     in_flight_.erase(it);
   }
-  due_dirty_ = true;  // capacity is free again, and retries may be due
+  std::erase_if(targets_, [](const auto& entry) {
+    return !entry.second.routed && entry.second.in_flight == 0;
+  });
   auto disabled = store_->RecordAttempts(attempts, options_.disable_after_failures);
   if (!disabled.ok()) {
     // The attempts stay leased and are made again when the lease passes.
     log::Warn("webhooks: cannot record attempts (they are made again after their lease)",
               {{"attempts", attempts.size()}, {"error", disabled.status().ToString()}});
+    for (Target* t : routes_) t->due_at = std::min(t->due_at, now + LeaseUs());
     return;
   }
   for (const std::string& id : *disabled) {

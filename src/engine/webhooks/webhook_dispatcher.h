@@ -1,9 +1,8 @@
 #pragma once
 
 #include <atomic>
-#include <condition_variable>
+#include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -11,6 +10,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/metrics.h"
+#include "engine/webhooks/adaptive_concurrency.h"
 #include "engine/webhooks/webhook_sender.h"
 #include "store/event_bus.h"
 #include "store/event_log.h"
@@ -23,8 +23,8 @@ struct DispatcherOptions {
   int max_attempts = 8;
   double initial_backoff_s = 5;
   double max_backoff_s = 3600;
-  int concurrency = 16;
-  int max_in_flight_per_webhook = 4;
+  int concurrency = 256;               ///< attempts in flight, all webhooks together
+  int max_in_flight_per_webhook = 64;  ///< the ceiling of each webhook's adaptive window
   int disable_after_failures = 100;
   double retention_s = 7 * 24 * 3600;
   double tick_s = 0.1;  ///< longest wait for attempts in flight between rounds
@@ -42,16 +42,27 @@ double WebhookBackoffS(const DispatcherOptions& options, int attempt, double uni
 
 /// Delivers events to webhooks, at least once. One thread, woken by the EventBus (new events),
 /// by Notify (webhooks changed) and by its own deliveries coming due, so an idle server costs it
-/// no database reads:
+/// no database reads. Each round:
 ///  1. fan-out: reads new events (the outbox) after the stored cursor and, for every enabled
 ///     webhook of the event's namespace whose patterns match (and that existed when the event
-///     happened), stores a delivery, moving the cursor in the same transaction;
-///  2. sending: leases due deliveries, POSTs them signed the Standard Webhooks way through
-///     WebhookSender, and records each attempt (retry with backoff, give up after max_attempts,
-///     disable a webhook after a run of failures);
-///  3. purges old finished deliveries.
+///     happened), stores a delivery, moving the cursor in the same transaction. A delivery whose
+///     webhook has room in its window and nothing older waiting is stored already leased and
+///     sent at once, with no lease of its own;
+///  2. leasing: each webhook that may have due deliveries (a backlog, retries, redeliveries,
+///     attempts lost with a previous process) leases up to its free window, all in one call;
+///  3. sending: WebhookSender POSTs them signed the Standard Webhooks way, over kept-alive
+///     connections;
+///  4. recording: every attempt that finished since the last round is recorded in one call
+///     (retry with backoff, give up after max_attempts, disable a webhook after a run of
+///     failures), and feeds its webhook's window (AdaptiveConcurrency: it grows while the
+///     receiver answers fast, shrinks on failures and slow answers, within
+///     max_in_flight_per_webhook), all webhooks together within `concurrency`;
+///  5. purges old finished deliveries now and then.
 /// A delivery in flight when the process dies is tried again once its lease passes: receivers
-/// drop repeats by `webhook-id`. Thread-safe; Start and Stop once each.
+/// drop repeats by `webhook-id`, the event's id, the same on every attempt. A webhook deleted or
+/// disabled through the API may still get the events fanned out before its change reached the
+/// dispatcher (Notify), as it gets the attempts already in flight. Thread-safe; Start and Stop
+/// once each.
 class WebhookDispatcher {
  public:
   /// `events`, `bus` and `store` are borrowed and outlive the dispatcher.
@@ -66,18 +77,47 @@ class WebhookDispatcher {
   /// Webhooks or deliveries changed (created, updated, redelivered): look again now.
   void Notify();
 
+  /// The current window of a webhook (0 when the dispatcher does not route to it). Only while
+  /// the dispatcher is stopped, or from its own thread.
+  int WindowForTest(const std::string& webhook_id) const;
+
  private:
+  // A webhook the dispatcher routes events to, or still has attempts in flight for.
+  struct Target {
+    explicit Target(const AdaptiveConcurrencyOptions& options) : window(options) {}
+    store::Webhook webhook;
+    bool routed = false;  // enabled at the last refresh
+    AdaptiveConcurrency window;
+    int in_flight = 0;
+    int reserved = 0;  // deliveries of the fan-out in progress that it will send at once
+    // From when the store may hold deliveries of it that are due and not in flight (0: now).
+    TimestampUs due_at = 0;
+  };
+  struct InFlight {
+    std::string delivery_id;
+    Target* target = nullptr;
+    int attempt = 0;
+    TimestampUs started_at = 0;
+  };
+
   void Run();
+  void RunRound(TimestampUs now);
+  int WaitMs(TimestampUs now) const;
   Status RefreshRoutes();
   Status FanOut(TimestampUs now);
   Status SendDue(TimestampUs now);
+  void Send(Target& target, const store::WebhookDelivery& delivery, std::string url,
+            const std::string& secret, const std::string& previous_secret, TimestampUs now);
   void Record(std::vector<OutboundResult> results);
+  int FreeSlots() const;
+  TimestampUs LeaseUs() const;
 
   store::EventLog* events_;
   store::EventBus* bus_;
   store::WebhookStore* store_;
   std::unique_ptr<WebhookSender> sender_;
   DispatcherOptions options_;
+  AdaptiveConcurrencyOptions window_options_;
   const Clock* clock_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
@@ -85,26 +125,19 @@ class WebhookDispatcher {
   std::atomic<bool> started_{false};
   std::atomic<bool> events_pending_{true};  // the bus published since the last fan-out
   std::atomic<int64_t> bus_seq_{0};         // the newest seq the bus has carried
-  std::atomic<bool> due_dirty_{true};       // deliveries may have come due (new, retried, freed)
+  std::atomic<bool> probe_all_{true};       // deliveries may be due for any webhook (Notify)
   std::unique_ptr<store::EventBus::Subscription> subscription_;
   std::chrono::steady_clock::time_point drain_deadline_;
 
   // Owned by the dispatcher thread.
-  std::vector<store::Webhook> routes_;
+  std::map<std::string, Target> targets_;  // by webhook id; nodes stay put (InFlight points in)
+  std::vector<Target*> routes_;            // the routed targets, by webhook id
   int64_t cursor_ = -1;
   int64_t stored_cursor_ = -1;
   TimestampUs last_cursor_store_ = 0;
   TimestampUs last_purge_ = 0;
-  TimestampUs next_due_ = 0;  // when the next pending delivery is due (INT64_MAX: none)
   uint64_t next_tag_ = 1;
-  struct InFlight {
-    std::string delivery_id;
-    std::string webhook_id;
-    int attempt = 0;
-    TimestampUs started_at = 0;
-  };
   std::map<uint64_t, InFlight> in_flight_;
-  std::map<std::string, int> in_flight_per_webhook_;
 
   Family<Counter>* attempts_total_;
   Histogram* attempt_seconds_;

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -16,9 +17,12 @@ namespace {
 
 constexpr size_t kKeptResponseBytes = 200;  // of a failed answer, for the delivery log
 
+// Handles kept for the next transfers; more than this many idle ones are freed.
+constexpr size_t kIdleHandles = 256;
+
 struct Transfer {
   uint64_t tag = 0;
-  CURL* easy = nullptr;
+  CURL* easy = nullptr;  // owned by WebhookSender::Impl (recycled)
   curl_slist* headers = nullptr;
   std::string body;
   std::string response;  // the first kKeptResponseBytes
@@ -26,10 +30,7 @@ struct Transfer {
   const SenderOptions* options = nullptr;
   char errbuf[CURL_ERROR_SIZE] = {};
 
-  ~Transfer() {
-    if (easy != nullptr) curl_easy_cleanup(easy);
-    curl_slist_free_all(headers);
-  }
+  ~Transfer() { curl_slist_free_all(headers); }
 };
 
 size_t KeepSome(char* data, size_t size, size_t n, void* user) {
@@ -71,11 +72,34 @@ struct WebhookSender::Impl {
   CURLM* multi = nullptr;
   std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers;
   std::vector<OutboundResult> not_started;  // reported by the next Poll
+  // Reset handles for the next transfers: curl_easy_init and its first setup cost more than a
+  // reset, and a reset keeps nothing of the last request (the connection pool is the multi's).
+  std::vector<CURL*> idle;
 
   ~Impl() {
-    for (auto& [easy, t] : transfers) curl_multi_remove_handle(multi, easy);
+    for (auto& [easy, t] : transfers) {
+      curl_multi_remove_handle(multi, easy);
+      curl_easy_cleanup(easy);
+    }
     transfers.clear();
+    for (CURL* easy : idle) curl_easy_cleanup(easy);
     if (multi != nullptr) curl_multi_cleanup(multi);
+  }
+
+  CURL* TakeHandle() {
+    if (idle.empty()) return curl_easy_init();
+    CURL* easy = idle.back();
+    idle.pop_back();
+    return easy;
+  }
+
+  void ReturnHandle(CURL* easy) {
+    curl_easy_reset(easy);
+    if (idle.size() < kIdleHandles) {
+      idle.push_back(easy);
+    } else {
+      curl_easy_cleanup(easy);
+    }
   }
 
   OutboundResult Finish(Transfer& t, CURLcode code) {
@@ -117,6 +141,8 @@ Result<std::unique_ptr<WebhookSender>> WebhookSender::Create(SenderOptions optio
   impl->options = std::move(options);
   impl->multi = curl_multi_init();
   if (impl->multi == nullptr) return InternalError("curl_multi_init failed");
+  curl_multi_setopt(impl->multi, CURLMOPT_MAXCONNECTS,
+                    static_cast<long>(std::max(1, impl->options.max_idle_connections)));
   return std::unique_ptr<WebhookSender>(new WebhookSender(std::move(impl)));
 }
 
@@ -128,7 +154,7 @@ void WebhookSender::Start(OutboundRequest request) {
   t->tag = request.tag;
   t->body = std::move(request.body);
   t->options = &impl_->options;
-  t->easy = curl_easy_init();
+  t->easy = impl_->TakeHandle();
   if (t->easy == nullptr) {
     impl_->not_started.push_back({.tag = request.tag, .error = "curl_easy_init failed"});
     return;
@@ -169,8 +195,10 @@ std::vector<OutboundResult> WebhookSender::Poll(int timeout_ms) {
       auto it = impl_->transfers.find(msg->easy_handle);
       if (it == impl_->transfers.end()) continue;
       done.push_back(impl_->Finish(*it->second, msg->data.result));
-      curl_multi_remove_handle(impl_->multi, msg->easy_handle);
+      CURL* easy = msg->easy_handle;
+      curl_multi_remove_handle(impl_->multi, easy);
       impl_->transfers.erase(it);
+      impl_->ReturnHandle(easy);
     }
   };
   drain();

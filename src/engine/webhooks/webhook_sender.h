@@ -32,15 +32,19 @@ struct SenderOptions {
   /// refused, whatever name led there (the check runs on the address being connected to).
   bool allow_private_targets = false;
   std::string user_agent = "Argus-Webhooks";
+  /// Idle keep-alive connections kept for reuse, all targets together (libcurl's default, four
+  /// per transfer in progress, would close most of them whenever few attempts are in flight).
+  int max_idle_connections = 256;
 };
 
 /// Whether an outbound connection to `addr` may be made under `options`. Exposed for tests.
 bool OutboundAddressAllowed(const IpBytes& addr, const SenderOptions& options);
 
 /// Concurrent HTTP POSTs over libcurl's multi interface, driven from one thread: Start() adds a
-/// request, Poll() waits for progress and returns the finished ones. Redirects are never
-/// followed (a 3xx is a failure), proxies from the environment are ignored (they would hide the
-/// real target address), and only http and https are spoken.
+/// request, Poll() waits for progress and returns the finished ones. Connections are kept alive
+/// and reused by later requests to the same target, and transfer handles are recycled. Redirects
+/// are never followed (a 3xx is a failure), proxies from the environment are ignored (they would
+/// hide the real target address), and only http and https are spoken.
 ///
 /// Thread safety: one thread calls Start/Poll/in_flight; Wakeup may be called from any thread.
 class WebhookSender {

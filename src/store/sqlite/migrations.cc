@@ -469,6 +469,14 @@ CREATE TABLE kind_limits (
 ) STRICT;
 )sql";
 
+// metadata.db, version 8: the dispatcher leases per webhook (a window each), through an index of
+// each webhook's pending deliveries in due order; walking webhook_deliveries_due instead skipped
+// the whole backlog of a webhook at its window on every lease.
+constexpr std::string_view kSchemaV8 = R"sql(
+CREATE INDEX webhook_deliveries_due_by_webhook
+  ON webhook_deliveries(webhook_id, next_attempt_at, id) WHERE status = 'pending';
+)sql";
+
 constexpr Migration kMetadataMigrations[] = {
     {1, "namespaces, api_keys, system_values", kSchemaV1},
     {2, "buckets, objects", kSchemaV2},
@@ -479,6 +487,7 @@ constexpr Migration kMetadataMigrations[] = {
     // metadata.db, version 7: the webhooks and their deliveries move in from webhooks.db, so a
     // delivery is recorded in the transaction that moves the dispatch cursor past its event.
     {7, "webhooks, webhook_deliveries, webhook_attempts (from webhooks.db)", kWebhookSchemaV1},
+    {8, "each webhook's due deliveries are leased on their own", kSchemaV8},
 };
 
 constexpr std::string_view kCreateHistory = R"sql(

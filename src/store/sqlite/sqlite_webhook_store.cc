@@ -4,6 +4,7 @@
 #include <cmath>
 #include <filesystem>
 #include <map>
+#include <tuple>
 #include <utility>
 
 #include "core/json.h"
@@ -51,22 +52,32 @@ constexpr std::string_view kInsertDelivery =
     ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15"
     " WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)";
 
+#define ARGUS_LEASE_COLUMNS                                                            \
+  "d.id, d.webhook_id, d.namespace_id, d.event_id, d.event_type, d.payload, d.status," \
+  " d.attempts, d.max_attempts, d.next_attempt_at, d.last_status_code, d.last_error,"  \
+  " d.last_latency_ms, d.created_at, d.updated_at,"                                    \
+  " w.url, w.secret, w.previous_secret, w.previous_secret_expires_at"
 // CROSS JOIN keeps webhook_deliveries the outer loop, so the scan walks webhook_deliveries_due in
 // lease order and can stop early, instead of sorting every due delivery of every webhook.
 constexpr std::string_view kLeaseCandidates =
-    "SELECT d.id, d.webhook_id, d.namespace_id, d.event_id, d.event_type, d.payload, d.status,"
-    " d.attempts, d.max_attempts, d.next_attempt_at, d.last_status_code, d.last_error,"
-    " d.last_latency_ms, d.created_at, d.updated_at,"
-    " w.url, w.secret, w.previous_secret, w.previous_secret_expires_at"
+    "SELECT " ARGUS_LEASE_COLUMNS
     " FROM webhook_deliveries AS d CROSS JOIN webhooks AS w ON w.id = d.webhook_id"
     " WHERE d.status = 'pending' AND d.next_attempt_at <= ? AND w.enabled = 1"
     " ORDER BY d.next_attempt_at, d.id LIMIT ?";
+// One webhook's due deliveries: the webhook row first (one lookup), then a range of
+// webhook_deliveries_due_by_webhook in lease order.
+constexpr std::string_view kLeaseCandidatesOfWebhook =
+    "SELECT " ARGUS_LEASE_COLUMNS
+    " FROM webhooks AS w CROSS JOIN webhook_deliveries AS d ON d.webhook_id = w.id"
+    " WHERE w.id = ?1 AND w.enabled = 1 AND d.status = 'pending' AND d.next_attempt_at <= ?2"
+    " ORDER BY d.next_attempt_at, d.id LIMIT ?3";
+constexpr std::string_view kNextDueOfWebhook =
+    "SELECT next_attempt_at FROM webhook_deliveries INDEXED BY webhook_deliveries_due_by_webhook"
+    " WHERE webhook_id = ? AND status = 'pending' ORDER BY next_attempt_at LIMIT 1";
 constexpr std::string_view kLeaseDelivery =
     "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ?"
     " WHERE id = ?";
 
-constexpr std::string_view kSelectAttemptTarget =
-    "SELECT webhook_id, attempts, max_attempts FROM webhook_deliveries WHERE id = ?";
 // A second report of the same attempt (a lease that expired while the first sender was still
 // waiting) replaces the row rather than failing the whole batch.
 constexpr std::string_view kInsertAttempt =
@@ -74,16 +85,26 @@ constexpr std::string_view kInsertAttempt =
     ") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(delivery_id, attempt) DO UPDATE SET"
     " at = excluded.at, status_code = excluded.status_code, latency_ms = excluded.latency_ms,"
     " error = excluded.error";
+// The outcome is decided in the statement (one per attempt, no read before it): succeeded, failed
+// when the attempt was the last allowed, else pending again until the retry.
 constexpr std::string_view kFinishAttempt =
-    "UPDATE webhook_deliveries SET status = ?1, next_attempt_at = COALESCE(?2, next_attempt_at),"
-    " last_status_code = ?3, last_error = ?4, last_latency_ms = ?5, updated_at = ?6 WHERE id = ?7";
+    "UPDATE webhook_deliveries SET"
+    " status = CASE WHEN ?1 THEN 'succeeded' WHEN attempts >= max_attempts THEN 'failed'"
+    " ELSE 'pending' END,"
+    " next_attempt_at = CASE WHEN NOT ?1 AND attempts < max_attempts THEN ?2"
+    " ELSE next_attempt_at END,"
+    " last_status_code = ?3, last_error = ?4, last_latency_ms = ?5, updated_at = ?6 WHERE id = ?7"
+    " RETURNING webhook_id, attempts";
+// A batch of successes only: most often nothing to change.
 constexpr std::string_view kWebhookSucceeded =
-    "UPDATE webhooks SET consecutive_failures = 0 WHERE id = ?";
-constexpr std::string_view kWebhookFailed =
-    "UPDATE webhooks SET consecutive_failures = consecutive_failures + 1 WHERE id = ?"
-    " RETURNING consecutive_failures, enabled";
+    "UPDATE webhooks SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures <> 0";
+constexpr std::string_view kWebhookFailureState =
+    "SELECT consecutive_failures, enabled FROM webhooks WHERE id = ?";
+constexpr std::string_view kSaveWebhookFailures =
+    "UPDATE webhooks SET consecutive_failures = ? WHERE id = ?";
 constexpr std::string_view kDisableWebhook =
-    "UPDATE webhooks SET enabled = 0, disabled_reason = ?, updated_at = ? WHERE id = ?";
+    "UPDATE webhooks SET consecutive_failures = ?, enabled = 0, disabled_reason = ?,"
+    " updated_at = ? WHERE id = ?";
 
 // Two spellings rather than `(? = '' OR id < ?)`, so the first page and later ones both seek
 // webhook_deliveries_by_webhook directly.
@@ -111,6 +132,7 @@ constexpr std::string_view kPurge =
 #undef ARGUS_WEBHOOK_COLUMNS
 #undef ARGUS_DELIVERY_COLUMNS
 #undef ARGUS_ATTEMPT_COLUMNS
+#undef ARGUS_LEASE_COLUMNS
 
 // Far enough for any sane duration, small enough that now + it cannot overflow.
 constexpr double kMaxSeconds = 1e11;
@@ -256,6 +278,17 @@ Status InsertDelivery(SqliteDatabase& db, const WebhookDelivery& d) {
   return status;
 }
 
+// A row of kLeaseCandidates or kLeaseCandidatesOfWebhook.
+Result<LeasedDelivery> ReadLeaseCandidate(const Statement& row, TimestampUs now,
+                                          const std::string& path) {
+  LeasedDelivery leased;
+  ARGUS_ASSIGN_OR_RETURN(leased.delivery, ReadDelivery(row, path));
+  leased.url = row.ColumnText(15);
+  leased.secret = row.ColumnText(16);
+  if (row.ColumnInt64(18) > now) leased.previous_secret = row.ColumnText(17);
+  return leased;
+}
+
 // The due deliveries LeaseDeliveries hands out, in lease order, not yet marked as leased. Walks
 // the due index and skips webhooks at their cap, so one slow webhook's backlog does not starve
 // the others (up to kMaxLeaseScan rows).
@@ -272,33 +305,95 @@ Result<std::vector<LeasedDelivery>> PickDueDeliveries(SqliteDatabase& db,
     if (!row) break;
     int& webhook_in_flight = in_flight[stmt->ColumnText(1)];
     if (webhook_in_flight >= request.max_per_webhook) continue;
-    ARGUS_ASSIGN_OR_RETURN(WebhookDelivery delivery, ReadDelivery(*stmt, db.path()));
+    ARGUS_ASSIGN_OR_RETURN(LeasedDelivery leased,
+                           ReadLeaseCandidate(*stmt, request.now, db.path()));
     ++webhook_in_flight;
-    LeasedDelivery& leased = picked.emplace_back();
-    leased.delivery = std::move(delivery);
-    leased.url = stmt->ColumnText(15);
-    leased.secret = stmt->ColumnText(16);
-    if (stmt->ColumnInt64(18) > request.now) leased.previous_secret = stmt->ColumnText(17);
+    picked.push_back(std::move(leased));
   }
   return picked;
 }
 
-struct AttemptTarget {
-  std::string webhook_id;
-  int attempts = 0;
-  int max_attempts = 0;
+// As PickDueDeliveries for request.per_webhook: each webhook's own oldest due deliveries, merged
+// in lease order and cut at request.max.
+Result<std::vector<LeasedDelivery>> PickDueDeliveriesPerWebhook(
+    SqliteDatabase& db, const LeaseDeliveriesRequest& request) {
+  std::vector<LeasedDelivery> picked;
+  for (const auto& [webhook_id, wanted] : request.per_webhook) {
+    if (wanted <= 0) continue;
+    ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                           db.Prepare(kLeaseCandidatesOfWebhook, "lease webhook deliveries"));
+    stmt->BindText(1, webhook_id);
+    stmt->BindInt64(2, request.now);
+    stmt->BindInt64(3, std::min(wanted, request.max));
+    for (;;) {
+      ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (!row) break;
+      ARGUS_ASSIGN_OR_RETURN(LeasedDelivery leased,
+                             ReadLeaseCandidate(*stmt, request.now, db.path()));
+      picked.push_back(std::move(leased));
+    }
+  }
+  std::sort(picked.begin(), picked.end(), [](const LeasedDelivery& a, const LeasedDelivery& b) {
+    return std::tie(a.delivery.next_attempt_at, a.delivery.id) <
+           std::tie(b.delivery.next_attempt_at, b.delivery.id);
+  });
+  if (static_cast<int>(picked.size()) > request.max) picked.resize(request.max);
+  return picked;
+}
+
+// What a batch of attempts did to one webhook, in the order they were reported.
+struct WebhookOutcomes {
+  std::vector<bool> successes;
+  std::vector<TimestampUs> at;  // when each attempt started
 };
 
-Result<std::optional<AttemptTarget>> FindAttemptTarget(SqliteDatabase& db,
-                                                       std::string_view delivery_id) {
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kSelectAttemptTarget, "record webhook attempts"));
-  stmt->BindText(1, delivery_id);
-  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
-  if (!row) return std::optional<AttemptTarget>();
-  return std::optional<AttemptTarget>(
-      AttemptTarget{.webhook_id = stmt->ColumnText(0),
-                    .attempts = static_cast<int>(stmt->ColumnInt64(1)),
-                    .max_attempts = static_cast<int>(stmt->ColumnInt64(2))});
+// Applies one webhook's outcomes of a RecordAttempts call, in order, to its consecutive_failures
+// (one write); appends its id to `disabled` if they disabled it.
+Status CountFailures(SqliteDatabase& w, const std::string& webhook_id, const WebhookOutcomes& o,
+                     int disable_after_failures, std::vector<std::string>& disabled) {
+  constexpr std::string_view kOperation = "record webhook attempts";
+  const std::vector<bool>& successes = o.successes;
+  if (std::all_of(successes.begin(), successes.end(), [](bool s) { return s; })) {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kWebhookSucceeded, kOperation));
+    stmt->BindText(1, webhook_id);
+    return stmt->Run();
+  }
+  int64_t failures = 0;
+  bool enabled = false;
+  {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kWebhookFailureState, kOperation));
+    stmt->BindText(1, webhook_id);
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    // The deliveries exist, so their webhook does (ON DELETE CASCADE).
+    if (!row) return OkStatus();
+    failures = stmt->ColumnInt64(0);
+    enabled = stmt->ColumnInt64(1) != 0;
+  }
+  std::optional<size_t> disabled_by;  // the attempt whose failure reached the threshold
+  int64_t failures_then = 0;
+  for (size_t i = 0; i < successes.size(); ++i) {
+    failures = successes[i] ? 0 : failures + 1;
+    if (enabled && !disabled_by && disable_after_failures > 0 &&
+        failures >= disable_after_failures) {
+      disabled_by = i;
+      failures_then = failures;
+    }
+  }
+  if (!disabled_by) {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kSaveWebhookFailures, kOperation));
+    stmt->BindInt64(1, failures);
+    stmt->BindText(2, webhook_id);
+    return stmt->Run();
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kDisableWebhook, kOperation));
+  stmt->BindInt64(1, failures);
+  stmt->BindText(
+      2, "disabled after " + std::to_string(failures_then) + " consecutive failed attempts");
+  stmt->BindInt64(3, o.at[*disabled_by]);
+  stmt->BindText(4, webhook_id);
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  disabled.push_back(webhook_id);
+  return OkStatus();
 }
 
 }  // namespace
@@ -466,7 +561,9 @@ Result<std::vector<LeasedDelivery>> SqliteWebhookStore::LeaseDeliveries(
   const TimestampUs lease_until = request.now + UsFromSeconds(request.lease_s);
   return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<std::vector<LeasedDelivery>> {
     ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "lease webhook deliveries"));
-    ARGUS_ASSIGN_OR_RETURN(std::vector<LeasedDelivery> leased, PickDueDeliveries(w, request));
+    ARGUS_ASSIGN_OR_RETURN(std::vector<LeasedDelivery> leased,
+                           request.per_webhook.empty() ? PickDueDeliveries(w, request)
+                                                       : PickDueDeliveriesPerWebhook(w, request));
     for (LeasedDelivery& l : leased) {
       ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kLeaseDelivery, "lease webhook deliveries"));
       stmt->BindInt64(1, lease_until);
@@ -482,13 +579,13 @@ Result<std::vector<LeasedDelivery>> SqliteWebhookStore::LeaseDeliveries(
   });
 }
 
-Result<std::optional<TimestampUs>> SqliteWebhookStore::NextDueAt() {
+Result<std::optional<TimestampUs>> SqliteWebhookStore::NextDueAt(std::string_view webhook_id) {
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
-  // webhook_deliveries_due holds pending deliveries in due order: the first is the answer.
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare("SELECT next_attempt_at FROM webhook_deliveries "
-                                                "INDEXED BY webhook_deliveries_due WHERE status = "
-                                                "'pending' ORDER BY next_attempt_at LIMIT 1",
-                                                "find the next due webhook delivery"));
+  // webhook_deliveries_due_by_webhook holds each webhook's pending deliveries in due order: the
+  // first is the answer.
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db->Prepare(kNextDueOfWebhook, "find a webhook's next due delivery"));
+  stmt->BindText(1, webhook_id);
   ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return std::optional<TimestampUs>();
   return std::optional<TimestampUs>(stmt->ColumnInt64(0));
@@ -500,79 +597,57 @@ Result<std::vector<std::string>> SqliteWebhookStore::RecordAttempts(
   if (results.empty()) return disabled;
   return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<std::vector<std::string>> {
     ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "record webhook attempts"));
+    // Deliveries first (two statements each); then each webhook's counter once per call, replayed
+    // in order so the outcome is that of one call per result.
+    std::map<std::string, WebhookOutcomes> outcomes;
     for (const AttemptResult& result : results) {
-      ARGUS_RETURN_IF_ERROR(RecordOne(w, result, disable_after_failures, disabled));
+      ARGUS_ASSIGN_OR_RETURN(std::optional<std::string> webhook_id, RecordOne(w, result));
+      if (!webhook_id) continue;
+      WebhookOutcomes& o = outcomes[*webhook_id];
+      o.successes.push_back(result.success);
+      o.at.push_back(result.at);
+    }
+    for (const auto& [webhook_id, o] : outcomes) {
+      ARGUS_RETURN_IF_ERROR(CountFailures(w, webhook_id, o, disable_after_failures, disabled));
     }
     ARGUS_RETURN_IF_ERROR(txn.Commit());
     return disabled;
   });
 }
 
-Status SqliteWebhookStore::RecordOne(SqliteDatabase& w, const AttemptResult& result,
-                                     int disable_after_failures,
-                                     std::vector<std::string>& disabled) {
+Result<std::optional<std::string>> SqliteWebhookStore::RecordOne(SqliteDatabase& w,
+                                                                 const AttemptResult& result) {
   constexpr std::string_view kOperation = "record webhook attempts";
   // A std::string, not a default string_view: BindText binds NULL for a null data pointer.
   const std::string no_error;
   const std::string& error = result.success ? no_error : result.error;
-  ARGUS_ASSIGN_OR_RETURN(std::optional<AttemptTarget> target,
-                         FindAttemptTarget(w, result.delivery_id));
-  if (!target) return OkStatus();  // deleted or purged while the attempt ran
-  {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kInsertAttempt, kOperation));
-    stmt->BindText(1, result.delivery_id);
-    stmt->BindInt64(2, target->attempts);
-    stmt->BindInt64(3, result.at);
-    stmt->BindInt64(4, result.status_code);
-    stmt->BindDouble(5, result.latency_ms);
-    stmt->BindText(6, error);
-    ARGUS_RETURN_IF_ERROR(stmt->Run());
-  }
-  DeliveryStatus status = DeliveryStatus::kSucceeded;
-  std::optional<TimestampUs> next_attempt_at;
-  if (!result.success) {
-    status = target->attempts >= target->max_attempts ? DeliveryStatus::kFailed
-                                                      : DeliveryStatus::kPending;
-    if (status == DeliveryStatus::kPending) next_attempt_at = result.retry_at;
-  }
+  std::string webhook_id;
+  int64_t attempt = 0;
   {
     ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kFinishAttempt, kOperation));
-    stmt->BindText(1, DeliveryStatusName(status));
-    stmt->BindOptionalInt64(2, next_attempt_at);
+    stmt->BindInt64(1, result.success ? 1 : 0);
+    stmt->BindInt64(2, result.retry_at);
     stmt->BindInt64(3, result.status_code);
     stmt->BindText(4, error);
     stmt->BindDouble(5, result.latency_ms);
     stmt->BindInt64(6, result.at);
     stmt->BindText(7, result.delivery_id);
-    ARGUS_RETURN_IF_ERROR(stmt->Run());
-  }
-  if (result.success) {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kWebhookSucceeded, kOperation));
-    stmt->BindText(1, target->webhook_id);
-    return stmt->Run();
-  }
-  int failures = 0;
-  bool enabled = false;
-  {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kWebhookFailed, kOperation));
-    stmt->BindText(1, target->webhook_id);
     ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    // The delivery row exists, so its webhook does (ON DELETE CASCADE).
-    if (!row) return OkStatus();
-    failures = static_cast<int>(stmt->ColumnInt64(0));
-    enabled = stmt->ColumnInt64(1) != 0;
+    if (!row) return std::optional<std::string>();  // deleted or purged while the attempt ran
+    webhook_id = stmt->ColumnText(0);
+    attempt = stmt->ColumnInt64(1);
+    // Step to the end so the statement completes.
     ARGUS_RETURN_IF_ERROR(stmt->Run());
   }
-  if (disable_after_failures <= 0 || failures < disable_after_failures || !enabled) {
-    return OkStatus();
-  }
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kDisableWebhook, kOperation));
-  stmt->BindText(1, "disabled after " + std::to_string(failures) + " consecutive failed attempts");
-  stmt->BindInt64(2, result.at);
-  stmt->BindText(3, target->webhook_id);
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kInsertAttempt, kOperation));
+  stmt->BindText(1, result.delivery_id);
+  stmt->BindInt64(2, attempt);
+  stmt->BindInt64(3, result.at);
+  stmt->BindInt64(4, result.status_code);
+  stmt->BindDouble(5, result.latency_ms);
+  stmt->BindText(6, error);
   ARGUS_RETURN_IF_ERROR(stmt->Run());
-  disabled.push_back(target->webhook_id);
-  return OkStatus();
+  return std::optional<std::string>(std::move(webhook_id));
 }
 
 Result<Page<WebhookDelivery>> SqliteWebhookStore::ListDeliveries(

@@ -24,7 +24,8 @@ namespace argus::store::sqlite {
 ///   not finite or absurdly long; max 0 leases nothing. A webhook whose in-flight count already
 ///   reaches max_per_webhook gets nothing (so max_per_webhook <= 0 leases nothing). At most
 ///   kMaxLeaseScan due deliveries are examined per call, which bounds the write transaction when
-///   the due backlog belongs to webhooks at their cap.
+///   the due backlog belongs to webhooks at their cap. With per_webhook, each listed webhook
+///   costs one index seek plus the rows it gets, whatever the backlog.
 /// - RecordAttempts: the attempt row is numbered with the delivery's current `attempts`; a second
 ///   result for the same attempt replaces the first row rather than failing the batch.
 /// - Redeliver: InvalidArgument unless extra_attempts >= 1.
@@ -54,7 +55,7 @@ class SqliteWebhookStore final : public WebhookStore {
 
   Result<std::vector<LeasedDelivery>> LeaseDeliveries(
       const LeaseDeliveriesRequest& request) override;
-  Result<std::optional<TimestampUs>> NextDueAt() override;
+  Result<std::optional<TimestampUs>> NextDueAt(std::string_view webhook_id) override;
   Result<std::vector<std::string>> RecordAttempts(const std::vector<AttemptResult>& results,
                                                   int disable_after_failures) override;
 
@@ -74,10 +75,9 @@ class SqliteWebhookStore final : public WebhookStore {
  private:
   explicit SqliteWebhookStore(std::shared_ptr<SqliteStoreFile> file);
 
-  // Runs one result of RecordAttempts on the writer, inside its transaction; appends the id of a
-  // webhook it disabled to `disabled`.
-  Status RecordOne(SqliteDatabase& w, const AttemptResult& result, int disable_after_failures,
-                   std::vector<std::string>& disabled);
+  // Records one result of RecordAttempts (the delivery and its attempt row) on the writer, inside
+  // its transaction. Returns the delivery's webhook, nullopt when the delivery is gone.
+  Result<std::optional<std::string>> RecordOne(SqliteDatabase& w, const AttemptResult& result);
 
   const std::shared_ptr<SqliteStoreFile> file_;
   const std::string path_;
