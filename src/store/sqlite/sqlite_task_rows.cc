@@ -638,4 +638,9 @@ Result<int64_t> PurgeRows(SqliteDatabase& db, TimestampUs before) {
   return tasks;
 }
 
+void ClearLease(Task& task) {
+  task.lease_id.clear();
+  task.lease_expires_at = 0;
+}
+
 }  // namespace argus::store::sqlite

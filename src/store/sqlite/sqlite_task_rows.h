@@ -32,6 +32,9 @@ struct RunnableTask {
 /// The task with `id`, or nullopt. Internal when the row is corrupt.
 Result<std::optional<Task>> LoadTask(SqliteDatabase& db, std::string_view id);
 
+/// Forgets the task's lease (its id and expiry), as every way out of running does.
+void ClearLease(Task& task);
+
 /// The task of `namespace_id` holding `key`, or nullopt. REQUIRES: key is not empty.
 Result<std::optional<Task>> FindTaskByIdempotencyKey(SqliteDatabase& db,
                                                      std::string_view namespace_id,
