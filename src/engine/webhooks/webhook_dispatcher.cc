@@ -21,6 +21,10 @@ constexpr TimestampUs kNever = std::numeric_limits<TimestampUs>::max();
 // How often the cursor is stored while no webhook wants the events flowing past it.
 constexpr TimestampUs kIdleCursorStoreUs = 1'000'000;
 constexpr TimestampUs kPurgeEveryUs = 60'000'000;
+// Fan-out pauses while this many deliveries wait to be stored (it goes on once they are).
+constexpr size_t kMaxQueuedDeliveries = 8 * kEventBatch;
+// The longest an event waits in the outbox for a full webhook that has kept up so far.
+constexpr TimestampUs kMaxHoldUs = 100'000;
 
 Status CheckRange(std::string_view key, double value, double lo, double hi) {
   if (value >= lo && value <= hi) return OkStatus();
@@ -112,6 +116,8 @@ void WebhookDispatcher::Start() {
       sender_->Wakeup();
     });
   }
+  writes_ = std::make_unique<AsyncDeliveryStore>(store_, options_.disable_after_failures,
+                                                 [this] { sender_->Wakeup(); });
   thread_ = std::thread([this] {
     try {
       Run();
@@ -130,6 +136,7 @@ void WebhookDispatcher::Stop(std::chrono::milliseconds drain) {
   stopping_ = true;
   sender_->Wakeup();
   thread_.join();
+  writes_.reset();  // finishes the writes queued (attempts, deliveries, the cursor)
 }
 
 void WebhookDispatcher::Notify() {
@@ -148,24 +155,21 @@ void WebhookDispatcher::Run() {
   while (!stopping_) {
     const TimestampUs now = clock_->NowUs();
     RunRound(now);
-    // Wait for answers, a wake-up (events, Notify) or the next due delivery, then record every
-    // attempt that finished meanwhile in one call.
+    // Wait for answers, a wake-up (events, Notify, a store write done) or the next due
+    // delivery, then queue every attempt that finished meanwhile to be recorded in one call.
     Record(sender_->Poll(WaitMs(now)));
     if (now - last_purge_ > kPurgeEveryUs && options_.retention_s > 0) {
       last_purge_ = now;
-      auto purged = store_->Purge(now - static_cast<TimestampUs>(options_.retention_s * 1'000'000));
-      if (!purged.ok())
-        log::Warn("webhooks: purge failed", {{"error", purged.status().ToString()}});
+      writes_->Purge(now - static_cast<TimestampUs>(options_.retention_s * 1'000'000));
     }
   }
   // Attempts in flight get until the drain deadline; whatever is left is tried again after its
-  // lease passes (at least once).
+  // lease passes (at least once). Leases still queued are answered without leasing.
   while (sender_->in_flight() > 0 && std::chrono::steady_clock::now() < drain_deadline_) {
     Record(sender_->Poll(50));
   }
-  if (stored_cursor_ != cursor_ && cursor_ >= 0) {
-    (void)store_->AddDeliveries({}, cursor_);
-  }
+  (void)writes_->Take();
+  if (stored_cursor_ != cursor_ && cursor_ >= 0) writes_->AddDeliveries({}, cursor_);
 }
 
 void WebhookDispatcher::RunRound(TimestampUs now) {
@@ -179,27 +183,88 @@ void WebhookDispatcher::RunRound(TimestampUs now) {
   if (probe_all_.exchange(false)) {
     for (Target* t : routes_) t->due_at = 0;
   }
-  if (events_pending_.exchange(false)) {
+  ApplyWrites(now);
+  Pump(now);
+  fanout_blocked_ = writes_->QueuedDeliveries() >= kMaxQueuedDeliveries;
+  fanout_paused_ = false;
+  if (!fanout_blocked_ && events_pending_.exchange(false)) {
     if (Status s = FanOut(now); !s.ok()) {
       log::Warn("webhooks: fan-out failed (will retry)", {{"error", s.ToString()}});
       events_pending_ = true;
     }
   }
-  if (Status s = SendDue(now); !s.ok()) {
-    log::Warn("webhooks: cannot lease deliveries (will retry)", {{"error", s.ToString()}});
-    for (Target* t : routes_) t->due_at = std::max(t->due_at, now + 1'000'000);
+  RequestLease(now);
+}
+
+void WebhookDispatcher::ApplyWrites(TimestampUs now) {
+  DeliveryStoreReport report = writes_->Take();
+  if (report.empty()) return;
+  if (report.committed_cursor >= 0) {
+    stored_cursor_ = std::max(stored_cursor_, report.committed_cursor);
+  }
+  if (report.adds_failed) {
+    // Nothing after the committed cursor was stored: fan those events out again.
+    cursor_ = stored_cursor_;
+    unread_.clear();
+    writes_->ResumeAdds();
+    events_pending_ = true;
+  }
+  for (DeliveryStoreReport::Lease& lease : report.leases) {
+    lease_pending_ = false;
+    for (auto& [id, t] : targets_) {
+      if (t.leasing == 0) continue;
+      held_ -= t.leasing;
+      t.leasing = 0;
+      auto due = lease.next_due.find(id);
+      if (due != lease.next_due.end()) {
+        // Due at the lease but not leased: only deliveries in flight are; their lease ends
+        // later. A failure or an addition since the lease lowered due_at already.
+        t.due_at =
+            std::min(t.due_at, due->second && *due->second > lease.now ? *due->second : kNever);
+      } else if (!lease.status.ok()) {
+        t.due_at = std::min(t.due_at, now + 1'000'000);  // look again soon
+      } else {
+        t.due_at = 0;  // got all it asked for: more may be due
+      }
+    }
+    if (!lease.status.ok()) {
+      log::Warn("webhooks: cannot lease deliveries (will retry)",
+                {{"error", lease.status.ToString()}});
+    }
+    for (store::LeasedDelivery& l : lease.leased) {
+      auto it = targets_.find(l.delivery.webhook_id);
+      if (it == targets_.end() || !it->second.routed) continue;  // gone: its lease passes
+      it->second.ready.push_back(std::move(l));
+      ++held_;
+    }
+  }
+  for (const std::string& id : report.stored_for) {
+    if (auto it = targets_.find(id); it != targets_.end()) it->second.due_at = 0;
+  }
+  if (report.unrecorded_attempts > 0) {
+    for (Target* t : routes_) t->due_at = std::min(t->due_at, now + LeaseUs());
+  }
+  for (const std::string& id : report.disabled) {
+    disabled_total_->Inc();
+    log::Warn("webhooks: webhook disabled after a run of failed attempts",
+              {{"webhook_id", id}, {"failures", options_.disable_after_failures}});
+    routes_dirty_ = true;
   }
 }
 
 int WebhookDispatcher::WaitMs(TimestampUs now) const {
-  if (events_pending_ || probe_all_ || routes_dirty_) return 0;
+  // A fan-out paused for room goes on after answers (which end the wait) or the tick.
+  if ((events_pending_ && !fanout_blocked_ && !fanout_paused_) || probe_all_ || routes_dirty_) {
+    return 0;
+  }
   // A webhook with room in its window waits for its next due delivery; one without waits for
   // answers, which end the poll anyway.
   TimestampUs until = now + static_cast<TimestampUs>(options_.tick_s * 1e6);
   if (sender_->in_flight() == 0) until = now + 1'000'000;
-  if (FreeSlots() > 0) {
+  // While a lease is queued its outcome wakes the thread.
+  if (!lease_pending_) {
     for (const Target* t : routes_) {
-      if (t->in_flight < t->window.limit()) until = std::min(until, t->due_at);
+      if (Room(*t) > 0) until = std::min(until, t->due_at);
     }
   }
   return static_cast<int>(std::max<TimestampUs>(0, until - now) / 1000);
@@ -209,9 +274,36 @@ int WebhookDispatcher::FreeSlots() const {
   return options_.concurrency - static_cast<int>(sender_->in_flight());
 }
 
+int WebhookDispatcher::Room(const Target& t) const {
+  // A webhook holds up to two windows leased (one in flight, one ready to go), and all of them
+  // together up to twice `concurrency`: a lease or a fan-out refills the window of a receiver
+  // that keeps up before it runs dry, and little waits in memory past its lease.
+  const int own = 2 * t.window.limit() - t.in_flight - static_cast<int>(t.ready.size()) -
+                  t.reserved - t.leasing;
+  const int all = 2 * options_.concurrency - static_cast<int>(sender_->in_flight()) - held_;
+  return std::min(own, all);
+}
+
+void WebhookDispatcher::Pump(TimestampUs now) {
+  // Sent only while its lease has room for a whole attempt; older ones are left to the lease
+  // passing (and count the attempt the lease took). Only a receiver that slows down sharply
+  // while two windows wait leaves any.
+  const TimestampUs latest_start =
+      static_cast<TimestampUs>((options_.sender.timeout_s + options_.lease_margin_s / 6) * 1e6);
+  for (auto& [id, t] : targets_) {
+    while (!t.ready.empty() && t.in_flight < t.window.limit() && FreeSlots() > 0) {
+      store::LeasedDelivery l = std::move(t.ready.front());
+      t.ready.pop_front();
+      --held_;
+      if (l.delivery.next_attempt_at - now < latest_start) continue;
+      Send(t, l.delivery, std::move(l.url), l.secret, l.previous_secret, now);
+    }
+  }
+}
+
 TimestampUs WebhookDispatcher::LeaseUs() const {
   // An attempt lost with the process is retried once its lease passes: after the timeout.
-  return static_cast<TimestampUs>((options_.sender.timeout_s + 30) * 1e6);
+  return static_cast<TimestampUs>((options_.sender.timeout_s + options_.lease_margin_s) * 1e6);
 }
 
 Status WebhookDispatcher::RefreshRoutes() {
@@ -225,9 +317,15 @@ Status WebhookDispatcher::RefreshRoutes() {
     t.routed = true;
     routes_.push_back(&t);
   }
-  // Webhooks no longer routed go once their last attempt is recorded (Record).
+  // Webhooks no longer routed send nothing more (the leases of what they hold pass), and go
+  // once their last attempt is recorded (Record).
+  for (auto& [id, t] : targets_) {
+    if (t.routed) continue;
+    held_ -= static_cast<int>(t.ready.size());
+    t.ready.clear();
+  }
   std::erase_if(targets_, [](const auto& entry) {
-    return !entry.second.routed && entry.second.in_flight == 0;
+    return !entry.second.routed && entry.second.in_flight == 0 && entry.second.leasing == 0;
   });
   return OkStatus();
 }
@@ -241,31 +339,57 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
     // Nobody listens: skip past the events without reading them (the bus told their seqs),
     // storing the cursor now and then, so a webhook created later starts from about its
     // creation.
+    unread_.clear();
     cursor_ = std::max(cursor_, bus_seq_.load());
     // A cursor left unstored when events stop is only a little behind: a restart skips past
     // those events again.
     if (cursor_ != stored_cursor_ && now - last_cursor_store_ >= kIdleCursorStoreUs) {
-      ARGUS_RETURN_IF_ERROR(store_->AddDeliveries({}, cursor_));
-      stored_cursor_ = cursor_;
+      writes_->AddDeliveries({}, cursor_);
       last_cursor_store_ = now;
     }
     return OkStatus();
   }
+  std::vector<Target*> takers;
   for (;;) {
-    ARGUS_ASSIGN_OR_RETURN(auto batch, events_->Read(cursor_, kEventBatch));
-    if (batch.empty()) return OkStatus();
+    // Events left from an earlier call are fanned out first; then the outbox is read again
+    // until a read comes back short (the bus wakes the next call for what comes later).
+    bool read_short = false;
+    if (unread_.empty()) {
+      ARGUS_ASSIGN_OR_RETURN(auto batch, events_->Read(cursor_, kEventBatch));
+      if (batch.empty()) return OkStatus();
+      read_short = static_cast<int>(batch.size()) < kEventBatch;
+      unread_.assign(std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+    }
     std::vector<store::WebhookDelivery> deliveries;
-    std::vector<std::pair<size_t, Target*>> send_now;  // deliveries stored already leased
-    int free = FreeSlots();
-    for (const store::Event& e : batch) {
-      std::string payload;
+    std::vector<std::pair<size_t, Target*>> leased_now;  // deliveries stored already leased
+    const int64_t cursor_before = cursor_;
+    while (!unread_.empty() && !fanout_paused_) {
+      const store::Event& e = unread_.front();
+      takers.clear();
       for (Target* t : routes_) {
         const store::Webhook& w = t->webhook;
         if (w.namespace_id != e.namespace_id || e.created_at < w.created_at) continue;
-        bool wanted = std::any_of(w.events.begin(), w.events.end(), [&](const std::string& p) {
-          return EventTypeMatches(p, e.type);
-        });
-        if (!wanted) continue;
+        if (std::any_of(w.events.begin(), w.events.end(),
+                        [&](const std::string& p) { return EventTypeMatches(p, e.type); })) {
+          takers.push_back(t);
+        }
+      }
+      // The event stays in the outbox while a webhook that takes it has no room, nothing
+      // older waiting in the store, and has been full for less than kMaxHoldUs: a receiver that
+      // keeps up gets every delivery leased from birth, never stored to be leased later, and a
+      // slow one cannot hold the others back for long.
+      for (Target* t : takers) {
+        if (t->due_at > now && t->leasing == 0 && Room(*t) <= 0) {
+          if (t->full_since == 0) t->full_since = now;
+          if (now - t->full_since < kMaxHoldUs) fanout_paused_ = true;
+        } else {
+          t->full_since = 0;
+        }
+      }
+      if (fanout_paused_) break;
+      std::string payload;
+      for (Target* t : takers) {
+        const store::Webhook& w = t->webhook;
         if (payload.empty()) {
           // {"type", "timestamp", "data"} around the stored task JSON, spliced in as is.
           payload = "{\"type\":";
@@ -286,70 +410,69 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
         d.max_attempts = options_.max_attempts;
         d.next_attempt_at = now;
         d.created_at = d.updated_at = now;
-        // Sent at once when its webhook has room and nothing older waits in the store (which
-        // goes first, in due order, through SendDue).
-        if (t->due_at > now && t->in_flight + t->reserved < t->window.limit() && free > 0) {
+        // Leased at once (sent now or soon from memory) when its webhook has room for it and
+        // nothing older waits in the store (which goes first, in due order, through leases).
+        if (t->due_at > now && t->leasing == 0 && Room(*t) > 0) {
           d.attempts = 1;
           d.next_attempt_at = now + LeaseUs();
+          leased_now.emplace_back(deliveries.size(), t);
           ++t->reserved;
-          --free;
-          send_now.emplace_back(deliveries.size(), t);
+          ++held_;
         } else {
           t->due_at = 0;
         }
         deliveries.push_back(std::move(d));
       }
+      cursor_ = e.seq;
+      unread_.pop_front();
     }
-    for (auto& [index, t] : send_now) t->reserved = 0;
-    int64_t last = batch.back().seq;
-    if (Status s = store_->AddDeliveries(deliveries, last); !s.ok()) {
-      // Nothing was stored: the events are read again next round, and no attempt starts.
-      return s;
+    for (auto& [index, t] : leased_now) {
+      t->reserved = 0;
+      const store::Webhook& w = t->webhook;
+      t->ready.push_back(
+          {.delivery = deliveries[index],
+           .url = w.url,
+           .secret = w.secret,
+           .previous_secret = w.previous_secret_expires_at > now ? w.previous_secret : ""});
     }
-    deliveries_created_->Inc(static_cast<double>(deliveries.size()));
-    cursor_ = stored_cursor_ = last;
-    last_cursor_store_ = now;
-    for (auto& [index, t] : send_now) {
-      Send(*t, deliveries[index], t->webhook.url, t->webhook.secret,
-           t->webhook.previous_secret_expires_at > now ? t->webhook.previous_secret : "", now);
+    if (cursor_ != cursor_before) {
+      deliveries_created_->Inc(static_cast<double>(deliveries.size()));
+      last_cursor_store_ = now;
+      // Queued to be stored with the cursor; each attempt's result is recorded after it.
+      writes_->AddDeliveries(std::move(deliveries), cursor_);
+      Pump(now);
     }
-    if (static_cast<int>(batch.size()) < kEventBatch || stopping_) return OkStatus();
+    if (fanout_paused_) {
+      events_pending_ = true;  // the rest as the windows make room
+      return OkStatus();
+    }
+    if (read_short || stopping_) return OkStatus();
+    if (writes_->QueuedDeliveries() >= kMaxQueuedDeliveries) {
+      events_pending_ = true;  // the rest once these are stored
+      return OkStatus();
+    }
   }
 }
 
-Status WebhookDispatcher::SendDue(TimestampUs now) {
-  const int free = std::min(FreeSlots(), kLeaseBatch);
-  if (free <= 0) return OkStatus();
+void WebhookDispatcher::RequestLease(TimestampUs now) {
+  if (lease_pending_ || stopping_) return;
   store::LeaseDeliveriesRequest request;
   request.now = now;
-  request.max = free;
+  request.max = 0;
   request.lease_s = static_cast<double>(LeaseUs()) / 1e6;
   for (Target* t : routes_) {
-    const int room = t->window.limit() - t->in_flight;
-    if (t->due_at <= now && room > 0) request.per_webhook[t->webhook.id] = room;
+    const int room = std::min(Room(*t), kLeaseBatch - request.max);
+    if (t->due_at > now || room <= 0) continue;
+    request.per_webhook[t->webhook.id] = room;
+    request.max += room;
+    t->leasing = room;
+    held_ += room;
+    // Set again by the lease's outcome; lowered meanwhile by failures and additions.
+    t->due_at = kNever;
   }
-  if (request.per_webhook.empty()) return OkStatus();
-  ARGUS_ASSIGN_OR_RETURN(auto leased, store_->LeaseDeliveries(request));
-  std::map<std::string, int> got;
-  for (const store::LeasedDelivery& l : leased) ++got[l.delivery.webhook_id];
-  // A webhook that got less than it asked for has nothing more due now (unless the total bound
-  // cut it short): it looks again when its next delivery is due, or when one is added.
-  if (static_cast<int>(leased.size()) < request.max) {
-    for (auto& [id, wanted] : request.per_webhook) {
-      if (got[id] >= wanted) continue;
-      Target& t = targets_.at(id);
-      ARGUS_ASSIGN_OR_RETURN(std::optional<TimestampUs> due, store_->NextDueAt(id));
-      // Due now but not leased: only deliveries leased right now (in flight) are, as of this
-      // call; their lease ends later.
-      t.due_at = due && *due > now ? *due : kNever;
-    }
-  }
-  for (store::LeasedDelivery& l : leased) {
-    auto it = targets_.find(l.delivery.webhook_id);
-    if (it == targets_.end()) continue;  // only webhooks asked for are leased
-    Send(it->second, l.delivery, std::move(l.url), l.secret, l.previous_secret, now);
-  }
-  return OkStatus();
+  if (request.per_webhook.empty()) return;
+  lease_pending_ = true;
+  writes_->Lease(std::move(request));
 }
 
 void WebhookDispatcher::Send(Target& target, const store::WebhookDelivery& delivery,
@@ -410,22 +533,9 @@ void WebhookDispatcher::Record(std::vector<OutboundResult> results) {
     in_flight_.erase(it);
   }
   std::erase_if(targets_, [](const auto& entry) {
-    return !entry.second.routed && entry.second.in_flight == 0;
+    return !entry.second.routed && entry.second.in_flight == 0 && entry.second.leasing == 0;
   });
-  auto disabled = store_->RecordAttempts(attempts, options_.disable_after_failures);
-  if (!disabled.ok()) {
-    // The attempts stay leased and are made again when the lease passes.
-    log::Warn("webhooks: cannot record attempts (they are made again after their lease)",
-              {{"attempts", attempts.size()}, {"error", disabled.status().ToString()}});
-    for (Target* t : routes_) t->due_at = std::min(t->due_at, now + LeaseUs());
-    return;
-  }
-  for (const std::string& id : *disabled) {
-    disabled_total_->Inc();
-    log::Warn("webhooks: webhook disabled after a run of failed attempts",
-              {{"webhook_id", id}, {"failures", options_.disable_after_failures}});
-    routes_dirty_ = true;
-  }
+  writes_->RecordAttempts(std::move(attempts));
 }
 
 }  // namespace argus::engine

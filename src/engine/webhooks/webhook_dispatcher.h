@@ -1,6 +1,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <map>
 #include <memory>
 #include <string>
@@ -11,6 +12,7 @@
 #include "core/config.h"
 #include "core/metrics.h"
 #include "engine/webhooks/adaptive_concurrency.h"
+#include "engine/webhooks/async_delivery_store.h"
 #include "engine/webhooks/webhook_sender.h"
 #include "store/event_bus.h"
 #include "store/event_log.h"
@@ -28,6 +30,8 @@ struct DispatcherOptions {
   int disable_after_failures = 100;
   double retention_s = 7 * 24 * 3600;
   double tick_s = 0.1;  ///< longest wait for attempts in flight between rounds
+  /// A leased delivery is presumed lost (and tried again) this long after its timeout.
+  double lease_margin_s = 30;
 };
 
 /// Reads "webhooks.*"; InvalidArgument naming the key for a value out of range.
@@ -41,23 +45,29 @@ bool EventTypeMatches(std::string_view pattern, std::string_view type);
 double WebhookBackoffS(const DispatcherOptions& options, int attempt, double unit_random);
 
 /// Delivers events to webhooks, at least once. One thread, woken by the EventBus (new events),
-/// by Notify (webhooks changed) and by its own deliveries coming due, so an idle server costs it
-/// no database reads. Each round:
-///  1. fan-out: reads new events (the outbox) after the stored cursor and, for every enabled
-///     webhook of the event's namespace whose patterns match (and that existed when the event
-///     happened), stores a delivery, moving the cursor in the same transaction. A delivery whose
+/// by Notify (webhooks changed), by its own deliveries coming due and by its store writes
+/// finishing, so an idle server costs it no database reads. It never waits for a database write:
+/// those run in order on the thread of an AsyncDeliveryStore while attempts stay in flight. Each
+/// round:
+///  1. outcomes: applies what the store writes finished (leased deliveries are sent; webhooks
+///     with new stored deliveries are looked for; disabled webhooks stop being routed);
+///  2. fan-out: reads new events (the outbox) after the cursor and, for every enabled webhook of
+///     the event's namespace whose patterns match (and that existed when the event happened),
+///     queues a delivery, moving the cursor in the same store transaction. A delivery whose
 ///     webhook has room in its window and nothing older waiting is stored already leased and
-///     sent at once, with no lease of its own;
-///  2. leasing: each webhook that may have due deliveries (a backlog, retries, redeliveries,
-///     attempts lost with a previous process) leases up to its free window, all in one call;
-///  3. sending: WebhookSender POSTs them signed the Standard Webhooks way, over kept-alive
+///     sent at once, before its row is committed: should that write fail, the events are fanned
+///     out again from the committed cursor (the receiver sees the same `webhook-id` again);
+///  3. leasing: each webhook that may have due deliveries (a backlog, retries, redeliveries,
+///     attempts lost with a previous process) asks for up to its free window, all in one store
+///     call, one such call at a time;
+///  4. sending: WebhookSender POSTs them signed the Standard Webhooks way, over kept-alive
 ///     connections;
-///  4. recording: every attempt that finished since the last round is recorded in one call
+///  5. recording: every attempt that finished since the last round is queued to be recorded
 ///     (retry with backoff, give up after max_attempts, disable a webhook after a run of
 ///     failures), and feeds its webhook's window (AdaptiveConcurrency: it grows while the
 ///     receiver answers fast, shrinks on failures and slow answers, within
 ///     max_in_flight_per_webhook), all webhooks together within `concurrency`;
-///  5. purges old finished deliveries now and then.
+///  6. purges old finished deliveries now and then.
 /// A delivery in flight when the process dies is tried again once its lease passes: receivers
 /// drop repeats by `webhook-id`, the event's id, the same on every attempt. A webhook deleted or
 /// disabled through the API may still get the events fanned out before its change reached the
@@ -89,7 +99,11 @@ class WebhookDispatcher {
     bool routed = false;  // enabled at the last refresh
     AdaptiveConcurrency window;
     int in_flight = 0;
-    int reserved = 0;  // deliveries of the fan-out in progress that it will send at once
+    int reserved = 0;            // deliveries of the fan-out in progress leased at once
+    int leasing = 0;             // deliveries asked for by the lease in progress
+    TimestampUs full_since = 0;  // since when the fan-out holds events for room (0: it does not)
+    // Leased and not yet sent, oldest first: sent as the window makes room.
+    std::deque<store::LeasedDelivery> ready;
     // From when the store may hold deliveries of it that are due and not in flight (0: now).
     TimestampUs due_at = 0;
   };
@@ -105,7 +119,12 @@ class WebhookDispatcher {
   int WaitMs(TimestampUs now) const;
   Status RefreshRoutes();
   Status FanOut(TimestampUs now);
-  Status SendDue(TimestampUs now);
+  void ApplyWrites(TimestampUs now);
+  void RequestLease(TimestampUs now);
+  // Sends ready deliveries while windows have room.
+  void Pump(TimestampUs now);
+  // How many more deliveries `target` may hold leased (in flight, ready or being leased).
+  int Room(const Target& target) const;
   void Send(Target& target, const store::WebhookDelivery& delivery, std::string url,
             const std::string& secret, const std::string& previous_secret, TimestampUs now);
   void Record(std::vector<OutboundResult> results);
@@ -116,6 +135,7 @@ class WebhookDispatcher {
   store::EventBus* bus_;
   store::WebhookStore* store_;
   std::unique_ptr<WebhookSender> sender_;
+  std::unique_ptr<AsyncDeliveryStore> writes_;  // from Start to Stop
   DispatcherOptions options_;
   AdaptiveConcurrencyOptions window_options_;
   const Clock* clock_;
@@ -132,8 +152,13 @@ class WebhookDispatcher {
   // Owned by the dispatcher thread.
   std::map<std::string, Target> targets_;  // by webhook id; nodes stay put (InFlight points in)
   std::vector<Target*> routes_;            // the routed targets, by webhook id
-  int64_t cursor_ = -1;
-  int64_t stored_cursor_ = -1;
+  int64_t cursor_ = -1;                    // events up to here are fanned out (or skipped)
+  int64_t stored_cursor_ = -1;             // the cursor committed last
+  std::deque<store::Event> unread_;        // read from the outbox, not yet fanned out
+  bool fanout_paused_ = false;             // holding events until a full webhook makes room
+  bool fanout_blocked_ = false;            // too many deliveries wait to be stored: fan out later
+  bool lease_pending_ = false;  // a lease is queued; its outcome comes through ApplyWrites
+  int held_ = 0;                // ready + reserved + leasing, all targets together
   TimestampUs last_cursor_store_ = 0;
   TimestampUs last_purge_ = 0;
   uint64_t next_tag_ = 1;

@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "engine/webhooks/keep_alive_receiver_for_test.h"
 #include "engine/webhooks/webhook_sender.h"
 
 namespace argus::engine {
@@ -130,77 +131,6 @@ class CannedServer {
   std::string last_request_;
 };
 
-// An HTTP/1.1 server on 127.0.0.1 that keeps connections open and answers every request on
-// them with 200; counts connections and requests.
-class KeepAliveServer {
- public:
-  KeepAliveServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
-    socklen_t len = sizeof(addr);
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len);
-    port_ = ntohs(addr.sin_port);
-    listen(fd_, 8);
-    thread_ = std::thread([this] {
-      for (;;) {
-        int c = accept(fd_, nullptr, nullptr);
-        if (c < 0) return;
-        ++connections_;
-        open_.push_back(c);
-        connections_threads_.emplace_back([this, c] { Serve(c); });
-      }
-    });
-  }
-  ~KeepAliveServer() {
-    shutdown(fd_, SHUT_RDWR);
-    close(fd_);
-    thread_.join();
-    for (int c : open_) shutdown(c, SHUT_RDWR);
-    for (auto& t : connections_threads_) t.join();
-    for (int c : open_) close(c);
-  }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/hook"; }
-  int connections() const { return connections_; }
-  int requests() const { return requests_; }
-
- private:
-  void Serve(int c) {
-    std::string buffer;
-    char buf[4096];
-    for (;;) {
-      size_t head_end = buffer.find("\r\n\r\n");
-      if (head_end != std::string::npos) {
-        size_t want = 0;
-        if (auto p = buffer.find("Content-Length: "); p != std::string::npos && p < head_end) {
-          want = std::stoul(buffer.substr(p + 16));
-        }
-        if (buffer.size() >= head_end + 4 + want) {
-          buffer.erase(0, head_end + 4 + want);
-          ++requests_;
-          const std::string ok = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-          (void)!write(c, ok.data(), ok.size());
-          continue;
-        }
-      }
-      ssize_t n = read(c, buf, sizeof(buf));
-      if (n <= 0) break;
-      buffer.append(buf, static_cast<size_t>(n));
-    }
-  }
-
-  int fd_ = -1;
-  int port_ = 0;
-  std::thread thread_;
-  // Touched by the accept thread only, until it is joined.
-  std::vector<std::thread> connections_threads_;
-  std::vector<int> open_;
-  std::atomic<int> connections_{0};
-  std::atomic<int> requests_{0};
-};
-
 OutboundResult SendOne(WebhookSender& sender, const std::string& url) {
   sender.Start({.tag = 7, .url = url, .headers = {"webhook-id: evt_1"}, .body = R"({"a":1})"});
   for (int i = 0; i < 200; ++i) {
@@ -226,7 +156,7 @@ TEST(WebhookSenderTest, PostsTheBodyAndHeadersWhenPrivateTargetsAreAllowed) {
 }
 
 TEST(WebhookSenderTest, KeepsConnectionsAliveForLaterRequests) {
-  KeepAliveServer server;
+  KeepAliveReceiver server;
   auto sender = WebhookSender::Create({.timeout_s = 5, .allow_private_targets = true});
   ASSERT_TRUE(sender.ok());
   for (int i = 0; i < 5; ++i) {
