@@ -5,9 +5,11 @@ namespace argus::store::sqlite {
 Result<int64_t> AppendEvent(SqliteDatabase& db, std::string_view type,
                             std::string_view namespace_id, std::string_view subject_id,
                             std::string_view queue, std::string_view data_json, TimestampUs at) {
+  // seq is the rowid: read back with last_insert_rowid, as RETURNING costs a temporary table
+  // and a statement journal per row.
   ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("INSERT INTO events(type, namespace_id, subject_id, "
                                                "queue, data, created_at) VALUES (?, ?, ?, ?, ?, "
-                                               "?) RETURNING seq",
+                                               "?)",
                                                "record event"));
   stmt->BindText(1, type);
   stmt->BindText(2, namespace_id);
@@ -15,10 +17,8 @@ Result<int64_t> AppendEvent(SqliteDatabase& db, std::string_view type,
   stmt->BindText(4, queue);
   stmt->BindText(5, data_json);
   stmt->BindInt64(6, at);
-  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
-  if (!row) return InternalError("recording an event returned no seq");
-  const int64_t seq = stmt->ColumnInt64(0);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());  // finishes the statement
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  const int64_t seq = stmt->LastInsertRowid();
   db.uncommitted_events().push_back(Event{.seq = seq,
                                           .type = std::string(type),
                                           .namespace_id = std::string(namespace_id),

@@ -354,18 +354,18 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
   for (int round = 0; round < kMaxLeaseRounds && leased.size() < max_tasks && !ended; ++round) {
     const int need = static_cast<int>(max_tasks - leased.size());
     const std::vector<std::string> blocked = gate.BlockedKinds();
-    std::vector<RunnableTask> candidates;
+    std::vector<Task> candidates;
     for (const std::string& queue : queues) {
       ARGUS_ASSIGN_OR_RETURN(auto found, FindRunnableTasks(db, request.namespace_id, queue,
                                                            request.kinds, blocked, now, need));
-      candidates.insert(candidates.end(), found.begin(), found.end());
+      candidates.insert(candidates.end(), std::make_move_iterator(found.begin()),
+                        std::make_move_iterator(found.end()));
     }
-    std::sort(candidates.begin(), candidates.end(),
-              [](const RunnableTask& a, const RunnableTask& b) {
-                return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
-              });
+    std::sort(candidates.begin(), candidates.end(), [](const Task& a, const Task& b) {
+      return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
+    });
     bool skipped = false;
-    for (const RunnableTask& candidate : candidates) {
+    for (Task& candidate : candidates) {
       if (leased.size() == max_tasks) break;
       if (gate.Blocked(candidate.kind)) {
         skipped = true;
@@ -376,8 +376,9 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
         ended = true;
         break;
       }
-      ARGUS_ASSIGN_OR_RETURN(Task task, StartAttempt(db, candidate.id, request, !ahead, now));
       gate.Started(candidate.kind);
+      ARGUS_ASSIGN_OR_RETURN(Task task,
+                             StartAttempt(db, std::move(candidate), request, !ahead, now));
       leased.push_back(std::move(task));
     }
     if (!skipped) break;
@@ -385,13 +386,9 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
   return leased;
 }
 
-Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, const std::string& id,
-                                           const LeaseRequest& request, bool started,
-                                           TimestampUs now) {
-  ARGUS_ASSIGN_OR_RETURN(std::optional<Task> found, LoadTask(db, id));
-  // Found by FindRunnableTasks in this same transaction, which nothing else writes to.
-  if (!found) return InternalError(fmt::format("runnable task '{}' vanished", id));
-  Task t = std::move(*found);
+Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, Task t, const LeaseRequest& request,
+                                           bool started, TimestampUs now) {
+  // `t` was read by FindRunnableTasks in this same transaction, which nothing else writes to.
   const TaskStatus old_status = t.status;
   t.status = TaskStatus::kRunning;
   t.attempt += 1;
@@ -403,7 +400,10 @@ Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, const std::string
   t.progress = 0;
   t.progress_message.clear();
   t.updated_at = now;
-  ARGUS_RETURN_IF_ERROR(Save(db, old_status, t));
+  ARGUS_RETURN_IF_ERROR(SaveStartedTask(db, t));
+  if (IsWaiting(old_status)) {
+    if (auto it = waiting_counts_.find(t.namespace_id); it != waiting_counts_.end()) --it->second;
+  }
   ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.started", t, now));
   return t;
 }

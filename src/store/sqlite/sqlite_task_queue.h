@@ -110,7 +110,7 @@ class SqliteTaskQueue final : public TaskQueue {
   PreparedTask PrepareTask(const NewTask& request, TimestampUs now);
 
   Result<std::vector<Task>> LeaseOp(SqliteDatabase& db, const LeaseRequest& request);
-  Result<Task> StartAttempt(SqliteDatabase& db, const std::string& id, const LeaseRequest& request,
+  Result<Task> StartAttempt(SqliteDatabase& db, Task task, const LeaseRequest& request,
                             bool started, TimestampUs now);
   Result<Task> CompleteOp(SqliteDatabase& db, std::string_view id, std::string_view lease_id,
                           Json result, std::optional<TimestampUs> started_at);

@@ -36,6 +36,12 @@ constexpr std::string_view kSaveTask =
     "updated_at = ?15, run_at = ?16, started_at = ?17, finished_at = ?18, crash_count = ?20, "
     "start_deadline_at = CASE WHEN ?2 IN ('pending', 'scheduled') "
     "THEN COALESCE(?19, start_deadline_at) ELSE NULL END WHERE id = ?1";
+// Lease: only the columns a new attempt changes, so that SQLite leaves alone the indexes on the
+// others (result, error, run_at, finished_at, ...).
+constexpr std::string_view kStartAttempt =
+    "UPDATE tasks SET status = 'running', attempt = ?2, started_at = ?3, worker_id = ?4, "
+    "lease_id = ?5, lease_expires_at = ?6, heartbeat_at = ?7, progress = 0, "
+    "progress_message = '', updated_at = ?7, start_deadline_at = NULL WHERE id = ?1";
 
 // List: one statement per index that serves the filter best (tasks_by_namespace,
 // tasks_by_namespace_status, tasks_by_parent); the `?N = ''` forms keep the other filters
@@ -59,7 +65,6 @@ constexpr std::string_view kMatchingLiveIds =
     "?4) AND (?5 = '' OR parent_id = ?5) ORDER BY id";
 
 #undef ARGUS_TASK_LIST_FILTERS
-#undef ARGUS_TASK_COLUMNS
 
 // Kinds are passed as JSON arrays, so one statement serves any number of them. Without ANALYZE
 // statistics the planner would serve the scheduled query (and the sweep and purge queries below)
@@ -70,17 +75,20 @@ constexpr std::string_view kMatchingLiveIds =
   " ORDER BY priority DESC, id LIMIT ?4"
 // Pending tasks come from tasks_ready, or tasks_ready_in_namespace for a namespace's workers
 // (two statements, so that the planner sees which equality it has).
-constexpr std::string_view kRunnablePending =
-    "SELECT id, priority, kind FROM tasks WHERE status = 'pending' AND queue = "
-    "?1" ARGUS_RUNNABLE_FILTERS;
+constexpr std::string_view kRunnablePending = "SELECT " ARGUS_TASK_COLUMNS
+                                              " FROM tasks WHERE status = 'pending' AND queue = "
+                                              "?1" ARGUS_RUNNABLE_FILTERS;
 constexpr std::string_view kRunnablePendingInNamespace =
-    "SELECT id, priority, kind FROM tasks WHERE namespace_id = ?6 AND status = 'pending'"
+    "SELECT " ARGUS_TASK_COLUMNS
+    " FROM tasks WHERE namespace_id = ?6 AND status = 'pending'"
     " AND queue = ?1" ARGUS_RUNNABLE_FILTERS;
 constexpr std::string_view kRunnableScheduled =
-    "SELECT id, priority, kind FROM tasks INDEXED BY tasks_due"
+    "SELECT " ARGUS_TASK_COLUMNS
+    " FROM tasks INDEXED BY tasks_due"
     " WHERE status = 'scheduled' AND run_at <= ?5 AND queue = ?1"
     " AND (?6 = '' OR namespace_id = ?6)" ARGUS_RUNNABLE_FILTERS;
 #undef ARGUS_RUNNABLE_FILTERS
+#undef ARGUS_TASK_COLUMNS
 
 constexpr std::string_view kAttemptTimedOut =
     "SELECT id FROM tasks INDEXED BY tasks_lease_expiry WHERE status = 'running' AND ("
@@ -203,13 +211,12 @@ Result<int64_t> ReadCount(Statement& stmt) {
 
 std::string JsonArray(const std::vector<std::string>& values) { return DumpJson(Json(values)); }
 
-Status AppendRunnable(Statement& stmt, std::vector<RunnableTask>& out) {
+Status AppendRunnable(Statement& stmt, const std::string& path, std::vector<Task>& out) {
   for (;;) {
     ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return OkStatus();
-    out.push_back({.id = stmt.ColumnText(0),
-                   .priority = static_cast<int>(stmt.ColumnInt64(1)),
-                   .kind = stmt.ColumnText(2)});
+    ARGUS_ASSIGN_OR_RETURN(Task task, ReadTaskRow(stmt, path));
+    out.push_back(std::move(task));
   }
 }
 
@@ -324,6 +331,23 @@ Status SaveTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> ne
   return OkStatus();
 }
 
+Status SaveStartedTask(SqliteDatabase& db, const Task& t) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kStartAttempt, "start task attempt"));
+  stmt->BindText(1, t.id);
+  stmt->BindInt64(2, t.attempt);
+  stmt->BindOptionalInt64(3, t.started_at);
+  stmt->BindText(4, t.worker_id);
+  stmt->BindText(5, t.lease_id);
+  stmt->BindInt64(6, t.lease_expires_at);
+  stmt->BindInt64(7, t.heartbeat_at);
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  if (stmt->Changes() != 1) {
+    return InternalError(
+        fmt::format("task '{}' vanished from {} while being leased", t.id, db.path()));
+  }
+  return OkStatus();
+}
+
 Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
                                       std::string_view lease_id, TimestampUs leased_updated_at,
                                       std::string_view result_json) {
@@ -393,13 +417,12 @@ Result<std::vector<std::string>> MatchingLiveTaskIds(SqliteDatabase& db, const T
   return ReadIds(*stmt);
 }
 
-Result<std::vector<RunnableTask>> FindRunnableTasks(SqliteDatabase& db,
-                                                    std::string_view namespace_id,
-                                                    std::string_view queue,
-                                                    const std::vector<std::string>& kinds,
-                                                    const std::vector<std::string>& excluded_kinds,
-                                                    TimestampUs now, int limit) {
-  std::vector<RunnableTask> out;
+Result<std::vector<Task>> FindRunnableTasks(SqliteDatabase& db, std::string_view namespace_id,
+                                            std::string_view queue,
+                                            const std::vector<std::string>& kinds,
+                                            const std::vector<std::string>& excluded_kinds,
+                                            TimestampUs now, int limit) {
+  std::vector<Task> out;
   const std::string kinds_json = JsonArray(kinds);
   const std::string excluded_json = JsonArray(excluded_kinds);
   const std::string_view pending =
@@ -413,7 +436,7 @@ Result<std::vector<RunnableTask>> FindRunnableTasks(SqliteDatabase& db,
     // Each statement has only the parameters it uses (binding another would fail).
     if (sql == kRunnableScheduled) stmt->BindInt64(5, now);
     if (sql != kRunnablePending) stmt->BindText(6, namespace_id);
-    ARGUS_RETURN_IF_ERROR(AppendRunnable(*stmt, out));
+    ARGUS_RETURN_IF_ERROR(AppendRunnable(*stmt, db.path(), out));
   }
   return out;
 }

@@ -22,13 +22,6 @@
 
 namespace argus::store::sqlite {
 
-/// A candidate for leasing: enough to order and gate it without reading the whole row.
-struct RunnableTask {
-  std::string id;
-  int priority = 0;
-  std::string kind;
-};
-
 /// The task with `id`, or nullopt. Internal when the row is corrupt.
 Result<std::optional<Task>> LoadTask(SqliteDatabase& db, std::string_view id);
 
@@ -71,6 +64,12 @@ Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
 Status SaveTask(SqliteDatabase& db, const Task& task,
                 std::optional<TimestampUs> new_start_deadline = std::nullopt);
 
+/// pending/scheduled → running: writes only what a new attempt changes (status, attempt,
+/// started_at, worker, lease, heartbeat_at = updated_at, progress reset; the start deadline is
+/// dropped). REQUIRES: `task` is the row as read in this transaction, with those fields updated
+/// and updated_at == heartbeat_at.
+Status SaveStartedTask(SqliteDatabase& db, const Task& task);
+
 /// Appends an event about `task` (its ids and queue) whose data, TaskJsonText of the task, the
 /// caller already has.
 Status AppendTaskEventText(SqliteDatabase& db, std::string_view type, const Task& task,
@@ -88,13 +87,12 @@ Result<std::vector<std::string>> MatchingLiveTaskIds(SqliteDatabase& db, const T
 
 /// Pending tasks of `queue`, plus scheduled ones with run_at <= now, of `namespace_id` (empty:
 /// any), restricted to `kinds` (empty: all) and not of `excluded_kinds`; the best `limit` of
-/// each, by priority then id.
-Result<std::vector<RunnableTask>> FindRunnableTasks(SqliteDatabase& db,
-                                                    std::string_view namespace_id,
-                                                    std::string_view queue,
-                                                    const std::vector<std::string>& kinds,
-                                                    const std::vector<std::string>& excluded_kinds,
-                                                    TimestampUs now, int limit);
+/// each, by priority then id, as whole rows (a lease needs no second read).
+Result<std::vector<Task>> FindRunnableTasks(SqliteDatabase& db, std::string_view namespace_id,
+                                            std::string_view queue,
+                                            const std::vector<std::string>& kinds,
+                                            const std::vector<std::string>& excluded_kinds,
+                                            TimestampUs now, int limit);
 
 /// The earliest run_at of the scheduled tasks of `queue` (empty: any) and `namespace_id` (empty:
 /// any), nullopt when none is scheduled.
