@@ -222,13 +222,25 @@ Result<std::vector<EnqueueResult>> SqliteTaskQueue::EnqueueOp(
   std::vector<EnqueueResult> out;
   out.reserve(tasks.size());
   std::set<std::string_view> queues;
+  std::vector<EventRow> events;  // task.created of the new tasks, written together at the end
+  events.reserve(tasks.size());
   for (size_t i = 0; i < tasks.size(); ++i) {
     // Over the cap, EnqueueOne fails and the operation's savepoint drops the whole batch.
     ARGUS_ASSIGN_OR_RETURN(EnqueueResult result,
                            EnqueueOne(db, tasks[i], prepared[i], now, max_pending));
+    if (result.created) {
+      const Task& t = prepared[i].task;
+      events.push_back({.type = "task.created",
+                        .namespace_id = t.namespace_id,
+                        .subject_id = t.id,
+                        .queue = t.queue,
+                        .data_json = prepared[i].event_json,
+                        .at = now});
+    }
     out.push_back(std::move(result));
     queues.insert(tasks[i].queue);
   }
+  ARGUS_RETURN_IF_ERROR(AppendEvents(db, events));
   for (std::string_view queue : queues) ARGUS_RETURN_IF_ERROR(RegisterQueue(db, queue));
   return out;
 }
@@ -277,8 +289,7 @@ Result<EnqueueResult> SqliteTaskQueue::EnqueueOne(SqliteDatabase& db, const NewT
   const Task& t = prepared.task;
   ARGUS_RETURN_IF_ERROR(InsertTask(db, prepared));
   if (auto it = waiting_counts_.find(t.namespace_id); it != waiting_counts_.end()) ++it->second;
-  ARGUS_RETURN_IF_ERROR(AppendTaskEventText(db, "task.created", t, prepared.event_json, now));
-  return EnqueueResult{.task = t, .created = true};
+  return EnqueueResult{.task = t, .created = true};  // its event: EnqueueOp
 }
 
 Result<int64_t> SqliteTaskQueue::WaitingCount(SqliteDatabase& db, const std::string& namespace_id) {
@@ -383,6 +394,21 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
     }
     if (!skipped) break;
   }
+  // The task.started events, once the list no longer moves (the rows point into it).
+  std::vector<std::string> texts;
+  texts.reserve(leased.size());
+  std::vector<EventRow> events;
+  events.reserve(leased.size());
+  for (const Task& t : leased) {
+    texts.push_back(TaskJsonText(t));
+    events.push_back({.type = "task.started",
+                      .namespace_id = t.namespace_id,
+                      .subject_id = t.id,
+                      .queue = t.queue,
+                      .data_json = texts.back(),
+                      .at = now});
+  }
+  ARGUS_RETURN_IF_ERROR(AppendEvents(db, events));
   return leased;
 }
 
@@ -404,8 +430,7 @@ Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, Task t, const Lea
   if (IsWaiting(old_status)) {
     if (auto it = waiting_counts_.find(t.namespace_id); it != waiting_counts_.end()) --it->second;
   }
-  ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.started", t, now));
-  return t;
+  return t;  // its task.started event: LeaseOp
 }
 
 Result<std::optional<TimestampUs>> SqliteTaskQueue::NextRunAt(
@@ -519,15 +544,22 @@ Result<std::vector<Status>> SqliteTaskQueue::CompleteMany(const std::vector<Comp
   }
   return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<std::vector<Status>> {
     std::vector<Status> out = checks;
+    std::vector<EventRow> events;  // of the prepared completions, written together at the end
+    events.reserve(items.size());
     for (size_t i = 0; i < items.size(); ++i) {
       if (!out[i].ok()) continue;
       if (ready[i]) {
-        ARGUS_ASSIGN_OR_RETURN(bool saved, SaveSucceededIfUnchanged(
-                                               db, ready[i]->done, items[i].lease_id,
-                                               items[i].leased->updated_at, ready[i]->result_json));
+        const Task& done = ready[i]->done;
+        ARGUS_ASSIGN_OR_RETURN(bool saved, SaveSucceededIfUnchanged(db, done, items[i].lease_id,
+                                                                    items[i].leased->updated_at,
+                                                                    ready[i]->result_json));
         if (saved) {
-          ARGUS_RETURN_IF_ERROR(
-              AppendTaskEventText(db, "task.succeeded", ready[i]->done, ready[i]->event_json, now));
+          events.push_back({.type = "task.succeeded",
+                            .namespace_id = done.namespace_id,
+                            .subject_id = done.id,
+                            .queue = done.queue,
+                            .data_json = ready[i]->event_json,
+                            .at = now});
           continue;
         }
       }
@@ -540,6 +572,7 @@ Result<std::vector<Status>> SqliteTaskQueue::CompleteMany(const std::vector<Comp
       if (code != StatusCode::kAborted && code != StatusCode::kNotFound) return done.status();
       out[i] = done.status();
     }
+    ARGUS_RETURN_IF_ERROR(AppendEvents(db, events));
     return out;
   });
 }

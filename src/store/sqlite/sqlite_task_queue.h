@@ -103,6 +103,7 @@ class SqliteTaskQueue final : public TaskQueue {
                                                const std::vector<NewTask>& tasks,
                                                const std::vector<PreparedTask>& prepared,
                                                TimestampUs now, int64_t max_pending);
+  // Inserts one task (not its event: EnqueueOp writes the batch's events together).
   Result<EnqueueResult> EnqueueOne(SqliteDatabase& db, const NewTask& request,
                                    const PreparedTask& prepared, TimestampUs now,
                                    int64_t max_pending);
@@ -110,6 +111,7 @@ class SqliteTaskQueue final : public TaskQueue {
   PreparedTask PrepareTask(const NewTask& request, TimestampUs now);
 
   Result<std::vector<Task>> LeaseOp(SqliteDatabase& db, const LeaseRequest& request);
+  // Starts `task` (as read in this transaction); LeaseOp writes the task.started events.
   Result<Task> StartAttempt(SqliteDatabase& db, Task task, const LeaseRequest& request,
                             bool started, TimestampUs now);
   Result<Task> CompleteOp(SqliteDatabase& db, std::string_view id, std::string_view lease_id,
