@@ -376,6 +376,7 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
       return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
     });
     bool skipped = false;
+    const size_t round_start = leased.size();
     for (Task& candidate : candidates) {
       if (leased.size() == max_tasks) break;
       if (gate.Blocked(candidate.kind)) {
@@ -388,10 +389,10 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
         break;
       }
       gate.Started(candidate.kind);
-      ARGUS_ASSIGN_OR_RETURN(Task task,
-                             StartAttempt(db, std::move(candidate), request, !ahead, now));
-      leased.push_back(std::move(task));
+      leased.push_back(StartAttempt(std::move(candidate), request, !ahead, now));
     }
+    // Written before the next round looks for candidates again.
+    ARGUS_RETURN_IF_ERROR(SaveStartedTasks(db, std::span<const Task>(leased).subspan(round_start)));
     if (!skipped) break;
   }
   // The task.started events, once the list no longer moves (the rows point into it).
@@ -412,10 +413,12 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
   return leased;
 }
 
-Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, Task t, const LeaseRequest& request,
-                                           bool started, TimestampUs now) {
+Task SqliteTaskQueue::StartAttempt(Task t, const LeaseRequest& request, bool started,
+                                   TimestampUs now) {
   // `t` was read by FindRunnableTasks in this same transaction, which nothing else writes to.
-  const TaskStatus old_status = t.status;
+  if (IsWaiting(t.status)) {
+    if (auto it = waiting_counts_.find(t.namespace_id); it != waiting_counts_.end()) --it->second;
+  }
   t.status = TaskStatus::kRunning;
   t.attempt += 1;
   t.started_at = started ? std::optional<TimestampUs>(now) : std::nullopt;
@@ -426,11 +429,7 @@ Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, Task t, const Lea
   t.progress = 0;
   t.progress_message.clear();
   t.updated_at = now;
-  ARGUS_RETURN_IF_ERROR(SaveStartedTask(db, t));
-  if (IsWaiting(old_status)) {
-    if (auto it = waiting_counts_.find(t.namespace_id); it != waiting_counts_.end()) --it->second;
-  }
-  return t;  // its task.started event: LeaseOp
+  return t;  // LeaseOp writes it (SaveStartedTasks) and its task.started event
 }
 
 Result<std::optional<TimestampUs>> SqliteTaskQueue::NextRunAt(
@@ -544,25 +543,38 @@ Result<std::vector<Status>> SqliteTaskQueue::CompleteMany(const std::vector<Comp
   }
   return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<std::vector<Status>> {
     std::vector<Status> out = checks;
-    std::vector<EventRow> events;  // of the prepared completions, written together at the end
-    events.reserve(items.size());
+    // The completions prepared above, in multi-row UPDATEs; the rest (and any whose row changed
+    // since the lease) one by one through CompleteOp.
+    std::vector<SucceededRow> rows;
+    std::vector<size_t> row_item;    // rows[k] is items[row_item[k]]
+    std::set<std::string_view> ids;  // a task given twice: the second goes through CompleteOp
     for (size_t i = 0; i < items.size(); ++i) {
-      if (!out[i].ok()) continue;
-      if (ready[i]) {
-        const Task& done = ready[i]->done;
-        ARGUS_ASSIGN_OR_RETURN(bool saved, SaveSucceededIfUnchanged(db, done, items[i].lease_id,
-                                                                    items[i].leased->updated_at,
-                                                                    ready[i]->result_json));
-        if (saved) {
-          events.push_back({.type = "task.succeeded",
-                            .namespace_id = done.namespace_id,
-                            .subject_id = done.id,
-                            .queue = done.queue,
-                            .data_json = ready[i]->event_json,
-                            .at = now});
-          continue;
-        }
-      }
+      if (!out[i].ok() || !ready[i] || !ids.insert(items[i].id).second) continue;
+      rows.push_back({.done = &ready[i]->done,
+                      .lease_id = items[i].lease_id,
+                      .leased_updated_at = items[i].leased->updated_at,
+                      .result_json = ready[i]->result_json});
+      row_item.push_back(i);
+    }
+    ARGUS_ASSIGN_OR_RETURN(std::vector<bool> saved, SaveSucceededIfUnchanged(db, rows));
+    std::vector<bool> done_fast(items.size(), false);
+    std::vector<EventRow> events;
+    events.reserve(rows.size());
+    for (size_t k = 0; k < rows.size(); ++k) {
+      if (!saved[k]) continue;
+      const size_t i = row_item[k];
+      const Task& done = ready[i]->done;
+      done_fast[i] = true;
+      events.push_back({.type = "task.succeeded",
+                        .namespace_id = done.namespace_id,
+                        .subject_id = done.id,
+                        .queue = done.queue,
+                        .data_json = ready[i]->event_json,
+                        .at = now});
+    }
+    ARGUS_RETURN_IF_ERROR(AppendEvents(db, events));
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!out[i].ok() || done_fast[i]) continue;
       auto done =
           CompleteOp(db, items[i].id, items[i].lease_id, items[i].result, items[i].started_at);
       if (done.ok()) continue;
@@ -572,7 +584,6 @@ Result<std::vector<Status>> SqliteTaskQueue::CompleteMany(const std::vector<Comp
       if (code != StatusCode::kAborted && code != StatusCode::kNotFound) return done.status();
       out[i] = done.status();
     }
-    ARGUS_RETURN_IF_ERROR(AppendEvents(db, events));
     return out;
   });
 }

@@ -111,9 +111,9 @@ class SqliteTaskQueue final : public TaskQueue {
   PreparedTask PrepareTask(const NewTask& request, TimestampUs now);
 
   Result<std::vector<Task>> LeaseOp(SqliteDatabase& db, const LeaseRequest& request);
-  // Starts `task` (as read in this transaction); LeaseOp writes the task.started events.
-  Result<Task> StartAttempt(SqliteDatabase& db, Task task, const LeaseRequest& request,
-                            bool started, TimestampUs now);
+  // `task` (as read in this transaction) as its new attempt starts; LeaseOp writes it and its
+  // task.started event.
+  Task StartAttempt(Task task, const LeaseRequest& request, bool started, TimestampUs now);
   Result<Task> CompleteOp(SqliteDatabase& db, std::string_view id, std::string_view lease_id,
                           Json result, std::optional<TimestampUs> started_at);
   Result<Task> EndAttempt(SqliteDatabase& db, Task task, TaskError error, bool retryable,

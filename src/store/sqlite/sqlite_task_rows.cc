@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <utility>
 
@@ -36,12 +37,72 @@ constexpr std::string_view kSaveTask =
     "updated_at = ?15, run_at = ?16, started_at = ?17, finished_at = ?18, crash_count = ?20, "
     "start_deadline_at = CASE WHEN ?2 IN ('pending', 'scheduled') "
     "THEN COALESCE(?19, start_deadline_at) ELSE NULL END WHERE id = ?1";
+// Rows per multi-row statement, largest first: a few fixed sizes keep the statement cache small.
+constexpr std::array<size_t, 3> kChunkRows = {64, 8, 1};
+
+// The largest chunk that fits in `left` rows (left > 0).
+size_t ChunkSize(size_t left) {
+  for (size_t size : kChunkRows) {
+    if (left >= size) return size;
+  }
+  return 1;
+}
+
+// `head` + "(VALUES (?,...,?), ...) AS v" with `rows` rows of `columns` parameters + `tail`,
+// one text per chunk size, made once.
+template <size_t kColumns>
+std::string ValuesSql(std::string_view head, size_t rows, std::string_view tail) {
+  std::string row = "(?";
+  for (size_t c = 1; c < kColumns; ++c) row += ",?";
+  row += ")";
+  std::string sql(head);
+  sql += "(VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    if (r > 0) sql += ',';
+    sql += row;
+  }
+  sql += ") AS v";
+  sql += tail;
+  return sql;
+}
+
 // Lease: only the columns a new attempt changes, so that SQLite leaves alone the indexes on the
-// others (result, error, run_at, finished_at, ...).
-constexpr std::string_view kStartAttempt =
-    "UPDATE tasks SET status = 'running', attempt = ?2, started_at = ?3, worker_id = ?4, "
-    "lease_id = ?5, lease_expires_at = ?6, heartbeat_at = ?7, progress = 0, "
-    "progress_message = '', updated_at = ?7, start_deadline_at = NULL WHERE id = ?1";
+// others (result, error, run_at, finished_at, ...). v: id, attempt, started_at, worker_id,
+// lease_id, lease_expires_at, heartbeat_at (= updated_at).
+const std::string& StartAttemptsSql(size_t rows) {
+  static const auto* const kSql = [] {
+    auto* sql = new std::array<std::string, kChunkRows.size()>();
+    for (size_t i = 0; i < kChunkRows.size(); ++i) {
+      (*sql)[i] = ValuesSql<7>(
+          "UPDATE tasks SET status = 'running', attempt = v.column2, started_at = v.column3, "
+          "worker_id = v.column4, lease_id = v.column5, lease_expires_at = v.column6, "
+          "heartbeat_at = v.column7, progress = 0, progress_message = '', updated_at = v.column7, "
+          "start_deadline_at = NULL FROM ",
+          kChunkRows[i], " WHERE tasks.id = v.column1");
+    }
+    return sql;
+  }();
+  return (*kSql)[std::find(kChunkRows.begin(), kChunkRows.end(), rows) - kChunkRows.begin()];
+}
+
+// running → succeeded for rows still under the lease they were leased with. v: id, result,
+// finished_at (= updated_at), lease_id, leased updated_at, started_at (NULL: keep).
+const std::string& CompleteUnchangedSql(size_t rows) {
+  static const auto* const kSql = [] {
+    auto* sql = new std::array<std::string, kChunkRows.size()>();
+    for (size_t i = 0; i < kChunkRows.size(); ++i) {
+      (*sql)[i] = ValuesSql<6>(
+          "UPDATE tasks SET status = 'succeeded', result = v.column2, progress = 1, "
+          "lease_id = '', lease_expires_at = 0, finished_at = v.column3, updated_at = v.column3, "
+          "start_deadline_at = NULL, started_at = COALESCE(v.column6, tasks.started_at) FROM ",
+          kChunkRows[i],
+          " WHERE tasks.id = v.column1 AND tasks.status = 'running' AND tasks.lease_id = "
+          "v.column4 AND tasks.updated_at = v.column5 RETURNING tasks.id");
+    }
+    return sql;
+  }();
+  return (*kSql)[std::find(kChunkRows.begin(), kChunkRows.end(), rows) - kChunkRows.begin()];
+}
 
 // List: one statement per index that serves the filter best (tasks_by_namespace,
 // tasks_by_namespace_status, tasks_by_parent); the `?N = ''` forms keep the other filters
@@ -331,42 +392,61 @@ Status SaveTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> ne
   return OkStatus();
 }
 
-Status SaveStartedTask(SqliteDatabase& db, const Task& t) {
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kStartAttempt, "start task attempt"));
-  stmt->BindText(1, t.id);
-  stmt->BindInt64(2, t.attempt);
-  stmt->BindOptionalInt64(3, t.started_at);
-  stmt->BindText(4, t.worker_id);
-  stmt->BindText(5, t.lease_id);
-  stmt->BindInt64(6, t.lease_expires_at);
-  stmt->BindInt64(7, t.heartbeat_at);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());
-  if (stmt->Changes() != 1) {
-    return InternalError(
-        fmt::format("task '{}' vanished from {} while being leased", t.id, db.path()));
+Status SaveStartedTasks(SqliteDatabase& db, std::span<const Task> tasks) {
+  for (size_t next = 0; next < tasks.size();) {
+    const size_t chunk = ChunkSize(tasks.size() - next);
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(StartAttemptsSql(chunk), "start task attempts"));
+    for (size_t r = 0; r < chunk; ++r) {
+      const Task& t = tasks[next + r];
+      const int base = static_cast<int>(r) * 7;
+      stmt->BindText(base + 1, t.id);
+      stmt->BindInt64(base + 2, t.attempt);
+      stmt->BindOptionalInt64(base + 3, t.started_at);
+      stmt->BindText(base + 4, t.worker_id);
+      stmt->BindText(base + 5, t.lease_id);
+      stmt->BindInt64(base + 6, t.lease_expires_at);
+      stmt->BindInt64(base + 7, t.heartbeat_at);
+    }
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    if (stmt->Changes() != static_cast<int64_t>(chunk)) {
+      return InternalError(fmt::format("{} of {} tasks vanished from {} while being leased",
+                                       static_cast<int64_t>(chunk) - stmt->Changes(), chunk,
+                                       db.path()));
+    }
+    next += chunk;
   }
   return OkStatus();
 }
 
-Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
-                                      std::string_view lease_id, TimestampUs leased_updated_at,
-                                      std::string_view result_json) {
-  ARGUS_ASSIGN_OR_RETURN(
-      auto stmt,
-      db.Prepare(
-          "UPDATE tasks SET status = 'succeeded', result = ?2, progress = 1, lease_id = '',"
-          " lease_expires_at = 0, finished_at = ?3, updated_at = ?3, start_deadline_at = NULL,"
-          " started_at = COALESCE(?6, started_at)"
-          " WHERE id = ?1 AND status = 'running' AND lease_id = ?4 AND updated_at = ?5",
-          "complete unchanged task"));
-  stmt->BindText(1, done.id);
-  stmt->BindText(2, result_json);
-  stmt->BindInt64(3, done.updated_at);
-  stmt->BindText(4, lease_id);
-  stmt->BindInt64(5, leased_updated_at);
-  stmt->BindOptionalInt64(6, done.started_at);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());
-  return stmt->Changes() == 1;
+Result<std::vector<bool>> SaveSucceededIfUnchanged(SqliteDatabase& db,
+                                                   std::span<const SucceededRow> rows) {
+  std::vector<bool> saved(rows.size(), false);
+  std::map<std::string_view, size_t> index;  // id → position, to read RETURNING back
+  for (size_t next = 0; next < rows.size();) {
+    const size_t chunk = ChunkSize(rows.size() - next);
+    ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                           db.Prepare(CompleteUnchangedSql(chunk), "complete unchanged tasks"));
+    index.clear();
+    for (size_t r = 0; r < chunk; ++r) {
+      const SucceededRow& row = rows[next + r];
+      const int base = static_cast<int>(r) * 6;
+      stmt->BindText(base + 1, row.done->id);
+      stmt->BindText(base + 2, row.result_json);
+      stmt->BindInt64(base + 3, row.done->updated_at);
+      stmt->BindText(base + 4, row.lease_id);
+      stmt->BindInt64(base + 5, row.leased_updated_at);
+      stmt->BindOptionalInt64(base + 6, row.done->started_at);
+      index.emplace(row.done->id, next + r);
+    }
+    for (;;) {
+      ARGUS_ASSIGN_OR_RETURN(bool returned, stmt->Step());
+      if (!returned) break;
+      auto it = index.find(stmt->ColumnText(0));
+      if (it != index.end()) saved[it->second] = true;
+    }
+    next += chunk;
+  }
+  return saved;
 }
 
 Status AppendTaskEventText(SqliteDatabase& db, std::string_view type, const Task& task,

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -51,12 +52,20 @@ struct PreparedTask {
 PreparedTask PrepareNewTask(Task task, std::optional<TimestampUs> start_deadline);
 Status InsertTask(SqliteDatabase& db, const PreparedTask& task);
 
-/// running → succeeded for a task whose row has not changed since it was leased (same lease and
-/// updated_at as `leased_updated_at`): `done` is the task as completed, computed by the caller.
-/// False (nothing written) when the row changed; the caller then takes the general path.
-Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
-                                      std::string_view lease_id, TimestampUs leased_updated_at,
-                                      std::string_view result_json);
+/// A task the caller completed from its leased copy, for SaveSucceededIfUnchanged.
+struct SucceededRow {
+  const Task* done;  ///< the task as completed
+  std::string_view lease_id;
+  TimestampUs leased_updated_at = 0;
+  std::string_view result_json;
+};
+
+/// running → succeeded for each task whose row has not changed since it was leased (same lease
+/// and updated_at as `leased_updated_at`), with multi-row UPDATEs. Per row: true when written,
+/// false (nothing written) when the row changed; the caller then takes the general path.
+/// REQUIRES: the ids are distinct.
+Result<std::vector<bool>> SaveSucceededIfUnchanged(SqliteDatabase& db,
+                                                   std::span<const SucceededRow> rows);
 
 /// Writes every mutable field of `task` (status, attempt, progress, result, error, lease,
 /// flags and times) to its row. The start deadline is dropped when the task leaves
@@ -64,11 +73,11 @@ Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
 Status SaveTask(SqliteDatabase& db, const Task& task,
                 std::optional<TimestampUs> new_start_deadline = std::nullopt);
 
-/// pending/scheduled → running: writes only what a new attempt changes (status, attempt,
-/// started_at, worker, lease, heartbeat_at = updated_at, progress reset; the start deadline is
-/// dropped). REQUIRES: `task` is the row as read in this transaction, with those fields updated
-/// and updated_at == heartbeat_at.
-Status SaveStartedTask(SqliteDatabase& db, const Task& task);
+/// pending/scheduled → running, with multi-row UPDATEs that write only what a new attempt
+/// changes (status, attempt, started_at, worker, lease, heartbeat_at = updated_at, progress
+/// reset; the start deadline is dropped). REQUIRES: each task is its row as read in this
+/// transaction with those fields updated, updated_at == heartbeat_at, and the ids are distinct.
+Status SaveStartedTasks(SqliteDatabase& db, std::span<const Task> tasks);
 
 /// Appends an event about `task` (its ids and queue) whose data, TaskJsonText of the task, the
 /// caller already has.
