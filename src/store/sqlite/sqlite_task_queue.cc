@@ -224,10 +224,14 @@ Result<std::vector<EnqueueResult>> SqliteTaskQueue::EnqueueOp(
   std::set<std::string_view> queues;
   std::vector<EventRow> events;  // task.created of the new tasks, written together at the end
   events.reserve(tasks.size());
+  // New rows are inserted in multi-row chunks: EnqueueOne queues them here, and they are written
+  // before anything reads the table (an idempotency key lookup, a first waiting count).
+  std::vector<const PreparedTask*> unwritten;
+  unwritten.reserve(tasks.size());
   for (size_t i = 0; i < tasks.size(); ++i) {
     // Over the cap, EnqueueOne fails and the operation's savepoint drops the whole batch.
     ARGUS_ASSIGN_OR_RETURN(EnqueueResult result,
-                           EnqueueOne(db, tasks[i], prepared[i], now, max_pending));
+                           EnqueueOne(db, tasks[i], prepared[i], max_pending, unwritten));
     if (result.created) {
       const Task& t = prepared[i].task;
       events.push_back({.type = "task.created",
@@ -240,6 +244,7 @@ Result<std::vector<EnqueueResult>> SqliteTaskQueue::EnqueueOp(
     out.push_back(std::move(result));
     queues.insert(tasks[i].queue);
   }
+  ARGUS_RETURN_IF_ERROR(InsertTasks(db, unwritten));
   ARGUS_RETURN_IF_ERROR(AppendEvents(db, events));
   for (std::string_view queue : queues) ARGUS_RETURN_IF_ERROR(RegisterQueue(db, queue));
   return out;
@@ -269,15 +274,23 @@ PreparedTask SqliteTaskQueue::PrepareTask(const NewTask& request, TimestampUs no
 }
 
 Result<EnqueueResult> SqliteTaskQueue::EnqueueOne(SqliteDatabase& db, const NewTask& request,
-                                                  const PreparedTask& prepared, TimestampUs now,
-                                                  int64_t max_pending) {
+                                                  const PreparedTask& prepared, int64_t max_pending,
+                                                  std::vector<const PreparedTask*>& unwritten) {
+  auto write_queued = [&]() -> Status {
+    ARGUS_RETURN_IF_ERROR(InsertTasks(db, unwritten));
+    unwritten.clear();
+    return OkStatus();
+  };
   if (!request.idempotency_key.empty()) {
+    ARGUS_RETURN_IF_ERROR(write_queued());
     ARGUS_ASSIGN_OR_RETURN(
         std::optional<Task> existing,
         FindTaskByIdempotencyKey(db, request.namespace_id, request.idempotency_key));
     if (existing) return EnqueueResult{.task = std::move(*existing), .created = false};
   }
   if (max_pending > 0) {
+    // A count read from the table must include this batch's earlier tasks.
+    if (!waiting_counts_.contains(request.namespace_id)) ARGUS_RETURN_IF_ERROR(write_queued());
     ARGUS_ASSIGN_OR_RETURN(int64_t waiting, WaitingCount(db, request.namespace_id));
     if (waiting >= max_pending) {
       return ResourceExhaustedError(fmt::format(
@@ -287,9 +300,9 @@ Result<EnqueueResult> SqliteTaskQueue::EnqueueOne(SqliteDatabase& db, const NewT
     }
   }
   const Task& t = prepared.task;
-  ARGUS_RETURN_IF_ERROR(InsertTask(db, prepared));
+  unwritten.push_back(&prepared);
   if (auto it = waiting_counts_.find(t.namespace_id); it != waiting_counts_.end()) ++it->second;
-  return EnqueueResult{.task = t, .created = true};  // its event: EnqueueOp
+  return EnqueueResult{.task = t, .created = true};  // its row and event: EnqueueOp
 }
 
 Result<int64_t> SqliteTaskQueue::WaitingCount(SqliteDatabase& db, const std::string& namespace_id) {

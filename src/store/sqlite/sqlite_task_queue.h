@@ -103,10 +103,11 @@ class SqliteTaskQueue final : public TaskQueue {
                                                const std::vector<NewTask>& tasks,
                                                const std::vector<PreparedTask>& prepared,
                                                TimestampUs now, int64_t max_pending);
-  // Inserts one task (not its event: EnqueueOp writes the batch's events together).
+  // Checks one task (idempotency key, cap) and queues its row in `unwritten` (writing those
+  // queued before whenever it reads the table); EnqueueOp writes the rows and the events.
   Result<EnqueueResult> EnqueueOne(SqliteDatabase& db, const NewTask& request,
-                                   const PreparedTask& prepared, TimestampUs now,
-                                   int64_t max_pending);
+                                   const PreparedTask& prepared, int64_t max_pending,
+                                   std::vector<const PreparedTask*>& unwritten);
   // Runs on the caller's thread, before the write.
   PreparedTask PrepareTask(const NewTask& request, TimestampUs now);
 

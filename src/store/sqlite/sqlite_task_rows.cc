@@ -26,10 +26,10 @@ constexpr std::string_view kSelectTask = "SELECT " ARGUS_TASK_COLUMNS " FROM tas
 constexpr std::string_view kSelectByIdempotencyKey =
     "SELECT " ARGUS_TASK_COLUMNS
     " FROM tasks WHERE namespace_id = ? AND idempotency_key = ? AND idempotency_key <> ''";
-constexpr std::string_view kInsertTask =
-    "INSERT INTO tasks(" ARGUS_TASK_COLUMNS
-    ", start_deadline_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+// Followed by rows of kInsertColumns parameters (InsertTasksSql).
+constexpr std::string_view kInsertTasksHead =
+    "INSERT INTO tasks(" ARGUS_TASK_COLUMNS ", start_deadline_at) VALUES ";
+constexpr int kInsertColumns = 32;
 constexpr std::string_view kSaveTask =
     "UPDATE tasks SET status = ?2, attempt = ?3, progress = ?4, progress_message = ?5, "
     "result = ?6, error_code = ?7, error_message = ?8, error_attempt = ?9, worker_id = ?10, "
@@ -64,6 +64,24 @@ std::string ValuesSql(std::string_view head, size_t rows, std::string_view tail)
   sql += ") AS v";
   sql += tail;
   return sql;
+}
+
+const std::string& InsertTasksSql(size_t rows) {
+  static const auto* const kSql = [] {
+    auto* sql = new std::array<std::string, kChunkRows.size()>();
+    std::string row = "(?";
+    for (int c = 1; c < kInsertColumns; ++c) row += ",?";
+    row += ")";
+    for (size_t i = 0; i < kChunkRows.size(); ++i) {
+      (*sql)[i] = kInsertTasksHead;
+      for (size_t r = 0; r < kChunkRows[i]; ++r) {
+        if (r > 0) (*sql)[i] += ',';
+        (*sql)[i] += row;
+      }
+    }
+    return sql;
+  }();
+  return (*kSql)[std::find(kChunkRows.begin(), kChunkRows.end(), rows) - kChunkRows.begin()];
 }
 
 // Lease: only the columns a new attempt changes, so that SQLite leaves alone the indexes on the
@@ -312,48 +330,64 @@ PreparedTask PrepareNewTask(Task task, std::optional<TimestampUs> start_deadline
   return p;
 }
 
-Status InsertTask(SqliteDatabase& db, const PreparedTask& prepared) {
+namespace {
+
+// Binds `prepared` as the row of an INSERT (InsertTasksSql) whose parameters start after `base`.
+void BindNewTaskRow(Statement& stmt, int base, const PreparedTask& prepared) {
   const Task& t = prepared.task;
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kInsertTask, "enqueue task"));
-  stmt->BindText(1, t.id);
-  stmt->BindText(2, t.namespace_id);
-  stmt->BindText(3, t.kind);
-  stmt->BindText(4, t.queue);
-  stmt->BindInt64(5, t.priority);
-  stmt->BindText(6, prepared.input_json);
-  stmt->BindText(7, t.idempotency_key);
-  stmt->BindText(8, TaskStatusName(t.status));
-  stmt->BindInt64(9, t.attempt);
-  stmt->BindText(10, prepared.retry_json);
-  stmt->BindDouble(11, t.timeouts.schedule_to_start_s);
-  stmt->BindDouble(12, t.timeouts.start_to_close_s);
-  stmt->BindDouble(13, t.timeouts.heartbeat_s);
-  stmt->BindDouble(14, t.progress);
-  stmt->BindText(15, t.progress_message);
-  stmt->BindText(16, prepared.result_json);
+  stmt.BindText(base + 1, t.id);
+  stmt.BindText(base + 2, t.namespace_id);
+  stmt.BindText(base + 3, t.kind);
+  stmt.BindText(base + 4, t.queue);
+  stmt.BindInt64(base + 5, t.priority);
+  stmt.BindText(base + 6, prepared.input_json);
+  stmt.BindText(base + 7, t.idempotency_key);
+  stmt.BindText(base + 8, TaskStatusName(t.status));
+  stmt.BindInt64(base + 9, t.attempt);
+  stmt.BindText(base + 10, prepared.retry_json);
+  stmt.BindDouble(base + 11, t.timeouts.schedule_to_start_s);
+  stmt.BindDouble(base + 12, t.timeouts.start_to_close_s);
+  stmt.BindDouble(base + 13, t.timeouts.heartbeat_s);
+  stmt.BindDouble(base + 14, t.progress);
+  stmt.BindText(base + 15, t.progress_message);
+  stmt.BindText(base + 16, prepared.result_json);
   if (t.error) {
-    stmt->BindText(17, t.error->code);
-    stmt->BindText(18, t.error->message);
-    stmt->BindInt64(19, t.error->attempt);
+    stmt.BindText(base + 17, t.error->code);
+    stmt.BindText(base + 18, t.error->message);
+    stmt.BindInt64(base + 19, t.error->attempt);
   } else {
-    stmt->BindNull(17);
-    stmt->BindNull(18);
-    stmt->BindNull(19);
+    stmt.BindNull(base + 17);
+    stmt.BindNull(base + 18);
+    stmt.BindNull(base + 19);
   }
-  stmt->BindText(20, t.parent_id);
-  stmt->BindText(21, t.worker_id);
-  stmt->BindText(22, t.lease_id);
-  stmt->BindInt64(23, t.lease_expires_at);
-  stmt->BindInt64(24, t.heartbeat_at);
-  stmt->BindInt64(25, t.cancel_requested ? 1 : 0);
-  stmt->BindInt64(26, t.created_at);
-  stmt->BindInt64(27, t.updated_at);
-  stmt->BindInt64(28, t.run_at);
-  stmt->BindOptionalInt64(29, t.started_at);
-  stmt->BindOptionalInt64(30, t.finished_at);
-  stmt->BindInt64(31, t.crash_count);
-  stmt->BindOptionalInt64(32, prepared.start_deadline);
-  return stmt->Run();
+  stmt.BindText(base + 20, t.parent_id);
+  stmt.BindText(base + 21, t.worker_id);
+  stmt.BindText(base + 22, t.lease_id);
+  stmt.BindInt64(base + 23, t.lease_expires_at);
+  stmt.BindInt64(base + 24, t.heartbeat_at);
+  stmt.BindInt64(base + 25, t.cancel_requested ? 1 : 0);
+  stmt.BindInt64(base + 26, t.created_at);
+  stmt.BindInt64(base + 27, t.updated_at);
+  stmt.BindInt64(base + 28, t.run_at);
+  stmt.BindOptionalInt64(base + 29, t.started_at);
+  stmt.BindOptionalInt64(base + 30, t.finished_at);
+  stmt.BindInt64(base + 31, t.crash_count);
+  stmt.BindOptionalInt64(base + 32, prepared.start_deadline);
+}
+
+}  // namespace
+
+Status InsertTasks(SqliteDatabase& db, std::span<const PreparedTask* const> tasks) {
+  for (size_t next = 0; next < tasks.size();) {
+    const size_t chunk = ChunkSize(tasks.size() - next);
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(InsertTasksSql(chunk), "enqueue tasks"));
+    for (size_t r = 0; r < chunk; ++r) {
+      BindNewTaskRow(*stmt, static_cast<int>(r) * kInsertColumns, *tasks[next + r]);
+    }
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    next += chunk;
+  }
+  return OkStatus();
 }
 
 Status SaveTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> new_start_deadline) {

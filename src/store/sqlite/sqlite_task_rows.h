@@ -50,7 +50,10 @@ struct PreparedTask {
   std::string event_json;  ///< TaskJsonText(task)
 };
 PreparedTask PrepareNewTask(Task task, std::optional<TimestampUs> start_deadline);
-Status InsertTask(SqliteDatabase& db, const PreparedTask& task);
+/// Inserts the new tasks' rows in order, with multi-row INSERTs. AlreadyExists when an
+/// idempotency key is taken (nothing of the call is then left to keep: the caller's savepoint
+/// rolls it back).
+Status InsertTasks(SqliteDatabase& db, std::span<const PreparedTask* const> tasks);
 
 /// A task the caller completed from its leased copy, for SaveSucceededIfUnchanged.
 struct SucceededRow {
