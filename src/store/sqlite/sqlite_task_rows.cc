@@ -179,6 +179,9 @@ Result<Json> ParseStoredJson(const std::string& text, std::string_view column, s
   // Stored JSON was validated on the way in: parse it with the fast reader and no request
   // limits (only a corrupt file fails here).
   static const JsonLimits kStored{.max_depth = 1024, .max_string_bytes = SIZE_MAX};
+  // What most rows hold (no input, no result yet), without the parser.
+  if (text == "{}") return Json::object();
+  if (text == "null") return Json(nullptr);
   auto value = ParseJson(text, kStored);
   if (!value.ok()) {
     return InternalError(fmt::format("task '{}' in {} has corrupt {} JSON", id, path, column));
@@ -235,12 +238,21 @@ Result<Task> ReadTaskRow(const Statement& row, const std::string& path) {
   }
   t.status = *status;
   t.attempt = static_cast<int>(row.ColumnInt64(8));
-  ARGUS_ASSIGN_OR_RETURN(Json retry, ParseStoredJson(row.ColumnText(9), "retry", t.id, path));
-  auto policy = RetryFromJson(retry);
-  if (!policy.ok()) {
-    return InternalError(fmt::format("task '{}' in {} has a malformed retry policy", t.id, path));
+  // Most tasks share a few policies (the default above all): the last one read on this thread
+  // is reused when the text is the same.
+  thread_local std::string last_retry_text;
+  thread_local RetryPolicy last_retry;
+  std::string retry_text = row.ColumnText(9);
+  if (retry_text != last_retry_text) {
+    ARGUS_ASSIGN_OR_RETURN(Json retry, ParseStoredJson(retry_text, "retry", t.id, path));
+    auto policy = RetryFromJson(retry);
+    if (!policy.ok()) {
+      return InternalError(fmt::format("task '{}' in {} has a malformed retry policy", t.id, path));
+    }
+    last_retry = std::move(policy).value();
+    last_retry_text = std::move(retry_text);
   }
-  t.retry = std::move(policy).value();
+  t.retry = last_retry;
   t.timeouts = {.schedule_to_start_s = row.ColumnDouble(10),
                 .start_to_close_s = row.ColumnDouble(11),
                 .heartbeat_s = row.ColumnDouble(12)};
