@@ -120,6 +120,8 @@ std::optional<int64_t> Statement::ColumnOptionalInt64(int column) const {
 
 int64_t Statement::Changes() const { return sqlite3_changes64(db_->handle()); }
 
+int64_t Statement::LastInsertRowid() const { return sqlite3_last_insert_rowid(db_->handle()); }
+
 void Statement::Reset() {
   // sqlite3_reset repeats the last step's error code; that error was already returned by Step().
   sqlite3_reset(stmt_);

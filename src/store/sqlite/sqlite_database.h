@@ -77,6 +77,9 @@ class Statement {
 
   /// Rows changed by the last completed INSERT / UPDATE / DELETE on this connection.
   int64_t Changes() const;
+  /// Rowid of the last row inserted on this connection (an INTEGER PRIMARY KEY's value): after
+  /// a one-row INSERT, that row's, without the cost of a RETURNING clause.
+  int64_t LastInsertRowid() const;
 
   /// Clears bindings and rewinds, ready for the next use. Called when a ScopedStatement ends.
   void Reset();

@@ -1,13 +1,42 @@
 #include "store/sqlite/sqlite_event_rows.h"
 
+#include <array>
+#include <string>
+
 namespace argus::store::sqlite {
+namespace {
+
+// Rows per multi-row INSERT, largest first (6 parameters each, far below SQLite's limit); a
+// few fixed sizes keep the statement cache small.
+constexpr std::array<size_t, 3> kChunkRows = {64, 8, 1};
+
+const std::string& InsertEventsSql(size_t rows) {
+  static const std::array<std::string, kChunkRows.size()> kSql = [] {
+    std::array<std::string, kChunkRows.size()> sql;
+    for (size_t i = 0; i < kChunkRows.size(); ++i) {
+      sql[i] =
+          "INSERT INTO events(type, namespace_id, subject_id, queue, data, created_at) VALUES ";
+      for (size_t r = 0; r < kChunkRows[i]; ++r)
+        sql[i] += r == 0 ? "(?,?,?,?,?,?)" : ",(?,?,?,?,?,?)";
+    }
+    return sql;
+  }();
+  for (size_t i = 0; i < kChunkRows.size(); ++i) {
+    if (kChunkRows[i] == rows) return kSql[i];
+  }
+  return kSql.back();
+}
+
+}  // namespace
 
 Result<int64_t> AppendEvent(SqliteDatabase& db, std::string_view type,
                             std::string_view namespace_id, std::string_view subject_id,
                             std::string_view queue, std::string_view data_json, TimestampUs at) {
+  // seq is the rowid: read back with last_insert_rowid, as RETURNING costs a temporary table
+  // and a statement journal per row.
   ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare("INSERT INTO events(type, namespace_id, subject_id, "
                                                "queue, data, created_at) VALUES (?, ?, ?, ?, ?, "
-                                               "?) RETURNING seq",
+                                               "?)",
                                                "record event"));
   stmt->BindText(1, type);
   stmt->BindText(2, namespace_id);
@@ -15,10 +44,8 @@ Result<int64_t> AppendEvent(SqliteDatabase& db, std::string_view type,
   stmt->BindText(4, queue);
   stmt->BindText(5, data_json);
   stmt->BindInt64(6, at);
-  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
-  if (!row) return InternalError("recording an event returned no seq");
-  const int64_t seq = stmt->ColumnInt64(0);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());  // finishes the statement
+  ARGUS_RETURN_IF_ERROR(stmt->Run());
+  const int64_t seq = stmt->LastInsertRowid();
   db.uncommitted_events().push_back(Event{.seq = seq,
                                           .type = std::string(type),
                                           .namespace_id = std::string(namespace_id),
@@ -27,6 +54,47 @@ Result<int64_t> AppendEvent(SqliteDatabase& db, std::string_view type,
                                           .data_json = std::string(data_json),
                                           .created_at = at});
   return seq;
+}
+
+Status AppendEvents(SqliteDatabase& db, const std::vector<EventRow>& rows) {
+  std::vector<Event>& published = db.uncommitted_events();
+  published.reserve(published.size() + rows.size());
+  size_t next = 0;
+  while (next < rows.size()) {
+    size_t chunk = 1;
+    for (size_t size : kChunkRows) {
+      if (rows.size() - next >= size) {
+        chunk = size;
+        break;
+      }
+    }
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(InsertEventsSql(chunk), "record events"));
+    for (size_t r = 0; r < chunk; ++r) {
+      const EventRow& row = rows[next + r];
+      const int base = static_cast<int>(r) * 6;
+      stmt->BindText(base + 1, row.type);
+      stmt->BindText(base + 2, row.namespace_id);
+      stmt->BindText(base + 3, row.subject_id);
+      stmt->BindText(base + 4, row.queue);
+      stmt->BindText(base + 5, row.data_json);
+      stmt->BindInt64(base + 6, row.at);
+    }
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    // One writer, AUTOINCREMENT: the rows of one INSERT take consecutive seqs in VALUES order.
+    const int64_t first = stmt->LastInsertRowid() - static_cast<int64_t>(chunk) + 1;
+    for (size_t r = 0; r < chunk; ++r) {
+      const EventRow& row = rows[next + r];
+      published.push_back(Event{.seq = first + static_cast<int64_t>(r),
+                                .type = std::string(row.type),
+                                .namespace_id = std::string(row.namespace_id),
+                                .subject_id = std::string(row.subject_id),
+                                .queue = std::string(row.queue),
+                                .data_json = std::string(row.data_json),
+                                .created_at = row.at});
+    }
+    next += chunk;
+  }
+  return OkStatus();
 }
 
 Result<std::vector<Event>> ReadEventRows(SqliteDatabase& db, int64_t after_seq, int limit) {

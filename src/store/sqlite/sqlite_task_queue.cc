@@ -222,13 +222,30 @@ Result<std::vector<EnqueueResult>> SqliteTaskQueue::EnqueueOp(
   std::vector<EnqueueResult> out;
   out.reserve(tasks.size());
   std::set<std::string_view> queues;
+  std::vector<EventRow> events;  // task.created of the new tasks, written together at the end
+  events.reserve(tasks.size());
+  // New rows are inserted in multi-row chunks: EnqueueOne queues them here, and they are written
+  // before anything reads the table (an idempotency key lookup, a first waiting count).
+  std::vector<const PreparedTask*> unwritten;
+  unwritten.reserve(tasks.size());
   for (size_t i = 0; i < tasks.size(); ++i) {
     // Over the cap, EnqueueOne fails and the operation's savepoint drops the whole batch.
     ARGUS_ASSIGN_OR_RETURN(EnqueueResult result,
-                           EnqueueOne(db, tasks[i], prepared[i], now, max_pending));
+                           EnqueueOne(db, tasks[i], prepared[i], max_pending, unwritten));
+    if (result.created) {
+      const Task& t = prepared[i].task;
+      events.push_back({.type = "task.created",
+                        .namespace_id = t.namespace_id,
+                        .subject_id = t.id,
+                        .queue = t.queue,
+                        .data_json = prepared[i].event_json,
+                        .at = now});
+    }
     out.push_back(std::move(result));
     queues.insert(tasks[i].queue);
   }
+  ARGUS_RETURN_IF_ERROR(InsertTasks(db, unwritten));
+  ARGUS_RETURN_IF_ERROR(AppendEvents(db, events));
   for (std::string_view queue : queues) ARGUS_RETURN_IF_ERROR(RegisterQueue(db, queue));
   return out;
 }
@@ -257,15 +274,23 @@ PreparedTask SqliteTaskQueue::PrepareTask(const NewTask& request, TimestampUs no
 }
 
 Result<EnqueueResult> SqliteTaskQueue::EnqueueOne(SqliteDatabase& db, const NewTask& request,
-                                                  const PreparedTask& prepared, TimestampUs now,
-                                                  int64_t max_pending) {
+                                                  const PreparedTask& prepared, int64_t max_pending,
+                                                  std::vector<const PreparedTask*>& unwritten) {
+  auto write_queued = [&]() -> Status {
+    ARGUS_RETURN_IF_ERROR(InsertTasks(db, unwritten));
+    unwritten.clear();
+    return OkStatus();
+  };
   if (!request.idempotency_key.empty()) {
+    ARGUS_RETURN_IF_ERROR(write_queued());
     ARGUS_ASSIGN_OR_RETURN(
         std::optional<Task> existing,
         FindTaskByIdempotencyKey(db, request.namespace_id, request.idempotency_key));
     if (existing) return EnqueueResult{.task = std::move(*existing), .created = false};
   }
   if (max_pending > 0) {
+    // A count read from the table must include this batch's earlier tasks.
+    if (!waiting_counts_.contains(request.namespace_id)) ARGUS_RETURN_IF_ERROR(write_queued());
     ARGUS_ASSIGN_OR_RETURN(int64_t waiting, WaitingCount(db, request.namespace_id));
     if (waiting >= max_pending) {
       return ResourceExhaustedError(fmt::format(
@@ -275,10 +300,9 @@ Result<EnqueueResult> SqliteTaskQueue::EnqueueOne(SqliteDatabase& db, const NewT
     }
   }
   const Task& t = prepared.task;
-  ARGUS_RETURN_IF_ERROR(InsertTask(db, prepared));
+  unwritten.push_back(&prepared);
   if (auto it = waiting_counts_.find(t.namespace_id); it != waiting_counts_.end()) ++it->second;
-  ARGUS_RETURN_IF_ERROR(AppendTaskEventText(db, "task.created", t, prepared.event_json, now));
-  return EnqueueResult{.task = t, .created = true};
+  return EnqueueResult{.task = t, .created = true};  // its row and event: EnqueueOp
 }
 
 Result<int64_t> SqliteTaskQueue::WaitingCount(SqliteDatabase& db, const std::string& namespace_id) {
@@ -354,18 +378,19 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
   for (int round = 0; round < kMaxLeaseRounds && leased.size() < max_tasks && !ended; ++round) {
     const int need = static_cast<int>(max_tasks - leased.size());
     const std::vector<std::string> blocked = gate.BlockedKinds();
-    std::vector<RunnableTask> candidates;
+    std::vector<Task> candidates;
     for (const std::string& queue : queues) {
       ARGUS_ASSIGN_OR_RETURN(auto found, FindRunnableTasks(db, request.namespace_id, queue,
                                                            request.kinds, blocked, now, need));
-      candidates.insert(candidates.end(), found.begin(), found.end());
+      candidates.insert(candidates.end(), std::make_move_iterator(found.begin()),
+                        std::make_move_iterator(found.end()));
     }
-    std::sort(candidates.begin(), candidates.end(),
-              [](const RunnableTask& a, const RunnableTask& b) {
-                return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
-              });
+    std::sort(candidates.begin(), candidates.end(), [](const Task& a, const Task& b) {
+      return a.priority != b.priority ? a.priority > b.priority : a.id < b.id;
+    });
     bool skipped = false;
-    for (const RunnableTask& candidate : candidates) {
+    const size_t round_start = leased.size();
+    for (Task& candidate : candidates) {
       if (leased.size() == max_tasks) break;
       if (gate.Blocked(candidate.kind)) {
         skipped = true;
@@ -376,23 +401,37 @@ Result<std::vector<Task>> SqliteTaskQueue::LeaseOp(SqliteDatabase& db,
         ended = true;
         break;
       }
-      ARGUS_ASSIGN_OR_RETURN(Task task, StartAttempt(db, candidate.id, request, !ahead, now));
       gate.Started(candidate.kind);
-      leased.push_back(std::move(task));
+      leased.push_back(StartAttempt(std::move(candidate), request, !ahead, now));
     }
+    // Written before the next round looks for candidates again.
+    ARGUS_RETURN_IF_ERROR(SaveStartedTasks(db, std::span<const Task>(leased).subspan(round_start)));
     if (!skipped) break;
   }
+  // The task.started events, once the list no longer moves (the rows point into it).
+  std::vector<std::string> texts;
+  texts.reserve(leased.size());
+  std::vector<EventRow> events;
+  events.reserve(leased.size());
+  for (const Task& t : leased) {
+    texts.push_back(TaskJsonText(t));
+    events.push_back({.type = "task.started",
+                      .namespace_id = t.namespace_id,
+                      .subject_id = t.id,
+                      .queue = t.queue,
+                      .data_json = texts.back(),
+                      .at = now});
+  }
+  ARGUS_RETURN_IF_ERROR(AppendEvents(db, events));
   return leased;
 }
 
-Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, const std::string& id,
-                                           const LeaseRequest& request, bool started,
-                                           TimestampUs now) {
-  ARGUS_ASSIGN_OR_RETURN(std::optional<Task> found, LoadTask(db, id));
-  // Found by FindRunnableTasks in this same transaction, which nothing else writes to.
-  if (!found) return InternalError(fmt::format("runnable task '{}' vanished", id));
-  Task t = std::move(*found);
-  const TaskStatus old_status = t.status;
+Task SqliteTaskQueue::StartAttempt(Task t, const LeaseRequest& request, bool started,
+                                   TimestampUs now) {
+  // `t` was read by FindRunnableTasks in this same transaction, which nothing else writes to.
+  if (IsWaiting(t.status)) {
+    if (auto it = waiting_counts_.find(t.namespace_id); it != waiting_counts_.end()) --it->second;
+  }
   t.status = TaskStatus::kRunning;
   t.attempt += 1;
   t.started_at = started ? std::optional<TimestampUs>(now) : std::nullopt;
@@ -403,9 +442,7 @@ Result<Task> SqliteTaskQueue::StartAttempt(SqliteDatabase& db, const std::string
   t.progress = 0;
   t.progress_message.clear();
   t.updated_at = now;
-  ARGUS_RETURN_IF_ERROR(Save(db, old_status, t));
-  ARGUS_RETURN_IF_ERROR(AppendTaskEvent(db, "task.started", t, now));
-  return t;
+  return t;  // LeaseOp writes it (SaveStartedTasks) and its task.started event
 }
 
 Result<std::optional<TimestampUs>> SqliteTaskQueue::NextRunAt(
@@ -519,18 +556,38 @@ Result<std::vector<Status>> SqliteTaskQueue::CompleteMany(const std::vector<Comp
   }
   return RunWrite(writer_, [&](SqliteDatabase& db) -> Result<std::vector<Status>> {
     std::vector<Status> out = checks;
+    // The completions prepared above, in multi-row UPDATEs; the rest (and any whose row changed
+    // since the lease) one by one through CompleteOp.
+    std::vector<SucceededRow> rows;
+    std::vector<size_t> row_item;    // rows[k] is items[row_item[k]]
+    std::set<std::string_view> ids;  // a task given twice: the second goes through CompleteOp
     for (size_t i = 0; i < items.size(); ++i) {
-      if (!out[i].ok()) continue;
-      if (ready[i]) {
-        ARGUS_ASSIGN_OR_RETURN(bool saved, SaveSucceededIfUnchanged(
-                                               db, ready[i]->done, items[i].lease_id,
-                                               items[i].leased->updated_at, ready[i]->result_json));
-        if (saved) {
-          ARGUS_RETURN_IF_ERROR(
-              AppendTaskEventText(db, "task.succeeded", ready[i]->done, ready[i]->event_json, now));
-          continue;
-        }
-      }
+      if (!out[i].ok() || !ready[i] || !ids.insert(items[i].id).second) continue;
+      rows.push_back({.done = &ready[i]->done,
+                      .lease_id = items[i].lease_id,
+                      .leased_updated_at = items[i].leased->updated_at,
+                      .result_json = ready[i]->result_json});
+      row_item.push_back(i);
+    }
+    ARGUS_ASSIGN_OR_RETURN(std::vector<bool> saved, SaveSucceededIfUnchanged(db, rows));
+    std::vector<bool> done_fast(items.size(), false);
+    std::vector<EventRow> events;
+    events.reserve(rows.size());
+    for (size_t k = 0; k < rows.size(); ++k) {
+      if (!saved[k]) continue;
+      const size_t i = row_item[k];
+      const Task& done = ready[i]->done;
+      done_fast[i] = true;
+      events.push_back({.type = "task.succeeded",
+                        .namespace_id = done.namespace_id,
+                        .subject_id = done.id,
+                        .queue = done.queue,
+                        .data_json = ready[i]->event_json,
+                        .at = now});
+    }
+    ARGUS_RETURN_IF_ERROR(AppendEvents(db, events));
+    for (size_t i = 0; i < items.size(); ++i) {
+      if (!out[i].ok() || done_fast[i]) continue;
       auto done =
           CompleteOp(db, items[i].id, items[i].lease_id, items[i].result, items[i].started_at);
       if (done.ok()) continue;

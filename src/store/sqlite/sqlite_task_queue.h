@@ -103,15 +103,18 @@ class SqliteTaskQueue final : public TaskQueue {
                                                const std::vector<NewTask>& tasks,
                                                const std::vector<PreparedTask>& prepared,
                                                TimestampUs now, int64_t max_pending);
+  // Checks one task (idempotency key, cap) and queues its row in `unwritten` (writing those
+  // queued before whenever it reads the table); EnqueueOp writes the rows and the events.
   Result<EnqueueResult> EnqueueOne(SqliteDatabase& db, const NewTask& request,
-                                   const PreparedTask& prepared, TimestampUs now,
-                                   int64_t max_pending);
+                                   const PreparedTask& prepared, int64_t max_pending,
+                                   std::vector<const PreparedTask*>& unwritten);
   // Runs on the caller's thread, before the write.
   PreparedTask PrepareTask(const NewTask& request, TimestampUs now);
 
   Result<std::vector<Task>> LeaseOp(SqliteDatabase& db, const LeaseRequest& request);
-  Result<Task> StartAttempt(SqliteDatabase& db, const std::string& id, const LeaseRequest& request,
-                            bool started, TimestampUs now);
+  // `task` (as read in this transaction) as its new attempt starts; LeaseOp writes it and its
+  // task.started event.
+  Task StartAttempt(Task task, const LeaseRequest& request, bool started, TimestampUs now);
   Result<Task> CompleteOp(SqliteDatabase& db, std::string_view id, std::string_view lease_id,
                           Json result, std::optional<TimestampUs> started_at);
   Result<Task> EndAttempt(SqliteDatabase& db, Task task, TaskError error, bool retryable,

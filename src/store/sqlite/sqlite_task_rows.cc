@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <utility>
 
@@ -25,10 +26,10 @@ constexpr std::string_view kSelectTask = "SELECT " ARGUS_TASK_COLUMNS " FROM tas
 constexpr std::string_view kSelectByIdempotencyKey =
     "SELECT " ARGUS_TASK_COLUMNS
     " FROM tasks WHERE namespace_id = ? AND idempotency_key = ? AND idempotency_key <> ''";
-constexpr std::string_view kInsertTask =
-    "INSERT INTO tasks(" ARGUS_TASK_COLUMNS
-    ", start_deadline_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-    "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+// Followed by rows of kInsertColumns parameters (InsertTasksSql).
+constexpr std::string_view kInsertTasksHead =
+    "INSERT INTO tasks(" ARGUS_TASK_COLUMNS ", start_deadline_at) VALUES ";
+constexpr int kInsertColumns = 32;
 constexpr std::string_view kSaveTask =
     "UPDATE tasks SET status = ?2, attempt = ?3, progress = ?4, progress_message = ?5, "
     "result = ?6, error_code = ?7, error_message = ?8, error_attempt = ?9, worker_id = ?10, "
@@ -36,6 +37,90 @@ constexpr std::string_view kSaveTask =
     "updated_at = ?15, run_at = ?16, started_at = ?17, finished_at = ?18, crash_count = ?20, "
     "start_deadline_at = CASE WHEN ?2 IN ('pending', 'scheduled') "
     "THEN COALESCE(?19, start_deadline_at) ELSE NULL END WHERE id = ?1";
+// Rows per multi-row statement, largest first: a few fixed sizes keep the statement cache small.
+constexpr std::array<size_t, 3> kChunkRows = {64, 8, 1};
+
+// The largest chunk that fits in `left` rows (left > 0).
+size_t ChunkSize(size_t left) {
+  for (size_t size : kChunkRows) {
+    if (left >= size) return size;
+  }
+  return 1;
+}
+
+// `head` + "(VALUES (?,...,?), ...) AS v" with `rows` rows of `columns` parameters + `tail`,
+// one text per chunk size, made once.
+template <size_t kColumns>
+std::string ValuesSql(std::string_view head, size_t rows, std::string_view tail) {
+  std::string row = "(?";
+  for (size_t c = 1; c < kColumns; ++c) row += ",?";
+  row += ")";
+  std::string sql(head);
+  sql += "(VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    if (r > 0) sql += ',';
+    sql += row;
+  }
+  sql += ") AS v";
+  sql += tail;
+  return sql;
+}
+
+const std::string& InsertTasksSql(size_t rows) {
+  static const auto* const kSql = [] {
+    auto* sql = new std::array<std::string, kChunkRows.size()>();
+    std::string row = "(?";
+    for (int c = 1; c < kInsertColumns; ++c) row += ",?";
+    row += ")";
+    for (size_t i = 0; i < kChunkRows.size(); ++i) {
+      (*sql)[i] = kInsertTasksHead;
+      for (size_t r = 0; r < kChunkRows[i]; ++r) {
+        if (r > 0) (*sql)[i] += ',';
+        (*sql)[i] += row;
+      }
+    }
+    return sql;
+  }();
+  return (*kSql)[std::find(kChunkRows.begin(), kChunkRows.end(), rows) - kChunkRows.begin()];
+}
+
+// Lease: only the columns a new attempt changes, so that SQLite leaves alone the indexes on the
+// others (result, error, run_at, finished_at, ...). v: id, attempt, started_at, worker_id,
+// lease_id, lease_expires_at, heartbeat_at (= updated_at).
+const std::string& StartAttemptsSql(size_t rows) {
+  static const auto* const kSql = [] {
+    auto* sql = new std::array<std::string, kChunkRows.size()>();
+    for (size_t i = 0; i < kChunkRows.size(); ++i) {
+      (*sql)[i] = ValuesSql<7>(
+          "UPDATE tasks SET status = 'running', attempt = v.column2, started_at = v.column3, "
+          "worker_id = v.column4, lease_id = v.column5, lease_expires_at = v.column6, "
+          "heartbeat_at = v.column7, progress = 0, progress_message = '', updated_at = v.column7, "
+          "start_deadline_at = NULL FROM ",
+          kChunkRows[i], " WHERE tasks.id = v.column1");
+    }
+    return sql;
+  }();
+  return (*kSql)[std::find(kChunkRows.begin(), kChunkRows.end(), rows) - kChunkRows.begin()];
+}
+
+// running → succeeded for rows still under the lease they were leased with. v: id, result,
+// finished_at (= updated_at), lease_id, leased updated_at, started_at (NULL: keep).
+const std::string& CompleteUnchangedSql(size_t rows) {
+  static const auto* const kSql = [] {
+    auto* sql = new std::array<std::string, kChunkRows.size()>();
+    for (size_t i = 0; i < kChunkRows.size(); ++i) {
+      (*sql)[i] = ValuesSql<6>(
+          "UPDATE tasks SET status = 'succeeded', result = v.column2, progress = 1, "
+          "lease_id = '', lease_expires_at = 0, finished_at = v.column3, updated_at = v.column3, "
+          "start_deadline_at = NULL, started_at = COALESCE(v.column6, tasks.started_at) FROM ",
+          kChunkRows[i],
+          " WHERE tasks.id = v.column1 AND tasks.status = 'running' AND tasks.lease_id = "
+          "v.column4 AND tasks.updated_at = v.column5 RETURNING tasks.id");
+    }
+    return sql;
+  }();
+  return (*kSql)[std::find(kChunkRows.begin(), kChunkRows.end(), rows) - kChunkRows.begin()];
+}
 
 // List: one statement per index that serves the filter best (tasks_by_namespace,
 // tasks_by_namespace_status, tasks_by_parent); the `?N = ''` forms keep the other filters
@@ -59,7 +144,6 @@ constexpr std::string_view kMatchingLiveIds =
     "?4) AND (?5 = '' OR parent_id = ?5) ORDER BY id";
 
 #undef ARGUS_TASK_LIST_FILTERS
-#undef ARGUS_TASK_COLUMNS
 
 // Kinds are passed as JSON arrays, so one statement serves any number of them. Without ANALYZE
 // statistics the planner would serve the scheduled query (and the sweep and purge queries below)
@@ -70,17 +154,20 @@ constexpr std::string_view kMatchingLiveIds =
   " ORDER BY priority DESC, id LIMIT ?4"
 // Pending tasks come from tasks_ready, or tasks_ready_in_namespace for a namespace's workers
 // (two statements, so that the planner sees which equality it has).
-constexpr std::string_view kRunnablePending =
-    "SELECT id, priority, kind FROM tasks WHERE status = 'pending' AND queue = "
-    "?1" ARGUS_RUNNABLE_FILTERS;
+constexpr std::string_view kRunnablePending = "SELECT " ARGUS_TASK_COLUMNS
+                                              " FROM tasks WHERE status = 'pending' AND queue = "
+                                              "?1" ARGUS_RUNNABLE_FILTERS;
 constexpr std::string_view kRunnablePendingInNamespace =
-    "SELECT id, priority, kind FROM tasks WHERE namespace_id = ?6 AND status = 'pending'"
+    "SELECT " ARGUS_TASK_COLUMNS
+    " FROM tasks WHERE namespace_id = ?6 AND status = 'pending'"
     " AND queue = ?1" ARGUS_RUNNABLE_FILTERS;
 constexpr std::string_view kRunnableScheduled =
-    "SELECT id, priority, kind FROM tasks INDEXED BY tasks_due"
+    "SELECT " ARGUS_TASK_COLUMNS
+    " FROM tasks INDEXED BY tasks_due"
     " WHERE status = 'scheduled' AND run_at <= ?5 AND queue = ?1"
     " AND (?6 = '' OR namespace_id = ?6)" ARGUS_RUNNABLE_FILTERS;
 #undef ARGUS_RUNNABLE_FILTERS
+#undef ARGUS_TASK_COLUMNS
 
 constexpr std::string_view kAttemptTimedOut =
     "SELECT id FROM tasks INDEXED BY tasks_lease_expiry WHERE status = 'running' AND ("
@@ -92,6 +179,9 @@ Result<Json> ParseStoredJson(const std::string& text, std::string_view column, s
   // Stored JSON was validated on the way in: parse it with the fast reader and no request
   // limits (only a corrupt file fails here).
   static const JsonLimits kStored{.max_depth = 1024, .max_string_bytes = SIZE_MAX};
+  // What most rows hold (no input, no result yet), without the parser.
+  if (text == "{}") return Json::object();
+  if (text == "null") return Json(nullptr);
   auto value = ParseJson(text, kStored);
   if (!value.ok()) {
     return InternalError(fmt::format("task '{}' in {} has corrupt {} JSON", id, path, column));
@@ -148,12 +238,21 @@ Result<Task> ReadTaskRow(const Statement& row, const std::string& path) {
   }
   t.status = *status;
   t.attempt = static_cast<int>(row.ColumnInt64(8));
-  ARGUS_ASSIGN_OR_RETURN(Json retry, ParseStoredJson(row.ColumnText(9), "retry", t.id, path));
-  auto policy = RetryFromJson(retry);
-  if (!policy.ok()) {
-    return InternalError(fmt::format("task '{}' in {} has a malformed retry policy", t.id, path));
+  // Most tasks share a few policies (the default above all): the last one read on this thread
+  // is reused when the text is the same.
+  thread_local std::string last_retry_text;
+  thread_local RetryPolicy last_retry;
+  std::string retry_text = row.ColumnText(9);
+  if (retry_text != last_retry_text) {
+    ARGUS_ASSIGN_OR_RETURN(Json retry, ParseStoredJson(retry_text, "retry", t.id, path));
+    auto policy = RetryFromJson(retry);
+    if (!policy.ok()) {
+      return InternalError(fmt::format("task '{}' in {} has a malformed retry policy", t.id, path));
+    }
+    last_retry = std::move(policy).value();
+    last_retry_text = std::move(retry_text);
   }
-  t.retry = std::move(policy).value();
+  t.retry = last_retry;
   t.timeouts = {.schedule_to_start_s = row.ColumnDouble(10),
                 .start_to_close_s = row.ColumnDouble(11),
                 .heartbeat_s = row.ColumnDouble(12)};
@@ -203,13 +302,12 @@ Result<int64_t> ReadCount(Statement& stmt) {
 
 std::string JsonArray(const std::vector<std::string>& values) { return DumpJson(Json(values)); }
 
-Status AppendRunnable(Statement& stmt, std::vector<RunnableTask>& out) {
+Status AppendRunnable(Statement& stmt, const std::string& path, std::vector<Task>& out) {
   for (;;) {
     ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) return OkStatus();
-    out.push_back({.id = stmt.ColumnText(0),
-                   .priority = static_cast<int>(stmt.ColumnInt64(1)),
-                   .kind = stmt.ColumnText(2)});
+    ARGUS_ASSIGN_OR_RETURN(Task task, ReadTaskRow(stmt, path));
+    out.push_back(std::move(task));
   }
 }
 
@@ -244,48 +342,64 @@ PreparedTask PrepareNewTask(Task task, std::optional<TimestampUs> start_deadline
   return p;
 }
 
-Status InsertTask(SqliteDatabase& db, const PreparedTask& prepared) {
+namespace {
+
+// Binds `prepared` as the row of an INSERT (InsertTasksSql) whose parameters start after `base`.
+void BindNewTaskRow(Statement& stmt, int base, const PreparedTask& prepared) {
   const Task& t = prepared.task;
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kInsertTask, "enqueue task"));
-  stmt->BindText(1, t.id);
-  stmt->BindText(2, t.namespace_id);
-  stmt->BindText(3, t.kind);
-  stmt->BindText(4, t.queue);
-  stmt->BindInt64(5, t.priority);
-  stmt->BindText(6, prepared.input_json);
-  stmt->BindText(7, t.idempotency_key);
-  stmt->BindText(8, TaskStatusName(t.status));
-  stmt->BindInt64(9, t.attempt);
-  stmt->BindText(10, prepared.retry_json);
-  stmt->BindDouble(11, t.timeouts.schedule_to_start_s);
-  stmt->BindDouble(12, t.timeouts.start_to_close_s);
-  stmt->BindDouble(13, t.timeouts.heartbeat_s);
-  stmt->BindDouble(14, t.progress);
-  stmt->BindText(15, t.progress_message);
-  stmt->BindText(16, prepared.result_json);
+  stmt.BindText(base + 1, t.id);
+  stmt.BindText(base + 2, t.namespace_id);
+  stmt.BindText(base + 3, t.kind);
+  stmt.BindText(base + 4, t.queue);
+  stmt.BindInt64(base + 5, t.priority);
+  stmt.BindText(base + 6, prepared.input_json);
+  stmt.BindText(base + 7, t.idempotency_key);
+  stmt.BindText(base + 8, TaskStatusName(t.status));
+  stmt.BindInt64(base + 9, t.attempt);
+  stmt.BindText(base + 10, prepared.retry_json);
+  stmt.BindDouble(base + 11, t.timeouts.schedule_to_start_s);
+  stmt.BindDouble(base + 12, t.timeouts.start_to_close_s);
+  stmt.BindDouble(base + 13, t.timeouts.heartbeat_s);
+  stmt.BindDouble(base + 14, t.progress);
+  stmt.BindText(base + 15, t.progress_message);
+  stmt.BindText(base + 16, prepared.result_json);
   if (t.error) {
-    stmt->BindText(17, t.error->code);
-    stmt->BindText(18, t.error->message);
-    stmt->BindInt64(19, t.error->attempt);
+    stmt.BindText(base + 17, t.error->code);
+    stmt.BindText(base + 18, t.error->message);
+    stmt.BindInt64(base + 19, t.error->attempt);
   } else {
-    stmt->BindNull(17);
-    stmt->BindNull(18);
-    stmt->BindNull(19);
+    stmt.BindNull(base + 17);
+    stmt.BindNull(base + 18);
+    stmt.BindNull(base + 19);
   }
-  stmt->BindText(20, t.parent_id);
-  stmt->BindText(21, t.worker_id);
-  stmt->BindText(22, t.lease_id);
-  stmt->BindInt64(23, t.lease_expires_at);
-  stmt->BindInt64(24, t.heartbeat_at);
-  stmt->BindInt64(25, t.cancel_requested ? 1 : 0);
-  stmt->BindInt64(26, t.created_at);
-  stmt->BindInt64(27, t.updated_at);
-  stmt->BindInt64(28, t.run_at);
-  stmt->BindOptionalInt64(29, t.started_at);
-  stmt->BindOptionalInt64(30, t.finished_at);
-  stmt->BindInt64(31, t.crash_count);
-  stmt->BindOptionalInt64(32, prepared.start_deadline);
-  return stmt->Run();
+  stmt.BindText(base + 20, t.parent_id);
+  stmt.BindText(base + 21, t.worker_id);
+  stmt.BindText(base + 22, t.lease_id);
+  stmt.BindInt64(base + 23, t.lease_expires_at);
+  stmt.BindInt64(base + 24, t.heartbeat_at);
+  stmt.BindInt64(base + 25, t.cancel_requested ? 1 : 0);
+  stmt.BindInt64(base + 26, t.created_at);
+  stmt.BindInt64(base + 27, t.updated_at);
+  stmt.BindInt64(base + 28, t.run_at);
+  stmt.BindOptionalInt64(base + 29, t.started_at);
+  stmt.BindOptionalInt64(base + 30, t.finished_at);
+  stmt.BindInt64(base + 31, t.crash_count);
+  stmt.BindOptionalInt64(base + 32, prepared.start_deadline);
+}
+
+}  // namespace
+
+Status InsertTasks(SqliteDatabase& db, std::span<const PreparedTask* const> tasks) {
+  for (size_t next = 0; next < tasks.size();) {
+    const size_t chunk = ChunkSize(tasks.size() - next);
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(InsertTasksSql(chunk), "enqueue tasks"));
+    for (size_t r = 0; r < chunk; ++r) {
+      BindNewTaskRow(*stmt, static_cast<int>(r) * kInsertColumns, *tasks[next + r]);
+    }
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    next += chunk;
+  }
+  return OkStatus();
 }
 
 Status SaveTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> new_start_deadline) {
@@ -324,25 +438,61 @@ Status SaveTask(SqliteDatabase& db, const Task& t, std::optional<TimestampUs> ne
   return OkStatus();
 }
 
-Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
-                                      std::string_view lease_id, TimestampUs leased_updated_at,
-                                      std::string_view result_json) {
-  ARGUS_ASSIGN_OR_RETURN(
-      auto stmt,
-      db.Prepare(
-          "UPDATE tasks SET status = 'succeeded', result = ?2, progress = 1, lease_id = '',"
-          " lease_expires_at = 0, finished_at = ?3, updated_at = ?3, start_deadline_at = NULL,"
-          " started_at = COALESCE(?6, started_at)"
-          " WHERE id = ?1 AND status = 'running' AND lease_id = ?4 AND updated_at = ?5",
-          "complete unchanged task"));
-  stmt->BindText(1, done.id);
-  stmt->BindText(2, result_json);
-  stmt->BindInt64(3, done.updated_at);
-  stmt->BindText(4, lease_id);
-  stmt->BindInt64(5, leased_updated_at);
-  stmt->BindOptionalInt64(6, done.started_at);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());
-  return stmt->Changes() == 1;
+Status SaveStartedTasks(SqliteDatabase& db, std::span<const Task> tasks) {
+  for (size_t next = 0; next < tasks.size();) {
+    const size_t chunk = ChunkSize(tasks.size() - next);
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(StartAttemptsSql(chunk), "start task attempts"));
+    for (size_t r = 0; r < chunk; ++r) {
+      const Task& t = tasks[next + r];
+      const int base = static_cast<int>(r) * 7;
+      stmt->BindText(base + 1, t.id);
+      stmt->BindInt64(base + 2, t.attempt);
+      stmt->BindOptionalInt64(base + 3, t.started_at);
+      stmt->BindText(base + 4, t.worker_id);
+      stmt->BindText(base + 5, t.lease_id);
+      stmt->BindInt64(base + 6, t.lease_expires_at);
+      stmt->BindInt64(base + 7, t.heartbeat_at);
+    }
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    if (stmt->Changes() != static_cast<int64_t>(chunk)) {
+      return InternalError(fmt::format("{} of {} tasks vanished from {} while being leased",
+                                       static_cast<int64_t>(chunk) - stmt->Changes(), chunk,
+                                       db.path()));
+    }
+    next += chunk;
+  }
+  return OkStatus();
+}
+
+Result<std::vector<bool>> SaveSucceededIfUnchanged(SqliteDatabase& db,
+                                                   std::span<const SucceededRow> rows) {
+  std::vector<bool> saved(rows.size(), false);
+  std::map<std::string_view, size_t> index;  // id → position, to read RETURNING back
+  for (size_t next = 0; next < rows.size();) {
+    const size_t chunk = ChunkSize(rows.size() - next);
+    ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                           db.Prepare(CompleteUnchangedSql(chunk), "complete unchanged tasks"));
+    index.clear();
+    for (size_t r = 0; r < chunk; ++r) {
+      const SucceededRow& row = rows[next + r];
+      const int base = static_cast<int>(r) * 6;
+      stmt->BindText(base + 1, row.done->id);
+      stmt->BindText(base + 2, row.result_json);
+      stmt->BindInt64(base + 3, row.done->updated_at);
+      stmt->BindText(base + 4, row.lease_id);
+      stmt->BindInt64(base + 5, row.leased_updated_at);
+      stmt->BindOptionalInt64(base + 6, row.done->started_at);
+      index.emplace(row.done->id, next + r);
+    }
+    for (;;) {
+      ARGUS_ASSIGN_OR_RETURN(bool returned, stmt->Step());
+      if (!returned) break;
+      auto it = index.find(stmt->ColumnText(0));
+      if (it != index.end()) saved[it->second] = true;
+    }
+    next += chunk;
+  }
+  return saved;
 }
 
 Status AppendTaskEventText(SqliteDatabase& db, std::string_view type, const Task& task,
@@ -393,13 +543,12 @@ Result<std::vector<std::string>> MatchingLiveTaskIds(SqliteDatabase& db, const T
   return ReadIds(*stmt);
 }
 
-Result<std::vector<RunnableTask>> FindRunnableTasks(SqliteDatabase& db,
-                                                    std::string_view namespace_id,
-                                                    std::string_view queue,
-                                                    const std::vector<std::string>& kinds,
-                                                    const std::vector<std::string>& excluded_kinds,
-                                                    TimestampUs now, int limit) {
-  std::vector<RunnableTask> out;
+Result<std::vector<Task>> FindRunnableTasks(SqliteDatabase& db, std::string_view namespace_id,
+                                            std::string_view queue,
+                                            const std::vector<std::string>& kinds,
+                                            const std::vector<std::string>& excluded_kinds,
+                                            TimestampUs now, int limit) {
+  std::vector<Task> out;
   const std::string kinds_json = JsonArray(kinds);
   const std::string excluded_json = JsonArray(excluded_kinds);
   const std::string_view pending =
@@ -413,7 +562,7 @@ Result<std::vector<RunnableTask>> FindRunnableTasks(SqliteDatabase& db,
     // Each statement has only the parameters it uses (binding another would fail).
     if (sql == kRunnableScheduled) stmt->BindInt64(5, now);
     if (sql != kRunnablePending) stmt->BindText(6, namespace_id);
-    ARGUS_RETURN_IF_ERROR(AppendRunnable(*stmt, out));
+    ARGUS_RETURN_IF_ERROR(AppendRunnable(*stmt, db.path(), out));
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,13 +22,6 @@
 // strings are stored as '' (not NULL) so that equality filters stay simple.
 
 namespace argus::store::sqlite {
-
-/// A candidate for leasing: enough to order and gate it without reading the whole row.
-struct RunnableTask {
-  std::string id;
-  int priority = 0;
-  std::string kind;
-};
 
 /// The task with `id`, or nullopt. Internal when the row is corrupt.
 Result<std::optional<Task>> LoadTask(SqliteDatabase& db, std::string_view id);
@@ -56,20 +50,37 @@ struct PreparedTask {
   std::string event_json;  ///< TaskJsonText(task)
 };
 PreparedTask PrepareNewTask(Task task, std::optional<TimestampUs> start_deadline);
-Status InsertTask(SqliteDatabase& db, const PreparedTask& task);
+/// Inserts the new tasks' rows in order, with multi-row INSERTs. AlreadyExists when an
+/// idempotency key is taken (nothing of the call is then left to keep: the caller's savepoint
+/// rolls it back).
+Status InsertTasks(SqliteDatabase& db, std::span<const PreparedTask* const> tasks);
 
-/// running → succeeded for a task whose row has not changed since it was leased (same lease and
-/// updated_at as `leased_updated_at`): `done` is the task as completed, computed by the caller.
-/// False (nothing written) when the row changed; the caller then takes the general path.
-Result<bool> SaveSucceededIfUnchanged(SqliteDatabase& db, const Task& done,
-                                      std::string_view lease_id, TimestampUs leased_updated_at,
-                                      std::string_view result_json);
+/// A task the caller completed from its leased copy, for SaveSucceededIfUnchanged.
+struct SucceededRow {
+  const Task* done;  ///< the task as completed
+  std::string_view lease_id;
+  TimestampUs leased_updated_at = 0;
+  std::string_view result_json;
+};
+
+/// running → succeeded for each task whose row has not changed since it was leased (same lease
+/// and updated_at as `leased_updated_at`), with multi-row UPDATEs. Per row: true when written,
+/// false (nothing written) when the row changed; the caller then takes the general path.
+/// REQUIRES: the ids are distinct.
+Result<std::vector<bool>> SaveSucceededIfUnchanged(SqliteDatabase& db,
+                                                   std::span<const SucceededRow> rows);
 
 /// Writes every mutable field of `task` (status, attempt, progress, result, error, lease,
 /// flags and times) to its row. The start deadline is dropped when the task leaves
 /// pending/scheduled, replaced when `new_start_deadline` is given, and kept otherwise.
 Status SaveTask(SqliteDatabase& db, const Task& task,
                 std::optional<TimestampUs> new_start_deadline = std::nullopt);
+
+/// pending/scheduled → running, with multi-row UPDATEs that write only what a new attempt
+/// changes (status, attempt, started_at, worker, lease, heartbeat_at = updated_at, progress
+/// reset; the start deadline is dropped). REQUIRES: each task is its row as read in this
+/// transaction with those fields updated, updated_at == heartbeat_at, and the ids are distinct.
+Status SaveStartedTasks(SqliteDatabase& db, std::span<const Task> tasks);
 
 /// Appends an event about `task` (its ids and queue) whose data, TaskJsonText of the task, the
 /// caller already has.
@@ -88,13 +99,12 @@ Result<std::vector<std::string>> MatchingLiveTaskIds(SqliteDatabase& db, const T
 
 /// Pending tasks of `queue`, plus scheduled ones with run_at <= now, of `namespace_id` (empty:
 /// any), restricted to `kinds` (empty: all) and not of `excluded_kinds`; the best `limit` of
-/// each, by priority then id.
-Result<std::vector<RunnableTask>> FindRunnableTasks(SqliteDatabase& db,
-                                                    std::string_view namespace_id,
-                                                    std::string_view queue,
-                                                    const std::vector<std::string>& kinds,
-                                                    const std::vector<std::string>& excluded_kinds,
-                                                    TimestampUs now, int limit);
+/// each, by priority then id, as whole rows (a lease needs no second read).
+Result<std::vector<Task>> FindRunnableTasks(SqliteDatabase& db, std::string_view namespace_id,
+                                            std::string_view queue,
+                                            const std::vector<std::string>& kinds,
+                                            const std::vector<std::string>& excluded_kinds,
+                                            TimestampUs now, int limit);
 
 /// The earliest run_at of the scheduled tasks of `queue` (empty: any) and `namespace_id` (empty:
 /// any), nullopt when none is scheduled.
