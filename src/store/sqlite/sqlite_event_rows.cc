@@ -1,30 +1,18 @@
 #include "store/sqlite/sqlite_event_rows.h"
 
-#include <array>
 #include <string>
+
+#include "store/sqlite/multi_row_sql.h"
 
 namespace argus::store::sqlite {
 namespace {
 
-// Rows per multi-row INSERT, largest first (6 parameters each, far below SQLite's limit); a
-// few fixed sizes keep the statement cache small.
-constexpr std::array<size_t, 3> kChunkRows = {64, 8, 1};
-
+// 6 parameters a row, far below SQLite's limit at the largest chunk.
 const std::string& InsertEventsSql(size_t rows) {
-  static const std::array<std::string, kChunkRows.size()> kSql = [] {
-    std::array<std::string, kChunkRows.size()> sql;
-    for (size_t i = 0; i < kChunkRows.size(); ++i) {
-      sql[i] =
-          "INSERT INTO events(type, namespace_id, subject_id, queue, data, created_at) VALUES ";
-      for (size_t r = 0; r < kChunkRows[i]; ++r)
-        sql[i] += r == 0 ? "(?,?,?,?,?,?)" : ",(?,?,?,?,?,?)";
-    }
-    return sql;
-  }();
-  for (size_t i = 0; i < kChunkRows.size(); ++i) {
-    if (kChunkRows[i] == rows) return kSql[i];
-  }
-  return kSql.back();
+  return SqlForChunk(rows, [](size_t n) {
+    return "INSERT INTO events(type, namespace_id, subject_id, queue, data, created_at) VALUES " +
+           ParameterRows(n, 6);
+  });
 }
 
 }  // namespace
@@ -61,13 +49,7 @@ Status AppendEvents(SqliteDatabase& db, const std::vector<EventRow>& rows) {
   published.reserve(published.size() + rows.size());
   size_t next = 0;
   while (next < rows.size()) {
-    size_t chunk = 1;
-    for (size_t size : kChunkRows) {
-      if (rows.size() - next >= size) {
-        chunk = size;
-        break;
-      }
-    }
+    const size_t chunk = ChunkSize(rows.size() - next);
     ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(InsertEventsSql(chunk), "record events"));
     for (size_t r = 0; r < chunk; ++r) {
       const EventRow& row = rows[next + r];

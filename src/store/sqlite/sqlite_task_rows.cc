@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <utility>
 
+#include "store/sqlite/multi_row_sql.h"
 #include "store/sqlite/sqlite_event_rows.h"
 
 namespace argus::store::sqlite {
@@ -37,89 +38,48 @@ constexpr std::string_view kSaveTask =
     "updated_at = ?15, run_at = ?16, started_at = ?17, finished_at = ?18, crash_count = ?20, "
     "start_deadline_at = CASE WHEN ?2 IN ('pending', 'scheduled') "
     "THEN COALESCE(?19, start_deadline_at) ELSE NULL END WHERE id = ?1";
-// Rows per multi-row statement, largest first: a few fixed sizes keep the statement cache small.
-constexpr std::array<size_t, 3> kChunkRows = {64, 8, 1};
-
-// The largest chunk that fits in `left` rows (left > 0).
-size_t ChunkSize(size_t left) {
-  for (size_t size : kChunkRows) {
-    if (left >= size) return size;
-  }
-  return 1;
-}
-
-// `head` + "(VALUES (?,...,?), ...) AS v" with `rows` rows of `columns` parameters + `tail`,
-// one text per chunk size, made once.
-template <size_t kColumns>
-std::string ValuesSql(std::string_view head, size_t rows, std::string_view tail) {
-  std::string row = "(?";
-  for (size_t c = 1; c < kColumns; ++c) row += ",?";
-  row += ")";
+// `head` + "(VALUES (?,...,?), ...) AS v" with `rows` rows of `columns` parameters + `tail`.
+std::string ValuesSql(std::string_view head, size_t rows, size_t columns, std::string_view tail) {
   std::string sql(head);
   sql += "(VALUES ";
-  for (size_t r = 0; r < rows; ++r) {
-    if (r > 0) sql += ',';
-    sql += row;
-  }
+  sql += ParameterRows(rows, columns);
   sql += ") AS v";
   sql += tail;
   return sql;
 }
 
 const std::string& InsertTasksSql(size_t rows) {
-  static const auto* const kSql = [] {
-    auto* sql = new std::array<std::string, kChunkRows.size()>();
-    std::string row = "(?";
-    for (int c = 1; c < kInsertColumns; ++c) row += ",?";
-    row += ")";
-    for (size_t i = 0; i < kChunkRows.size(); ++i) {
-      (*sql)[i] = kInsertTasksHead;
-      for (size_t r = 0; r < kChunkRows[i]; ++r) {
-        if (r > 0) (*sql)[i] += ',';
-        (*sql)[i] += row;
-      }
-    }
-    return sql;
-  }();
-  return (*kSql)[std::find(kChunkRows.begin(), kChunkRows.end(), rows) - kChunkRows.begin()];
+  return SqlForChunk(rows, [](size_t n) {
+    return std::string(kInsertTasksHead) + ParameterRows(n, kInsertColumns);
+  });
 }
 
 // Lease: only the columns a new attempt changes, so that SQLite leaves alone the indexes on the
 // others (result, error, run_at, finished_at, ...). v: id, attempt, started_at, worker_id,
 // lease_id, lease_expires_at, heartbeat_at (= updated_at).
 const std::string& StartAttemptsSql(size_t rows) {
-  static const auto* const kSql = [] {
-    auto* sql = new std::array<std::string, kChunkRows.size()>();
-    for (size_t i = 0; i < kChunkRows.size(); ++i) {
-      (*sql)[i] = ValuesSql<7>(
-          "UPDATE tasks SET status = 'running', attempt = v.column2, started_at = v.column3, "
-          "worker_id = v.column4, lease_id = v.column5, lease_expires_at = v.column6, "
-          "heartbeat_at = v.column7, progress = 0, progress_message = '', updated_at = v.column7, "
-          "start_deadline_at = NULL FROM ",
-          kChunkRows[i], " WHERE tasks.id = v.column1");
-    }
-    return sql;
-  }();
-  return (*kSql)[std::find(kChunkRows.begin(), kChunkRows.end(), rows) - kChunkRows.begin()];
+  return SqlForChunk(rows, [](size_t n) {
+    return ValuesSql(
+        "UPDATE tasks SET status = 'running', attempt = v.column2, started_at = v.column3, "
+        "worker_id = v.column4, lease_id = v.column5, lease_expires_at = v.column6, "
+        "heartbeat_at = v.column7, progress = 0, progress_message = '', updated_at = v.column7, "
+        "start_deadline_at = NULL FROM ",
+        n, 7, " WHERE tasks.id = v.column1");
+  });
 }
 
 // running → succeeded for rows still under the lease they were leased with. v: id, result,
 // finished_at (= updated_at), lease_id, leased updated_at, started_at (NULL: keep).
 const std::string& CompleteUnchangedSql(size_t rows) {
-  static const auto* const kSql = [] {
-    auto* sql = new std::array<std::string, kChunkRows.size()>();
-    for (size_t i = 0; i < kChunkRows.size(); ++i) {
-      (*sql)[i] = ValuesSql<6>(
-          "UPDATE tasks SET status = 'succeeded', result = v.column2, progress = 1, "
-          "lease_id = '', lease_expires_at = 0, finished_at = v.column3, updated_at = v.column3, "
-          "start_deadline_at = NULL, started_at = COALESCE(v.column6, tasks.started_at) FROM ",
-          kChunkRows[i],
-          " WHERE tasks.id = v.column1 AND tasks.status = 'running' AND tasks.lease_id = "
-          "v.column4 AND tasks.updated_at = v.column5 RETURNING tasks.id");
-    }
-    return sql;
-  }();
-  return (*kSql)[std::find(kChunkRows.begin(), kChunkRows.end(), rows) - kChunkRows.begin()];
+  return SqlForChunk(rows, [](size_t n) {
+    return ValuesSql(
+        "UPDATE tasks SET status = 'succeeded', result = v.column2, progress = 1, "
+        "lease_id = '', lease_expires_at = 0, finished_at = v.column3, updated_at = v.column3, "
+        "start_deadline_at = NULL, started_at = COALESCE(v.column6, tasks.started_at) FROM ",
+        n, 6,
+        " WHERE tasks.id = v.column1 AND tasks.status = 'running' AND tasks.lease_id = "
+        "v.column4 AND tasks.updated_at = v.column5 RETURNING tasks.id");
+  });
 }
 
 // List: one statement per index that serves the filter best (tasks_by_namespace,
