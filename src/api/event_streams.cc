@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::api {
 
@@ -47,7 +48,10 @@ EventStreams::EventStreams(store::EventLog* log, store::EventBus* bus) : log_(lo
   });
   auto head = log_->LastSeq();
   ring_floor_ = head.ok() ? *head : 0;
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("argus-streams");
+    Run();
+  });
 }
 
 EventStreams::~EventStreams() {

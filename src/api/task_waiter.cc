@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::api {
 
@@ -20,7 +21,10 @@ bool IsTerminalEvent(const std::string& type) {
 
 TaskWaiter::TaskWaiter(store::TaskQueue* tasks, store::EventBus* bus) : tasks_(tasks) {
   subscription_ = bus->Subscribe([this](const store::EventBatch& batch) { OnEvents(batch); });
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("argus-waiter");
+    Run();
+  });
 }
 
 TaskWaiter::~TaskWaiter() {

@@ -20,6 +20,7 @@
 
 #include "cli/objects.h"
 #include "core/crypto.h"
+#include "core/thread_name.h"
 
 namespace argus::cli {
 
@@ -258,7 +259,11 @@ class Uploader {
     }
     int threads = std::max(1, std::min<int>(options_.parallel, static_cast<int>(jobs_.size())));
     std::vector<std::thread> workers;
-    for (int i = 0; i < threads; ++i) workers.emplace_back([this] { Work(); });
+    for (int i = 0; i < threads; ++i)
+      workers.emplace_back([this] {
+        SetThreadName("argus-upload");
+        Work();
+      });
     if (tty_) {
       std::unique_lock lock(mu_);
       auto next_draw = Clock::now();

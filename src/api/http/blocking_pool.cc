@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::api {
 
@@ -26,7 +27,11 @@ BlockingPool::BlockingPool(Options options) : options_(options) {
   options_.threads = std::max(1, options_.threads);
   options_.max_queued = std::max(0, options_.max_queued);
   threads_.reserve(static_cast<size_t>(options_.threads));
-  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < options_.threads; ++i)
+    threads_.emplace_back([this] {
+      SetThreadName("argus-blocking");
+      Run();
+    });
 }
 
 BlockingPool::~BlockingPool() { Stop(); }

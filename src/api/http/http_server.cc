@@ -8,6 +8,7 @@
 
 #include "api/http/http_session.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::api {
 
@@ -66,6 +67,7 @@ class ServerImpl final : public HttpServer {
       t->date = HttpDate();
       ScheduleSweep(t.get());
       t->thread = std::thread([io = t.get()] {
+        SetThreadName("argus-http");
         // Nothing may escape an I/O thread: log and keep serving.
         for (;;) {
           try {

@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::engine {
 
@@ -23,7 +24,10 @@ void BlobCollector::Start() {
   if (!first.ok()) {
     log::Warn("blob collection at start-up failed", {{"error", first.status().ToString()}});
   }
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("argus-collector");
+    Run();
+  });
 }
 
 void BlobCollector::Stop() {

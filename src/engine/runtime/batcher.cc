@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <future>
 
+#include "core/thread_name.h"
+
 namespace argus::engine {
 
 using Clock = std::chrono::steady_clock;
@@ -52,7 +54,11 @@ Batcher::Batcher(std::string model, std::vector<BatchFn> sessions, BatcherOption
       budget_(budget),
       metrics_(metrics) {
   options_.max_batch = std::max(1, options_.max_batch);
-  for (const BatchFn& fn : sessions_) workers_.emplace_back([this, &fn] { Work(fn); });
+  for (const BatchFn& fn : sessions_)
+    workers_.emplace_back([this, &fn] {
+      SetThreadName("argus-batcher");
+      Work(fn);
+    });
 }
 
 Batcher::~Batcher() {

@@ -4,6 +4,7 @@
 #include <exception>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::engine {
 
@@ -32,6 +33,7 @@ void InferenceRuntime::Start(bool preload) {
   if (pool_ != nullptr && preload) pool_->StartLoading();
   for (int i = 0; i < std::max(1, options_.request_threads); ++i) {
     threads_.emplace_back([this] {
+      SetThreadName("argus-infer");
       std::unique_lock lock(mu_);
       while (true) {
         cv_.wait(lock, [this] { return stop_ || !waiting_.empty(); });

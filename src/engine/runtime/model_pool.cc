@@ -2,6 +2,7 @@
 
 #include "core/log.h"
 #include "core/str_cat.h"
+#include "core/thread_name.h"
 #include "engine/runtime/onnx_session.h"
 
 namespace argus::engine {
@@ -48,7 +49,12 @@ ModelPool::~ModelPool() {
 }
 
 void ModelPool::StartLoading() {
-  std::call_once(started_, [this] { loader_ = std::thread([this] { LoadAll(); }); });
+  std::call_once(started_, [this] {
+    loader_ = std::thread([this] {
+      SetThreadName("argus-loader");
+      LoadAll();
+    });
+  });
 }
 
 void ModelPool::LoadAll() {

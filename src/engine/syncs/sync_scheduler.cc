@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::engine {
 
@@ -36,6 +37,7 @@ void SyncScheduler::Start() {
     });
   }
   thread_ = std::thread([this] {
+    SetThreadName("argus-syncs");
     std::unique_lock lock(mu_);
     while (!stop_) {
       woken_ = false;

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::engine {
 
@@ -12,6 +13,7 @@ AsyncDeliveryStore::AsyncDeliveryStore(store::WebhookStore* store, int disable_a
                                        std::function<void()> wake)
     : store_(store), disable_after_failures_(disable_after_failures), wake_(std::move(wake)) {
   thread_ = std::thread([this] {
+    SetThreadName("argus-wh-store");
     try {
       Loop();
     } catch (const std::exception& e) {

@@ -8,6 +8,7 @@
 
 #include "core/id.h"
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "core/webhook_signature.h"
 
 namespace argus::engine {
@@ -119,6 +120,7 @@ void WebhookDispatcher::Start() {
   writes_ = std::make_unique<AsyncDeliveryStore>(store_, options_.disable_after_failures,
                                                  [this] { sender_->Wakeup(); });
   thread_ = std::thread([this] {
+    SetThreadName("argus-webhooks");
     try {
       Run();
     } catch (const std::exception& e) {

@@ -4,11 +4,15 @@
 #include <utility>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::engine {
 
 CompletionWriter::CompletionWriter(store::TaskQueue* queue)
-    : queue_(queue), thread_([this] { Loop(); }) {}
+    : queue_(queue), thread_([this] {
+        SetThreadName("argus-completer");
+        Loop();
+      }) {}
 
 CompletionWriter::~CompletionWriter() {
   {

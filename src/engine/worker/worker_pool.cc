@@ -5,6 +5,7 @@
 #include <exception>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::engine {
 namespace {
@@ -101,9 +102,16 @@ Status WorkerPool::Start() {
   }
   for (const auto& q : queues_) {
     Queue* raw = q.get();
-    for (int i = 0; i < q->slots; ++i) q->threads.emplace_back([this, raw] { RunSlot(raw); });
+    for (int i = 0; i < q->slots; ++i)
+      q->threads.emplace_back([this, raw] {
+        SetThreadName("argus-slot");
+        RunSlot(raw);
+      });
   }
-  sweeper_ = std::thread([this] { Sweep(); });
+  sweeper_ = std::thread([this] {
+    SetThreadName("argus-sweeper");
+    Sweep();
+  });
   started_ = true;
   return OkStatus();
 }

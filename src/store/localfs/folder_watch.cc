@@ -17,6 +17,7 @@
 #include <utility>
 
 #include "core/log.h"
+#include "core/thread_name.h"
 #include "store/localfs/folder_paths.h"
 
 namespace argus::store::localfs {
@@ -67,7 +68,10 @@ class FolderWatch final : public SourceWatch {
   }
 
   void StartThread() {
-    thread_ = std::thread([this] { Run(); });
+    thread_ = std::thread([this] {
+      SetThreadName("argus-watch");
+      Run();
+    });
   }
 
  private:

@@ -4,6 +4,8 @@
 #include <future>
 #include <utility>
 
+#include "core/thread_name.h"
+
 namespace argus::store::sqlite {
 
 struct GroupCommitWriter::Pending {
@@ -16,7 +18,10 @@ GroupCommitWriter::GroupCommitWriter(std::unique_ptr<SqliteDatabase> db, Rollbac
     : db_(std::move(db)),
       on_rollback_(std::move(on_rollback)),
       on_commit_(std::move(on_commit)),
-      thread_([this] { Loop(); }) {}
+      thread_([this] {
+        SetThreadName("argus-writer");
+        Loop();
+      }) {}
 
 GroupCommitWriter::~GroupCommitWriter() {
   {

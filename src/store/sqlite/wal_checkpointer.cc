@@ -1,6 +1,7 @@
 #include "store/sqlite/wal_checkpointer.h"
 
 #include "core/log.h"
+#include "core/thread_name.h"
 
 namespace argus::store::sqlite {
 
@@ -22,7 +23,10 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(
 WalCheckpointer::WalCheckpointer(std::unique_ptr<SqliteDatabase> db,
                                  std::chrono::milliseconds interval)
     : db_(std::move(db)), interval_(interval) {
-  thread_ = std::thread([this] { Run(); });
+  thread_ = std::thread([this] {
+    SetThreadName("argus-ckpt");
+    Run();
+  });
 }
 
 WalCheckpointer::~WalCheckpointer() {
