@@ -280,8 +280,7 @@ int WebhookDispatcher::Room(const Target& t) const {
   // A webhook holds up to two windows leased (one in flight, one ready to go), and all of them
   // together up to twice `concurrency`: a lease or a fan-out refills the window of a receiver
   // that keeps up before it runs dry, and little waits in memory past its lease.
-  const int own = 2 * t.window.limit() - t.in_flight - static_cast<int>(t.ready.size()) -
-                  t.reserved - t.leasing;
+  const int own = 2 * t.window.limit() - t.in_flight - static_cast<int>(t.ready.size()) - t.leasing;
   const int all = 2 * options_.concurrency - static_cast<int>(sender_->in_flight()) - held_;
   return std::min(own, all);
 }
@@ -363,7 +362,6 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
       unread_.assign(std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
     }
     std::vector<store::WebhookDelivery> deliveries;
-    std::vector<std::pair<size_t, Target*>> leased_now;  // deliveries stored already leased
     const int64_t cursor_before = cursor_;
     while (!unread_.empty() && !fanout_paused_) {
       const store::Event& e = unread_.front();
@@ -417,8 +415,11 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
         if (t->due_at > now && t->leasing == 0 && Room(*t) > 0) {
           d.attempts = 1;
           d.next_attempt_at = now + LeaseUs();
-          leased_now.emplace_back(deliveries.size(), t);
-          ++t->reserved;
+          t->ready.push_back(
+              {.delivery = d,
+               .url = w.url,
+               .secret = w.secret,
+               .previous_secret = w.previous_secret_expires_at > now ? w.previous_secret : ""});
           ++held_;
         } else {
           t->due_at = 0;
@@ -427,15 +428,6 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
       }
       cursor_ = e.seq;
       unread_.pop_front();
-    }
-    for (auto& [index, t] : leased_now) {
-      t->reserved = 0;
-      const store::Webhook& w = t->webhook;
-      t->ready.push_back(
-          {.delivery = deliveries[index],
-           .url = w.url,
-           .secret = w.secret,
-           .previous_secret = w.previous_secret_expires_at > now ? w.previous_secret : ""});
     }
     if (cursor_ != cursor_before) {
       deliveries_created_->Inc(static_cast<double>(deliveries.size()));

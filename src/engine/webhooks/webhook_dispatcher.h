@@ -99,7 +99,6 @@ class WebhookDispatcher {
     bool routed = false;  // enabled at the last refresh
     AdaptiveConcurrency window;
     int in_flight = 0;
-    int reserved = 0;            // deliveries of the fan-out in progress leased at once
     int leasing = 0;             // deliveries asked for by the lease in progress
     TimestampUs full_since = 0;  // since when the fan-out holds events for room (0: it does not)
     // Leased and not yet sent, oldest first: sent as the window makes room.
@@ -158,7 +157,7 @@ class WebhookDispatcher {
   bool fanout_paused_ = false;             // holding events until a full webhook makes room
   bool fanout_blocked_ = false;            // too many deliveries wait to be stored: fan out later
   bool lease_pending_ = false;  // a lease is queued; its outcome comes through ApplyWrites
-  int held_ = 0;                // ready + reserved + leasing, all targets together
+  int held_ = 0;                // ready + leasing, all targets together
   TimestampUs last_cursor_store_ = 0;
   TimestampUs last_purge_ = 0;
   uint64_t next_tag_ = 1;
