@@ -87,7 +87,12 @@ constexpr ConfigKey kKeys[] = {
      "(0: only what it starts at once)"},
     {"workers.cpu", T::kInt, "2", "in-process worker threads leasing from the cpu queue"},
     {"workers.io", T::kInt, "2", "in-process worker threads leasing from the io queue"},
-    {"blobs.backend", T::kString, "\"local\"", "where object contents are stored"},
+    {"blobs.backend", T::kString, "\"local\"",
+     "where object contents are stored: local (files, small ones in blobs/small.db), sqlite "
+     "(blobs/small.db only, at most 16 MiB each) or s3"},
+    {"blobs.small_blob_bytes", T::kInt, "65536",
+     "with blobs.backend local: blobs of at most this many bytes are rows of blobs/small.db "
+     "(SQLite, group-committed; at most 16 MiB) instead of a file each; 0 makes every blob a file"},
     {"blobs.gc_grace_s", T::kDouble, "3600",
      "an unreferenced blob is freed only after it has been unused this long"},
     {"blobs.gc_interval_s", T::kDouble, "600", "how often unreferenced blobs are looked for"},

@@ -273,7 +273,7 @@ int RunServe(const Config& config) {
 
   auto webhook_store = registry.webhooks.Create(config.GetString("webhooks.backend"), args);
   if (!webhook_store.ok()) return Fail(webhook_store.status());
-  auto blobs = registry.blobs.Create(config.GetString("blobs.backend"), args);
+  auto blobs = CreateBlobStore(registry.blobs, config, args);
   if (!blobs.ok()) return Fail(blobs.status());
   // The object size limit never exceeds what the blob backend can store.
   int64_t max_object_bytes = config.GetInt("objects.max_object_bytes");

@@ -25,6 +25,20 @@ Status CheckExpectedSha256(std::string_view expected, std::string_view actual) {
   return InvalidArgumentError(std::move(message));
 }
 
+void BlobDigest::Update(std::string_view bytes) {
+  hasher_.Update(bytes);
+  size_ += static_cast<int64_t>(bytes.size());
+}
+
+Result<BlobInfo> BlobDigest::Seal(std::string_view expected_sha256) {
+  if (!sealed_) {
+    info_ = BlobInfo{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
+    sealed_ = true;
+  }
+  ARGUS_RETURN_IF_ERROR(CheckExpectedSha256(expected_sha256, info_.sha256));
+  return info_;
+}
+
 Result<std::string> ReadWholeBlob(BlobStore& blobs, std::string_view sha256, int64_t max_bytes) {
   ARGUS_ASSIGN_OR_RETURN(auto reader, blobs.Open(sha256));
   if (reader->size() > max_bytes) {

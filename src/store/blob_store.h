@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "core/crypto.h"
 #include "core/result.h"
 
 namespace argus::store {
@@ -94,6 +95,24 @@ class BlobStore {
   /// Removes temporaries of writes last touched before `before` (kill -9 mid-upload).
   /// Returns how many.
   virtual Result<int64_t> CleanTemporary(TimestampUs before) = 0;
+};
+
+/// What every BlobWriter keeps about its bytes: their SHA-256 as they come, their count, and the
+/// blob they make once sealed. Not thread-safe (one per writer).
+class BlobDigest {
+ public:
+  void Update(std::string_view bytes);
+  int64_t size() const { return size_; }
+  bool sealed() const { return sealed_; }
+  /// The blob of every byte passed to Update (fixed at the first call; no Update after it),
+  /// checked against `expected_sha256` with CheckExpectedSha256.
+  Result<BlobInfo> Seal(std::string_view expected_sha256);
+
+ private:
+  Sha256Hasher hasher_;
+  int64_t size_ = 0;
+  bool sealed_ = false;
+  BlobInfo info_;  // once sealed_
 };
 
 /// The whole blob in memory: for small ones (thumbnails, images for inference). NotFound when

@@ -502,7 +502,11 @@ TEST_P(BlobStoreContractTest, ConcurrentWritersOfTheSameAndOtherBytesAllSucceed)
 INSTANTIATE_TEST_SUITE_P(Backends, BlobStoreContractTest,
                          testing::ValuesIn(BlobStoreContractBackends()),
                          [](const testing::TestParamInfo<std::string>& info) {
-                           return info.param;
+                           std::string name = info.param;  // "local+sqlite" -> "local_sqlite"
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
                          });
 
 }  // namespace

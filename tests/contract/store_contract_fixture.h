@@ -19,16 +19,29 @@
 #include "store/s3/register.h"
 #include "store/sqlite/register.h"
 #include "store/store_registry.h"
+#include "store/tiered_blob_store.h"
 #include "tests/fakes/fake_clock.h"
 
 namespace argus::store {
 
 /// Every backend compiled in. A server-based backend adds its Register call here behind its
 /// ARGUS_WITH_* option.
+/// "local+sqlite" is what `argus serve` makes of blobs.backend "local" (ADR 0010): blobs of up to
+/// kContractSmallBlobBytes in "sqlite", larger ones in "local" files.
+inline constexpr int64_t kContractSmallBlobBytes = 64 * 1024;
 inline Status RegisterAllContractBackends(StoreRegistry& registry) {
   ARGUS_RETURN_IF_ERROR(sqlite::RegisterSqliteStores(registry));
   ARGUS_RETURN_IF_ERROR(s3::RegisterS3Stores(registry));
-  return localfs::RegisterLocalFsStores(registry);
+  ARGUS_RETURN_IF_ERROR(localfs::RegisterLocalFsStores(registry));
+  BlobStoreRegistry* blobs = &registry.blobs;
+  return registry.blobs.Register(
+      "local+sqlite", {.durable = true, .multi_process = false, .content_addressed = true},
+      [blobs](const StoreArgs& args) -> Result<std::unique_ptr<BlobStore>> {
+        ARGUS_ASSIGN_OR_RETURN(auto small, blobs->Create("sqlite", args));
+        ARGUS_ASSIGN_OR_RETURN(auto large, blobs->Create("local", args));
+        return std::unique_ptr<BlobStore>(
+            new TieredBlobStore(std::move(small), std::move(large), kContractSmallBlobBytes));
+      });
 }
 
 /// `name`'s value, or `fallback` when unset or empty.
@@ -37,9 +50,10 @@ inline std::string ContractEnv(const char* name, const char* fallback = "") {
   return value != nullptr && *value != '\0' ? value : fallback;
 }
 
-/// The blob backends to run: "local", and "s3" when ARGUS_TEST_S3_ENDPOINT names a server.
+/// The blob backends to run: "local", "sqlite", "local+sqlite", and "s3" when
+/// ARGUS_TEST_S3_ENDPOINT names a server.
 inline std::vector<std::string> BlobStoreContractBackends() {
-  std::vector<std::string> out = {"local"};
+  std::vector<std::string> out = {"local", "sqlite", "local+sqlite"};
   if (!ContractEnv("ARGUS_TEST_S3_ENDPOINT").empty()) out.push_back("s3");
   return out;
 }

@@ -54,9 +54,8 @@ class ObjectsTest : public ::testing::Test {
                  const std::map<std::string, std::string>& extra = {}) {
     return Raw("PUT", "/v1/buckets/photos/objects/" + key, body, extra);
   }
-  std::string BlobPath(const std::string& sha) const {
-    return server_->data_dir() + "/blobs/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha;
-  }
+  // Whether the blob store holds `sha` (as a file or a row of blobs/small.db).
+  bool Stored(const std::string& sha) const { return BlobStored(server_->data_dir(), sha); }
   size_t TemporaryCount() const {
     std::error_code ec;
     size_t n = 0;
@@ -100,7 +99,7 @@ TEST_F(ObjectsTest, UploadRecordAndDownload) {
   EXPECT_EQ(rec["metadata"], Json({{"camera", "A"}, {"n", 3}}));
   EXPECT_EQ(rec["deduplicated"], false);
   EXPECT_EQ(put.Header("etag"), Quoted(kPng));
-  EXPECT_TRUE(std::filesystem::exists(BlobPath(Hex(kPng))));
+  EXPECT_TRUE(Stored(Hex(kPng)));
 
   auto record = Call("GET", "/v1/buckets/photos/objects/cams/a.png");
   ASSERT_EQ(record.status, 200) << record.body;
@@ -276,7 +275,7 @@ TEST_F(ObjectsTest, ChecksumMismatchStoresNothing) {
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_NE(r.body.find("SHA-256 does not match"), std::string::npos);
   EXPECT_EQ(Call("GET", "/v1/buckets/photos/objects/c.png").status, 404);
-  EXPECT_FALSE(std::filesystem::exists(BlobPath(Hex(kPng))));
+  EXPECT_FALSE(Stored(Hex(kPng)));
   EXPECT_EQ(TemporaryCount(), 0u);
   auto ok = Put("c.png", kPng, {{"X-Argus-Sha256", Hex(kPng)}});
   EXPECT_EQ(ok.status, 201) << ok.body;
@@ -483,19 +482,18 @@ TEST(ObjectsCollectorTest, FreesBlobsNothingRefersTo) {
   ASSERT_EQ(put("x.png").status, 201);
   ASSERT_EQ(put("y.png").status, 201);
   std::string sha = Hex(kPng);
-  std::string path =
-      server->data_dir() + "/blobs/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha;
-  ASSERT_TRUE(std::filesystem::exists(path));
+  const std::string dir = server->data_dir();
+  ASSERT_TRUE(BlobStored(dir, sha));
   auto del = [&](const std::string& k) {
     return server->Call("DELETE", "/v1/buckets/b/objects/" + k, key, nullptr,
                         {{"X-Namespace", "a"}});
   };
   ASSERT_EQ(del("x.png").status, 204);
   std::this_thread::sleep_for(600ms);
-  EXPECT_TRUE(std::filesystem::exists(path));  // y.png still refers to it
+  EXPECT_TRUE(BlobStored(dir, sha));  // y.png still refers to it
   ASSERT_EQ(del("y.png").status, 204);
-  for (int i = 0; i < 100 && std::filesystem::exists(path); ++i) std::this_thread::sleep_for(50ms);
-  EXPECT_FALSE(std::filesystem::exists(path));
+  for (int i = 0; i < 100 && BlobStored(dir, sha); ++i) std::this_thread::sleep_for(50ms);
+  EXPECT_FALSE(BlobStored(dir, sha));
 }
 
 }  // namespace

@@ -247,7 +247,8 @@ TEST(SlowTasksTest, RunOnceEachAndAreVisibleAsTheyFinish) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ASSERT_EQ(succeeded, 8);
-  for (const auto& t : server->Call("GET", "/v1/tasks?limit=100", key, nullptr, ns).json()["items"]) {
+  for (const auto& t :
+       server->Call("GET", "/v1/tasks?limit=100", key, nullptr, ns).json()["items"]) {
     EXPECT_EQ(t["attempt"], 1) << t.dump();
   }
   EXPECT_LE(most_running, 2);

@@ -302,4 +302,30 @@ ProcessResult RunProcess(const std::vector<std::string>& argv,
   return r;
 }
 
+std::set<std::string> StoredBlobs(const std::string& data_dir) {
+  std::set<std::string> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::recursive_directory_iterator(data_dir + "/blobs", ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); ++it) {
+    std::string name = it->path().filename().string();
+    if (it->is_regular_file() && name.size() == 64 &&
+        it->path().parent_path().filename() != "tmp") {
+      out.insert(name);
+    }
+  }
+  const std::string small = data_dir + "/blobs/small.db";
+  if (std::filesystem::exists(small)) {
+    ProcessResult rows = RunProcess({"sqlite3", small, "SELECT sha256 FROM blobs"});
+    std::istringstream lines(rows.output);
+    for (std::string sha; std::getline(lines, sha);) {
+      if (!sha.empty()) out.insert(sha);
+    }
+  }
+  return out;
+}
+
+bool BlobStored(const std::string& data_dir, const std::string& sha256) {
+  return StoredBlobs(data_dir).count(sha256) > 0;
+}
+
 }  // namespace argus::testing

@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -112,5 +113,11 @@ std::string SourceDir();
 std::string NewTempDir(const std::string& tag);
 /// The whole file ("" when it cannot be read).
 std::string ReadFile(const std::string& path);
+
+/// The SHA-256s of the blobs the local blob store of `data_dir` holds: files under
+/// blobs/<aa>/<bb>/ and rows of blobs/small.db (ADR 0010; read with the sqlite3 tool).
+std::set<std::string> StoredBlobs(const std::string& data_dir);
+/// Whether that store holds `sha256`.
+bool BlobStored(const std::string& data_dir, const std::string& sha256);
 
 }  // namespace argus::testing

@@ -51,9 +51,8 @@ class ThumbnailsTest : public ::testing::Test {
     for (const auto& [k, v] : extra) headers[k] = v;
     return Request(server_->port(), method, path, headers, body);
   }
-  std::string BlobPath(const std::string& sha) const {
-    return server_->data_dir() + "/blobs/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha;
-  }
+  // Whether the blob store holds `sha` (as a file or a row of blobs/small.db).
+  bool Stored(const std::string& sha) const { return BlobStored(server_->data_dir(), sha); }
   std::unique_ptr<TestServer> server_;
 };
 
@@ -72,7 +71,7 @@ TEST_F(ThumbnailsTest, MadeOnceKeptInTheBlobStoreAndFreedWithTheirSource) {
   const std::string etag = first.Header("etag");
   ASSERT_EQ(etag.size(), 66u) << etag;  // the thumbnail's SHA-256, quoted
   const std::string thumb = etag.substr(1, 64);
-  EXPECT_TRUE(std::filesystem::exists(BlobPath(thumb)));
+  EXPECT_TRUE(Stored(thumb));
 
   // Served again from the blob store: the same bytes; If-None-Match → 304.
   auto again = Raw("GET", "/v1/buckets/photos/thumbnails/2024/messi.jpg?size=256");
@@ -98,13 +97,11 @@ TEST_F(ThumbnailsTest, MadeOnceKeptInTheBlobStoreAndFreedWithTheirSource) {
   // Once no object holds the source bytes, the collector frees the source and its thumbnails.
   ASSERT_EQ(Raw("DELETE", "/v1/buckets/photos/objects/2024/messi.jpg").status, 204);
   ASSERT_EQ(Raw("DELETE", "/v1/buckets/photos/objects/copy.jpg").status, 204);
-  for (int i = 0; i < 100 && (std::filesystem::exists(BlobPath(thumb)) ||
-                              std::filesystem::exists(BlobPath(source)));
-       ++i) {
+  for (int i = 0; i < 100 && (Stored(thumb) || Stored(source)); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  EXPECT_FALSE(std::filesystem::exists(BlobPath(source)));
-  EXPECT_FALSE(std::filesystem::exists(BlobPath(thumb)));
+  EXPECT_FALSE(Stored(source));
+  EXPECT_FALSE(Stored(thumb));
 }
 
 TEST_F(ThumbnailsTest, BadRequestsAreClear4xx) {

@@ -75,18 +75,6 @@ Trial UploadAndKill(TestServer& server, std::mt19937& rng) {
   return trial;
 }
 
-std::set<std::string> BlobFiles(const std::string& data_dir) {
-  std::set<std::string> out;
-  std::error_code ec;
-  for (auto it = std::filesystem::recursive_directory_iterator(data_dir + "/blobs", ec);
-       !ec && it != std::filesystem::recursive_directory_iterator(); ++it) {
-    if (it->is_regular_file() && it->path().parent_path().filename() != "tmp") {
-      out.insert(it->path().filename().string());
-    }
-  }
-  return out;
-}
-
 TEST(UploadCrashTest, AcknowledgedObjectsSurviveKill9Whole) {
   int trials = 3;
   if (const char* t = std::getenv("ARGUS_UPLOAD_CRASH_TRIALS")) trials = std::atoi(t);
@@ -157,7 +145,7 @@ TEST(UploadCrashTest, AcknowledgedObjectsSurviveKill9Whole) {
     // Exactly the referenced blobs remain, and no temporary.
     std::set<std::string> referenced;
     for (const auto& [key, sha] : visible) referenced.insert(sha);
-    EXPECT_EQ(BlobFiles(dir), referenced);
+    EXPECT_EQ(StoredBlobs(dir), referenced);
     std::error_code ec;
     EXPECT_TRUE(std::filesystem::is_empty(dir + "/blobs/tmp", ec) || ec);
     server.reset();

@@ -98,11 +98,10 @@ class LocalBlobWriter final : public BlobWriter {
   static constexpr int64_t kOwnSyncBytes = 4 << 20;
 
   Status Write(std::string_view bytes) override {
-    if (finished_ || sealed_) {
+    if (finished_ || digest_.sealed()) {
       return FailedPreconditionError("blob writer is already sealed, committed or aborted");
     }
-    hasher_.Update(bytes);
-    size_ += static_cast<int64_t>(bytes.size());
+    digest_.Update(bytes);
     if (pending_.empty() && bytes.size() >= kWritePiece) return WriteOut(bytes);
     if (pending_.capacity() < kWritePiece) pending_.reserve(kWritePiece);
     while (!bytes.empty()) {
@@ -114,21 +113,14 @@ class LocalBlobWriter final : public BlobWriter {
     return OkStatus();
   }
 
-  int64_t size() const override { return size_; }
+  int64_t size() const override { return digest_.size(); }
 
   Result<BlobInfo> Seal(std::string_view expected_sha256) override {
     if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
-    if (!sealed_) {
-      ARGUS_RETURN_IF_ERROR(Flush());
-      info_ = BlobInfo{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
-      sealed_ = true;
-    }
-    Status status = CheckExpectedSha256(expected_sha256, info_.sha256);
-    if (!status.ok()) {
-      Abort();
-      return status;
-    }
-    return info_;
+    if (!digest_.sealed()) ARGUS_RETURN_IF_ERROR(Flush());
+    auto info = digest_.Seal(expected_sha256);
+    if (!info.ok()) Abort();
+    return info;
   }
 
   Result<BlobInfo> Commit(std::string_view expected_sha256) override {
@@ -193,7 +185,7 @@ class LocalBlobWriter final : public BlobWriter {
     // upload's last write can be long before).
     if (::futimens(fd_, nullptr) != 0) return IoError("touch", temp_path_, errno);
     // fdatasync, not fsync: the bytes must survive a crash; the fresh mtime need not.
-    if (size_ >= kOwnSyncBytes && ::fdatasync(fd_) != 0) {
+    if (digest_.size() >= kOwnSyncBytes && ::fdatasync(fd_) != 0) {
       return IoError("fdatasync", temp_path_, errno);
     }
     int rc = ::close(fd_);
@@ -243,12 +235,9 @@ class LocalBlobWriter final : public BlobWriter {
   int fd_;
   bool temp_exists_ = true;
   bool finished_ = false;
-  bool sealed_ = false;
-  BlobInfo info_;  // once sealed_
-  int64_t size_ = 0;
   int64_t written_ = 0;         // bytes handed to the file
   int64_t writeback_from_ = 0;  // where the next sync_file_range starts
-  Sha256Hasher hasher_;
+  BlobDigest digest_;
   std::string pending_;  // written bytes not yet handed to the file (< kWritePiece)
 };
 

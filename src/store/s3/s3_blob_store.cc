@@ -111,11 +111,10 @@ class S3BlobWriter final : public BlobWriter {
   ~S3BlobWriter() override { Abort(); }
 
   Status Write(std::string_view bytes) override {
-    if (finished_ || sealed_) {
+    if (finished_ || digest_.sealed()) {
       return FailedPreconditionError("blob writer is already sealed, committed or aborted");
     }
-    hasher_.Update(bytes);
-    size_ += static_cast<int64_t>(bytes.size());
+    digest_.Update(bytes);
     while (!bytes.empty()) {
       // A full buffer is sent only when more bytes follow: a blob of exactly one part stays a
       // single PUT.
@@ -133,21 +132,14 @@ class S3BlobWriter final : public BlobWriter {
     return OkStatus();
   }
 
-  int64_t size() const override { return size_; }
+  int64_t size() const override { return digest_.size(); }
 
   // Only hashes: the last part (or the single PUT) stays buffered until Commit.
   Result<BlobInfo> Seal(std::string_view expected_sha256) override {
     if (finished_) return FailedPreconditionError("blob writer is already committed or aborted");
-    if (!sealed_) {
-      info_ = BlobInfo{.sha256 = HexEncode(hasher_.Finish()), .size = size_};
-      sealed_ = true;
-    }
-    Status status = CheckExpectedSha256(expected_sha256, info_.sha256);
-    if (!status.ok()) {
-      Abort();
-      return status;
-    }
-    return info_;
+    auto info = digest_.Seal(expected_sha256);
+    if (!info.ok()) Abort();
+    return info;
   }
 
   Result<BlobInfo> Commit(std::string_view expected_sha256) override {
@@ -271,11 +263,8 @@ class S3BlobWriter final : public BlobWriter {
   std::string marker_key_;
   size_t part_size_;
   std::string buffer_;
-  Sha256Hasher hasher_;
-  int64_t size_ = 0;
+  BlobDigest digest_;
   bool finished_ = false;
-  bool sealed_ = false;
-  BlobInfo info_;                   // once sealed_
   std::string upload_id_;           // of a multipart upload started and not completed/aborted
   std::vector<std::string> etags_;  // of the parts sent, in order
   bool marker_exists_ = false;

@@ -14,12 +14,12 @@ struct GroupCommitWriter::Pending {
 };
 
 GroupCommitWriter::GroupCommitWriter(std::unique_ptr<SqliteDatabase> db, RollbackHook on_rollback,
-                                     CommitHook on_commit)
+                                     CommitHook on_commit, std::string thread_name)
     : db_(std::move(db)),
       on_rollback_(std::move(on_rollback)),
       on_commit_(std::move(on_commit)),
-      thread_([this] {
-        SetThreadName("argus-writer");
+      thread_([this, name = std::move(thread_name)] {
+        SetThreadName(name);
         Loop();
       }) {}
 

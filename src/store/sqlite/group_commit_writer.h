@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -42,9 +43,10 @@ class GroupCommitWriter {
 
   static constexpr size_t kMaxBatch = 512;
 
-  /// Takes ownership of `db` and starts the writer thread.
+  /// Takes ownership of `db` and starts the writer thread, named `thread_name` (at most 15
+  /// characters).
   GroupCommitWriter(std::unique_ptr<SqliteDatabase> db, RollbackHook on_rollback,
-                    CommitHook on_commit = nullptr);
+                    CommitHook on_commit = nullptr, std::string thread_name = "argus-writer");
   ~GroupCommitWriter();
   GroupCommitWriter(const GroupCommitWriter&) = delete;
   GroupCommitWriter& operator=(const GroupCommitWriter&) = delete;

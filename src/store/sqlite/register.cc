@@ -1,5 +1,6 @@
 #include "store/sqlite/register.h"
 
+#include "store/sqlite/sqlite_blob_store.h"
 #include "store/sqlite/sqlite_event_log.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 #include "store/sqlite/sqlite_task_queue.h"
@@ -14,6 +15,8 @@ Status RegisterSqliteStores(StoreRegistry& registry) {
       "sqlite", {.durable = true, .multi_process = false}, &SqliteEventLog::Create));
   ARGUS_RETURN_IF_ERROR(registry.task_queue.Register(
       "sqlite", {.durable = true, .multi_process = false}, &SqliteTaskQueue::Create));
+  ARGUS_RETURN_IF_ERROR(
+      registry.blobs.Register("sqlite", SqliteBlobStore::Capabilities(), &SqliteBlobStore::Create));
   return registry.webhooks.Register("sqlite", {.durable = true, .multi_process = false},
                                     &SqliteWebhookStore::Create);
 }
