@@ -14,6 +14,7 @@
 #include "api/task_waiter.h"
 #include "core/config.h"
 #include "core/json_schema.h"
+#include "core/media_type.h"
 #include "core/metrics.h"
 #include "store/blob_store.h"
 #include "store/event_bus.h"
@@ -58,6 +59,7 @@ struct ApiDeps {
   store::BlobStore* blobs = nullptr;
   int64_t max_object_bytes = 0;       ///< server-wide object size limit (0: none)
   size_t max_metadata_bytes = 16384;  ///< an object's user metadata, as JSON text
+  SniffOptions sniff;                 ///< how objects' media types are sniffed
   double upload_expire_s = 86400;     ///< a resumable upload left unfinished this long goes
   /// Sync sources by type ("folder", "s3"); null: no /v1/buckets/{b}/syncs routes.
   const store::ObjectSourceRegistry* sources = nullptr;

@@ -109,6 +109,9 @@ constexpr ConfigKey kKeys[] = {
     {"objects.max_object_bytes", T::kInt, "5368709120",
      "largest object accepted (a bucket may set a lower limit); 0: no limit"},
     {"objects.max_metadata_bytes", T::kInt, "16384", "largest user metadata of an object (JSON)"},
+    {"objects.sniff_unknown_binary", T::kBool, "false",
+     "binary content matching none of Argus's signatures is also shown to libmagic (0.3-0.4 ms "
+     "of CPU each, for rare formats) instead of being application/octet-stream at once"},
     {"uploads.expire_s", T::kDouble, "86400",
      "a resumable upload not completed within this many seconds is deleted with its parts"},
     {"models.dir", T::kString, "\"\"",

@@ -2,8 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
+#include <random>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace argus {
 namespace {
@@ -18,6 +22,58 @@ TEST(MediaTypeTest, SniffsFromTheBytes) {
   EXPECT_EQ(SniffMediaType(""), "application/octet-stream");
   EXPECT_EQ(SniffMediaType(std::string("\x00\x01\x02\x03\xfe\xff\x10\x80", 8)),
             "application/octet-stream");
+}
+
+// The first kSniffBytes of a file ("" when it cannot be read).
+std::string Head(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(kSniffBytes, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(in.gcount()));
+  return head;
+}
+
+// The signature table and the choice of what to ask libmagic must never change an answer on real
+// files: every file of the packages' media and examples (images, video, fonts, archives, text,
+// source code; opencv-doc and libdlib19.1, which scripts/setup.sh installs) and of tests/data gets
+// the type libmagic alone gives it.
+TEST(MediaTypeTest, AgreesWithLibmagicOnEveryPackagedFile) {
+  int files = 0, by_table_or_octet = 0;
+  for (const char* root : {"/usr/share/doc/opencv-doc/examples", "/usr/share/doc/libdlib19.1",
+                           ARGUS_SOURCE_DIR "/tests/data"}) {
+    ASSERT_TRUE(std::filesystem::is_directory(root)) << root;
+    for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+      if (!entry.is_regular_file()) continue;
+      std::string head = Head(entry.path());
+      if (head.empty()) continue;
+      ++files;
+      std::string libmagic = LibmagicMediaType(head);
+      EXPECT_EQ(SniffMediaType(head), libmagic) << entry.path();
+      EXPECT_EQ(SniffMediaType(head, {.libmagic_for_unknown_binary = true}), libmagic)
+          << entry.path();
+      by_table_or_octet += libmagic.starts_with("image/") || libmagic.starts_with("video/");
+    }
+  }
+  EXPECT_GT(files, 700);
+  EXPECT_GT(by_table_or_octet, 150);  // the examples' photos and videos are among them
+}
+
+TEST(MediaTypeTest, UnknownBinaryIsOctetStreamWithoutAskingUnlessTold) {
+  std::mt19937 rng(7);
+  std::string random(10240, '\0');
+  for (char& c : random) c = static_cast<char>(rng());
+  random[0] = 0x01;  // no signature of the table or of the libmagic list starts with it
+  EXPECT_EQ(SniffMediaType(random), "application/octet-stream");
+  // An ELF header is not in the table: libmagic names it.
+  std::string elf(
+      "\x7F"
+      "ELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0\x3E\0",
+      20);
+  elf.append(std::string(200, '\0'));
+  EXPECT_NE(SniffMediaType(elf), "application/octet-stream");
+  EXPECT_EQ(SniffMediaType(elf), LibmagicMediaType(elf));
+  // Text goes to libmagic, which tells JSON from plain text.
+  EXPECT_EQ(SniffMediaType("{\"a\": [1, 2, 3], \"b\": {\"c\": null}}\n"), "application/json");
 }
 
 TEST(MediaTypeTest, WorksFromManyThreads) {

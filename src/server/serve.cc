@@ -307,6 +307,7 @@ int RunServe(const Config& config) {
   ingest.blobs = blobs->get();
   ingest.max_object_bytes = max_object_bytes;
   ingest.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
+  ingest.sniff.libmagic_for_unknown_binary = config.GetBool("objects.sniff_unknown_binary");
   engine::SyncRunOptions sync_options;
   sync_options.stable_s = config.GetDouble("syncs.stable_s");
   sync_options.allowed_roots = SyncRoots(config);
@@ -380,6 +381,7 @@ int RunServe(const Config& config) {
   deps.blobs = blobs->get();
   deps.max_object_bytes = max_object_bytes;
   deps.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
+  deps.sniff = ingest.sniff;
   deps.upload_expire_s = config.GetDouble("uploads.expire_s");
   deps.sources = &registry.sources;
   deps.sync_allowed_roots = sync_options.allowed_roots;

@@ -96,7 +96,7 @@ Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& inco
     incoming.Abort();
     return meta_ok;
   }
-  std::string media_type = SniffMediaType(incoming.head());
+  std::string media_type = SniffMediaType(incoming.head(), ctx.sniff);
   if (!bucket.allowed_media_types.empty() &&
       std::none_of(bucket.allowed_media_types.begin(), bucket.allowed_media_types.end(),
                    [&](const std::string& p) { return MediaTypeMatches(p, media_type); })) {

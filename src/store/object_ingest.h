@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/json.h"
+#include "core/media_type.h"
 #include "core/result.h"
 #include "store/blob_store.h"
 #include "store/event_payloads.h"
@@ -35,6 +36,7 @@ struct IngestContext {
   const Clock* clock = &SystemClock::Get();
   int64_t max_object_bytes = 0;  ///< the server's limit (0: none)
   size_t max_metadata_bytes = 16384;
+  SniffOptions sniff;  ///< how media types are sniffed
 };
 
 /// The bytes of one object on their way in: a blob writer, the size limit, and the first bytes

@@ -62,6 +62,7 @@ store::IngestContext IngestContextOf(const ApiDeps& deps) {
   ic.clock = deps.clock;
   ic.max_object_bytes = deps.max_object_bytes;
   ic.max_metadata_bytes = deps.max_metadata_bytes;
+  ic.sniff = deps.sniff;
   return ic;
 }
 
