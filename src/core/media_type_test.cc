@@ -38,7 +38,7 @@ std::string Head(const std::filesystem::path& path) {
 // source code; opencv-doc and libdlib19.1, which scripts/setup.sh installs) and of tests/data gets
 // the type libmagic alone gives it.
 TEST(MediaTypeTest, AgreesWithLibmagicOnEveryPackagedFile) {
-  int files = 0, by_table_or_octet = 0;
+  int files = 0, images_and_videos = 0;
   for (const char* root : {"/usr/share/doc/opencv-doc/examples", "/usr/share/doc/libdlib19.1",
                            ARGUS_SOURCE_DIR "/tests/data"}) {
     ASSERT_TRUE(std::filesystem::is_directory(root)) << root;
@@ -51,11 +51,11 @@ TEST(MediaTypeTest, AgreesWithLibmagicOnEveryPackagedFile) {
       EXPECT_EQ(SniffMediaType(head), libmagic) << entry.path();
       EXPECT_EQ(SniffMediaType(head, {.libmagic_for_unknown_binary = true}), libmagic)
           << entry.path();
-      by_table_or_octet += libmagic.starts_with("image/") || libmagic.starts_with("video/");
+      images_and_videos += libmagic.starts_with("image/") || libmagic.starts_with("video/");
     }
   }
   EXPECT_GT(files, 700);
-  EXPECT_GT(by_table_or_octet, 150);  // the examples' photos and videos are among them
+  EXPECT_GT(images_and_videos, 150);  // the examples' photos and videos are among them
 }
 
 TEST(MediaTypeTest, UnknownBinaryIsOctetStreamWithoutAskingUnlessTold) {
