@@ -3,6 +3,14 @@
 //     The cpu queue is paused and a webhook takes task.created: <n> tasks submitted in batches
 //     of 1000 become <n> deliveries and nothing else runs. Prints
 //     "deliveries <n> <seconds first..last delivery> <deliveries/s> <requests> <log_succeeded>".
+//   node driver.js outbox <argus-url> <key> <receiver-url> <n>
+//     Against a server with webhooks.dispatch false: a webhook takes task.created and <n> tasks
+//     are submitted to the paused cpu queue; their events wait in the outbox. Prints
+//     "outbox <webhook id>".
+//   node driver.js catchup <argus-url> <key> <receiver-url> <n> <webhook id>
+//     Against the same data directory served again with dispatch on (the receiver reset before
+//     it started): waits until the receiver has <n> distinct webhook-ids. Prints
+//     "catchup <n> <seconds first..last delivery> <deliveries/s> <requests> <log_succeeded>".
 //   node driver.js e2e <argus-url> <key> <receiver-url> <n>
 //     A webhook and a WebSocket subscriber take task.succeeded; <n> no-op tasks are submitted
 //     and the clock stops once the receiver has every task's webhook-id and the WebSocket every
@@ -13,7 +21,7 @@ const crypto = require('crypto');
 const http = require('http');
 const net = require('net');
 
-const [mode, argusUrl, key, receiverUrl, nText] = process.argv.slice(2);
+const [mode, argusUrl, key, receiverUrl, nText, hookArg] = process.argv.slice(2);
 const n = Number(nText);
 const agent = new http.Agent({keepAlive: true, maxSockets: 4});
 const namespace = 'bench';
@@ -140,11 +148,25 @@ async function waitUntil(done, what) {
 }
 
 async function main() {
+  if (mode === 'catchup') {
+    let s;
+    await waitUntil(async () => (s = await stats()).distinct >= n, 'catch-up deliveries');
+    const seconds = (s.last_ms - s.first_ms) / 1000;
+    const logged = await succeededInLogSettled(hookArg, n);
+    console.log(`catchup ${n} ${seconds.toFixed(3)} ${(n / seconds).toFixed(0)} ${s.requests} ` +
+                `${logged}`);
+    agent.destroy();
+    process.exit(0);
+  }
   await api('POST', '/v1/namespaces', {name: namespace});
   await call('POST', receiverUrl + '/reset');
-  const events = mode === 'deliveries' ? ['task.created'] : ['task.succeeded'];
+  const events = mode === 'e2e' ? ['task.succeeded'] : ['task.created'];
   const hook = (await api('POST', '/v1/webhooks', {url: receiverUrl + '/hook', events})).id;
-  if (mode === 'deliveries') {
+  if (mode === 'outbox') {
+    await api('POST', '/v1/queues/cpu/pause');
+    await submit(n);
+    console.log(`outbox ${hook}`);
+  } else if (mode === 'deliveries') {
     await api('POST', '/v1/queues/cpu/pause');
     const submitStart = Date.now();
     await submit(n);

@@ -163,6 +163,9 @@ constexpr ConfigKey kKeys[] = {
      "the receiver answers fast, shrinks on failures and slow answers)"},
     {"webhooks.disable_after_failures", T::kInt, "100",
      "a webhook is disabled after this many failed attempts in a row (0: never)"},
+    {"webhooks.dispatch", T::kBool, "true",
+     "deliver webhooks from this process; false holds every event in the outbox (deliveries are "
+     "made from it once a process with true runs)"},
     {"webhooks.retention_s", T::kDouble, "604800",
      "finished deliveries and their attempt log are purged after this many seconds"},
     {"docs.assets_dir", T::kString, "\"\"",

@@ -294,7 +294,11 @@ int RunServe(const Config& config) {
   engine::WebhookDispatcher dispatcher(events->get(), bus->get(), webhook_store->get(),
                                        std::move(*sender), *dispatcher_options, &SystemClock::Get(),
                                        &metrics);
-  dispatcher.Start();
+  if (config.GetBool("webhooks.dispatch")) {
+    dispatcher.Start();
+  } else {
+    log::Warn("webhooks.dispatch is false: no webhook is delivered; events wait in the outbox");
+  }
 
   engine::BlobCollector collector(blobs->get(), metadata->get(),
                                   {.grace_s = config.GetDouble("blobs.gc_grace_s"),

@@ -165,6 +165,13 @@ class WebhookStore {
   /// its last call at once.
   virtual Result<std::vector<std::string>> RecordAttempts(const std::vector<AttemptResult>& results,
                                                           int disable_after_failures) = 0;
+  /// AddDeliveries(deliveries, cursor), then RecordAttempts(results, disable_after_failures), in
+  /// one transaction: the outcome of those two calls made in that order, or nothing of either.
+  /// For the dispatcher, whose attempts often end before the row of their delivery is written: a
+  /// backend may store such a delivery once, finished.
+  virtual Result<std::vector<std::string>> AddDeliveriesAndRecordAttempts(
+      const std::vector<WebhookDelivery>& deliveries, int64_t cursor,
+      const std::vector<AttemptResult>& results, int disable_after_failures) = 0;
 
   /// Deliveries of one webhook, newest first, optionally only one status. Here
   /// page.after_id is an upper bound: a page holds deliveries with ids below it, and

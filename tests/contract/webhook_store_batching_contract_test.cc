@@ -1,8 +1,8 @@
 // WebhookStore conformance, part 2: what the dispatcher's speed rests on. Leases per webhook
 // (each window asks for its own, whatever another's backlog), deliveries added already leased
 // (sent at once, made again only after their lease), and attempts recorded in batches that act as
-// one call per result. The fixture is webhook_store_contract_test.h; the suite is instantiated in
-// webhook_store_contract_test.cc.
+// one call per result, and additions with results in one call. The fixture is
+// webhook_store_contract_test.h; the suite is instantiated in webhook_store_contract_test.cc.
 
 #include <gmock/gmock.h>
 
@@ -149,6 +149,117 @@ TEST_P(WebhookStoreContractTest, ALargeBatchRecordsEveryAttempt) {
     ASSERT_EQ(attempts.size(), 1u);
     EXPECT_EQ(attempts[0].status_code, 204);
   }
+}
+
+// What the dispatcher does when attempts end before their deliveries are stored: one call adds
+// and records. Each webhook gets the same deliveries and results, one through two calls, one
+// through the single call; everything stored must come out the same.
+TEST_P(WebhookStoreContractTest, AddingAndRecordingInOneCallActsAsTheTwoCalls) {
+  struct Run {
+    Webhook w;
+    WebhookDelivery older, sent, retried, last_try, waiting;
+    std::vector<WebhookDelivery> added;
+    std::vector<AttemptResult> results;
+  };
+  const TimestampUs lease_end = Now() + 60 * kSecondUs;
+  const TimestampUs retry_at = Now() + 5 * kSecondUs;
+  auto prepare = [&] {
+    Run r;
+    r.w = MustCreate();
+    r.older = MustAddOne(r.w);  // stored and leased before
+    EXPECT_EQ(MustLease({.now = Now(), .per_webhook = {{r.w.id, 1}}}).size(), 1u);
+    for (WebhookDelivery* d : {&r.sent, &r.retried, &r.last_try}) {
+      *d = MakeDelivery(r.w, lease_end);
+      d->attempts = 1;  // leased from birth
+    }
+    r.last_try.max_attempts = 1;
+    r.waiting = MakeDelivery(r.w);  // to be leased later: no result
+    r.added = {r.sent, r.retried, r.last_try, r.waiting};
+    // Two failures in a row at the end: with disable_after_failures 2 the webhook is disabled.
+    r.results = {Success(r.older.id), Success(r.sent.id), Failure(r.retried.id, retry_at),
+                 Failure(r.last_try.id, retry_at)};
+    return r;
+  };
+  Run two = prepare();
+  Run one = prepare();
+  clock_.AdvanceUs(kSecondUs);
+  for (AttemptResult* a : {&two.results[0], &two.results[1], &two.results[2], &two.results[3],
+                           &one.results[0], &one.results[1], &one.results[2], &one.results[3]}) {
+    a->at = Now();
+  }
+  MustAdd(two.added);
+  EXPECT_THAT(MustRecord(two.results, 2), ElementsAre(two.w.id));
+  auto disabled = store_->AddDeliveriesAndRecordAttempts(one.added, 77, one.results, 2);
+  ASSERT_TRUE(disabled.ok()) << disabled.status().ToString();
+  EXPECT_THAT(*disabled, ElementsAre(one.w.id));
+  EXPECT_EQ(store_->DispatchCursor().value_or(0), 77);
+
+  EXPECT_FALSE(MustGet(one.w).enabled);
+  EXPECT_EQ(MustGet(one.w).consecutive_failures, MustGet(two.w).consecutive_failures);
+  // Each run's older and waiting deliveries were made (and the older one leased) at their own
+  // times: theirs are compared from their creation; the others' are the same instants.
+  struct Pair {
+    WebhookDelivery a, b;
+    bool from_creation;
+  };
+  const std::vector<Pair> pairs = {{two.older, one.older, true},
+                                   {two.sent, one.sent, false},
+                                   {two.retried, one.retried, false},
+                                   {two.last_try, one.last_try, false},
+                                   {two.waiting, one.waiting, true}};
+  for (const auto& [a, b, from_creation] : pairs) {
+    WebhookDelivery x = MustGetDelivery(two.w, a.id);
+    WebhookDelivery y = MustGetDelivery(one.w, b.id);
+    const TimestampUs x0 = from_creation ? a.created_at : 0;
+    const TimestampUs y0 = from_creation ? b.created_at : 0;
+    EXPECT_EQ(x.status, y.status) << b.id;
+    EXPECT_EQ(x.attempts, y.attempts) << b.id;
+    EXPECT_EQ(x.next_attempt_at - x0, y.next_attempt_at - y0) << b.id;
+    EXPECT_EQ(x.last_status_code, y.last_status_code) << b.id;
+    EXPECT_EQ(x.last_error, y.last_error) << b.id;
+    EXPECT_EQ(x.last_latency_ms, y.last_latency_ms) << b.id;
+    EXPECT_EQ(x.updated_at - (a.id == two.waiting.id ? x0 : 0),
+              y.updated_at - (b.id == one.waiting.id ? y0 : 0))
+        << b.id;
+    std::vector<DeliveryAttempt> xa = MustListAttempts(a.id);
+    std::vector<DeliveryAttempt> ya = MustListAttempts(b.id);
+    ASSERT_EQ(xa.size(), ya.size()) << b.id;
+    for (size_t i = 0; i < xa.size(); ++i) {
+      EXPECT_EQ(xa[i].attempt, ya[i].attempt) << b.id;
+      EXPECT_EQ(xa[i].at, ya[i].at) << b.id;
+      EXPECT_EQ(xa[i].status_code, ya[i].status_code) << b.id;
+      EXPECT_EQ(xa[i].error, ya[i].error) << b.id;
+    }
+  }
+  // The outcomes themselves, so that two equally wrong paths cannot pass.
+  EXPECT_EQ(MustGetDelivery(one.w, one.sent.id).status, DeliveryStatus::kSucceeded);
+  EXPECT_EQ(MustGetDelivery(one.w, one.older.id).status, DeliveryStatus::kSucceeded);
+  WebhookDelivery retried = MustGetDelivery(one.w, one.retried.id);
+  EXPECT_EQ(retried.status, DeliveryStatus::kPending);
+  EXPECT_EQ(retried.next_attempt_at, retry_at);
+  EXPECT_EQ(retried.last_error, "HTTP 503");
+  EXPECT_EQ(MustGetDelivery(one.w, one.last_try.id).status, DeliveryStatus::kFailed);
+  EXPECT_EQ(MustGetDelivery(one.w, one.waiting.id).status, DeliveryStatus::kPending);
+  EXPECT_THAT(MustListAttempts(one.waiting.id), IsEmpty());
+  ASSERT_EQ(MustListAttempts(one.sent.id).size(), 1u);
+  EXPECT_EQ(MustListAttempts(one.sent.id)[0].attempt, 1);
+}
+
+TEST_P(WebhookStoreContractTest, AddingAndRecordingInOneCallDropsWhatAGoneWebhookHad) {
+  Webhook w = MustCreate();
+  Webhook gone = MustCreate();
+  WebhookDelivery kept = MakeDelivery(w, Now() + 60 * kSecondUs);
+  kept.attempts = 1;
+  WebhookDelivery dropped = MakeDelivery(gone, Now() + 60 * kSecondUs);
+  dropped.attempts = 1;
+  ASSERT_TRUE(store_->DeleteWebhook(gone.namespace_id, gone.id).ok());
+  auto disabled = store_->AddDeliveriesAndRecordAttempts(
+      {kept, dropped}, 5, {Failure(dropped.id, Now()), Success(kept.id)}, 1);
+  ASSERT_TRUE(disabled.ok()) << disabled.status().ToString();
+  EXPECT_THAT(*disabled, IsEmpty());
+  EXPECT_EQ(MustGetDelivery(w, kept.id).status, DeliveryStatus::kSucceeded);
+  EXPECT_THAT(MustListAttempts(dropped.id), IsEmpty());
+  EXPECT_EQ(store_->DispatchCursor().value_or(0), 5);
 }
 
 }  // namespace

@@ -77,6 +77,20 @@ class FaultInjectingWebhookStore final : public WebhookStore {
     ARGUS_INJECT_FAULT(plan_, "RecordAttempts");
     return base_->RecordAttempts(results, disable_after_failures);
   }
+  /// Fails or delays as "AddDeliveries" when it adds any, then as "RecordAttempts" when it records
+  /// any: a plan written for the two calls holds when the dispatcher merges them.
+  Result<std::vector<std::string>> AddDeliveriesAndRecordAttempts(
+      const std::vector<WebhookDelivery>& deliveries, int64_t cursor,
+      const std::vector<AttemptResult>& results, int disable_after_failures) override {
+    if (!deliveries.empty()) {
+      ARGUS_INJECT_FAULT(plan_, "AddDeliveries");
+    }
+    if (!results.empty()) {
+      ARGUS_INJECT_FAULT(plan_, "RecordAttempts");
+    }
+    return base_->AddDeliveriesAndRecordAttempts(deliveries, cursor, results,
+                                                 disable_after_failures);
+  }
   Result<Page<WebhookDelivery>> ListDeliveries(std::string_view namespace_id,
                                                std::string_view webhook_id,
                                                std::optional<DeliveryStatus> status,

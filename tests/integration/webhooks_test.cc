@@ -10,6 +10,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -362,6 +363,31 @@ TEST_F(WebhooksTest, PendingDeliveriesSurviveKill9) {
   EXPECT_EQ(log[1]["id"], log[0]["id"]);
   EXPECT_EQ(log[1]["status"], 200);
   WaitForDelivery(w["id"], [](const Json& d) { return d["status"] == "succeeded"; });
+  server_.reset();
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(WebhooksTest, EventsWaitInTheOutboxWhileDispatchIsOff) {
+  std::string dir = NewTempDir("data");
+  ASSERT_NO_FATAL_FAILURE(StartServer({"ARGUS_WEBHOOKS_DISPATCH=false"}, dir));
+  Json w = Subscribe(receiver_.url(), {"task.succeeded"});
+  std::set<std::string> tasks;
+  for (int i = 0; i < 3; ++i) tasks.insert(RunTask());
+  std::this_thread::sleep_for(500ms);
+  EXPECT_TRUE(receiver_.Log().empty()) << "delivered while webhooks.dispatch was false";
+  EXPECT_TRUE(Call("GET", "/v1/webhooks/" + w["id"].get<std::string>() + "/deliveries")
+                  .json()["items"]
+                  .empty());
+  server_->Stop();
+  server_.reset();
+  ASSERT_NO_FATAL_FAILURE(StartServer({}, dir, /*fresh=*/false));
+  auto log = receiver_.WaitFor(3);
+  ASSERT_EQ(log.size(), 3u);
+  std::set<std::string> delivered;
+  for (const Json& entry : log) {
+    delivered.insert(Json::parse(entry["body"].get<std::string>())["data"]["id"]);
+  }
+  EXPECT_EQ(delivered, tasks);
   server_.reset();
   std::filesystem::remove_all(dir);
 }

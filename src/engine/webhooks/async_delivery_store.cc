@@ -106,10 +106,8 @@ void AsyncDeliveryStore::Loop() {
       return std::holds_alternative<Add>(j) || std::holds_alternative<Record>(j);
     });
     for (size_t i = 0; i < jobs.size();) {
-      if (std::holds_alternative<Add>(jobs[i])) {
-        i = RunAdds(jobs, i);
-      } else if (std::holds_alternative<Record>(jobs[i])) {
-        i = RunRecords(jobs, i);
+      if (std::holds_alternative<Add>(jobs[i]) || std::holds_alternative<Record>(jobs[i])) {
+        i = RunWrites(jobs, i);
       } else if (auto* lease = std::get_if<store::LeaseDeliveriesRequest>(&jobs[i])) {
         // A lease queued by a dispatcher that is stopping would only hold deliveries nobody
         // sends until the lease passes.
@@ -133,7 +131,7 @@ void AsyncDeliveryStore::Loop() {
   }
 }
 
-size_t AsyncDeliveryStore::RunAdds(std::vector<Job>& jobs, size_t i) {
+size_t AsyncDeliveryStore::RunWrites(std::vector<Job>& jobs, size_t i) {
   std::vector<store::WebhookDelivery> deliveries;
   int64_t cursor = -1;
   size_t end = i;
@@ -147,18 +145,39 @@ size_t AsyncDeliveryStore::RunAdds(std::vector<Job>& jobs, size_t i) {
     }
     cursor = std::max(cursor, add.cursor);
   }
+  const bool adding = end > i;
+  std::vector<store::AttemptResult> attempts;
+  for (; end < jobs.size() && std::holds_alternative<Record>(jobs[end]); ++end) {
+    Record& r = std::get<Record>(jobs[end]);
+    attempts.insert(attempts.end(), std::make_move_iterator(r.attempts.begin()),
+                    std::make_move_iterator(r.attempts.end()));
+  }
   bool failed_before;
   {
     std::lock_guard lock(mu_);
     failed_before = adds_failed_;
   }
-  // After a failed add, the ones queued behind it would move the cursor past its events.
-  Status s = failed_before ? OkStatus() : store_->AddDeliveries(deliveries, cursor);
+  // After a failed add, the ones queued behind it would move the cursor past its events: they
+  // are dropped. Additions and attempt results are one store call when both are queued (most
+  // attempts end before the row of their delivery is written).
+  const bool add = adding && !failed_before;
+  Status s;
+  Result<std::vector<std::string>> disabled = std::vector<std::string>();
+  if (add && !attempts.empty()) {
+    disabled = store_->AddDeliveriesAndRecordAttempts(deliveries, cursor, attempts,
+                                                      disable_after_failures_);
+    s = disabled.status();
+  } else if (add) {
+    s = store_->AddDeliveries(deliveries, cursor);
+  } else if (!attempts.empty()) {
+    disabled = store_->RecordAttempts(attempts, disable_after_failures_);
+  }
+  bool wake = add;
   {
     std::lock_guard lock(mu_);
     queued_deliveries_ -= deliveries.size();
-    if (failed_before) {
-      // Dropped: the dispatcher reads these events again once it has seen the failure.
+    if (!add) {
+      // Dropped (or none): the dispatcher reads those events again once it has seen the failure.
     } else if (s.ok()) {
       report_.committed_cursor = std::max(report_.committed_cursor, cursor);
       for (const store::WebhookDelivery& d : deliveries) {
@@ -174,34 +193,17 @@ size_t AsyncDeliveryStore::RunAdds(std::vector<Job>& jobs, size_t i) {
       adds_failed_ = true;
       report_.adds_failed = true;
     }
-  }
-  if (!failed_before) wake_();
-  return end;
-}
-
-size_t AsyncDeliveryStore::RunRecords(std::vector<Job>& jobs, size_t i) {
-  std::vector<store::AttemptResult> attempts;
-  size_t end = i;
-  for (; end < jobs.size() && std::holds_alternative<Record>(jobs[end]); ++end) {
-    Record& r = std::get<Record>(jobs[end]);
-    attempts.insert(attempts.end(), std::make_move_iterator(r.attempts.begin()),
-                    std::make_move_iterator(r.attempts.end()));
-  }
-  auto disabled = store_->RecordAttempts(attempts, disable_after_failures_);
-  bool report = true;
-  {
-    std::lock_guard lock(mu_);
     if (!disabled.ok()) {
       log::Warn("webhooks: cannot record attempts (they are made again after their lease)",
                 {{"attempts", attempts.size()}, {"error", disabled.status().ToString()}});
       report_.unrecorded_attempts += attempts.size();
+      wake = true;
     } else if (!disabled->empty()) {
       report_.disabled.insert(report_.disabled.end(), disabled->begin(), disabled->end());
-    } else {
-      report = false;
+      wake = true;
     }
   }
-  if (report) wake_();
+  if (wake) wake_();
   return end;
 }
 

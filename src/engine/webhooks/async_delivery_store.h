@@ -51,10 +51,11 @@ struct DeliveryStoreReport {
 /// dispatcher thread never waits for the database while attempts are in flight: new deliveries
 /// with the cursor (AddDeliveries), leases, attempt results (RecordAttempts) and purges run in
 /// the order they were queued, so a lease sees every delivery added before it and an attempt is
-/// recorded after its delivery is stored. Consecutive AddDeliveries calls are merged into one
-/// store call (one transaction), as are consecutive RecordAttempts calls: under load a store call
-/// carries whatever queued up while the previous one ran. Outcomes are collected for Take(), and
-/// `wake` (which must not block) is called after each store call that produced one.
+/// recorded after its delivery is stored. The AddDeliveries and RecordAttempts calls queued while
+/// the previous store call ran are merged into one (one transaction, additions first): under load
+/// an attempt often ends before its delivery is stored, and then the delivery is written once.
+/// Outcomes are collected for Take(), and `wake` (which must not block) is called after each
+/// store call that produced one.
 ///
 /// Thread-safe. `store` is borrowed and outlives this object. The destructor finishes every
 /// queued AddDeliveries, RecordAttempts and Purge, answers queued leases without leasing, and
@@ -100,9 +101,9 @@ class AsyncDeliveryStore {
   using Job = std::variant<Add, store::LeaseDeliveriesRequest, Record, PurgeBefore>;
 
   void Loop();
-  // Runs the jobs of `jobs` from `i` on that merge with it; returns the index after them.
-  size_t RunAdds(std::vector<Job>& jobs, size_t i);
-  size_t RunRecords(std::vector<Job>& jobs, size_t i);
+  // Runs the Add jobs of `jobs` from `i` on, and the Record jobs after them, in one store call;
+  // returns the index after them.
+  size_t RunWrites(std::vector<Job>& jobs, size_t i);
   DeliveryStoreReport::Lease RunLease(const store::LeaseDeliveriesRequest& request);
 
   store::WebhookStore* const store_;

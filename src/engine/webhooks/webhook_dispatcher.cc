@@ -285,6 +285,10 @@ int WebhookDispatcher::Room(const Target& t) const {
   return std::min(own, all);
 }
 
+bool WebhookDispatcher::LeasedFromBirth(const Target& t, TimestampUs now) const {
+  return t.due_at > now && t.leasing == 0 && Room(t) > 0;
+}
+
 void WebhookDispatcher::Pump(TimestampUs now) {
   // Sent only while its lease has room for a whole attempt; older ones are left to the lease
   // passing (and count the attempt the lease took). Only a receiver that slows down sharply
@@ -374,12 +378,13 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
           takers.push_back(t);
         }
       }
-      // The event stays in the outbox while a webhook that takes it has no room, nothing
-      // older waiting in the store, and has been full for less than kMaxHoldUs: a receiver that
-      // keeps up gets every delivery leased from birth, never stored to be leased later, and a
-      // slow one cannot hold the others back for long.
+      // The event stays in the outbox while a webhook that takes it cannot have it leased from
+      // birth (no room, a lease in progress, or deliveries that may be due in the store: at
+      // start, after a failure or a change, until a lease has looked), for less than
+      // kMaxHoldUs: a receiver that keeps up gets every delivery leased from birth, never stored
+      // to be leased later, and a slow one cannot hold the others back for long.
       for (Target* t : takers) {
-        if (t->due_at > now && t->leasing == 0 && Room(*t) <= 0) {
+        if (!LeasedFromBirth(*t, now)) {
           if (t->full_since == 0) t->full_since = now;
           if (now - t->full_since < kMaxHoldUs) fanout_paused_ = true;
         } else {
@@ -412,7 +417,7 @@ Status WebhookDispatcher::FanOut(TimestampUs now) {
         d.created_at = d.updated_at = now;
         // Leased at once (sent now or soon from memory) when its webhook has room for it and
         // nothing older waits in the store (which goes first, in due order, through leases).
-        if (t->due_at > now && t->leasing == 0 && Room(*t) > 0) {
+        if (LeasedFromBirth(*t, now)) {
           d.attempts = 1;
           d.next_attempt_at = now + LeaseUs();
           t->ready.push_back(

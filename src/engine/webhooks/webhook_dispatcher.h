@@ -124,6 +124,9 @@ class WebhookDispatcher {
   void Pump(TimestampUs now);
   // How many more deliveries `target` may hold leased (in flight, ready or being leased).
   int Room(const Target& target) const;
+  // Whether a new delivery for `target` is stored leased and sent from memory: it has room and
+  // nothing older may be due in the store.
+  bool LeasedFromBirth(const Target& target, TimestampUs now) const;
   void Send(Target& target, const store::WebhookDelivery& delivery, std::string url,
             const std::string& secret, const std::string& previous_secret, TimestampUs now);
   void Record(std::vector<OutboundResult> results);

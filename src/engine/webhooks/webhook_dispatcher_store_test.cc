@@ -165,6 +165,21 @@ TEST_F(DispatcherStoreTest, EveryEventGetsOneDeliveryWhenStoringDeliveriesFailsF
   EXPECT_EQ(*cursor, last);
 }
 
+TEST_F(DispatcherStoreTest, ABacklogInTheOutboxAtStartIsSentFromBirthNotThroughLeases) {
+  // Events that waited in the outbox (a restart, webhooks.dispatch off) are fanned out once the
+  // start-up lease found nothing older in the store: each delivery is stored leased and sent
+  // from memory, not stored to be leased back (which took a lease call per window).
+  KeepAliveReceiver receiver;
+  store::Webhook hook = CreateWebhook(receiver.url());
+  AppendEvents(600);
+  StartDispatcher();
+
+  ASSERT_TRUE(WaitFor([&] { return Succeeded(hook.id) == 600; }))
+      << Succeeded(hook.id) << " of 600 deliveries succeeded";
+  EXPECT_LE(store_->plan().Calls("LeaseDeliveries"), 2);
+  EXPECT_EQ(receiver.ids().size(), 600u);
+}
+
 TEST_F(DispatcherStoreTest, AttemptsThatCannotBeRecordedAreMadeAgainAfterTheirLease) {
   KeepAliveReceiver receiver;
   store::Webhook hook = CreateWebhook(receiver.url());

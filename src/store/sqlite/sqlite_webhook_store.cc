@@ -9,21 +9,18 @@
 
 #include "core/json.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_delivery_rows.h"
 #include "store/sqlite/sqlite_metadata_store.h"
 #include "store/sqlite/store_file.h"
 
 namespace argus::store::sqlite {
 namespace {
 
-// Column lists as macros so each statement below is one constexpr literal (the SQL text is the
-// statement-cache key), without non-trivially-destructible globals.
+// Column lists as macros (more in sqlite_delivery_rows.h) so each statement below is one
+// constexpr literal (the SQL text is the statement-cache key).
 #define ARGUS_WEBHOOK_COLUMNS                                                     \
   "id, namespace_id, url, description, events, enabled, secret, previous_secret," \
   " previous_secret_expires_at, consecutive_failures, disabled_reason, created_at, updated_at"
-#define ARGUS_DELIVERY_COLUMNS                                                                   \
-  "id, webhook_id, namespace_id, event_id, event_type, payload, status, attempts, max_attempts," \
-  " next_attempt_at, last_status_code, last_error, last_latency_ms, created_at, updated_at"
-#define ARGUS_ATTEMPT_COLUMNS "delivery_id, attempt, at, status_code, latency_ms, error"
 
 constexpr std::string_view kInsertWebhook = "INSERT INTO webhooks(" ARGUS_WEBHOOK_COLUMNS
                                             ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -45,12 +42,6 @@ constexpr std::string_view kDeleteWebhook =
 constexpr std::string_view kDeleteNamespaceWebhooks = "DELETE FROM webhooks WHERE namespace_id = ?";
 
 constexpr std::string_view kSelectCursor = "SELECT seq FROM dispatch_cursor WHERE id = 1";
-constexpr std::string_view kUpdateCursor = "UPDATE dispatch_cursor SET seq = ? WHERE id = 1";
-// Inserts nothing when the webhook is gone, which is how AddDeliveries drops those deliveries.
-constexpr std::string_view kInsertDelivery =
-    "INSERT INTO webhook_deliveries(" ARGUS_DELIVERY_COLUMNS
-    ") SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15"
-    " WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?2)";
 
 #define ARGUS_LEASE_COLUMNS                                                            \
   "d.id, d.webhook_id, d.namespace_id, d.event_id, d.event_type, d.payload, d.status," \
@@ -77,34 +68,6 @@ constexpr std::string_view kNextDueOfWebhook =
 constexpr std::string_view kLeaseDelivery =
     "UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?, updated_at = ?"
     " WHERE id = ?";
-
-// A second report of the same attempt (a lease that expired while the first sender was still
-// waiting) replaces the row rather than failing the whole batch.
-constexpr std::string_view kInsertAttempt =
-    "INSERT INTO webhook_attempts(" ARGUS_ATTEMPT_COLUMNS
-    ") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(delivery_id, attempt) DO UPDATE SET"
-    " at = excluded.at, status_code = excluded.status_code, latency_ms = excluded.latency_ms,"
-    " error = excluded.error";
-// The outcome is decided in the statement (one per attempt, no read before it): succeeded, failed
-// when the attempt was the last allowed, else pending again until the retry.
-constexpr std::string_view kFinishAttempt =
-    "UPDATE webhook_deliveries SET"
-    " status = CASE WHEN ?1 THEN 'succeeded' WHEN attempts >= max_attempts THEN 'failed'"
-    " ELSE 'pending' END,"
-    " next_attempt_at = CASE WHEN NOT ?1 AND attempts < max_attempts THEN ?2"
-    " ELSE next_attempt_at END,"
-    " last_status_code = ?3, last_error = ?4, last_latency_ms = ?5, updated_at = ?6 WHERE id = ?7"
-    " RETURNING webhook_id, attempts";
-// A batch of successes only: most often nothing to change.
-constexpr std::string_view kWebhookSucceeded =
-    "UPDATE webhooks SET consecutive_failures = 0 WHERE id = ? AND consecutive_failures <> 0";
-constexpr std::string_view kWebhookFailureState =
-    "SELECT consecutive_failures, enabled FROM webhooks WHERE id = ?";
-constexpr std::string_view kSaveWebhookFailures =
-    "UPDATE webhooks SET consecutive_failures = ? WHERE id = ?";
-constexpr std::string_view kDisableWebhook =
-    "UPDATE webhooks SET consecutive_failures = ?, enabled = 0, disabled_reason = ?,"
-    " updated_at = ? WHERE id = ?";
 
 // Two spellings rather than `(? = '' OR id < ?)`, so the first page and later ones both seek
 // webhook_deliveries_by_webhook directly.
@@ -254,30 +217,6 @@ Status SaveWebhook(SqliteDatabase& db, const Webhook& w, std::string_view operat
   return stmt->Run();
 }
 
-Status InsertDelivery(SqliteDatabase& db, const WebhookDelivery& d) {
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kInsertDelivery, "add webhook deliveries"));
-  stmt->BindText(1, d.id);
-  stmt->BindText(2, d.webhook_id);
-  stmt->BindText(3, d.namespace_id);
-  stmt->BindText(4, d.event_id);
-  stmt->BindText(5, d.event_type);
-  stmt->BindText(6, d.payload);
-  stmt->BindText(7, DeliveryStatusName(d.status));
-  stmt->BindInt64(8, d.attempts);
-  stmt->BindInt64(9, d.max_attempts);
-  stmt->BindInt64(10, d.next_attempt_at);
-  stmt->BindInt64(11, d.last_status_code);
-  stmt->BindText(12, d.last_error);
-  stmt->BindDouble(13, d.last_latency_ms);
-  stmt->BindInt64(14, d.created_at);
-  stmt->BindInt64(15, d.updated_at);
-  Status status = stmt->Run();
-  if (status.code() == StatusCode::kAlreadyExists) {
-    return AlreadyExistsError("a webhook delivery with id '" + d.id + "' already exists");
-  }
-  return status;
-}
-
 // A row of kLeaseCandidates or kLeaseCandidatesOfWebhook.
 Result<LeasedDelivery> ReadLeaseCandidate(const Statement& row, TimestampUs now,
                                           const std::string& path) {
@@ -339,61 +278,6 @@ Result<std::vector<LeasedDelivery>> PickDueDeliveriesPerWebhook(
   });
   if (static_cast<int>(picked.size()) > request.max) picked.resize(request.max);
   return picked;
-}
-
-// What a batch of attempts did to one webhook, in the order they were reported.
-struct WebhookOutcomes {
-  std::vector<bool> successes;
-  std::vector<TimestampUs> at;  // when each attempt started
-};
-
-// Applies one webhook's outcomes of a RecordAttempts call, in order, to its consecutive_failures
-// (one write); appends its id to `disabled` if they disabled it.
-Status CountFailures(SqliteDatabase& w, const std::string& webhook_id, const WebhookOutcomes& o,
-                     int disable_after_failures, std::vector<std::string>& disabled) {
-  constexpr std::string_view kOperation = "record webhook attempts";
-  const std::vector<bool>& successes = o.successes;
-  if (std::all_of(successes.begin(), successes.end(), [](bool s) { return s; })) {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kWebhookSucceeded, kOperation));
-    stmt->BindText(1, webhook_id);
-    return stmt->Run();
-  }
-  int64_t failures = 0;
-  bool enabled = false;
-  {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kWebhookFailureState, kOperation));
-    stmt->BindText(1, webhook_id);
-    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    // The deliveries exist, so their webhook does (ON DELETE CASCADE).
-    if (!row) return OkStatus();
-    failures = stmt->ColumnInt64(0);
-    enabled = stmt->ColumnInt64(1) != 0;
-  }
-  std::optional<size_t> disabled_by;  // the attempt whose failure reached the threshold
-  int64_t failures_then = 0;
-  for (size_t i = 0; i < successes.size(); ++i) {
-    failures = successes[i] ? 0 : failures + 1;
-    if (enabled && !disabled_by && disable_after_failures > 0 &&
-        failures >= disable_after_failures) {
-      disabled_by = i;
-      failures_then = failures;
-    }
-  }
-  if (!disabled_by) {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kSaveWebhookFailures, kOperation));
-    stmt->BindInt64(1, failures);
-    stmt->BindText(2, webhook_id);
-    return stmt->Run();
-  }
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kDisableWebhook, kOperation));
-  stmt->BindInt64(1, failures);
-  stmt->BindText(
-      2, "disabled after " + std::to_string(failures_then) + " consecutive failed attempts");
-  stmt->BindInt64(3, o.at[*disabled_by]);
-  stmt->BindText(4, webhook_id);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());
-  disabled.push_back(webhook_id);
-  return OkStatus();
 }
 
 }  // namespace
@@ -534,15 +418,34 @@ Status SqliteWebhookStore::AddDeliveries(const std::vector<WebhookDelivery>& del
                                          int64_t cursor) {
   return file_->writer().Run([&](SqliteDatabase& w) -> Status {
     ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "add webhook deliveries"));
-    for (const WebhookDelivery& delivery : deliveries) {
-      ARGUS_RETURN_IF_ERROR(InsertDelivery(w, delivery));
-    }
-    {
-      ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kUpdateCursor, "move webhook dispatch cursor"));
-      stmt->BindInt64(1, cursor);
-      ARGUS_RETURN_IF_ERROR(stmt->Run());
-    }
+    std::vector<std::string> disabled;
+    ARGUS_RETURN_IF_ERROR(WriteDeliveryRows(w, deliveries, cursor, {}, 0, disabled));
     return txn.Commit();
+  });
+}
+
+Result<std::vector<std::string>> SqliteWebhookStore::RecordAttempts(
+    const std::vector<AttemptResult>& results, int disable_after_failures) {
+  if (results.empty()) return std::vector<std::string>();
+  return WriteDeliveries({}, std::nullopt, results, disable_after_failures);
+}
+
+Result<std::vector<std::string>> SqliteWebhookStore::AddDeliveriesAndRecordAttempts(
+    const std::vector<WebhookDelivery>& deliveries, int64_t cursor,
+    const std::vector<AttemptResult>& results, int disable_after_failures) {
+  return WriteDeliveries(deliveries, cursor, results, disable_after_failures);
+}
+
+Result<std::vector<std::string>> SqliteWebhookStore::WriteDeliveries(
+    const std::vector<WebhookDelivery>& deliveries, std::optional<int64_t> cursor,
+    const std::vector<AttemptResult>& results, int disable_after_failures) {
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<std::vector<std::string>> {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "record webhook attempts"));
+    std::vector<std::string> disabled;
+    ARGUS_RETURN_IF_ERROR(
+        WriteDeliveryRows(w, deliveries, cursor, results, disable_after_failures, disabled));
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return disabled;
   });
 }
 
@@ -589,65 +492,6 @@ Result<std::optional<TimestampUs>> SqliteWebhookStore::NextDueAt(std::string_vie
   ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return std::optional<TimestampUs>();
   return std::optional<TimestampUs>(stmt->ColumnInt64(0));
-}
-
-Result<std::vector<std::string>> SqliteWebhookStore::RecordAttempts(
-    const std::vector<AttemptResult>& results, int disable_after_failures) {
-  std::vector<std::string> disabled;
-  if (results.empty()) return disabled;
-  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<std::vector<std::string>> {
-    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "record webhook attempts"));
-    // Deliveries first (two statements each); then each webhook's counter once per call, replayed
-    // in order so the outcome is that of one call per result.
-    std::map<std::string, WebhookOutcomes> outcomes;
-    for (const AttemptResult& result : results) {
-      ARGUS_ASSIGN_OR_RETURN(std::optional<std::string> webhook_id, RecordOne(w, result));
-      if (!webhook_id) continue;
-      WebhookOutcomes& o = outcomes[*webhook_id];
-      o.successes.push_back(result.success);
-      o.at.push_back(result.at);
-    }
-    for (const auto& [webhook_id, o] : outcomes) {
-      ARGUS_RETURN_IF_ERROR(CountFailures(w, webhook_id, o, disable_after_failures, disabled));
-    }
-    ARGUS_RETURN_IF_ERROR(txn.Commit());
-    return disabled;
-  });
-}
-
-Result<std::optional<std::string>> SqliteWebhookStore::RecordOne(SqliteDatabase& w,
-                                                                 const AttemptResult& result) {
-  constexpr std::string_view kOperation = "record webhook attempts";
-  // A std::string, not a default string_view: BindText binds NULL for a null data pointer.
-  const std::string no_error;
-  const std::string& error = result.success ? no_error : result.error;
-  std::string webhook_id;
-  int64_t attempt = 0;
-  {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kFinishAttempt, kOperation));
-    stmt->BindInt64(1, result.success ? 1 : 0);
-    stmt->BindInt64(2, result.retry_at);
-    stmt->BindInt64(3, result.status_code);
-    stmt->BindText(4, error);
-    stmt->BindDouble(5, result.latency_ms);
-    stmt->BindInt64(6, result.at);
-    stmt->BindText(7, result.delivery_id);
-    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) return std::optional<std::string>();  // deleted or purged while the attempt ran
-    webhook_id = stmt->ColumnText(0);
-    attempt = stmt->ColumnInt64(1);
-    // Step to the end so the statement completes.
-    ARGUS_RETURN_IF_ERROR(stmt->Run());
-  }
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kInsertAttempt, kOperation));
-  stmt->BindText(1, result.delivery_id);
-  stmt->BindInt64(2, attempt);
-  stmt->BindInt64(3, result.at);
-  stmt->BindInt64(4, result.status_code);
-  stmt->BindDouble(5, result.latency_ms);
-  stmt->BindText(6, error);
-  ARGUS_RETURN_IF_ERROR(stmt->Run());
-  return std::optional<std::string>(std::move(webhook_id));
 }
 
 Result<Page<WebhookDelivery>> SqliteWebhookStore::ListDeliveries(

@@ -58,6 +58,9 @@ class SqliteWebhookStore final : public WebhookStore {
   Result<std::optional<TimestampUs>> NextDueAt(std::string_view webhook_id) override;
   Result<std::vector<std::string>> RecordAttempts(const std::vector<AttemptResult>& results,
                                                   int disable_after_failures) override;
+  Result<std::vector<std::string>> AddDeliveriesAndRecordAttempts(
+      const std::vector<WebhookDelivery>& deliveries, int64_t cursor,
+      const std::vector<AttemptResult>& results, int disable_after_failures) override;
 
   Result<Page<WebhookDelivery>> ListDeliveries(std::string_view namespace_id,
                                                std::string_view webhook_id,
@@ -75,9 +78,11 @@ class SqliteWebhookStore final : public WebhookStore {
  private:
   explicit SqliteWebhookStore(std::shared_ptr<SqliteStoreFile> file);
 
-  // Records one result of RecordAttempts (the delivery and its attempt row) on the writer, inside
-  // its transaction. Returns the delivery's webhook, nullopt when the delivery is gone.
-  Result<std::optional<std::string>> RecordOne(SqliteDatabase& w, const AttemptResult& result);
+  // AddDeliveriesAndRecordAttempts; RecordAttempts with no cursor (left where it is).
+  Result<std::vector<std::string>> WriteDeliveries(const std::vector<WebhookDelivery>& deliveries,
+                                                   std::optional<int64_t> cursor,
+                                                   const std::vector<AttemptResult>& results,
+                                                   int disable_after_failures);
 
   const std::shared_ptr<SqliteStoreFile> file_;
   const std::string path_;
