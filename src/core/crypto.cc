@@ -1,8 +1,9 @@
 #include "core/crypto.h"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
@@ -79,11 +80,29 @@ std::string Sha256Hasher::Finish() {
 }
 
 std::string HmacSha256(std::string_view key, std::string_view data) {
-  std::string out(32, '\0');
-  unsigned int len = 32;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
-       reinterpret_cast<const unsigned char*>(data.data()), data.size(),
-       reinterpret_cast<unsigned char*>(out.data()), &len);
+  // As Sha256Md: HMAC() fetches the MAC and the digest on every call (a webhook signature each
+  // delivery); fetched once, with one context per thread initialised with each call's key.
+  static EVP_MAC* mac = [] {
+    EVP_MAC* fetched = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+    if (fetched == nullptr) std::abort();
+    return fetched;  // kept for the process's life
+  }();
+  thread_local std::unique_ptr<EVP_MAC_CTX, decltype(&EVP_MAC_CTX_free)> ctx(EVP_MAC_CTX_new(mac),
+                                                                             &EVP_MAC_CTX_free);
+  char digest[] = "SHA256";
+  const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0),
+                               OSSL_PARAM_construct_end()};
+  std::string out(SHA256_DIGEST_LENGTH, '\0');
+  size_t len = 0;
+  if (ctx == nullptr ||
+      EVP_MAC_init(ctx.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                   params) != 1 ||
+      EVP_MAC_update(ctx.get(), reinterpret_cast<const unsigned char*>(data.data()), data.size()) !=
+          1 ||
+      EVP_MAC_final(ctx.get(), reinterpret_cast<unsigned char*>(out.data()), &len, out.size()) !=
+          1) {
+    std::abort();
+  }
   out.resize(len);
   return out;
 }

@@ -40,6 +40,21 @@ TEST(CryptoTest, HmacSha256Rfc4231Case2) {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
+TEST(CryptoTest, HmacSha256KeysLongerThanABlockEmptyAndOneAfterAnother) {
+  // RFC 4231 case 6: a 131-byte key is hashed first. The context is reused per thread: each
+  // call's key must replace the last one's.
+  const std::string long_key(131, '\xaa');
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_EQ(
+        HexEncode(HmacSha256(long_key, "Test Using Larger Than Block-Size Key - Hash Key First")),
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    EXPECT_EQ(HexEncode(HmacSha256("", "")),
+              "b613679a0814d9ec772f95d778c35fc5ff1697c493715653c6c712144292c5ad");
+    EXPECT_EQ(HexEncode(HmacSha256("Jefe", "what do ya want for nothing?")),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+  }
+}
+
 TEST(CryptoTest, Base64Variants) {
   EXPECT_EQ(Base64Encode("foobar"), "Zm9vYmFy");
   EXPECT_EQ(Base64Encode("fooba"), "Zm9vYmE=");

@@ -40,6 +40,7 @@ void AsyncDeliveryStore::AddDeliveries(std::vector<store::WebhookDelivery> deliv
     std::lock_guard lock(mu_);
     if (adds_failed_) return;
     queued_deliveries_ += deliveries.size();
+    for (const store::WebhookDelivery& d : deliveries) queued_births_ += d.attempts > 0 ? 1 : 0;
     queue_.push_back(Add{std::move(deliveries), cursor});
   }
   work_.notify_one();
@@ -53,6 +54,7 @@ void AsyncDeliveryStore::ResumeAdds() {
 void AsyncDeliveryStore::Lease(store::LeaseDeliveriesRequest request) {
   {
     std::lock_guard lock(mu_);
+    ++queued_leases_;
     queue_.push_back(std::move(request));
   }
   work_.notify_one();
@@ -62,6 +64,7 @@ void AsyncDeliveryStore::RecordAttempts(std::vector<store::AttemptResult> attemp
   if (attempts.empty()) return;
   {
     std::lock_guard lock(mu_);
+    queued_results_ += attempts.size();
     queue_.push_back(Record{std::move(attempts)});
   }
   work_.notify_one();
@@ -93,6 +96,13 @@ void AsyncDeliveryStore::Loop() {
       std::unique_lock lock(mu_);
       work_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
       if (queue_.empty()) return;  // stopping, and everything queued is done
+      // Deliveries sent from birth are usually answered within milliseconds: waiting a little
+      // for their results writes each of them once, finished, instead of an insert now and an
+      // update later. Not while a lease waits (the dispatcher needs its answer).
+      work_.wait_for(lock, kLinger, [&] {
+        return stopping_ || queued_leases_ > 0 || queued_results_ >= queued_births_;
+      });
+      queued_births_ = queued_results_ = queued_leases_ = 0;
       stopping = stopping_;
       jobs.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.end()));
       queue_.clear();

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -52,8 +53,9 @@ struct DeliveryStoreReport {
 /// with the cursor (AddDeliveries), leases, attempt results (RecordAttempts) and purges run in
 /// the order they were queued, so a lease sees every delivery added before it and an attempt is
 /// recorded after its delivery is stored. The AddDeliveries and RecordAttempts calls queued while
-/// the previous store call ran are merged into one (one transaction, additions first): under load
-/// an attempt often ends before its delivery is stored, and then the delivery is written once.
+/// the previous store call ran are merged into one (one transaction, additions first); a call
+/// that adds deliveries sent from birth waits up to kLinger for their results, so each is written
+/// once, finished.
 /// Outcomes are collected for Take(), and `wake` (which must not block) is called after each
 /// store call that produced one.
 ///
@@ -62,6 +64,9 @@ struct DeliveryStoreReport {
 /// joins the thread.
 class AsyncDeliveryStore {
  public:
+  /// The longest a store call waits for the results of deliveries sent from birth.
+  static constexpr std::chrono::milliseconds kLinger{10};
+
   AsyncDeliveryStore(store::WebhookStore* store, int disable_after_failures,
                      std::function<void()> wake);
   ~AsyncDeliveryStore();
@@ -114,10 +119,15 @@ class AsyncDeliveryStore {
   std::condition_variable work_;
   std::deque<Job> queue_;         // guarded by mu_
   size_t queued_deliveries_ = 0;  // guarded by mu_
-  bool adds_failed_ = false;      // guarded by mu_
-  bool stopping_ = false;         // guarded by mu_
-  DeliveryStoreReport report_;    // guarded by mu_
-  std::thread thread_;            // last: started once everything above exists
+  // Since the thread last took the queue: deliveries added with their first attempt started,
+  // attempt results and leases queued. Guarded by mu_.
+  size_t queued_births_ = 0;
+  size_t queued_results_ = 0;
+  size_t queued_leases_ = 0;
+  bool adds_failed_ = false;    // guarded by mu_
+  bool stopping_ = false;       // guarded by mu_
+  DeliveryStoreReport report_;  // guarded by mu_
+  std::thread thread_;          // last: started once everything above exists
 };
 
 }  // namespace argus::engine
