@@ -4,16 +4,21 @@
 - api and engine never include each other;
 - retrieval includes neither api nor engine;
 - core includes nothing else under src/;
-- store contracts (src/store/*.h|cc) include only core;
-- a concrete backend (src/store/<impl>/) is included only by server/, cli/ and its own folder;
-  unit tests (*_test.cc) may include the backend they run against.
+- store contracts (src/store/*.h|cc) include only core and other contracts;
+- domain (use cases of both api and engine) includes only core, store contracts and domain;
+  api, engine and retrieval may include it, the store never does;
+- a concrete backend (src/store/<impl>/) includes only core, store contracts and its own folder,
+  never another backend, and is included only by server/, cli/ and its own folder; unit tests
+  (*_test.cc) may include the backend they run against;
+- api/http (the HTTP transport) includes only core and api/http;
+- engine/runtime never includes engine/extractors (extractors plug into the runtime).
 """
 import pathlib
 import re
 import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*[<"]([^>"]+)[>"]', re.M)
-MODULES = ("core", "store", "engine", "retrieval", "api", "server", "cli")
+MODULES = ("core", "store", "domain", "engine", "retrieval", "api", "server", "cli")
 
 
 def module_of(rel):
@@ -56,8 +61,21 @@ def main(src):
                 tmod == "store" and tbackend is None
             ):
                 why = "store contracts include only core and other contracts"
-            elif mod == "store" and backend is not None and tmod in ("api", "engine", "retrieval"):
+            elif mod == "domain" and not (
+                tmod in ("core", "domain") or (tmod == "store" and tbackend is None)
+            ):
+                why = "domain includes only core, store contracts and domain"
+            elif mod == "store" and backend is not None and tmod not in ("core", "store"):
                 why = "a backend includes only core, store contracts and its own folder"
+            elif rel.parts[:2] == ("api", "http") and not (
+                tmod == "core" or target.parts[:2] == ("api", "http")
+            ):
+                why = "api/http includes only core and api/http"
+            elif rel.parts[:2] == ("engine", "runtime") and target.parts[:2] == (
+                "engine",
+                "extractors",
+            ):
+                why = "engine/runtime never includes engine/extractors"
             elif tbackend is not None and mod not in ("server", "cli") and backend != tbackend:
                 if not is_test:
                     why = f"only server/, cli/ and store/{tbackend}/ include store/{tbackend}/"

@@ -27,13 +27,42 @@ CASES = [
     ("store/sqlite/a.cc", "store/sqlite/b.h", False),
     ("api/a_test.cc", "store/sqlite/register.h", False),
     ("api/a.cc", "boost/beast.hpp", False),
+    # domain: core, store contracts and itself; used by api, engine, retrieval; never by store.
+    ("domain/a.cc", "store/metadata_store.h", False),
+    ("domain/a.cc", "core/status.h", False),
+    ("domain/a.cc", "domain/b.h", False),
+    ("domain/a.cc", "store/sqlite/register.h", True),
+    ("domain/a.cc", "api/router.h", True),
+    ("domain/a.cc", "engine/worker.h", True),
+    ("domain/a.cc", "retrieval/stage.h", True),
+    ("api/a.cc", "domain/object_ingest.h", False),
+    ("engine/a.cc", "domain/object_ingest.h", False),
+    ("retrieval/a.cc", "domain/object_ingest.h", False),
+    ("store/metadata_store.cc", "domain/object_ingest.h", True),
+    ("store/sqlite/a.cc", "domain/object_ingest.h", True),
+    ("core/a.cc", "domain/object_ingest.h", True),
+    # a backend never includes another backend, nor the layers above it.
+    ("store/sqlite/a.cc", "store/pg/b.h", True),
+    ("store/sqlite/a.cc", "server/serve.h", True),
+    ("store/sqlite/a.cc", "store/metadata_store.h", False),
+    # api/http: the transport knows only core.
+    ("api/http/a.cc", "core/status.h", False),
+    ("api/http/a.cc", "api/http/b.h", False),
+    ("api/http/a.cc", "api/router.h", True),
+    ("api/http/a.cc", "store/metadata_store.h", True),
+    ("api/a.cc", "api/http/b.h", False),
+    # extractors plug into the runtime, not the other way round.
+    ("engine/runtime/a.cc", "engine/extractors/ocr/ocr.h", True),
+    ("engine/runtime/a.cc", "engine/runtime/b.h", False),
+    ("engine/extractors/ocr/a.cc", "engine/runtime/extractor.h", False),
 ]
 
 
 def run_case(path, include):
     with tempfile.TemporaryDirectory() as d:
         src = pathlib.Path(d) / "src"
-        for folder in ("core", "store/sqlite", "store/pg", "api", "engine", "retrieval"):
+        for folder in ("core", "store/sqlite", "store/pg", "domain", "api", "engine",
+                       "retrieval"):
             (src / folder).mkdir(parents=True, exist_ok=True)
         f = src / path
         f.parent.mkdir(parents=True, exist_ok=True)

@@ -306,7 +306,7 @@ int RunServe(const Config& config) {
                                   &SystemClock::Get(), &metrics);
   collector.Start();
 
-  store::IngestContext ingest;
+  domain::IngestContext ingest;
   ingest.metadata = metadata->get();
   ingest.blobs = blobs->get();
   ingest.max_object_bytes = max_object_bytes;

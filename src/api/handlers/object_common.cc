@@ -55,8 +55,8 @@ std::string EtagValue(std::string_view header) {
   return std::string(v);
 }
 
-store::IngestContext IngestContextOf(const ApiDeps& deps) {
-  store::IngestContext ic;
+domain::IngestContext IngestContextOf(const ApiDeps& deps) {
+  domain::IngestContext ic;
   ic.metadata = deps.metadata;
   ic.blobs = deps.blobs;
   ic.clock = deps.clock;
@@ -101,14 +101,14 @@ Result<ApiResponse> FinishUpload(const HandlerEnv& env, const RequestContext& ct
                                  UploadBody& upload, const std::string& key, Json metadata,
                                  std::string expected) {
   if (!upload.complete()) return InvalidArgumentError("the body ended early");
-  store::IngestRequest request;
+  domain::IngestRequest request;
   request.key = key;
   request.metadata = std::move(metadata);
   request.expected_sha256 = std::move(expected);
   request.precondition.must_not_exist = ctx.http.Header("if-none-match") == "*";
   request.precondition.sha256_must_match = EtagValue(ctx.http.Header("if-match"));
   ARGUS_ASSIGN_OR_RETURN(
-      auto result, store::CommitObject(IngestContextOf(*env.deps), upload.incoming(), request));
+      auto result, domain::CommitObject(IngestContextOf(*env.deps), upload.incoming(), request));
   const auto& put = result.put;
   Json j = ObjectJson(put.object, upload.bucket().name);
   j["deduplicated"] = put.deduplicated;

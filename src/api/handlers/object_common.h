@@ -7,32 +7,32 @@
 #include <string_view>
 
 #include "api/handlers/handlers.h"
-#include "store/object_ingest.h"
+#include "domain/object_ingest.h"
 
 namespace argus::api {
 
-inline constexpr size_t kMaxKeyBytes = store::kMaxObjectKeyBytes;
+inline constexpr size_t kMaxKeyBytes = domain::kMaxObjectKeyBytes;
 
 /// The JSON schema of an object record.
 const Json& ObjectSchema();
 using store::ObjectJson;
 inline std::string ETag(const std::string& sha256) { return store::ObjectETag(sha256); }
 inline Status CheckKey(std::string_view raw, std::string* key) {
-  return store::CheckObjectKey(raw, key);
+  return domain::CheckObjectKey(raw, key);
 }
 /// The JSON object in X-Argus-Metadata: plain JSON, or percent-encoded JSON (for non-ASCII).
 Result<Json> MetadataHeader(const HttpRequest& req, size_t max_bytes);
 inline Status CheckMetadata(const store::Bucket& bucket, const Json& metadata, size_t max_bytes) {
-  return store::CheckObjectMetadata(bucket, metadata, max_bytes);
+  return domain::CheckObjectMetadata(bucket, metadata, max_bytes);
 }
 /// "\"<sha256>\"" or a weak or bare form → the sha256; empty when it is not one.
 std::string EtagValue(std::string_view header);
 /// The object size limit in `bucket` (its own, or the server's, whichever is lower).
 inline int64_t LimitFor(const store::Bucket& bucket, const ApiDeps& deps) {
-  return store::ObjectSizeLimit(bucket, deps.max_object_bytes);
+  return domain::ObjectSizeLimit(bucket, deps.max_object_bytes);
 }
 /// What the object write path needs, from the handler's dependencies.
-store::IngestContext IngestContextOf(const ApiDeps& deps);
+domain::IngestContext IngestContextOf(const ApiDeps& deps);
 /// The bucket named in the path, in the request's namespace.
 Result<store::Bucket> BucketOf(const HandlerEnv& env, const RequestContext& ctx);
 
@@ -67,10 +67,10 @@ class UploadBody final : public BodyConsumer {
   const Status& error() const { return error_; }
   bool complete() const { return complete_; }
   const store::Bucket& bucket() const { return incoming_.bucket(); }
-  store::IncomingObject& incoming() { return incoming_; }
+  domain::IncomingObject& incoming() { return incoming_; }
 
  private:
-  store::IncomingObject incoming_;
+  domain::IncomingObject incoming_;
   Status error_;
   bool complete_ = false;
 };

@@ -10,7 +10,7 @@
 #include "core/log.h"
 #include "core/media_type.h"
 #include "core/unicode.h"
-#include "store/upload_completion.h"
+#include "domain/upload_completion.h"
 
 namespace argus::api {
 
@@ -181,7 +181,7 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
          ARGUS_ASSIGN_OR_RETURN(auto parts, env.deps->metadata->ListUploadParts(bucket.id, u.id));
          // What can be refused without reading the bytes is refused now, as a 4xx; the bytes
          // are joined (re-read and re-written, up to the object size limit) by a worker.
-         ARGUS_RETURN_IF_ERROR(store::CheckUploadParts(parts));
+         ARGUS_RETURN_IF_ERROR(domain::CheckUploadParts(parts));
          int64_t total = 0;
          for (const auto& p : parts) total += p.size;
          if (int64_t limit = LimitFor(bucket, *env.deps); limit > 0 && total > limit) {
@@ -189,7 +189,7 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
                                        std::to_string(limit) + " bytes; the parts hold " +
                                        std::to_string(total));
          }
-         store::CompleteUploadInput input;
+         domain::CompleteUploadInput input;
          input.bucket = bucket.name;
          input.bucket_id = bucket.id;
          input.upload_id = u.id;
@@ -203,7 +203,7 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
          input.precondition.sha256_must_match = EtagValue(ctx.http.Header("if-match"));
          ARGUS_ASSIGN_OR_RETURN(
              auto started,
-             env.deps->tasks->Enqueue({store::UploadCompleteTask(ctx.namespace_id, input, parts)},
+             env.deps->tasks->Enqueue({domain::UploadCompleteTask(ctx.namespace_id, input, parts)},
                                       env.deps->max_pending_per_namespace));
          const store::EnqueueResult& r = started.front();
          if (auto wait = PreferWait(ctx.http, kMaxPreferWaitS)) {

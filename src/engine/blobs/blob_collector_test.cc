@@ -14,7 +14,7 @@
 #include "core/id.h"
 #include "core/metrics.h"
 #include "store/localfs/register.h"
-#include "store/object_ingest.h"
+#include "domain/object_ingest.h"
 #include "store/sqlite/register.h"
 #include "store/store_registry.h"
 #include "tests/fakes/fake_clock.h"
@@ -72,11 +72,11 @@ class BlobCollectorTest : public ::testing::Test {
   }
 
   // The upload path of the API and the syncs: bytes in, blob committed, object row written.
-  Result<store::IngestResult> Upload(const std::string& key, std::string_view bytes) {
-    store::IngestContext ctx{.metadata = metadata_.get(), .blobs = blobs_.get(), .clock = &clock_};
-    ARGUS_ASSIGN_OR_RETURN(auto incoming, store::IncomingObject::Start(ctx, bucket_));
+  Result<domain::IngestResult> Upload(const std::string& key, std::string_view bytes) {
+    domain::IngestContext ctx{.metadata = metadata_.get(), .blobs = blobs_.get(), .clock = &clock_};
+    ARGUS_ASSIGN_OR_RETURN(auto incoming, domain::IncomingObject::Start(ctx, bucket_));
     ARGUS_RETURN_IF_ERROR(incoming->Append(bytes));
-    return store::CommitObject(ctx, *incoming, {.key = key});
+    return domain::CommitObject(ctx, *incoming, {.key = key});
   }
 
   // Whether `sha256` is stored with exactly the bytes its name promises.
@@ -135,7 +135,7 @@ TEST_F(BlobCollectorTest, BlobCommittedButNotYetRecordedIsKept) {
 TEST_F(BlobCollectorTest, UploadRacingADeleteKeepsItsBytes) {
   ASSERT_TRUE(Upload("first", "same bytes").ok());
   ASSERT_TRUE(metadata_->DeleteObject(bucket_.id, "first").ok());
-  std::future<Result<store::IngestResult>> upload;
+  std::future<Result<domain::IngestResult>> upload;
   blobs_->SetBeforeDelete([&](std::string_view) {
     blobs_->SetBeforeDelete(nullptr);
     upload = std::async(std::launch::async, [&] { return Upload("second", "same bytes"); });

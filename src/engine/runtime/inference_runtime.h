@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/json_schema.h"
-#include "engine/extractors/extractor.h"
+#include "engine/runtime/extractor.h"
 #include "engine/image/image_decode.h"
 #include "engine/runtime/model_pool.h"
 #include "engine/runtime/model_tasks.h"

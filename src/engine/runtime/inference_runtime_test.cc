@@ -11,7 +11,7 @@
 #include <mutex>
 #include <opencv2/imgcodecs.hpp>
 
-#include "engine/extractors/extractor.h"
+#include "engine/runtime/extractor.h"
 
 namespace argus::engine {
 namespace {

@@ -92,7 +92,7 @@ Result<store::SyncFile> SyncRunner::Take(store::ObjectSource& source, const stor
   std::string raw_key = sync.key_prefix;
   raw_key += entry.path;
   std::string key;
-  if (Status s = store::CheckObjectKey(raw_key, &key); !s.ok()) {
+  if (Status s = domain::CheckObjectKey(raw_key, &key); !s.ok()) {
     rec.object_key = raw_key;
     return Failed(std::move(rec), s);
   }
@@ -106,7 +106,7 @@ Result<store::SyncFile> SyncRunner::Take(store::ObjectSource& source, const stor
     if (reader.status().code() == StatusCode::kUnavailable) return reader.status();
     return Failed(std::move(rec), reader.status());
   }
-  ARGUS_ASSIGN_OR_RETURN(auto incoming, store::IncomingObject::Start(ingest_, bucket));
+  ARGUS_ASSIGN_OR_RETURN(auto incoming, domain::IncomingObject::Start(ingest_, bucket));
   std::string buf(kReadChunk, '\0');
   while (true) {
     auto n = (*reader)->Read(buf.data(), buf.size());
@@ -129,11 +129,11 @@ Result<store::SyncFile> SyncRunner::Take(store::ObjectSource& source, const stor
       return s;
     }
   }
-  store::IngestRequest request;
+  domain::IngestRequest request;
   request.key = key;
   request.metadata = sync.metadata;
   request.keep_if_unchanged = true;  // a record lost to a crash: the object is already there
-  auto committed = store::CommitObject(ingest_, *incoming, std::move(request));
+  auto committed = domain::CommitObject(ingest_, *incoming, std::move(request));
   if (!committed.ok()) {
     if (IsFileProblem(committed.status())) return Failed(std::move(rec), committed.status());
     return committed.status();

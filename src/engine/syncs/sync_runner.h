@@ -9,7 +9,7 @@
 #include "core/result.h"
 #include "engine/worker/task_kinds.h"
 #include "store/metadata_store.h"
-#include "store/object_ingest.h"
+#include "domain/object_ingest.h"
 #include "store/object_source.h"
 
 namespace argus::engine {
@@ -40,12 +40,12 @@ struct SyncRunReport {
 };
 
 /// Runs one pass of a sync: lists the source from the sync's persisted cursor and turns each
-/// file it has not handled in this version into an object (store::CommitObject), recording every
+/// file it has not handled in this version into an object (domain::CommitObject), recording every
 /// file's outcome with the cursor after each page, so a run cut short (kill -9, shutdown) goes on
 /// where it stopped and no file becomes an object twice. Thread-safe; borrows everything.
 class SyncRunner {
  public:
-  SyncRunner(store::IngestContext ingest, const store::ObjectSourceRegistry* sources,
+  SyncRunner(domain::IngestContext ingest, const store::ObjectSourceRegistry* sources,
              SyncRunOptions options)
       : ingest_(ingest), sources_(sources), options_(std::move(options)) {}
 
@@ -69,7 +69,7 @@ class SyncRunner {
                                const store::Bucket& bucket, const store::SourceEntry& entry,
                                SyncRunReport& report, const std::function<bool()>& keep_going);
 
-  store::IngestContext ingest_;
+  domain::IngestContext ingest_;
   const store::ObjectSourceRegistry* sources_;
   SyncRunOptions options_;
 };

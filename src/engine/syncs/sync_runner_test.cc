@@ -90,7 +90,7 @@ class SyncRunnerTest : public ::testing::Test {
 
   void UsePageSize(int page_size) {
     runner_ = std::make_unique<SyncRunner>(
-        store::IngestContext{.metadata = metadata_.get(), .blobs = blobs_.get(), .clock = &clock_},
+        domain::IngestContext{.metadata = metadata_.get(), .blobs = blobs_.get(), .clock = &clock_},
         &sources_, SyncRunOptions{.stable_s = 2, .page_size = page_size, .allowed_roots = {root_}});
   }
 

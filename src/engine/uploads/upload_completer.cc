@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "store/upload_completion.h"
+#include "domain/upload_completion.h"
 
 namespace argus::engine {
 
@@ -13,7 +13,7 @@ constexpr auto kBeatEvery = std::chrono::seconds(2);
 }  // namespace
 
 Result<Json> UploadCompleter::Run(TaskContext& ctx) {
-  ARGUS_ASSIGN_OR_RETURN(auto input, store::CompleteUploadInput::FromJson(ctx.task().input));
+  ARGUS_ASSIGN_OR_RETURN(auto input, domain::CompleteUploadInput::FromJson(ctx.task().input));
   auto last_beat = std::chrono::steady_clock::now();
   auto keep_going = [&](double done) {
     if (ctx.stopping()) return false;
@@ -23,7 +23,7 @@ Result<Json> UploadCompleter::Run(TaskContext& ctx) {
     return ctx.Heartbeat(done);
   };
   ARGUS_ASSIGN_OR_RETURN(auto result,
-                         store::CompleteUpload(ingest_, ctx.task().namespace_id, input,
+                         domain::CompleteUpload(ingest_, ctx.task().namespace_id, input,
                                                /*retry=*/ctx.task().attempt > 1, keep_going));
   Json object = store::ObjectJson(result.put.object, input.bucket);
   object["deduplicated"] = result.put.deduplicated;
@@ -31,10 +31,10 @@ Result<Json> UploadCompleter::Run(TaskContext& ctx) {
 }
 
 Status UploadCompleter::Register(TaskKindRegistry& registry) {
-  return registry.Register({store::kUploadCompleteKind,
+  return registry.Register({domain::kUploadCompleteKind,
                             "joins a resumable upload's parts into its object (started by POST "
                             "/v1/buckets/{bucket}/uploads/{id}/complete)",
-                            store::CompleteUploadInputSchema(),
+                            domain::CompleteUploadInputSchema(),
                             [this](TaskContext& ctx) { return Run(ctx); },
                             /*internal=*/true});
 }

@@ -3,16 +3,16 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "engine/worker/task_kinds.h"
-#include "store/object_ingest.h"
+#include "domain/object_ingest.h"
 
 namespace argus::engine {
 
-/// Runs store::kUploadCompleteKind tasks: a resumable upload's parts become its object
-/// (store::CompleteUpload), off the HTTP threads, heartbeating as the bytes go. The API queues
+/// Runs domain::kUploadCompleteKind tasks: a resumable upload's parts become its object
+/// (domain::CompleteUpload), off the HTTP threads, heartbeating as the bytes go. The API queues
 /// them (POST .../uploads/{id}/complete). Thread-safe; borrows the stores in `ingest`.
 class UploadCompleter {
  public:
-  explicit UploadCompleter(store::IngestContext ingest) : ingest_(ingest) {}
+  explicit UploadCompleter(domain::IngestContext ingest) : ingest_(ingest) {}
 
   /// One completion; its result is the object record with "deduplicated".
   Result<Json> Run(TaskContext& ctx);
@@ -21,7 +21,7 @@ class UploadCompleter {
   Status Register(TaskKindRegistry& registry);
 
  private:
-  store::IngestContext ingest_;
+  domain::IngestContext ingest_;
 };
 
 }  // namespace argus::engine

@@ -9,7 +9,7 @@
 #include <cmath>
 #include <utility>
 
-#include "engine/extractors/extractor.h"
+#include "engine/runtime/extractor.h"
 #include "engine/image/preprocess.h"
 
 namespace argus::engine {

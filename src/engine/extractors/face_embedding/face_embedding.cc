@@ -4,7 +4,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
-#include "engine/extractors/extractor.h"
+#include "engine/runtime/extractor.h"
 
 namespace argus::engine {
 namespace {

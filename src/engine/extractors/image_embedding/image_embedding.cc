@@ -2,7 +2,7 @@
 // gives both the 1280-d pooled features and the five content scores.
 #include <cmath>
 
-#include "engine/extractors/extractor.h"
+#include "engine/runtime/extractor.h"
 #include "engine/image/preprocess.h"
 
 namespace argus::engine {

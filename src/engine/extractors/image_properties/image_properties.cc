@@ -4,7 +4,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "engine/extractors/extractor.h"
+#include "engine/runtime/extractor.h"
 #include "fmt/format.h"
 
 namespace argus::engine {

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <set>
 
-#include "engine/extractors/extractor.h"
+#include "engine/runtime/extractor.h"
 #include "engine/image/boxes.h"
 #include "engine/image/preprocess.h"
 

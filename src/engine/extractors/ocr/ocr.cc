@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/extractors/extractor.h"
+#include "engine/runtime/extractor.h"
 #include "engine/extractors/ocr/tesseract_engine.h"
 #include "engine/image/preprocess.h"
 

@@ -5,7 +5,7 @@
 #include "engine/image/thumbnail.h"
 
 #include "core/crypto.h"
-#include "engine/extractors/extractor.h"
+#include "engine/runtime/extractor.h"
 
 namespace argus::engine {
 namespace {

@@ -17,7 +17,7 @@
 #include "store/metadata_store.h"
 #include "store/task_queue.h"
 
-namespace argus::store {
+namespace argus::domain {
 
 inline constexpr size_t kMaxObjectKeyBytes = 1024;
 
@@ -26,13 +26,13 @@ inline constexpr size_t kMaxObjectKeyBytes = 1024;
 /// bytes, NUL or control bytes, a leading '/', "." or ".." segments or "//".
 Status CheckObjectKey(std::string_view raw, std::string* key);
 /// The metadata's size, and the bucket's metadata_schema. InvalidArgument otherwise.
-Status CheckObjectMetadata(const Bucket& bucket, const Json& metadata, size_t max_bytes);
+Status CheckObjectMetadata(const store::Bucket& bucket, const Json& metadata, size_t max_bytes);
 /// The object size limit in `bucket`: its own, or the server's, whichever is lower (0: none).
-int64_t ObjectSizeLimit(const Bucket& bucket, int64_t server_limit);
+int64_t ObjectSizeLimit(const store::Bucket& bucket, int64_t server_limit);
 /// What committing an object needs. Pointers are borrowed.
 struct IngestContext {
-  MetadataStore* metadata = nullptr;
-  BlobStore* blobs = nullptr;
+  store::MetadataStore* metadata = nullptr;
+  store::BlobStore* blobs = nullptr;
   const Clock* clock = &SystemClock::Get();
   int64_t max_object_bytes = 0;  ///< the server's limit (0: none)
   size_t max_metadata_bytes = 16384;
@@ -44,11 +44,12 @@ struct IngestContext {
 /// unless committed).
 class IncomingObject {
  public:
-  IncomingObject(Bucket bucket, int64_t limit) : bucket_(std::move(bucket)), limit_(limit) {}
+  IncomingObject(store::Bucket bucket, int64_t limit) : bucket_(std::move(bucket)), limit_(limit) {}
   /// A writer from the context's blob store, the limit from the bucket and the server's.
-  static Result<std::unique_ptr<IncomingObject>> Start(const IngestContext& ctx, Bucket bucket);
+  static Result<std::unique_ptr<IncomingObject>> Start(const IngestContext& ctx,
+                                                       store::Bucket bucket);
 
-  void SetWriter(std::unique_ptr<BlobWriter> writer) { writer_ = std::move(writer); }
+  void SetWriter(std::unique_ptr<store::BlobWriter> writer) { writer_ = std::move(writer); }
   /// Appends bytes. PayloadTooLarge past the limit; the writer's error otherwise. After an error
   /// the bytes so far are dropped.
   Status Append(std::string_view bytes);
@@ -56,16 +57,16 @@ class IncomingObject {
     if (writer_) writer_->Abort();
   }
 
-  const Bucket& bucket() const { return bucket_; }
+  const store::Bucket& bucket() const { return bucket_; }
   int64_t limit() const { return limit_; }
   int64_t size() const { return writer_ ? writer_->size() : 0; }
   const std::string& head() const { return head_; }
-  BlobWriter* writer() { return writer_.get(); }
+  store::BlobWriter* writer() { return writer_.get(); }
 
  private:
-  Bucket bucket_;
+  store::Bucket bucket_;
   int64_t limit_;
-  std::unique_ptr<BlobWriter> writer_;
+  std::unique_ptr<store::BlobWriter> writer_;
   std::string head_;
 };
 
@@ -74,14 +75,14 @@ struct IngestRequest {
   Json metadata = Json::object();
   /// The client's SHA-256 of the bytes (any case); a mismatch stores nothing (InvalidArgument).
   std::string expected_sha256;
-  ObjectPrecondition precondition;
+  store::ObjectPrecondition precondition;
   /// When the key already holds exactly these bytes, keep that object as it is (no new row, no
   /// event): what makes a repeated sync of one file idempotent.
   bool keep_if_unchanged = false;
 };
 
 struct IngestResult {
-  PutObjectResult put;
+  store::PutObjectResult put;
   bool unchanged = false;  ///< keep_if_unchanged applied: put.object is the existing object
 };
 
@@ -94,4 +95,4 @@ struct IngestResult {
 Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& incoming,
                                   IngestRequest request);
 
-}  // namespace argus::store
+}  // namespace argus::domain

@@ -1,4 +1,4 @@
-#include "store/object_ingest.h"
+#include "domain/object_ingest.h"
 
 #include <algorithm>
 
@@ -8,7 +8,11 @@
 #include "core/media_type.h"
 #include "core/unicode.h"
 
-namespace argus::store {
+namespace argus::domain {
+
+using store::BlobInfo;
+using store::Bucket;
+using store::StoredObject;
 
 Status CheckObjectKey(std::string_view raw, std::string* key) {
   if (raw.empty()) return InvalidArgumentError("the object key is empty");
@@ -142,4 +146,4 @@ Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& inco
   return result;
 }
 
-}  // namespace argus::store
+}  // namespace argus::domain

@@ -1,9 +1,13 @@
-#include "store/upload_completion.h"
+#include "domain/upload_completion.h"
 
 #include <gtest/gtest.h>
 
-namespace argus::store {
+namespace argus::domain {
 namespace {
+
+using store::NewTask;
+using store::RetryPolicy;
+using store::UploadPart;
 
 std::vector<UploadPart> Parts(std::initializer_list<int> numbers) {
   std::vector<UploadPart> parts;
@@ -64,4 +68,4 @@ TEST(UploadCompletionTest, InputRoundTripsAndMissingFieldsAreNamed) {
 }
 
 }  // namespace
-}  // namespace argus::store
+}  // namespace argus::domain

@@ -1,4 +1,4 @@
-#include "engine/extractors/extractor.h"
+#include "engine/runtime/extractor.h"
 
 namespace argus::engine {
 

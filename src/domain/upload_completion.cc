@@ -1,11 +1,16 @@
-#include "store/upload_completion.h"
+#include "domain/upload_completion.h"
 
 #include <algorithm>
 
 #include "core/crypto.h"
 #include "core/str_cat.h"
 
-namespace argus::store {
+namespace argus::domain {
+
+using store::Bucket;
+using store::NewTask;
+using store::Upload;
+using store::UploadPart;
 
 namespace {
 
@@ -127,4 +132,4 @@ Result<IngestResult> CompleteUpload(const IngestContext& ctx, std::string_view n
   return result;
 }
 
-}  // namespace argus::store
+}  // namespace argus::domain

@@ -11,11 +11,11 @@
 
 #include "core/json.h"
 #include "core/result.h"
+#include "domain/object_ingest.h"
 #include "store/metadata_store.h"
-#include "store/object_ingest.h"
 #include "store/task_queue.h"
 
-namespace argus::store {
+namespace argus::domain {
 
 /// The task kind (queue "io", started only by the server) that completes a resumable upload.
 /// Its result is the object record (ObjectJson) with "deduplicated".
@@ -27,7 +27,7 @@ struct CompleteUploadInput {
   std::string bucket_id;  ///< ... and id: a bucket deleted and made again is not the same one
   std::string upload_id;
   std::string expected_sha256;  ///< of the whole; empty: not checked
-  ObjectPrecondition precondition;
+  store::ObjectPrecondition precondition;
 
   Json ToJson() const;
   /// InvalidArgument naming what is missing or malformed.
@@ -39,15 +39,15 @@ const Json& CompleteUploadInputSchema();
 
 /// OK when `parts` (in number order) run 1..N without a gap; InvalidArgument naming the first
 /// missing part, or saying there is none.
-Status CheckUploadParts(const std::vector<UploadPart>& parts);
+Status CheckUploadParts(const std::vector<store::UploadPart>& parts);
 
 /// The task that completes `input` in `namespace_id`, with an idempotency key made of the upload
 /// and exactly the parts and conditions it completes: asking twice for the same completion gives
 /// the same task, and asking again after replacing a part gives a new one. Permanent failures
 /// (a checksum or condition that does not hold, a size or media type the bucket refuses, the
 /// upload gone) are not retried.
-NewTask UploadCompleteTask(std::string_view namespace_id, const CompleteUploadInput& input,
-                           const std::vector<UploadPart>& parts);
+store::NewTask UploadCompleteTask(std::string_view namespace_id, const CompleteUploadInput& input,
+                                  const std::vector<store::UploadPart>& parts);
 
 /// Joins the parts of the upload into a new blob (hashed and size-checked on the way, like a
 /// streamed upload), commits the object (CommitObject, with the upload's key and metadata) and
@@ -60,4 +60,4 @@ Result<IngestResult> CompleteUpload(const IngestContext& ctx, std::string_view n
                                     const CompleteUploadInput& input, bool retry,
                                     const std::function<bool(double)>& keep_going);
 
-}  // namespace argus::store
+}  // namespace argus::domain
