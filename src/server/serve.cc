@@ -300,7 +300,7 @@ int RunServe(const Config& config) {
     log::Warn("webhooks.dispatch is false: no webhook is delivered; events wait in the outbox");
   }
 
-  engine::BlobCollector collector(blobs->get(), metadata->get(),
+  engine::BlobCollector collector(blobs->get(), metadata->get(), metadata->get(),
                                   {.grace_s = config.GetDouble("blobs.gc_grace_s"),
                                    .interval_s = config.GetDouble("blobs.gc_interval_s")},
                                   &SystemClock::Get(), &metrics);

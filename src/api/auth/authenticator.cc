@@ -30,8 +30,10 @@ NewKeySecret KeySecretFrom(std::string secret) {
   return k;
 }
 
-Authenticator::Authenticator(store::MetadataStore* store, const Clock* clock, double cache_ttl_s)
-    : store_(store),
+Authenticator::Authenticator(store::KeyStore* keys, store::NamespaceStore* namespaces,
+                             const Clock* clock, double cache_ttl_s)
+    : keys_(keys),
+      namespaces_(namespaces),
       clock_(clock),
       ttl_(std::chrono::duration_cast<std::chrono::steady_clock::duration>(
           std::chrono::duration<double>(cache_ttl_s))) {}
@@ -58,7 +60,7 @@ Result<Principal> Authenticator::Verify(std::string_view secret) {
   auto now = std::chrono::steady_clock::now();
   uint64_t generation;
   if (auto cached = Lookup(hash, &generation)) return std::move(*cached);
-  auto key = store_->GetApiKeyByPrefix(secret.substr(0, kKeyPrefixLength));
+  auto key = keys_->GetApiKeyByPrefix(secret.substr(0, kKeyPrefixLength));
   if (!key.ok()) {
     if (key.status().code() == StatusCode::kNotFound) return BadKey();
     return key.status();
@@ -75,7 +77,7 @@ Result<Principal> Authenticator::Verify(std::string_view secret) {
   p.global = key->namespace_id.empty();
   p.namespace_id = key->namespace_id;
   if (!p.global) {
-    auto ns = store_->GetNamespace(key->namespace_id);
+    auto ns = namespaces_->GetNamespace(key->namespace_id);
     if (!ns.ok()) return ns.status().code() == StatusCode::kNotFound ? BadKey() : ns.status();
     p.namespace_name = ns->name;
   }
@@ -96,7 +98,7 @@ std::optional<std::string> Authenticator::CachedNamespace(std::string_view name)
 
 Result<std::string> Authenticator::ResolveNamespace(std::string_view name) {
   if (auto cached = CachedNamespace(name)) return std::move(*cached);
-  auto ns = store_->GetNamespaceByName(name);
+  auto ns = namespaces_->GetNamespaceByName(name);
   if (!ns.ok()) {
     if (ns.status().code() == StatusCode::kNotFound) {
       return NotFoundError("namespace '" + std::string(name) + "' does not exist");

@@ -9,7 +9,8 @@
 #include "api/request_context.h"
 #include "core/clock.h"
 #include "core/result.h"
-#include "store/metadata_store.h"
+#include "store/key_store.h"
+#include "store/namespace_store.h"
 
 namespace argus::api {
 
@@ -32,7 +33,9 @@ NewKeySecret KeySecretFrom(std::string secret);
 /// Namespace names are resolved (and cached) here too. Thread-safe.
 class Authenticator {
  public:
-  Authenticator(store::MetadataStore* store, const Clock* clock, double cache_ttl_s);
+  /// `keys` and `namespaces` are borrowed and outlive the authenticator.
+  Authenticator(store::KeyStore* keys, store::NamespaceStore* namespaces, const Clock* clock,
+                double cache_ttl_s);
 
   /// Unauthenticated for a malformed, unknown, expired or revoked key (one message for all, so
   /// callers learn nothing about which); Unavailable when the store is down.
@@ -61,7 +64,8 @@ class Authenticator {
   // null) receives the invalidation count it was read under.
   std::optional<Result<Principal>> Lookup(const std::string& hash, uint64_t* generation);
 
-  store::MetadataStore* store_;
+  store::KeyStore* keys_;
+  store::NamespaceStore* namespaces_;
   const Clock* clock_;
   std::chrono::steady_clock::duration ttl_;
   std::shared_mutex mu_;

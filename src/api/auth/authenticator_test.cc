@@ -20,7 +20,7 @@ class AuthenticatorTest : public ::testing::Test {
     auto s = registry_.metadata.Create("sqlite", {&config_, dir_, &clock_});
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(s).value();
-    auth_ = std::make_unique<Authenticator>(store_.get(), &clock_, 3600);
+    auth_ = std::make_unique<Authenticator>(store_.get(), store_.get(), &clock_, 3600);
     ns_.id = NewId();
     ns_.name = "media";
     ASSERT_TRUE(store_->CreateNamespace(ns_).ok());

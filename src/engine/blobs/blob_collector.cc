@@ -7,10 +7,10 @@
 
 namespace argus::engine {
 
-BlobCollector::BlobCollector(store::BlobStore* blobs, store::MetadataStore* metadata,
-                             BlobCollectorOptions options, const Clock* clock,
-                             MetricsRegistry* metrics)
-    : blobs_(blobs), metadata_(metadata), options_(options), clock_(clock) {
+BlobCollector::BlobCollector(store::BlobStore* blobs, store::BlobReferences* references,
+                             store::BucketStore* uploads, BlobCollectorOptions options,
+                             const Clock* clock, MetricsRegistry* metrics)
+    : blobs_(blobs), references_(references), uploads_(uploads), options_(options), clock_(clock) {
   freed_total_ = &metrics
                       ->AddCounter("argus_blobs_freed_total",
                                    "Stored blobs freed because no object refers to them.")
@@ -46,7 +46,7 @@ Result<int64_t> BlobCollector::CollectOnce(bool startup) {
       startup ? now + 1 : now - static_cast<TimestampUs>(options_.temporary_age_s * 1e6);
   ARGUS_ASSIGN_OR_RETURN(int64_t temps, blobs_->CleanTemporary(temp_before));
   // Resumable uploads left unfinished: their parts become unreferenced and go below.
-  ARGUS_ASSIGN_OR_RETURN(int64_t expired, metadata_->DeleteExpiredUploads(now));
+  ARGUS_ASSIGN_OR_RETURN(int64_t expired, uploads_->DeleteExpiredUploads(now));
   const TimestampUs unused_before = now - static_cast<TimestampUs>(options_.grace_s * 1e6);
   int64_t freed = 0;
   std::string after;
@@ -60,7 +60,7 @@ Result<int64_t> BlobCollector::CollectOnce(bool startup) {
       // as a source, its thumbnails are unreferenced from then on and go in a later pass (or
       // this one).
       if (blob.last_used >= unused_before) continue;
-      ARGUS_ASSIGN_OR_RETURN(bool deleted, metadata_->DeleteBlobIfUnreferenced(blob.sha256, [&] {
+      ARGUS_ASSIGN_OR_RETURN(bool deleted, references_->DeleteBlobIfUnreferenced(blob.sha256, [&] {
         return blobs_->Delete(blob.sha256);
       }));
       if (deleted) ++freed;

@@ -7,8 +7,9 @@
 
 #include "core/clock.h"
 #include "core/metrics.h"
+#include "store/blob_references.h"
 #include "store/blob_store.h"
-#include "store/metadata_store.h"
+#include "store/bucket_store.h"
 
 namespace argus::engine {
 
@@ -25,13 +26,15 @@ struct BlobCollectorOptions {
 /// Frees blobs no object refers to any more (objects deleted or replaced, uploads that failed
 /// after their bytes were stored) and temporaries of interrupted uploads: once at Start (when
 /// every temporary is an orphan: no upload survives a restart), then every interval. Each blob
-/// goes through MetadataStore::DeleteBlobIfUnreferenced, so an upload that deduplicates against
+/// goes through BlobReferences::DeleteBlobIfUnreferenced, so an upload that deduplicates against
 /// it meanwhile either keeps it (its pin came first) or stores its bytes afresh after the delete.
 /// Thread-safe; Start and Stop once each.
 class BlobCollector {
  public:
-  BlobCollector(store::BlobStore* blobs, store::MetadataStore* metadata,
-                BlobCollectorOptions options, const Clock* clock, MetricsRegistry* metrics);
+  /// `references` decides which blobs may go; `uploads` drops expired uploads.
+  BlobCollector(store::BlobStore* blobs, store::BlobReferences* references,
+                store::BucketStore* uploads, BlobCollectorOptions options, const Clock* clock,
+                MetricsRegistry* metrics);
   ~BlobCollector();
 
   /// Runs the start-up pass, then starts the periodic thread.
@@ -44,7 +47,8 @@ class BlobCollector {
   void Run();
 
   store::BlobStore* blobs_;
-  store::MetadataStore* metadata_;
+  store::BlobReferences* references_;
+  store::BucketStore* uploads_;
   BlobCollectorOptions options_;
   const Clock* clock_;
   Counter* freed_total_;

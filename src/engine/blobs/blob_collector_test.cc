@@ -13,8 +13,8 @@
 #include "core/crypto.h"
 #include "core/id.h"
 #include "core/metrics.h"
-#include "store/localfs/register.h"
 #include "domain/object_ingest.h"
+#include "store/localfs/register.h"
 #include "store/sqlite/register.h"
 #include "store/store_registry.h"
 #include "tests/fakes/fake_clock.h"
@@ -66,7 +66,7 @@ class BlobCollectorTest : public ::testing::Test {
   }
 
   std::unique_ptr<BlobCollector> MakeCollector(double grace_s) {
-    return std::make_unique<BlobCollector>(blobs_.get(), metadata_.get(),
+    return std::make_unique<BlobCollector>(blobs_.get(), metadata_.get(), metadata_.get(),
                                            BlobCollectorOptions{.grace_s = grace_s}, &clock_,
                                            &metrics_);
   }

@@ -10,10 +10,10 @@
 
 namespace argus::engine {
 
-SyncScheduler::SyncScheduler(store::MetadataStore* metadata, store::TaskQueue* tasks,
+SyncScheduler::SyncScheduler(store::SyncStore* syncs, store::TaskQueue* tasks,
                              const SyncRunner* runner, SyncSchedulerOptions options,
                              const Clock* clock, store::EventBus* bus)
-    : metadata_(metadata),
+    : syncs_(syncs),
       tasks_(tasks),
       runner_(runner),
       options_(std::move(options)),
@@ -144,7 +144,7 @@ TimestampUs SyncScheduler::MaybeEnqueue(const store::Sync& sync, TimestampUs now
   const TimestampUs next_interval = now + static_cast<TimestampUs>(sync.interval_s * 1e6);
   store::SyncUpdate schedule;
   schedule.next_run_at = next_interval;
-  if (auto s = metadata_->UpdateSync(sync.id, schedule, now); !s.ok()) {
+  if (auto s = syncs_->UpdateSync(sync.id, schedule, now); !s.ok()) {
     log::Warn("could not schedule a sync's next run",
               {{"sync", sync.id}, {"error", s.status().ToString()}});
     return now + static_cast<TimestampUs>(options_.tick_s * 1e6);
@@ -158,7 +158,7 @@ TimestampUs SyncScheduler::MaybeEnqueue(const store::Sync& sync, TimestampUs now
   }
   store::SyncUpdate started;
   started.run_task_id = enqueued->front().task.id;
-  if (auto s = metadata_->UpdateSync(sync.id, started, now); !s.ok()) {
+  if (auto s = syncs_->UpdateSync(sync.id, started, now); !s.ok()) {
     log::Warn("could not record a sync run's task",
               {{"sync", sync.id}, {"error", s.status().ToString()}});
   }
@@ -171,7 +171,7 @@ TimestampUs SyncScheduler::Tick() {
   std::set<std::string> live;
   store::PageRequest page{.after_id = "", .limit = 1000};
   while (true) {
-    auto syncs = metadata_->ListSyncs("", page);
+    auto syncs = syncs_->ListSyncs("", page);
     if (!syncs.ok()) {
       log::Warn("cannot list syncs", {{"error", syncs.status().ToString()}});
       return now + static_cast<TimestampUs>(options_.tick_s * 1e6);

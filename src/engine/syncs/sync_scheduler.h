@@ -11,8 +11,8 @@
 #include "core/clock.h"
 #include "engine/syncs/sync_runner.h"
 #include "store/event_bus.h"
-#include "store/metadata_store.h"
 #include "store/object_source.h"
+#include "store/sync_store.h"
 #include "store/task_queue.h"
 
 namespace argus::engine {
@@ -32,7 +32,7 @@ struct SyncSchedulerOptions {
 class SyncScheduler {
  public:
   /// Everything is borrowed and outlives the scheduler; `bus` may be null (then it polls).
-  SyncScheduler(store::MetadataStore* metadata, store::TaskQueue* tasks, const SyncRunner* runner,
+  SyncScheduler(store::SyncStore* syncs, store::TaskQueue* tasks, const SyncRunner* runner,
                 SyncSchedulerOptions options, const Clock* clock, store::EventBus* bus = nullptr);
   ~SyncScheduler();
 
@@ -53,7 +53,7 @@ class SyncScheduler {
   /// Starts a run when `sync` is due; returns when it should be looked at again.
   TimestampUs MaybeEnqueue(const store::Sync& sync, TimestampUs now);
 
-  store::MetadataStore* metadata_;
+  store::SyncStore* syncs_;
   store::TaskQueue* tasks_;
   const SyncRunner* runner_;
   SyncSchedulerOptions options_;

@@ -1,4 +1,4 @@
-#include "store/metadata_store.h"
+#include "store/key_store.h"
 
 namespace argus::store {
 
