@@ -41,7 +41,7 @@ void AsyncDeliveryStore::AddDeliveries(std::vector<store::WebhookDelivery> deliv
     if (adds_failed_) return;
     queued_deliveries_ += deliveries.size();
     for (const store::WebhookDelivery& d : deliveries) queued_births_ += d.attempts > 0 ? 1 : 0;
-    queue_.push_back(Add{std::move(deliveries), cursor});
+    queue_.push_back(Add{std::move(deliveries), cursor, add_epoch_});
   }
   work_.notify_one();
 }
@@ -142,11 +142,23 @@ void AsyncDeliveryStore::Loop() {
 }
 
 size_t AsyncDeliveryStore::RunWrites(std::vector<Job>& jobs, size_t i) {
+  // Additions queued before an addition failed would move the cursor past its events (which
+  // the dispatcher fans out again): they are dropped, whenever the dispatcher resumes.
+  uint64_t epoch;
+  {
+    std::lock_guard lock(mu_);
+    epoch = add_epoch_;
+  }
   std::vector<store::WebhookDelivery> deliveries;
+  size_t dropped = 0;
   int64_t cursor = -1;
   size_t end = i;
   for (; end < jobs.size() && std::holds_alternative<Add>(jobs[end]); ++end) {
     Add& add = std::get<Add>(jobs[end]);
+    if (add.epoch != epoch) {
+      dropped += add.deliveries.size();
+      continue;
+    }
     if (deliveries.empty()) {
       deliveries = std::move(add.deliveries);
     } else {
@@ -155,28 +167,29 @@ size_t AsyncDeliveryStore::RunWrites(std::vector<Job>& jobs, size_t i) {
     }
     cursor = std::max(cursor, add.cursor);
   }
-  const bool adding = end > i;
   std::vector<store::AttemptResult> attempts;
   for (; end < jobs.size() && std::holds_alternative<Record>(jobs[end]); ++end) {
     Record& r = std::get<Record>(jobs[end]);
     attempts.insert(attempts.end(), std::make_move_iterator(r.attempts.begin()),
                     std::make_move_iterator(r.attempts.end()));
   }
-  bool failed_before;
-  {
+  if (dropped > 0) {
     std::lock_guard lock(mu_);
-    failed_before = adds_failed_;
+    queued_deliveries_ -= dropped;
   }
-  // After a failed add, the ones queued behind it would move the cursor past its events: they
-  // are dropped. Additions and attempt results are one store call when both are queued (most
-  // attempts end before the row of their delivery is written).
-  const bool add = adding && !failed_before;
+  // Additions and attempt results are one store call when both are queued (most attempts end
+  // before the row of their delivery is written).
+  const bool add = cursor >= 0;
   Status s;
   Result<std::vector<std::string>> disabled = std::vector<std::string>();
   if (add && !attempts.empty()) {
     disabled = store_->AddDeliveriesAndRecordAttempts(deliveries, cursor, attempts,
                                                       disable_after_failures_);
     s = disabled.status();
+    // The additions are fanned out again; the results of deliveries stored before must not wait
+    // for their leases to pass because of them: recorded on their own (those of the deliveries
+    // not stored are ignored).
+    if (!s.ok()) disabled = store_->RecordAttempts(attempts, disable_after_failures_);
   } else if (add) {
     s = store_->AddDeliveries(deliveries, cursor);
   } else if (!attempts.empty()) {
@@ -201,6 +214,7 @@ size_t AsyncDeliveryStore::RunWrites(std::vector<Job>& jobs, size_t i) {
       log::Warn("webhooks: cannot store deliveries (their events are fanned out again)",
                 {{"deliveries", deliveries.size()}, {"error", s.ToString()}});
       adds_failed_ = true;
+      ++add_epoch_;
       report_.adds_failed = true;
     }
     if (!disabled.ok()) {

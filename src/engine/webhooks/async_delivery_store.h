@@ -73,8 +73,8 @@ class AsyncDeliveryStore {
   AsyncDeliveryStore(const AsyncDeliveryStore&) = delete;
   AsyncDeliveryStore& operator=(const AsyncDeliveryStore&) = delete;
 
-  /// Queues WebhookStore::AddDeliveries. Dropped (as if it failed) after a failed one until
-  /// ResumeAdds.
+  /// Queues WebhookStore::AddDeliveries. Dropped (as if it failed) when queued after a failed
+  /// one until ResumeAdds, or queued before a failed one and not yet made.
   void AddDeliveries(std::vector<store::WebhookDelivery> deliveries, int64_t cursor);
   /// After a report with adds_failed: the dispatcher reads the events again from the committed
   /// cursor, and AddDeliveries queued from now on are stored again.
@@ -96,6 +96,7 @@ class AsyncDeliveryStore {
   struct Add {
     std::vector<store::WebhookDelivery> deliveries;
     int64_t cursor = 0;
+    uint64_t epoch = 0;  // add_epoch_ when queued
   };
   struct Record {
     std::vector<store::AttemptResult> attempts;
@@ -125,6 +126,7 @@ class AsyncDeliveryStore {
   size_t queued_results_ = 0;
   size_t queued_leases_ = 0;
   bool adds_failed_ = false;    // guarded by mu_
+  uint64_t add_epoch_ = 0;      // failed additions so far, guarded by mu_
   bool stopping_ = false;       // guarded by mu_
   DeliveryStoreReport report_;  // guarded by mu_
   std::thread thread_;          // last: started once everything above exists

@@ -15,6 +15,7 @@
 #include "core/crypto.h"
 #include "core/id.h"
 #include "core/metrics.h"
+#include "engine/webhooks/async_delivery_store.h"
 #include "engine/webhooks/keep_alive_receiver_for_test.h"
 #include "engine/webhooks/webhook_dispatcher.h"
 #include "store/inprocess/register.h"
@@ -178,6 +179,56 @@ TEST_F(DispatcherStoreTest, ABacklogInTheOutboxAtStartIsSentFromBirthNotThroughL
       << Succeeded(hook.id) << " of 600 deliveries succeeded";
   EXPECT_LE(store_->plan().Calls("LeaseDeliveries"), 2);
   EXPECT_EQ(receiver.ids().size(), 600u);
+}
+
+TEST_F(DispatcherStoreTest, AFailedAdditionDoesNotHoldBackTheResultsMergedWithIt) {
+  // The results queued with additions are one store call; when the additions fail (their events
+  // are fanned out again), the results of deliveries stored before are still recorded at once,
+  // not made again after their leases.
+  store::Webhook hook = CreateWebhook("http://127.0.0.1:9/hook");
+  const TimestampUs now = SystemClock::Get().NowUs();
+  auto delivery = [&](int i) {
+    store::WebhookDelivery d;
+    d.id = NewId();
+    d.webhook_id = hook.id;
+    d.namespace_id = kNamespace;
+    d.event_id = "evt_" + std::to_string(i);
+    d.event_type = "task.created";
+    d.payload = "{}";
+    d.attempts = 1;  // sent from birth
+    d.next_attempt_at = now + 60'000'000;
+    d.created_at = d.updated_at = now;
+    return d;
+  };
+  const store::WebhookDelivery stored = delivery(1);
+  AsyncDeliveryStore writes(store_.get(), 0, [] {});
+  writes.AddDeliveries({stored}, 1);
+  ASSERT_TRUE(WaitFor([&] { return webhooks_->GetDelivery(kNamespace, hook.id, stored.id).ok(); }));
+
+  // A slow lease keeps the thread busy while an addition and a result queue up behind it.
+  store_->plan().Delay("LeaseDeliveries", 300ms);
+  store_->plan().Fail("AddDeliveries", UnavailableError("injected"), 1, 1);
+  writes.Lease({.now = now, .max = 1, .per_webhook = {{hook.id, 1}}});
+  std::this_thread::sleep_for(50ms);
+  writes.AddDeliveries({delivery(2)}, 2);
+  writes.RecordAttempts({{.delivery_id = stored.id,
+                          .at = now,
+                          .status_code = 200,
+                          .latency_ms = 1,
+                          .success = true}});
+
+  DeliveryStoreReport report;
+  ASSERT_TRUE(WaitFor([&] {
+    DeliveryStoreReport r = writes.Take();
+    report.adds_failed |= r.adds_failed;
+    report.unrecorded_attempts += r.unrecorded_attempts;
+    return report.adds_failed;
+  }));
+  EXPECT_EQ(store_->plan().Injected("AddDeliveries"), 1);
+  EXPECT_EQ(report.unrecorded_attempts, 0u);
+  auto got = webhooks_->GetDelivery(kNamespace, hook.id, stored.id);
+  ASSERT_TRUE(got.ok());
+  EXPECT_EQ(got->status, store::DeliveryStatus::kSucceeded);
 }
 
 TEST_F(DispatcherStoreTest, AttemptsThatCannotBeRecordedAreMadeAgainAfterTheirLease) {
