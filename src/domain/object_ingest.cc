@@ -110,7 +110,7 @@ Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& inco
   std::string& expected = request.expected_sha256;
   std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
   // The pin keeps the collector off the blob until the row below names it (ADR 0007).
-  auto pinned = CommitPinned(*incoming.writer(), *ctx.metadata, expected);
+  auto pinned = CommitPinned(*incoming.writer(), *ctx.references, expected);
   if (!pinned.ok()) {
     if (pinned.status().code() == StatusCode::kInvalidArgument) {
       return InvalidArgumentError("the expected SHA-256 does not match the bytes: " +
@@ -120,7 +120,7 @@ Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& inco
   }
   const BlobInfo& blob = pinned->info;
   if (request.keep_if_unchanged) {
-    auto current = ctx.metadata->GetObject(bucket.id, request.key);
+    auto current = ctx.buckets->GetObject(bucket.id, request.key);
     if (current.ok() && current->sha256 == blob.sha256) {
       IngestResult same;
       same.put.object = std::move(current).value();
@@ -142,7 +142,7 @@ Result<IngestResult> CommitObject(const IngestContext& ctx, IncomingObject& inco
   obj.metadata = std::move(request.metadata);
   obj.created_at = obj.updated_at = ctx.clock->NowUs();
   IngestResult result;
-  ARGUS_ASSIGN_OR_RETURN(result.put, ctx.metadata->PutObject(obj, request.precondition));
+  ARGUS_ASSIGN_OR_RETURN(result.put, ctx.buckets->PutObject(obj, request.precondition));
   return result;
 }
 

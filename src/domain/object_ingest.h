@@ -12,9 +12,10 @@
 #include "core/json.h"
 #include "core/media_type.h"
 #include "core/result.h"
+#include "store/blob_references.h"
 #include "store/blob_store.h"
+#include "store/bucket_store.h"
 #include "store/event_payloads.h"
-#include "store/metadata_store.h"
 #include "store/task_queue.h"
 
 namespace argus::domain {
@@ -31,7 +32,8 @@ Status CheckObjectMetadata(const store::Bucket& bucket, const Json& metadata, si
 int64_t ObjectSizeLimit(const store::Bucket& bucket, int64_t server_limit);
 /// What committing an object needs. Pointers are borrowed.
 struct IngestContext {
-  store::MetadataStore* metadata = nullptr;
+  store::BucketStore* buckets = nullptr;        ///< buckets, objects, uploads
+  store::BlobReferences* references = nullptr;  ///< pins while a blob is committed
   store::BlobStore* blobs = nullptr;
   const Clock* clock = &SystemClock::Get();
   int64_t max_object_bytes = 0;  ///< the server's limit (0: none)

@@ -91,12 +91,12 @@ NewTask UploadCompleteTask(std::string_view namespace_id, const CompleteUploadIn
 Result<IngestResult> CompleteUpload(const IngestContext& ctx, std::string_view namespace_id,
                                     const CompleteUploadInput& input, bool retry,
                                     const std::function<bool(double)>& keep_going) {
-  ARGUS_ASSIGN_OR_RETURN(Bucket bucket, ctx.metadata->GetBucket(namespace_id, input.bucket));
+  ARGUS_ASSIGN_OR_RETURN(Bucket bucket, ctx.buckets->GetBucket(namespace_id, input.bucket));
   if (bucket.id != input.bucket_id) {
     return NotFoundError(StrCat({"bucket '", input.bucket, "' was deleted"}));
   }
-  ARGUS_ASSIGN_OR_RETURN(Upload upload, ctx.metadata->GetUpload(bucket.id, input.upload_id));
-  ARGUS_ASSIGN_OR_RETURN(auto parts, ctx.metadata->ListUploadParts(bucket.id, upload.id));
+  ARGUS_ASSIGN_OR_RETURN(Upload upload, ctx.buckets->GetUpload(bucket.id, input.upload_id));
+  ARGUS_ASSIGN_OR_RETURN(auto parts, ctx.buckets->ListUploadParts(bucket.id, upload.id));
   ARGUS_RETURN_IF_ERROR(CheckUploadParts(parts));
   int64_t total = 0;
   for (const UploadPart& p : parts) total += p.size;
@@ -128,7 +128,7 @@ Result<IngestResult> CompleteUpload(const IngestContext& ctx, std::string_view n
   request.keep_if_unchanged = retry;
   ARGUS_ASSIGN_OR_RETURN(IngestResult result, CommitObject(ctx, *incoming, std::move(request)));
   // The object now holds the bytes: the parts' rows go (their blobs are collected).
-  ARGUS_RETURN_IF_ERROR(ctx.metadata->DeleteUpload(bucket.id, upload.id));
+  ARGUS_RETURN_IF_ERROR(ctx.buckets->DeleteUpload(bucket.id, upload.id));
   return result;
 }
 

@@ -12,7 +12,7 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "domain/object_ingest.h"
-#include "store/metadata_store.h"
+#include "store/bucket_store.h"
 #include "store/task_queue.h"
 
 namespace argus::domain {

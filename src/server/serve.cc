@@ -307,7 +307,8 @@ int RunServe(const Config& config) {
   collector.Start();
 
   domain::IngestContext ingest;
-  ingest.metadata = metadata->get();
+  ingest.buckets = metadata->get();
+  ingest.references = metadata->get();
   ingest.blobs = blobs->get();
   ingest.max_object_bytes = max_object_bytes;
   ingest.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
@@ -316,7 +317,7 @@ int RunServe(const Config& config) {
   sync_options.stable_s = config.GetDouble("syncs.stable_s");
   sync_options.allowed_roots = SyncRoots(config);
   sync_options.allow_private_endpoints = config.GetBool("syncs.allow_private_endpoints");
-  engine::SyncRunner sync_runner(ingest, &registry.sources, sync_options);
+  engine::SyncRunner sync_runner(metadata->get(), ingest, &registry.sources, sync_options);
 
   engine::TaskKindRegistry kinds;
   engine::RegisterBuiltinKinds(kinds);

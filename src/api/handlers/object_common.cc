@@ -57,7 +57,8 @@ std::string EtagValue(std::string_view header) {
 
 domain::IngestContext IngestContextOf(const ApiDeps& deps) {
   domain::IngestContext ic;
-  ic.metadata = deps.metadata;
+  ic.buckets = deps.metadata;
+  ic.references = deps.metadata;
   ic.blobs = deps.blobs;
   ic.clock = deps.clock;
   ic.max_object_bytes = deps.max_object_bytes;

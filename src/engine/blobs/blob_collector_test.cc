@@ -73,7 +73,10 @@ class BlobCollectorTest : public ::testing::Test {
 
   // The upload path of the API and the syncs: bytes in, blob committed, object row written.
   Result<domain::IngestResult> Upload(const std::string& key, std::string_view bytes) {
-    domain::IngestContext ctx{.metadata = metadata_.get(), .blobs = blobs_.get(), .clock = &clock_};
+    domain::IngestContext ctx{.buckets = metadata_.get(),
+                              .references = metadata_.get(),
+                              .blobs = blobs_.get(),
+                              .clock = &clock_};
     ARGUS_ASSIGN_OR_RETURN(auto incoming, domain::IncomingObject::Start(ctx, bucket_));
     ARGUS_RETURN_IF_ERROR(incoming->Append(bytes));
     return domain::CommitObject(ctx, *incoming, {.key = key});

@@ -58,16 +58,16 @@ Json SyncRunReport::ToJson() const {
           {"complete", complete}};
 }
 
-Result<store::Bucket> BucketById(store::MetadataStore* metadata, std::string_view namespace_id,
+Result<store::Bucket> BucketById(store::BucketStore* buckets, std::string_view namespace_id,
                                  std::string_view bucket_id) {
   store::PageRequest page{.after_id = "", .limit = 1000};
   while (true) {
-    ARGUS_ASSIGN_OR_RETURN(auto buckets, metadata->ListBuckets(namespace_id, page));
-    for (auto& b : buckets.items) {
+    ARGUS_ASSIGN_OR_RETURN(auto listed, buckets->ListBuckets(namespace_id, page));
+    for (auto& b : listed.items) {
       if (b.id == bucket_id) return std::move(b);
     }
-    if (buckets.next_after_id.empty()) break;
-    page.after_id = buckets.next_after_id;
+    if (listed.next_after_id.empty()) break;
+    page.after_id = listed.next_after_id;
   }
   return NotFoundError("the sync's bucket is gone");
 }
@@ -145,8 +145,8 @@ Result<store::SyncFile> SyncRunner::Take(store::ObjectSource& source, const stor
 }
 
 Status SyncRunner::RunPass(TaskContext* ctx, store::Sync& sync, SyncRunReport& report) {
-  store::MetadataStore* metadata = ingest_.metadata;
-  ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketById(metadata, sync.namespace_id, sync.bucket_id));
+  ARGUS_ASSIGN_OR_RETURN(auto bucket,
+                         BucketById(ingest_.buckets, sync.namespace_id, sync.bucket_id));
   ARGUS_ASSIGN_OR_RETURN(auto source, SourceOf(sync));
   Beat beat(ctx);
   const TimestampUs stable_us = static_cast<TimestampUs>(options_.stable_s * 1e6);
@@ -159,7 +159,7 @@ Status SyncRunner::RunPass(TaskContext* ctx, store::Sync& sync, SyncRunReport& r
     for (size_t at = 0; at < paths.size(); at += 1000) {
       std::vector<std::string> part(paths.begin() + at,
                                     paths.begin() + std::min(paths.size(), at + 1000));
-      ARGUS_ASSIGN_OR_RETURN(auto files, metadata->GetSyncFiles(sync.id, part));
+      ARGUS_ASSIGN_OR_RETURN(auto files, syncs_->GetSyncFiles(sync.id, part));
       for (auto& f : files) known.emplace(f.path, std::move(f));
     }
     std::vector<store::SyncFile> updates;
@@ -221,13 +221,13 @@ Status SyncRunner::RunPass(TaskContext* ctx, store::Sync& sync, SyncRunReport& r
     for (auto& u : updates) {
       if (u.updated_at == 0) u.updated_at = now;
     }
-    if (!updates.empty()) ARGUS_RETURN_IF_ERROR(metadata->PutSyncFiles(sync.id, updates));
+    if (!updates.empty()) ARGUS_RETURN_IF_ERROR(syncs_->PutSyncFiles(sync.id, updates));
     if (stopped) return Status(StatusCode::kCancelled, "the run stopped before its end");
     // The records are durable before the cursor moves past them.
     sync.cursor = page.next_cursor;
     store::SyncUpdate moved;
     moved.cursor = sync.cursor;
-    ARGUS_RETURN_IF_ERROR(metadata->UpdateSync(sync.id, moved, now).status());
+    ARGUS_RETURN_IF_ERROR(syncs_->UpdateSync(sync.id, moved, now).status());
     if (page.next_cursor.empty()) {
       report.complete = true;
       return OkStatus();
@@ -238,7 +238,7 @@ Status SyncRunner::RunPass(TaskContext* ctx, store::Sync& sync, SyncRunReport& r
 
 Result<Json> SyncRunner::Run(TaskContext& ctx) {
   std::string id = ctx.task().input.value("sync_id", "");
-  auto sync = ingest_.metadata->GetSync(ctx.task().namespace_id, id);
+  auto sync = syncs_->GetSync(ctx.task().namespace_id, id);
   if (!sync.ok()) {
     if (sync.status().code() == StatusCode::kNotFound) {
       return Json{{"skipped", "the sync is gone"}};
@@ -261,10 +261,10 @@ Result<Json> SyncRunner::Run(TaskContext& ctx) {
   if (report.pending > 0 || s.code() == StatusCode::kCancelled) {
     TimestampUs soon = now + static_cast<TimestampUs>(options_.stable_s * 1e6);
     // Read again: the scheduler may have moved it since this run read the sync.
-    auto current = ingest_.metadata->GetSync(ctx.task().namespace_id, id);
+    auto current = syncs_->GetSync(ctx.task().namespace_id, id);
     if (current.ok() && current->next_run_at > soon) done.next_run_at = soon;
   }
-  if (auto updated = ingest_.metadata->UpdateSync(sync->id, done, now); !updated.ok()) {
+  if (auto updated = syncs_->UpdateSync(sync->id, done, now); !updated.ok()) {
     log::Warn("could not record a sync run",
               {{"sync", sync->id}, {"error", updated.status().ToString()}});
   }

@@ -7,10 +7,11 @@
 #include "core/clock.h"
 #include "core/json.h"
 #include "core/result.h"
-#include "engine/worker/task_kinds.h"
-#include "store/metadata_store.h"
 #include "domain/object_ingest.h"
+#include "engine/worker/task_kinds.h"
+#include "store/bucket_store.h"
 #include "store/object_source.h"
+#include "store/sync_store.h"
 
 namespace argus::engine {
 
@@ -45,9 +46,10 @@ struct SyncRunReport {
 /// where it stopped and no file becomes an object twice. Thread-safe; borrows everything.
 class SyncRunner {
  public:
-  SyncRunner(domain::IngestContext ingest, const store::ObjectSourceRegistry* sources,
-             SyncRunOptions options)
-      : ingest_(ingest), sources_(sources), options_(std::move(options)) {}
+  /// `syncs` holds the syncs and their file records; `ingest` makes the objects.
+  SyncRunner(store::SyncStore* syncs, domain::IngestContext ingest,
+             const store::ObjectSourceRegistry* sources, SyncRunOptions options)
+      : syncs_(syncs), ingest_(ingest), sources_(sources), options_(std::move(options)) {}
 
   /// The source a sync reads (the factory checks its settings and the allowed roots).
   Result<std::unique_ptr<store::ObjectSource>> SourceOf(const store::Sync& sync) const;
@@ -69,13 +71,14 @@ class SyncRunner {
                                const store::Bucket& bucket, const store::SourceEntry& entry,
                                SyncRunReport& report, const std::function<bool()>& keep_going);
 
+  store::SyncStore* syncs_;
   domain::IngestContext ingest_;
   const store::ObjectSourceRegistry* sources_;
   SyncRunOptions options_;
 };
 
 /// The bucket with id `bucket_id` in the namespace (NotFound when it is gone).
-Result<store::Bucket> BucketById(store::MetadataStore* metadata, std::string_view namespace_id,
+Result<store::Bucket> BucketById(store::BucketStore* buckets, std::string_view namespace_id,
                                  std::string_view bucket_id);
 
 }  // namespace argus::engine

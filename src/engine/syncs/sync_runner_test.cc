@@ -90,7 +90,11 @@ class SyncRunnerTest : public ::testing::Test {
 
   void UsePageSize(int page_size) {
     runner_ = std::make_unique<SyncRunner>(
-        domain::IngestContext{.metadata = metadata_.get(), .blobs = blobs_.get(), .clock = &clock_},
+        metadata_.get(),
+        domain::IngestContext{.buckets = metadata_.get(),
+                              .references = metadata_.get(),
+                              .blobs = blobs_.get(),
+                              .clock = &clock_},
         &sources_, SyncRunOptions{.stable_s = 2, .page_size = page_size, .allowed_roots = {root_}});
   }
 
