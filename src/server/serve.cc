@@ -27,33 +27,16 @@
 #include "engine/worker/task_kinds.h"
 #include "engine/worker/worker_pool.h"
 #include "server/data_dir.h"
+#include "server/options.h"
 #include "server/process_metrics.h"
 #include "server/register_all.h"
+#include "server/stores.h"
 
 namespace argus::server {
 
 namespace {
 
 constexpr std::string_view kAdminKeyCreated = "admin_key_created";
-
-Status ParseListen(const std::string& listen, std::string* host, uint16_t* port) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) {
-    return InvalidArgumentError("server.listen '" + listen + "' must be HOST:PORT");
-  }
-  *host = listen.substr(0, colon);
-  if (host->size() >= 2 && host->front() == '[' && host->back() == ']') {
-    *host = host->substr(1, host->size() - 2);
-  }
-  std::string port_text = listen.substr(colon + 1);
-  char* end = nullptr;
-  long p = std::strtol(port_text.c_str(), &end, 10);
-  if (port_text.empty() || *end != '\0' || p < 0 || p > 65535) {
-    return InvalidArgumentError("server.listen '" + listen + "' has a bad port");
-  }
-  *port = static_cast<uint16_t>(p);
-  return OkStatus();
-}
 
 // First start only: make (or adopt from ARGUS_ADMIN_KEY) the global admin key. The secret is
 // written to <data>/admin.key before the database learns its hash, so the database never
@@ -92,28 +75,6 @@ Status BootstrapAdminKey(store::MetadataStore& store, const Config& config,
             {{"key_id", key.id},
              {"secret", given.empty() ? "written to " + key_file : "taken from ARGUS_ADMIN_KEY"}});
   return OkStatus();
-}
-
-// syncs.allowed_roots: colon-separated directories, each made canonical (a root that does not
-// exist is left out, with a warning).
-std::vector<std::string> SyncRoots(const Config& config) {
-  std::vector<std::string> roots;
-  std::string list = config.GetString("syncs.allowed_roots");
-  size_t at = 0;
-  while (at <= list.size()) {
-    size_t colon = std::min(list.find(':', at), list.size());
-    std::string root = list.substr(at, colon - at);
-    at = colon + 1;
-    if (root.empty()) continue;
-    std::error_code ec;
-    auto canonical = std::filesystem::canonical(root, ec);
-    if (ec || !std::filesystem::is_directory(canonical, ec)) {
-      log::Warn("a syncs.allowed_roots entry is not a directory; left out", {{"root", root}});
-      continue;
-    }
-    roots.push_back(canonical.string());
-  }
-  return roots;
 }
 
 #ifdef ARGUS_WITH_ORT
@@ -257,33 +218,11 @@ int RunServe(const Config& config) {
   }
   MetricsRegistry metrics;
   AddProcessMetrics(metrics);
-  // The bus first: every store publishes the events it commits to it.
-  auto bus = registry.event_bus.Create("inprocess", store::StoreArgs{&config, data_dir});
-  if (!bus.ok()) return Fail(bus.status());
-  store::StoreArgs args{&config, data_dir, &SystemClock::Get(), bus->get(), &metrics};
-  auto metadata = registry.metadata.Create(config.GetString("metadata.backend"), args);
-  if (!metadata.ok()) return Fail(metadata.status());
-  // The outbox lives with the metadata (events commit with the changes they report).
-  auto events = registry.event_log.Create(config.GetString("metadata.backend"), args);
-  if (!events.ok()) return Fail(events.status());
-  if (Status s = BootstrapAdminKey(**metadata, config, data_dir); !s.ok()) return Fail(s);
-
-  auto tasks = registry.task_queue.Create(config.GetString("tasks.backend"), args);
-  if (!tasks.ok()) return Fail(tasks.status());
-
-  auto webhook_store = registry.webhooks.Create(config.GetString("webhooks.backend"), args);
-  if (!webhook_store.ok()) return Fail(webhook_store.status());
-  auto blobs = CreateBlobStore(registry.blobs, config, args);
-  if (!blobs.ok()) return Fail(blobs.status());
-  // The object size limit never exceeds what the blob backend can store.
-  int64_t max_object_bytes = config.GetInt("objects.max_object_bytes");
-  if (auto caps = registry.blobs.CapabilitiesOf(config.GetString("blobs.backend"));
-      caps.ok() && caps->max_blob_bytes > 0 &&
-      (max_object_bytes <= 0 || max_object_bytes > caps->max_blob_bytes)) {
-    log::Warn("objects.max_object_bytes is above what the blob backend stores; lowered",
-              {{"configured", max_object_bytes}, {"limit", caps->max_blob_bytes}});
-    max_object_bytes = caps->max_blob_bytes;
-  }
+  auto opened = OpenStores(config, data_dir, registry, &metrics);
+  if (!opened.ok()) return Fail(opened.status());
+  Stores& stores = *opened;
+  if (Status s = BootstrapAdminKey(*stores.metadata, config, data_dir); !s.ok()) return Fail(s);
+  const int64_t max_object_bytes = MaxObjectBytes(config, registry);
 
   auto dispatcher_options = engine::DispatcherOptionsFromConfig(config);
   if (!dispatcher_options.ok()) return Fail(dispatcher_options.status());
@@ -291,7 +230,7 @@ int RunServe(const Config& config) {
   dispatcher_options->sender.user_agent.append(GetBuildInfo().version);
   auto sender = engine::WebhookSender::Create(dispatcher_options->sender);
   if (!sender.ok()) return Fail(sender.status());
-  engine::WebhookDispatcher dispatcher(events->get(), bus->get(), webhook_store->get(),
+  engine::WebhookDispatcher dispatcher(stores.events.get(), stores.bus.get(), stores.webhooks.get(),
                                        std::move(*sender), *dispatcher_options, &SystemClock::Get(),
                                        &metrics);
   if (config.GetBool("webhooks.dispatch")) {
@@ -300,67 +239,50 @@ int RunServe(const Config& config) {
     log::Warn("webhooks.dispatch is false: no webhook is delivered; events wait in the outbox");
   }
 
-  engine::BlobCollector collector(blobs->get(), metadata->get(), metadata->get(),
+  engine::BlobCollector collector(stores.blobs.get(), stores.metadata.get(), stores.metadata.get(),
                                   {.grace_s = config.GetDouble("blobs.gc_grace_s"),
                                    .interval_s = config.GetDouble("blobs.gc_interval_s")},
                                   &SystemClock::Get(), &metrics);
   collector.Start();
 
   domain::IngestContext ingest;
-  ingest.buckets = metadata->get();
-  ingest.references = metadata->get();
-  ingest.blobs = blobs->get();
+  ingest.buckets = stores.metadata.get();
+  ingest.references = stores.metadata.get();
+  ingest.blobs = stores.blobs.get();
   ingest.max_object_bytes = max_object_bytes;
   ingest.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
   ingest.sniff.libmagic_for_unknown_binary = config.GetBool("objects.sniff_unknown_binary");
-  engine::SyncRunOptions sync_options;
-  sync_options.stable_s = config.GetDouble("syncs.stable_s");
-  sync_options.allowed_roots = SyncRoots(config);
-  sync_options.allow_private_endpoints = config.GetBool("syncs.allow_private_endpoints");
-  engine::SyncRunner sync_runner(metadata->get(), ingest, &registry.sources, sync_options);
+  const engine::SyncRunOptions sync_options = SyncOptionsFromConfig(config);
+  engine::SyncRunner sync_runner(stores.metadata.get(), ingest, &registry.sources, sync_options);
 
   engine::TaskKindRegistry kinds;
   engine::RegisterBuiltinKinds(kinds);
   if (Status s = sync_runner.Register(kinds); !s.ok()) return Fail(s);
   engine::UploadCompleter upload_completer(ingest);
   if (Status s = upload_completer.Register(kinds); !s.ok()) return Fail(s);
-  engine::WorkerPoolOptions worker_options;
-  worker_options.concurrency = {{"cpu", static_cast<int>(config.GetInt("workers.cpu"))},
-                                {"io", static_cast<int>(config.GetInt("workers.io"))}};
-  worker_options.retention_s = config.GetDouble("tasks.retention_s");
-  worker_options.max_crash_attempts = static_cast<int>(config.GetInt("tasks.max_crash_attempts"));
-  worker_options.lease_s = config.GetDouble("tasks.lease_s");
-  if (!(worker_options.lease_s >= 0.1 && worker_options.lease_s <= 86400)) {
-    return Fail(InvalidArgumentError("tasks.lease_s must be between 0.1 and 86400 seconds"));
-  }
-  worker_options.prefetch.max_prefetch = static_cast<int>(config.GetInt("tasks.max_prefetch"));
-  if (worker_options.max_crash_attempts < 0) {
-    return Fail(InvalidArgumentError("tasks.max_crash_attempts must be 0 or more"));
-  }
-  if (worker_options.prefetch.max_prefetch < 0 || worker_options.prefetch.max_prefetch > 1000) {
-    return Fail(InvalidArgumentError("tasks.max_prefetch must be between 0 and 1000"));
-  }
-  engine::WorkerPool workers(tasks->get(), &kinds, worker_options, &SystemClock::Get(), &metrics,
-                             bus->get(), events->get());
+  auto worker_options = WorkerOptionsFromConfig(config);
+  if (!worker_options.ok()) return Fail(worker_options.status());
+  engine::WorkerPool workers(stores.tasks.get(), &kinds, *worker_options, &SystemClock::Get(),
+                             &metrics, stores.bus.get(), stores.events.get());
   std::vector<std::string> queue_names;
-  for (const auto& [queue, n] : worker_options.concurrency) queue_names.push_back(queue);
-  AddQueueMetrics(metrics, tasks->get(), queue_names);
+  for (const auto& [queue, n] : worker_options->concurrency) queue_names.push_back(queue);
+  AddQueueMetrics(metrics, stores.tasks.get(), queue_names);
   AddWorkerMetrics(metrics, &workers);
   if (Status s = workers.Start(); !s.ok()) return Fail(s);
-  engine::SyncScheduler sync_scheduler(metadata->get(), tasks->get(), &sync_runner, {},
-                                       &SystemClock::Get(), bus->get());
+  engine::SyncScheduler sync_scheduler(stores.metadata.get(), stores.tasks.get(), &sync_runner, {},
+                                       &SystemClock::Get(), stores.bus.get());
   sync_scheduler.Start();
 
   std::atomic<bool> started{false};
   api::ApiDeps deps;
-  deps.metadata = metadata->get();
+  deps.metadata = stores.metadata.get();
   deps.metrics = &metrics;
   deps.clock = &SystemClock::Get();
   deps.docs_dir = config.GetString("docs.assets_dir");
   if (deps.docs_dir.empty()) deps.docs_dir = ARGUS_DEFAULT_DOCS_DIR;
-  deps.tasks = tasks->get();
-  deps.events = events->get();
-  deps.bus = bus->get();
+  deps.tasks = stores.tasks.get();
+  deps.events = stores.events.get();
+  deps.bus = stores.bus.get();
   deps.max_pending_per_namespace = config.GetInt("tasks.max_pending_per_namespace");
   // Input schemas are compiled once here, so a kind with a bad schema stops start-up instead
   // of silently accepting any input, and submissions never recompile them.
@@ -379,11 +301,11 @@ int RunServe(const Config& config) {
     const engine::TaskKind* k = kinds.Find(kind);
     return k != nullptr && k->internal;
   };
-  deps.webhooks = webhook_store->get();
+  deps.webhooks = stores.webhooks.get();
   deps.webhooks_changed = [&dispatcher] { dispatcher.Notify(); };
   deps.webhooks_allow_private_targets = dispatcher_options->sender.allow_private_targets;
   deps.webhook_max_attempts = dispatcher_options->max_attempts;
-  deps.blobs = blobs->get();
+  deps.blobs = stores.blobs.get();
   deps.max_object_bytes = max_object_bytes;
   deps.max_metadata_bytes = static_cast<size_t>(config.GetInt("objects.max_metadata_bytes"));
   deps.sniff = ingest.sniff;
@@ -392,13 +314,13 @@ int RunServe(const Config& config) {
   deps.sync_allowed_roots = sync_options.allowed_roots;
   deps.sync_allow_private_endpoints = sync_options.allow_private_endpoints;
 #ifdef ARGUS_WITH_ORT
-  auto inference = StartInference(config, blobs->get(), &metrics);
+  auto inference = StartInference(config, stores.blobs.get(), &metrics);
   deps.inference = inference.get();
 #endif
   deps.inference_max_body_bytes = config.GetInt("inference.max_body_bytes");
   deps.inference_timeout_s = config.GetDouble("inference.timeout_s");
   deps.thumbnail_max_source_bytes = config.GetInt("images.max_bytes");
-  store::MetadataStore* md = metadata->get();
+  store::MetadataStore* md = stores.metadata.get();
   store::InferenceService* models =
       config.GetBool("inference.preload") ? deps.inference : nullptr;  // gate /readyz on warm-up
   deps.readiness = [md, models, &started]() {
@@ -412,30 +334,9 @@ int RunServe(const Config& config) {
   auto service = api::ApiService::Create(config, std::move(deps));
   if (!service.ok()) return Fail(service.status());
 
-  api::HttpServerOptions http;
-  if (Status s = ParseListen(config.GetString("server.listen"), &http.host, &http.port); !s.ok()) {
-    return Fail(s);
-  }
-  int threads = static_cast<int>(config.GetInt("server.io_threads"));
-  http.io_threads = threads > 0 ? threads : std::max(1u, std::thread::hardware_concurrency());
-  http.max_body_bytes = static_cast<uint64_t>(config.GetInt("http.max_body_bytes"));
-  http.max_header_bytes = static_cast<uint32_t>(config.GetInt("http.max_header_bytes"));
-  http.read_timeout = std::chrono::milliseconds(
-      static_cast<int64_t>(config.GetDouble("http.read_timeout_s") * 1000));
-  http.max_connections =
-      static_cast<size_t>(std::max<int64_t>(1, config.GetInt("http.max_connections")));
-  http.stream_max_queued_bytes = static_cast<size_t>(
-      std::max<int64_t>(64 * 1024, config.GetInt("http.stream_max_queued_bytes")));
-  http.idle_timeout = std::chrono::milliseconds(
-      static_cast<int64_t>(config.GetDouble("http.idle_timeout_s") * 1000));
-  http.blocking_threads = static_cast<int>(config.GetInt("http.blocking_threads"));
-  http.blocking_queue = static_cast<int>(config.GetInt("http.blocking_queue"));
-  if (http.blocking_threads < 1 || http.blocking_threads > 1024) {
-    return Fail(InvalidArgumentError("http.blocking_threads must be between 1 and 1024"));
-  }
-  if (http.blocking_queue < 0 || http.blocking_queue > 100000) {
-    return Fail(InvalidArgumentError("http.blocking_queue must be between 0 and 100000"));
-  }
+  auto http_options = HttpOptionsFromConfig(config);
+  if (!http_options.ok()) return Fail(http_options.status());
+  const api::HttpServerOptions& http = *http_options;
   auto server = api::HttpServer::Create(http, service->get());
   if (!server.ok()) return Fail(server.status());
   (*server)->Start();
@@ -476,12 +377,7 @@ int RunServe(const Config& config) {
   collector.Stop();
   server->reset();
   service->reset();
-  tasks->reset();
-  webhook_store->reset();
-  blobs->reset();
-  events->reset();
-  metadata->reset();
-  bus->reset();  // last: the stores publish to it until they close
+  stores.Close();
   std::filesystem::remove(data_dir + "/listen.addr");
   log::Info("stopped", {{"connections_cut", cut}});
   log::Shutdown();
