@@ -7,6 +7,7 @@
 #include "api/handlers/handlers.h"
 #include "api/http/gzip.h"
 #include "api/http/status_mapping.h"
+#include "api/task_catalog_view.h"
 #include "core/id.h"
 #include "core/json_schema.h"
 #include "core/log.h"
@@ -73,6 +74,9 @@ Result<std::unique_ptr<ApiService>> ApiService::Create(const Config& config, Api
     return InvalidArgumentError("http.trusted_proxies: " +
                                 std::string(resolver.status().message()));
   }
+  if (deps.tasks != nullptr && deps.catalog == nullptr) {
+    return InvalidArgumentError("ApiDeps: a task queue needs its task catalog");
+  }
   return std::unique_ptr<ApiService>(new ApiService(config, std::move(deps), *resolver));
 }
 
@@ -97,9 +101,17 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
   if (deps_.events != nullptr && deps_.bus != nullptr) {
     streams_ = std::make_unique<EventStreams>(deps_.events, deps_.bus);
   }
-  external_workers_ = std::make_unique<ExternalWorkers>();
-  HandlerEnv env{&deps_,        auth_.get(), &router_, waiter_.get(), external_workers_.get(),
-                 streams_.get()};
+  if (deps_.catalog != nullptr) {
+    task_kinds_ = std::make_unique<TaskKindCache>(deps_.catalog, deps_.clock);
+    worker_directory_ = std::make_unique<WorkerDirectory>(deps_.catalog, deps_.clock);
+  }
+  HandlerEnv env{.deps = &deps_,
+                 .auth = auth_.get(),
+                 .router = &router_,
+                 .waiter = waiter_.get(),
+                 .task_kinds = task_kinds_.get(),
+                 .workers = worker_directory_.get(),
+                 .streams = streams_.get()};
   AddOpsRoutes(router_, env);
   AddNamespaceRoutes(router_, env);
   AddKeyRoutes(router_, env);

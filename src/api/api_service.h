@@ -22,13 +22,15 @@
 #include "store/inference_service.h"
 #include "store/metadata_store.h"
 #include "store/object_source.h"
+#include "store/task_catalog.h"
 #include "store/task_queue.h"
 #include "store/webhook_store.h"
 
 namespace argus::api {
 
-class ExternalWorkers;
 class EventStreams;
+class TaskKindCache;
+class WorkerDirectory;
 
 /// What the API needs from the rest of the process, all borrowed (they outlive the service).
 struct ApiDeps {
@@ -41,18 +43,12 @@ struct ApiDeps {
   store::TaskQueue* tasks = nullptr;
   store::EventLog* events = nullptr;  ///< with `bus`: SSE, WebSocket, Prefer: wait, long polls
   store::EventBus* bus = nullptr;
-  /// Input schema of a task kind this server runs itself, or null for kinds it does not know
-  /// (those are left to external workers and their input is not checked here).
-  std::function<const JsonSchema*(std::string_view kind)> task_input_schema;
-  /// Kinds only the server itself enqueues (sync.run): refused from clients.
-  std::function<bool(std::string_view kind)> internal_kind;
-  /// The in-process workers, as /v1/workers lists them.
-  std::function<Json()> workers;
+  /// The kinds the workers publish (input schemas checked at submission, internal kinds
+  /// refused from clients) and the workers' registrations (/v1/workers); required with `tasks`.
+  store::TaskCatalog* catalog = nullptr;
   int64_t max_pending_per_namespace = 0;
   /// Webhook subscriptions and their delivery log; null: no /v1/webhooks routes.
   store::WebhookStore* webhooks = nullptr;
-  /// Called after a webhook or delivery changed, so the dispatcher looks again at once.
-  std::function<void()> webhooks_changed;
   bool webhooks_allow_private_targets = false;
   int webhook_max_attempts = 8;  ///< the attempt budget a redelivery gets
   /// Object contents; null: no /v1/buckets routes.
@@ -117,7 +113,8 @@ class ApiService final : public HttpHandler {
   Router router_;
   std::unique_ptr<Authenticator> auth_;
   std::unique_ptr<TaskWaiter> waiter_;
-  std::unique_ptr<ExternalWorkers> external_workers_;
+  std::unique_ptr<TaskKindCache> task_kinds_;
+  std::unique_ptr<WorkerDirectory> worker_directory_;
   std::unique_ptr<EventStreams> streams_;
   RateLimiter per_key_;
   RateLimiter per_ip_;

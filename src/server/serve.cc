@@ -26,6 +26,7 @@
 #include "engine/webhooks/webhook_dispatcher.h"
 #include "engine/worker/task_kinds.h"
 #include "engine/worker/worker_pool.h"
+#include "engine/worker/worker_registrar.h"
 #include "server/data_dir.h"
 #include "server/options.h"
 #include "server/process_metrics.h"
@@ -126,21 +127,6 @@ std::unique_ptr<engine::InferenceRuntime> StartInference(const Config& config,
   return runtime;
 }
 #endif
-
-Json WorkersJson(const std::vector<engine::WorkerInfo>& workers) {
-  Json items = Json::array();
-  for (const auto& w : workers) {
-    items.push_back({{"id", w.id},
-                     {"host", "local"},
-                     {"queues", {w.queue}},
-                     {"state", w.state},
-                     {"slots", w.slots},
-                     {"running_tasks", w.running},
-                     {"completed_tasks", w.completed},
-                     {"last_heartbeat", FormatRfc3339(w.last_heartbeat)}});
-  }
-  return items;
-}
 
 // Queue depth and age, read at scrape time: what an autoscaler (KEDA, HPA) scales workers on.
 // Queues this process serves always appear (at zero), so dashboards and autoscalers see them
@@ -269,6 +255,10 @@ int RunServe(const Config& config) {
   AddQueueMetrics(metrics, stores.tasks.get(), queue_names);
   AddWorkerMetrics(metrics, &workers);
   if (Status s = workers.Start(); !s.ok()) return Fail(s);
+  // The API reads kinds and workers from the catalog, never from the engine.
+  engine::WorkerRegistrar registrar(stores.catalog.get(), &kinds, &workers, {},
+                                    &SystemClock::Get());
+  if (Status s = registrar.Start(); !s.ok()) return Fail(s);
   engine::SyncScheduler sync_scheduler(stores.metadata.get(), stores.tasks.get(), &sync_runner, {},
                                        &SystemClock::Get(), stores.bus.get());
   sync_scheduler.Start();
@@ -284,25 +274,8 @@ int RunServe(const Config& config) {
   deps.events = stores.events.get();
   deps.bus = stores.bus.get();
   deps.max_pending_per_namespace = config.GetInt("tasks.max_pending_per_namespace");
-  // Input schemas are compiled once here, so a kind with a bad schema stops start-up instead
-  // of silently accepting any input, and submissions never recompile them.
-  std::map<std::string, JsonSchema, std::less<>> input_schemas;
-  for (const auto& name : kinds.Names()) {
-    auto compiled = JsonSchema::Compile(kinds.Find(name)->input_schema);
-    if (!compiled.ok()) return Fail(compiled.status());
-    input_schemas.emplace(name, std::move(compiled).value());
-  }
-  deps.task_input_schema = [&input_schemas](std::string_view kind) -> const JsonSchema* {
-    auto it = input_schemas.find(kind);
-    return it == input_schemas.end() ? nullptr : &it->second;
-  };
-  deps.workers = [&workers]() { return WorkersJson(workers.Workers()); };
-  deps.internal_kind = [&kinds](std::string_view kind) {
-    const engine::TaskKind* k = kinds.Find(kind);
-    return k != nullptr && k->internal;
-  };
+  deps.catalog = stores.catalog.get();
   deps.webhooks = stores.webhooks.get();
-  deps.webhooks_changed = [&dispatcher] { dispatcher.Notify(); };
   deps.webhooks_allow_private_targets = dispatcher_options->sender.allow_private_targets;
   deps.webhook_max_attempts = dispatcher_options->max_attempts;
   deps.blobs = stores.blobs.get();
@@ -373,6 +346,7 @@ int RunServe(const Config& config) {
 #endif
   sync_scheduler.Stop();
   workers.Stop(drain);
+  registrar.Stop();
   dispatcher.Stop(std::min(drain, std::chrono::milliseconds(2000)));
   collector.Stop();
   server->reset();

@@ -6,6 +6,7 @@ namespace argus::server {
 
 void Stores::Close() {
   tasks.reset();
+  catalog.reset();
   webhooks.reset();
   blobs.reset();
   events.reset();
@@ -25,6 +26,8 @@ Result<Stores> OpenStores(const Config& config, const std::string& data_dir,
   ARGUS_ASSIGN_OR_RETURN(stores.events, registry.event_log.Create(metadata_backend, args));
   ARGUS_ASSIGN_OR_RETURN(stores.tasks,
                          registry.task_queue.Create(config.GetString("tasks.backend"), args));
+  ARGUS_ASSIGN_OR_RETURN(stores.catalog,
+                         registry.task_catalog.Create(config.GetString("tasks.backend"), args));
   ARGUS_ASSIGN_OR_RETURN(stores.webhooks,
                          registry.webhooks.Create(config.GetString("webhooks.backend"), args));
   ARGUS_ASSIGN_OR_RETURN(stores.blobs, CreateBlobStore(registry.blobs, config, args));

@@ -12,6 +12,7 @@
 #include "store/event_log.h"
 #include "store/metadata_store.h"
 #include "store/store_registry.h"
+#include "store/task_catalog.h"
 #include "store/task_queue.h"
 #include "store/webhook_store.h"
 
@@ -30,6 +31,7 @@ struct Stores {
   std::unique_ptr<store::MetadataStore> metadata;
   std::unique_ptr<store::EventLog> events;  ///< the outbox, in the metadata's database
   std::unique_ptr<store::TaskQueue> tasks;
+  std::unique_ptr<store::TaskCatalog> catalog;  ///< beside the task queue
   std::unique_ptr<store::WebhookStore> webhooks;
   std::unique_ptr<store::BlobStore> blobs;
 };

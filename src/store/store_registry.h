@@ -12,6 +12,7 @@
 #include "store/event_log.h"
 #include "store/metadata_store.h"
 #include "store/object_source.h"
+#include "store/task_catalog.h"
 #include "store/task_queue.h"
 #include "store/webhook_store.h"
 
@@ -44,6 +45,15 @@ struct TaskQueueCapabilities {
 };
 
 using TaskQueueRegistry = Registry<TaskQueue, StoreArgs, TaskQueueCapabilities>;
+
+/// What callers may rely on from a task catalog backend. It is created with tasks.backend: the
+/// workers that lease from a queue publish to the catalog beside it.
+struct TaskCatalogCapabilities {
+  bool durable = true;         ///< published kinds and registrations survive kill -9
+  bool multi_process = false;  ///< an API process may read what workers elsewhere published
+};
+
+using TaskCatalogRegistry = Registry<TaskCatalog, StoreArgs, TaskCatalogCapabilities>;
 
 /// What callers may rely on from a webhook store backend.
 struct WebhookStoreCapabilities {
@@ -86,6 +96,7 @@ using BlobStoreRegistry = Registry<BlobStore, StoreArgs, BlobStoreCapabilities>;
 struct StoreRegistry {
   MetadataStoreRegistry metadata;
   TaskQueueRegistry task_queue;
+  TaskCatalogRegistry task_catalog;
   WebhookStoreRegistry webhooks;
   EventLogRegistry event_log;
   EventBusRegistry event_bus;  ///< "inprocess"

@@ -9,6 +9,7 @@
 
 #include "core/clock.h"
 #include "core/result.h"
+#include "store/change_watch.h"
 #include "store/metadata_store.h"
 
 namespace argus::store {
@@ -194,6 +195,13 @@ class WebhookStore {
 
   /// Deletes succeeded and failed deliveries (with their attempts) last updated before `before`.
   virtual Result<int64_t> Purge(TimestampUs before) = 0;
+
+  /// Calls `on_change` after each committed change made through CreateWebhook, UpdateWebhook,
+  /// RotateSecret, DeleteWebhook, DeleteNamespaceWebhooks or Redeliver, whoever made it, so the
+  /// dispatcher looks again at once without being told by the API. The callback must be quick
+  /// and must not call the store (ChangeWatchers). A backend that is not multi_process reports
+  /// the changes of its own process only.
+  virtual std::unique_ptr<ChangeWatch> WatchChanges(std::function<void()> on_change) = 0;
 };
 
 }  // namespace argus::store

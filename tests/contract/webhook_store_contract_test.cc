@@ -2,11 +2,14 @@
 // attempts, the delivery log. The fixture is webhook_store_contract_test.h; part 2 is
 // webhook_store_batching_contract_test.cc.
 
+#include "tests/contract/webhook_store_contract_test.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -17,7 +20,6 @@
 #include "store/sqlite/register.h"
 #include "store/store_registry.h"
 #include "store/webhook_store.h"
-#include "tests/contract/webhook_store_contract_test.h"
 
 namespace argus::store {
 namespace {
@@ -142,6 +144,40 @@ TEST_P(WebhookStoreContractTest, UpdateChangesOnlyTheGivenFields) {
   want.updated_at = Now();
   ExpectSameWebhook(*updated, want);
   ExpectSameWebhook(MustGet(w), want);
+}
+
+// The dispatcher learns of webhook changes from the store, whoever made them (the API, another
+// process), never from a callback of the API.
+TEST_P(WebhookStoreContractTest, ChangesToWebhooksAndRedeliveriesTellTheWatchersFailuresDoNot) {
+  std::atomic<int> seen{0};
+  auto watch = store_->WatchChanges([&] { ++seen; });
+  Webhook w = MustCreate();
+  EXPECT_EQ(seen.load(), 1);
+  ASSERT_TRUE(store_->UpdateWebhook("ns1", w.id, {.description = "d"}, Now()).ok());
+  EXPECT_EQ(seen.load(), 2);
+  ASSERT_TRUE(store_->RotateSecret("ns1", w.id, "whsec_next", Now() + kSecondUs, Now()).ok());
+  EXPECT_EQ(seen.load(), 3);
+  WebhookDelivery d = MustAddOne(w);
+  EXPECT_EQ(seen.load(), 3) << "deliveries the dispatcher adds are not webhook changes";
+  ASSERT_TRUE(store_->Redeliver("ns1", w.id, d.id, 2, Now()).ok());
+  EXPECT_EQ(seen.load(), 4);
+  // Failed calls change nothing and tell nobody.
+  EXPECT_FALSE(store_->UpdateWebhook("ns2", w.id, {.description = "x"}, Now()).ok());
+  EXPECT_FALSE(store_->DeleteWebhook("ns1", "no-such-webhook").ok());
+  EXPECT_FALSE(store_->CreateWebhook(w).ok());
+  EXPECT_EQ(seen.load(), 4);
+  ASSERT_TRUE(store_->DeleteWebhook("ns1", w.id).ok());
+  EXPECT_EQ(seen.load(), 5);
+  MustCreate("ns9");
+  ASSERT_TRUE(store_->DeleteNamespaceWebhooks("ns9").ok());
+  EXPECT_EQ(seen.load(), 7);
+  // An ended watch is not called again; another one still is.
+  std::atomic<int> other{0};
+  auto second = store_->WatchChanges([&] { ++other; });
+  watch.reset();
+  MustCreate();
+  EXPECT_EQ(seen.load(), 7);
+  EXPECT_EQ(other.load(), 1);
 }
 
 TEST_P(WebhookStoreContractTest, EnablingResetsFailuresAndReasonButDisablingKeepsThem) {

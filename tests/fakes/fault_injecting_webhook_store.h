@@ -113,6 +113,9 @@ class FaultInjectingWebhookStore final : public WebhookStore {
     ARGUS_INJECT_FAULT(plan_, "Redeliver");
     return base_->Redeliver(namespace_id, webhook_id, delivery_id, extra_attempts, now);
   }
+  std::unique_ptr<ChangeWatch> WatchChanges(std::function<void()> on_change) override {
+    return base_->WatchChanges(std::move(on_change));
+  }
   Result<int64_t> Purge(TimestampUs before) override {
     ARGUS_INJECT_FAULT(plan_, "Purge");
     return base_->Purge(before);

@@ -1,6 +1,8 @@
 // The task service end to end: submit, run by the in-process workers, wait, cancel, retry.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <thread>
 
 #include "tests/integration/test_server.h"
@@ -272,6 +274,25 @@ TEST(TaskRetentionTest, FinishedTasksArePurgedAfterTheRetention) {
         s->Call("GET", "/v1/tasks/" + id, s->admin_key(), nullptr, {{"X-Namespace", "r"}}).status;
   }
   EXPECT_EQ(status, 404);
+}
+
+// The API learns kinds from the task catalog the workers publish to, not from the engine.
+TEST_F(TasksTest, TaskKindsListWhatTheWorkersPublished) {
+  auto r = Call("GET", "/v1/task-kinds");
+  ASSERT_EQ(r.status, 200) << r.body;
+  std::map<std::string, Json> kinds;
+  for (const auto& k : r.json()["items"]) kinds[k["kind"]] = k;
+  ASSERT_TRUE(kinds.count("sleep")) << r.body;
+  EXPECT_EQ(kinds["sleep"]["submittable"], true);
+  EXPECT_EQ(kinds["sleep"]["input_schema"]["type"], "object") << kinds["sleep"].dump();
+  EXPECT_NE(std::find(kinds["sleep"]["queues"].begin(), kinds["sleep"]["queues"].end(), "cpu"),
+            kinds["sleep"]["queues"].end());
+  ASSERT_TRUE(kinds.count("sync.run")) << r.body;
+  EXPECT_EQ(kinds["sync.run"]["submittable"], false);
+  // The published schema is what a submission is checked against.
+  auto bad = Call("POST", "/v1/tasks", {{"kind", "sleep"}, {"input", {{"seconds", "long"}}}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("seconds"), std::string::npos) << bad.body;
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include "api/api_service.h"
 #include "api/auth/authenticator.h"
 #include "api/router.h"
+#include "api/task_catalog_view.h"
 
 namespace argus::api {
 
@@ -14,9 +15,10 @@ struct HandlerEnv {
   ApiDeps* deps;
   Authenticator* auth;
   const Router* router;
-  TaskWaiter* waiter;  ///< null when the server runs no task queue
-  ExternalWorkers* external;
-  EventStreams* streams;  ///< null when the server runs no task queue
+  TaskWaiter* waiter;         ///< null when the server runs no task queue
+  TaskKindCache* task_kinds;  ///< null when the server runs no task queue
+  WorkerDirectory* workers;   ///< null when the server runs no task queue
+  EventStreams* streams;      ///< null when the server runs no task queue
 };
 
 /// Seconds from `Prefer: wait=N` (RFC 7240), capped at `max_s`; nullopt when absent.
@@ -38,27 +40,6 @@ void AddNamespaceRoutes(Router& router, HandlerEnv env);
 void AddKeyRoutes(Router& router, HandlerEnv env);
 /// /v1/whoami and /v1/diagnostics/echo.
 void AddDiagnosticsRoutes(Router& router, HandlerEnv env);
-/// External workers seen by the lease endpoint, for /v1/workers: one entry per namespace the
-/// worker leased in (empty: a global key leasing from every namespace). Thread-safe.
-class ExternalWorkers {
- public:
-  struct Seen {
-    std::string namespace_name;  ///< empty for a global key's worker
-    std::string host;
-    std::vector<std::string> queues;
-    TimestampUs last_seen = 0;
-  };
-  Seen Touch(const std::string& namespace_id, const std::string& namespace_name,
-             const std::string& id, const std::string& host, const std::vector<std::string>& queues,
-             TimestampUs now);
-  /// The workers that leased in `namespace_id`, or every worker when it is nullopt (global
-  /// admins only: other tenants' worker ids are often host names).
-  Json ToJson(const std::optional<std::string>& namespace_id) const;
-
- private:
-  mutable std::mutex mu_;
-  std::map<std::pair<std::string, std::string>, Seen> workers_;  ///< (namespace id, worker id)
-};
 
 /// /v1/tasks, /v1/queues, /v1/workers (+ the external worker protocol).
 void AddTaskRoutes(Router& router, HandlerEnv env);

@@ -116,7 +116,6 @@ void AddNamespaceRoutes(Router& router, HandlerEnv env) {
                   // The namespace is gone either way; a failure here leaves webhooks no key can
                   // reach, which the dispatcher still serves until they are deleted.
                   ARGUS_RETURN_IF_ERROR(env.deps->webhooks->DeleteNamespaceWebhooks(ns.id));
-                  if (env.deps->webhooks_changed) env.deps->webhooks_changed();
                 }
                 return ApiResponse::NoContent();
               }});

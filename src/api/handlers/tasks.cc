@@ -104,17 +104,23 @@ Result<store::NewTask> ToNewTask(HandlerEnv env, const RequestContext& ctx, cons
     return InvalidArgumentError(where + "kind '" + t.kind +
                                 "' must be lowercase letters, digits, '_', '-', '.', ':'");
   }
-  if (env.deps->internal_kind && env.deps->internal_kind(t.kind)) {
-    return InvalidArgumentError(where + "kind '" + t.kind +
-                                "' is started by Argus itself (e.g. sync runs: POST "
-                                "/v1/buckets/{bucket}/syncs/{id}/run)");
-  }
   if (auto it = body.find("input"); it != body.end()) t.input = *it;
-  if (env.deps->task_input_schema) {
-    if (const JsonSchema* schema = env.deps->task_input_schema(t.kind)) {
-      Status s = schema->Validate(t.input);
-      if (!s.ok()) return InvalidArgumentError(where + "input: " + std::string(s.message()));
+  // Kinds no worker published (external workers' own) are left to their workers to check.
+  ARGUS_ASSIGN_OR_RETURN(auto known, env.task_kinds->Find(t.kind));
+  if (known != nullptr) {
+    if (known->entry.internal) {
+      return InvalidArgumentError(where + "kind '" + t.kind +
+                                  "' is started by Argus itself (e.g. sync runs: POST "
+                                  "/v1/buckets/{bucket}/syncs/{id}/run)");
     }
+    if (known->input_schema == nullptr) {
+      return FailedPreconditionError(where + "kind '" + t.kind +
+                                     "' was published with an input schema that does not "
+                                     "compile (" +
+                                     known->schema_error + "); fix the worker that serves it");
+    }
+    Status s = known->input_schema->Validate(t.input);
+    if (!s.ok()) return InvalidArgumentError(where + "input: " + std::string(s.message()));
   }
   t.queue = body.value("queue", "cpu");
   if (!ValidName(t.queue))
@@ -172,7 +178,7 @@ Json QueueStatsJson(const std::vector<store::QueueStats>& stats) {
   return {{"items", items}, {"next_cursor", nullptr}};
 }
 
-void AddQueueRoutes(Router& router, HandlerEnv env, ExternalWorkers* external) {
+void AddQueueRoutes(Router& router, HandlerEnv env) {
   router.Add({.method = "GET",
               .pattern = "/v1/queues",
               .operation_id = "listQueues",
@@ -206,21 +212,20 @@ void AddQueueRoutes(Router& router, HandlerEnv env, ExternalWorkers* external) {
   router.Add({.method = "GET",
               .pattern = "/v1/workers",
               .operation_id = "listWorkers",
-              .summary = "Workers: id, queues, running tasks, last heartbeat. With a namespace in "
-                         "scope, the external workers that leased there; for a global admin "
-                         "without X-Namespace, every worker (in-process ones too)",
+              .summary = "Workers heard from in the last 10 minutes: id, host, queues, running "
+                         "tasks, last heartbeat. With a namespace in scope, the external workers "
+                         "that leased there; for a global admin without X-Namespace, every "
+                         "worker (in-process ones first)",
               .tag = "tasks",
               .access = Access::kAnyKey,
               .response_schema = ListSchema({{"type", "object"}}),
-              .handler = [env, external](RequestContext& ctx) -> Result<ApiResponse> {
-                Json items = Json::array();
-                if (ctx.namespace_id.empty()) {
-                  // In-process workers serve every namespace: their counts are global figures.
-                  if (env.deps->workers) items = env.deps->workers();
-                  for (auto& w : external->ToJson(std::nullopt)) items.push_back(std::move(w));
-                } else {
-                  items = external->ToJson(ctx.namespace_id);
-                }
+              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+                // In-process workers serve every namespace: their counts are global figures, so
+                // only a global admin without a namespace in scope sees them.
+                ARGUS_ASSIGN_OR_RETURN(Json items,
+                                       env.workers->ToJson(ctx.namespace_id.empty()
+                                                               ? std::nullopt
+                                                               : std::optional(ctx.namespace_id)));
                 return ApiResponse::Of(200, {{"items", items}, {"next_cursor", nullptr}});
               }});
 }
@@ -395,6 +400,28 @@ void AddTaskRoutes(Router& router, HandlerEnv env) {
                 ARGUS_ASSIGN_OR_RETURN(int64_t n, env.deps->tasks->CancelMatching(filter));
                 return ApiResponse::Of(200, {{"cancelled", n}});
               }});
+  router.Add({.method = "GET",
+              .pattern = "/v1/task-kinds",
+              .operation_id = "listTaskKinds",
+              .summary = "The task kinds the workers publish: description, input schema, the "
+                         "queues that run them, and whether clients may submit them",
+              .tag = "tasks",
+              .access = Access::kAnyKey,
+              .response_schema = ListSchema({{"type", "object"}}),
+              .handler = [env](RequestContext&) -> Result<ApiResponse> {
+                ARGUS_ASSIGN_OR_RETURN(auto kinds, env.task_kinds->List());
+                Json items = Json::array();
+                for (const auto& k : kinds) {
+                  auto schema = Json::parse(k->entry.input_schema_json, nullptr, false);
+                  items.push_back({{"kind", k->entry.kind},
+                                   {"description", k->entry.description},
+                                   {"input_schema", schema.is_discarded() ? Json(nullptr) : schema},
+                                   {"queues", k->entry.queues},
+                                   {"submittable", !k->entry.internal},
+                                   {"updated_at", FormatRfc3339(k->entry.updated_at)}});
+                }
+                return ApiResponse::Of(200, {{"items", items}, {"next_cursor", nullptr}});
+              }});
   router.Add({.method = "PUT",
               .pattern = "/v1/task-kinds/{kind}/limits",
               .operation_id = "setKindLimits",
@@ -418,7 +445,7 @@ void AddTaskRoutes(Router& router, HandlerEnv env) {
                                              {"max_running", limits.max_running},
                                              {"max_per_second", limits.max_per_second}});
               }});
-  AddQueueRoutes(router, env, env.external);
+  AddQueueRoutes(router, env);
   AddWorkerProtocolRoutes(router, env);
 }
 

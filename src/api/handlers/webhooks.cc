@@ -203,10 +203,6 @@ Status CheckUrl(const std::string& url, bool allow_private) {
   return OkStatus();
 }
 
-void Changed(const HandlerEnv& env) {
-  if (env.deps->webhooks_changed) env.deps->webhooks_changed();
-}
-
 }  // namespace
 
 void AddWebhookRoutes(Router& router, HandlerEnv env) {
@@ -233,7 +229,6 @@ void AddWebhookRoutes(Router& router, HandlerEnv env) {
                 w.secret = NewWebhookSecret();
                 w.created_at = w.updated_at = env.deps->clock->NowUs();
                 ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->webhooks->CreateWebhook(w));
-                Changed(env);
                 auto resp = ApiResponse::Of(201, WebhookJson(created, true));
                 resp.headers.emplace_back("Location", "/v1/webhooks/" + created.id);
                 return resp;
@@ -290,7 +285,6 @@ void AddWebhookRoutes(Router& router, HandlerEnv env) {
                 ARGUS_ASSIGN_OR_RETURN(
                     auto w, env.deps->webhooks->UpdateWebhook(ctx.namespace_id, ctx.PathParam("id"),
                                                               u, env.deps->clock->NowUs()));
-                Changed(env);
                 return ApiResponse::Of(200, WebhookJson(w, false));
               }});
   router.Add({.method = "DELETE",
@@ -303,7 +297,6 @@ void AddWebhookRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_RETURN_IF_ERROR(
                     env.deps->webhooks->DeleteWebhook(ctx.namespace_id, ctx.PathParam("id")));
-                Changed(env);
                 return ApiResponse::NoContent();
               }});
   router.Add({.method = "POST",
@@ -321,7 +314,6 @@ void AddWebhookRoutes(Router& router, HandlerEnv env) {
                     auto w, env.deps->webhooks->RotateSecret(
                                 ctx.namespace_id, ctx.PathParam("id"), NewWebhookSecret(),
                                 now + static_cast<TimestampUs>(grace_s * 1e6), now));
-                Changed(env);
                 return ApiResponse::Of(200, WebhookJson(w, true));
               }});
   router.Add({.method = "GET",
@@ -393,7 +385,6 @@ void AddWebhookRoutes(Router& router, HandlerEnv env) {
                     auto d, env.deps->webhooks->Redeliver(
                                 ctx.namespace_id, ctx.PathParam("id"), ctx.PathParam("delivery_id"),
                                 env.deps->webhook_max_attempts, env.deps->clock->NowUs()));
-                Changed(env);
                 return ApiResponse::Of(202, DeliveryJson(d));
               }});
 }

@@ -104,39 +104,8 @@ class ExternalTaskMetrics {
 
 }  // namespace
 
-ExternalWorkers::Seen ExternalWorkers::Touch(const std::string& namespace_id,
-                                             const std::string& namespace_name,
-                                             const std::string& id, const std::string& host,
-                                             const std::vector<std::string>& queues,
-                                             TimestampUs now) {
-  std::lock_guard lock(mu_);
-  auto& w = workers_[{namespace_id, id}];
-  w.namespace_name = namespace_name;
-  w.host = host;
-  if (!queues.empty()) w.queues = queues;
-  w.last_seen = now;
-  return w;
-}
-
-Json ExternalWorkers::ToJson(const std::optional<std::string>& namespace_id) const {
-  std::lock_guard lock(mu_);
-  Json items = Json::array();
-  for (const auto& [key, w] : workers_) {
-    if (namespace_id && key.first != *namespace_id) continue;
-    items.push_back(
-        {{"id", key.second},
-         {"namespace", w.namespace_name.empty() ? Json(nullptr) : Json(w.namespace_name)},
-         {"host", w.host},
-         {"queues", w.queues},
-         {"state", "external"},
-         {"last_heartbeat", FormatRfc3339(w.last_seen)}});
-  }
-  return items;
-}
-
 void AddWorkerProtocolRoutes(Router& router, HandlerEnv env) {
   auto metrics = std::make_shared<ExternalTaskMetrics>(*env.deps->metrics);
-  ExternalWorkers* external = env.external;
   router.Add(
       {.method = "POST",
        .pattern = "/v1/workers/lease",
@@ -146,7 +115,7 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env) {
        .access = Access::kAnyKey,
        .request_schema = kLeaseSchema,
        .response_schema = {{"type", "object"}, {"properties", {{"tasks", {{"type", "array"}}}}}},
-       .handler = [env, external](RequestContext& ctx) -> Result<ApiResponse> {
+       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
          const Principal& who = *ctx.principal;
          if (!who.global && who.role == store::Role::kViewer) {
            return PermissionDeniedError("leasing tasks needs the editor role");
@@ -159,9 +128,9 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env) {
          req.max_tasks = ctx.body.value("max_tasks", 1);
          req.lease_s = ctx.body.value("lease_s", 30.0);
          double wait_s = ctx.body.value("wait_s", 0.0);
-         external->Touch(req.namespace_id, req.namespace_id.empty() ? "" : ctx.namespace_name,
-                         req.worker_id, std::string(ctx.http.peer_ip), req.queues,
-                         env.deps->clock->NowUs());
+         ARGUS_RETURN_IF_ERROR(env.workers->TouchExternal(
+             req.namespace_id, req.namespace_id.empty() ? "" : ctx.namespace_name, req.worker_id,
+             std::string(ctx.http.peer_ip), req.queues));
          auto answer = [](const std::vector<store::Task>& tasks) {
            Json out = Json::array();
            for (const auto& t : tasks) out.push_back(LeasedJson(t));

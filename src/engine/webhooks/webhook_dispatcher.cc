@@ -117,6 +117,8 @@ void WebhookDispatcher::Start() {
       sender_->Wakeup();
     });
   }
+  // Webhooks change through the API, in this process or another: the store says so.
+  watch_ = store_->WatchChanges([this] { Notify(); });
   writes_ = std::make_unique<AsyncDeliveryStore>(store_, options_.disable_after_failures,
                                                  [this] { sender_->Wakeup(); });
   thread_ = std::thread([this] {
@@ -135,6 +137,7 @@ void WebhookDispatcher::Stop(std::chrono::milliseconds drain) {
   if (!thread_.joinable()) return;
   drain_deadline_ = std::chrono::steady_clock::now() + drain;
   subscription_.reset();
+  watch_.reset();
   stopping_ = true;
   sender_->Wakeup();
   thread_.join();

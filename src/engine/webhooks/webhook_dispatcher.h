@@ -84,7 +84,8 @@ class WebhookDispatcher {
   void Start();
   /// Stops taking new work, gives attempts in flight up to `drain` to finish, then joins.
   void Stop(std::chrono::milliseconds drain);
-  /// Webhooks or deliveries changed (created, updated, redelivered): look again now.
+  /// Webhooks or deliveries changed (created, updated, redelivered): look again now. Called by
+  /// the store's change watch (WebhookStore::WatchChanges) once started.
   void Notify();
 
   /// The current window of a webhook (0 when the dispatcher does not route to it). Only while
@@ -149,6 +150,7 @@ class WebhookDispatcher {
   std::atomic<int64_t> bus_seq_{0};         // the newest seq the bus has carried
   std::atomic<bool> probe_all_{true};       // deliveries may be due for any webhook (Notify)
   std::unique_ptr<store::EventBus::Subscription> subscription_;
+  std::unique_ptr<store::ChangeWatch> watch_;  // the store's webhook changes → Notify
   std::chrono::steady_clock::time_point drain_deadline_;
 
   // Owned by the dispatcher thread.

@@ -3,6 +3,8 @@
 #include <chrono>
 #include <thread>
 
+#include "core/json_schema.h"
+
 namespace argus::engine {
 
 bool TaskContext::Heartbeat(std::optional<double> progress, std::optional<std::string> message) {
@@ -20,6 +22,14 @@ bool TaskContext::Heartbeat(std::optional<double> progress, std::optional<std::s
 
 Status TaskKindRegistry::Register(TaskKind kind) {
   if (kinds_.count(kind.name)) return AlreadyExistsError("task kind '" + kind.name + "' twice");
+  if (kind.name.empty()) return InvalidArgumentError("a task kind needs a name");
+  if (!kind.handler) return InvalidArgumentError("task kind '" + kind.name + "' has no handler");
+  // A kind whose schema does not compile would have the API accept any input for it.
+  if (kind.input_schema.is_null()) kind.input_schema = Json::object();
+  if (auto compiled = JsonSchema::Compile(kind.input_schema); !compiled.ok()) {
+    return InvalidArgumentError("task kind '" + kind.name +
+                                "': input_schema: " + std::string(compiled.status().message()));
+  }
   std::string name = kind.name;
   kinds_.emplace(std::move(name), std::move(kind));
   return OkStatus();

@@ -57,6 +57,8 @@ struct TaskKind {
 /// The kinds this process can run. Filled at start-up, read-only afterwards (thread-safe).
 class TaskKindRegistry {
  public:
+  /// AlreadyExists for a name taken; InvalidArgument for no name, no handler or an input schema
+  /// that does not compile (the validator in the entry: a bad kind stops start-up).
   Status Register(TaskKind kind);
   const TaskKind* Find(std::string_view name) const;
   std::vector<std::string> Names() const;

@@ -477,6 +477,40 @@ CREATE INDEX webhook_deliveries_due_by_webhook
   ON webhook_deliveries(webhook_id, next_attempt_at, id) WHERE status = 'pending';
 )sql";
 
+// metadata.db, version 9: the task catalog. The workers publish the kinds they run (with input
+// schemas) and heartbeat their registrations; the API reads both instead of asking the engine.
+// task_kinds.queues is a JSON array of strings. workers is keyed by (namespace_id, id): an external
+// worker's id is its own and may repeat across tenants ("" namespace: serves every namespace).
+// workers_by_heartbeat serves ForgetWorkers.
+constexpr std::string_view kSchemaV9 = R"sql(
+CREATE TABLE task_kinds (
+  kind TEXT PRIMARY KEY NOT NULL,
+  description TEXT NOT NULL,
+  input_schema TEXT NOT NULL,
+  internal INTEGER NOT NULL CHECK (internal IN (0, 1)),
+  queues TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE workers (
+  namespace_id TEXT NOT NULL,
+  id TEXT NOT NULL,
+  namespace_name TEXT NOT NULL,
+  host TEXT NOT NULL,
+  external INTEGER NOT NULL CHECK (external IN (0, 1)),
+  queues TEXT NOT NULL,
+  state TEXT NOT NULL,
+  slots INTEGER NOT NULL,
+  running INTEGER NOT NULL,
+  completed INTEGER NOT NULL,
+  started_at INTEGER NOT NULL,
+  last_heartbeat INTEGER NOT NULL,
+  PRIMARY KEY (namespace_id, id)
+) STRICT;
+
+CREATE INDEX workers_by_heartbeat ON workers(last_heartbeat);
+)sql";
+
 constexpr Migration kMetadataMigrations[] = {
     {1, "namespaces, api_keys, system_values", kSchemaV1},
     {2, "buckets, objects", kSchemaV2},
@@ -488,6 +522,7 @@ constexpr Migration kMetadataMigrations[] = {
     // delivery is recorded in the transaction that moves the dispatch cursor past its event.
     {7, "webhooks, webhook_deliveries, webhook_attempts (from webhooks.db)", kWebhookSchemaV1},
     {8, "each webhook's due deliveries are leased on their own", kSchemaV8},
+    {9, "task_kinds, workers (the task catalog)", kSchemaV9},
 };
 
 constexpr std::string_view kCreateHistory = R"sql(

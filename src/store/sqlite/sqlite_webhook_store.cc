@@ -292,7 +292,7 @@ Result<std::unique_ptr<WebhookStore>> SqliteWebhookStore::Create(const StoreArgs
 
 Result<Webhook> SqliteWebhookStore::CreateWebhook(const Webhook& webhook) {
   ARGUS_ASSIGN_OR_RETURN(std::string events, DumpEvents(webhook));
-  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Webhook> {
+  return Notified(RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Webhook> {
     ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kInsertWebhook, "create webhook"));
     stmt->BindText(1, webhook.id);
     stmt->BindText(2, webhook.namespace_id);
@@ -313,7 +313,7 @@ Result<Webhook> SqliteWebhookStore::CreateWebhook(const Webhook& webhook) {
     }
     ARGUS_RETURN_IF_ERROR(status);
     return webhook;
-  });
+  }));
 }
 
 Result<Webhook> SqliteWebhookStore::GetWebhook(std::string_view namespace_id, std::string_view id) {
@@ -349,7 +349,7 @@ Result<std::vector<Webhook>> SqliteWebhookStore::ListEnabledWebhooks() {
 Result<Webhook> SqliteWebhookStore::UpdateWebhook(std::string_view namespace_id,
                                                   std::string_view id, const WebhookUpdate& update,
                                                   TimestampUs now) {
-  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Webhook> {
+  return Notified(RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Webhook> {
     ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "update webhook"));
     ARGUS_ASSIGN_OR_RETURN(Webhook webhook, LoadWebhook(w, namespace_id, id));
     if (update.url) webhook.url = *update.url;
@@ -366,13 +366,13 @@ Result<Webhook> SqliteWebhookStore::UpdateWebhook(std::string_view namespace_id,
     ARGUS_RETURN_IF_ERROR(SaveWebhook(w, webhook, "update webhook"));
     ARGUS_RETURN_IF_ERROR(txn.Commit());
     return webhook;
-  });
+  }));
 }
 
 Result<Webhook> SqliteWebhookStore::RotateSecret(std::string_view namespace_id, std::string_view id,
                                                  std::string_view new_secret,
                                                  TimestampUs previous_expires_at, TimestampUs now) {
-  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Webhook> {
+  return Notified(RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<Webhook> {
     ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "rotate webhook secret"));
     ARGUS_ASSIGN_OR_RETURN(Webhook webhook, LoadWebhook(w, namespace_id, id));
     webhook.previous_secret = std::exchange(webhook.secret, std::string(new_secret));
@@ -381,11 +381,11 @@ Result<Webhook> SqliteWebhookStore::RotateSecret(std::string_view namespace_id, 
     ARGUS_RETURN_IF_ERROR(SaveWebhook(w, webhook, "rotate webhook secret"));
     ARGUS_RETURN_IF_ERROR(txn.Commit());
     return webhook;
-  });
+  }));
 }
 
 Status SqliteWebhookStore::DeleteWebhook(std::string_view namespace_id, std::string_view id) {
-  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+  return Notified(file_->writer().Run([&](SqliteDatabase& w) -> Status {
     // Deliveries and their attempts go with it through ON DELETE CASCADE, in the same implicit
     // transaction.
     ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kDeleteWebhook, "delete webhook"));
@@ -394,16 +394,16 @@ Status SqliteWebhookStore::DeleteWebhook(std::string_view namespace_id, std::str
     ARGUS_RETURN_IF_ERROR(stmt->Run());
     if (stmt->Changes() == 0) return WebhookNotFound(id);
     return OkStatus();
-  });
+  }));
 }
 
 Status SqliteWebhookStore::DeleteNamespaceWebhooks(std::string_view namespace_id) {
-  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+  return Notified(file_->writer().Run([&](SqliteDatabase& w) -> Status {
     ARGUS_ASSIGN_OR_RETURN(auto stmt,
                            w.Prepare(kDeleteNamespaceWebhooks, "delete namespace webhooks"));
     stmt->BindText(1, namespace_id);
     return stmt->Run();
-  });
+  }));
 }
 
 Result<int64_t> SqliteWebhookStore::DispatchCursor() {
@@ -551,7 +551,7 @@ Result<WebhookDelivery> SqliteWebhookStore::Redeliver(std::string_view namespace
     return InvalidArgumentError("a redelivery needs at least one more attempt, not " +
                                 std::to_string(extra_attempts));
   }
-  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<WebhookDelivery> {
+  return Notified(RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<WebhookDelivery> {
     ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "redeliver webhook"));
     ARGUS_RETURN_IF_ERROR(CheckWebhookInNamespace(w, namespace_id, webhook_id));
     WebhookDelivery delivery;
@@ -569,7 +569,11 @@ Result<WebhookDelivery> SqliteWebhookStore::Redeliver(std::string_view namespace
     }
     ARGUS_RETURN_IF_ERROR(txn.Commit());
     return delivery;
-  });
+  }));
+}
+
+std::unique_ptr<ChangeWatch> SqliteWebhookStore::WatchChanges(std::function<void()> on_change) {
+  return watchers_->Add(std::move(on_change));
 }
 
 Result<int64_t> SqliteWebhookStore::Purge(TimestampUs before) {

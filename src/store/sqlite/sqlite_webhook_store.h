@@ -74,6 +74,7 @@ class SqliteWebhookStore final : public WebhookStore {
                                     TimestampUs now) override;
 
   Result<int64_t> Purge(TimestampUs before) override;
+  std::unique_ptr<ChangeWatch> WatchChanges(std::function<void()> on_change) override;
 
  private:
   explicit SqliteWebhookStore(std::shared_ptr<SqliteStoreFile> file);
@@ -84,9 +85,17 @@ class SqliteWebhookStore final : public WebhookStore {
                                                    const std::vector<AttemptResult>& results,
                                                    int disable_after_failures);
 
+  /// `written` once it is known to be committed: tells the watchers when it is OK.
+  template <typename R>
+  R Notified(R written) {
+    if (written.ok()) watchers_->Notify();
+    return written;
+  }
+
   const std::shared_ptr<SqliteStoreFile> file_;
   const std::string path_;
   ConnectionPool& readers_;
+  const std::shared_ptr<ChangeWatchers> watchers_ = std::make_shared<ChangeWatchers>();
 };
 
 }  // namespace argus::store::sqlite
