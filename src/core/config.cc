@@ -6,6 +6,8 @@
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
+#include <deque>
+#include <mutex>
 #include <sstream>
 
 namespace argus {
@@ -14,8 +16,9 @@ namespace {
 
 using T = ConfigType;
 
-// The schema of every setting. Later modules add their rows here, so one table documents all.
-constexpr ConfigKey kKeys[] = {
+// The schema of the core settings. A backend declares its own keys beside its code
+// (ConfigKeyGroup); ConfigKeys() joins them into one table that documents all.
+constexpr ConfigKey kCoreKeys[] = {
     {"server.listen", T::kString, "\"127.0.0.1:7070\"",
      "HOST:PORT the HTTP server binds (port 0 picks a free port, written to "
      "<data_dir>/listen.addr)"},
@@ -68,11 +71,10 @@ constexpr ConfigKey kKeys[] = {
     {"metrics.require_auth", T::kBool, "false", "require an API key for /metrics"},
     {"log.level", T::kString, "\"info\"", "trace, debug, info, warn, error or off"},
     {"log.format", T::kString, "\"json\"", "json (one object per line) or text"},
-    {"metadata.backend", T::kString, "\"sqlite\"", "metadata store backend"},
-    {"metadata.sqlite.synchronous", T::kString, "\"normal\"",
-     "normal (survives kill -9) or full (also survives power loss)"},
-    {"metadata.sqlite.busy_timeout_ms", T::kInt, "5000", "how long a writer waits for a lock"},
-    {"tasks.backend", T::kString, "\"sqlite\"", "task queue backend"},
+    {"metadata.backend", T::kString, "\"sqlite\"",
+     "metadata store backend (its event log is created with it)"},
+    {"tasks.backend", T::kString, "\"sqlite\"",
+     "task queue backend (its task catalog of kinds and workers is created with it)"},
     {"tasks.max_pending_per_namespace", T::kInt, "1000000",
      "pending + scheduled tasks a namespace may hold; more → 429 (0: no cap)"},
     {"tasks.retention_s", T::kDouble, "604800",
@@ -96,16 +98,6 @@ constexpr ConfigKey kKeys[] = {
     {"blobs.gc_grace_s", T::kDouble, "3600",
      "an unreferenced blob is freed only after it has been unused this long"},
     {"blobs.gc_interval_s", T::kDouble, "600", "how often unreferenced blobs are looked for"},
-    {"blobs.s3.endpoint", T::kString, "\"\"",
-     "S3 blob store: http(s)://host[:port] of the S3 API, e.g. \"http://127.0.0.1:9000\""},
-    {"blobs.s3.region", T::kString, "\"us-east-1\"", "S3 blob store: region signed into requests"},
-    {"blobs.s3.bucket", T::kString, "\"\"", "S3 blob store: bucket (must exist)"},
-    {"blobs.s3.prefix", T::kString, "\"\"",
-     "S3 blob store: prefix of every key, e.g. \"argus/\" (a missing trailing / is added)"},
-    {"blobs.s3.access_key_id", T::kString, "\"\"", "S3 blob store: access key id"},
-    {"blobs.s3.secret_access_key", T::kString, "\"\"", "S3 blob store: secret access key", true},
-    {"blobs.s3.path_style", T::kBool, "true",
-     "S3 blob store: path-style URLs (host/bucket/key); false: virtual-host (bucket.host/key)"},
     {"objects.max_object_bytes", T::kInt, "5368709120",
      "largest object accepted (a bucket may set a lower limit); 0: no limit"},
     {"objects.max_metadata_bytes", T::kInt, "16384", "largest user metadata of an object (JSON)"},
@@ -172,15 +164,28 @@ constexpr ConfigKey kKeys[] = {
      "directory of the swagger-ui-dist package served at /docs; empty uses the build's web/"},
 };
 
+struct KeyGroups {
+  std::mutex mu;
+  std::map<std::string, std::span<const ConfigKey>, std::less<>> groups;  // by owner
+  // Every table built so far: a reference handed out stays valid after a later registration.
+  std::deque<std::vector<ConfigKey>> built;
+  bool dirty = true;
+};
+
+KeyGroups& Groups() {
+  static KeyGroups* groups = new KeyGroups();  // never destroyed: used until exit
+  return *groups;
+}
+
 const ConfigKey* FindKey(std::string_view path) {
-  for (const auto& k : kKeys) {
+  for (const auto& k : ConfigKeys()) {
     if (k.path == path) return &k;
   }
   return nullptr;
 }
 
 bool IsPrefixOfKey(std::string_view prefix) {
-  for (const auto& k : kKeys) {
+  for (const auto& k : ConfigKeys()) {
     if (k.path.size() > prefix.size() && k.path.substr(0, prefix.size()) == prefix &&
         k.path[prefix.size()] == '.') {
       return true;
@@ -297,7 +302,34 @@ Status LoadYamlNode(const YAML::Node& node, const std::string& prefix, const std
 
 }  // namespace
 
-std::span<const ConfigKey> ConfigKeys() { return kKeys; }
+ConfigKeyGroup::ConfigKeyGroup(std::string_view owner, std::span<const ConfigKey> keys) {
+  KeyGroups& g = Groups();
+  std::lock_guard lock(g.mu);
+  if (!g.groups.emplace(std::string(owner), keys).second) std::abort();  // one group per owner
+  g.dirty = true;
+}
+
+const std::vector<ConfigKey>& ConfigKeys() {
+  KeyGroups& g = Groups();
+  std::lock_guard lock(g.mu);
+  if (g.dirty) {
+    std::vector<ConfigKey> all(std::begin(kCoreKeys), std::end(kCoreKeys));
+    // A group goes after the last key of its section ("blobs.s3.*" after "blobs.*"), so the
+    // reference reads by section.
+    auto section = [](std::string_view path) { return path.substr(0, path.find('.')); };
+    for (const auto& [owner, keys] : g.groups) {
+      if (keys.empty()) continue;
+      auto at = all.end();
+      for (auto it = all.begin(); it != all.end(); ++it) {
+        if (section(it->path) == section(keys.front().path)) at = it + 1;
+      }
+      all.insert(at, keys.begin(), keys.end());
+    }
+    g.built.push_back(std::move(all));
+    g.dirty = false;
+  }
+  return g.built.back();
+}
 
 std::string ConfigEnvName(std::string_view path) {
   std::string out = "ARGUS_";
@@ -308,7 +340,7 @@ std::string ConfigEnvName(std::string_view path) {
 }
 
 Config::Config() {
-  for (const auto& k : kKeys) {
+  for (const auto& k : ConfigKeys()) {
     values_[std::string(k.path)] = Json::parse(k.default_json);
     sources_[std::string(k.path)] = "default";
   }
@@ -346,7 +378,7 @@ Result<Config> Config::Load(const Sources& sources) {
           LoadYamlNode(root, "", sources.file, &config, &config.values_, &config.sources_));
     }
   }
-  for (const auto& k : kKeys) {
+  for (const auto& k : ConfigKeys()) {
     std::string env_name = ConfigEnvName(k.path) + "=";
     for (const auto& entry : sources.env) {
       if (entry.compare(0, env_name.size(), env_name) == 0) {
@@ -405,7 +437,7 @@ std::string Config::ToYaml(bool mask_secrets) const {
   };
   // Sort so that each section's keys are contiguous.
   std::vector<const ConfigKey*> keys;
-  for (const auto& k : kKeys) keys.push_back(&k);
+  for (const auto& k : ConfigKeys()) keys.push_back(&k);
   std::stable_sort(keys.begin(), keys.end(), [&](const ConfigKey* a, const ConfigKey* b) {
     auto pa = split(a->path), pb = split(b->path);
     pa.pop_back();
@@ -455,7 +487,7 @@ std::string ConfigReferenceMarkdown() {
   std::ostringstream out;
   out << "| key | environment variable | type | default | meaning |\n";
   out << "|---|---|---|---|---|\n";
-  for (const auto& k : kKeys) {
+  for (const auto& k : ConfigKeys()) {
     std::string type = TypeName(k.type);
     if (k.type == T::kStringList) {
       type.append(" (env: `").push_back(k.list_separator);

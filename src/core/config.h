@@ -26,8 +26,21 @@ struct ConfigKey {
   char list_separator = ',';      ///< for kStringList values given as env or flag text
 };
 
-/// Every key Argus knows, in documentation order.
-std::span<const ConfigKey> ConfigKeys();
+/// The keys a module declares for itself, next to the code that reads them: a backend its own
+/// settings (`blobs.s3.*` in store/s3, `metadata.sqlite.*` in store/sqlite). Define one at
+/// namespace scope in the translation unit that reads the keys, so it is registered before main
+/// whenever that code is linked:
+///   const ConfigKeyGroup kS3Keys("store/s3", kS3KeyTable);
+/// `keys` must outlive the program (a constexpr table).
+class ConfigKeyGroup {
+ public:
+  ConfigKeyGroup(std::string_view owner, std::span<const ConfigKey> keys);
+};
+
+/// Every key Argus knows, in documentation order: the core table (server, HTTP, tasks, the
+/// choice of backends...), then each module's group by owner. Thread-safe; the reference stays
+/// valid for the program's life.
+const std::vector<ConfigKey>& ConfigKeys();
 
 /// "webhooks.allow_private_targets" → "ARGUS_WEBHOOKS_ALLOW_PRIVATE_TARGETS".
 std::string ConfigEnvName(std::string_view path);

@@ -98,6 +98,30 @@ TEST(ConfigTest, PrintMasksSecrets) {
   EXPECT_NE(c->ToYaml(false).find("supersecret"), std::string::npos);
 }
 
+// A module declares its own keys beside the code that reads them (a backend's settings).
+constexpr ConfigKey kTestGroupKeys[] = {
+    {"log.test_module.depth", ConfigType::kInt, "3", "a key a module declares for itself"},
+};
+const ConfigKeyGroup kTestGroup("core/config_test", kTestGroupKeys);
+
+TEST(ConfigTest, KeysAModuleDeclaresAreKeysLikeTheCoreOnesAndListedInTheirSection) {
+  Config defaults;
+  EXPECT_EQ(defaults.GetInt("log.test_module.depth"), 3);
+  auto c = Config::Load({.env = {"ARGUS_LOG_TEST_MODULE_DEPTH=7"}});
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->GetInt("log.test_module.depth"), 7);
+  EXPECT_EQ(c->SourceOf("log.test_module.depth"), "env");
+  EXPECT_FALSE(defaults.Set("log.test_module.depth", "deep", "flag").ok());
+  // After the last core key of its section, before the next section.
+  const auto& keys = ConfigKeys();
+  auto at = std::find_if(keys.begin(), keys.end(),
+                         [](const ConfigKey& k) { return k.path == "log.test_module.depth"; });
+  ASSERT_NE(at, keys.end());
+  ASSERT_NE(at, keys.begin());
+  EXPECT_EQ(std::prev(at)->path, "log.format");
+  EXPECT_NE(ConfigReferenceMarkdown().find("`ARGUS_LOG_TEST_MODULE_DEPTH`"), std::string::npos);
+}
+
 // The key table is hand-written: each key once, documented, with a default of its own type (the
 // reference is generated from the same table, so searching it for the keys proved nothing).
 TEST(ConfigTest, EveryKeyIsUniqueDocumentedAndDefaultsToItsType) {

@@ -294,6 +294,27 @@ class S3BlobReader final : public BlobReader {
 
 }  // namespace
 
+namespace {
+
+using T = ConfigType;
+
+// The settings of the S3 blob store, declared beside the code that reads them.
+constexpr ConfigKey kS3Keys[] = {
+    {"blobs.s3.endpoint", T::kString, "\"\"",
+     "S3 blob store: http(s)://host[:port] of the S3 API, e.g. \"http://127.0.0.1:9000\""},
+    {"blobs.s3.region", T::kString, "\"us-east-1\"", "S3 blob store: region signed into requests"},
+    {"blobs.s3.bucket", T::kString, "\"\"", "S3 blob store: bucket (must exist)"},
+    {"blobs.s3.prefix", T::kString, "\"\"",
+     "S3 blob store: prefix of every key, e.g. \"argus/\" (a missing trailing / is added)"},
+    {"blobs.s3.access_key_id", T::kString, "\"\"", "S3 blob store: access key id"},
+    {"blobs.s3.secret_access_key", T::kString, "\"\"", "S3 blob store: secret access key", true},
+    {"blobs.s3.path_style", T::kBool, "true",
+     "S3 blob store: path-style URLs (host/bucket/key); false: virtual-host (bucket.host/key)"},
+};
+const ConfigKeyGroup kS3KeyGroup("store/s3", kS3Keys);
+
+}  // namespace
+
 S3BlobStore::S3BlobStore(std::shared_ptr<S3Client> client, size_t part_size)
     : client_(std::move(client)),
       part_size_(part_size),

@@ -54,6 +54,22 @@ constexpr std::string_view kRevokeApiKey =
 
 }  // namespace
 
+namespace {
+
+using T = ConfigType;
+
+// The settings of the SQLite backend, declared beside the code that reads them.
+constexpr ConfigKey kSqliteKeys[] = {
+    {"metadata.sqlite.synchronous", T::kString, "\"normal\"",
+     "the one SQLite database of every sqlite store (metadata.db: metadata, events, tasks, "
+     "webhooks): normal (survives kill -9) or full (also survives power loss)"},
+    {"metadata.sqlite.busy_timeout_ms", T::kInt, "5000",
+     "how long a writer of metadata.db waits for a lock another process holds"},
+};
+const ConfigKeyGroup kSqliteKeyGroup("store/sqlite", kSqliteKeys);
+
+}  // namespace
+
 Result<SqliteOptions> SqliteOptionsFromConfig(const Config& config) {
   SqliteOptions options;
   const std::string& synchronous = config.GetString("metadata.sqlite.synchronous");
