@@ -11,7 +11,8 @@
   never another backend, and is included only by server/, cli/ and its own folder; unit tests
   (*_test.cc) may include the backend they run against;
 - api/http (the HTTP transport) includes only core and api/http;
-- engine/runtime never includes engine/extractors (extractors plug into the runtime).
+- engine/runtime never includes engine/extractors (extractors plug into the runtime);
+- only the composition root (server/, cli/) includes server/ or cli/.
 """
 import pathlib
 import re
@@ -61,8 +62,11 @@ def main(src):
                 tmod == "store" and tbackend is None
             ):
                 why = "store contracts include only core and other contracts"
+            elif tmod in ("server", "cli") and mod not in ("server", "cli"):
+                why = "only the composition root (server/, cli/) includes server/ or cli/"
             elif mod == "domain" and not (
-                tmod in ("core", "domain") or (tmod == "store" and tbackend is None)
+                tmod in ("core", "domain")
+                or (tmod == "store" and (tbackend is None or is_test))
             ):
                 why = "domain includes only core, store contracts and domain"
             elif mod == "store" and backend is not None and tmod not in ("core", "store"):

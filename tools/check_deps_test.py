@@ -55,6 +55,15 @@ CASES = [
     ("engine/runtime/a.cc", "engine/extractors/ocr/ocr.h", True),
     ("engine/runtime/a.cc", "engine/runtime/b.h", False),
     ("engine/extractors/ocr/a.cc", "engine/runtime/extractor.h", False),
+    # only the composition root wires the rooms together.
+    ("api/a.cc", "server/serve.h", True),
+    ("engine/a.cc", "server/stores.h", True),
+    ("retrieval/a.cc", "cli/command.h", True),
+    ("domain/a.cc", "server/options.h", True),
+    ("cli/a.cc", "server/serve.h", False),
+    ("server/a.cc", "server/stores.h", False),
+    # a domain unit test may run against a backend, as other modules' tests do.
+    ("domain/a_test.cc", "store/sqlite/register.h", False),
 ]
 
 

@@ -173,54 +173,73 @@ void ApiService::AddCors(const HttpRequest& req, HttpResponse& out) const {
 
 namespace {
 
-// A request refused from its head: no body byte is read; Handle answers (and says why).
+// A request refused from its head: no body byte is read; Handle answers (HeadState says why).
 class RefusedBody final : public BodyConsumer {
  public:
-  /// `retry_after_s` > 0: over the per-address rate; 0: authorization failed.
-  explicit RefusedBody(int retry_after_s = 0) : retry_after_s_(retry_after_s) {}
   bool Wanted() const override { return false; }
   bool OnData(std::string_view) override { return false; }
   void OnEnd(bool) override {}
-  int retry_after_s() const { return retry_after_s_; }
-
- private:
-  int retry_after_s_;
 };
 
 }  // namespace
 
+// What OnHead and StreamBody decided from a request's head, handed to Handle through
+// HttpRequest::handler_state: a request is routed once, and a streamed one is authorized and
+// charged once, before its body is read.
+struct ApiService::HeadState {
+  int retry_after_s = 0;  // > 0: over the per-address rate (429, the body left unread)
+  Router::Match match;
+  std::optional<Status> auth;  // set by StreamBody: the verdict on the key and the namespace
+  std::optional<Principal> principal;
+  std::string namespace_id;
+  std::string namespace_name;
+  bool route_body = false;  // body_consumer was made by the route's body_stream
+};
+
 HeadDecision ApiService::OnHead(const HttpRequest& req) {
   HeadDecision decision;
+  auto state = std::make_shared<HeadState>();
+  decision.state = state;
   // Every request pays its per-address token here, on the head: a client over its rate is
   // answered 429 before a byte of its body is read, whatever the route.
   std::string client_ip = client_address_.Resolve(req.peer_ip, req.Header("x-forwarded-for"));
   if (int wait = per_ip_.Take(client_ip, std::chrono::steady_clock::now()); wait > 0) {
+    state->retry_after_s = wait;
     decision.dispatch = Dispatch::kInline;
-    decision.consumer = std::make_shared<RefusedBody>(wait);
+    decision.consumer = std::make_shared<RefusedBody>();
     return decision;
   }
-  Router::Match match = router_.Find(req.method, req.path);
+  state->match = router_.Find(req.method, req.path);
+  const Route* route = state->match.route;
   // No route (404, 405, a CORS preflight): answered from memory.
-  if (match.route == nullptr || match.route->never_blocks) {
+  if (route == nullptr || route->never_blocks) {
     decision.dispatch = Dispatch::kInline;
     return decision;
   }
-  decision.stream_body =
-      (req.method == "PUT" || req.method == "POST") && match.route->body_stream != nullptr;
+  decision.stream_body = (req.method == "PUT" || req.method == "POST") && route->body_stream;
   return decision;
 }
 
 std::shared_ptr<BodyConsumer> ApiService::StreamBody(const HttpRequest& req) {
-  Router::Match match = router_.Find(req.method, req.path);
-  if (match.route == nullptr || !match.route->body_stream) return nullptr;
-  // Authorized before a byte of a possibly huge body is read; Handle checks again and answers.
-  RequestContext ctx{req, {}, std::move(match.params), std::nullopt, {}, {}, nullptr};
-  if (!Authorize(*match.route, req, ctx).ok()) return std::make_shared<RefusedBody>();
+  auto* state = static_cast<HeadState*>(req.handler_state.get());
+  if (state == nullptr) return nullptr;  // no OnHead: the body is buffered
+  const Route* route = state->match.route;
+  if (route == nullptr || !route->body_stream) return nullptr;
+  // Authorized (and charged) here, before a byte of a possibly huge body is read; Handle
+  // answers with this verdict instead of checking again.
+  RequestContext ctx{req, {}, state->match.params, std::nullopt, {}, {}, nullptr};
+  state->auth = Authorize(*route, req, ctx);
+  if (!state->auth->ok()) return std::make_shared<RefusedBody>();
+  state->principal = ctx.principal;
+  state->namespace_id = ctx.namespace_id;
+  state->namespace_name = ctx.namespace_name;
   try {
-    auto consumer = match.route->body_stream(ctx);
-    if (consumer) return consumer;
+    if (auto consumer = route->body_stream(ctx)) {
+      state->route_body = true;
+      return consumer;
+    }
   } catch (const std::exception& e) {
-    log::Error("body stream setup threw", {{"route", match.route->pattern}, {"error", e.what()}});
+    log::Error("body stream setup threw", {{"route", route->pattern}, {"error", e.what()}});
   }
   return std::make_shared<RefusedBody>();
 }
@@ -233,12 +252,15 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
   log::RequestIdScope log_scope(request_id);
   std::string client_ip = client_address_.Resolve(req.peer_ip, req.Header("x-forwarded-for"));
   AddCors(req, out);
-  Router::Match match = router_.Find(req.method, req.path);
+  // Routed on the head (OnHead); a caller that skipped it is routed here.
+  const auto* state = static_cast<const HeadState*>(req.handler_state.get());
+  Router::Match found;
+  if (state == nullptr) found = router_.Find(req.method, req.path);
+  const Router::Match& match = state != nullptr ? state->match : found;
 
-  // Over the per-address rate: decided on the head (StreamBody), the body left unread.
-  const auto* refused = dynamic_cast<const RefusedBody*>(req.body_consumer.get());
-  if (refused != nullptr && refused->retry_after_s() > 0) {
-    out.AddHeader("Retry-After", std::to_string(refused->retry_after_s()));
+  // Over the per-address rate: decided on the head, the body left unread.
+  if (state != nullptr && state->retry_after_s > 0) {
+    out.AddHeader("Retry-After", std::to_string(state->retry_after_s));
     WriteError(429, "rate_limited", "too many requests from this address", request_id, out);
     return Finish(req, request_id, match.route, start, client_ip, {}, out);
   }
@@ -267,11 +289,19 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     return Finish(req, request_id, nullptr, start, client_ip, {}, out);
   }
   const Route& route = *match.route;
-  RequestContext ctx{req, request_id, std::move(match.params), std::nullopt, {}, {}, nullptr};
+  RequestContext ctx{req, request_id, match.params, std::nullopt, {}, {}, nullptr};
 
-  // A streamed body that was accepted has paid its key's token already (StreamBody).
-  const bool charged = req.body_consumer != nullptr && refused == nullptr;
-  Status auth = Authorize(route, req, ctx, /*charge=*/!charged);
+  Status auth;
+  if (state != nullptr && state->auth) {
+    // A streamed body: authorized and charged by StreamBody before it was read.
+    auth = *state->auth;
+    ctx.principal = state->principal;
+    ctx.namespace_id = state->namespace_id;
+    ctx.namespace_name = state->namespace_name;
+    if (state->route_body) ctx.streamed_body = req.body_consumer.get();
+  } else {
+    auth = Authorize(route, req, ctx);
+  }
   if (req.dispatch == Dispatch::kInline && auth.code() == StatusCode::kUnavailable) {
     // The key or namespace is not cached: checking it needs the store, which the I/O thread
     // never calls. Nothing happened yet (no token taken): run again on the pool.
@@ -365,8 +395,7 @@ void ApiService::Compress(const HttpRequest& req, HttpResponse& out) const {
   }
 }
 
-Status ApiService::Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx,
-                             bool charge) {
+Status ApiService::Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx) {
   bool is_metrics = route.pattern == "/metrics";
   if (route.access == Access::kPublic && !(is_metrics && metrics_require_auth_)) {
     return OkStatus();
@@ -392,7 +421,7 @@ Status ApiService::Authorize(const Route& route, const HttpRequest& req, Request
     if (!verified) return UnavailableError("the key is not cached");
   }
   ARGUS_ASSIGN_OR_RETURN(Principal p, std::move(*verified));
-  if (int wait = charge ? per_key_.Take(p.key_id, std::chrono::steady_clock::now()) : 0; wait > 0) {
+  if (int wait = per_key_.Take(p.key_id, std::chrono::steady_clock::now()); wait > 0) {
     return ResourceExhaustedError(std::to_string(wait));
   }
   // Routes that act outside any namespace (namespaces themselves, queue controls) ignore the

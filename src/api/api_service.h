@@ -78,7 +78,9 @@ class ApiService final : public HttpHandler {
   ~ApiService() override;
 
   /// Per-address rate limit (429 without reading the body), then the route: its work runs on
-  /// the I/O thread when the route never blocks (Route::never_blocks), else on the pool.
+  /// the I/O thread when the route never blocks (Route::never_blocks), else on the pool. What
+  /// it decides is kept with the request (HttpRequest::handler_state): StreamBody authorizes a
+  /// streamed body from it and Handle answers from it, so nothing is routed or checked twice.
   HeadDecision OnHead(const HttpRequest& head) override;
   void Handle(const HttpRequest& request, HttpResponse& response) override;
   void HandleTransportError(const HttpRequest& request, int status, std::string_view code,
@@ -95,12 +97,12 @@ class ApiService final : public HttpHandler {
   ApiService(const Config& config, ApiDeps deps, ClientAddressResolver resolver);
 
   struct RouteMetrics;
-  /// `charge`: take a token from the key's rate limit (false in Handle for a streamed body
-  /// StreamBody accepted: that check already took it, so an upload is charged once). On the I/O
-  /// thread (req.dispatch kInline) only the key and namespace caches are used: Unavailable then
-  /// means the answer needs the store, and the request moves to the pool.
-  Status Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx,
-                   bool charge = true);
+  struct HeadState;
+  /// Verifies the key, resolves the namespace, checks the role and takes a token from the key's
+  /// rate limit: once per request (for a streamed body in StreamBody, before it is read). On the
+  /// I/O thread (req.dispatch kInline) only the key and namespace caches are used: Unavailable
+  /// then means the answer needs the store, and the request moves to the pool.
+  Status Authorize(const Route& route, const HttpRequest& req, RequestContext& ctx);
   void Respond(std::string_view request_id, const Route* route, Result<ApiResponse> result,
                HttpResponse& out);
   void Compress(const HttpRequest& req, HttpResponse& out) const;

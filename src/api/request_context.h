@@ -68,6 +68,14 @@ struct RequestContext {
   std::string namespace_id;
   std::string namespace_name;
   Json body;  ///< parsed and validated against the route's request schema
+  /// The consumer the route's body_stream made for this request, or null when it made none.
+  BodyConsumer* streamed_body = nullptr;
+
+  /// streamed_body as the type the route's body_stream makes (each route makes one type).
+  template <typename T>
+  T* StreamedBody() const {
+    return static_cast<T*>(streamed_body);
+  }
 
   /// A path parameter by name, percent-decoded; "" when absent.
   std::string_view PathParam(std::string_view name) const {

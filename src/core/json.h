@@ -8,7 +8,8 @@
 
 namespace argus {
 
-/// The one JSON type (nlohmann-json; docs/adr/0002-json-library.md says why).
+/// The one JSON type (nlohmann-json: docs/adr/0002-json-library.md; untrusted text is parsed by
+/// RapidJSON, docs/adr/0012-untrusted-json-parsed-by-rapidjson-sax.md).
 using Json = nlohmann::json;
 
 /// Limits applied while parsing untrusted JSON. Both are checked during the parse, so an

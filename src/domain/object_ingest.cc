@@ -70,9 +70,13 @@ int64_t ObjectSizeLimit(const Bucket& bucket, int64_t server_limit) {
   return server_limit;
 }
 
-Result<std::unique_ptr<IncomingObject>> IncomingObject::Start(const IngestContext& ctx,
-                                                              Bucket bucket) {
+Result<std::unique_ptr<IncomingObject>> IncomingObject::Start(
+    const IngestContext& ctx, Bucket bucket, std::optional<int64_t> declared_length) {
   const int64_t limit = ObjectSizeLimit(bucket, ctx.max_object_bytes);
+  if (limit > 0 && declared_length && *declared_length > limit) {
+    return PayloadTooLargeError("objects in bucket '" + bucket.name + "' are at most " +
+                                std::to_string(limit) + " bytes");
+  }
   auto incoming = std::make_unique<IncomingObject>(std::move(bucket), limit);
   ARGUS_ASSIGN_OR_RETURN(auto writer, ctx.blobs->NewWriter());
   incoming->SetWriter(std::move(writer));

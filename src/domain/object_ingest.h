@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -48,8 +49,11 @@ class IncomingObject {
  public:
   IncomingObject(store::Bucket bucket, int64_t limit) : bucket_(std::move(bucket)), limit_(limit) {}
   /// A writer from the context's blob store, the limit from the bucket and the server's.
-  static Result<std::unique_ptr<IncomingObject>> Start(const IngestContext& ctx,
-                                                       store::Bucket bucket);
+  /// PayloadTooLarge, before any writer is made, when the length the client declared is over
+  /// the limit.
+  static Result<std::unique_ptr<IncomingObject>> Start(
+      const IngestContext& ctx, store::Bucket bucket,
+      std::optional<int64_t> declared_length = std::nullopt);
 
   void SetWriter(std::unique_ptr<store::BlobWriter> writer) { writer_ = std::move(writer); }
   /// Appends bytes. PayloadTooLarge past the limit; the writer's error otherwise. After an error

@@ -414,6 +414,29 @@ TEST_F(ObjectsTest, ClientGoneMidUploadLeavesNothing) {
   EXPECT_EQ(Call("GET", "/v1/buckets/photos/objects/half.bin").status, 404);
 }
 
+// A streamed upload is routed and authorized once, on its head, before its body is read: the
+// answer is that verdict, even when the key is revoked while the body is on its way (as an HTTP
+// request is authorized when it starts); the key's next request is refused.
+TEST_F(ObjectsTest, AStreamedUploadIsAuthorizedOnceOnItsHead) {
+  auto key = Call("POST", "/v1/keys", {{"name", "uploader"}, {"role", "editor"}});
+  ASSERT_EQ(key.status, 201) << key.body;
+  const std::string secret = key.json()["secret"];
+  const std::string id = key.json()["id"];
+  Connection c(server_->port());
+  const std::string first(200000, 'a'), rest(100000, 'b');
+  c.Send("PUT /v1/buckets/photos/objects/late.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+         secret + "\r\nContent-Length: 300000\r\n\r\n" + first);
+  std::this_thread::sleep_for(200ms);  // the head is decided and the body is being read
+  ASSERT_EQ(Call("DELETE", "/v1/keys/" + id).status, 204);
+  c.Send(rest);
+  HttpResult done = c.Read();
+  EXPECT_EQ(done.status, 201) << done.body;
+  EXPECT_EQ(Call("GET", "/v1/buckets/photos/objects/late.bin").json()["size"], 300000);
+  auto after = Request(server_->port(), "GET", "/v1/buckets/photos/objects",
+                       {{"Authorization", "Bearer " + secret}});
+  EXPECT_EQ(after.status, 401) << after.body;
+}
+
 TEST_F(ObjectsTest, LargeUploadStreamsInFlatMemory) {
   auto rss_kib = [&] {
     std::ifstream f("/proc/" + std::to_string(server_->pid()) + "/status");

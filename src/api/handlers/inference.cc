@@ -157,7 +157,7 @@ Status ReadJsonBody(const HandlerEnv& env, const RequestContext& ctx,
   }
   if (env.deps->metadata == nullptr) return UnavailableError("no metadata store");
   std::string key;  // checked and NFC-normalised as every object route does
-  ARGUS_RETURN_IF_ERROR(CheckKey(ref["key"].get<std::string>(), &key));
+  ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ref["key"].get<std::string>(), &key));
   ARGUS_ASSIGN_OR_RETURN(auto bucket, env.deps->metadata->GetBucket(
                                           ctx.namespace_id, ref["bucket"].get<std::string>()));
   ARGUS_ASSIGN_OR_RETURN(auto object, env.deps->metadata->GetObject(bucket.id, key));
@@ -248,7 +248,7 @@ void AddInferenceRoutes(Router& router, HandlerEnv env) {
          return body;
        },
        .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-         auto* body = dynamic_cast<ImageBody*>(ctx.http.body_consumer.get());
+         auto* body = ctx.StreamedBody<ImageBody>();
          if (body == nullptr) return InternalError("inference body missing");
          ARGUS_RETURN_IF_ERROR(body->error());
          if (!body->complete()) return InvalidArgumentError("the body ended early");

@@ -73,29 +73,18 @@ Result<store::Bucket> BucketOf(const HandlerEnv& env, const RequestContext& ctx)
 
 std::shared_ptr<UploadBody> StartUpload(const HandlerEnv& env, const RequestContext& ctx) {
   auto bucket = BucketOf(env, ctx);
-  if (!bucket.ok()) {
-    auto refused = std::make_shared<UploadBody>(store::Bucket{}, 0);
-    refused->Fail(bucket.status());
-    return refused;
-  }
-  const int64_t limit = LimitFor(*bucket, *env.deps);
-  auto upload = std::make_shared<UploadBody>(*bucket, limit);
+  if (!bucket.ok()) return std::make_shared<UploadBody>(bucket.status());
+  std::optional<int64_t> declared;
   std::string_view length = ctx.http.Header("content-length");
-  int64_t declared = 0;
-  if (limit > 0 && !length.empty() &&
-      std::from_chars(length.data(), length.data() + length.size(), declared).ec == std::errc() &&
-      declared > limit) {
-    upload->Fail(PayloadTooLargeError("objects in bucket '" + bucket->name + "' are at most " +
-                                      std::to_string(limit) + " bytes"));
-    return upload;
+  if (int64_t n = 0;
+      !length.empty() &&
+      std::from_chars(length.data(), length.data() + length.size(), n).ec == std::errc()) {
+    declared = n;
   }
-  auto writer = env.deps->blobs->NewWriter();
-  if (!writer.ok()) {
-    upload->Fail(writer.status());
-    return upload;
-  }
-  upload->SetWriter(std::move(writer).value());
-  return upload;
+  auto incoming = domain::IncomingObject::Start(IngestContextOf(*env.deps),
+                                                std::move(bucket).value(), declared);
+  if (!incoming.ok()) return std::make_shared<UploadBody>(incoming.status());
+  return std::make_shared<UploadBody>(std::move(incoming).value());
 }
 
 Result<ApiResponse> FinishUpload(const HandlerEnv& env, const RequestContext& ctx,
@@ -114,7 +103,7 @@ Result<ApiResponse> FinishUpload(const HandlerEnv& env, const RequestContext& ct
   Json j = ObjectJson(put.object, upload.bucket().name);
   j["deduplicated"] = put.deduplicated;
   auto resp = ApiResponse::Of(put.replaced ? 200 : 201, std::move(j));
-  resp.headers.emplace_back("ETag", ETag(put.object.sha256));
+  resp.headers.emplace_back("ETag", store::ObjectETag(put.object.sha256));
   std::string location = "/v1/buckets/";
   location.append(upload.bucket().name).append("/objects/").append(put.object.key);
   resp.headers.emplace_back("Location", std::move(location));

@@ -11,48 +11,32 @@
 
 namespace argus::api {
 
-inline constexpr size_t kMaxKeyBytes = domain::kMaxObjectKeyBytes;
-
 /// The JSON schema of an object record.
 const Json& ObjectSchema();
 using store::ObjectJson;
-inline std::string ETag(const std::string& sha256) { return store::ObjectETag(sha256); }
-inline Status CheckKey(std::string_view raw, std::string* key) {
-  return domain::CheckObjectKey(raw, key);
-}
 /// The JSON object in X-Argus-Metadata: plain JSON, or percent-encoded JSON (for non-ASCII).
 Result<Json> MetadataHeader(const HttpRequest& req, size_t max_bytes);
-inline Status CheckMetadata(const store::Bucket& bucket, const Json& metadata, size_t max_bytes) {
-  return domain::CheckObjectMetadata(bucket, metadata, max_bytes);
-}
 /// "\"<sha256>\"" or a weak or bare form → the sha256; empty when it is not one.
 std::string EtagValue(std::string_view header);
-/// The object size limit in `bucket` (its own, or the server's, whichever is lower).
-inline int64_t LimitFor(const store::Bucket& bucket, const ApiDeps& deps) {
-  return domain::ObjectSizeLimit(bucket, deps.max_object_bytes);
-}
 /// What the object write path needs, from the handler's dependencies.
 domain::IngestContext IngestContextOf(const ApiDeps& deps);
 /// The bucket named in the path, in the request's namespace.
 Result<store::Bucket> BucketOf(const HandlerEnv& env, const RequestContext& ctx);
 
-// An upload in progress: the body streams into an IncomingObject (a blob writer that keeps the
-// first bytes for sniffing). Lives from the request head to the handler's answer.
+// An upload in progress: the body streams into the domain's IncomingObject (a blob writer that
+// keeps the first bytes for sniffing). Lives from the request head to the handler's answer.
 class UploadBody final : public BodyConsumer {
  public:
-  UploadBody(store::Bucket bucket, int64_t limit) : incoming_(std::move(bucket), limit) {}
-
-  /// Set up from the request head; a failure here refuses the body before it is read.
-  void Fail(Status s) {
-    if (error_.ok()) error_ = std::move(s);
-    incoming_.Abort();
-  }
-  void SetWriter(std::unique_ptr<store::BlobWriter> w) { incoming_.SetWriter(std::move(w)); }
+  /// Accepted from the head: the body goes into `incoming`.
+  explicit UploadBody(std::unique_ptr<domain::IncomingObject> incoming)
+      : incoming_(std::move(incoming)) {}
+  /// Refused from the head (no bucket, a declared length over the limit): the body is not read.
+  explicit UploadBody(Status refused) : error_(std::move(refused)) {}
 
   bool Wanted() const override { return error_.ok(); }
   bool OnData(std::string_view bytes) override {
     if (!error_.ok()) return false;
-    Status s = incoming_.Append(bytes);
+    Status s = incoming_->Append(bytes);
     if (!s.ok()) {
       Fail(std::move(s));
       return false;
@@ -61,16 +45,23 @@ class UploadBody final : public BodyConsumer {
   }
   void OnEnd(bool complete) override {
     complete_ = complete;
-    if (!complete) incoming_.Abort();  // the client went away: nothing is kept
+    if (!complete && incoming_) incoming_->Abort();  // the client went away: nothing is kept
   }
 
+  /// Not OK when refused or failed; the accessors below need OK.
   const Status& error() const { return error_; }
   bool complete() const { return complete_; }
-  const store::Bucket& bucket() const { return incoming_.bucket(); }
-  domain::IncomingObject& incoming() { return incoming_; }
+  const store::Bucket& bucket() const { return incoming_->bucket(); }
+  domain::IncomingObject& incoming() { return *incoming_; }
+
+  /// Stops the upload: what was written is dropped and the handler answers with `s`.
+  void Fail(Status s) {
+    if (error_.ok()) error_ = std::move(s);
+    if (incoming_) incoming_->Abort();
+  }
 
  private:
-  domain::IncomingObject incoming_;
+  std::unique_ptr<domain::IncomingObject> incoming_;
   Status error_;
   bool complete_ = false;
 };

@@ -182,35 +182,35 @@ std::vector<std::pair<std::string, Json>> MetadataFilters(const RequestContext& 
 }  // namespace
 
 void AddObjectRoutes(Router& router, HandlerEnv env) {
-  router.Add({.method = "PUT",
-              .pattern = "/v1/buckets/{bucket}/objects/{key+}",
-              .operation_id = "putObject",
-              .summary =
-                  "Upload an object: the raw body, streamed (X-Argus-Metadata, X-Argus-Sha256, "
+  router.Add(
+      {.method = "PUT",
+       .pattern = "/v1/buckets/{bucket}/objects/{key+}",
+       .operation_id = "putObject",
+       .summary = "Upload an object: the raw body, streamed (X-Argus-Metadata, X-Argus-Sha256, "
                   "If-None-Match: *, If-Match)",
-              .tag = "objects",
-              .access = Access::kNamespaceEditor,
-              .response_schema = ObjectSchema(),
-              .success_status = 201,
-              .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
-                auto upload = StartUpload(env, ctx);
-                std::string key;
-                if (Status key_ok = CheckKey(ctx.PathParam("key"), &key); !key_ok.ok()) {
-                  upload->Fail(key_ok);
-                }
-                return upload;
-              },
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                auto* upload = dynamic_cast<UploadBody*>(ctx.http.body_consumer.get());
-                if (upload == nullptr) return InternalError("upload body missing");
-                ARGUS_RETURN_IF_ERROR(upload->error());
-                std::string key;
-                ARGUS_RETURN_IF_ERROR(CheckKey(ctx.PathParam("key"), &key));
-                ARGUS_ASSIGN_OR_RETURN(Json metadata,
-                                       MetadataHeader(ctx.http, env.deps->max_metadata_bytes));
-                return FinishUpload(env, ctx, *upload, key, std::move(metadata),
-                                    std::string(ctx.http.Header("x-argus-sha256")));
-              }});
+       .tag = "objects",
+       .access = Access::kNamespaceEditor,
+       .response_schema = ObjectSchema(),
+       .success_status = 201,
+       .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
+         auto upload = StartUpload(env, ctx);
+         std::string key;
+         if (Status key_ok = domain::CheckObjectKey(ctx.PathParam("key"), &key); !key_ok.ok()) {
+           upload->Fail(key_ok);
+         }
+         return upload;
+       },
+       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+         auto* upload = ctx.StreamedBody<UploadBody>();
+         if (upload == nullptr) return InternalError("upload body missing");
+         ARGUS_RETURN_IF_ERROR(upload->error());
+         std::string key;
+         ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
+         ARGUS_ASSIGN_OR_RETURN(Json metadata,
+                                MetadataHeader(ctx.http, env.deps->max_metadata_bytes));
+         return FinishUpload(env, ctx, *upload, key, std::move(metadata),
+                             std::string(ctx.http.Header("x-argus-sha256")));
+       }});
   router.Add({.method = "POST",
               .pattern = "/v1/buckets/{bucket}/objects",
               .operation_id = "postObject",
@@ -229,11 +229,11 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
                 return upload;
               },
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                auto* form = dynamic_cast<FormUpload*>(ctx.http.body_consumer.get());
+                auto* form = ctx.StreamedBody<FormUpload>();
                 if (form == nullptr) return InternalError("upload body missing");
                 ARGUS_RETURN_IF_ERROR(form->error());
                 std::string key;
-                ARGUS_RETURN_IF_ERROR(CheckKey(
+                ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(
                     form->key_field().empty() ? form->filename() : form->key_field(), &key));
                 Json metadata = Json::object();
                 if (!form->metadata_field().empty()) {
@@ -256,10 +256,10 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 std::string key;
-                ARGUS_RETURN_IF_ERROR(CheckKey(ctx.PathParam("key"), &key));
+                ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
                 ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->metadata->GetObject(bucket.id, key));
                 auto resp = ApiResponse::Of(200, ObjectJson(obj, bucket.name));
-                resp.headers.emplace_back("ETag", ETag(obj.sha256));
+                resp.headers.emplace_back("ETag", store::ObjectETag(obj.sha256));
                 return resp;
               }});
   router.Add({.method = "PATCH",
@@ -276,9 +276,9 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 std::string key;
-                ARGUS_RETURN_IF_ERROR(CheckKey(ctx.PathParam("key"), &key));
-                ARGUS_RETURN_IF_ERROR(
-                    CheckMetadata(bucket, ctx.body["metadata"], env.deps->max_metadata_bytes));
+                ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
+                ARGUS_RETURN_IF_ERROR(domain::CheckObjectMetadata(bucket, ctx.body["metadata"],
+                                                                  env.deps->max_metadata_bytes));
                 ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->metadata->UpdateObjectMetadata(
                                                      bucket.id, key, ctx.body["metadata"],
                                                      EtagValue(ctx.http.Header("if-match")),
@@ -295,7 +295,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 std::string key;
-                ARGUS_RETURN_IF_ERROR(CheckKey(ctx.PathParam("key"), &key));
+                ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
                 // The store records object.deleted with the deletion.
                 ARGUS_RETURN_IF_ERROR(env.deps->metadata->DeleteObject(bucket.id, key).status());
                 return ApiResponse::NoContent();
@@ -324,7 +324,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
          req.delimiter = ctx.Query("delimiter").value_or("");
          req.metadata_equals = MetadataFilters(ctx);
          // Object keys make longer cursors than ids: up to 2 KiB.
-         ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx, 2 * kMaxKeyBytes));
+         ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx, 2 * domain::kMaxObjectKeyBytes));
          req.limit = params.page.limit;
          req.after_key = std::move(params.page.after_id);
          ARGUS_ASSIGN_OR_RETURN(auto listed, env.deps->metadata->ListObjects(bucket.id, req));
@@ -345,10 +345,10 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
        .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
          ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
          std::string key;
-         ARGUS_RETURN_IF_ERROR(CheckKey(ctx.PathParam("key"), &key));
+         ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
          ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->metadata->GetObject(bucket.id, key));
          ApiResponse resp;
-         resp.headers.emplace_back("ETag", ETag(obj.sha256));
+         resp.headers.emplace_back("ETag", store::ObjectETag(obj.sha256));
          resp.headers.emplace_back("Accept-Ranges", "bytes");
          resp.headers.emplace_back("Cache-Control", "private, no-cache");
          std::string_view inm = ctx.http.Header("if-none-match");

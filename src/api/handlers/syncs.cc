@@ -234,14 +234,15 @@ void AddSyncRoutes(Router& router, HandlerEnv env) {
          s.key_prefix = b.value("key_prefix", "");
          if (!s.key_prefix.empty()) {
            std::string probe;
-           Status key_ok = CheckKey(s.key_prefix + "x", &probe);
+           Status key_ok = domain::CheckObjectKey(s.key_prefix + "x", &probe);
            if (!key_ok.ok()) {
              return InvalidArgumentError("key_prefix: " + std::string(key_ok.message()));
            }
            s.key_prefix = probe.substr(0, probe.size() - 1);
          }
          s.metadata = b.value("metadata", Json::object());
-         ARGUS_RETURN_IF_ERROR(CheckMetadata(bucket, s.metadata, env.deps->max_metadata_bytes));
+         ARGUS_RETURN_IF_ERROR(
+             domain::CheckObjectMetadata(bucket, s.metadata, env.deps->max_metadata_bytes));
          s.interval_s = b.value("interval_s", kDefaultIntervalS);
          s.paused = b.value("paused", false);
          s.id = NewId();

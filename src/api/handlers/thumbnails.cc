@@ -20,7 +20,7 @@ ApiResponse ImageResponse(std::string bytes, const std::string& media_type,
   ApiResponse resp;
   resp.status = 200;
   resp.content_type = media_type;
-  resp.headers.emplace_back("ETag", ETag(sha256));
+  resp.headers.emplace_back("ETag", store::ObjectETag(sha256));
   resp.headers.emplace_back("Cache-Control", "private, no-cache");
   resp.raw = std::move(bytes);
   return resp;
@@ -81,7 +81,7 @@ void AddThumbnailRoutes(Router& router, HandlerEnv env) {
          }
          ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
          std::string key;
-         ARGUS_RETURN_IF_ERROR(CheckKey(ctx.PathParam("key"), &key));
+         ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
          ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->metadata->GetObject(bucket.id, key));
          const std::string variant = StrCat({"thumbnail-", std::to_string(size), ".", format});
          // Refused from the record alone, before any byte is read: the media type was sniffed
@@ -102,7 +102,7 @@ void AddThumbnailRoutes(Router& router, HandlerEnv env) {
            if (!inm.empty() && EtagValue(inm) == known->sha256) {
              ApiResponse resp;
              resp.status = 304;
-             resp.headers.emplace_back("ETag", ETag(known->sha256));
+             resp.headers.emplace_back("ETag", store::ObjectETag(known->sha256));
              resp.raw = std::string();
              return resp;
            }

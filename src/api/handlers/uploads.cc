@@ -83,9 +83,10 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
        .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
          ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
          store::Upload u;
-         ARGUS_RETURN_IF_ERROR(CheckKey(ctx.body["key"].get<std::string>(), &u.key));
+         ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.body["key"].get<std::string>(), &u.key));
          if (ctx.body.contains("metadata")) u.metadata = ctx.body["metadata"];
-         ARGUS_RETURN_IF_ERROR(CheckMetadata(bucket, u.metadata, env.deps->max_metadata_bytes));
+         ARGUS_RETURN_IF_ERROR(
+             domain::CheckObjectMetadata(bucket, u.metadata, env.deps->max_metadata_bytes));
          u.id = NewId();
          u.namespace_id = ctx.namespace_id;
          u.bucket_id = bucket.id;
@@ -133,7 +134,7 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
                 return upload;
               },
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                auto* upload = dynamic_cast<UploadBody*>(ctx.http.body_consumer.get());
+                auto* upload = ctx.StreamedBody<UploadBody>();
                 if (upload == nullptr) return InternalError("upload body missing");
                 ARGUS_RETURN_IF_ERROR(upload->error());
                 if (!upload->complete()) return InvalidArgumentError("the body ended early");
@@ -184,7 +185,8 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
          ARGUS_RETURN_IF_ERROR(domain::CheckUploadParts(parts));
          int64_t total = 0;
          for (const auto& p : parts) total += p.size;
-         if (int64_t limit = LimitFor(bucket, *env.deps); limit > 0 && total > limit) {
+         if (int64_t limit = domain::ObjectSizeLimit(bucket, env.deps->max_object_bytes);
+             limit > 0 && total > limit) {
            return PayloadTooLargeError("objects in bucket '" + bucket.name + "' are at most " +
                                        std::to_string(limit) + " bytes; the parts hold " +
                                        std::to_string(total));

@@ -556,6 +556,7 @@ asio::awaitable<std::optional<Session::ReadOutcome>> Session::DecideHead(Request
   SplitTarget(req_);
   HeadDecision decision = server_->handler()->OnHead(req_);
   req_.dispatch = decision.dispatch;
+  req_.handler_state = std::move(decision.state);
   if (decision.consumer) {
     req_.body_consumer = std::move(decision.consumer);
   } else if (decision.stream_body && req_.dispatch == Dispatch::kInline) {

@@ -62,6 +62,7 @@ void HttpRequest::Clear() {
   keep_alive = true;
   body_consumer.reset();
   dispatch = Dispatch::kBlocking;
+  handler_state.reset();
 }
 
 void HttpResponse::Clear() {

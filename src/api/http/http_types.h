@@ -68,6 +68,10 @@ struct HttpRequest {
   /// Where the handler is being called now (set by the transport): with kInline it runs on an
   /// I/O thread and must not block (HttpResponse::run_blocking moves it to the pool).
   Dispatch dispatch = Dispatch::kBlocking;
+  /// What the handler decided from the head (HeadDecision::state), kept for its StreamBody and
+  /// Handle calls on this request, so a request is routed and authorized once. Opaque to the
+  /// transport; null when OnHead set none.
+  std::shared_ptr<void> handler_state;
 
   /// First header with that lowercase name, or "" when absent.
   std::string_view Header(std::string_view lower_name) const;
@@ -158,6 +162,8 @@ struct HeadDecision {
   /// A consumer decided from the head alone, typically a refusal whose Wanted() is false (then
   /// StreamBody is not called).
   std::shared_ptr<BodyConsumer> consumer;
+  /// The handler's own record of what it decided, handed back as HttpRequest::handler_state.
+  std::shared_ptr<void> state;
 };
 
 /// What the transport calls. Implementations must be thread-safe: the transport calls them from

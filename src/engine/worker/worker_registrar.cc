@@ -72,8 +72,12 @@ Status WorkerRegistrar::Start() {
                        .queues = {served.begin(), served.end()}});
   }
   ARGUS_RETURN_IF_ERROR(catalog_->PublishKinds(entries));
-  ARGUS_RETURN_IF_ERROR(catalog_->Heartbeat(Records()));
-  thread_ = std::thread([this] { Run(); });
+  // The thread compares with what was written here, not with what it sees when it starts: a
+  // task finished in between is a change to write.
+  std::vector<store::WorkerRecord> written = Records();
+  ARGUS_RETURN_IF_ERROR(catalog_->Heartbeat(written));
+  thread_ =
+      std::thread([this, written = std::move(written)]() mutable { Run(std::move(written)); });
   return OkStatus();
 }
 
@@ -92,12 +96,11 @@ void WorkerRegistrar::Stop() {
   }
 }
 
-void WorkerRegistrar::Run() {
+void WorkerRegistrar::Run(std::vector<store::WorkerRecord> written) {
   bool failing = false;
   using Steady = std::chrono::steady_clock;
   auto next_forget = Steady::now() + std::chrono::minutes(1);
   auto written_at = Steady::now();
-  std::vector<store::WorkerRecord> written = Records();
   std::unique_lock lock(mu_);
   while (!cv_.wait_for(lock, Millis(options_.heartbeat_s), [this] { return stop_; })) {
     lock.unlock();

@@ -47,7 +47,8 @@ class WorkerRegistrar {
   std::vector<store::WorkerRecord> Records() const;
 
  private:
-  void Run();
+  /// `written`: the registrations Start wrote.
+  void Run(std::vector<store::WorkerRecord> written);
 
   store::TaskCatalog* catalog_;
   const TaskKindRegistry* kinds_;
