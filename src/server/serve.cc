@@ -21,6 +21,7 @@
 #include "engine/syncs/sync_scheduler.h"
 #include "engine/uploads/upload_completer.h"
 #ifdef ARGUS_WITH_ORT
+#include "engine/extractors/extractors.h"
 #include "engine/runtime/inference_runtime.h"
 #endif
 #include "engine/webhooks/webhook_dispatcher.h"
@@ -115,10 +116,7 @@ std::unique_ptr<engine::InferenceRuntime> StartInference(const Config& config,
   options.max_waiting_per_target =
       static_cast<int>(std::max<int64_t>(1, config.GetInt("inference.max_waiting_per_model")));
   auto runtime = std::make_unique<engine::InferenceRuntime>(std::move(pool), options);
-  for (auto make : {&engine::NewObjectDetectionExtractor, &engine::NewImageEmbeddingExtractor,
-                    &engine::NewModerationExtractor, &engine::NewImagePropertiesExtractor,
-                    &engine::NewFaceDetectionExtractor, &engine::NewFaceEmbeddingExtractor,
-                    &engine::NewOcrExtractor, &engine::NewThumbnailExtractor}) {
+  for (engine::ExtractorFactory make : engine::BuiltinExtractors()) {
     if (Status s = runtime->Register(make()); !s.ok()) {
       log::Error("an extractor failed to register", {{"error", s.ToString()}});
     }

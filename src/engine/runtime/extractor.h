@@ -1,5 +1,7 @@
-// An extractor: a pure function of (image, parameters) → JSON features, using models of the
-// pool. No HTTP, no storage: the real-time endpoint, tasks and tests all call it directly.
+// An extractor: a pure function of (media, parameters) → JSON features, using models of the
+// pool. No HTTP, no storage: the real-time endpoint, tasks and tests all call it directly. It
+// takes a MediaRef (the item by reference, decoded lazily and once), so video and audio
+// extractors fit the same interface.
 #pragma once
 
 #include <chrono>
@@ -10,9 +12,17 @@
 #include "core/json.h"
 #include "core/result.h"
 #include "engine/image/image_decode.h"
+#include "engine/runtime/media_ref.h"
 #include "engine/runtime/model_pool.h"
 
 namespace argus::engine {
+
+/// What one run of an extractor yields for the documents of a collection.
+enum class Granularity {
+  kObject,  ///< one result per media item (an embedding, properties, OCR text)
+  kRegion,  ///< one per region found in it (each detected object or face: its own document)
+};
+std::string_view GranularityName(Granularity g);
 
 struct ExtractorInfo {
   std::string name;     ///< "object_detection"
@@ -21,6 +31,9 @@ struct ExtractorInfo {
   std::vector<std::string> models;  ///< the pool models it needs
   Json params_schema = Json::object();
   Json output_schema = Json::object();
+  // Capabilities: what a collection may ask of it.
+  Granularity granularity = Granularity::kObject;
+  std::vector<std::string> media_types = {"image/*"};  ///< the media it reads ("type/*" allowed)
 };
 
 struct ExtractContext {
@@ -32,35 +45,20 @@ class Extractor {
  public:
   virtual ~Extractor() = default;
   virtual const ExtractorInfo& info() const = 0;
-  /// `params` are already valid against info().params_schema (defaults not filled in).
+  /// The checks of `params` a JSON Schema cannot express, after info().params_schema passed
+  /// (the validator of the extractor's registry entry). InvalidArgument naming the parameter.
+  virtual Status ValidateParams(const Json& params) const { return OkStatus(); }
+  /// `params` are valid (schema and ValidateParams; defaults not filled in). The media is read
+  /// through `media` (its image decoded once, shared with other extractors on the same item).
   /// Thread-safe: called concurrently.
-  virtual Result<Json> Extract(const DecodedImage& image, const Json& params,
+  virtual Result<Json> Extract(const MediaRef& media, const Json& params,
                                ExtractContext& ctx) const = 0;
 };
 
 /// "name@version" of a pool model, for answers.
 std::string ModelTag(const ModelPool& pool, std::string_view model);
-
-/// image_embedding (MobileNetV2, 1280-d, L2-normalised) and moderation (its five scores).
-std::unique_ptr<Extractor> NewImageEmbeddingExtractor();
-std::unique_ptr<Extractor> NewModerationExtractor();
-/// image_properties (no model): size, format, orientation, dominant colours, dHash.
-std::unique_ptr<Extractor> NewImagePropertiesExtractor();
-/// thumbnail (no model): the image fit into max_side², as base64 JPEG/WebP/PNG.
-std::unique_ptr<Extractor> NewThumbnailExtractor();
-/// The 64-bit difference hash of an image (near duplicates differ in few bits).
-uint64_t DifferenceHash(const cv::Mat& bgr);
-/// object_detection (CenterNet, COCO-80): score threshold, NMS, class filter; boxes in
-/// source-image pixels.
-std::unique_ptr<Extractor> NewObjectDetectionExtractor();
-/// face_detection (BlazeFace, "back" 256² or "front" 128²): score and IoU thresholds, letterboxed
-/// input; boxes and six landmarks in source-image pixels.
-std::unique_ptr<Extractor> NewFaceDetectionExtractor();
-/// face_embedding: per detected face, an upright crop described by faceres (1024-d, L2-normalised)
-/// with gender and age.
-std::unique_ptr<Extractor> NewFaceEmbeddingExtractor();
-/// ocr (PaddleOCR v4 det + rec): text lines with confidence and boxes in source pixels, and the
-/// whole text in reading order.
-std::unique_ptr<Extractor> NewOcrExtractor();
+/// Whether `media_type` is one of `accepted` ("image/*" accepts every image type; an unknown
+/// "" is accepted, to be judged by decoding).
+bool AcceptsMediaType(const std::vector<std::string>& accepted, std::string_view media_type);
 
 }  // namespace argus::engine

@@ -24,6 +24,9 @@ InferenceRuntime::~InferenceRuntime() {
 Status InferenceRuntime::Register(std::unique_ptr<Extractor> extractor) {
   const std::string name = extractor->info().name;
   if (extractors_.count(name)) return AlreadyExistsError("extractor '" + name + "' twice");
+  if (extractor->info().media_types.empty()) {
+    return InvalidArgumentError("extractor '" + name + "' reads no media type");
+  }
   ARGUS_ASSIGN_OR_RETURN(auto schema, JsonSchema::Compile(extractor->info().params_schema));
   extractors_.emplace(name, Registered{std::move(extractor), std::move(schema)});
   return OkStatus();
@@ -125,7 +128,10 @@ std::vector<store::InferenceTarget> InferenceRuntime::Targets() const {
     t.state = ModelsState(info, &t.error);
     t.params_schema = info.params_schema;
     t.output_schema = info.output_schema;
-    t.details = {{"description", info.description}, {"models", info.models}};
+    t.details = {{"description", info.description},
+                 {"models", info.models},
+                 {"granularity", GranularityName(info.granularity)},
+                 {"media_types", info.media_types}};
     out.push_back(std::move(t));
   }
   if (pool_ != nullptr) {
@@ -167,12 +173,6 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
   if (std::chrono::steady_clock::now() > request.deadline) {
     return DeadlineExceededError("the deadline passed before the request started");
   }
-  std::string loaded;
-  std::string_view media = request.media;
-  if (media.empty() && !request.blob_sha256.empty()) {
-    ARGUS_ASSIGN_OR_RETURN(loaded, ReadBlob(request.blob_sha256));
-    media = loaded;
-  }
   auto it = extractors_.find(request.name);
   if (it != extractors_.end()) {
     const ExtractorInfo& info = it->second.extractor->info();
@@ -186,11 +186,24 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
     if (Status valid = it->second.params.Validate(request.params); !valid.ok()) {
       return InvalidArgumentError("parameters: " + std::string(valid.message()));
     }
-    ARGUS_ASSIGN_OR_RETURN(auto image, DecodeImage(media, options_.decode));
+    ARGUS_RETURN_IF_ERROR(it->second.extractor->ValidateParams(request.params));
+    // By reference: the blob is read when the extractor first needs it.
+    MediaRef media =
+        request.media.empty() && !request.blob_sha256.empty()
+            ? MediaRef(
+                  request.blob_sha256, "", -1,
+                  [this, sha = request.blob_sha256] { return ReadBlob(sha); }, options_.decode)
+            : MediaRef::FromBytes(request.media, options_.decode);
     ExtractContext ctx{.models = pool_.get(), .deadline = request.deadline};
-    ARGUS_ASSIGN_OR_RETURN(Json out, it->second.extractor->Extract(image, request.params, ctx));
+    ARGUS_ASSIGN_OR_RETURN(Json out, it->second.extractor->Extract(media, request.params, ctx));
     out["extractor"] = info.name + "@" + info.version;
     return out;
+  }
+  std::string loaded;
+  std::string_view media = request.media;
+  if (media.empty() && !request.blob_sha256.empty()) {
+    ARGUS_ASSIGN_OR_RETURN(loaded, ReadBlob(request.blob_sha256));
+    media = loaded;
   }
   const ModelSpec* spec = pool_ == nullptr ? nullptr : pool_->Spec(request.name);
   if (spec == nullptr) {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "core/json_schema.h"
-#include "engine/runtime/extractor.h"
 #include "engine/image/image_decode.h"
+#include "engine/runtime/extractor.h"
 #include "engine/runtime/model_pool.h"
 #include "engine/runtime/model_tasks.h"
 #include "store/blob_store.h"

@@ -31,7 +31,7 @@ class GateExtractor final : public Extractor {
         std::to_string(1);  // (a literal here trips GCC 12's -Wstringop-overflow at -O3)
   }
   const ExtractorInfo& info() const override { return info_; }
-  Result<Json> Extract(const DecodedImage&, const Json&, ExtractContext&) const override {
+  Result<Json> Extract(const MediaRef&, const Json&, ExtractContext&) const override {
     gate_->entered.fetch_add(1);
     std::unique_lock lock(gate_->mu);
     gate_->cv.wait(lock, [this] { return gate_->open; });
@@ -47,6 +47,67 @@ std::string TinyPng() {
   std::vector<uchar> png;
   cv::imencode(".png", cv::Mat(4, 4, CV_8UC3, cv::Scalar(10, 20, 30)), png);
   return std::string(reinterpret_cast<const char*>(png.data()), png.size());
+}
+
+// An extractor with a validator beyond its schema and capabilities: what a registry entry carries.
+class EvenExtractor final : public Extractor {
+ public:
+  explicit EvenExtractor(std::vector<std::string> media_types = {"image/*"}) {
+    info_.name = "even";
+    info_.version = std::to_string(1);
+    info_.granularity = Granularity::kRegion;
+    info_.media_types = std::move(media_types);
+    info_.params_schema = {{"type", "object"}, {"properties", {{"n", {{"type", "integer"}}}}}};
+  }
+  const ExtractorInfo& info() const override { return info_; }
+  Status ValidateParams(const Json& params) const override {
+    if (params.value("n", 0) % 2 != 0) return InvalidArgumentError("n must be even");
+    return OkStatus();
+  }
+  Result<Json> Extract(const MediaRef& media, const Json&, ExtractContext&) const override {
+    ARGUS_ASSIGN_OR_RETURN(auto image, media.Image());
+    return Json{{"width", image->bgr.cols}};
+  }
+
+ private:
+  ExtractorInfo info_;
+};
+
+TEST(InferenceRuntimeTest, TheEntrysValidatorAndCapabilitiesApply) {
+  InferenceRuntime runtime(nullptr, {.request_threads = 1});
+  EXPECT_EQ(runtime.Register(std::make_unique<EvenExtractor>(std::vector<std::string>{})).code(),
+            StatusCode::kInvalidArgument)
+      << "an extractor must say which media it reads";
+  ASSERT_TRUE(runtime.Register(std::make_unique<EvenExtractor>()).ok());
+  runtime.Start(false);
+  const std::string png = TinyPng();
+  auto odd = runtime.Infer({.name = "even", .media = png, .params = {{"n", 3}}});
+  EXPECT_EQ(odd.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(odd.status().message().find("n must be even"), std::string_view::npos);
+  EXPECT_EQ(runtime.Infer({.name = "even", .media = png, .params = {{"n", "x"}}}).status().code(),
+            StatusCode::kInvalidArgument)
+      << "the schema first";
+  auto ok = runtime.Infer({.name = "even", .media = png, .params = {{"n", 4}}});
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ((*ok)["width"], 4);
+  bool listed = false;
+  for (const auto& t : runtime.Targets()) {
+    if (t.name != "even") continue;
+    listed = true;
+    EXPECT_EQ(t.details["granularity"], "region");
+    EXPECT_EQ(t.details["media_types"], Json::array({"image/*"}));
+  }
+  EXPECT_TRUE(listed);
+}
+
+TEST(ExtractorTest, MediaTypesMatchExactlyOrByTheirTopLevelType) {
+  const std::vector<std::string> images = {"image/*"};
+  EXPECT_TRUE(AcceptsMediaType(images, "image/jpeg"));
+  EXPECT_TRUE(AcceptsMediaType(images, ""));
+  EXPECT_FALSE(AcceptsMediaType(images, "video/mp4"));
+  EXPECT_FALSE(AcceptsMediaType(images, "imagex/png"));
+  EXPECT_TRUE(AcceptsMediaType({"video/mp4"}, "video/mp4"));
+  EXPECT_FALSE(AcceptsMediaType({"video/mp4"}, "video/webm"));
 }
 
 TEST(InferenceRuntimeTest, OneTargetCannotTakeEveryWaitingPlace) {

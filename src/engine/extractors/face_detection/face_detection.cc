@@ -9,7 +9,7 @@
 #include <cmath>
 #include <utility>
 
-#include "engine/runtime/extractor.h"
+#include "engine/extractors/extractors.h"
 #include "engine/image/preprocess.h"
 
 namespace argus::engine {
@@ -114,6 +114,7 @@ class FaceDetection final : public Extractor {
                   "faces (MediaPipe BlazeFace): box, score and six landmarks in "
                   "source pixels",
               .models = {"blazeface_back", "blazeface_front"}} {
+    info_.granularity = Granularity::kRegion;  // each detection is its own document
     info_.params_schema = {
         {"type", "object"},
         {"additionalProperties", false},
@@ -157,8 +158,10 @@ class FaceDetection final : public Extractor {
   }
   const ExtractorInfo& info() const override { return info_; }
 
-  Result<Json> Extract(const DecodedImage& image, const Json& params,
+  Result<Json> Extract(const MediaRef& media, const Json& params,
                        ExtractContext& ctx) const override {
+    ARGUS_ASSIGN_OR_RETURN(auto decoded, media.Image());
+    const DecodedImage& image = *decoded;
     const float threshold = params.value("score_threshold", 0.6f);
     const float iou = params.value("iou_threshold", 0.3f);
     const int max_faces = params.value("max_faces", 100);

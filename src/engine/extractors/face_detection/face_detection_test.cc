@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "core/json_schema.h"
+#include "engine/extractors/extractors.h"
 #include "engine/extractors/test_support.h"
 #include "engine/runtime/inference_runtime.h"
 #include "tests/eval/average_precision.h"

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <opencv2/imgproc.hpp>
 
-#include "engine/runtime/extractor.h"
+#include "engine/extractors/extractors.h"
 
 namespace argus::engine {
 namespace {
@@ -44,6 +44,7 @@ class FaceEmbedding final : public Extractor {
               .models = {std::string(kModel)}},
         detector_(NewFaceDetectionExtractor()) {
     for (const auto& m : detector_->info().models) info_.models.push_back(m);
+    info_.granularity = Granularity::kRegion;  // each detection is its own document
     info_.params_schema = detector_->info().params_schema;
     info_.output_schema = {
         {"type", "object"},
@@ -64,9 +65,11 @@ class FaceEmbedding final : public Extractor {
   }
   const ExtractorInfo& info() const override { return info_; }
 
-  Result<Json> Extract(const DecodedImage& image, const Json& params,
+  Result<Json> Extract(const MediaRef& media, const Json& params,
                        ExtractContext& ctx) const override {
-    ARGUS_ASSIGN_OR_RETURN(Json detected, detector_->Extract(image, params, ctx));
+    ARGUS_ASSIGN_OR_RETURN(auto decoded, media.Image());
+    const DecodedImage& image = *decoded;
+    ARGUS_ASSIGN_OR_RETURN(Json detected, detector_->Extract(media, params, ctx));
     const ModelSpec* spec = ctx.models->Spec(kModel);
     if (spec == nullptr) return UnavailableError("model 'faceres' is not installed");
     ARGUS_ASSIGN_OR_RETURN(auto pre, ImageInputOf(*spec));

@@ -4,7 +4,7 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
-#include "engine/runtime/extractor.h"
+#include "engine/extractors/extractors.h"
 #include "fmt/format.h"
 
 namespace argus::engine {
@@ -61,8 +61,9 @@ class ImageProperties final : public Extractor {
   }
   const ExtractorInfo& info() const override { return info_; }
 
-  Result<Json> Extract(const DecodedImage& image, const Json& params,
-                       ExtractContext&) const override {
+  Result<Json> Extract(const MediaRef& media, const Json& params, ExtractContext&) const override {
+    ARGUS_ASSIGN_OR_RETURN(auto decoded, media.Image());
+    const DecodedImage& image = *decoded;
     const int k = params.value("colors", 5);
     // Dominant colours: k-means over at most ~10k pixels.
     cv::Mat small;

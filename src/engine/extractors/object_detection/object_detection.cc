@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <set>
 
-#include "engine/runtime/extractor.h"
+#include "engine/extractors/extractors.h"
 #include "engine/image/boxes.h"
 #include "engine/image/preprocess.h"
 
@@ -54,13 +54,16 @@ class ObjectDetection final : public Extractor {
               .version = "1",
               .description = "COCO-80 objects (CenterNet): label, score and box in source pixels",
               .models = {std::string(kModel)}} {
+    info_.granularity = Granularity::kRegion;  // each detection is its own document
     info_.params_schema = DetectionParamsSchema(LabelEnum());
     info_.output_schema = DetectionsOutputSchema();
   }
   const ExtractorInfo& info() const override { return info_; }
 
-  Result<Json> Extract(const DecodedImage& image, const Json& params,
+  Result<Json> Extract(const MediaRef& media, const Json& params,
                        ExtractContext& ctx) const override {
+    ARGUS_ASSIGN_OR_RETURN(auto decoded, media.Image());
+    const DecodedImage& image = *decoded;
     const float threshold = params.value("score_threshold", 0.3f);
     const float iou = params.value("iou_threshold", 0.5f);
     const int max_detections = params.value("max_detections", 100);

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/runtime/extractor.h"
+#include "engine/extractors/extractors.h"
 #include "engine/extractors/ocr/tesseract_engine.h"
 #include "engine/image/preprocess.h"
 
@@ -321,8 +321,10 @@ class Ocr final : public Extractor {
   }
   const ExtractorInfo& info() const override { return info_; }
 
-  Result<Json> Extract(const DecodedImage& image, const Json& params,
+  Result<Json> Extract(const MediaRef& media, const Json& params,
                        ExtractContext& ctx) const override {
+    ARGUS_ASSIGN_OR_RETURN(auto decoded, media.Image());
+    const DecodedImage& image = *decoded;
     const float min_score = params.value("min_score", 0.6f);
     const float min_confidence = params.value("min_confidence", 0.5f);
     const int max_side = params.value("max_side", 960);

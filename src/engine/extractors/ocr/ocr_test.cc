@@ -10,6 +10,7 @@
 #include <sstream>
 #include <thread>
 
+#include "engine/extractors/extractors.h"
 #include "engine/extractors/test_support.h"
 #include "engine/runtime/inference_runtime.h"
 

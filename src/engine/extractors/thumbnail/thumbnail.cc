@@ -5,7 +5,7 @@
 #include "engine/image/thumbnail.h"
 
 #include "core/crypto.h"
-#include "engine/runtime/extractor.h"
+#include "engine/extractors/extractors.h"
 
 namespace argus::engine {
 namespace {
@@ -35,8 +35,9 @@ class ThumbnailExtractor final : public Extractor {
   }
   const ExtractorInfo& info() const override { return info_; }
 
-  Result<Json> Extract(const DecodedImage& image, const Json& params,
-                       ExtractContext&) const override {
+  Result<Json> Extract(const MediaRef& media, const Json& params, ExtractContext&) const override {
+    ARGUS_ASSIGN_OR_RETURN(auto decoded, media.Image());
+    const DecodedImage& image = *decoded;
     ARGUS_ASSIGN_OR_RETURN(auto thumb,
                            MakeThumbnail(image.bgr, {.max_side = params.value("max_side", 256),
                                                      .format = params.value("format", "jpeg"),
