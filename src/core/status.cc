@@ -2,6 +2,34 @@
 
 namespace argus {
 
+StatusCode StatusCodeFromName(std::string_view name) {
+  static constexpr StatusCode kAll[] = {StatusCode::kOk,
+                                        StatusCode::kCancelled,
+                                        StatusCode::kUnknown,
+                                        StatusCode::kInvalidArgument,
+                                        StatusCode::kDeadlineExceeded,
+                                        StatusCode::kNotFound,
+                                        StatusCode::kAlreadyExists,
+                                        StatusCode::kPermissionDenied,
+                                        StatusCode::kResourceExhausted,
+                                        StatusCode::kFailedPrecondition,
+                                        StatusCode::kAborted,
+                                        StatusCode::kOutOfRange,
+                                        StatusCode::kUnimplemented,
+                                        StatusCode::kInternal,
+                                        StatusCode::kUnavailable,
+                                        StatusCode::kDataLoss,
+                                        StatusCode::kUnauthenticated,
+                                        StatusCode::kConditionFailed,
+                                        StatusCode::kPayloadTooLarge,
+                                        StatusCode::kUnsupportedMediaType,
+                                        StatusCode::kRangeNotSatisfiable};
+  for (StatusCode code : kAll) {
+    if (StatusCodeName(code) == name) return code;
+  }
+  return StatusCode::kUnknown;
+}
+
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
     case StatusCode::kOk:

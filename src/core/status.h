@@ -38,6 +38,8 @@ enum class StatusCode : int {
 
 /// The wire name of a code: snake_case ("invalid_argument", "not_found", ...).
 std::string_view StatusCodeName(StatusCode code);
+/// The code of a wire name (a task's recorded error code); kUnknown for a name no code has.
+StatusCode StatusCodeFromName(std::string_view name);
 
 /// A success or an error (code + operator-facing message). An OK status costs one null pointer.
 /// Thread-compatible: const methods may be called concurrently.

@@ -34,6 +34,16 @@ TEST(StatusTest, WireNamesAreSnakeCase) {
   EXPECT_EQ(StatusCodeName(StatusCode::kRangeNotSatisfiable), "range_not_satisfiable");
 }
 
+TEST(StatusTest, WireNamesReadBackToTheirCodes) {
+  for (StatusCode code : {StatusCode::kNotFound, StatusCode::kFailedPrecondition,
+                          StatusCode::kUnavailable, StatusCode::kConditionFailed,
+                          StatusCode::kRangeNotSatisfiable, StatusCode::kOk}) {
+    EXPECT_EQ(StatusCodeFromName(StatusCodeName(code)), code) << StatusCodeName(code);
+  }
+  EXPECT_EQ(StatusCodeFromName("worker_crashed"), StatusCode::kUnknown);
+  EXPECT_EQ(StatusCodeFromName(""), StatusCode::kUnknown);
+}
+
 Result<int> Half(int v) {
   if (v % 2) return InvalidArgumentError("odd");
   return v / 2;

@@ -12,6 +12,7 @@
 #include "engine/extractors/extractors.h"
 #include "engine/runtime/inference_runtime.h"
 #endif
+#include "engine/deletes/delete_tasks.h"
 #include "server/options.h"
 
 namespace argus::server {
@@ -150,6 +151,10 @@ Result<std::unique_ptr<Engine>> Engine::Start(const Config& config, Stores& stor
   ARGUS_RETURN_IF_ERROR(e->sync_runner_->Register(e->kinds_));
   e->upload_completer_ = std::make_unique<engine::UploadCompleter>(ingest);
   ARGUS_RETURN_IF_ERROR(e->upload_completer_->Register(e->kinds_));
+  ARGUS_RETURN_IF_ERROR(
+      engine::RegisterDeleteKinds(e->kinds_, {.namespaces = stores.metadata.get(),
+                                              .buckets = stores.metadata.get(),
+                                              .webhooks = stores.webhooks.get()}));
   ARGUS_ASSIGN_OR_RETURN(auto worker_options, WorkerOptionsFromConfig(config));
   e->workers_ =
       std::make_unique<engine::WorkerPool>(stores.tasks.get(), &e->kinds_, worker_options, clock,

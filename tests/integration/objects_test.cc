@@ -88,6 +88,25 @@ TEST_F(ObjectsTest, BucketLifecycle) {
   EXPECT_EQ(Call("GET", "/v1/buckets/photos").status, 404);
 }
 
+// Deleting a bucket (and a namespace) is a cascading delete the workers run as an internal task:
+// the call answers when it is done, the task is on record, and clients cannot start one.
+TEST_F(ObjectsTest, ABucketIsDeletedByAnInternalTaskTheCallWaitsFor) {
+  ASSERT_EQ(Put("a.png", kPng).status, 201);
+  EXPECT_EQ(Call("DELETE", "/v1/buckets/photos?force=true").status, 204);
+  EXPECT_EQ(Call("GET", "/v1/buckets/photos").status, 404);
+  auto tasks = Call("GET", "/v1/tasks?kind=bucket.delete");
+  ASSERT_EQ(tasks.status, 200) << tasks.body;
+  ASSERT_EQ(tasks.json()["items"].size(), 1u) << tasks.body;
+  EXPECT_EQ(tasks.json()["items"][0]["status"], "succeeded");
+  EXPECT_EQ(tasks.json()["items"][0]["input"]["bucket"], "photos");
+  auto submitted =
+      Call("POST", "/v1/tasks", {{"kind", "namespace.delete"}, {"input", {{"namespace_id", "x"}}}});
+  EXPECT_EQ(submitted.status, 400) << submitted.body;
+  EXPECT_EQ(Call("DELETE", "/v1/buckets/photos").status, 404);
+  EXPECT_EQ(Call("DELETE", "/v1/namespaces/a", nullptr, "").status, 204);
+  EXPECT_EQ(Call("GET", "/v1/namespaces/a", nullptr, "").status, 404);
+}
+
 TEST_F(ObjectsTest, UploadRecordAndDownload) {
   auto put = Put("cams/a.png", kPng, {{"X-Argus-Metadata", R"({"camera":"A","n":3})"}});
   ASSERT_EQ(put.status, 201) << put.body;

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/media_type.h"
 #include "core/unicode.h"
+#include "domain/cascading_delete.h"
 
 namespace argus::api {
 
@@ -173,20 +174,26 @@ void AddBucketRoutes(Router& router, HandlerEnv env) {
                                                          u, env.deps->clock->NowUs()));
                 return ApiResponse::Of(200, BucketJson(updated));
               }});
-  router.Add({.method = "DELETE",
-              .pattern = "/v1/buckets/{bucket}",
-              .operation_id = "deleteBucket",
-              .summary = "Delete a bucket (refused while it holds objects, unless ?force=true)",
-              .tag = "objects",
-              .access = Access::kNamespaceAdmin,
-              .success_status = 204,
-              .query = {{"force", {{"type", "boolean"}}, "also delete its objects"}},
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                bool force = ctx.Query("force").value_or("") == "true";
-                ARGUS_RETURN_IF_ERROR(env.deps->metadata->DeleteBucket(
-                    ctx.namespace_id, ctx.PathParam("bucket"), force));
-                return ApiResponse::NoContent();
-              }});
+  router.Add(
+      {.method = "DELETE",
+       .pattern = "/v1/buckets/{bucket}",
+       .operation_id = "deleteBucket",
+       .summary = "Delete a bucket (refused while it holds objects, unless ?force=true)",
+       .tag = "objects",
+       .access = Access::kNamespaceAdmin,
+       .success_status = 204,
+       .query = {{"force", {{"type", "boolean"}}, "also delete its objects"}},
+       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+         bool force = ctx.Query("force").value_or("") == "true";
+         // 404 now; the rest (objects with force) is a cascading delete the workers run.
+         ARGUS_RETURN_IF_ERROR(
+             env.deps->metadata->GetBucket(ctx.namespace_id, ctx.PathParam("bucket")).status());
+         store::NewTask task;
+         task.namespace_id = ctx.namespace_id;
+         task.kind = std::string(domain::kDeleteBucketKind);
+         task.input = domain::DeleteBucketInput(ctx.namespace_id, ctx.PathParam("bucket"), force);
+         return RunInternalTask(env, std::move(task), [] { return ApiResponse::NoContent(); });
+       }});
 }
 
 }  // namespace argus::api

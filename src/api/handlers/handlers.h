@@ -31,6 +31,13 @@ inline constexpr double kMaxPreferWaitS = 300;
 /// terminal, 202 while it still runs).
 ApiResponse WaitForTask(HandlerEnv env, const store::Task& task, double wait_s,
                         std::optional<bool> created);
+/// How long a call that runs an internal task (a cascading delete) waits for it.
+inline constexpr double kInternalTaskWaitS = 60;
+/// Enqueues an internal task (its kind refused from clients: a cascading delete) on the io
+/// queue and answers when it ends: `succeeded()` when it succeeded, its error (by its code) when
+/// it failed, 202 with the task when it still runs after kInternalTaskWaitS.
+Result<ApiResponse> RunInternalTask(HandlerEnv env, store::NewTask task,
+                                    std::function<ApiResponse()> succeeded);
 
 /// /healthz, /readyz, /metrics, /openapi.json, /docs.
 void AddOpsRoutes(Router& router, HandlerEnv env);

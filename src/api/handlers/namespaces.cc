@@ -1,5 +1,6 @@
 #include "api/handlers/handlers.h"
 #include "core/id.h"
+#include "domain/cascading_delete.h"
 
 namespace argus::api {
 
@@ -110,14 +111,15 @@ void AddNamespaceRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(
                     auto ns, env.deps->metadata->GetNamespaceByName(ctx.PathParam("name")));
-                ARGUS_RETURN_IF_ERROR(env.deps->metadata->DeleteNamespace(ns.id));
-                env.auth->InvalidateNamespace(ns.id);
-                if (env.deps->webhooks != nullptr) {
-                  // The namespace is gone either way; a failure here leaves webhooks no key can
-                  // reach, which the dispatcher still serves until they are deleted.
-                  ARGUS_RETURN_IF_ERROR(env.deps->webhooks->DeleteNamespaceWebhooks(ns.id));
-                }
-                return ApiResponse::NoContent();
+                // A cascading delete, run by the workers (domain/cascading_delete.h).
+                store::NewTask task;
+                task.namespace_id = ns.id;
+                task.kind = std::string(domain::kDeleteNamespaceKind);
+                task.input = domain::DeleteNamespaceInput(ns.id);
+                return RunInternalTask(env, std::move(task), [env, id = ns.id] {
+                  env.auth->InvalidateNamespace(id);
+                  return ApiResponse::NoContent();
+                });
               }});
 }
 

@@ -259,6 +259,37 @@ ApiResponse WaitForTask(HandlerEnv env, const store::Task& task, double wait_s,
   return deferred;
 }
 
+Result<ApiResponse> RunInternalTask(HandlerEnv env, store::NewTask task,
+                                    std::function<ApiResponse()> succeeded) {
+  task.queue = "io";
+  task.retry.initial_interval_s = 0.2;  // an unavailable store gets a quick second try
+  ARGUS_ASSIGN_OR_RETURN(auto enqueued, env.deps->tasks->Enqueue({task}, /*cap=*/0));
+  const store::Task started = enqueued.front().task;
+  auto answer = [succeeded](const store::Task& t) -> Result<ApiResponse> {
+    if (t.status == store::TaskStatus::kSucceeded) return succeeded();
+    if (store::IsTerminal(t.status)) {
+      if (!t.error) return InternalError("task " + t.id + " ended without success or error");
+      return Status(StatusCodeFromName(t.error->code), t.error->message);
+    }
+    auto r = ApiResponse::Of(202, store::TaskToJson(t));  // still running: look it up later
+    return r;
+  };
+  if (store::IsTerminal(started.status) || env.waiter == nullptr) return answer(started);
+  ApiResponse deferred;
+  deferred.deferred = [env, ns = started.namespace_id, id = started.id,
+                       answer](std::function<void(Result<ApiResponse>)> complete) {
+    auto deadline = std::chrono::steady_clock::now() +
+                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                        std::chrono::duration<double>(kInternalTaskWaitS));
+    env.waiter->Wait(ns, id, deadline, [env, ns, id, answer, complete](bool) {
+      auto t = env.deps->tasks->Get(ns, id);
+      if (!t.ok()) return complete(t.status());
+      complete(answer(*t));
+    });
+  };
+  return deferred;
+}
+
 void AddTaskRoutes(Router& router, HandlerEnv env) {
   router.Add({.method = "POST",
               .pattern = "/v1/tasks",
