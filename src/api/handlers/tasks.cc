@@ -232,17 +232,13 @@ void AddQueueRoutes(Router& router, HandlerEnv env) {
 
 }  // namespace
 
-ApiResponse WaitForTask(HandlerEnv env, const store::Task& task, double wait_s,
-                        std::optional<bool> created) {
-  std::string applied = "wait=" + std::to_string(static_cast<int64_t>(wait_s));
-  auto answer = [env, applied, created](const store::Task& t) {
-    bool done = store::IsTerminal(t.status);
-    int status = !created ? 200 : (done ? 200 : 202);
-    auto r = ApiResponse::Of(status, store::TaskToJson(t));
-    r.headers.emplace_back("Preference-Applied", applied);
-    r.headers.emplace_back("Location", "/v1/tasks/" + t.id);
-    return r;
-  };
+namespace {
+
+// `answer(task)` once the task is terminal or `wait_s` has passed, whichever is first (at once
+// when it is terminal already or nothing can wait).
+using TaskAnswer = std::function<Result<ApiResponse>(const store::Task&)>;
+Result<ApiResponse> AnswerWhenTerminal(HandlerEnv env, const store::Task& task, double wait_s,
+                                       TaskAnswer answer) {
   if (store::IsTerminal(task.status) || env.waiter == nullptr) return answer(task);
   ApiResponse deferred;
   deferred.deferred = [env, ns = task.namespace_id, id = task.id, wait_s,
@@ -259,35 +255,39 @@ ApiResponse WaitForTask(HandlerEnv env, const store::Task& task, double wait_s,
   return deferred;
 }
 
+}  // namespace
+
+ApiResponse WaitForTask(HandlerEnv env, const store::Task& task, double wait_s,
+                        std::optional<bool> created) {
+  std::string applied = "wait=" + std::to_string(static_cast<int64_t>(wait_s));
+  auto answer = [applied, created](const store::Task& t) -> Result<ApiResponse> {
+    bool done = store::IsTerminal(t.status);
+    int status = !created ? 200 : (done ? 200 : 202);
+    auto r = ApiResponse::Of(status, store::TaskToJson(t));
+    r.headers.emplace_back("Preference-Applied", applied);
+    r.headers.emplace_back("Location", "/v1/tasks/" + t.id);
+    return r;
+  };
+  // `answer` never fails, so neither does this (a failed read after the wait is answered
+  // through the deferred completion).
+  return AnswerWhenTerminal(env, task, wait_s, answer).value();
+}
+
 Result<ApiResponse> RunInternalTask(HandlerEnv env, store::NewTask task,
                                     std::function<ApiResponse()> succeeded) {
   task.queue = "io";
   task.retry.initial_interval_s = 0.2;  // an unavailable store gets a quick second try
   ARGUS_ASSIGN_OR_RETURN(auto enqueued, env.deps->tasks->Enqueue({task}, /*cap=*/0));
-  const store::Task started = enqueued.front().task;
-  auto answer = [succeeded](const store::Task& t) -> Result<ApiResponse> {
-    if (t.status == store::TaskStatus::kSucceeded) return succeeded();
-    if (store::IsTerminal(t.status)) {
-      if (!t.error) return InternalError("task " + t.id + " ended without success or error");
-      return Status(StatusCodeFromName(t.error->code), t.error->message);
-    }
-    auto r = ApiResponse::Of(202, store::TaskToJson(t));  // still running: look it up later
-    return r;
-  };
-  if (store::IsTerminal(started.status) || env.waiter == nullptr) return answer(started);
-  ApiResponse deferred;
-  deferred.deferred = [env, ns = started.namespace_id, id = started.id,
-                       answer](std::function<void(Result<ApiResponse>)> complete) {
-    auto deadline = std::chrono::steady_clock::now() +
-                    std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                        std::chrono::duration<double>(kInternalTaskWaitS));
-    env.waiter->Wait(ns, id, deadline, [env, ns, id, answer, complete](bool) {
-      auto t = env.deps->tasks->Get(ns, id);
-      if (!t.ok()) return complete(t.status());
-      complete(answer(*t));
-    });
-  };
-  return deferred;
+  return AnswerWhenTerminal(
+      env, enqueued.front().task, kInternalTaskWaitS,
+      [succeeded](const store::Task& t) -> Result<ApiResponse> {
+        if (t.status == store::TaskStatus::kSucceeded) return succeeded();
+        if (store::IsTerminal(t.status)) {
+          if (!t.error) return InternalError("task " + t.id + " ended without success or error");
+          return Status(StatusCodeFromName(t.error->code), t.error->message);
+        }
+        return ApiResponse::Of(202, store::TaskToJson(t));  // still running: look it up later
+      });
 }
 
 void AddTaskRoutes(Router& router, HandlerEnv env) {

@@ -1,9 +1,6 @@
 // face_embedding (BlazeFace + faceres) on a dlib example group photo.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <set>
-
 #include "engine/extractors/test_support.h"
 
 namespace argus::engine {
@@ -11,7 +8,6 @@ namespace {
 
 using testing::Cosine;
 using testing::JpegVariant;
-using testing::kOpenCvData;
 using testing::ReadFile;
 
 class FaceEmbeddingTest : public testing::RuntimeSuite<&NewFaceEmbeddingExtractor> {};

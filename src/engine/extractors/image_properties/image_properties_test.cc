@@ -1,15 +1,11 @@
 // image_properties (no model): size, format, colours, dHash on opencv-doc photos.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <set>
-
 #include "engine/extractors/test_support.h"
 
 namespace argus::engine {
 namespace {
 
-using testing::Cosine;
 using testing::JpegVariant;
 using testing::kOpenCvData;
 using testing::ReadFile;

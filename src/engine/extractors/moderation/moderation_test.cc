@@ -1,16 +1,11 @@
 // moderation (MobileNetV2 content scores) on real weights.
 #include <gtest/gtest.h>
 
-#include <map>
-#include <set>
-
 #include "engine/extractors/test_support.h"
 
 namespace argus::engine {
 namespace {
 
-using testing::Cosine;
-using testing::JpegVariant;
 using testing::kOpenCvData;
 using testing::ReadFile;
 

@@ -1,7 +1,6 @@
 // object_detection (CenterNet) on real weights and opencv-doc photos.
 #include <gtest/gtest.h>
 
-#include <map>
 #include <set>
 
 #include "engine/extractors/test_support.h"
@@ -9,8 +8,6 @@
 namespace argus::engine {
 namespace {
 
-using testing::Cosine;
-using testing::JpegVariant;
 using testing::kOpenCvData;
 using testing::ReadFile;
 
