@@ -18,21 +18,33 @@ template <typename Interface, typename Args, typename Capabilities>
 class Registry {
  public:
   using Factory = std::function<Result<std::unique_ptr<Interface>>(const Args&)>;
+  /// Checks an implementation's settings without opening or connecting anything: InvalidArgument
+  /// naming the setting and the fix.
+  using Validator = std::function<Status(const Args&)>;
 
-  /// AlreadyExists when `name` is registered already (a start-up error).
-  Status Register(const std::string& name, Capabilities caps, Factory factory) {
+  /// AlreadyExists when `name` is registered already (a start-up error). `validate` may be null
+  /// (nothing to check beyond what the factory meets).
+  Status Register(const std::string& name, Capabilities caps, Factory factory,
+                  Validator validate = nullptr) {
     if (entries_.count(name)) {
       return AlreadyExistsError("backend '" + name + "' is registered twice");
     }
-    entries_.emplace(name, Entry{std::move(caps), std::move(factory)});
+    entries_.emplace(name, Entry{std::move(caps), std::move(factory), std::move(validate)});
     return OkStatus();
   }
 
-  /// InvalidArgument naming the known backends when `name` is unknown.
-  Result<std::unique_ptr<Interface>> Create(const std::string& name, const Args& args) const {
+  /// The entry's validator on `args`; InvalidArgument naming the known backends when `name` is
+  /// unknown.
+  Status Validate(const std::string& name, const Args& args) const {
     auto it = entries_.find(name);
     if (it == entries_.end()) return UnknownName(name);
-    return it->second.factory(args);
+    return it->second.validate ? it->second.validate(args) : OkStatus();
+  }
+
+  /// Validates, then creates. InvalidArgument naming the known backends when `name` is unknown.
+  Result<std::unique_ptr<Interface>> Create(const std::string& name, const Args& args) const {
+    ARGUS_RETURN_IF_ERROR(Validate(name, args));
+    return entries_.find(name)->second.factory(args);
   }
 
   Result<Capabilities> CapabilitiesOf(const std::string& name) const {
@@ -51,6 +63,7 @@ class Registry {
   struct Entry {
     Capabilities caps;
     Factory factory;
+    Validator validate;
   };
 
   Status UnknownName(const std::string& name) const {

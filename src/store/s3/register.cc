@@ -11,7 +11,7 @@ Status RegisterS3Stores(StoreRegistry& registry) {
                                                  .multi_process = true,
                                                  .content_addressed = true,
                                                  .max_blob_bytes = int64_t{5} << 30},
-                                                &S3BlobStore::Create));
+                                                &S3BlobStore::Create, &S3BlobStore::Validate));
   return registry.sources.Register("s3", S3Source::Capabilities(), &S3Source::Create);
 }
 

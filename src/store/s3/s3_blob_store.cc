@@ -321,8 +321,33 @@ S3BlobStore::S3BlobStore(std::shared_ptr<S3Client> client, size_t part_size)
       blobs_prefix_(StrCat({client_->options().prefix, "blobs/"})),
       tmp_prefix_(StrCat({client_->options().prefix, "tmp/"})) {}
 
-Result<std::unique_ptr<BlobStore>> S3BlobStore::Create(const StoreArgs& args) {
+Status S3BlobStore::Validate(const StoreArgs& args) {
   if (args.config == nullptr) return InvalidArgumentError("the S3 blob store needs a config");
+  const Config& config = *args.config;
+  const std::string& endpoint = config.GetString("blobs.s3.endpoint");
+  if (endpoint.empty()) {
+    return InvalidArgumentError(
+        "blobs.s3.endpoint is not set: give the S3 API's URL, e.g. http://127.0.0.1:9000");
+  }
+  if (!endpoint.starts_with("http://") && !endpoint.starts_with("https://")) {
+    return InvalidArgumentError("blobs.s3.endpoint must start with http:// or https://, not '" +
+                                endpoint + "'");
+  }
+  if (config.GetString("blobs.s3.bucket").empty()) {
+    return InvalidArgumentError("blobs.s3.bucket is not set: name an existing bucket");
+  }
+  if (config.GetString("blobs.s3.region").empty()) {
+    return InvalidArgumentError("blobs.s3.region is not set (e.g. us-east-1)");
+  }
+  if (config.GetString("blobs.s3.access_key_id").empty() ||
+      config.GetString("blobs.s3.secret_access_key").empty()) {
+    return InvalidArgumentError("blobs.s3.access_key_id and secret_access_key must be set");
+  }
+  return OkStatus();
+}
+
+Result<std::unique_ptr<BlobStore>> S3BlobStore::Create(const StoreArgs& args) {
+  ARGUS_RETURN_IF_ERROR(Validate(args));
   const Config& config = *args.config;
   S3Options options{.endpoint = config.GetString("blobs.s3.endpoint"),
                     .region = config.GetString("blobs.s3.region"),

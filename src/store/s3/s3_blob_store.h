@@ -49,6 +49,8 @@ class S3BlobStore final : public BlobStore {
  public:
   /// From the `blobs.s3.*` settings; checks the bucket exists (HEAD bucket): FailedPrecondition
   /// when it does not, Unavailable when the endpoint cannot be reached.
+  /// The settings (blobs.s3.*) checked without a connection: the registry entry's validator.
+  static Status Validate(const StoreArgs& args);
   static Result<std::unique_ptr<BlobStore>> Create(const StoreArgs& args);
   static Result<std::unique_ptr<BlobStore>> CreateWithOptions(S3Options options,
                                                               size_t part_size = kPartSize);

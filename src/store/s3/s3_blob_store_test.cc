@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "core/crypto.h"
+#include "store/s3/register.h"
 
 namespace argus::store::s3 {
 namespace {
@@ -58,6 +59,32 @@ class S3BlobStoreTest : public testing::Test {
   S3Options options_;
   std::unique_ptr<BlobStore> store_;
 };
+
+// The registry entry's validator: bad settings are refused by name before any connection.
+TEST(S3BlobStoreValidateTest, EachMissingOrMalformedSettingIsNamed) {
+  Config config;
+  auto refused = [&](const char* want) {
+    Status s = S3BlobStore::Validate({.config = &config, .data_dir = "/tmp"});
+    EXPECT_EQ(s.code(), StatusCode::kInvalidArgument) << s.ToString();
+    EXPECT_NE(s.message().find(want), std::string_view::npos) << s.ToString();
+  };
+  refused("blobs.s3.endpoint is not set");
+  ASSERT_TRUE(config.Set("blobs.s3.endpoint", "ftp://127.0.0.1:1", "test").ok());
+  refused("must start with http:// or https://");
+  ASSERT_TRUE(config.Set("blobs.s3.endpoint", "http://127.0.0.1:1", "test").ok());
+  refused("blobs.s3.bucket");
+  ASSERT_TRUE(config.Set("blobs.s3.bucket", "b", "test").ok());
+  refused("access_key_id");
+  ASSERT_TRUE(config.Set("blobs.s3.access_key_id", "k", "test").ok());
+  ASSERT_TRUE(config.Set("blobs.s3.secret_access_key", "s", "test").ok());
+  EXPECT_TRUE(S3BlobStore::Validate({.config = &config, .data_dir = "/tmp"}).ok());
+  // The registry runs it before its factory.
+  StoreRegistry registry;
+  ASSERT_TRUE(RegisterS3Stores(registry).ok());
+  Config empty;
+  auto created = registry.blobs.Create("s3", {.config = &empty, .data_dir = "/tmp"});
+  EXPECT_EQ(created.status().code(), StatusCode::kInvalidArgument);
+}
 
 TEST_F(S3BlobStoreTest, MultipartBlobIsCommittedDeduplicatedAndReadBack) {
   std::string bytes = Bytes(2 * kPart + 12'345, 1);
