@@ -12,7 +12,9 @@
   (*_test.cc) may include the backend they run against;
 - api/http (the HTTP transport) includes only core and api/http;
 - engine/runtime never includes engine/extractors (extractors plug into the runtime);
-- only the composition root (server/, cli/) includes server/ or cli/.
+- only the composition root (server/, cli/) includes server/ or cli/;
+- the MetadataStore facade (store/metadata_store.h) is included only by store/, server/ and cli/:
+  api, engine, domain and retrieval take the roles they use (namespace_store.h, key_store.h, ...).
 """
 import pathlib
 import re
@@ -64,6 +66,10 @@ def main(src):
                 why = "store contracts include only core and other contracts"
             elif tmod in ("server", "cli") and mod not in ("server", "cli"):
                 why = "only the composition root (server/, cli/) includes server/ or cli/"
+            elif inc == "store/metadata_store.h" and mod not in ("store", "server", "cli") and (
+                not is_test
+            ):
+                why = "take the metadata roles you use, not the MetadataStore facade"
             elif mod == "domain" and not (
                 tmod in ("core", "domain")
                 or (tmod == "store" and (tbackend is None or is_test))

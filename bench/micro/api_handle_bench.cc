@@ -33,7 +33,11 @@ struct Fixture {
     k.hash = s.hash;
     store->CreateApiKey(k).status().IgnoreError();
     api::ApiDeps deps;
-    deps.metadata = store.get();
+    deps.namespaces = store.get();
+    deps.keys = store.get();
+    deps.buckets = store.get();
+    deps.syncs = store.get();
+    deps.references = store.get();
     deps.metrics = &metrics;
     deps.clock = &SystemClock::Get();
     service = std::move(api::ApiService::Create(config, deps)).value();

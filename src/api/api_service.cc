@@ -82,7 +82,7 @@ Result<std::unique_ptr<ApiService>> ApiService::Create(const Config& config, Api
 
 ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver resolver)
     : deps_(std::move(deps)),
-      auth_(std::make_unique<Authenticator>(deps_.metadata, deps_.metadata, deps_.clock,
+      auth_(std::make_unique<Authenticator>(deps_.keys, deps_.namespaces, deps_.clock,
                                             config.GetDouble("auth.key_cache_ttl_s"))),
       per_key_(config.GetDouble("rate_limit.per_key_rps"),
                config.GetDouble("rate_limit.per_key_burst")),

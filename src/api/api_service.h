@@ -16,12 +16,16 @@
 #include "core/json_schema.h"
 #include "core/media_type.h"
 #include "core/metrics.h"
+#include "store/blob_references.h"
 #include "store/blob_store.h"
+#include "store/bucket_store.h"
 #include "store/event_bus.h"
 #include "store/event_log.h"
 #include "store/inference_service.h"
-#include "store/metadata_store.h"
+#include "store/key_store.h"
+#include "store/namespace_store.h"
 #include "store/object_source.h"
+#include "store/sync_store.h"
 #include "store/task_catalog.h"
 #include "store/task_queue.h"
 #include "store/webhook_store.h"
@@ -34,7 +38,13 @@ class WorkerDirectory;
 
 /// What the API needs from the rest of the process, all borrowed (they outlive the service).
 struct ApiDeps {
-  store::MetadataStore* metadata = nullptr;
+  // The metadata roles (one backend's facade behind them all in `argus serve`); each handler
+  // uses the ones it needs.
+  store::NamespaceStore* namespaces = nullptr;
+  store::KeyStore* keys = nullptr;
+  store::BucketStore* buckets = nullptr;  ///< buckets, objects, uploads
+  store::SyncStore* syncs = nullptr;
+  store::BlobReferences* references = nullptr;  ///< pins and derived blobs (thumbnails)
   MetricsRegistry* metrics = nullptr;
   const Clock* clock = nullptr;
   /// Readiness checks by name → "ok" or an error text; /readyz is 200 only when all are "ok".

@@ -10,7 +10,7 @@
 #include "api/http/http_types.h"
 #include "core/json.h"
 #include "core/result.h"
-#include "store/metadata_store.h"
+#include "store/key_store.h"
 
 namespace argus::api {
 

@@ -6,7 +6,11 @@ api::ApiDeps ApiDepsFor(const Config& config, Stores& stores, const Engine& engi
                         const store::StoreRegistry& registry, MetricsRegistry* metrics,
                         const std::atomic<bool>* started) {
   api::ApiDeps deps;
-  deps.metadata = stores.metadata.get();
+  deps.namespaces = stores.metadata.get();
+  deps.keys = stores.metadata.get();
+  deps.buckets = stores.metadata.get();
+  deps.syncs = stores.metadata.get();
+  deps.references = stores.metadata.get();
   deps.metrics = metrics;
   deps.clock = &SystemClock::Get();
   deps.docs_dir = config.GetString("docs.assets_dir");

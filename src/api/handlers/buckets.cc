@@ -115,7 +115,7 @@ void AddBucketRoutes(Router& router, HandlerEnv env) {
                 }
                 if (b.contains("metadata_schema")) bucket.metadata_schema = b["metadata_schema"];
                 bucket.created_at = bucket.updated_at = env.deps->clock->NowUs();
-                ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->metadata->CreateBucket(bucket));
+                ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->buckets->CreateBucket(bucket));
                 auto resp = ApiResponse::Of(201, BucketJson(created));
                 resp.headers.emplace_back("Location", "/v1/buckets/" + created.name);
                 return resp;
@@ -131,7 +131,7 @@ void AddBucketRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx));
                 ARGUS_ASSIGN_OR_RETURN(
-                    auto page, env.deps->metadata->ListBuckets(ctx.namespace_id, params.page));
+                    auto page, env.deps->buckets->ListBuckets(ctx.namespace_id, params.page));
                 Json items = Json::array();
                 for (const auto& b : page.items) items.push_back(BucketJson(b));
                 return ApiResponse::Of(200, ListBody(std::move(items), page.next_after_id));
@@ -169,7 +169,7 @@ void AddBucketRoutes(Router& router, HandlerEnv env) {
                   u.allowed_media_types = StringList(b["allowed_media_types"]);
                 }
                 if (b.contains("metadata_schema")) u.metadata_schema = b["metadata_schema"];
-                ARGUS_ASSIGN_OR_RETURN(auto updated, env.deps->metadata->UpdateBucket(
+                ARGUS_ASSIGN_OR_RETURN(auto updated, env.deps->buckets->UpdateBucket(
                                                          ctx.namespace_id, ctx.PathParam("bucket"),
                                                          u, env.deps->clock->NowUs()));
                 return ApiResponse::Of(200, BucketJson(updated));
@@ -187,7 +187,7 @@ void AddBucketRoutes(Router& router, HandlerEnv env) {
          bool force = ctx.Query("force").value_or("") == "true";
          // 404 now; the rest (objects with force) is a cascading delete the workers run.
          ARGUS_RETURN_IF_ERROR(
-             env.deps->metadata->GetBucket(ctx.namespace_id, ctx.PathParam("bucket")).status());
+             env.deps->buckets->GetBucket(ctx.namespace_id, ctx.PathParam("bucket")).status());
          store::NewTask task;
          task.namespace_id = ctx.namespace_id;
          task.kind = std::string(domain::kDeleteBucketKind);

@@ -155,12 +155,12 @@ Status ReadJsonBody(const HandlerEnv& env, const RequestContext& ctx,
   if (ctx.namespace_id.empty()) {
     return InvalidArgumentError("an object is read in a namespace: send 'X-Namespace: <name>'");
   }
-  if (env.deps->metadata == nullptr) return UnavailableError("no metadata store");
+  if (env.deps->buckets == nullptr) return UnavailableError("no bucket store");
   std::string key;  // checked and NFC-normalised as every object route does
   ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ref["key"].get<std::string>(), &key));
-  ARGUS_ASSIGN_OR_RETURN(auto bucket, env.deps->metadata->GetBucket(
+  ARGUS_ASSIGN_OR_RETURN(auto bucket, env.deps->buckets->GetBucket(
                                           ctx.namespace_id, ref["bucket"].get<std::string>()));
-  ARGUS_ASSIGN_OR_RETURN(auto object, env.deps->metadata->GetObject(bucket.id, key));
+  ARGUS_ASSIGN_OR_RETURN(auto object, env.deps->buckets->GetObject(bucket.id, key));
   // Refused from the record before anything is queued: the media type was sniffed at upload.
   const std::string input = target == nullptr ? "image" : target->details.value("input", "image");
   const bool text = object.media_type.starts_with("text/");

@@ -50,7 +50,7 @@ Json ToJson(const store::ApiKey& k, const std::string& namespace_name) {
 // The key must belong to the namespace the request acts in (or be global when none is in
 // scope); anything else is reported as absent.
 Result<store::ApiKey> GetScopedKey(HandlerEnv env, const RequestContext& ctx) {
-  auto key = env.deps->metadata->GetApiKey(ctx.PathParam("id"));
+  auto key = env.deps->keys->GetApiKey(ctx.PathParam("id"));
   if (!key.ok() || key->namespace_id != ctx.namespace_id) {
     if (!key.ok() && key.status().code() != StatusCode::kNotFound) return key.status();
     return NotFoundError("API key '" + std::string(ctx.PathParam("id")) + "' does not exist");
@@ -96,7 +96,7 @@ void AddKeyRoutes(Router& router, HandlerEnv env) {
                   NewKeySecret secret = MakeKeySecret();
                   key.prefix = secret.prefix;
                   key.hash = secret.hash;
-                  auto created = env.deps->metadata->CreateApiKey(key);
+                  auto created = env.deps->keys->CreateApiKey(key);
                   if (created.ok()) {
                     Json body = ToJson(*created, ctx.namespace_name);
                     body["secret"] = secret.secret;
@@ -128,7 +128,7 @@ void AddKeyRoutes(Router& router, HandlerEnv env) {
          ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx));
          bool revoked = ctx.Query("include_revoked").value_or("false") == "true";
          ARGUS_ASSIGN_OR_RETURN(
-             auto page, env.deps->metadata->ListApiKeys(ctx.namespace_id, params.page, revoked));
+             auto page, env.deps->keys->ListApiKeys(ctx.namespace_id, params.page, revoked));
          Json items = Json::array();
          for (const auto& k : page.items) items.push_back(ToJson(k, ctx.namespace_name));
          return ApiResponse::Of(200, ListBody(std::move(items), page.next_after_id));
@@ -153,8 +153,8 @@ void AddKeyRoutes(Router& router, HandlerEnv env) {
               .success_status = 204,
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto key, GetScopedKey(env, ctx));
-                ARGUS_ASSIGN_OR_RETURN(auto revoked, env.deps->metadata->RevokeApiKey(
-                                                         key.id, env.deps->clock->NowUs()));
+                ARGUS_ASSIGN_OR_RETURN(
+                    auto revoked, env.deps->keys->RevokeApiKey(key.id, env.deps->clock->NowUs()));
                 env.auth->InvalidateKey(revoked.id);
                 return ApiResponse::NoContent();
               }});

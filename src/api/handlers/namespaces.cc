@@ -69,7 +69,7 @@ void AddNamespaceRoutes(Router& router, HandlerEnv env) {
                 if (ctx.body.contains("settings")) ns.settings = ctx.body["settings"];
                 ns.id = NewId(*env.deps->clock);
                 ns.created_at = ns.updated_at = env.deps->clock->NowUs();
-                ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->metadata->CreateNamespace(ns));
+                ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->namespaces->CreateNamespace(ns));
                 auto r = ApiResponse::Of(201, ToJson(created));
                 r.headers.emplace_back("Location", "/v1/namespaces/" + created.name);
                 return r;
@@ -84,7 +84,8 @@ void AddNamespaceRoutes(Router& router, HandlerEnv env) {
               .query = ListQueryParams(),
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx));
-                ARGUS_ASSIGN_OR_RETURN(auto page, env.deps->metadata->ListNamespaces(params.page));
+                ARGUS_ASSIGN_OR_RETURN(auto page,
+                                       env.deps->namespaces->ListNamespaces(params.page));
                 Json items = Json::array();
                 for (const auto& ns : page.items) items.push_back(ToJson(ns));
                 return ApiResponse::Of(200, ListBody(std::move(items), page.next_after_id));
@@ -98,7 +99,7 @@ void AddNamespaceRoutes(Router& router, HandlerEnv env) {
               .response_schema = kNamespaceSchema,
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(
-                    auto ns, env.deps->metadata->GetNamespaceByName(ctx.PathParam("name")));
+                    auto ns, env.deps->namespaces->GetNamespaceByName(ctx.PathParam("name")));
                 return ApiResponse::Of(200, ToJson(ns));
               }});
   router.Add({.method = "DELETE",
@@ -110,7 +111,7 @@ void AddNamespaceRoutes(Router& router, HandlerEnv env) {
               .success_status = 204,
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(
-                    auto ns, env.deps->metadata->GetNamespaceByName(ctx.PathParam("name")));
+                    auto ns, env.deps->namespaces->GetNamespaceByName(ctx.PathParam("name")));
                 // A cascading delete, run by the workers (domain/cascading_delete.h).
                 store::NewTask task;
                 task.namespace_id = ns.id;

@@ -57,8 +57,8 @@ std::string EtagValue(std::string_view header) {
 
 domain::IngestContext IngestContextOf(const ApiDeps& deps) {
   domain::IngestContext ic;
-  ic.buckets = deps.metadata;
-  ic.references = deps.metadata;
+  ic.buckets = deps.buckets;
+  ic.references = deps.references;
   ic.blobs = deps.blobs;
   ic.clock = deps.clock;
   ic.max_object_bytes = deps.max_object_bytes;
@@ -68,7 +68,7 @@ domain::IngestContext IngestContextOf(const ApiDeps& deps) {
 }
 
 Result<store::Bucket> BucketOf(const HandlerEnv& env, const RequestContext& ctx) {
-  return env.deps->metadata->GetBucket(ctx.namespace_id, ctx.PathParam("bucket"));
+  return env.deps->buckets->GetBucket(ctx.namespace_id, ctx.PathParam("bucket"));
 }
 
 std::shared_ptr<UploadBody> StartUpload(const HandlerEnv& env, const RequestContext& ctx) {

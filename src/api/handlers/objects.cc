@@ -257,7 +257,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 std::string key;
                 ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
-                ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->metadata->GetObject(bucket.id, key));
+                ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->buckets->GetObject(bucket.id, key));
                 auto resp = ApiResponse::Of(200, ObjectJson(obj, bucket.name));
                 resp.headers.emplace_back("ETag", store::ObjectETag(obj.sha256));
                 return resp;
@@ -279,7 +279,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
                 ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
                 ARGUS_RETURN_IF_ERROR(domain::CheckObjectMetadata(bucket, ctx.body["metadata"],
                                                                   env.deps->max_metadata_bytes));
-                ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->metadata->UpdateObjectMetadata(
+                ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->buckets->UpdateObjectMetadata(
                                                      bucket.id, key, ctx.body["metadata"],
                                                      EtagValue(ctx.http.Header("if-match")),
                                                      env.deps->clock->NowUs()));
@@ -297,7 +297,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
                 std::string key;
                 ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
                 // The store records object.deleted with the deletion.
-                ARGUS_RETURN_IF_ERROR(env.deps->metadata->DeleteObject(bucket.id, key).status());
+                ARGUS_RETURN_IF_ERROR(env.deps->buckets->DeleteObject(bucket.id, key).status());
                 return ApiResponse::NoContent();
               }});
   router.Add(
@@ -327,7 +327,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
          ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx, 2 * domain::kMaxObjectKeyBytes));
          req.limit = params.page.limit;
          req.after_key = std::move(params.page.after_id);
-         ARGUS_ASSIGN_OR_RETURN(auto listed, env.deps->metadata->ListObjects(bucket.id, req));
+         ARGUS_ASSIGN_OR_RETURN(auto listed, env.deps->buckets->ListObjects(bucket.id, req));
          Json items = Json::array();
          for (const auto& o : listed.objects) items.push_back(ObjectJson(o, bucket.name));
          Json body = ListBody(std::move(items), listed.next_after_key);
@@ -346,7 +346,7 @@ void AddObjectRoutes(Router& router, HandlerEnv env) {
          ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
          std::string key;
          ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
-         ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->metadata->GetObject(bucket.id, key));
+         ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->buckets->GetObject(bucket.id, key));
          ApiResponse resp;
          resp.headers.emplace_back("ETag", store::ObjectETag(obj.sha256));
          resp.headers.emplace_back("Accept-Ranges", "bytes");

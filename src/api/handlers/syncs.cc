@@ -124,7 +124,7 @@ Json SyncJson(const HandlerEnv& env, const store::Sync& s, const std::string& bu
     }
   }
   Json counts = Json::object();
-  if (auto c = env.deps->metadata->CountSyncFiles(s.id); c.ok()) {
+  if (auto c = env.deps->syncs->CountSyncFiles(s.id); c.ok()) {
     counts = {{"discovered", c->discovered},
               {"ingested", c->ingested},
               {"failed", c->failed},
@@ -148,7 +148,7 @@ Json FileJson(const store::SyncFile& f) {
 Result<store::Sync> SyncOf(const HandlerEnv& env, const RequestContext& ctx,
                            const store::Bucket& bucket) {
   ARGUS_ASSIGN_OR_RETURN(auto sync,
-                         env.deps->metadata->GetSync(ctx.namespace_id, ctx.PathParam("id")));
+                         env.deps->syncs->GetSync(ctx.namespace_id, ctx.PathParam("id")));
   if (sync.bucket_id != bucket.id) {
     return NotFoundError("bucket '" + bucket.name + "' has no sync '" + sync.id + "'");
   }
@@ -187,7 +187,7 @@ Route ActionRoute(HandlerEnv env, std::string action, std::string summary, SyncA
             ARGUS_ASSIGN_OR_RETURN(auto sync, SyncOf(env, ctx, bucket));
             ARGUS_ASSIGN_OR_RETURN(auto update, change(sync));
             ARGUS_ASSIGN_OR_RETURN(
-                sync, env.deps->metadata->UpdateSync(sync.id, update, env.deps->clock->NowUs()));
+                sync, env.deps->syncs->UpdateSync(sync.id, update, env.deps->clock->NowUs()));
             return ApiResponse::Of(200, SyncJson(env, sync, bucket.name));
           }};
 }
@@ -203,7 +203,7 @@ Result<ApiResponse> ListFiles(const HandlerEnv& env, RequestContext& ctx, std::s
     }
     state = *s;
   }
-  ARGUS_ASSIGN_OR_RETURN(auto page, env.deps->metadata->ListSyncFiles(
+  ARGUS_ASSIGN_OR_RETURN(auto page, env.deps->syncs->ListSyncFiles(
                                         sync.id, state, params.page.after_id, params.page.limit));
   Json items = Json::array();
   for (const auto& f : page.items) items.push_back(FileJson(f));
@@ -250,7 +250,7 @@ void AddSyncRoutes(Router& router, HandlerEnv env) {
          s.bucket_id = bucket.id;
          s.created_at = s.updated_at = env.deps->clock->NowUs();
          s.next_run_at = s.created_at;  // the first run starts at once
-         ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->metadata->CreateSync(s));
+         ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->syncs->CreateSync(s));
          auto resp = ApiResponse::Of(201, SyncJson(env, created, bucket.name));
          std::string location = "/v1/buckets/";
          location.append(bucket.name).append("/syncs/").append(created.id);
@@ -269,7 +269,7 @@ void AddSyncRoutes(Router& router, HandlerEnv env) {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 ARGUS_ASSIGN_OR_RETURN(auto params, ParseListParams(ctx));
                 ARGUS_ASSIGN_OR_RETURN(auto page,
-                                       env.deps->metadata->ListSyncs(bucket.id, params.page));
+                                       env.deps->syncs->ListSyncs(bucket.id, params.page));
                 Json items = Json::array();
                 for (const auto& s : page.items) items.push_back(SyncJson(env, s, bucket.name));
                 return ApiResponse::Of(200, ListBody(std::move(items), page.next_after_id));
@@ -306,7 +306,7 @@ void AddSyncRoutes(Router& router, HandlerEnv env) {
                   if (sooner < sync.next_run_at) u.next_run_at = sooner;
                 }
                 ARGUS_ASSIGN_OR_RETURN(
-                    sync, env.deps->metadata->UpdateSync(sync.id, u, env.deps->clock->NowUs()));
+                    sync, env.deps->syncs->UpdateSync(sync.id, u, env.deps->clock->NowUs()));
                 return ApiResponse::Of(200, SyncJson(env, sync, bucket.name));
               }});
   router.Add({.method = "DELETE",
@@ -319,7 +319,7 @@ void AddSyncRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 ARGUS_ASSIGN_OR_RETURN(auto sync, SyncOf(env, ctx, bucket));
-                ARGUS_RETURN_IF_ERROR(env.deps->metadata->DeleteSync(ctx.namespace_id, sync.id));
+                ARGUS_RETURN_IF_ERROR(env.deps->syncs->DeleteSync(ctx.namespace_id, sync.id));
                 return ApiResponse::NoContent();
               }});
   router.Add(ActionRoute(env, "pause", "Stop starting runs (a run in progress finishes)",
@@ -366,32 +366,31 @@ void AddSyncRoutes(Router& router, HandlerEnv env) {
               .response_schema = ListSchema(kFileSchema),
               .query = ListQueryParams(),
               .handler = [env](RequestContext& ctx) { return ListFiles(env, ctx, "failed"); }});
-  router.Add(
-      {.method = "POST",
-       .pattern = "/v1/buckets/{bucket}/syncs/{id}/failures/retry",
-       .operation_id = "retrySyncFailures",
-       .summary = "Try failed files again (all, or the listed paths) in a run now",
-       .tag = "syncs",
-       .access = Access::kNamespaceEditor,
-       .request_schema = kRetrySchema,
-       .response_schema = {{"type", "object"},
-                           {"properties", {{"retried", {{"type", "integer"}}}}}},
-       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-         ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
-         ARGUS_ASSIGN_OR_RETURN(auto sync, SyncOf(env, ctx, bucket));
-         std::vector<std::string> paths;
-         if (ctx.body.contains("paths")) {
-           paths = ctx.body["paths"].get<std::vector<std::string>>();
-         }
-         ARGUS_ASSIGN_OR_RETURN(int64_t n, env.deps->metadata->RetrySyncFiles(sync.id, paths));
-         if (n > 0 && !sync.paused) {
-           store::SyncUpdate u;
-           u.next_run_at = 0;
-           ARGUS_RETURN_IF_ERROR(
-               env.deps->metadata->UpdateSync(sync.id, u, env.deps->clock->NowUs()).status());
-         }
-         return ApiResponse::Of(200, Json{{"retried", n}});
-       }});
+  router.Add({.method = "POST",
+              .pattern = "/v1/buckets/{bucket}/syncs/{id}/failures/retry",
+              .operation_id = "retrySyncFailures",
+              .summary = "Try failed files again (all, or the listed paths) in a run now",
+              .tag = "syncs",
+              .access = Access::kNamespaceEditor,
+              .request_schema = kRetrySchema,
+              .response_schema = {{"type", "object"},
+                                  {"properties", {{"retried", {{"type", "integer"}}}}}},
+              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+                ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
+                ARGUS_ASSIGN_OR_RETURN(auto sync, SyncOf(env, ctx, bucket));
+                std::vector<std::string> paths;
+                if (ctx.body.contains("paths")) {
+                  paths = ctx.body["paths"].get<std::vector<std::string>>();
+                }
+                ARGUS_ASSIGN_OR_RETURN(int64_t n, env.deps->syncs->RetrySyncFiles(sync.id, paths));
+                if (n > 0 && !sync.paused) {
+                  store::SyncUpdate u;
+                  u.next_run_at = 0;
+                  ARGUS_RETURN_IF_ERROR(
+                      env.deps->syncs->UpdateSync(sync.id, u, env.deps->clock->NowUs()).status());
+                }
+                return ApiResponse::Of(200, Json{{"retried", n}});
+              }});
 }
 
 }  // namespace argus::api

@@ -37,7 +37,7 @@ Result<ApiResponse> Store(const HandlerEnv& env, const std::string& source_sha25
   ARGUS_ASSIGN_OR_RETURN(auto writer, env.deps->blobs->NewWriter());
   ARGUS_RETURN_IF_ERROR(writer->Write(bytes));
   // Pinned until the record names it (ADR 0007).
-  ARGUS_ASSIGN_OR_RETURN(auto pinned, store::CommitPinned(*writer, *env.deps->metadata));
+  ARGUS_ASSIGN_OR_RETURN(auto pinned, store::CommitPinned(*writer, *env.deps->references));
   store::DerivedBlob derived{
       .source_sha256 = source_sha256,
       .variant = variant,
@@ -46,7 +46,7 @@ Result<ApiResponse> Store(const HandlerEnv& env, const std::string& source_sha25
       .size = pinned.info.size,
       .details = {{"width", answer.value("width", 0)}, {"height", answer.value("height", 0)}},
       .created_at = env.deps->clock->NowUs()};
-  ARGUS_RETURN_IF_ERROR(env.deps->metadata->PutDerivedBlob(derived));
+  ARGUS_RETURN_IF_ERROR(env.deps->references->PutDerivedBlob(derived));
   return ImageResponse(std::move(bytes), derived.media_type, derived.sha256);
 }
 
@@ -82,7 +82,7 @@ void AddThumbnailRoutes(Router& router, HandlerEnv env) {
          ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
          std::string key;
          ARGUS_RETURN_IF_ERROR(domain::CheckObjectKey(ctx.PathParam("key"), &key));
-         ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->metadata->GetObject(bucket.id, key));
+         ARGUS_ASSIGN_OR_RETURN(auto obj, env.deps->buckets->GetObject(bucket.id, key));
          const std::string variant = StrCat({"thumbnail-", std::to_string(size), ".", format});
          // Refused from the record alone, before any byte is read: the media type was sniffed
          // from the content at upload.
@@ -97,7 +97,7 @@ void AddThumbnailRoutes(Router& router, HandlerEnv env) {
                                        " (images.max_bytes)");
          }
 
-         if (auto known = env.deps->metadata->GetDerivedBlob(obj.sha256, variant); known.ok()) {
+         if (auto known = env.deps->references->GetDerivedBlob(obj.sha256, variant); known.ok()) {
            std::string_view inm = ctx.http.Header("if-none-match");
            if (!inm.empty() && EtagValue(inm) == known->sha256) {
              ApiResponse resp;

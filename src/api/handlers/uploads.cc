@@ -92,7 +92,7 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
          u.bucket_id = bucket.id;
          u.created_at = env.deps->clock->NowUs();
          u.expires_at = u.created_at + static_cast<TimestampUs>(env.deps->upload_expire_s * 1e6);
-         ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->metadata->CreateUpload(u));
+         ARGUS_ASSIGN_OR_RETURN(auto created, env.deps->buckets->CreateUpload(u));
          auto resp = ApiResponse::Of(201, UploadJson(created, bucket.name, {}));
          std::string location = "/v1/buckets/";
          location.append(bucket.name).append("/uploads/").append(created.id);
@@ -109,55 +109,55 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 ARGUS_ASSIGN_OR_RETURN(
-                    auto u, env.deps->metadata->GetUpload(bucket.id, ctx.PathParam("id")));
+                    auto u, env.deps->buckets->GetUpload(bucket.id, ctx.PathParam("id")));
                 ARGUS_ASSIGN_OR_RETURN(auto parts,
-                                       env.deps->metadata->ListUploadParts(bucket.id, u.id));
+                                       env.deps->buckets->ListUploadParts(bucket.id, u.id));
                 return ApiResponse::Of(200, UploadJson(u, bucket.name, parts));
               }});
-  router.Add({.method = "PUT",
-              .pattern = "/v1/buckets/{bucket}/uploads/{id}/parts/{number}",
-              .operation_id = "putUploadPart",
-              .summary = "Send part N (1..10000) as the raw body; sending N again replaces it",
-              .tag = "objects",
-              .access = Access::kNamespaceEditor,
-              .response_schema = {{"type", "object"}},
-              .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
-                auto upload = StartUpload(env, ctx);
-                if (!upload->Wanted()) return upload;
-                if (auto n = PartNumber(ctx.PathParam("number")); !n.ok()) {
-                  upload->Fail(n.status());
-                } else if (auto u = env.deps->metadata->GetUpload(upload->bucket().id,
-                                                                  ctx.PathParam("id"));
-                           !u.ok()) {
-                  upload->Fail(u.status());
-                }
-                return upload;
-              },
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                auto* upload = ctx.StreamedBody<UploadBody>();
-                if (upload == nullptr) return InternalError("upload body missing");
-                ARGUS_RETURN_IF_ERROR(upload->error());
-                if (!upload->complete()) return InvalidArgumentError("the body ended early");
-                ARGUS_ASSIGN_OR_RETURN(int number, PartNumber(ctx.PathParam("number")));
-                std::string expected(ctx.http.Header("x-argus-sha256"));
-                std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
-                // Pinned until the part's row names the blob (ADR 0007).
-                auto blob = store::CommitPinned(*upload->incoming().writer(), *env.deps->metadata,
-                                                expected);
-                if (!blob.ok()) {
-                  if (blob.status().code() == StatusCode::kInvalidArgument) {
-                    return InvalidArgumentError("X-Argus-Sha256 does not match the part");
-                  }
-                  return blob.status();
-                }
-                store::UploadPart part{.number = number,
-                                       .sha256 = blob->info.sha256,
-                                       .size = blob->info.size,
-                                       .created_at = env.deps->clock->NowUs()};
-                ARGUS_RETURN_IF_ERROR(env.deps->metadata->PutUploadPart(upload->bucket().id,
-                                                                        ctx.PathParam("id"), part));
-                return ApiResponse::Of(200, PartJson(part));
-              }});
+  router.Add(
+      {.method = "PUT",
+       .pattern = "/v1/buckets/{bucket}/uploads/{id}/parts/{number}",
+       .operation_id = "putUploadPart",
+       .summary = "Send part N (1..10000) as the raw body; sending N again replaces it",
+       .tag = "objects",
+       .access = Access::kNamespaceEditor,
+       .response_schema = {{"type", "object"}},
+       .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
+         auto upload = StartUpload(env, ctx);
+         if (!upload->Wanted()) return upload;
+         if (auto n = PartNumber(ctx.PathParam("number")); !n.ok()) {
+           upload->Fail(n.status());
+         } else if (auto u = env.deps->buckets->GetUpload(upload->bucket().id, ctx.PathParam("id"));
+                    !u.ok()) {
+           upload->Fail(u.status());
+         }
+         return upload;
+       },
+       .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+         auto* upload = ctx.StreamedBody<UploadBody>();
+         if (upload == nullptr) return InternalError("upload body missing");
+         ARGUS_RETURN_IF_ERROR(upload->error());
+         if (!upload->complete()) return InvalidArgumentError("the body ended early");
+         ARGUS_ASSIGN_OR_RETURN(int number, PartNumber(ctx.PathParam("number")));
+         std::string expected(ctx.http.Header("x-argus-sha256"));
+         std::transform(expected.begin(), expected.end(), expected.begin(), ::tolower);
+         // Pinned until the part's row names the blob (ADR 0007).
+         auto blob =
+             store::CommitPinned(*upload->incoming().writer(), *env.deps->references, expected);
+         if (!blob.ok()) {
+           if (blob.status().code() == StatusCode::kInvalidArgument) {
+             return InvalidArgumentError("X-Argus-Sha256 does not match the part");
+           }
+           return blob.status();
+         }
+         store::UploadPart part{.number = number,
+                                .sha256 = blob->info.sha256,
+                                .size = blob->info.size,
+                                .created_at = env.deps->clock->NowUs()};
+         ARGUS_RETURN_IF_ERROR(
+             env.deps->buckets->PutUploadPart(upload->bucket().id, ctx.PathParam("id"), part));
+         return ApiResponse::Of(200, PartJson(part));
+       }});
   router.Add(
       {.method = "POST",
        .pattern = "/v1/buckets/{bucket}/uploads/{id}/complete",
@@ -178,8 +178,8 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
          if (env.deps->tasks == nullptr) return UnavailableError("this server runs no task queue");
          ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
          ARGUS_ASSIGN_OR_RETURN(auto u,
-                                env.deps->metadata->GetUpload(bucket.id, ctx.PathParam("id")));
-         ARGUS_ASSIGN_OR_RETURN(auto parts, env.deps->metadata->ListUploadParts(bucket.id, u.id));
+                                env.deps->buckets->GetUpload(bucket.id, ctx.PathParam("id")));
+         ARGUS_ASSIGN_OR_RETURN(auto parts, env.deps->buckets->ListUploadParts(bucket.id, u.id));
          // What can be refused without reading the bytes is refused now, as a 4xx; the bytes
          // are joined (re-read and re-written, up to the object size limit) by a worker.
          ARGUS_RETURN_IF_ERROR(domain::CheckUploadParts(parts));
@@ -225,7 +225,7 @@ void AddUploadRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto bucket, BucketOf(env, ctx));
                 ARGUS_RETURN_IF_ERROR(
-                    env.deps->metadata->DeleteUpload(bucket.id, ctx.PathParam("id")));
+                    env.deps->buckets->DeleteUpload(bucket.id, ctx.PathParam("id")));
                 return ApiResponse::NoContent();
               }});
 }
