@@ -6,7 +6,9 @@ result or the error. Bring your own kinds by adding functions to HANDLERS.
 
     ARGUS_URL=http://127.0.0.1:7070 ARGUS_API_KEY=... python3 examples/worker.py --kinds text.upper
 
-Options: --max-tasks N stops after N tasks (tests), --wait S long-poll seconds.
+Options: --max-tasks N stops after N tasks (tests), --wait S long-poll seconds, --publish
+publishes the kinds (description and input schema) to the task catalog first (a global admin
+key), so Argus checks each submission's input and lists the kinds at GET /v1/task-kinds.
 """
 import argparse
 import json
@@ -33,6 +35,12 @@ def fail(task, heartbeat):
 
 
 HANDLERS = {"text.upper": upper, "text.fail": fail}
+# JSON Schema of each kind's input, published with --publish.
+INPUT_SCHEMAS = {
+    "text.upper": {"type": "object", "required": ["text"],
+                   "properties": {"text": {"type": "string"}}},
+    "text.fail": {"type": "object"},
+}
 
 
 class TaskError(Exception):
@@ -46,7 +54,10 @@ class Client:
         self.url, self.key, self.namespace = url.rstrip("/"), key, namespace
 
     def post(self, path, body, timeout=90):
-        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST")
+        return self.call("POST", path, body, timeout)
+
+    def call(self, method, path, body, timeout=90):
+        req = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method=method)
         req.add_header("Content-Type", "application/json")
         req.add_header("Authorization", "Bearer " + self.key)
         if self.namespace:
@@ -101,10 +112,20 @@ def main():
     p.add_argument("--max-tasks", type=int, default=0, help="stop after this many (0: never)")
     p.add_argument("--wait", type=float, default=20)
     p.add_argument("--lease", type=float, default=30)
+    p.add_argument("--publish", action="store_true", help="publish the kinds to the catalog")
     args = p.parse_args()
     if not args.key:
         sys.exit("worker: set --key or ARGUS_API_KEY")
     client = Client(args.url, args.key, args.namespace)
+    if args.publish:
+        for kind in args.kinds.split(","):
+            body = {"description": (HANDLERS[kind].__doc__ or "").strip(),
+                    "input_schema": INPUT_SCHEMAS.get(kind, {})}
+            if args.queues:
+                body["queues"] = args.queues.split(",")
+            status, answer = client.call("PUT", "/v1/task-kinds/" + kind, body)
+            if status not in (200, 201):
+                sys.exit("worker: publishing %s failed: %s %s" % (kind, status, answer))
     done = 0
     while args.max_tasks == 0 or done < args.max_tasks:
         want = 10 if args.max_tasks == 0 else min(10, args.max_tasks - done)

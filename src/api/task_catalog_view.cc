@@ -11,7 +11,8 @@ Status TaskKindCache::Refresh(bool force) {
   const TimestampUs now = clock_->NowUs();
   {
     std::lock_guard lock(mu_);
-    if (!force && kinds_ != nullptr && now - read_at_ < refresh_us_) return OkStatus();
+    if (!force && !stale_ && kinds_ != nullptr && now - read_at_ < refresh_us_) return OkStatus();
+    stale_ = false;
   }
   ARGUS_ASSIGN_OR_RETURN(auto entries, catalog_->ListKinds());
   auto kinds = std::make_shared<Kinds>();
@@ -47,6 +48,11 @@ Status TaskKindCache::Refresh(bool force) {
   kinds_ = std::move(kinds);
   read_at_ = now;
   return OkStatus();
+}
+
+void TaskKindCache::Invalidate() {
+  std::lock_guard lock(mu_);
+  stale_ = true;
 }
 
 Result<std::shared_ptr<const KnownKind>> TaskKindCache::Find(std::string_view kind) {

@@ -40,6 +40,9 @@ class TaskKindCache {
   Result<std::shared_ptr<const KnownKind>> Find(std::string_view kind);
   /// Every published kind, by name (read now).
   Result<std::vector<std::shared_ptr<const KnownKind>>> List();
+  /// The catalog changed through this process (a kind published over HTTP): the next Find
+  /// reads it again.
+  void Invalidate();
 
  private:
   using Kinds = std::map<std::string, std::shared_ptr<const KnownKind>, std::less<>>;
@@ -51,6 +54,7 @@ class TaskKindCache {
   std::mutex mu_;
   std::shared_ptr<const Kinds> kinds_;  // GUARDED_BY(mu_)
   TimestampUs read_at_ = 0;             // GUARDED_BY(mu_)
+  bool stale_ = false;                  // GUARDED_BY(mu_)
 };
 
 /// The workers of the catalog as GET /v1/workers lists them, and the record of external workers

@@ -36,6 +36,9 @@ struct InferenceRequest {
   /// Media by reference, when `media` is empty: the blob store's bytes of this SHA-256, read by
   /// the service (NotFound when it has no such blob).
   std::string blob_sha256;
+  /// The media's type when the caller knows it (an object's sniffed type); "" to have the
+  /// service sniff `media`. An extractor refuses a type it does not read (InvalidArgument).
+  std::string media_type;
   Json params = Json::object();
   /// The request fails with DeadlineExceeded when it cannot be answered by then.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();

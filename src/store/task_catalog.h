@@ -23,7 +23,9 @@ struct TaskKindEntry {
   bool internal = false;
   /// The queues served by the workers that published it.
   std::vector<std::string> queues;
-  TimestampUs updated_at = 0;  ///< set by the store on PublishKinds
+  /// Published over HTTP for external workers (PublishExternalKind), not by Argus's own.
+  bool external = false;
+  TimestampUs updated_at = 0;  ///< set by the store when published
 };
 
 /// A worker as it last reported itself: in-process slot groups of `argus serve` / `argus worker`
@@ -52,9 +54,17 @@ class TaskCatalog {
  public:
   virtual ~TaskCatalog() = default;
 
-  /// Adds the kinds, or replaces those of the same name (updated_at = now).
-  /// InvalidArgument for an empty name or an input schema that is not a JSON object.
+  /// Argus's own workers: adds the kinds, or replaces those of the same name, external ones
+  /// included (external = false, updated_at = now). InvalidArgument for an empty name or an
+  /// input schema that is not a JSON object.
   virtual Status PublishKinds(const std::vector<TaskKindEntry>& kinds) = 0;
+  /// A kind that external workers run (external = true, updated_at = now); true when it was
+  /// new. FailedPrecondition when Argus's own workers publish a kind of that name (checked in
+  /// the same transaction); InvalidArgument as PublishKinds.
+  virtual Result<bool> PublishExternalKind(const TaskKindEntry& kind) = 0;
+  /// Removes an external kind. NotFound when absent; FailedPrecondition for a kind Argus's own
+  /// workers publish.
+  virtual Status RemoveExternalKind(std::string_view kind) = 0;
   /// Every published kind, by name.
   virtual Result<std::vector<TaskKindEntry>> ListKinds() = 0;
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -235,7 +236,10 @@ class TaskQueue {
   virtual Result<int64_t> RecoverWorker(std::string_view worker_id, int max_crash_attempts) = 0;
 
   virtual Status SetQueuePaused(std::string_view queue, bool paused) = 0;
+  /// Limits of `kind` for every worker; all zero removes them.
   virtual Status SetKindLimits(std::string_view kind, const KindLimits& limits) = 0;
+  /// The kinds that have limits, by kind.
+  virtual Result<std::map<std::string, KindLimits>> ListKindLimits() = 0;
   /// Per-queue counts of the live tasks of `namespace_id` (empty: every namespace), with each
   /// queue's pause flag. With a namespace, only queues it has live tasks in are listed (another
   /// tenant's queue names stay private); without, every known queue is.

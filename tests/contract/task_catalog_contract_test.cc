@@ -106,6 +106,50 @@ TEST_P(TaskCatalogContractTest, AKindWithoutANameOrWithASchemaThatIsNoObjectIsRe
   EXPECT_THAT(Kinds(), IsEmpty());
 }
 
+TEST_P(TaskCatalogContractTest, ExternalKindsSitBesideArgusOwnAndNeverReplaceThem) {
+  ASSERT_TRUE(store_->PublishKinds({{.kind = "sleep", .description = "argus's"}}).ok());
+  auto created = store_->PublishExternalKind({.kind = "transcode",
+                                              .description = "v1",
+                                              .input_schema_json = R"({"type":"object"})",
+                                              .queues = {"gpu"}});
+  ASSERT_TRUE(created.ok()) << created.status().ToString();
+  EXPECT_TRUE(*created);
+  clock_.AdvanceUs(kSecondUs);
+  auto replaced = store_->PublishExternalKind({.kind = "transcode", .description = "v2"});
+  ASSERT_TRUE(replaced.ok()) << replaced.status().ToString();
+  EXPECT_FALSE(*replaced);
+  auto own = store_->PublishExternalKind({.kind = "sleep", .description = "hijack"});
+  EXPECT_EQ(own.status().code(), StatusCode::kFailedPrecondition) << own.status().ToString();
+  EXPECT_EQ(store_->PublishExternalKind({.kind = "x", .input_schema_json = "[]"}).status().code(),
+            StatusCode::kInvalidArgument);
+  auto kinds = Kinds();
+  ASSERT_EQ(kinds.size(), 2u);
+  EXPECT_EQ(kinds[0].kind, "sleep");
+  EXPECT_EQ(kinds[0].description, "argus's");
+  EXPECT_FALSE(kinds[0].external);
+  EXPECT_EQ(kinds[1].kind, "transcode");
+  EXPECT_EQ(kinds[1].description, "v2");
+  EXPECT_EQ(kinds[1].input_schema_json, "{}");
+  EXPECT_TRUE(kinds[1].external);
+  EXPECT_EQ(kinds[1].updated_at, clock_.NowUs());
+
+  EXPECT_EQ(store_->RemoveExternalKind("sleep").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->RemoveExternalKind("nope").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(store_->RemoveExternalKind("transcode").ok());
+  EXPECT_EQ(store_->RemoveExternalKind("transcode").code(), StatusCode::kNotFound);
+  ASSERT_EQ(Kinds().size(), 1u);
+
+  // Argus's workers starting to serve a kind an external worker published take it over.
+  ASSERT_TRUE(store_->PublishExternalKind({.kind = "ocr"}).ok());
+  ASSERT_TRUE(store_->PublishKinds({{.kind = "ocr", .description = "built in"}}).ok());
+  kinds = Kinds();
+  ASSERT_EQ(kinds.size(), 2u);
+  EXPECT_FALSE(kinds[0].external);
+  EXPECT_EQ(kinds[0].description, "built in");
+  OpenStore();
+  EXPECT_EQ(Kinds().size(), 2u);
+}
+
 TEST_P(TaskCatalogContractTest, KindsSurviveAReopen) {
   ASSERT_TRUE(store_->PublishKinds({{.kind = "ocr", .queues = {"gpu"}}}).ok());
   OpenStore();

@@ -313,6 +313,27 @@ TEST_P(TaskQueueContractTest, KindMaxRunningCapsConcurrentTasksAcrossWorkers) {
   EXPECT_THAT(IdsOf(MustLease({.worker_id = "w2", .max_tasks = 10})), ElementsAre(ocr[3].id));
 }
 
+TEST_P(TaskQueueContractTest, KindLimitsAreListedUntilCleared) {
+  auto none = queue_->ListKindLimits();
+  ASSERT_TRUE(none.ok()) << none.status().ToString();
+  EXPECT_THAT(*none, IsEmpty());
+  ASSERT_TRUE(queue_->SetKindLimits("ocr", {.max_running = 2}).ok());
+  ASSERT_TRUE(queue_->SetKindLimits("embed", {.max_per_second = 2.5}).ok());
+  ASSERT_TRUE(queue_->SetKindLimits("ocr", {.max_running = 3, .max_per_second = 1}).ok());
+  auto both = queue_->ListKindLimits();
+  ASSERT_TRUE(both.ok()) << both.status().ToString();
+  ASSERT_EQ(both->size(), 2u);
+  EXPECT_EQ(both->at("ocr").max_running, 3);
+  EXPECT_EQ(both->at("ocr").max_per_second, 1);
+  EXPECT_EQ(both->at("embed").max_running, 0);
+  EXPECT_EQ(both->at("embed").max_per_second, 2.5);
+  ASSERT_TRUE(queue_->SetKindLimits("ocr", {}).ok());
+  auto left = queue_->ListKindLimits();
+  ASSERT_TRUE(left.ok());
+  EXPECT_EQ(left->size(), 1u);
+  EXPECT_EQ(left->count("embed"), 1u);
+}
+
 TEST_P(TaskQueueContractTest, KindMaxPerSecondLimitsStarts) {
   ASSERT_TRUE(queue_->SetKindLimits("embed", {.max_per_second = 1}).ok());
   for (int i = 0; i < 3; ++i) MustEnqueue(MakeTask("embed"));

@@ -94,6 +94,10 @@ class FaultInjectingTaskQueue final : public TaskQueue {
     ARGUS_INJECT_FAULT(plan_, "SetKindLimits");
     return base_->SetKindLimits(kind, limits);
   }
+  Result<std::map<std::string, KindLimits>> ListKindLimits() override {
+    ARGUS_INJECT_FAULT(plan_, "ListKindLimits");
+    return base_->ListKindLimits();
+  }
   Result<std::vector<QueueStats>> Stats(std::string_view namespace_id) override {
     ARGUS_INJECT_FAULT(plan_, "Stats");
     return base_->Stats(namespace_id);

@@ -126,7 +126,9 @@ TEST_F(InferenceTest, StoredObjectsAreInferredByReference) {
                     {{"Authorization", "Bearer " + key}, {"X-Namespace", "a"}}, "plain words")
                 .status,
             201);
-  EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "notes.txt"}}}}).status, 415);
+  auto text = json({{"object", {{"bucket", "photos"}, {"key", "notes.txt"}}}});
+  EXPECT_EQ(text.status, 415);
+  EXPECT_NE(text.body.find("'object_detection' reads image/*"), std::string::npos) << text.body;
   EXPECT_EQ(json({{"object", {{"bucket", "photos"}, {"key", "../x"}}}}).status, 400);
   EXPECT_EQ(json({{"object", {{"bucket", "photos"}}}}).status, 400);
   EXPECT_EQ(json({{"text", "x"}, {"object", {{"bucket", "photos"}, {"key", "k"}}}}).status, 400);
@@ -161,6 +163,9 @@ TEST_F(InferenceTest, BadInputGetsAClear4xx) {
     EXPECT_TRUE(r.json().contains("error")) << c.what;
   }
   EXPECT_NE(Infer("object_detection", bomb).body.find("2500000000 pixels"), std::string::npos);
+  EXPECT_NE(Infer("object_detection", "hello").body.find("reads image/*; this media is text/plain"),
+            std::string::npos)
+      << "the extractor names the media types it reads";
   EXPECT_EQ(Infer("object_detection", messi).status, 200);  // healthy after all that
 }
 

@@ -47,6 +47,72 @@ TEST_F(WorkerProtocolTest, PythonExampleRunsItsKind) {
   EXPECT_TRUE(listed) << workers.dump();
 }
 
+// An external worker publishes its kinds: they are listed with Argus's own, submissions are
+// checked against the published schema and go to the kind's queue, and Argus's kinds stay its own.
+TEST_F(WorkerProtocolTest, ExternalWorkersPublishTheirKindsToTheCatalog) {
+  auto first = InNs("POST", "/v1/tasks",
+                    {{"kind", "text.upper"}, {"input", {{"text", "abc"}}}, {"queue", "gpu"}});
+  ASSERT_EQ(first.status, 201) << first.body;
+  auto run = RunWorker(
+      {"--publish", "--queues", "gpu", "--max-tasks", "1", "--wait", "5", "--kinds", "text.upper"});
+  ASSERT_EQ(run.exit_code, 0) << run.output;
+  auto published = Admin("GET", "/v1/task-kinds/text.upper");
+  ASSERT_EQ(published.status, 200) << published.body;
+  EXPECT_EQ(published.json()["published_by"], "external");
+  EXPECT_EQ(published.json()["submittable"], true);
+  EXPECT_EQ(published.json()["input_schema"]["required"], Json::array({"text"}));
+  EXPECT_NE(published.json()["description"].get<std::string>().find("text.upper"),
+            std::string::npos)
+      << published.body;
+  auto put = Admin("PUT", "/v1/task-kinds/text.upper",
+                   {{"description", "upper-cases"},
+                    {"input_schema",
+                     {{"type", "object"},
+                      {"required", {"text"}},
+                      {"properties", {{"text", {{"type", "string"}}}}}}},
+                    {"queues", {"gpu"}}});
+  ASSERT_EQ(put.status, 200) << put.body;
+  EXPECT_EQ(put.json()["description"], "upper-cases");
+  auto bad = InNs("POST", "/v1/tasks", {{"kind", "text.upper"}, {"input", {{"text", 7}}}});
+  EXPECT_EQ(bad.status, 400) << bad.body;
+  EXPECT_NE(bad.body.find("text"), std::string::npos) << bad.body;
+  auto good = InNs("POST", "/v1/tasks", {{"kind", "text.upper"}, {"input", {{"text", "abc"}}}});
+  ASSERT_EQ(good.status, 201) << good.body;
+  EXPECT_EQ(good.json()["queue"], "gpu") << "the kind's queue when the submission names none";
+  // Limits are part of the kind as the catalog shows it.
+  ASSERT_EQ(Admin("PUT", "/v1/task-kinds/text.upper/limits", {{"max_running", 2}}).status, 200);
+  auto one = Admin("GET", "/v1/task-kinds/text.upper");
+  ASSERT_EQ(one.status, 200) << one.body;
+  EXPECT_EQ(one.json()["description"], "upper-cases");
+  EXPECT_EQ(one.json()["queues"], Json::array({"gpu"}));
+  EXPECT_EQ(one.json()["limits"]["max_running"], 2);
+  auto sleep = Admin("GET", "/v1/task-kinds/sleep");
+  ASSERT_EQ(sleep.status, 200) << sleep.body;
+  EXPECT_EQ(sleep.json()["published_by"], "argus");
+  EXPECT_EQ(sleep.json()["limits"]["max_running"], 0);
+  EXPECT_EQ(Admin("GET", "/v1/task-kinds/nope").status, 404);
+  // Argus's own kinds cannot be replaced or removed; a namespace key cannot publish; a schema
+  // that does not compile is refused naming the field.
+  auto hijack = Admin("PUT", "/v1/task-kinds/sleep", {{"description", "mine now"}});
+  EXPECT_EQ(hijack.status, 409) << hijack.body;
+  EXPECT_EQ(Admin("DELETE", "/v1/task-kinds/sleep").status, 409);
+  auto ns_admin = InNs("POST", "/v1/keys", {{"name", "e"}, {"role", "admin"}}).json()["secret"];
+  EXPECT_EQ(server_
+                ->Call("PUT", "/v1/task-kinds/ext.mine", ns_admin.get<std::string>(),
+                       {{"description", "x"}}, {{"X-Namespace", "w"}})
+                .status,
+            403);
+  auto broken = Admin("PUT", "/v1/task-kinds/ext.broken", {{"input_schema", {{"type", 7}}}});
+  EXPECT_EQ(broken.status, 400) << broken.body;
+  EXPECT_NE(broken.body.find("input_schema"), std::string::npos) << broken.body;
+  EXPECT_EQ(Admin("PUT", "/v1/task-kinds/Bad Name", Json::object()).status, 400);
+  // Removed: the kind is unknown again and its input goes unchecked to its workers.
+  EXPECT_EQ(Admin("DELETE", "/v1/task-kinds/text.upper").status, 204);
+  EXPECT_EQ(Admin("GET", "/v1/task-kinds/text.upper").status, 404);
+  EXPECT_EQ(InNs("POST", "/v1/tasks", {{"kind", "text.upper"}, {"input", {{"text", 7}}}}).status,
+            201);
+}
+
 TEST_F(WorkerProtocolTest, FailuresAreRetriedThenDeadLettered) {
   auto t =
       InNs("POST", "/v1/tasks",

@@ -54,6 +54,10 @@ void AddTaskRoutes(Router& router, HandlerEnv env);
 void AddEventRoutes(Router& router, HandlerEnv env);
 /// GET /v1/ws (WebSocket).
 void AddWebSocketRoutes(Router& router, HandlerEnv env);
+/// /v1/task-kinds: the catalog, kinds external workers publish, and per-kind limits.
+void AddTaskKindRoutes(Router& router, HandlerEnv env);
+/// A task kind or queue name: [a-z][a-z0-9_.:-]{0,63}.
+bool ValidTaskName(std::string_view s);
 /// POST /v1/workers/lease and /v1/tasks/{id}/heartbeat|complete|fail.
 void AddWorkerProtocolRoutes(Router& router, HandlerEnv env);
 

@@ -2,11 +2,13 @@
 // the raw body or a multipart "file" part, or a JSON body naming a stored object or giving a
 // text; parameters as query parameters or a "params" JSON part / field. The work runs on the
 // InferenceService's threads; the HTTP thread only parks the request.
+#include <algorithm>
 #include <charconv>
 
 #include "api/handlers/handlers.h"
 #include "api/handlers/object_common.h"
 #include "api/http/multipart.h"
+#include "core/media_type.h"
 
 namespace argus::api {
 
@@ -162,11 +164,20 @@ Status ReadJsonBody(const HandlerEnv& env, const RequestContext& ctx,
                                           ctx.namespace_id, ref["bucket"].get<std::string>()));
   ARGUS_ASSIGN_OR_RETURN(auto object, env.deps->buckets->GetObject(bucket.id, key));
   // Refused from the record before anything is queued: the media type was sniffed at upload.
-  const std::string input = target == nullptr ? "image" : target->details.value("input", "image");
-  const bool text = object.media_type.starts_with("text/");
-  if (input == "text" ? !text : !object.media_type.starts_with("image/")) {
-    return UnsupportedMediaTypeError("object '" + key + "' is " + object.media_type + ", not " +
-                                     (input == "text" ? "text" : "an image"));
+  // An extractor lists the media types it reads; a model of the manifest reads images or text.
+  std::vector<std::string> reads = {"image/*"};
+  if (target != nullptr && target->details.contains("media_types")) {
+    reads = target->details["media_types"].get<std::vector<std::string>>();
+  } else if (target != nullptr && target->details.value("input", "image") == "text") {
+    reads = {"text/*"};
+  }
+  if (!std::any_of(reads.begin(), reads.end(), [&](const std::string& pattern) {
+        return MediaTypeMatches(pattern, object.media_type);
+      })) {
+    std::string list;
+    for (const auto& r : reads) list += (list.empty() ? "" : ", ") + r;
+    return UnsupportedMediaTypeError("object '" + key + "' is " + object.media_type + "; '" +
+                                     request->name + "' reads " + list);
   }
   if (object.size > env.deps->thumbnail_max_source_bytes) {
     return PayloadTooLargeError("object '" + key + "' has " + std::to_string(object.size) +
@@ -175,6 +186,7 @@ Status ReadJsonBody(const HandlerEnv& env, const RequestContext& ctx,
                                 " (images.max_bytes)");
   }
   request->blob_sha256 = object.sha256;
+  request->media_type = object.media_type;
   return OkStatus();
 }
 

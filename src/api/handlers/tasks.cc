@@ -1,3 +1,5 @@
+#include <algorithm>
+
 #include "api/handlers/handlers.h"
 #include "core/json_schema.h"
 
@@ -84,7 +86,9 @@ const Json kTaskSchema = {
 
 constexpr double kMaxWaitS = kMaxPreferWaitS;
 
-bool ValidName(std::string_view s) {
+}  // namespace
+
+bool ValidTaskName(std::string_view s) {
   if (s.empty() || s.size() > 64) return false;
   for (char c : s) {
     bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-' ||
@@ -94,13 +98,15 @@ bool ValidName(std::string_view s) {
   return s[0] >= 'a' && s[0] <= 'z';
 }
 
+namespace {
+
 // JSON body (already schema-checked) → NewTask, with the checks a schema cannot express.
 Result<store::NewTask> ToNewTask(HandlerEnv env, const RequestContext& ctx, const Json& body,
                                  const std::string& where) {
   store::NewTask t;
   t.namespace_id = ctx.namespace_id;
   t.kind = body["kind"].get<std::string>();
-  if (!ValidName(t.kind)) {
+  if (!ValidTaskName(t.kind)) {
     return InvalidArgumentError(where + "kind '" + t.kind +
                                 "' must be lowercase letters, digits, '_', '-', '.', ':'");
   }
@@ -122,8 +128,15 @@ Result<store::NewTask> ToNewTask(HandlerEnv env, const RequestContext& ctx, cons
     Status s = known->input_schema->Validate(t.input);
     if (!s.ok()) return InvalidArgumentError(where + "input: " + std::string(s.message()));
   }
-  t.queue = body.value("queue", "cpu");
-  if (!ValidName(t.queue))
+  // Without a queue: "cpu", unless the kind's workers serve other queues only.
+  std::string default_queue = "cpu";
+  if (known != nullptr && !known->entry.queues.empty() &&
+      std::find(known->entry.queues.begin(), known->entry.queues.end(), default_queue) ==
+          known->entry.queues.end()) {
+    default_queue = known->entry.queues.front();
+  }
+  t.queue = body.value("queue", default_queue);
+  if (!ValidTaskName(t.queue))
     return InvalidArgumentError(where + "queue '" + t.queue + "' is invalid");
   t.priority = body.value("priority", 5);
   t.idempotency_key = body.value("idempotency_key", "");
@@ -204,7 +217,7 @@ void AddQueueRoutes(Router& router, HandlerEnv env) {
                 .success_status = 204,
                 .handler = [env, pause](RequestContext& ctx) -> Result<ApiResponse> {
                   std::string queue(ctx.PathParam("queue"));
-                  if (!ValidName(queue)) return InvalidArgumentError("invalid queue name");
+                  if (!ValidTaskName(queue)) return InvalidArgumentError("invalid queue name");
                   ARGUS_RETURN_IF_ERROR(env.deps->tasks->SetQueuePaused(queue, pause));
                   return ApiResponse::NoContent();
                 }});
@@ -431,51 +444,7 @@ void AddTaskRoutes(Router& router, HandlerEnv env) {
                 ARGUS_ASSIGN_OR_RETURN(int64_t n, env.deps->tasks->CancelMatching(filter));
                 return ApiResponse::Of(200, {{"cancelled", n}});
               }});
-  router.Add({.method = "GET",
-              .pattern = "/v1/task-kinds",
-              .operation_id = "listTaskKinds",
-              .summary = "The task kinds the workers publish: description, input schema, the "
-                         "queues that run them, and whether clients may submit them",
-              .tag = "tasks",
-              .access = Access::kAnyKey,
-              .response_schema = ListSchema({{"type", "object"}}),
-              .handler = [env](RequestContext&) -> Result<ApiResponse> {
-                ARGUS_ASSIGN_OR_RETURN(auto kinds, env.task_kinds->List());
-                Json items = Json::array();
-                for (const auto& k : kinds) {
-                  auto schema = Json::parse(k->entry.input_schema_json, nullptr, false);
-                  items.push_back({{"kind", k->entry.kind},
-                                   {"description", k->entry.description},
-                                   {"input_schema", schema.is_discarded() ? Json(nullptr) : schema},
-                                   {"queues", k->entry.queues},
-                                   {"submittable", !k->entry.internal},
-                                   {"updated_at", FormatRfc3339(k->entry.updated_at)}});
-                }
-                return ApiResponse::Of(200, {{"items", items}, {"next_cursor", nullptr}});
-              }});
-  router.Add({.method = "PUT",
-              .pattern = "/v1/task-kinds/{kind}/limits",
-              .operation_id = "setKindLimits",
-              .summary = "Concurrency and rate limits of a task kind, across all workers",
-              .tag = "tasks",
-              .access = Access::kGlobalAdmin,
-              .request_schema = {{"type", "object"},
-                                 {"additionalProperties", false},
-                                 {"properties",
-                                  {{"max_running", {{"type", "integer"}, {"minimum", 0}}},
-                                   {"max_per_second", {{"type", "number"}, {"minimum", 0}}}}}},
-              .response_schema = {{"type", "object"}},
-              .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                std::string kind(ctx.PathParam("kind"));
-                if (!ValidName(kind)) return InvalidArgumentError("invalid task kind");
-                store::KindLimits limits;
-                limits.max_running = ctx.body.value("max_running", 0);
-                limits.max_per_second = ctx.body.value("max_per_second", 0.0);
-                ARGUS_RETURN_IF_ERROR(env.deps->tasks->SetKindLimits(kind, limits));
-                return ApiResponse::Of(200, {{"kind", kind},
-                                             {"max_running", limits.max_running},
-                                             {"max_per_second", limits.max_per_second}});
-              }});
+  AddTaskKindRoutes(router, env);
   AddQueueRoutes(router, env);
   AddWorkerProtocolRoutes(router, env);
 }

@@ -117,6 +117,7 @@ void AddThumbnailRoutes(Router& router, HandlerEnv env) {
          store::InferenceRequest request{
              .name = "thumbnail",
              .blob_sha256 = obj.sha256,
+             .media_type = obj.media_type,
              .params = {{"max_side", size}, {"format", format}},
              .deadline = std::chrono::steady_clock::now() +
                          std::chrono::duration_cast<std::chrono::steady_clock::duration>(

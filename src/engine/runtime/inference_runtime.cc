@@ -1,9 +1,13 @@
 #include "engine/runtime/inference_runtime.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
 #include <cmath>
 #include <exception>
 
 #include "core/log.h"
+#include "core/media_type.h"
 #include "core/thread_name.h"
 
 namespace argus::engine {
@@ -187,13 +191,22 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
       return InvalidArgumentError("parameters: " + std::string(valid.message()));
     }
     ARGUS_RETURN_IF_ERROR(it->second.extractor->ValidateParams(request.params));
+    const bool by_reference = request.media.empty() && !request.blob_sha256.empty();
+    std::string media_type = request.media_type;
+    if (media_type.empty() && !by_reference) {
+      media_type = SniffMediaType(std::string_view(request.media).substr(0, kSniffBytes));
+    }
+    if (!AcceptsMediaType(info.media_types, media_type)) {
+      return InvalidArgumentError(fmt::format("extractor '{}' reads {}; this media is {}",
+                                              info.name, fmt::join(info.media_types, ", "),
+                                              media_type));
+    }
     // By reference: the blob is read when the extractor first needs it.
-    MediaRef media =
-        request.media.empty() && !request.blob_sha256.empty()
-            ? MediaRef(
-                  request.blob_sha256, "", -1,
-                  [this, sha = request.blob_sha256] { return ReadBlob(sha); }, options_.decode)
-            : MediaRef::FromBytes(request.media, options_.decode);
+    MediaRef media = by_reference ? MediaRef(
+                                        request.blob_sha256, media_type, -1,
+                                        [this, sha = request.blob_sha256] { return ReadBlob(sha); },
+                                        options_.decode)
+                                  : MediaRef::FromBytes(request.media, options_.decode, media_type);
     ExtractContext ctx{.models = pool_.get(), .deadline = request.deadline};
     ARGUS_ASSIGN_OR_RETURN(Json out, it->second.extractor->Extract(media, request.params, ctx));
     out["extractor"] = info.name + "@" + info.version;

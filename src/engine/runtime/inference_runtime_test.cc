@@ -100,6 +100,33 @@ TEST(InferenceRuntimeTest, TheEntrysValidatorAndCapabilitiesApply) {
   EXPECT_TRUE(listed);
 }
 
+TEST(InferenceRuntimeTest, AnExtractorRefusesMediaOfATypeItDoesNotRead) {
+  InferenceRuntime runtime(nullptr, {.request_threads = 1});
+  ASSERT_TRUE(runtime.Register(std::make_unique<EvenExtractor>()).ok());
+  runtime.Start(false);
+  // Sniffed from the bytes sent.
+  auto text = runtime.Infer({.name = "even", .media = "plain words, no pixels"});
+  EXPECT_EQ(text.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(text.status().message().find("reads image/*; this media is text/plain"),
+            std::string_view::npos)
+      << text.status().ToString();
+  // By reference with the type the caller knows: refused before the blob is read (this runtime
+  // has no blob store, so a read would be Unavailable).
+  auto video = runtime.Infer(
+      {.name = "even", .blob_sha256 = std::string(64, 'a'), .media_type = "video/mp4"});
+  EXPECT_EQ(video.status().code(), StatusCode::kInvalidArgument) << video.status().ToString();
+  EXPECT_NE(video.status().message().find("video/mp4"), std::string_view::npos);
+  auto image = runtime.Infer(
+      {.name = "even", .blob_sha256 = std::string(64, 'a'), .media_type = "image/png"});
+  EXPECT_EQ(image.status().code(), StatusCode::kUnavailable) << "an image is read";
+  // The type the caller gives wins over sniffing: a PNG said to be text is refused.
+  EXPECT_EQ(runtime.Infer({.name = "even", .media = TinyPng(), .media_type = "text/plain"})
+                .status()
+                .code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(runtime.Infer({.name = "even", .media = TinyPng()}).ok());
+}
+
 TEST(ExtractorTest, MediaTypesMatchExactlyOrByTheirTopLevelType) {
   const std::vector<std::string> images = {"image/*"};
   EXPECT_TRUE(AcceptsMediaType(images, "image/jpeg"));

@@ -511,6 +511,12 @@ CREATE TABLE workers (
 CREATE INDEX workers_by_heartbeat ON workers(last_heartbeat);
 )sql";
 
+// metadata.db, version 10: kinds external workers publish over HTTP (PUT /v1/task-kinds/{kind})
+// beside those of Argus's own workers, which they may not replace.
+constexpr std::string_view kSchemaV10 = R"sql(
+ALTER TABLE task_kinds ADD COLUMN external INTEGER NOT NULL DEFAULT 0 CHECK (external IN (0, 1));
+)sql";
+
 constexpr Migration kMetadataMigrations[] = {
     {1, "namespaces, api_keys, system_values", kSchemaV1},
     {2, "buckets, objects", kSchemaV2},
@@ -523,6 +529,7 @@ constexpr Migration kMetadataMigrations[] = {
     {7, "webhooks, webhook_deliveries, webhook_attempts (from webhooks.db)", kWebhookSchemaV1},
     {8, "each webhook's due deliveries are leased on their own", kSchemaV8},
     {9, "task_kinds, workers (the task catalog)", kSchemaV9},
+    {10, "task kinds published by external workers", kSchemaV10},
 };
 
 constexpr std::string_view kCreateHistory = R"sql(

@@ -1,5 +1,6 @@
 #include "store/sqlite/sqlite_task_catalog.h"
 
+#include <optional>
 #include <utility>
 
 #include "core/json.h"
@@ -8,13 +9,16 @@ namespace argus::store::sqlite {
 namespace {
 
 constexpr std::string_view kUpsertKind =
-    "INSERT INTO task_kinds(kind, description, input_schema, internal, queues, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(kind) DO UPDATE SET description = excluded.description,"
-    " input_schema = excluded.input_schema, internal = excluded.internal,"
-    " queues = excluded.queues, updated_at = excluded.updated_at";
+    "INSERT INTO task_kinds(kind, description, input_schema, internal, queues, updated_at,"
+    " external) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(kind) DO UPDATE SET"
+    " description = excluded.description, input_schema = excluded.input_schema,"
+    " internal = excluded.internal, queues = excluded.queues, updated_at = excluded.updated_at,"
+    " external = excluded.external";
 constexpr std::string_view kListKinds =
-    "SELECT kind, description, input_schema, internal, queues, updated_at FROM task_kinds"
-    " ORDER BY kind";
+    "SELECT kind, description, input_schema, internal, queues, updated_at, external"
+    " FROM task_kinds ORDER BY kind";
+constexpr std::string_view kKindIsExternal = "SELECT external FROM task_kinds WHERE kind = ?";
+constexpr std::string_view kDeleteKind = "DELETE FROM task_kinds WHERE kind = ?";
 
 #define ARGUS_WORKER_COLUMNS                                                                    \
   "namespace_id, id, namespace_name, host, external, queues, state, slots, running, completed," \
@@ -62,6 +66,33 @@ Status CheckKind(const TaskKindEntry& k) {
   return OkStatus();
 }
 
+Status UpsertKind(SqliteDatabase& w, const TaskKindEntry& k, bool external, TimestampUs now) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kUpsertKind, "publish task kinds"));
+  stmt->BindText(1, k.kind);
+  stmt->BindText(2, k.description);
+  stmt->BindText(3, k.input_schema_json);
+  stmt->BindInt64(4, k.internal ? 1 : 0);
+  stmt->BindText(5, QueuesJson(k.queues));
+  stmt->BindInt64(6, now);
+  stmt->BindInt64(7, external ? 1 : 0);
+  return stmt->Run();
+}
+
+// Whether the kind is published by external workers; nullopt when it is not published.
+Result<std::optional<bool>> KindIsExternal(SqliteDatabase& db, std::string_view kind) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kKindIsExternal, "read a task kind"));
+  stmt->BindText(1, kind);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::optional<bool>();
+  return std::optional<bool>(stmt->ColumnInt64(0) != 0);
+}
+
+Status OwnKindError(std::string_view kind) {
+  return FailedPreconditionError("task kind '" + std::string(kind) +
+                                 "' is run by Argus's own workers: an external worker publishes "
+                                 "kinds of other names");
+}
+
 }  // namespace
 
 Result<std::unique_ptr<TaskCatalog>> SqliteTaskCatalog::Create(const StoreArgs& args) {
@@ -73,18 +104,34 @@ Status SqliteTaskCatalog::PublishKinds(const std::vector<TaskKindEntry>& kinds) 
   for (const auto& k : kinds) ARGUS_RETURN_IF_ERROR(CheckKind(k));
   const TimestampUs now = file_->clock().NowUs();
   return file_->writer().Run([&](SqliteDatabase& w) -> Status {
-    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kUpsertKind, "publish task kinds"));
-    for (const auto& k : kinds) {
-      stmt->BindText(1, k.kind);
-      stmt->BindText(2, k.description);
-      stmt->BindText(3, k.input_schema_json);
-      stmt->BindInt64(4, k.internal ? 1 : 0);
-      stmt->BindText(5, QueuesJson(k.queues));
-      stmt->BindInt64(6, now);
-      ARGUS_RETURN_IF_ERROR(stmt->Run());
-      stmt->Reset();
-    }
+    for (const auto& k : kinds) ARGUS_RETURN_IF_ERROR(UpsertKind(w, k, false, now));
     return OkStatus();
+  });
+}
+
+Result<bool> SqliteTaskCatalog::PublishExternalKind(const TaskKindEntry& kind) {
+  ARGUS_RETURN_IF_ERROR(CheckKind(kind));
+  const TimestampUs now = file_->clock().NowUs();
+  bool created = false;
+  ARGUS_RETURN_IF_ERROR(file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(auto external, KindIsExternal(w, kind.kind));
+    if (external.has_value() && !*external) return OwnKindError(kind.kind);
+    created = !external.has_value();
+    return UpsertKind(w, kind, true, now);
+  }));
+  return created;
+}
+
+Status SqliteTaskCatalog::RemoveExternalKind(std::string_view kind) {
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(auto external, KindIsExternal(w, kind));
+    if (!external.has_value()) {
+      return NotFoundError("no task kind '" + std::string(kind) + "' is published");
+    }
+    if (!*external) return OwnKindError(kind);
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kDeleteKind, "remove a task kind"));
+    stmt->BindText(1, kind);
+    return stmt->Run();
   });
 }
 
@@ -102,6 +149,7 @@ Result<std::vector<TaskKindEntry>> SqliteTaskCatalog::ListKinds() {
     k.internal = stmt->ColumnInt64(3) != 0;
     ARGUS_ASSIGN_OR_RETURN(k.queues, ParseQueues(stmt->ColumnText(4), "task kind " + k.kind));
     k.updated_at = stmt->ColumnInt64(5);
+    k.external = stmt->ColumnInt64(6) != 0;
     kinds.push_back(std::move(k));
   }
   return kinds;

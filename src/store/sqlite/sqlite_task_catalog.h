@@ -24,6 +24,8 @@ class SqliteTaskCatalog final : public TaskCatalog {
   static Result<std::unique_ptr<TaskCatalog>> Create(const StoreArgs& args);
 
   Status PublishKinds(const std::vector<TaskKindEntry>& kinds) override;
+  Result<bool> PublishExternalKind(const TaskKindEntry& kind) override;
+  Status RemoveExternalKind(std::string_view kind) override;
   Result<std::vector<TaskKindEntry>> ListKinds() override;
   Status Heartbeat(const std::vector<WorkerRecord>& workers) override;
   Status Deregister(std::string_view namespace_id, const std::vector<std::string>& ids) override;

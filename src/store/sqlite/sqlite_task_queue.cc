@@ -755,6 +755,11 @@ Status SqliteTaskQueue::SetKindLimits(std::string_view kind, const KindLimits& l
   });
 }
 
+Result<std::map<std::string, KindLimits>> SqliteTaskQueue::ListKindLimits() {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return LoadKindLimits(*db);
+}
+
 Result<std::vector<QueueStats>> SqliteTaskQueue::Stats(std::string_view namespace_id) {
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
   return ReadQueueStats(*db, namespace_id, clock_.NowUs());

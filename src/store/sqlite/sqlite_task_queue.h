@@ -82,6 +82,7 @@ class SqliteTaskQueue final : public TaskQueue {
   Result<int64_t> RecoverWorker(std::string_view worker_id, int max_crash_attempts) override;
   Status SetQueuePaused(std::string_view queue, bool paused) override;
   Status SetKindLimits(std::string_view kind, const KindLimits& limits) override;
+  Result<std::map<std::string, KindLimits>> ListKindLimits() override;
   Result<std::vector<QueueStats>> Stats(std::string_view namespace_id) override;
   Result<int64_t> Purge(TimestampUs before) override;
 
