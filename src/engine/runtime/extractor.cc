@@ -25,4 +25,25 @@ std::string ModelTag(const ModelPool& pool, std::string_view model) {
   return tag;
 }
 
+Status CheckExtractorInfo(const ExtractorInfo& info) {
+  const std::string name = "extractor '" + info.name + "'";
+  if (info.name.empty() || info.version.empty()) {
+    return InvalidArgumentError(name + " needs a name and a version");
+  }
+  if (info.media_types.empty()) return InvalidArgumentError(name + " reads no media type");
+  if (info.granularity == Granularity::kRegion && info.regions_field.empty()) {
+    return InvalidArgumentError(name + " yields regions but names no regions_field");
+  }
+  for (const auto& v : info.vectors) {
+    if (v.output.empty() || v.dimension <= 0) {
+      return InvalidArgumentError(name + ": a vector output needs a field and a dimension");
+    }
+    if (v.metric != "cosine" && v.metric != "ip" && v.metric != "l2") {
+      return InvalidArgumentError(name + ": vector '" + v.output + "' has metric '" + v.metric +
+                                  "' (cosine, ip or l2)");
+    }
+  }
+  return OkStatus();
+}
+
 }  // namespace argus::engine

@@ -24,6 +24,14 @@ enum class Granularity {
 };
 std::string_view GranularityName(Granularity g);
 
+/// A vector an extractor yields for each unit (the media item, or each region), addressed in a
+/// collection as `name@version/output` ("image_embedding@2/embedding").
+struct VectorOutput {
+  std::string output;  ///< the unit's field that holds it
+  int dimension = 0;
+  std::string metric = "cosine";  ///< "cosine", "ip" (inner product) or "l2"
+};
+
 struct ExtractorInfo {
   std::string name;     ///< "object_detection"
   std::string version;  ///< bumped when outputs change for the same input
@@ -34,7 +42,17 @@ struct ExtractorInfo {
   // Capabilities: what a collection may ask of it.
   Granularity granularity = Granularity::kObject;
   std::vector<std::string> media_types = {"image/*"};  ///< the media it reads ("type/*" allowed)
+  // What a collection's documents take from one answer.
+  /// kRegion: the answer's array whose items are the regions ("detections", "faces").
+  std::string regions_field;
+  std::vector<VectorOutput> vectors;
+  /// The unit's string fields the text index takes ("text" of OCR, "label" of a detection).
+  std::vector<std::string> text_fields;
 };
+
+/// Why `info` cannot be registered (a region extractor without its regions field, a vector
+/// without a dimension or with an unknown metric, no media type), or OK.
+Status CheckExtractorInfo(const ExtractorInfo& info);
 
 struct ExtractContext {
   ModelPool* models = nullptr;

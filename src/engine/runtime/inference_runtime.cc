@@ -28,9 +28,7 @@ InferenceRuntime::~InferenceRuntime() {
 Status InferenceRuntime::Register(std::unique_ptr<Extractor> extractor) {
   const std::string name = extractor->info().name;
   if (extractors_.count(name)) return AlreadyExistsError("extractor '" + name + "' twice");
-  if (extractor->info().media_types.empty()) {
-    return InvalidArgumentError("extractor '" + name + "' reads no media type");
-  }
+  ARGUS_RETURN_IF_ERROR(CheckExtractorInfo(extractor->info()));
   ARGUS_ASSIGN_OR_RETURN(auto schema, JsonSchema::Compile(extractor->info().params_schema));
   extractors_.emplace(name, Registered{std::move(extractor), std::move(schema)});
   return OkStatus();
@@ -135,7 +133,14 @@ std::vector<store::InferenceTarget> InferenceRuntime::Targets() const {
     t.details = {{"description", info.description},
                  {"models", info.models},
                  {"granularity", GranularityName(info.granularity)},
-                 {"media_types", info.media_types}};
+                 {"media_types", info.media_types},
+                 {"text_fields", info.text_fields}};
+    if (!info.regions_field.empty()) t.details["regions_field"] = info.regions_field;
+    Json vectors = Json::array();
+    for (const auto& v : info.vectors) {
+      vectors.push_back({{"output", v.output}, {"dimension", v.dimension}, {"metric", v.metric}});
+    }
+    t.details["vectors"] = std::move(vectors);
     out.push_back(std::move(t));
   }
   if (pool_ != nullptr) {

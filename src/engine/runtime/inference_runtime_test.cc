@@ -56,6 +56,9 @@ class EvenExtractor final : public Extractor {
     info_.name = "even";
     info_.version = std::to_string(1);
     info_.granularity = Granularity::kRegion;
+    info_.regions_field = "boxes";
+    info_.vectors = {{.output = "v", .dimension = 3, .metric = "l2"}};
+    info_.text_fields = {"label"};
     info_.media_types = std::move(media_types);
     info_.params_schema = {{"type", "object"}, {"properties", {{"n", {{"type", "integer"}}}}}};
   }
@@ -96,8 +99,29 @@ TEST(InferenceRuntimeTest, TheEntrysValidatorAndCapabilitiesApply) {
     listed = true;
     EXPECT_EQ(t.details["granularity"], "region");
     EXPECT_EQ(t.details["media_types"], Json::array({"image/*"}));
+    EXPECT_EQ(t.details["regions_field"], "boxes");
+    EXPECT_EQ(t.details["vectors"],
+              Json::parse(R"([{"output": "v", "dimension": 3, "metric": "l2"}])"));
+    EXPECT_EQ(t.details["text_fields"], Json::array({"label"}));
   }
   EXPECT_TRUE(listed);
+}
+
+TEST(ExtractorTest, WhatADocumentTakesMustBeComplete) {
+  ExtractorInfo info{.name = "x", .version = "1"};
+  EXPECT_TRUE(CheckExtractorInfo(info).ok());
+  info.granularity = Granularity::kRegion;
+  EXPECT_NE(CheckExtractorInfo(info).message().find("regions_field"), std::string_view::npos);
+  info.regions_field = "boxes";
+  EXPECT_TRUE(CheckExtractorInfo(info).ok());
+  info.vectors = {{.output = "v"}};
+  EXPECT_NE(CheckExtractorInfo(info).message().find("dimension"), std::string_view::npos);
+  info.vectors = {{.output = "v", .dimension = 8, .metric = "hamming"}};
+  EXPECT_NE(CheckExtractorInfo(info).message().find("hamming"), std::string_view::npos);
+  info.vectors = {{.output = "v", .dimension = 8, .metric = "ip"}};
+  EXPECT_TRUE(CheckExtractorInfo(info).ok());
+  info.media_types.clear();
+  EXPECT_EQ(CheckExtractorInfo(info).code(), StatusCode::kInvalidArgument);
 }
 
 TEST(InferenceRuntimeTest, AnExtractorRefusesMediaOfATypeItDoesNotRead) {

@@ -115,6 +115,7 @@ class FaceDetection final : public Extractor {
                   "source pixels",
               .models = {"blazeface_back", "blazeface_front"}} {
     info_.granularity = Granularity::kRegion;  // each detection is its own document
+    info_.regions_field = "faces";
     info_.params_schema = {
         {"type", "object"},
         {"additionalProperties", false},

@@ -45,6 +45,8 @@ class FaceEmbedding final : public Extractor {
         detector_(NewFaceDetectionExtractor()) {
     for (const auto& m : detector_->info().models) info_.models.push_back(m);
     info_.granularity = Granularity::kRegion;  // each detection is its own document
+    info_.regions_field = "faces";
+    info_.vectors = {{.output = "embedding", .dimension = 1024}};
     info_.params_schema = detector_->info().params_schema;
     info_.output_schema = {
         {"type", "object"},

@@ -43,6 +43,7 @@ class ImageEmbedding final : public Extractor {
             .models = {std::string(kMobileNetModel)}} {
     info_.params_schema = {
         {"type", "object"}, {"additionalProperties", false}, {"properties", Json::object()}};
+    info_.vectors = {{.output = "embedding", .dimension = 1280}};
     info_.output_schema = {{"type", "object"},
                            {"required", {"embedding", "dimensions", "model"}},
                            {"properties",

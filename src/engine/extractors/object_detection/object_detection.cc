@@ -55,6 +55,8 @@ class ObjectDetection final : public Extractor {
               .description = "COCO-80 objects (CenterNet): label, score and box in source pixels",
               .models = {std::string(kModel)}} {
     info_.granularity = Granularity::kRegion;  // each detection is its own document
+    info_.regions_field = "detections";
+    info_.text_fields = {"label"};
     info_.params_schema = DetectionParamsSchema(LabelEnum());
     info_.output_schema = DetectionsOutputSchema();
   }

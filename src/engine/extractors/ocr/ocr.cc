@@ -261,6 +261,7 @@ class Ocr final : public Extractor {
                   "text lines (PaddleOCR v4, Chinese and English): text, confidence and box in "
                   "source pixels, plus the whole text in reading order",
               .models = {kDetModel, kRecModel}} {
+    info_.text_fields = {"text"};
     info_.params_schema = {
         {"type", "object"},
         {"additionalProperties", false},
