@@ -7,6 +7,7 @@
 #include "core/result.h"
 #include "store/blob_references.h"
 #include "store/bucket_store.h"
+#include "store/collection_store.h"
 #include "store/key_store.h"
 #include "store/namespace_store.h"
 #include "store/page.h"
@@ -15,7 +16,7 @@
 namespace argus::store {
 
 /// Durable metadata, one role interface per kind of record: namespaces, API keys, buckets with
-/// their objects and uploads, syncs (in later issues collections, documents, retrievers and
+/// their objects and uploads, syncs, collections (in later issues documents, retrievers and
 /// models), and what refers to blobs (BlobReferences). One backend implements all of them over
 /// one database, so that cascades (deleting a namespace or a bucket) stay one transaction;
 /// consumers take only the role they use. Thread-safe: any method may be called from any thread
@@ -25,6 +26,7 @@ class MetadataStore : public NamespaceStore,
                       public KeyStore,
                       public BucketStore,
                       public SyncStore,
+                      public CollectionStore,
                       public BlobReferences {
  public:
   virtual ~MetadataStore() = default;

@@ -219,6 +219,38 @@ class FaultInjectingMetadataStore final : public MetadataStore {
     return base_->RetrySyncFiles(sync_id, paths);
   }
 
+  Result<Collection> CreateCollection(const Collection& collection) override {
+    ARGUS_INJECT_FAULT(plan_, "CreateCollection");
+    return base_->CreateCollection(collection);
+  }
+  Result<Collection> GetCollection(std::string_view namespace_id, std::string_view name) override {
+    ARGUS_INJECT_FAULT(plan_, "GetCollection");
+    return base_->GetCollection(namespace_id, name);
+  }
+  Result<Collection> GetCollectionById(std::string_view id) override {
+    ARGUS_INJECT_FAULT(plan_, "GetCollectionById");
+    return base_->GetCollectionById(id);
+  }
+  Result<Page<Collection>> ListCollections(std::string_view namespace_id,
+                                           const PageRequest& page) override {
+    ARGUS_INJECT_FAULT(plan_, "ListCollections");
+    return base_->ListCollections(namespace_id, page);
+  }
+  Result<std::vector<Collection>> CollectionsOfSource(std::string_view source_id,
+                                                      bool collection) override {
+    ARGUS_INJECT_FAULT(plan_, "CollectionsOfSource");
+    return base_->CollectionsOfSource(source_id, collection);
+  }
+  Result<Collection> UpdateCollection(std::string_view namespace_id, std::string_view name,
+                                      const CollectionUpdate& update, TimestampUs now) override {
+    ARGUS_INJECT_FAULT(plan_, "UpdateCollection");
+    return base_->UpdateCollection(namespace_id, name, update, now);
+  }
+  Status DeleteCollection(std::string_view namespace_id, std::string_view name) override {
+    ARGUS_INJECT_FAULT(plan_, "DeleteCollection");
+    return base_->DeleteCollection(namespace_id, name);
+  }
+
  private:
   MetadataStore* base_;
   FaultPlan plan_;

@@ -517,6 +517,37 @@ constexpr std::string_view kSchemaV10 = R"sql(
 ALTER TABLE task_kinds ADD COLUMN external INTEGER NOT NULL DEFAULT 0 CHECK (external IN (0, 1));
 )sql";
 
+// metadata.db, version 11: collections. Exactly one source: a bucket (tier 1) or another
+// collection (a later tier); neither may be deleted while a collection names it (NO ACTION: a
+// namespace's cascade removes both in one statement). extractors, field_passthrough and
+// payload_indexes are JSON arrays. Indexes: collections_by_namespace serves ListCollections,
+// the partial ones CollectionsOfSource and the checks before a delete.
+constexpr std::string_view kSchemaV11 = R"sql(
+CREATE TABLE collections (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace_id TEXT NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  source_bucket_id TEXT NULL REFERENCES buckets(id),
+  source_collection_id TEXT NULL REFERENCES collections(id),
+  extractors TEXT NOT NULL,
+  field_passthrough TEXT NOT NULL,
+  payload_indexes TEXT NOT NULL,
+  auto_process INTEGER NOT NULL CHECK (auto_process IN (0, 1)),
+  generation INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (namespace_id, name),
+  CHECK ((source_bucket_id IS NULL) <> (source_collection_id IS NULL))
+) STRICT;
+
+CREATE INDEX collections_by_namespace ON collections(namespace_id, id);
+CREATE INDEX collections_by_bucket ON collections(source_bucket_id, id)
+  WHERE source_bucket_id IS NOT NULL;
+CREATE INDEX collections_by_collection ON collections(source_collection_id, id)
+  WHERE source_collection_id IS NOT NULL;
+)sql";
+
 constexpr Migration kMetadataMigrations[] = {
     {1, "namespaces, api_keys, system_values", kSchemaV1},
     {2, "buckets, objects", kSchemaV2},
@@ -530,6 +561,7 @@ constexpr Migration kMetadataMigrations[] = {
     {8, "each webhook's due deliveries are leased on their own", kSchemaV8},
     {9, "task_kinds, workers (the task catalog)", kSchemaV9},
     {10, "task kinds published by external workers", kSchemaV10},
+    {11, "collections", kSchemaV11},
 };
 
 constexpr std::string_view kCreateHistory = R"sql(

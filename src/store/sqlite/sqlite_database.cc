@@ -67,6 +67,14 @@ void Statement::BindOptionalInt64(int index, std::optional<int64_t> value) {
   }
 }
 
+void Statement::BindOptionalText(int index, const std::optional<std::string>& value) {
+  if (value) {
+    BindText(index, *value);
+  } else {
+    BindNull(index);
+  }
+}
+
 void Statement::BindTextOrNull(int index, std::string_view value) {
   if (value.empty()) {
     BindNull(index);

@@ -58,6 +58,7 @@ class Statement {
   void BindNull(int index);
   /// Binds NULL for nullopt.
   void BindOptionalInt64(int index, std::optional<int64_t> value);
+  void BindOptionalText(int index, const std::optional<std::string>& value);
   /// Binds NULL for an empty string.
   void BindTextOrNull(int index, std::string_view value);
 

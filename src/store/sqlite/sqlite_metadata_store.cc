@@ -8,6 +8,7 @@
 
 #include "store/event_payloads.h"
 #include "store/sqlite/migrations.h"
+#include "store/sqlite/sqlite_collection_rows.h"
 #include "store/sqlite/sqlite_event_rows.h"
 #include "store/sqlite/sqlite_object_rows.h"
 #include "store/sqlite/sqlite_sync_rows.h"
@@ -398,6 +399,12 @@ Status SqliteMetadataStore::DeleteBucket(std::string_view namespace_id, std::str
   return file_->writer().Run([&](SqliteDatabase& w) -> Status {
     ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "delete bucket"));
     ARGUS_ASSIGN_OR_RETURN(Bucket bucket, FindBucket(w, namespace_id, name));
+    ARGUS_ASSIGN_OR_RETURN(auto collections, CollectionNamesOfSource(w, bucket.id, false));
+    if (!collections.empty()) {
+      return FailedPreconditionError(
+          fmt::format("bucket '{}' is the source of collection(s) {}: delete them first", name,
+                      QuotedList(collections)));
+    }
     if (!force) {
       ARGUS_ASSIGN_OR_RETURN(bool has_objects, BucketHasObjects(w, bucket.id));
       if (has_objects) {

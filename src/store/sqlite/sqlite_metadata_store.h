@@ -125,6 +125,18 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<int64_t> RetrySyncFiles(std::string_view sync_id,
                                  const std::vector<std::string>& paths) override;
 
+  // Collections: sqlite_collection_store.cc.
+  Result<Collection> CreateCollection(const Collection& collection) override;
+  Result<Collection> GetCollection(std::string_view namespace_id, std::string_view name) override;
+  Result<Collection> GetCollectionById(std::string_view id) override;
+  Result<Page<Collection>> ListCollections(std::string_view namespace_id,
+                                           const PageRequest& page) override;
+  Result<std::vector<Collection>> CollectionsOfSource(std::string_view source_id,
+                                                      bool collection) override;
+  Result<Collection> UpdateCollection(std::string_view namespace_id, std::string_view name,
+                                      const CollectionUpdate& update, TimestampUs now) override;
+  Status DeleteCollection(std::string_view namespace_id, std::string_view name) override;
+
  private:
   explicit SqliteMetadataStore(std::shared_ptr<SqliteStoreFile> file);
 

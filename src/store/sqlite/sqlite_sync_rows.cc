@@ -160,14 +160,6 @@ SyncFile ReadSyncFile(const Statement& row) {
   return file;
 }
 
-void BindOptionalText(Statement& stmt, int index, const std::optional<std::string>& value) {
-  if (value) {
-    stmt.BindText(index, *value);
-  } else {
-    stmt.BindNull(index);
-  }
-}
-
 }  // namespace
 
 Result<SyncJson> PrepareSync(const Sync& sync) {
@@ -283,12 +275,12 @@ Result<Sync> UpdateSyncRow(SqliteDatabase& db, std::string_view id, const SyncUp
   } else {
     stmt->BindNull(2);
   }
-  BindOptionalText(*stmt, 3, update.cursor);
-  BindOptionalText(*stmt, 4, update.run_task_id);
+  stmt->BindOptionalText(3, update.cursor);
+  stmt->BindOptionalText(4, update.run_task_id);
   stmt->BindOptionalInt64(5, update.next_run_at);
   stmt->BindOptionalInt64(6, update.last_run_at);
   stmt->BindOptionalInt64(7, update.last_success_at);
-  BindOptionalText(*stmt, 8, update.last_error);
+  stmt->BindOptionalText(8, update.last_error);
   stmt->BindInt64(9, now);
   stmt->BindText(10, id);
   ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
