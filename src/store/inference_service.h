@@ -55,6 +55,10 @@ class InferenceService {
 
   /// Every extractor and model this service knows, loaded or not.
   virtual std::vector<InferenceTarget> Targets() const = 0;
+  /// Checks `params` for the extractor `name` as Infer would (its parameter schema, then its own
+  /// validator) without running it: a collection's definition is checked when it is saved.
+  /// NotFound for an unknown extractor; InvalidArgument naming the parameter.
+  virtual Status ValidateParams(std::string_view name, const Json& params) const = 0;
   /// The answer of `request.name` for the media, as JSON following its output_schema, with
   /// "model": "name@version".
   virtual Result<Json> Infer(const InferenceRequest& request) = 0;

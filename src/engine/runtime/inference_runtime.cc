@@ -178,6 +178,17 @@ std::vector<store::InferenceTarget> InferenceRuntime::Targets() const {
   return out;
 }
 
+Status InferenceRuntime::ValidateParams(std::string_view name, const Json& params) const {
+  auto it = extractors_.find(std::string(name));
+  if (it == extractors_.end()) {
+    return NotFoundError("no extractor named '" + std::string(name) + "'");
+  }
+  if (Status valid = it->second.params.Validate(params); !valid.ok()) {
+    return InvalidArgumentError("parameters: " + std::string(valid.message()));
+  }
+  return it->second.extractor->ValidateParams(params);
+}
+
 Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
   if (std::chrono::steady_clock::now() > request.deadline) {
     return DeadlineExceededError("the deadline passed before the request started");
@@ -192,10 +203,7 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
       return UnavailableError("extractor '" + info.name + "' is " + state +
                               (error.empty() ? "" : ": " + error));
     }
-    if (Status valid = it->second.params.Validate(request.params); !valid.ok()) {
-      return InvalidArgumentError("parameters: " + std::string(valid.message()));
-    }
-    ARGUS_RETURN_IF_ERROR(it->second.extractor->ValidateParams(request.params));
+    ARGUS_RETURN_IF_ERROR(ValidateParams(request.name, request.params));
     const bool by_reference = request.media.empty() && !request.blob_sha256.empty();
     std::string media_type = request.media_type;
     if (media_type.empty() && !by_reference) {

@@ -53,6 +53,7 @@ class InferenceRuntime final : public store::InferenceService {
   void Start(bool preload);
 
   std::vector<store::InferenceTarget> Targets() const override;
+  Status ValidateParams(std::string_view name, const Json& params) const override;
   Result<Json> Infer(const store::InferenceRequest& request) override;
   void InferAsync(store::InferenceRequest request, std::function<void(Result<Json>)> done) override;
   bool Warm() const override { return pool_ == nullptr || pool_->loaded(); }
