@@ -129,6 +129,9 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
     AddObjectRoutes(router_, env);
     AddUploadRoutes(router_, env);
     if (deps_.sources != nullptr) AddSyncRoutes(router_, env);
+    if (deps_.collections != nullptr && deps_.inference != nullptr) {
+      AddCollectionRoutes(router_, env);
+    }
   }
   requests_total_ = &deps_.metrics->AddCounter(
       "argus_http_requests_total", "HTTP requests answered, by route, method and status code.",

@@ -19,6 +19,7 @@
 #include "store/blob_references.h"
 #include "store/blob_store.h"
 #include "store/bucket_store.h"
+#include "store/collection_store.h"
 #include "store/event_bus.h"
 #include "store/event_log.h"
 #include "store/inference_service.h"
@@ -44,6 +45,8 @@ struct ApiDeps {
   store::KeyStore* keys = nullptr;
   store::BucketStore* buckets = nullptr;  ///< buckets, objects, uploads
   store::SyncStore* syncs = nullptr;
+  /// Collections; null (or no `inference` to check definitions against): no /v1/collections.
+  store::CollectionStore* collections = nullptr;
   store::BlobReferences* references = nullptr;  ///< pins and derived blobs (thumbnails)
   MetricsRegistry* metrics = nullptr;
   const Clock* clock = nullptr;

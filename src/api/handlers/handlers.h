@@ -61,6 +61,8 @@ bool ValidTaskName(std::string_view s);
 /// POST /v1/workers/lease and /v1/tasks/{id}/heartbeat|complete|fail.
 void AddWorkerProtocolRoutes(Router& router, HandlerEnv env);
 
+/// /v1/collections.
+void AddCollectionRoutes(Router& router, HandlerEnv env);
 /// /v1/buckets.
 void AddBucketRoutes(Router& router, HandlerEnv env);
 /// /v1/buckets/{bucket}/objects and /content: uploads and downloads.
