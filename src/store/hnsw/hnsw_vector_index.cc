@@ -1,0 +1,319 @@
+#include "store/hnsw/hnsw_vector_index.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <queue>
+#include <sstream>
+#include <utility>
+
+#include "core/json.h"
+#include "hnswlib/hnswlib.h"
+
+namespace argus::store::hnsw {
+
+namespace {
+
+constexpr int kFormat = 1;
+constexpr size_t kInitialCapacity = 1024;
+
+// The graph skips keys outside the allow-list (sorted), as it walks.
+class AllowedKeys final : public hnswlib::BaseFilterFunctor {
+ public:
+  explicit AllowedKeys(const std::vector<uint64_t>& keys) : keys_(keys) {}
+  bool operator()(hnswlib::labeltype id) override {
+    return std::binary_search(keys_.begin(), keys_.end(), static_cast<uint64_t>(id));
+  }
+
+ private:
+  const std::vector<uint64_t>& keys_;
+};
+
+std::string MetaPath(const std::string& path) { return path + ".meta.json"; }
+
+Json MetaJson(const VectorIndexOptions& o) {
+  return {{"format", kFormat},
+          {"library", "hnswlib 0.8.0"},
+          {"dimension", o.dimension},
+          {"metric", std::string(VectorMetricName(o.metric))},
+          {"m", o.m},
+          {"ef_construction", o.ef_construction}};
+}
+
+Status CheckOptions(const VectorIndexOptions& o) {
+  if (o.dimension < 1 || o.dimension > 65536) {
+    return InvalidArgumentError("a vector index needs a dimension of 1..65536, not " +
+                                std::to_string(o.dimension));
+  }
+  if (o.m < 2 || o.m > 256 || o.ef_construction < 1 || o.ef_search < 1) {
+    return InvalidArgumentError("vector index options out of range (m 2..256, ef >= 1)");
+  }
+  return OkStatus();
+}
+
+// fsync of a file, then of its directory once renamed.
+Status SyncFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return InternalError("cannot open " + path + " to sync it");
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return InternalError("fsync of " + path + " failed");
+  return OkStatus();
+}
+
+Status WriteText(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return InternalError("cannot write " + path);
+  return SyncFile(path);
+}
+
+}  // namespace
+
+HnswVectorIndex::HnswVectorIndex(VectorIndexArgs args,
+                                 std::unique_ptr<hnswlib::SpaceInterface<float>> space,
+                                 std::unique_ptr<Graph> graph)
+    : args_(std::move(args)), space_(std::move(space)), graph_(std::move(graph)) {}
+
+HnswVectorIndex::~HnswVectorIndex() = default;
+
+Result<std::unique_ptr<VectorIndex>> HnswVectorIndex::Open(const VectorIndexArgs& args) {
+  ARGUS_RETURN_IF_ERROR(CheckOptions(args.options));
+  const auto dim = static_cast<size_t>(args.options.dimension);
+  std::unique_ptr<hnswlib::SpaceInterface<float>> space;
+  if (args.options.metric == VectorMetric::kL2) {
+    space = std::make_unique<hnswlib::L2Space>(dim);
+  } else {
+    space = std::make_unique<hnswlib::InnerProductSpace>(dim);
+  }
+  std::unique_ptr<Graph> graph;
+  std::error_code ec;
+  try {
+    if (!args.path.empty() && std::filesystem::exists(args.path, ec)) {
+      std::ifstream meta_in(MetaPath(args.path));
+      std::stringstream text;
+      text << meta_in.rdbuf();
+      auto meta = Json::parse(text.str(), nullptr, false);
+      if (meta.is_discarded() || meta.value("format", 0) != kFormat) {
+        return DataLossError("vector index " + args.path + " has no readable " +
+                             MetaPath(args.path) + ": rebuild it");
+      }
+      if (meta.value("dimension", 0) != args.options.dimension ||
+          meta.value("metric", "") != VectorMetricName(args.options.metric)) {
+        return FailedPreconditionError("vector index " + args.path + " holds " +
+                                       std::to_string(meta.value("dimension", 0)) + "-d " +
+                                       meta.value("metric", "?") + " vectors, not " +
+                                       std::to_string(args.options.dimension) + "-d " +
+                                       std::string(VectorMetricName(args.options.metric)));
+      }
+      graph = std::make_unique<Graph>(space.get(), args.path, false, 0, true);
+    } else {
+      graph = std::make_unique<Graph>(space.get(), kInitialCapacity,
+                                      static_cast<size_t>(args.options.m),
+                                      static_cast<size_t>(args.options.ef_construction), 100, true);
+    }
+  } catch (const std::exception& e) {
+    return DataLossError("vector index " + args.path + " cannot be read (" + e.what() +
+                         "): rebuild it");
+  }
+  graph->setEf(static_cast<size_t>(args.options.ef_search));
+  return std::unique_ptr<VectorIndex>(
+      new HnswVectorIndex(args, std::move(space), std::move(graph)));
+}
+
+std::shared_lock<std::shared_mutex> HnswVectorIndex::ReadLock() const {
+  { std::lock_guard pass(turnstile_); }
+  return std::shared_lock(mu_);
+}
+
+std::unique_lock<std::shared_mutex> HnswVectorIndex::WriteLock() const {
+  std::lock_guard hold(turnstile_);
+  return std::unique_lock(mu_);
+}
+
+std::vector<float> HnswVectorIndex::Prepared(std::span<const float> row) const {
+  std::vector<float> out(row.begin(), row.end());
+  if (args_.options.metric == VectorMetric::kCosine) {
+    double norm = 0;
+    for (float v : out) norm += static_cast<double>(v) * v;
+    const float inv = static_cast<float>(1.0 / std::sqrt(norm));
+    for (float& v : out) v *= inv;
+  }
+  return out;
+}
+
+float HnswVectorIndex::Score(float distance) const {
+  // hnswlib's inner-product "distance" is 1 - dot; its L2 distance is squared.
+  return args_.options.metric == VectorMetric::kL2 ? -distance : 1.0f - distance;
+}
+
+Status HnswVectorIndex::Upsert(std::span<const uint64_t> keys, std::span<const float> vectors) {
+  ARGUS_RETURN_IF_ERROR(CheckVectors(keys, vectors, args_.options));
+  const auto dim = static_cast<size_t>(args_.options.dimension);
+  auto lock = WriteLock();
+  try {
+    size_t fresh = 0;
+    for (uint64_t key : keys) fresh += graph_->label_lookup_.count(key) == 0 ? 1 : 0;
+    const size_t needed = graph_->getCurrentElementCount() + fresh;
+    if (needed > graph_->getMaxElements()) {
+      graph_->resizeIndex(std::max(needed, graph_->getMaxElements() * 2));
+    }
+    for (size_t r = 0; r < keys.size(); ++r) {
+      const std::vector<float> row = Prepared(vectors.subspan(r * dim, dim));
+      auto it = graph_->label_lookup_.find(keys[r]);
+      if (it == graph_->label_lookup_.end()) {
+        graph_->addPoint(row.data(), keys[r], true);  // into a tombstone's slot when there is one
+      } else {
+        if (graph_->isMarkedDeleted(it->second)) graph_->unmarkDelete(keys[r]);
+        graph_->addPoint(row.data(), keys[r], false);  // in place
+      }
+    }
+  } catch (const std::exception& e) {
+    return InternalError(std::string("vector index write failed: ") + e.what());
+  }
+  return OkStatus();
+}
+
+Status HnswVectorIndex::Remove(std::span<const uint64_t> keys) {
+  auto lock = WriteLock();
+  try {
+    for (uint64_t key : keys) {
+      auto it = graph_->label_lookup_.find(key);
+      if (it != graph_->label_lookup_.end() && !graph_->isMarkedDeleted(it->second)) {
+        graph_->markDelete(key);
+      }
+    }
+  } catch (const std::exception& e) {
+    return InternalError(std::string("vector index delete failed: ") + e.what());
+  }
+  return OkStatus();
+}
+
+std::vector<VectorHit> HnswVectorIndex::Exact(const float* query, int k,
+                                              const std::vector<uint64_t>& allowed) const {
+  // A max-heap of the k nearest so far, by distance.
+  std::priority_queue<std::pair<float, uint64_t>> best;
+  const void* param = graph_->dist_func_param_;
+  for (uint64_t key : allowed) {
+    auto it = graph_->label_lookup_.find(key);
+    if (it == graph_->label_lookup_.end() || graph_->isMarkedDeleted(it->second)) continue;
+    const float d = graph_->fstdistfunc_(query, graph_->getDataByInternalId(it->second), param);
+    if (static_cast<int>(best.size()) < k) {
+      best.emplace(d, key);
+    } else if (d < best.top().first) {
+      best.pop();
+      best.emplace(d, key);
+    }
+  }
+  std::vector<VectorHit> out(best.size());
+  for (size_t i = out.size(); i-- > 0;) {
+    out[i] = {.key = best.top().second, .score = Score(best.top().first)};
+    best.pop();
+  }
+  return out;
+}
+
+Result<std::vector<VectorHit>> HnswVectorIndex::Search(const VectorQuery& query,
+                                                       VectorSearchStats* stats) const {
+  ARGUS_RETURN_IF_ERROR(CheckQuery(query, args_.options));
+  VectorSearchStats local;
+  VectorSearchStats& s = stats != nullptr ? *stats : local;
+  const std::vector<float> q = Prepared(query.vector);
+  const int base = std::max(query.k, query.ef > 0 ? query.ef : args_.options.ef_search);
+  auto lock = ReadLock();
+  const auto live =
+      static_cast<int64_t>(graph_->getCurrentElementCount() - graph_->getDeletedCount());
+  s.allowed = query.allowed == nullptr ? -1 : static_cast<int64_t>(query.allowed->size());
+  try {
+    if (query.allowed != nullptr) {
+      const auto allowed = static_cast<int64_t>(query.allowed->size());
+      if (allowed <= ExactScanLimit(args_.options, base, live)) {
+        s.plan = VectorPlan::kExact;
+        s.beam = 0;
+        return Exact(q.data(), query.k, *query.allowed);
+      }
+      // Fewer allowed keys along the walk: a wider beam keeps the recall (up to 8× at 1/64).
+      const double selectivity = static_cast<double>(allowed) / std::max<int64_t>(1, live);
+      const double widen = std::clamp(1.0 / std::sqrt(selectivity), 1.0, 8.0);
+      s.plan = VectorPlan::kFilteredGraph;
+      s.beam = static_cast<int>(std::min<double>(base * widen, static_cast<double>(allowed)));
+      AllowedKeys filter(*query.allowed);
+      auto found =
+          graph_->searchKnn(q.data(), static_cast<size_t>(std::max(s.beam, query.k)), &filter);
+      if (static_cast<int64_t>(found.size()) < std::min<int64_t>(query.k, allowed)) {
+        s.plan = VectorPlan::kExactFallback;
+        return Exact(q.data(), query.k, *query.allowed);
+      }
+      while (static_cast<int>(found.size()) > query.k) found.pop();
+      std::vector<VectorHit> out(found.size());
+      for (size_t i = out.size(); i-- > 0;) {
+        out[i] = {.key = found.top().second, .score = Score(found.top().first)};
+        found.pop();
+      }
+      return out;
+    }
+    s.plan = VectorPlan::kGraph;
+    s.beam = base;
+    auto found = graph_->searchKnn(q.data(), static_cast<size_t>(base));
+    while (static_cast<int>(found.size()) > query.k) found.pop();
+    std::vector<VectorHit> out(found.size());
+    for (size_t i = out.size(); i-- > 0;) {
+      out[i] = {.key = found.top().second, .score = Score(found.top().first)};
+      found.pop();
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return InternalError(std::string("vector search failed: ") + e.what());
+  }
+}
+
+Result<std::vector<float>> HnswVectorIndex::Get(uint64_t key) const {
+  auto lock = ReadLock();
+  auto it = graph_->label_lookup_.find(key);
+  if (it == graph_->label_lookup_.end() || graph_->isMarkedDeleted(it->second)) {
+    return NotFoundError("no vector for key " + std::to_string(key));
+  }
+  const auto* data = reinterpret_cast<const float*>(graph_->getDataByInternalId(it->second));
+  return std::vector<float>(data, data + args_.options.dimension);
+}
+
+int64_t HnswVectorIndex::Size() const {
+  auto lock = ReadLock();
+  return static_cast<int64_t>(graph_->getCurrentElementCount() - graph_->getDeletedCount());
+}
+
+Status HnswVectorIndex::Save() {
+  if (args_.path.empty()) return FailedPreconditionError("this vector index has no file");
+  const std::string tmp = args_.path + ".tmp";
+  {
+    // Writers wait; searches go on (saveIndex only reads).
+    auto lock = ReadLock();
+    std::unique_lock write_lock(save_mu_);
+    try {
+      graph_->saveIndex(tmp);
+    } catch (const std::exception& e) {
+      return InternalError("saving vector index " + args_.path + " failed: " + e.what());
+    }
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(tmp, ec);
+    if (ec || size != graph_->indexFileSize()) {
+      return InternalError("saving vector index " + args_.path + " wrote a short file");
+    }
+  }
+  ARGUS_RETURN_IF_ERROR(SyncFile(tmp));
+  ARGUS_RETURN_IF_ERROR(WriteText(MetaPath(args_.path), MetaJson(args_.options).dump()));
+  std::error_code ec;
+  std::filesystem::rename(tmp, args_.path, ec);
+  if (ec) return InternalError("cannot rename " + tmp + ": " + ec.message());
+  const std::string dir = std::filesystem::path(args_.path).parent_path().string();
+  return SyncFile(dir.empty() ? "." : dir);
+}
+
+}  // namespace argus::store::hnsw
