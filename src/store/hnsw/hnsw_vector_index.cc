@@ -199,7 +199,7 @@ Status HnswVectorIndex::Remove(std::span<const uint64_t> keys) {
 std::vector<VectorHit> HnswVectorIndex::Exact(const float* query, int k,
                                               const std::vector<uint64_t>& allowed) const {
   // A max-heap of the k nearest so far, by distance.
-  std::priority_queue<std::pair<float, uint64_t>> best;
+  Farthest best;
   const void* param = graph_->dist_func_param_;
   for (uint64_t key : allowed) {
     auto it = graph_->label_lookup_.find(key);
@@ -212,10 +212,15 @@ std::vector<VectorHit> HnswVectorIndex::Exact(const float* query, int k,
       best.emplace(d, key);
     }
   }
-  std::vector<VectorHit> out(best.size());
+  return NearestFirst(std::move(best), k);
+}
+
+std::vector<VectorHit> HnswVectorIndex::NearestFirst(Farthest found, int k) const {
+  while (static_cast<int>(found.size()) > k) found.pop();
+  std::vector<VectorHit> out(found.size());
   for (size_t i = out.size(); i-- > 0;) {
-    out[i] = {.key = best.top().second, .score = Score(best.top().first)};
-    best.pop();
+    out[i] = {.key = found.top().second, .score = Score(found.top().first)};
+    found.pop();
   }
   return out;
 }
@@ -251,24 +256,12 @@ Result<std::vector<VectorHit>> HnswVectorIndex::Search(const VectorQuery& query,
         s.plan = VectorPlan::kExactFallback;
         return Exact(q.data(), query.k, *query.allowed);
       }
-      while (static_cast<int>(found.size()) > query.k) found.pop();
-      std::vector<VectorHit> out(found.size());
-      for (size_t i = out.size(); i-- > 0;) {
-        out[i] = {.key = found.top().second, .score = Score(found.top().first)};
-        found.pop();
-      }
-      return out;
+      return NearestFirst(std::move(found), query.k);
     }
     s.plan = VectorPlan::kGraph;
     s.beam = base;
     auto found = graph_->searchKnn(q.data(), static_cast<size_t>(base));
-    while (static_cast<int>(found.size()) > query.k) found.pop();
-    std::vector<VectorHit> out(found.size());
-    for (size_t i = out.size(); i-- > 0;) {
-      out[i] = {.key = found.top().second, .score = Score(found.top().first)};
-      found.pop();
-    }
-    return out;
+    return NearestFirst(std::move(found), query.k);
   } catch (const std::exception& e) {
     return InternalError(std::string("vector search failed: ") + e.what());
   }

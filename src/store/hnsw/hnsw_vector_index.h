@@ -2,7 +2,10 @@
 
 #include <memory>
 #include <mutex>
+#include <queue>
 #include <shared_mutex>
+#include <utility>
+#include <vector>
 
 #include "store/store_registry.h"
 #include "store/vector_index.h"
@@ -45,6 +48,10 @@ class HnswVectorIndex final : public VectorIndex {
   /// The row as stored (normalised for cosine).
   std::vector<float> Prepared(std::span<const float> row) const;
   float Score(float distance) const;
+  /// (distance, key) pairs, farthest on top: what hnswlib answers.
+  using Farthest = std::priority_queue<std::pair<float, size_t>>;
+  /// The k nearest of `found`, nearest first, scored.
+  std::vector<VectorHit> NearestFirst(Farthest found, int k) const;
   /// The k nearest of `allowed`, by computing every distance. REQUIRES: mu_ held.
   std::vector<VectorHit> Exact(const float* query, int k,
                                const std::vector<uint64_t>& allowed) const;
