@@ -27,9 +27,10 @@ struct VectorIndexOptions {
   int m = 16;  ///< graph degree
   int ef_construction = 200;
   int ef_search = 64;  ///< the search beam when a query names none
-  /// How many distance computations an exact scan may do per graph visit before the planner
-  /// prefers the graph (ExactScanLimit).
-  double exact_scan_weight = 1.2;
+  /// The planner's price of a filtered graph search in distance computations per beam slot
+  /// and unit of 1/selectivity (each node the walk expands computes up to 2m distances); an
+  /// exact scan costs one per allowed key (ExactScanLimit). Calibrated by bench/vector.
+  double exact_scan_weight = 8;
 };
 
 /// One answer: the key and its score (higher is nearer, see VectorMetric).
@@ -100,8 +101,8 @@ Status CheckVectors(std::span<const uint64_t> keys, std::span<const float> vecto
 Status CheckQuery(const VectorQuery& query, const VectorIndexOptions& options);
 
 /// The largest allowed-key count for which an exact scan is estimated cheaper than the filtered
-/// graph: scanning n keys costs n distances, the graph about beam × size / n, so the plans meet
-/// at n = sqrt(weight × beam × size).
+/// graph: scanning n keys costs n distances, the graph about weight × beam × size / n, so the
+/// plans meet at n = sqrt(weight × beam × size).
 int64_t ExactScanLimit(const VectorIndexOptions& options, int beam, int64_t size);
 
 }  // namespace argus::store

@@ -123,7 +123,9 @@ Result<std::unique_ptr<VectorIndex>> HnswVectorIndex::Open(const VectorIndexArgs
     return DataLossError("vector index " + args.path + " cannot be read (" + e.what() +
                          "): rebuild it");
   }
-  graph->setEf(static_cast<size_t>(args.options.ef_search));
+  // searchKnn's beam is max(ef_, k): each search asks for its whole beam as k and keeps the
+  // best query.k, so the graph's own ef_ must not widen it.
+  graph->setEf(1);
   return std::unique_ptr<VectorIndex>(
       new HnswVectorIndex(args, std::move(space), std::move(graph)));
 }
@@ -244,11 +246,10 @@ Result<std::vector<VectorHit>> HnswVectorIndex::Search(const VectorQuery& query,
         s.beam = 0;
         return Exact(q.data(), query.k, *query.allowed);
       }
-      // Fewer allowed keys along the walk: a wider beam keeps the recall (up to 8× at 1/64).
-      const double selectivity = static_cast<double>(allowed) / std::max<int64_t>(1, live);
-      const double widen = std::clamp(1.0 / std::sqrt(selectivity), 1.0, 8.0);
+      // hnswlib's filtered walk goes on until its beam holds that many allowed keys, so the
+      // beam needs no widening for a sparse filter; the walk just visits more nodes.
       s.plan = VectorPlan::kFilteredGraph;
-      s.beam = static_cast<int>(std::min<double>(base * widen, static_cast<double>(allowed)));
+      s.beam = base;
       AllowedKeys filter(*query.allowed);
       auto found =
           graph_->searchKnn(q.data(), static_cast<size_t>(std::max(s.beam, query.k)), &filter);
