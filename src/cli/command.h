@@ -47,6 +47,8 @@ void AddAdminCommands(CLI::App& app, CommandContext& ctx);
 void AddTaskCommands(CLI::App& app, CommandContext& ctx);
 /// buckets, objects, upload (bucket_commands.cc).
 void AddBucketCommands(CLI::App& app, CommandContext& ctx);
+/// collections (collection_commands.cc).
+void AddCollectionCommands(CLI::App& app, CommandContext& ctx);
 /// infer, models (model_commands.cc).
 void AddModelCommands(CLI::App& app, CommandContext& ctx);
 

@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   argus::cli::AddAdminCommands(app, ctx);
   argus::cli::AddTaskCommands(app, ctx);
   argus::cli::AddBucketCommands(app, ctx);
+  argus::cli::AddCollectionCommands(app, ctx);
   argus::cli::AddModelCommands(app, ctx);
   int rc = 0;
   try {

@@ -258,6 +258,58 @@ TEST_F(CliObjectsTest, BucketsCreateListRemove) {
   EXPECT_NE(gone.output.find("not_found"), std::string::npos) << gone.output;
 }
 
+TEST_F(CliObjectsTest, CollectionsCreateListShowFeaturesRemove) {
+  ASSERT_EQ(Api("POST", "/v1/buckets", {{"name", "photos"}}).status, 201);
+  auto created = Argus({"collections", "create", "scenes", "--bucket", "photos", "-e",
+                        "image_embedding", "-e", "object_detection", "--index", "label:keyword",
+                        "--passthrough", "metadata.camera", "--json"});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  Json c = Json::parse(created.output, nullptr, false);
+  EXPECT_EQ(c["source"], Json({{"bucket", "photos"}})) << created.output;
+  EXPECT_EQ(c["extractors"].size(), 2u);
+  EXPECT_EQ(c["payload_indexes"][0], Json({{"field", "label"}, {"type", "keyword"}}));
+  auto tier = Argus({"collections", "create", "faces", "--bucket", "photos", "-e", "face_detection",
+                     "--no-auto-process"});
+  ASSERT_EQ(tier.exit_code, 0) << tier.output;
+  EXPECT_NE(tier.output.find("INDEX_SIGNATURE"), std::string::npos) << tier.output;
+  auto people =
+      Argus({"collections", "create", "people", "--collection", "faces", "-e", "face_embedding"});
+  ASSERT_EQ(people.exit_code, 0) << people.output;
+
+  auto table = Argus({"collections", "ls"});
+  ASSERT_EQ(table.exit_code, 0) << table.output;
+  for (const char* name : {"scenes", "faces", "people"}) {
+    EXPECT_NE(table.output.find(name), std::string::npos) << table.output;
+  }
+  auto features = Argus({"collections", "features", "scenes"});
+  ASSERT_EQ(features.exit_code, 0) << features.output;
+  EXPECT_NE(features.output.find("image_embedding@2/embedding"), std::string::npos)
+      << features.output;
+  EXPECT_NE(features.output.find("1280"), std::string::npos) << features.output;
+  EXPECT_EQ(Json::parse(Argus({"collections", "get", "people", "--json"}).output)["source"],
+            Json({{"collection", "faces"}}));
+
+  // Mistakes: exit 2 for what the user typed, with the server's words for the rest.
+  auto no_source = Argus({"collections", "create", "x", "-e", "ocr"});
+  EXPECT_EQ(no_source.exit_code, 2) << no_source.output;
+  EXPECT_NE(no_source.output.find("--bucket"), std::string::npos) << no_source.output;
+  auto bad_index =
+      Argus({"collections", "create", "x", "--bucket", "photos", "-e", "ocr", "--index", "label"});
+  EXPECT_EQ(bad_index.exit_code, 2) << bad_index.output;
+  auto unknown = Argus({"collections", "create", "x", "--bucket", "photos", "-e", "clip"});
+  EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("no extractor 'clip'"), std::string::npos) << unknown.output;
+  auto in_use = Argus({"collections", "rm", "faces"});
+  EXPECT_EQ(in_use.exit_code, 1) << in_use.output;
+  EXPECT_NE(in_use.output.find("people"), std::string::npos) << in_use.output;
+  for (const char* name : {"people", "faces", "scenes"}) {
+    auto rm = Argus({"collections", "rm", name});
+    EXPECT_EQ(rm.exit_code, 0) << rm.output;
+    EXPECT_NE(rm.output.find(std::string("deleted collection ") + name), std::string::npos);
+  }
+  EXPECT_EQ(Json::parse(Argus({"collections", "ls", "--json"}).output)["items"].size(), 0u);
+}
+
 TEST_F(CliObjectsTest, UploadResumesAndObjectsRoundTrip) {
   ASSERT_EQ(Api("POST", "/v1/buckets", {{"name", "media"}}).status, 201);
   std::string big(3 * 1024 * 1024 + 123, '\0');
