@@ -102,22 +102,28 @@ struct Result {
 };
 
 // Runs `search` (query index, ef → keys) over the queries at growing beams until recall@k
-// reaches 0.95 (or the beams run out): the figures at that beam.
+// reaches 0.95 (or the beams run out): the figures at that beam, timing the faster of two passes.
 template <typename Search>
 Result AtRecall(int queries, const std::vector<std::vector<uint64_t>>& truth, int k, Search search,
                 bool uses_ef = true) {
   Result r;
   for (int ef : {16, 32, 64, 128, 256, 512, 1024, 2048}) {
     int found = 0, wanted = 0;
-    const auto start = Clock::now();
-    for (int q = 0; q < queries; ++q) {
-      std::vector<uint64_t> got = search(q, ef);
-      for (uint64_t key : got) {
-        found += std::count(truth[q].begin(), truth[q].end(), key) > 0 ? 1 : 0;
+    double best_s = 0;
+    for (int round = 0; round < 2; ++round) {  // the faster of two passes: less noise
+      found = wanted = 0;
+      const auto start = Clock::now();
+      for (int q = 0; q < queries; ++q) {
+        std::vector<uint64_t> got = search(q, ef);
+        for (uint64_t key : got) {
+          found += std::count(truth[q].begin(), truth[q].end(), key) > 0 ? 1 : 0;
+        }
+        wanted += static_cast<int>(std::min<size_t>(k, truth[q].size()));
       }
-      wanted += static_cast<int>(std::min<size_t>(k, truth[q].size()));
+      const double s = Seconds(start);
+      best_s = round == 0 ? s : std::min(best_s, s);
     }
-    r = {.qps = queries / Seconds(start),
+    r = {.qps = queries / best_s,
          .recall = wanted == 0 ? 1 : static_cast<double>(found) / wanted,
          .ef = uses_ef ? ef : 0};
     if (r.recall >= 0.95 || !uses_ef) return r;

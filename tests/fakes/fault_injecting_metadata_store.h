@@ -251,6 +251,44 @@ class FaultInjectingMetadataStore final : public MetadataStore {
     return base_->DeleteCollection(namespace_id, name);
   }
 
+  Result<std::vector<Document>> ReplaceSourceDocuments(std::string_view collection_id,
+                                                       std::string_view source_id,
+                                                       const std::vector<Document>& docs,
+                                                       TimestampUs now) override {
+    ARGUS_INJECT_FAULT(plan_, "ReplaceSourceDocuments");
+    return base_->ReplaceSourceDocuments(collection_id, source_id, docs, now);
+  }
+  Result<Document> GetDocument(std::string_view collection_id, std::string_view id,
+                               bool with_vectors) override {
+    ARGUS_INJECT_FAULT(plan_, "GetDocument");
+    return base_->GetDocument(collection_id, id, with_vectors);
+  }
+  Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
+                                       const PageRequest& page, bool with_vectors) override {
+    ARGUS_INJECT_FAULT(plan_, "ListDocuments");
+    return base_->ListDocuments(collection_id, filter, page, with_vectors);
+  }
+  Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,
+                                             const Filter& filter) override {
+    ARGUS_INJECT_FAULT(plan_, "MatchingKeys");
+    return base_->MatchingKeys(collection_id, filter);
+  }
+  Status DeleteDocument(std::string_view collection_id, std::string_view id) override {
+    ARGUS_INJECT_FAULT(plan_, "DeleteDocument");
+    return base_->DeleteDocument(collection_id, id);
+  }
+  Result<std::vector<VectorChange>> VectorChangesSince(std::string_view collection_id,
+                                                       int64_t after_seq, int limit) override {
+    ARGUS_INJECT_FAULT(plan_, "VectorChangesSince");
+    return base_->VectorChangesSince(collection_id, after_seq, limit);
+  }
+  Result<std::vector<std::pair<uint64_t, std::vector<float>>>> ReadVectors(
+      std::string_view collection_id, std::string_view feature,
+      const std::vector<uint64_t>& keys) override {
+    ARGUS_INJECT_FAULT(plan_, "ReadVectors");
+    return base_->ReadVectors(collection_id, feature, keys);
+  }
+
  private:
   MetadataStore* base_;
   FaultPlan plan_;

@@ -548,6 +548,64 @@ CREATE INDEX collections_by_collection ON collections(source_collection_id, id)
   WHERE source_collection_id IS NOT NULL;
 )sql";
 
+// metadata.db, version 12: documents. `key` is the integer key vector indexes use (AUTOINCREMENT:
+// never reused, so an index never confuses a deleted document with a new one). A source's
+// documents are unique by unit. Deleting an object deletes its documents (root object_id), in
+// every tier; deleting a collection deletes its documents. document_vectors holds f32 blobs; its
+// triggers journal every vector change in vector_changes, cascades included, so a vector index
+// file can catch up from the seq it was saved at.
+constexpr std::string_view kSchemaV12 = R"sql(
+CREATE TABLE documents (
+  key INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  namespace_id TEXT NOT NULL,
+  collection_id TEXT NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+  source_id TEXT NOT NULL,
+  unit TEXT NOT NULL,
+  object_id TEXT NOT NULL REFERENCES objects(id) ON DELETE CASCADE,
+  parent_id TEXT NOT NULL,
+  tier INTEGER NOT NULL,
+  region TEXT NOT NULL,
+  payload TEXT NOT NULL,
+  versions TEXT NOT NULL,
+  text TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  UNIQUE (collection_id, source_id, unit)
+) STRICT;
+
+CREATE INDEX documents_by_collection ON documents(collection_id, key);
+CREATE INDEX documents_by_object ON documents(object_id);
+
+CREATE TABLE document_vectors (
+  key INTEGER NOT NULL REFERENCES documents(key) ON DELETE CASCADE,
+  feature TEXT NOT NULL,
+  collection_id TEXT NOT NULL,
+  vector BLOB NOT NULL,
+  PRIMARY KEY (key, feature)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE vector_changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  collection_id TEXT NOT NULL,
+  key INTEGER NOT NULL,
+  feature TEXT NOT NULL,
+  removed INTEGER NOT NULL CHECK (removed IN (0, 1))
+) STRICT;
+
+CREATE INDEX vector_changes_by_collection ON vector_changes(collection_id, seq);
+
+CREATE TRIGGER document_vector_added AFTER INSERT ON document_vectors BEGIN
+  INSERT INTO vector_changes(collection_id, key, feature, removed)
+    VALUES (new.collection_id, new.key, new.feature, 0);
+END;
+
+CREATE TRIGGER document_vector_removed AFTER DELETE ON document_vectors BEGIN
+  INSERT INTO vector_changes(collection_id, key, feature, removed)
+    VALUES (old.collection_id, old.key, old.feature, 1);
+END;
+)sql";
+
 constexpr Migration kMetadataMigrations[] = {
     {1, "namespaces, api_keys, system_values", kSchemaV1},
     {2, "buckets, objects", kSchemaV2},
@@ -562,6 +620,7 @@ constexpr Migration kMetadataMigrations[] = {
     {9, "task_kinds, workers (the task catalog)", kSchemaV9},
     {10, "task kinds published by external workers", kSchemaV10},
     {11, "collections", kSchemaV11},
+    {12, "documents, document_vectors, vector_changes", kSchemaV12},
 };
 
 constexpr std::string_view kCreateHistory = R"sql(

@@ -44,6 +44,7 @@ constexpr std::string_view kUpdate =
     " generation = generation + ?6, updated_at = ?7 WHERE namespace_id = ?8 AND name = ?9"
     " RETURNING id";
 constexpr std::string_view kDelete = "DELETE FROM collections WHERE namespace_id = ? AND name = ?";
+constexpr std::string_view kDeleteJournal = "DELETE FROM vector_changes WHERE collection_id = ?";
 constexpr std::string_view kBucketInNamespace =
     "SELECT 1 FROM buckets WHERE id = ? AND namespace_id = ?";
 constexpr std::string_view kCollectionInNamespace =
@@ -326,6 +327,10 @@ Status SqliteMetadataStore::DeleteCollection(std::string_view namespace_id, std:
     stmt->BindText(1, namespace_id);
     stmt->BindText(2, name);
     ARGUS_RETURN_IF_ERROR(stmt->Run());
+    // Its documents went by cascade; their journal goes with the index files.
+    ARGUS_ASSIGN_OR_RETURN(auto journal, w.Prepare(kDeleteJournal, "delete vector changes"));
+    journal->BindText(1, found->id);
+    ARGUS_RETURN_IF_ERROR(journal->Run());
     return txn.Commit();
   });
 }

@@ -137,6 +137,24 @@ class SqliteMetadataStore final : public MetadataStore {
                                       const CollectionUpdate& update, TimestampUs now) override;
   Status DeleteCollection(std::string_view namespace_id, std::string_view name) override;
 
+  // Documents: sqlite_document_store.cc.
+  Result<std::vector<Document>> ReplaceSourceDocuments(std::string_view collection_id,
+                                                       std::string_view source_id,
+                                                       const std::vector<Document>& docs,
+                                                       TimestampUs now) override;
+  Result<Document> GetDocument(std::string_view collection_id, std::string_view id,
+                               bool with_vectors) override;
+  Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
+                                       const PageRequest& page, bool with_vectors) override;
+  Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,
+                                             const Filter& filter) override;
+  Status DeleteDocument(std::string_view collection_id, std::string_view id) override;
+  Result<std::vector<VectorChange>> VectorChangesSince(std::string_view collection_id,
+                                                       int64_t after_seq, int limit) override;
+  Result<std::vector<std::pair<uint64_t, std::vector<float>>>> ReadVectors(
+      std::string_view collection_id, std::string_view feature,
+      const std::vector<uint64_t>& keys) override;
+
  private:
   explicit SqliteMetadataStore(std::shared_ptr<SqliteStoreFile> file);
 

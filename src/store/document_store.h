@@ -1,0 +1,96 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/json.h"
+#include "core/result.h"
+#include "store/filter.h"
+#include "store/page.h"
+
+namespace argus::store {
+
+/// One named vector of a document.
+struct DocumentVector {
+  std::string feature;  ///< its feature address: "image_embedding@2/embedding"
+  std::vector<float> values;
+};
+
+/// A unit of a collection: one per source item (an object, or a parent document's region in a
+/// later tier) and, for region extractors, one per region found in it.
+struct Document {
+  std::string id;  ///< UUIDv7, kept when the same unit is written again
+  /// The integer key vector indexes use, assigned by the store on first write and kept after.
+  uint64_t key = 0;
+  std::string namespace_id;
+  std::string collection_id;
+  /// What the collection ran on: the object (tier 1) or the parent document (a later tier).
+  std::string source_id;
+  /// The unit within its source: "" for the whole item, else e.g. "face_detection/0".
+  std::string unit;
+  std::string object_id;  ///< the root object of the lineage
+  std::string parent_id;  ///< the parent document ("" in tier 1)
+  int tier = 1;
+  Json region = nullptr;  ///< null, or where in the source the unit is ({"box": [x1,y1,x2,y2]})
+  Json payload = Json::object();   ///< extractor outputs (vectors aside), passthrough fields
+  Json versions = Json::object();  ///< extractor → the version that produced its outputs
+  std::vector<DocumentVector> vectors;
+  std::string text;  ///< what the text index takes (OCR lines, labels, metadata strings)
+  TimestampUs created_at = 0;
+  TimestampUs updated_at = 0;
+};
+
+/// A change a vector index has to apply, in the order the store made them.
+struct VectorChange {
+  int64_t seq = 0;  ///< increasing per store
+  uint64_t key = 0;
+  std::string feature;
+  bool removed = false;  ///< else the document's current vector of the feature (read it)
+};
+
+/// Documents of collections (a role of MetadataStore). Writes are idempotent: a source's
+/// documents are replaced as a whole, keyed by (collection, source, unit), so a task retried or
+/// run twice never makes a second document. Every write bumps the collection's generation and
+/// journals the vector changes in the same transaction, so indexes catch up after a crash.
+/// Thread-safe; Unavailable when the backend cannot be reached, Internal on corrupt data.
+class DocumentStore {
+ public:
+  virtual ~DocumentStore() = default;
+
+  /// Makes `docs` the documents of `source_id` in the collection: units present are updated in
+  /// place (same id and key), new ones inserted, those no longer present deleted. Returns the
+  /// written documents with ids, keys and times. NotFound when the collection or a document's
+  /// object is gone (deleted while its documents were being made);
+  /// InvalidArgument for two documents of one unit, or a vector with NaN/Inf or no values.
+  virtual Result<std::vector<Document>> ReplaceSourceDocuments(std::string_view collection_id,
+                                                               std::string_view source_id,
+                                                               const std::vector<Document>& docs,
+                                                               TimestampUs now) = 0;
+
+  /// One document of the collection, with its vectors when asked. NotFound names it.
+  virtual Result<Document> GetDocument(std::string_view collection_id, std::string_view id,
+                                       bool with_vectors) = 0;
+  /// The collection's documents that match `filter` (over payload; lineage fields object_id,
+  /// parent_id, tier as top-level paths), in key order from `page.after_id` (a key in decimal).
+  virtual Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
+                                               const PageRequest& page, bool with_vectors) = 0;
+  /// The keys of the matching documents, ascending: a vector search's allow-list.
+  virtual Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,
+                                                     const Filter& filter) = 0;
+  /// Deletes one document (and its vectors). NotFound when absent.
+  virtual Status DeleteDocument(std::string_view collection_id, std::string_view id) = 0;
+
+  /// The vector changes of the collection after `after_seq`, oldest first, at most `limit`.
+  virtual Result<std::vector<VectorChange>> VectorChangesSince(std::string_view collection_id,
+                                                               int64_t after_seq, int limit) = 0;
+  /// The vectors of `feature` for the keys (absent ones left out), as (key, values).
+  virtual Result<std::vector<std::pair<uint64_t, std::vector<float>>>> ReadVectors(
+      std::string_view collection_id, std::string_view feature,
+      const std::vector<uint64_t>& keys) = 0;
+};
+
+}  // namespace argus::store

@@ -1,0 +1,411 @@
+// The documents role of SqliteMetadataStore (src/store/document_store.h) on metadata.db's
+// `documents`, `document_vectors` and `vector_changes` tables (schema v12). Vectors are rows of
+// little-endian f32 blobs; triggers on document_vectors journal every change (cascades from an
+// object, a collection or a namespace included) in the same transaction.
+#include <fmt/format.h>
+
+#include <cmath>
+#include <cstring>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "store/sqlite/sqlite_metadata_store.h"
+#include "store/sqlite/sqlite_object_rows.h"
+#include "store/sqlite/store_file.h"
+
+namespace argus::store::sqlite {
+namespace {
+
+#define ARGUS_DOCUMENT_COLUMNS                                                                  \
+  "key, id, namespace_id, collection_id, source_id, unit, object_id, parent_id, tier, region, " \
+  "payload, versions, text, created_at, updated_at"
+
+constexpr std::string_view kCollectionRow =
+    "SELECT namespace_id, payload_indexes FROM collections WHERE id = ?";
+constexpr std::string_view kObjectExists = "SELECT 1 FROM objects WHERE id = ?";
+constexpr std::string_view kSourceUnits =
+    "SELECT unit, key, id, created_at FROM documents WHERE collection_id = ? AND source_id = ?";
+constexpr std::string_view kInsert =
+    "INSERT INTO documents(" ARGUS_DOCUMENT_COLUMNS
+    ") VALUES (NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15) RETURNING key";
+constexpr std::string_view kUpdate =
+    "UPDATE documents SET object_id = ?7, parent_id = ?8, tier = ?9, region = ?10, payload = ?11,"
+    " versions = ?12, text = ?13, updated_at = ?15 WHERE key = ?1";
+constexpr std::string_view kDeleteVectorsOf = "DELETE FROM document_vectors WHERE key = ?";
+constexpr std::string_view kInsertVector =
+    "INSERT INTO document_vectors(key, feature, collection_id, vector) VALUES (?, ?, ?, ?)";
+constexpr std::string_view kDeleteByKey = "DELETE FROM documents WHERE key = ?";
+constexpr std::string_view kBumpGeneration =
+    "UPDATE collections SET generation = generation + 1 WHERE id = ?";
+constexpr std::string_view kSelectById =
+    "SELECT " ARGUS_DOCUMENT_COLUMNS " FROM documents WHERE collection_id = ? AND id = ?";
+constexpr std::string_view kScan = "SELECT " ARGUS_DOCUMENT_COLUMNS
+                                   " FROM documents WHERE collection_id = ? AND key > ?"
+                                   " ORDER BY key";
+constexpr std::string_view kVectorsOf =
+    "SELECT feature, vector FROM document_vectors WHERE key = ? ORDER BY feature";
+constexpr std::string_view kVectorOf =
+    "SELECT vector FROM document_vectors WHERE key = ? AND feature = ? AND collection_id = ?";
+constexpr std::string_view kDeleteById = "DELETE FROM documents WHERE collection_id = ? AND id = ?";
+constexpr std::string_view kChanges =
+    "SELECT seq, key, feature, removed FROM vector_changes WHERE collection_id = ? AND seq > ?"
+    " ORDER BY seq LIMIT ?";
+
+#undef ARGUS_DOCUMENT_COLUMNS
+
+std::string VectorBlob(const std::vector<float>& values) {
+  std::string blob(values.size() * sizeof(float), '\0');
+  std::memcpy(blob.data(), values.data(), blob.size());
+  return blob;
+}
+
+Result<std::vector<float>> BlobVector(const std::string& blob, std::string_view where) {
+  if (blob.size() % sizeof(float) != 0) {
+    return InternalError(
+        fmt::format("the vector {} is {} bytes, no whole floats", where, blob.size()));
+  }
+  std::vector<float> values(blob.size() / sizeof(float));
+  std::memcpy(values.data(), blob.data(), blob.size());
+  return values;
+}
+
+Status CheckDocuments(const std::vector<Document>& docs) {
+  std::set<std::string> units;
+  for (const auto& d : docs) {
+    if (!units.insert(d.unit).second) {
+      return InvalidArgumentError("two documents of unit '" + d.unit + "'");
+    }
+    if (d.id.empty()) return InvalidArgumentError("a document needs an id");
+    std::set<std::string> features;
+    for (const auto& v : d.vectors) {
+      if (v.feature.empty() || v.values.empty() || !features.insert(v.feature).second) {
+        return InvalidArgumentError("document of unit '" + d.unit +
+                                    "': each vector needs a feature of its own and values");
+      }
+      for (float x : v.values) {
+        if (!std::isfinite(x)) {
+          return InvalidArgumentError("vector '" + v.feature + "' of unit '" + d.unit +
+                                      "' holds a value that is not finite");
+        }
+      }
+    }
+  }
+  return OkStatus();
+}
+
+struct CollectionInfo {
+  std::string namespace_id;
+  FieldTypes types;
+};
+
+Result<CollectionInfo> FindCollection(SqliteDatabase& db, std::string_view collection_id) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kCollectionRow, "find collection"));
+  stmt->BindText(1, collection_id);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) {
+    return NotFoundError("collection with id '" + std::string(collection_id) + "' does not exist");
+  }
+  CollectionInfo info{.namespace_id = stmt->ColumnText(0)};
+  auto indexes = Json::parse(stmt->ColumnText(1), nullptr, false);
+  if (indexes.is_array()) {
+    for (const auto& i : indexes) {
+      auto type = ParseFieldType(i.value("type", ""));
+      if (type.ok()) info.types.emplace(i.value("field", ""), *type);
+    }
+  }
+  return info;
+}
+
+Result<Document> ReadDocument(const Statement& row, const std::string& path) {
+  Document d;
+  d.key = static_cast<uint64_t>(row.ColumnInt64(0));
+  d.id = row.ColumnText(1);
+  d.namespace_id = row.ColumnText(2);
+  d.collection_id = row.ColumnText(3);
+  d.source_id = row.ColumnText(4);
+  d.unit = row.ColumnText(5);
+  d.object_id = row.ColumnText(6);
+  d.parent_id = row.ColumnText(7);
+  d.tier = static_cast<int>(row.ColumnInt64(8));
+  int column = 9;
+  for (Json* field : {&d.region, &d.payload, &d.versions}) {
+    auto parsed = Json::parse(row.ColumnText(column), nullptr, false);
+    if (parsed.is_discarded()) {
+      return InternalError(
+          fmt::format("document '{}' in {} has malformed JSON in column {}", d.id, path, column));
+    }
+    *field = std::move(parsed);
+    ++column;
+  }
+  d.text = row.ColumnText(12);
+  d.created_at = row.ColumnInt64(13);
+  d.updated_at = row.ColumnInt64(14);
+  return d;
+}
+
+Status ReadVectorsOf(SqliteDatabase& db, Document& d) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kVectorsOf, "read document vectors"));
+  stmt->BindInt64(1, static_cast<int64_t>(d.key));
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    DocumentVector v{.feature = stmt->ColumnText(0)};
+    ARGUS_ASSIGN_OR_RETURN(v.values, BlobVector(stmt->ColumnBlob(1), "of document " + d.id));
+    d.vectors.push_back(std::move(v));
+  }
+  return OkStatus();
+}
+
+// What a filter sees of a document: its payload, with the lineage fields on top.
+Json FilterView(const Document& d) {
+  Json view = d.payload.is_object() ? d.payload : Json::object();
+  view["object_id"] = d.object_id;
+  view["parent_id"] = d.parent_id;
+  view["tier"] = d.tier;
+  view["unit"] = d.unit;
+  return view;
+}
+
+// Writes one document's row and vectors; `existing` is its unit's row when there is one.
+Status WriteDocument(SqliteDatabase& w, const CollectionInfo& info, std::string_view collection_id,
+                     std::string_view source_id, Document& d,
+                     const std::optional<std::tuple<int64_t, std::string, TimestampUs>>& existing,
+                     TimestampUs now) {
+  ARGUS_ASSIGN_OR_RETURN(std::string region, DumpJson(d.region, "region of a document"));
+  ARGUS_ASSIGN_OR_RETURN(std::string payload, DumpJson(d.payload, "payload of a document"));
+  ARGUS_ASSIGN_OR_RETURN(std::string versions, DumpJson(d.versions, "versions of a document"));
+  d.namespace_id = info.namespace_id;
+  d.collection_id = std::string(collection_id);
+  d.source_id = std::string(source_id);
+  d.updated_at = now;
+  if (existing.has_value()) {
+    d.key = static_cast<uint64_t>(std::get<0>(*existing));
+    d.id = std::get<1>(*existing);
+    d.created_at = std::get<2>(*existing);
+  } else {
+    d.created_at = now;
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(existing ? kUpdate : kInsert, "write document"));
+  if (existing) stmt->BindInt64(1, static_cast<int64_t>(d.key));
+  if (!existing) {
+    stmt->BindText(2, d.id);
+    stmt->BindText(3, d.namespace_id);
+    stmt->BindText(4, collection_id);
+    stmt->BindText(5, source_id);
+    stmt->BindText(6, d.unit);
+    stmt->BindInt64(14, d.created_at);
+  }
+  stmt->BindText(7, d.object_id);
+  stmt->BindText(8, d.parent_id);
+  stmt->BindInt64(9, d.tier);
+  stmt->BindText(10, region);
+  stmt->BindText(11, payload);
+  stmt->BindText(12, versions);
+  stmt->BindText(13, d.text);
+  stmt->BindInt64(15, now);
+  if (existing) {
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    ARGUS_ASSIGN_OR_RETURN(auto drop, w.Prepare(kDeleteVectorsOf, "replace document vectors"));
+    drop->BindInt64(1, static_cast<int64_t>(d.key));
+    ARGUS_RETURN_IF_ERROR(drop->Run());
+  } else {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) return InternalError("inserting a document returned no key");
+    d.key = static_cast<uint64_t>(stmt->ColumnInt64(0));
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto put, w.Prepare(kInsertVector, "write document vectors"));
+  for (const auto& v : d.vectors) {
+    put->BindInt64(1, static_cast<int64_t>(d.key));
+    put->BindText(2, v.feature);
+    put->BindText(3, collection_id);
+    put->BindBlob(4, VectorBlob(v.values));
+    ARGUS_RETURN_IF_ERROR(put->Run());
+    put->Reset();
+  }
+  return OkStatus();
+}
+
+Status BumpGeneration(SqliteDatabase& w, std::string_view collection_id) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kBumpGeneration, "bump collection generation"));
+  stmt->BindText(1, collection_id);
+  return stmt->Run();
+}
+
+}  // namespace
+
+Result<std::vector<Document>> SqliteMetadataStore::ReplaceSourceDocuments(
+    std::string_view collection_id, std::string_view source_id, const std::vector<Document>& docs,
+    TimestampUs now) {
+  ARGUS_RETURN_IF_ERROR(CheckDocuments(docs));
+  return RunWrite(file_->writer(), [&](SqliteDatabase& w) -> Result<std::vector<Document>> {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "replace documents"));
+    ARGUS_ASSIGN_OR_RETURN(CollectionInfo info, FindCollection(w, collection_id));
+    // An object deleted while its documents were being made: nothing to write them for.
+    std::set<std::string> objects;
+    for (const auto& d : docs) objects.insert(d.object_id);
+    ARGUS_ASSIGN_OR_RETURN(auto object_exists, w.Prepare(kObjectExists, "find object"));
+    for (const auto& id : objects) {
+      object_exists->BindText(1, id);
+      ARGUS_ASSIGN_OR_RETURN(bool found, object_exists->Step());
+      object_exists->Reset();
+      if (!found) return NotFoundError("object with id '" + id + "' does not exist (deleted?)");
+    }
+    std::map<std::string, std::tuple<int64_t, std::string, TimestampUs>> existing;
+    {
+      ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kSourceUnits, "read a source's documents"));
+      stmt->BindText(1, collection_id);
+      stmt->BindText(2, source_id);
+      for (;;) {
+        ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+        if (!row) break;
+        existing.emplace(
+            stmt->ColumnText(0),
+            std::make_tuple(stmt->ColumnInt64(1), stmt->ColumnText(2), stmt->ColumnInt64(3)));
+      }
+    }
+    std::vector<Document> written = docs;
+    for (Document& d : written) {
+      auto it = existing.find(d.unit);
+      std::optional<std::tuple<int64_t, std::string, TimestampUs>> found;
+      if (it != existing.end()) {
+        found = it->second;
+        existing.erase(it);
+      }
+      ARGUS_RETURN_IF_ERROR(WriteDocument(w, info, collection_id, source_id, d, found, now));
+    }
+    // Units no longer found: their vectors go by cascade (the trigger journals them).
+    ARGUS_ASSIGN_OR_RETURN(auto drop, w.Prepare(kDeleteByKey, "delete stale documents"));
+    for (const auto& [unit, row] : existing) {
+      drop->BindInt64(1, std::get<0>(row));
+      ARGUS_RETURN_IF_ERROR(drop->Run());
+      drop->Reset();
+    }
+    ARGUS_RETURN_IF_ERROR(BumpGeneration(w, collection_id));
+    ARGUS_RETURN_IF_ERROR(txn.Commit());
+    return written;
+  });
+}
+
+Result<Document> SqliteMetadataStore::GetDocument(std::string_view collection_id,
+                                                  std::string_view id, bool with_vectors) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kSelectById, "get document"));
+  stmt->BindText(1, collection_id);
+  stmt->BindText(2, id);
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return NotFoundError("document '" + std::string(id) + "' does not exist");
+  ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
+  if (with_vectors) ARGUS_RETURN_IF_ERROR(ReadVectorsOf(*db, d));
+  return d;
+}
+
+Result<Page<Document>> SqliteMetadataStore::ListDocuments(std::string_view collection_id,
+                                                          const Filter& filter,
+                                                          const PageRequest& page,
+                                                          bool with_vectors) {
+  ARGUS_RETURN_IF_ERROR(CheckPageRequest(page));
+  int64_t after = 0;
+  if (!page.after_id.empty()) {
+    try {
+      after = std::stoll(page.after_id);
+    } catch (const std::exception&) {
+      return InvalidArgumentError("a document cursor is a key, not '" + page.after_id + "'");
+    }
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(CollectionInfo info, FindCollection(*db, collection_id));
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kScan, "list documents"));
+  stmt->BindText(1, collection_id);
+  stmt->BindInt64(2, after);
+  Page<Document> out;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
+    if (!filter.MatchesAll() && !Matches(filter, FilterView(d), info.types)) continue;
+    if (static_cast<int>(out.items.size()) == page.limit) {
+      out.next_after_id = std::to_string(out.items.back().key);
+      break;
+    }
+    out.items.push_back(std::move(d));
+  }
+  if (with_vectors) {
+    for (Document& d : out.items) ARGUS_RETURN_IF_ERROR(ReadVectorsOf(*db, d));
+  }
+  return out;
+}
+
+Result<std::vector<uint64_t>> SqliteMetadataStore::MatchingKeys(std::string_view collection_id,
+                                                                const Filter& filter) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(CollectionInfo info, FindCollection(*db, collection_id));
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kScan, "select document keys"));
+  stmt->BindText(1, collection_id);
+  stmt->BindInt64(2, 0);
+  std::vector<uint64_t> keys;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
+    if (filter.MatchesAll() || Matches(filter, FilterView(d), info.types)) keys.push_back(d.key);
+  }
+  return keys;
+}
+
+Status SqliteMetadataStore::DeleteDocument(std::string_view collection_id, std::string_view id) {
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "delete document"));
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kDeleteById, "delete document"));
+    stmt->BindText(1, collection_id);
+    stmt->BindText(2, id);
+    ARGUS_RETURN_IF_ERROR(stmt->Run());
+    if (stmt->Changes() == 0) {
+      return NotFoundError("document '" + std::string(id) + "' does not exist");
+    }
+    ARGUS_RETURN_IF_ERROR(BumpGeneration(w, collection_id));
+    return txn.Commit();
+  });
+}
+
+Result<std::vector<VectorChange>> SqliteMetadataStore::VectorChangesSince(
+    std::string_view collection_id, int64_t after_seq, int limit) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kChanges, "read vector changes"));
+  stmt->BindText(1, collection_id);
+  stmt->BindInt64(2, after_seq);
+  stmt->BindInt64(3, limit);
+  std::vector<VectorChange> out;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    out.push_back({.seq = stmt->ColumnInt64(0),
+                   .key = static_cast<uint64_t>(stmt->ColumnInt64(1)),
+                   .feature = stmt->ColumnText(2),
+                   .removed = stmt->ColumnInt64(3) != 0});
+  }
+  return out;
+}
+
+Result<std::vector<std::pair<uint64_t, std::vector<float>>>> SqliteMetadataStore::ReadVectors(
+    std::string_view collection_id, std::string_view feature, const std::vector<uint64_t>& keys) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kVectorOf, "read vectors"));
+  std::vector<std::pair<uint64_t, std::vector<float>>> out;
+  for (uint64_t key : keys) {
+    stmt->BindInt64(1, static_cast<int64_t>(key));
+    stmt->BindText(2, feature);
+    stmt->BindText(3, collection_id);
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row) {
+      ARGUS_ASSIGN_OR_RETURN(auto values,
+                             BlobVector(stmt->ColumnBlob(0), "of key " + std::to_string(key)));
+      out.emplace_back(key, std::move(values));
+    }
+    stmt->Reset();
+  }
+  return out;
+}
+
+}  // namespace argus::store::sqlite

@@ -1,0 +1,239 @@
+// The MetadataStore conformance suite, continued: documents (src/store/document_store.h). The
+// fixture is metadata_store_contract_test.h's.
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/id.h"
+#include "tests/contract/metadata_store_contract_test.h"
+
+namespace argus::store {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+
+class DocumentContract : public MetadataStoreContractTest {
+ protected:
+  void SetUp() override {
+    MetadataStoreContractTest::SetUp();
+    bucket_ = MustCreateBucket("photos");
+    clock_.AdvanceUs(1000);
+    Collection c;
+    c.id = NewId(clock_);
+    c.namespace_id = bucket_.namespace_id;
+    c.name = "scenes";
+    c.source_bucket_id = bucket_.id;
+    c.extractors = {{.name = "object_detection", .version = "1"}};
+    c.payload_indexes = {{.field = "taken_at", .type = FieldType::kDatetime}};
+    auto created = store_->CreateCollection(c);
+    ASSERT_TRUE(created.ok()) << created.status().ToString();
+    collection_ = *created;
+    object_ = PutObject("a.jpg", 1);
+  }
+
+  StoredObject PutObject(const std::string& key, int content) {
+    StoredObject o = NewObject(bucket_, key, content);
+    auto put = store_->PutObject(o, {});
+    EXPECT_TRUE(put.ok()) << put.status().ToString();
+    return o;
+  }
+
+  Document Doc(const std::string& unit, const std::string& label, std::vector<float> v = {1, 0}) {
+    clock_.AdvanceUs(10);
+    Document d;
+    d.id = NewId(clock_);
+    d.unit = unit;
+    d.object_id = object_.id;
+    d.region = unit.empty() ? Json(nullptr) : Json{{"box", {1, 2, 3, 4}}};
+    d.payload = {{"label", label}, {"score", 0.5}};
+    d.versions = {{"object_detection", "1"}};
+    d.vectors = {{.feature = "object_detection@1/embedding", .values = std::move(v)}};
+    d.text = label + " on the beach";
+    return d;
+  }
+
+  std::vector<Document> MustReplace(const std::string& source, const std::vector<Document>& docs) {
+    clock_.AdvanceUs(1000);
+    auto written = store_->ReplaceSourceDocuments(collection_.id, source, docs, clock_.NowUs());
+    EXPECT_TRUE(written.ok()) << written.status().ToString();
+    return written.ok() ? *written : std::vector<Document>{};
+  }
+
+  std::vector<VectorChange> Changes(int64_t after = 0) {
+    auto changes = store_->VectorChangesSince(collection_.id, after, 1000);
+    EXPECT_TRUE(changes.ok()) << changes.status().ToString();
+    return changes.ok() ? *changes : std::vector<VectorChange>{};
+  }
+
+  std::vector<std::string> Labels(const Filter& filter) {
+    std::vector<std::string> out;
+    PageRequest page{.limit = 3};
+    for (;;) {
+      auto listed = store_->ListDocuments(collection_.id, filter, page, false);
+      EXPECT_TRUE(listed.ok()) << listed.status().ToString();
+      if (!listed.ok()) break;
+      for (const auto& d : listed->items) out.push_back(d.payload["label"]);
+      if (listed->next_after_id.empty()) break;
+      page.after_id = listed->next_after_id;
+    }
+    return out;
+  }
+
+  Bucket bucket_;
+  Collection collection_;
+  StoredObject object_;
+};
+
+TEST_P(DocumentContract, ASourcesDocumentsAreWrittenWholeAndReadBack) {
+  auto written = MustReplace(object_.id, {Doc("", "scene"), Doc("object_detection/0", "person")});
+  ASSERT_EQ(written.size(), 2u);
+  EXPECT_GT(written[0].key, 0u);
+  EXPECT_NE(written[0].key, written[1].key);
+  EXPECT_EQ(written[1].namespace_id, bucket_.namespace_id);
+  EXPECT_EQ(written[1].collection_id, collection_.id);
+  EXPECT_EQ(written[1].source_id, object_.id);
+  auto got = store_->GetDocument(collection_.id, written[1].id, true);
+  ASSERT_TRUE(got.ok()) << got.status().ToString();
+  EXPECT_EQ(got->key, written[1].key);
+  EXPECT_EQ(got->unit, "object_detection/0");
+  EXPECT_EQ(got->object_id, object_.id);
+  EXPECT_EQ(got->region, Json({{"box", {1, 2, 3, 4}}}));
+  EXPECT_EQ(got->payload["label"], "person");
+  EXPECT_EQ(got->versions, Json({{"object_detection", "1"}}));
+  EXPECT_EQ(got->text, "person on the beach");
+  ASSERT_EQ(got->vectors.size(), 1u);
+  EXPECT_EQ(got->vectors[0].feature, "object_detection@1/embedding");
+  EXPECT_THAT(got->vectors[0].values, ElementsAre(1.0f, 0.0f));
+  EXPECT_EQ(got->created_at, clock_.NowUs());
+  EXPECT_TRUE(store_->GetDocument(collection_.id, written[1].id, false)->vectors.empty());
+  EXPECT_EQ(store_->GetCollectionById(collection_.id)->generation, 2)
+      << "a write is a new generation";
+  ReopenStore();
+  EXPECT_EQ(store_->GetDocument(collection_.id, written[0].id, true)->vectors.size(), 1u);
+}
+
+TEST_P(DocumentContract, WritingASourceAgainKeepsIdsAndKeysAndDropsWhatIsGone) {
+  auto first = MustReplace(object_.id, {Doc("", "scene"), Doc("object_detection/0", "person"),
+                                        Doc("object_detection/1", "dog")});
+  const TimestampUs created = first[0].created_at;
+  // The same task run again (a retry) with fresh ids: the units keep theirs.
+  auto again = MustReplace(
+      object_.id, {Doc("", "scene at night", {0, 1}), Doc("object_detection/0", "person")});
+  ASSERT_EQ(again.size(), 2u);
+  EXPECT_EQ(again[0].id, first[0].id);
+  EXPECT_EQ(again[0].key, first[0].key);
+  EXPECT_EQ(again[0].created_at, created);
+  EXPECT_EQ(again[0].updated_at, clock_.NowUs());
+  EXPECT_EQ(again[1].key, first[1].key);
+  EXPECT_EQ(store_->GetDocument(collection_.id, first[2].id, false).status().code(),
+            StatusCode::kNotFound)
+      << "the unit no longer found is deleted";
+  EXPECT_EQ(store_->GetDocument(collection_.id, first[0].id, true)->vectors[0].values,
+            (std::vector<float>{0, 1}));
+  EXPECT_THAT(Labels({}), ElementsAre("scene at night", "person"));
+  // The journal: each vector added, then the rewrite (removed, added again), then the drop.
+  std::vector<std::string> journal;
+  for (const auto& c : Changes()) {
+    journal.push_back(std::to_string(c.key) + (c.removed ? "-" : "+"));
+  }
+  const std::string k0 = std::to_string(first[0].key), k1 = std::to_string(first[1].key),
+                    k2 = std::to_string(first[2].key);
+  EXPECT_THAT(journal, ElementsAre(k0 + "+", k1 + "+", k2 + "+", k0 + "-", k0 + "+", k1 + "-",
+                                   k1 + "+", k2 + "-"));
+  auto tail = Changes(Changes()[4].seq);
+  ASSERT_EQ(tail.size(), 3u);
+  EXPECT_EQ(tail[0].key, first[1].key);
+  auto vectors = store_->ReadVectors(collection_.id, "object_detection@1/embedding",
+                                     {first[0].key, first[2].key, first[1].key});
+  ASSERT_TRUE(vectors.ok());
+  ASSERT_EQ(vectors->size(), 2u) << "absent keys are left out";
+  EXPECT_EQ((*vectors)[0].first, first[0].key);
+  EXPECT_EQ((*vectors)[1].first, first[1].key);
+}
+
+TEST_P(DocumentContract, FiltersSelectDocumentsAndTheirKeysPageByPage) {
+  std::vector<Document> docs;
+  for (int i = 0; i < 10; ++i) {
+    Document d = Doc("object_detection/" + std::to_string(i), i % 3 == 0 ? "person" : "dog");
+    d.payload["n"] = i;
+    d.payload["taken_at"] = i < 5 ? "2026-01-01T00:00:00Z" : "2026-06-01T12:00:00+02:00";
+    docs.push_back(std::move(d));
+  }
+  auto written = MustReplace(object_.id, docs);
+  auto person = ParseFilter({{"label", "person"}});
+  ASSERT_TRUE(person.ok());
+  EXPECT_THAT(Labels(*person), ElementsAre("person", "person", "person", "person"));
+  EXPECT_EQ(Labels({}).size(), 10u) << "every page, in key order";
+  auto late = ParseFilter({{"taken_at", {{"gt", "2026-06-01T09:00:00Z"}}}, {"n", {{"lt", 8}}}},
+                          {{"taken_at", FieldType::kDatetime}});
+  ASSERT_TRUE(late.ok());
+  auto keys = store_->MatchingKeys(collection_.id, *late);
+  ASSERT_TRUE(keys.ok()) << keys.status().ToString();
+  EXPECT_THAT(*keys, ElementsAre(written[5].key, written[6].key, written[7].key))
+      << "datetimes compare as instants (the collection indexes taken_at as datetime)";
+  auto lineage = ParseFilter({{"object_id", object_.id}, {"tier", 1}});
+  EXPECT_EQ(store_->MatchingKeys(collection_.id, *lineage)->size(), 10u);
+  auto bad_cursor = store_->ListDocuments(collection_.id, {}, {.after_id = "x", .limit = 5}, false);
+  EXPECT_EQ(bad_cursor.status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_P(DocumentContract, DocumentsGoWithTheirObjectTheirCollectionOrOnTheirOwn) {
+  auto a = MustReplace(object_.id, {Doc("", "a")});
+  StoredObject other = PutObject("b.jpg", 2);
+  Document b = Doc("", "b");
+  b.object_id = other.id;
+  auto kept = MustReplace(other.id, {b});
+  const int64_t before = Changes().back().seq;
+  ASSERT_TRUE(store_->DeleteObject(bucket_.id, "a.jpg").ok());
+  EXPECT_EQ(store_->GetDocument(collection_.id, a[0].id, false).status().code(),
+            StatusCode::kNotFound);
+  auto removed = Changes(before);
+  ASSERT_EQ(removed.size(), 1u) << "the cascade is journalled too";
+  EXPECT_TRUE(removed[0].removed);
+  EXPECT_EQ(removed[0].key, a[0].key);
+  EXPECT_TRUE(store_->GetDocument(collection_.id, kept[0].id, false).ok());
+
+  const int64_t generation = store_->GetCollectionById(collection_.id)->generation;
+  ASSERT_TRUE(store_->DeleteDocument(collection_.id, kept[0].id).ok());
+  EXPECT_EQ(store_->DeleteDocument(collection_.id, kept[0].id).code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetCollectionById(collection_.id)->generation, generation + 1);
+
+  Document again = Doc("", "again");
+  again.object_id = other.id;
+  MustReplace(other.id, {again});
+  Document orphan = Doc("", "orphan");  // its object (a.jpg) is gone
+  EXPECT_EQ(store_->ReplaceSourceDocuments(collection_.id, "a", {orphan}, 1).status().code(),
+            StatusCode::kNotFound);
+  ASSERT_TRUE(store_->DeleteCollection(bucket_.namespace_id, "scenes").ok());
+  EXPECT_THAT(*store_->VectorChangesSince(collection_.id, 0, 100), IsEmpty());
+  EXPECT_EQ(
+      store_->ReplaceSourceDocuments(collection_.id, other.id, {Doc("", "x")}, 1).status().code(),
+      StatusCode::kNotFound);
+}
+
+TEST_P(DocumentContract, BadDocumentsAreRefusedWhole) {
+  Document nan = Doc("object_detection/1", "x", {1, std::numeric_limits<float>::quiet_NaN()});
+  auto s = store_->ReplaceSourceDocuments(collection_.id, object_.id, {Doc("", "ok"), nan}, 1);
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+  s = store_->ReplaceSourceDocuments(collection_.id, object_.id, {Doc("", "a"), Doc("", "b")}, 1);
+  EXPECT_EQ(s.status().code(), StatusCode::kInvalidArgument);
+  Document empty = Doc("", "e", {});
+  EXPECT_EQ(store_->ReplaceSourceDocuments(collection_.id, object_.id, {empty}, 1).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Labels({}).empty()) << "nothing of a refused write is stored";
+  EXPECT_EQ(store_->GetCollectionById(collection_.id)->generation, 1);
+}
+
+// The backends of metadata_store_contract_test.cc's list.
+INSTANTIATE_TEST_SUITE_P(Backends, DocumentContract, testing::Values("sqlite"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace argus::store
