@@ -131,6 +131,7 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
     if (deps_.sources != nullptr) AddSyncRoutes(router_, env);
     if (deps_.collections != nullptr && deps_.inference != nullptr) {
       AddCollectionRoutes(router_, env);
+      if (deps_.documents != nullptr) AddDocumentRoutes(router_, env);
     }
   }
   requests_total_ = &deps_.metrics->AddCounter(

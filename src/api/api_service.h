@@ -20,6 +20,7 @@
 #include "store/blob_store.h"
 #include "store/bucket_store.h"
 #include "store/collection_store.h"
+#include "store/document_store.h"
 #include "store/event_bus.h"
 #include "store/event_log.h"
 #include "store/inference_service.h"
@@ -47,6 +48,7 @@ struct ApiDeps {
   store::SyncStore* syncs = nullptr;
   /// Collections; null (or no `inference` to check definitions against): no /v1/collections.
   store::CollectionStore* collections = nullptr;
+  store::DocumentStore* documents = nullptr;    ///< with `collections`
   store::BlobReferences* references = nullptr;  ///< pins and derived blobs (thumbnails)
   MetricsRegistry* metrics = nullptr;
   const Clock* clock = nullptr;

@@ -11,6 +11,7 @@ api::ApiDeps ApiDepsFor(const Config& config, Stores& stores, const Engine& engi
   deps.buckets = stores.metadata.get();
   deps.syncs = stores.metadata.get();
   deps.collections = stores.metadata.get();
+  deps.documents = stores.metadata.get();
   deps.references = stores.metadata.get();
   deps.metrics = metrics;
   deps.clock = &SystemClock::Get();

@@ -9,6 +9,7 @@
 #include "core/build_info.h"
 #include "core/log.h"
 #ifdef ARGUS_WITH_ORT
+#include "engine/collections/extract_task.h"
 #include "engine/extractors/extractors.h"
 #include "engine/runtime/inference_runtime.h"
 #endif
@@ -147,6 +148,10 @@ Result<std::unique_ptr<Engine>> Engine::Start(const Config& config, Stores& stor
   e->sync_runner_ = std::make_unique<engine::SyncRunner>(stores.metadata.get(), ingest,
                                                          &registry.sources, e->sync_options_);
 
+#ifdef ARGUS_WITH_ORT
+  // Before the workers: collection.extract runs the extractors.
+  e->inference_ = StartInference(config, stores.blobs.get(), &metrics);
+#endif
   engine::RegisterBuiltinKinds(e->kinds_);
   ARGUS_RETURN_IF_ERROR(e->sync_runner_->Register(e->kinds_));
   e->upload_completer_ = std::make_unique<engine::UploadCompleter>(ingest);
@@ -155,6 +160,11 @@ Result<std::unique_ptr<Engine>> Engine::Start(const Config& config, Stores& stor
       engine::RegisterDeleteKinds(e->kinds_, {.namespaces = stores.metadata.get(),
                                               .buckets = stores.metadata.get(),
                                               .webhooks = stores.webhooks.get()}));
+  ARGUS_RETURN_IF_ERROR(engine::RegisterExtractKind(
+      e->kinds_, {.collections = stores.metadata.get(),
+                  .documents = stores.metadata.get(),
+                  .buckets = stores.metadata.get(),
+                  .inference = [engine = e.get()] { return engine->inference(); }}));
   ARGUS_ASSIGN_OR_RETURN(auto worker_options, WorkerOptionsFromConfig(config));
   e->workers_ =
       std::make_unique<engine::WorkerPool>(stores.tasks.get(), &e->kinds_, worker_options, clock,
@@ -172,9 +182,6 @@ Result<std::unique_ptr<Engine>> Engine::Start(const Config& config, Stores& stor
       stores.metadata.get(), stores.tasks.get(), e->sync_runner_.get(),
       engine::SyncSchedulerOptions{}, clock, stores.bus.get());
   e->sync_scheduler_->Start();
-#ifdef ARGUS_WITH_ORT
-  e->inference_ = StartInference(config, stores.blobs.get(), &metrics);
-#endif
   return e;
 }
 
@@ -183,11 +190,12 @@ Engine::~Engine() { Stop(std::chrono::milliseconds(0)); }
 void Engine::Stop(std::chrono::milliseconds drain) {
   if (stopped_) return;
   stopped_ = true;
+  if (sync_scheduler_) sync_scheduler_->Stop();
+  // The workers first: a collection.extract task may be inside the runtime.
+  if (workers_) workers_->Stop(drain);
   // Answers every inference request still queued or running while the API it answers through
   // is alive (its callbacks end in ApiService and the HTTP server).
   inference_.reset();
-  if (sync_scheduler_) sync_scheduler_->Stop();
-  if (workers_) workers_->Stop(drain);
   if (registrar_) registrar_->Stop();
   if (dispatcher_) dispatcher_->Stop(std::min(drain, std::chrono::milliseconds(2000)));
   if (collector_) collector_->Stop();

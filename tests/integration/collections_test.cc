@@ -2,6 +2,11 @@
 // extractors it registers, tiers, features, namespaces kept apart, sources that cannot go.
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <cstdio>
+#include <set>
+#include <thread>
+
 #include "tests/integration/test_server.h"
 
 namespace argus::testing {
@@ -170,6 +175,143 @@ TEST_F(CollectionsTest, BadDefinitionsAre4xxNamingTheField) {
           .status,
       403);
   EXPECT_EQ(as_viewer("DELETE", "/v1/collections/dup", nullptr).status, 403);
+}
+
+std::string UrlEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+// Real models on real media: objects become documents with vectors, regions, labels and text.
+class CollectionExtractionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = TestServer::Start({.env = {"ARGUS_INFERENCE_PRELOAD=true"}});
+    ASSERT_GT(server_->port(), 0) << server_->Log();
+    for (int i = 0; i < 300 && Request(server_->port(), "GET", "/readyz").status != 200; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_EQ(
+        server_->Call("POST", "/v1/namespaces", server_->admin_key(), {{"name", "team"}}).status,
+        201);
+    ASSERT_EQ(Call("POST", "/v1/buckets", {{"name", "photos"}}).status, 201);
+  }
+  HttpResult Call(const std::string& method, const std::string& path, const Json& body = nullptr) {
+    return server_->Call(method, path, server_->admin_key(), body, {{"X-Namespace", "team"}});
+  }
+  void Put(const std::string& key, const std::string& bytes, const std::string& metadata = "") {
+    std::map<std::string, std::string> h = {{"Authorization", "Bearer " + server_->admin_key()},
+                                            {"X-Namespace", "team"}};
+    if (!metadata.empty()) h["X-Argus-Metadata"] = metadata;
+    auto r = Request(server_->port(), "PUT", "/v1/buckets/photos/objects/" + key, h, bytes);
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  // Until every collection.extract task has ended; their statuses.
+  std::multiset<std::string> AwaitTasks() {
+    std::multiset<std::string> statuses;
+    for (int i = 0; i < 600; ++i) {
+      statuses.clear();
+      bool open = false;
+      const HttpResult tasks = Call("GET", "/v1/tasks?kind=collection.extract&limit=1000");
+      for (const auto& t : tasks.json()["items"]) {
+        statuses.insert(t["status"].get<std::string>());
+        open = open || (t["status"] != "succeeded" && t["status"] != "failed");
+      }
+      if (!open && !statuses.empty()) return statuses;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ADD_FAILURE() << "the extraction tasks did not end: "
+                  << Call("GET", "/v1/tasks?kind=collection.extract&limit=1000").body;
+    return statuses;
+  }
+  Json Documents(const std::string& query = "") {
+    auto r = Call("GET", "/v1/collections/scenes/documents?limit=1000" + query);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json()["items"];
+  }
+  std::unique_ptr<TestServer> server_;
+};
+
+TEST_F(CollectionExtractionTest, ObjectsBecomeDocumentsWithVectorsRegionsAndText) {
+  const std::string data = "/usr/share/doc/opencv-doc/examples/data/";
+  Put("messi.jpg", ReadFile(data + "messi5.jpg"), R"({"camera": "x100"})");
+  Put("notes.txt", "plain words, no pixels");
+  auto created =
+      Call("POST", "/v1/collections",
+           {{"name", "scenes"},
+            {"source", {{"bucket", "photos"}}},
+            {"extractors", {{{"name", "image_embedding"}}, {{"name", "object_detection"}}}},
+            {"field_passthrough", {"metadata.camera"}},
+            {"payload_indexes", {{{"field", "label"}, {"type", "keyword"}}}}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string signature = created.json()["index_signature"];
+  auto trigger = Call("POST", "/v1/collections/scenes/trigger", Json::object());
+  ASSERT_EQ(trigger.status, 202) << trigger.body;
+  EXPECT_EQ(trigger.json()["tasks"], 2);
+  EXPECT_EQ(AwaitTasks(), (std::multiset<std::string>{"succeeded", "succeeded"}));
+
+  Json docs = Documents();
+  Json messi, text;
+  std::multiset<std::string> labels;
+  for (const auto& d : docs) {
+    if (d["unit"] == "" && d["payload"]["key"] == "messi.jpg") messi = d;
+    if (d["unit"] == "" && d["payload"]["key"] == "notes.txt") text = d;
+    if (d["payload"].contains("label")) labels.insert(d["payload"]["label"].get<std::string>());
+  }
+  ASSERT_FALSE(messi.is_null()) << docs.dump();
+  EXPECT_EQ(messi["payload"]["metadata"]["camera"], "x100");
+  EXPECT_GE(messi["payload"]["object_detection"]["count"], 2);
+  EXPECT_EQ(messi["versions"]["image_embedding"], "2");
+  EXPECT_TRUE(labels.count("person")) << docs.dump();
+  EXPECT_TRUE(labels.count("sports ball")) << docs.dump();
+  ASSERT_FALSE(text.is_null()) << docs.dump();
+  EXPECT_NE(text["payload"]["errors"]["image_embedding"].get<std::string>().find("text/plain"),
+            std::string::npos)
+      << "an object the extractors cannot read keeps their errors";
+
+  auto full = Call("GET", "/v1/collections/scenes/documents/" + messi["id"].get<std::string>() +
+                              "?include_vectors=true");
+  ASSERT_EQ(full.status, 200) << full.body;
+  EXPECT_EQ(full.json()["vectors"]["image_embedding@2/embedding"].size(), 1280u);
+
+  // Filters over the payload, typed by the payload indexes; regions carry boxes.
+  Json people = Documents("&filter=" + UrlEncode(R"({"label": "person"})"));
+  ASSERT_FALSE(people.empty());
+  for (const auto& p : people) {
+    EXPECT_EQ(p["payload"]["label"], "person");
+    EXPECT_EQ(p["region"]["box"].size(), 4u);
+    EXPECT_EQ(p["payload"]["metadata"]["camera"], "x100");
+  }
+  EXPECT_EQ(Call("GET", "/v1/collections/scenes/documents?filter=" +
+                            UrlEncode(R"({"label": {"like": "p%"}})"))
+                .status,
+            400);
+  EXPECT_NE(Call("GET", "/v1/collections/scenes").json()["index_signature"], signature)
+      << "documents written: a new signature";
+
+  // Again: the same documents (ids kept), nothing duplicated.
+  const size_t count = docs.size();
+  ASSERT_EQ(Call("POST", "/v1/collections/scenes/trigger", Json::object()).status, 202);
+  AwaitTasks();
+  Json again = Documents();
+  EXPECT_EQ(again.size(), count);
+  std::set<std::string> before, after;
+  for (const auto& d : docs) before.insert(d["id"]);
+  for (const auto& d : again) after.insert(d["id"]);
+  EXPECT_EQ(before, after);
+
+  // Deleting the object deletes its documents.
+  ASSERT_EQ(Call("DELETE", "/v1/buckets/photos/objects/messi.jpg").status, 204);
+  for (const auto& d : Documents()) EXPECT_EQ(d["payload"]["key"], "notes.txt") << d.dump();
 }
 
 }  // namespace

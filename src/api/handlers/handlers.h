@@ -63,6 +63,8 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env);
 
 /// /v1/collections.
 void AddCollectionRoutes(Router& router, HandlerEnv env);
+/// /v1/collections/{c}/documents and /trigger.
+void AddDocumentRoutes(Router& router, HandlerEnv env);
 /// /v1/buckets.
 void AddBucketRoutes(Router& router, HandlerEnv env);
 /// /v1/buckets/{bucket}/objects and /content: uploads and downloads.
