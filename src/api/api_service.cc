@@ -111,7 +111,8 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
                  .waiter = waiter_.get(),
                  .task_kinds = task_kinds_.get(),
                  .workers = worker_directory_.get(),
-                 .streams = streams_.get()};
+                 .streams = streams_.get(),
+                 .vector_indexes = deps_.vector_indexes};
   AddOpsRoutes(router_, env);
   AddNamespaceRoutes(router_, env);
   AddKeyRoutes(router_, env);
@@ -132,6 +133,9 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
     if (deps_.collections != nullptr && deps_.inference != nullptr) {
       AddCollectionRoutes(router_, env);
       if (deps_.documents != nullptr) AddDocumentRoutes(router_, env);
+      if (deps_.documents != nullptr && deps_.vector_indexes != nullptr) {
+        AddSearchRoutes(router_, env);
+      }
     }
   }
   requests_total_ = &deps_.metrics->AddCounter(

@@ -16,6 +16,7 @@
 #include "core/json_schema.h"
 #include "core/media_type.h"
 #include "core/metrics.h"
+#include "retrieval/vector_indexes.h"
 #include "store/blob_references.h"
 #include "store/blob_store.h"
 #include "store/bucket_store.h"
@@ -48,7 +49,9 @@ struct ApiDeps {
   store::SyncStore* syncs = nullptr;
   /// Collections; null (or no `inference` to check definitions against): no /v1/collections.
   store::CollectionStore* collections = nullptr;
-  store::DocumentStore* documents = nullptr;    ///< with `collections`
+  store::DocumentStore* documents = nullptr;  ///< with `collections`
+  /// The collections' vector indexes; null: no search route.
+  retrieval::VectorIndexes* vector_indexes = nullptr;
   store::BlobReferences* references = nullptr;  ///< pins and derived blobs (thumbnails)
   MetricsRegistry* metrics = nullptr;
   const Clock* clock = nullptr;

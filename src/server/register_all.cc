@@ -1,5 +1,6 @@
 #include "server/register_all.h"
 
+#include "store/hnsw/register.h"
 #include "store/inprocess/register.h"
 #include "store/localfs/register.h"
 #include "store/s3/register.h"
@@ -13,6 +14,7 @@ Status RegisterAllStores(store::StoreRegistry& registry) {
   ARGUS_RETURN_IF_ERROR(store::localfs::RegisterLocalFsStores(registry));
   ARGUS_RETURN_IF_ERROR(store::s3::RegisterS3Stores(registry));
   ARGUS_RETURN_IF_ERROR(store::inprocess::RegisterInProcessStores(registry));
+  ARGUS_RETURN_IF_ERROR(store::hnsw::RegisterHnswStores(registry));
   return OkStatus();
 }
 

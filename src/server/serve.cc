@@ -12,6 +12,7 @@
 #include "core/build_info.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "retrieval/vector_indexes.h"
 #include "server/api_wiring.h"
 #include "server/data_dir.h"
 #include "server/engine_wiring.h"
@@ -106,6 +107,10 @@ int RunServe(const Config& config) {
   if (!engine.ok()) return Fail(engine.status());
   std::atomic<bool> started{false};
   api::ApiDeps deps = ApiDepsFor(config, stores, **engine, registry, &metrics, &started);
+  // Searches keep the collections' vector indexes in step with the documents (in memory; the
+  // vectors are in the metadata store, so a restart rebuilds them without re-extracting).
+  retrieval::VectorIndexes vector_indexes(stores.metadata.get(), &registry.vector_index);
+  deps.vector_indexes = &vector_indexes;
   auto service = api::ApiService::Create(config, std::move(deps));
   if (!service.ok()) return Fail(service.status());
 

@@ -74,6 +74,10 @@ class DocumentStore {
   /// One document of the collection, with its vectors when asked. NotFound names it.
   virtual Result<Document> GetDocument(std::string_view collection_id, std::string_view id,
                                        bool with_vectors) = 0;
+  /// The documents of the keys, in the order given (absent keys left out).
+  virtual Result<std::vector<Document>> GetDocumentsByKey(std::string_view collection_id,
+                                                          const std::vector<uint64_t>& keys,
+                                                          bool with_vectors) = 0;
   /// The collection's documents that match `filter` (over payload; lineage fields object_id,
   /// parent_id, tier as top-level paths), in key order from `page.after_id` (a key in decimal).
   virtual Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,

@@ -113,6 +113,12 @@ TEST_P(DocumentContract, ASourcesDocumentsAreWrittenWholeAndReadBack) {
   EXPECT_THAT(got->vectors[0].values, ElementsAre(1.0f, 0.0f));
   EXPECT_EQ(got->created_at, clock_.NowUs());
   EXPECT_TRUE(store_->GetDocument(collection_.id, written[1].id, false)->vectors.empty());
+  auto by_key =
+      store_->GetDocumentsByKey(collection_.id, {written[1].key, 999999, written[0].key}, true);
+  ASSERT_TRUE(by_key.ok()) << by_key.status().ToString();
+  ASSERT_EQ(by_key->size(), 2u) << "absent keys are left out";
+  EXPECT_EQ((*by_key)[0].id, written[1].id) << "in the order asked";
+  EXPECT_EQ((*by_key)[1].vectors.size(), 1u);
   EXPECT_EQ(store_->GetCollectionById(collection_.id)->generation, 2)
       << "a write is a new generation";
   ReopenStore();

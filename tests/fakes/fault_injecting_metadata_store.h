@@ -263,6 +263,12 @@ class FaultInjectingMetadataStore final : public MetadataStore {
     ARGUS_INJECT_FAULT(plan_, "GetDocument");
     return base_->GetDocument(collection_id, id, with_vectors);
   }
+  Result<std::vector<Document>> GetDocumentsByKey(std::string_view collection_id,
+                                                  const std::vector<uint64_t>& keys,
+                                                  bool with_vectors) override {
+    ARGUS_INJECT_FAULT(plan_, "GetDocumentsByKey");
+    return base_->GetDocumentsByKey(collection_id, keys, with_vectors);
+  }
   Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
                                        const PageRequest& page, bool with_vectors) override {
     ARGUS_INJECT_FAULT(plan_, "ListDocuments");

@@ -309,9 +309,62 @@ TEST_F(CollectionExtractionTest, ObjectsBecomeDocumentsWithVectorsRegionsAndText
   for (const auto& d : again) after.insert(d["id"]);
   EXPECT_EQ(before, after);
 
+  // Search: a resized, recompressed copy of messi5 (the server's own thumbnail of it, stored in
+  // another bucket) finds messi5 first among other photos.
+  for (const char* name : {"baboon.jpg", "fruits.jpg", "building.jpg", "HappyFish.jpg"}) {
+    Put(name, ReadFile(data + name));
+  }
+  ASSERT_EQ(Call("POST", "/v1/collections/scenes/trigger", Json::object()).status, 202);
+  AwaitTasks();
+  auto thumb = Request(
+      server_->port(), "GET", "/v1/buckets/photos/thumbnails/messi.jpg?size=256&format=jpeg",
+      {{"Authorization", "Bearer " + server_->admin_key()}, {"X-Namespace", "team"}});
+  ASSERT_EQ(thumb.status, 200) << thumb.body;
+  ASSERT_EQ(Call("POST", "/v1/buckets", {{"name", "queries"}}).status, 201);
+  auto small = Request(
+      server_->port(), "PUT", "/v1/buckets/queries/objects/small.jpg",
+      {{"Authorization", "Bearer " + server_->admin_key()}, {"X-Namespace", "team"}}, thumb.body);
+  ASSERT_EQ(small.status, 201) << small.body;
+  auto found = Call("POST", "/v1/collections/scenes/search",
+                    {{"object", {{"bucket", "queries"}, {"key", "small.jpg"}}}, {"limit", 3}});
+  ASSERT_EQ(found.status, 200) << found.body;
+  EXPECT_EQ(found.json()["feature"], "image_embedding@2/embedding");
+  ASSERT_FALSE(found.json()["items"].empty()) << found.body;
+  EXPECT_EQ(found.json()["items"][0]["document"]["payload"]["key"], "messi.jpg") << found.body;
+  EXPECT_GT(found.json()["items"][0]["score"], found.json()["items"][1]["score"]);
+  // By a document, with a filter applied inside the search.
+  auto by_doc = Call("POST", "/v1/collections/scenes/search",
+                     {{"document_id", messi["id"]},
+                      {"filter", {{"key", {{"in", {"fruits.jpg", "baboon.jpg"}}}}}},
+                      {"limit", 5}});
+  ASSERT_EQ(by_doc.status, 200) << by_doc.body;
+  EXPECT_EQ(by_doc.json()["items"].size(), 2u) << by_doc.body;
+  EXPECT_EQ(by_doc.json()["plan"], "exact");
+  for (const auto& item : by_doc.json()["items"]) {
+    EXPECT_NE(item["document"]["payload"]["key"], "messi.jpg");
+  }
+  // Mistakes name the field.
+  auto wrong = Call("POST", "/v1/collections/scenes/search", {{"vector", {1, 2, 3}}});
+  EXPECT_EQ(wrong.status, 400);
+  EXPECT_NE(wrong.body.find("1280"), std::string::npos) << wrong.body;
+  EXPECT_EQ(
+      Call("POST", "/v1/collections/scenes/search", {{"vector", {1, 2, 3}}, {"document_id", "x"}})
+          .status,
+      400);
+  auto feature = Call("POST", "/v1/collections/scenes/search",
+                      {{"feature", "clip@1/x"}, {"document_id", messi["id"]}});
+  EXPECT_EQ(feature.status, 400);
+  EXPECT_NE(feature.body.find("image_embedding@2/embedding"), std::string::npos) << feature.body;
+
   // Deleting the object deletes its documents.
   ASSERT_EQ(Call("DELETE", "/v1/buckets/photos/objects/messi.jpg").status, 204);
-  for (const auto& d : Documents()) EXPECT_EQ(d["payload"]["key"], "notes.txt") << d.dump();
+  for (const auto& d : Documents()) EXPECT_NE(d["payload"]["key"], "messi.jpg") << d.dump();
+  auto gone = Call("POST", "/v1/collections/scenes/search",
+                   {{"object", {{"bucket", "queries"}, {"key", "small.jpg"}}}, {"limit", 10}});
+  ASSERT_EQ(gone.status, 200) << gone.body;
+  for (const auto& item : gone.json()["items"]) {
+    EXPECT_NE(item["document"]["payload"]["key"], "messi.jpg") << "its vectors went too";
+  }
 }
 
 }  // namespace

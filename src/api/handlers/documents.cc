@@ -28,26 +28,6 @@ const Json kDocumentSchema = {
       {"created_at", {{"type", "string"}, {"format", "date-time"}}},
       {"updated_at", {{"type", "string"}, {"format", "date-time"}}}}}};
 
-Json DocumentJson(const store::Document& d, bool with_vectors) {
-  Json j = {{"id", d.id},
-            {"object_id", d.object_id},
-            {"parent_id", d.parent_id.empty() ? Json(nullptr) : Json(d.parent_id)},
-            {"tier", d.tier},
-            {"unit", d.unit},
-            {"region", d.region},
-            {"payload", d.payload},
-            {"versions", d.versions},
-            {"text", d.text},
-            {"created_at", FormatRfc3339(d.created_at)},
-            {"updated_at", FormatRfc3339(d.updated_at)}};
-  if (with_vectors) {
-    Json vectors = Json::object();
-    for (const auto& v : d.vectors) vectors[v.feature] = v.values;
-    j["vectors"] = std::move(vectors);
-  }
-  return j;
-}
-
 Result<bool> BoolQuery(const RequestContext& ctx, std::string_view name) {
   auto v = ctx.Query(name);
   if (!v || v->empty() || *v == "false") return false;
@@ -70,6 +50,26 @@ Result<store::Filter> FilterQuery(const RequestContext& ctx, const store::Collec
 }
 
 }  // namespace
+
+Json DocumentJson(const store::Document& d, bool with_vectors) {
+  Json j = {{"id", d.id},
+            {"object_id", d.object_id},
+            {"parent_id", d.parent_id.empty() ? Json(nullptr) : Json(d.parent_id)},
+            {"tier", d.tier},
+            {"unit", d.unit},
+            {"region", d.region},
+            {"payload", d.payload},
+            {"versions", d.versions},
+            {"text", d.text},
+            {"created_at", FormatRfc3339(d.created_at)},
+            {"updated_at", FormatRfc3339(d.updated_at)}};
+  if (with_vectors) {
+    Json vectors = Json::object();
+    for (const auto& v : d.vectors) vectors[v.feature] = v.values;
+    j["vectors"] = std::move(vectors);
+  }
+  return j;
+}
 
 void AddDocumentRoutes(Router& router, HandlerEnv env) {
   auto collection_of = [env](const RequestContext& ctx) {

@@ -7,6 +7,7 @@
 #include "api/auth/authenticator.h"
 #include "api/router.h"
 #include "api/task_catalog_view.h"
+#include "retrieval/vector_indexes.h"
 
 namespace argus::api {
 
@@ -15,10 +16,11 @@ struct HandlerEnv {
   ApiDeps* deps;
   Authenticator* auth;
   const Router* router;
-  TaskWaiter* waiter;         ///< null when the server runs no task queue
-  TaskKindCache* task_kinds;  ///< null when the server runs no task queue
-  WorkerDirectory* workers;   ///< null when the server runs no task queue
-  EventStreams* streams;      ///< null when the server runs no task queue
+  TaskWaiter* waiter;                        ///< null when the server runs no task queue
+  TaskKindCache* task_kinds;                 ///< null when the server runs no task queue
+  WorkerDirectory* workers;                  ///< null when the server runs no task queue
+  EventStreams* streams;                     ///< null when the server runs no task queue
+  retrieval::VectorIndexes* vector_indexes;  ///< null: no search routes
 };
 
 /// Seconds from `Prefer: wait=N` (RFC 7240), capped at `max_s`; nullopt when absent.
@@ -65,6 +67,10 @@ void AddWorkerProtocolRoutes(Router& router, HandlerEnv env);
 void AddCollectionRoutes(Router& router, HandlerEnv env);
 /// /v1/collections/{c}/documents and /trigger.
 void AddDocumentRoutes(Router& router, HandlerEnv env);
+/// POST /v1/collections/{c}/search.
+void AddSearchRoutes(Router& router, HandlerEnv env);
+/// A document as the API shows it (its vectors by feature address when asked).
+Json DocumentJson(const store::Document& d, bool with_vectors);
 /// /v1/buckets.
 void AddBucketRoutes(Router& router, HandlerEnv env);
 /// /v1/buckets/{bucket}/objects and /content: uploads and downloads.

@@ -40,6 +40,8 @@ constexpr std::string_view kBumpGeneration =
     "UPDATE collections SET generation = generation + 1 WHERE id = ?";
 constexpr std::string_view kSelectById =
     "SELECT " ARGUS_DOCUMENT_COLUMNS " FROM documents WHERE collection_id = ? AND id = ?";
+constexpr std::string_view kSelectByKey =
+    "SELECT " ARGUS_DOCUMENT_COLUMNS " FROM documents WHERE collection_id = ? AND key = ?";
 constexpr std::string_view kScan = "SELECT " ARGUS_DOCUMENT_COLUMNS
                                    " FROM documents WHERE collection_id = ? AND key > ?"
                                    " ORDER BY key";
@@ -299,6 +301,27 @@ Result<Document> SqliteMetadataStore::GetDocument(std::string_view collection_id
   ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
   if (with_vectors) ARGUS_RETURN_IF_ERROR(ReadVectorsOf(*db, d));
   return d;
+}
+
+Result<std::vector<Document>> SqliteMetadataStore::GetDocumentsByKey(
+    std::string_view collection_id, const std::vector<uint64_t>& keys, bool with_vectors) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kSelectByKey, "get documents"));
+  std::vector<Document> out;
+  for (uint64_t key : keys) {
+    stmt->BindText(1, collection_id);
+    stmt->BindInt64(2, static_cast<int64_t>(key));
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (row) {
+      ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
+      out.push_back(std::move(d));
+    }
+    stmt->Reset();
+  }
+  if (with_vectors) {
+    for (Document& d : out) ARGUS_RETURN_IF_ERROR(ReadVectorsOf(*db, d));
+  }
+  return out;
 }
 
 Result<Page<Document>> SqliteMetadataStore::ListDocuments(std::string_view collection_id,

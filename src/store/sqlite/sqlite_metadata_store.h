@@ -144,6 +144,9 @@ class SqliteMetadataStore final : public MetadataStore {
                                                        TimestampUs now) override;
   Result<Document> GetDocument(std::string_view collection_id, std::string_view id,
                                bool with_vectors) override;
+  Result<std::vector<Document>> GetDocumentsByKey(std::string_view collection_id,
+                                                  const std::vector<uint64_t>& keys,
+                                                  bool with_vectors) override;
   Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
                                        const PageRequest& page, bool with_vectors) override;
   Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,

@@ -1,0 +1,118 @@
+#include "retrieval/vector_indexes.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/config.h"
+#include "core/id.h"
+#include "store/hnsw/register.h"
+#include "store/sqlite/register.h"
+
+namespace argus::retrieval {
+namespace {
+
+constexpr char kFeature[] = "e@1/v";
+
+// Real SQLite documents and a real hnsw index: searches see every write made before them.
+class VectorIndexesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = ::testing::TempDir() + "/vindexes_" + NewId();
+    std::filesystem::create_directories(dir_);
+    ASSERT_TRUE(store::sqlite::RegisterSqliteStores(registry_).ok());
+    ASSERT_TRUE(store::hnsw::RegisterHnswStores(registry_).ok());
+    metadata_ = std::move(registry_.metadata.Create("sqlite", {&config_, dir_})).value();
+    auto ns = *metadata_->CreateNamespace({.id = NewId(), .name = "team"});
+    bucket_ = *metadata_->CreateBucket({.id = NewId(), .namespace_id = ns.id, .name = "photos"});
+    store::Collection c;
+    c.id = NewId();
+    c.namespace_id = ns.id;
+    c.name = "scenes";
+    c.source_bucket_id = bucket_.id;
+    collection_ = *metadata_->CreateCollection(c);
+    indexes_ = std::make_unique<VectorIndexes>(metadata_.get(), &registry_.vector_index);
+  }
+  void TearDown() override {
+    indexes_.reset();
+    metadata_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // An object with one document whose vector is `v` (and `w` for a second feature).
+  store::Document Put(const std::string& key, std::vector<float> v) {
+    store::StoredObject o;
+    o.id = NewId();
+    o.namespace_id = bucket_.namespace_id;
+    o.bucket_id = bucket_.id;
+    o.key = key;
+    o.size = 1;
+    o.sha256 = std::string(64, 'a');
+    o.media_type = "image/jpeg";
+    EXPECT_TRUE(metadata_->PutObject(o, {}).ok());
+    store::Document d;
+    d.id = NewId();
+    d.object_id = o.id;
+    d.payload = {{"key", key}};
+    d.vectors = {{.feature = kFeature, .values = std::move(v)},
+                 {.feature = "other@1/v", .values = {1, 1, 1}}};
+    auto written = metadata_->ReplaceSourceDocuments(collection_.id, o.id, {d}, 1);
+    EXPECT_TRUE(written.ok()) << written.status().ToString();
+    return written->front();
+  }
+
+  std::vector<uint64_t> Nearest(std::vector<float> q, int k,
+                                const std::vector<uint64_t>* allowed = nullptr) {
+    auto hits =
+        indexes_->Search({.collection_id = collection_.id, .feature = kFeature, .dimension = 2},
+                         {.vector = q, .k = k, .allowed = allowed});
+    EXPECT_TRUE(hits.ok()) << hits.status().ToString();
+    std::vector<uint64_t> keys;
+    if (hits.ok()) {
+      for (const auto& h : *hits) keys.push_back(h.key);
+    }
+    return keys;
+  }
+
+  std::string dir_;
+  Config config_;
+  store::StoreRegistry registry_;
+  std::unique_ptr<store::MetadataStore> metadata_;
+  store::Bucket bucket_;
+  store::Collection collection_;
+  std::unique_ptr<VectorIndexes> indexes_;
+};
+
+TEST_F(VectorIndexesTest, SearchesSeeEveryWriteBeforeThem) {
+  store::Document a = Put("a.jpg", {1, 0});
+  store::Document b = Put("b.jpg", {0, 1});
+  EXPECT_EQ(Nearest({1, 0.1f}, 2), (std::vector<uint64_t>{a.key, b.key}));
+  // A vector rewritten, a document added, an object deleted: the next search sees all three.
+  ASSERT_TRUE(metadata_
+                  ->ReplaceSourceDocuments(collection_.id, a.object_id, {[&] {
+                                             store::Document d = a;
+                                             d.vectors = {{.feature = kFeature, .values = {-1, 0}}};
+                                             return d;
+                                           }()},
+                                           2)
+                  .ok());
+  store::Document c = Put("c.jpg", {0.9f, 0.2f});
+  EXPECT_EQ(Nearest({1, 0.1f}, 3), (std::vector<uint64_t>{c.key, b.key, a.key}));
+  ASSERT_TRUE(metadata_->DeleteObject(bucket_.id, "c.jpg").ok());
+  EXPECT_EQ(Nearest({1, 0.1f}, 3), (std::vector<uint64_t>{b.key, a.key}));
+  std::vector<uint64_t> only_a = {a.key};
+  EXPECT_EQ(Nearest({1, 0.1f}, 3, &only_a), (std::vector<uint64_t>{a.key}));
+  // Another feature of the same documents is another index (a's rewrite dropped its vector).
+  auto other =
+      indexes_->Search({.collection_id = collection_.id, .feature = "other@1/v", .dimension = 3},
+                       {.vector = std::vector<float>{1, 1, 1}, .k = 5});
+  ASSERT_TRUE(other.ok());
+  ASSERT_EQ(other->size(), 1u);
+  EXPECT_EQ((*other)[0].key, b.key);
+  // A fresh set of indexes (a restart) rebuilds from the stored vectors.
+  indexes_ = std::make_unique<VectorIndexes>(metadata_.get(), &registry_.vector_index);
+  EXPECT_EQ(Nearest({1, 0.1f}, 3), (std::vector<uint64_t>{b.key, a.key}));
+}
+
+}  // namespace
+}  // namespace argus::retrieval
