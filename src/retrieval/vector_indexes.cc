@@ -50,7 +50,10 @@ Status VectorIndexes::CatchUp(const IndexKey& key, Entry& entry) {
     std::vector<float> values;
     std::set<uint64_t> found;
     for (auto& [k, v] : vectors) {
-      if (static_cast<int>(v.size()) != key.dimension) continue;  // not this shape: skip
+      // A vector the index cannot take (another shape, all zeros for cosine) is left out
+      // rather than keeping every other document of the collection from being searched.
+      const uint64_t one[] = {k};
+      if (!store::CheckVectors(one, v, entry.index->options()).ok()) continue;
       keys.push_back(k);
       found.insert(k);
       values.insert(values.end(), v.begin(), v.end());

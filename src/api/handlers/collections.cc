@@ -194,8 +194,12 @@ void AddCollectionRoutes(Router& router, HandlerEnv env) {
               .access = Access::kNamespaceAdmin,
               .success_status = 204,
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
-                ARGUS_RETURN_IF_ERROR(env.deps->collections->DeleteCollection(
-                    ctx.namespace_id, ctx.PathParam("collection")));
+                ARGUS_ASSIGN_OR_RETURN(auto c, env.deps->collections->GetCollection(
+                                                   ctx.namespace_id, ctx.PathParam("collection")));
+                ARGUS_RETURN_IF_ERROR(
+                    env.deps->collections->DeleteCollection(ctx.namespace_id, c.name));
+                // Its in-memory vector indexes go with it.
+                if (env.vector_indexes != nullptr) env.vector_indexes->Forget(c.id);
                 return ApiResponse::NoContent();
               }});
   router.Add({.method = "GET",
