@@ -31,6 +31,7 @@
 #include "store/sync_store.h"
 #include "store/task_catalog.h"
 #include "store/task_queue.h"
+#include "store/text_index.h"
 #include "store/webhook_store.h"
 
 namespace argus::api {
@@ -50,6 +51,7 @@ struct ApiDeps {
   /// Collections; null (or no `inference` to check definitions against): no /v1/collections.
   store::CollectionStore* collections = nullptr;
   store::DocumentStore* documents = nullptr;  ///< with `collections`
+  store::TextIndex* text = nullptr;           ///< with `collections`
   /// The collections' vector indexes; null: no search route.
   retrieval::VectorIndexes* vector_indexes = nullptr;
   store::BlobReferences* references = nullptr;  ///< pins and derived blobs (thumbnails)

@@ -164,7 +164,8 @@ Result<std::unique_ptr<Engine>> Engine::Start(const Config& config, Stores& stor
       e->kinds_, {.collections = stores.metadata.get(),
                   .documents = stores.metadata.get(),
                   .buckets = stores.metadata.get(),
-                  .inference = [engine = e.get()] { return engine->inference(); }}));
+                  .inference = [engine = e.get()] { return engine->inference(); },
+                  .tasks = stores.tasks.get()}));
   ARGUS_ASSIGN_OR_RETURN(auto worker_options, WorkerOptionsFromConfig(config));
   e->workers_ =
       std::make_unique<engine::WorkerPool>(stores.tasks.get(), &e->kinds_, worker_options, clock,

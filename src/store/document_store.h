@@ -78,6 +78,11 @@ class DocumentStore {
   virtual Result<std::vector<Document>> GetDocumentsByKey(std::string_view collection_id,
                                                           const std::vector<uint64_t>& keys,
                                                           bool with_vectors) = 0;
+  /// The collection's documents whose root object is `object_id`, in key order (a later tier's
+  /// sources: the parent collection's documents of the object).
+  virtual Result<std::vector<Document>> DocumentsOfObject(std::string_view collection_id,
+                                                          std::string_view object_id,
+                                                          bool with_vectors) = 0;
   /// The collection's documents that match `filter` (over payload; lineage fields object_id,
   /// parent_id, tier as top-level paths), in key order from `page.after_id` (a key in decimal).
   virtual Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
@@ -85,7 +90,8 @@ class DocumentStore {
   /// The keys of the matching documents, ascending: a vector search's allow-list.
   virtual Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,
                                                      const Filter& filter) = 0;
-  /// Deletes one document (and its vectors). NotFound when absent.
+  /// Deletes one document (and its vectors), and the documents later tiers made from it.
+  /// NotFound when absent.
   virtual Status DeleteDocument(std::string_view collection_id, std::string_view id) = 0;
 
   /// The vector changes of the collection after `after_seq`, oldest first, at most `limit`.

@@ -4,6 +4,7 @@
 // JSON back: decoding, preprocessing and batching stay on the runtime's side. See ADR 0004.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -40,6 +41,11 @@ struct InferenceRequest {
   /// service sniff `media`. An extractor refuses a type it does not read (InvalidArgument).
   std::string media_type;
   Json params = Json::object();
+  /// Regions of the (upright) image to run an extractor on instead of the whole image, as
+  /// [x1, y1, x2, y2] in pixels (clamped to the image): the image is decoded once and the answer
+  /// is {"crops": [the extractor's answer for each region, its boxes in the crop's pixels],
+  /// "extractor"}. InvalidArgument for a region with nothing of the image in it. Extractors only.
+  std::vector<std::array<double, 4>> crops;
   /// The request fails with DeadlineExceeded when it cannot be answered by then.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
 };

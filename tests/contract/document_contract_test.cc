@@ -24,18 +24,25 @@ class DocumentContract : public MetadataStoreContractTest {
   void SetUp() override {
     MetadataStoreContractTest::SetUp();
     bucket_ = MustCreateBucket("photos");
+    collection_ = MustCreateCollection("scenes", bucket_.id, "", "object_detection");
+    object_ = PutObject("a.jpg", 1);
+  }
+
+  // A collection of the bucket (tier 1), or of the collection (a later tier).
+  Collection MustCreateCollection(const std::string& name, const std::string& bucket_id,
+                                  const std::string& collection_id, const std::string& extractor) {
     clock_.AdvanceUs(1000);
     Collection c;
     c.id = NewId(clock_);
     c.namespace_id = bucket_.namespace_id;
-    c.name = "scenes";
-    c.source_bucket_id = bucket_.id;
-    c.extractors = {{.name = "object_detection", .version = "1"}};
+    c.name = name;
+    c.source_bucket_id = bucket_id;
+    c.source_collection_id = collection_id;
+    c.extractors = {{.name = extractor, .version = "1"}};
     c.payload_indexes = {{.field = "taken_at", .type = FieldType::kDatetime}};
     auto created = store_->CreateCollection(c);
-    ASSERT_TRUE(created.ok()) << created.status().ToString();
-    collection_ = *created;
-    object_ = PutObject("a.jpg", 1);
+    EXPECT_TRUE(created.ok()) << created.status().ToString();
+    return created.ok() ? *created : c;
   }
 
   StoredObject PutObject(const std::string& key, int content) {
@@ -222,6 +229,79 @@ TEST_P(DocumentContract, DocumentsGoWithTheirObjectTheirCollectionOrOnTheirOwn) 
   EXPECT_EQ(
       store_->ReplaceSourceDocuments(collection_.id, other.id, {Doc("", "x")}, 1).status().code(),
       StatusCode::kNotFound);
+}
+
+TEST_P(DocumentContract, ALaterTiersDocumentsGoWithTheirParent) {
+  const Collection faces = MustCreateCollection("faces", "", collection_.id, "face_embedding");
+  auto parents = MustReplace(object_.id, {Doc("", "whole"), Doc("object_detection/0", "person"),
+                                          Doc("object_detection/1", "person")});
+  ASSERT_EQ(parents.size(), 3u);
+  auto of_object = store_->DocumentsOfObject(collection_.id, object_.id, true);
+  ASSERT_TRUE(of_object.ok()) << of_object.status().ToString();
+  ASSERT_EQ(of_object->size(), 3u);
+  EXPECT_EQ((*of_object)[1].vectors.size(), 1u);
+  for (size_t i = 1; i < 3; ++i) {
+    Document child = Doc("", "face " + std::to_string(i));
+    child.parent_id = parents[i].id;
+    child.tier = 2;
+    clock_.AdvanceUs(1000);
+    ASSERT_TRUE(
+        store_->ReplaceSourceDocuments(faces.id, parents[i].id, {child}, clock_.NowUs()).ok());
+  }
+  ASSERT_EQ(store_->DocumentsOfObject(faces.id, object_.id, false)->size(), 2u);
+  const int64_t generation = store_->GetCollectionById(faces.id)->generation;
+  // The parent's object now has one person: the other person's face goes with it.
+  MustReplace(object_.id, {Doc("", "whole"), Doc("object_detection/0", "person")});
+  auto left = store_->DocumentsOfObject(faces.id, object_.id, false);
+  ASSERT_EQ(left->size(), 1u);
+  EXPECT_EQ((*left)[0].parent_id, parents[1].id);
+  EXPECT_GT(store_->GetCollectionById(faces.id)->generation, generation)
+      << "a removal by cascade changes the later tier's index signature too";
+  ASSERT_TRUE(store_->DeleteDocument(collection_.id, parents[1].id).ok());
+  EXPECT_THAT(*store_->DocumentsOfObject(faces.id, object_.id, false), IsEmpty());
+}
+
+TEST_P(DocumentContract, TextSearchRanksByBm25WithinTheAllowedDocuments) {
+  std::vector<Document> docs = {Doc("", "whole"), Doc("ocr/0", "x"), Doc("ocr/1", "x"),
+                                Doc("ocr/2", "x")};
+  docs[0].text = "";
+  docs[1].text = "Café de Flore, open daily";
+  docs[2].text = "daily specials: cafe au lait, cafe noir, cafe creme";
+  docs[3].text = "STOP";
+  auto written = MustReplace(object_.id, docs);
+  auto hits = store_->SearchText(collection_.id, {.text = "CAFÉ"});
+  ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+  ASSERT_EQ(hits->size(), 2u) << "case and accents fold";
+  EXPECT_EQ((*hits)[0].key, written[2].key) << "three mentions rank above one";
+  EXPECT_GT((*hits)[0].score, (*hits)[1].score);
+  EXPECT_GT((*hits)[1].score, 0);
+  EXPECT_NE((*hits)[1].snippet.find("[Café]"), std::string::npos) << (*hits)[1].snippet;
+
+  auto all = store_->SearchText(collection_.id, {.text = "flore daily", .match = TextMatch::kAll});
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ((*all)[0].key, written[1].key);
+  auto phrase =
+      store_->SearchText(collection_.id, {.text = "open, daily!", .match = TextMatch::kPhrase});
+  ASSERT_EQ(phrase->size(), 1u);
+  auto none =
+      store_->SearchText(collection_.id, {.text = "daily open", .match = TextMatch::kPhrase});
+  EXPECT_THAT(*none, IsEmpty());
+  const std::vector<uint64_t> allowed = {written[1].key};
+  auto filtered = store_->SearchText(collection_.id, {.text = "cafe", .allowed = &allowed});
+  ASSERT_EQ(filtered->size(), 1u);
+  EXPECT_EQ((*filtered)[0].key, written[1].key);
+  auto injected = store_->SearchText(collection_.id, {.text = "stop OR NEAR(\"x\" *"});
+  ASSERT_TRUE(injected.ok()) << "operators are words: " << injected.status().ToString();
+  EXPECT_EQ(injected->size(), 1u);
+  EXPECT_EQ(store_->SearchText(collection_.id, {.text = " ,;! "}).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->SearchText(collection_.id, {.text = "cafe", .limit = 0}).status().code(),
+            StatusCode::kInvalidArgument);
+
+  MustReplace(object_.id, {docs[0], docs[3]});  // rewritten without the menu lines
+  EXPECT_THAT(*store_->SearchText(collection_.id, {.text = "cafe"}), IsEmpty());
+  ASSERT_TRUE(store_->DeleteObject(bucket_.id, "a.jpg").ok());
+  EXPECT_THAT(*store_->SearchText(collection_.id, {.text = "stop"}), IsEmpty());
 }
 
 TEST_P(DocumentContract, BadDocumentsAreRefusedWhole) {

@@ -274,6 +274,17 @@ class FaultInjectingMetadataStore final : public MetadataStore {
     ARGUS_INJECT_FAULT(plan_, "ListDocuments");
     return base_->ListDocuments(collection_id, filter, page, with_vectors);
   }
+  Result<std::vector<Document>> DocumentsOfObject(std::string_view collection_id,
+                                                  std::string_view object_id,
+                                                  bool with_vectors) override {
+    ARGUS_INJECT_FAULT(plan_, "DocumentsOfObject");
+    return base_->DocumentsOfObject(collection_id, object_id, with_vectors);
+  }
+  Result<std::vector<TextHit>> SearchText(std::string_view collection_id,
+                                          const TextQuery& query) override {
+    ARGUS_INJECT_FAULT(plan_, "SearchText");
+    return base_->SearchText(collection_id, query);
+  }
   Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,
                                              const Filter& filter) override {
     ARGUS_INJECT_FAULT(plan_, "MatchingKeys");

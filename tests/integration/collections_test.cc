@@ -4,6 +4,7 @@
 
 #include <cctype>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -233,8 +234,8 @@ class CollectionExtractionTest : public ::testing::Test {
                   << Call("GET", "/v1/tasks?kind=collection.extract&limit=1000").body;
     return statuses;
   }
-  Json Documents(const std::string& query = "") {
-    auto r = Call("GET", "/v1/collections/scenes/documents?limit=1000" + query);
+  Json Documents(const std::string& query = "", const std::string& collection = "scenes") {
+    auto r = Call("GET", "/v1/collections/" + collection + "/documents?limit=1000" + query);
     EXPECT_EQ(r.status, 200) << r.body;
     return r.json()["items"];
   }
@@ -365,6 +366,77 @@ TEST_F(CollectionExtractionTest, ObjectsBecomeDocumentsWithVectorsRegionsAndText
   for (const auto& item : gone.json()["items"]) {
     EXPECT_NE(item["document"]["payload"]["key"], "messi.jpg") << "its vectors went too";
   }
+}
+
+TEST_F(CollectionExtractionTest, ALaterTierRunsOnItsParentsRegionsAndTextIsFoundByBm25) {
+  Put("faces.jpg", ReadFile("/usr/share/doc/libdlib19.1/examples/faces/2008_002470.jpg"));
+  Put("page.png", ReadFile("/usr/share/doc/opencv-doc/examples/data/imageTextN.png"));
+  for (const Json& spec : {Json{{"name", "faces"},
+                                {"source", {{"bucket", "photos"}}},
+                                {"extractors", {{{"name", "face_detection"}}, {{"name", "ocr"}}}},
+                                {"payload_indexes", {{{"field", "key"}, {"type", "keyword"}}}}},
+                           Json{{"name", "people"},
+                                {"source", {{"collection", "faces"}}},
+                                {"extractors", {{{"name", "face_embedding"}}}}}}) {
+    auto created = Call("POST", "/v1/collections", spec);
+    ASSERT_EQ(created.status, 201) << created.body;
+  }
+  auto trigger = Call("POST", "/v1/collections/faces/trigger", Json::object());
+  ASSERT_EQ(trigger.status, 202) << trigger.body;
+  // Two objects in tier 1, then each object's tier 2 once its faces exist.
+  EXPECT_EQ(AwaitTasks(),
+            (std::multiset<std::string>{"succeeded", "succeeded", "succeeded", "succeeded"}));
+
+  std::map<std::string, Json> parents;  // face regions of faces.jpg by id
+  const Json faces = Documents("", "faces");
+  std::string photo;
+  for (const auto& d : faces) {
+    if (d["unit"] == "" && d["payload"]["key"] == "faces.jpg") photo = d["object_id"];
+  }
+  for (const auto& d : faces) {
+    if (d["unit"] != "" && d["object_id"] == photo) parents[d["id"]] = d;
+  }
+  ASSERT_EQ(parents.size(), 6u) << faces;
+  std::map<std::string, int> found;  // parent id → faces found again in its crop
+  std::string a_face;
+  for (const auto& d : Documents("&include_vectors=true", "people")) {
+    EXPECT_EQ(d["tier"], 2);
+    ASSERT_TRUE(parents.count(d["parent_id"])) << "every face comes from a face region" << d;
+    if (d["unit"] == "") continue;
+    const Json& parent_box = parents[d["parent_id"]]["region"]["box"];
+    const Json& box = d["region"]["box"];
+    const double cx = (box[0].get<double>() + box[2].get<double>()) / 2;
+    const double cy = (box[1].get<double>() + box[3].get<double>()) / 2;
+    // The face found in the crop is in the object's pixels: over its parent's box.
+    if (cx > parent_box[0] && cx < parent_box[2] && cy > parent_box[1] && cy < parent_box[3]) {
+      ++found[d["parent_id"]];
+      a_face = d["id"];
+    }
+    EXPECT_EQ(d["vectors"]["face_embedding@1/embedding"].size(), 1024u) << d;
+  }
+  EXPECT_EQ(found.size(), parents.size()) << "each face is found again in its region's crop";
+  auto same = Call("POST", "/v1/collections/people/search", {{"document_id", a_face}});
+  ASSERT_EQ(same.status, 200) << same.body;
+  EXPECT_EQ(same.json()["items"][0]["document"]["id"], a_face);
+
+  // The OCR text of the page is found by its words, ranked by BM25, within a filter.
+  auto text = Call("POST", "/v1/collections/faces/search",
+                   {{"text", "students' small projects"}, {"limit", 5}});
+  ASSERT_EQ(text.status, 200) << text.body;
+  ASSERT_EQ(text.json()["items"].size(), 1u) << text.body;
+  EXPECT_EQ(text.json()["items"][0]["document"]["payload"]["key"], "page.png");
+  EXPECT_NE(text.json()["items"][0]["snippet"].get<std::string>().find("[students]"),
+            std::string::npos)
+      << text.body;
+  auto elsewhere = Call("POST", "/v1/collections/faces/search",
+                        {{"text", "students"}, {"filter", {{"key", "faces.jpg"}}}});
+  ASSERT_EQ(elsewhere.status, 200) << elsewhere.body;
+  EXPECT_TRUE(elsewhere.json()["items"].empty()) << elsewhere.body;
+  EXPECT_EQ(Call("POST", "/v1/collections/faces/search", {{"text", "?!"}}).status, 400);
+  EXPECT_EQ(Call("POST", "/v1/collections/faces/search", Json::object()).status, 400);
+
+  ASSERT_EQ(Call("DELETE", "/v1/buckets/photos/objects/faces.jpg").status, 204);
+  EXPECT_TRUE(Documents("", "people").empty()) << "the object's faces went in every tier";
 }
 
 }  // namespace

@@ -136,7 +136,8 @@ void AddDocumentRoutes(Router& router, HandlerEnv env) {
        .pattern = "/v1/collections/{collection}/trigger",
        .operation_id = "triggerCollection",
        .summary = "Process the source bucket's objects (all, or those under a prefix) again: one "
-                  "collection.extract task each",
+                  "collection.extract task each (a later tier: the objects of the bucket its "
+                  "sources start from, on their parent documents' regions)",
        .tag = "collections",
        .access = Access::kNamespaceEditor,
        .request_schema = {{"type", "object"},
@@ -146,10 +147,12 @@ void AddDocumentRoutes(Router& router, HandlerEnv env) {
        .success_status = 202,
        .handler = [env, collection_of](RequestContext& ctx) -> Result<ApiResponse> {
          ARGUS_ASSIGN_OR_RETURN(auto c, collection_of(ctx));
-         if (c.source_bucket_id.empty()) {
-           return FailedPreconditionError(
-               "collection '" + c.name +
-               "' runs on another collection's regions; trigger its source collection");
+         // A later tier runs on the objects of the bucket at the root of its sources.
+         std::string bucket_id = c.source_bucket_id;
+         for (std::string up = c.source_collection_id; bucket_id.empty();) {
+           ARGUS_ASSIGN_OR_RETURN(auto parent, env.deps->collections->GetCollectionById(up));
+           bucket_id = parent.source_bucket_id;
+           up = parent.source_collection_id;
          }
          if (env.deps->tasks == nullptr) return UnavailableError("this server runs no tasks");
          store::ListObjectsRequest list{.prefix = ctx.body.value("prefix", ""), .limit = 1000};
@@ -164,8 +167,7 @@ void AddDocumentRoutes(Router& router, HandlerEnv env) {
            return OkStatus();
          };
          for (;;) {
-           ARGUS_ASSIGN_OR_RETURN(auto page,
-                                  env.deps->buckets->ListObjects(c.source_bucket_id, list));
+           ARGUS_ASSIGN_OR_RETURN(auto page, env.deps->buckets->ListObjects(bucket_id, list));
            for (const auto& o : page.objects) {
              store::NewTask t;
              t.namespace_id = ctx.namespace_id;

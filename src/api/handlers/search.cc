@@ -1,6 +1,11 @@
 // POST /v1/collections/{c}/search: the k nearest documents of a feature to a vector, to another
-// document, or to a stored object (embedded by the feature's extractor), among the documents a
-// filter selects (the filter applies inside the search: retrieval/vector_indexes plans it).
+// document, or to a stored object (embedded by the feature's extractor), and/or the best BM25
+// matches of words (the text index), among the documents a filter selects (the filter applies
+// inside both searches: retrieval/vector_indexes plans the vector half). Both halves together
+// are fused by reciprocal rank.
+#include <algorithm>
+#include <map>
+
 #include "api/handlers/handlers.h"
 #include "domain/collection_spec.h"
 #include "retrieval/vector_indexes.h"
@@ -22,6 +27,21 @@ const Json kSearchSchema = {
        {{"type", "object"},
         {"description",
          "{\"bucket\", \"key\"}: a stored image, embedded by the feature's extractor"}}},
+      {"text",
+       {{"type", "string"},
+        {"maxLength", 4096},
+        {"description", "words to find in the documents' text (BM25)"}}},
+      {"text_match",
+       {{"type", "string"},
+        {"enum", {"any", "all", "phrase"}},
+        {"description", "documents with any of the words (default), all of them, or the phrase"}}},
+      {"rrf_k",
+       {{"type", "integer"},
+        {"minimum", 1},
+        {"maximum", 10000},
+        {"description",
+         "text and a vector query together: each result scores the sum of "
+         "1 / (rrf_k + its rank) in each (default 60)"}}},
       {"filter", {{"type", "object"}}},
       {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}},
       {"ef", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100000}}},
@@ -50,7 +70,9 @@ Result<std::vector<float>> QueryVector(const HandlerEnv& env, const RequestConte
   const Json& b = ctx.body;
   const int given =
       static_cast<int>(b.contains("vector")) + b.contains("document_id") + b.contains("object");
-  if (given != 1) return InvalidArgumentError("give one of vector, document_id and object");
+  if (given != 1) {
+    return InvalidArgumentError("give one of vector, document_id and object (and/or text)");
+  }
   if (b.contains("vector")) return b["vector"].get<std::vector<float>>();
   if (b.contains("document_id")) {
     ARGUS_ASSIGN_OR_RETURN(auto doc, env.deps->documents->GetDocument(
@@ -108,7 +130,7 @@ void AddSearchRoutes(Router& router, HandlerEnv env) {
        .pattern = "/v1/collections/{collection}/search",
        .operation_id = "searchCollection",
        .summary = "The nearest documents of a feature to a vector, a document or a stored image, "
-                  "among those a filter selects",
+                  "and/or the best BM25 matches of words, among those a filter selects",
        .tag = "collections",
        .access = Access::kNamespaceViewer,
        .request_schema = kSearchSchema,
@@ -116,50 +138,105 @@ void AddSearchRoutes(Router& router, HandlerEnv env) {
        .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
          ARGUS_ASSIGN_OR_RETURN(auto c, env.deps->collections->GetCollection(
                                             ctx.namespace_id, ctx.PathParam("collection")));
-         ARGUS_ASSIGN_OR_RETURN(auto feature, PickFeature(env, c, ctx.body));
-         ARGUS_ASSIGN_OR_RETURN(std::vector<float> query, QueryVector(env, ctx, c, feature));
+         const Json& body = ctx.body;
+         const bool by_text = body.contains("text");
+         const bool by_vector =
+             body.contains("vector") || body.contains("document_id") || body.contains("object");
+         if (!by_text && !by_vector) {
+           return InvalidArgumentError(
+               "give text, or one of vector, document_id and object, or text and one of them");
+         }
+         const int limit = body.value("limit", 10);
          store::FieldTypes types;
          for (const auto& i : c.payload_indexes) types.emplace(i.field, i.type);
          ARGUS_ASSIGN_OR_RETURN(auto filter,
-                                store::ParseFilter(ctx.body.value("filter", Json()), types));
+                                store::ParseFilter(body.value("filter", Json()), types));
          std::vector<uint64_t> allowed;
          if (!filter.MatchesAll()) {
            ARGUS_ASSIGN_OR_RETURN(allowed, env.deps->documents->MatchingKeys(c.id, filter));
          }
-         ARGUS_ASSIGN_OR_RETURN(auto metric, store::ParseVectorMetric(feature.metric));
-         store::VectorSearchStats stats;
-         auto hits =
-             env.vector_indexes->Search({.collection_id = c.id,
-                                         .feature = feature.address,
-                                         .dimension = feature.dimension,
-                                         .metric = metric},
-                                        {.vector = query,
-                                         .k = ctx.body.value("limit", 10),
-                                         .ef = ctx.body.value("ef", 0),
-                                         .allowed = filter.MatchesAll() ? nullptr : &allowed},
-                                        &stats);
-         if (!hits.ok() && hits.status().code() == StatusCode::kInvalidArgument) {
-           return InvalidArgumentError("vector: " + std::string(hits.status().message()));
+         const std::vector<uint64_t>* allow = filter.MatchesAll() ? nullptr : &allowed;
+         Json out = Json::object();
+
+         std::vector<store::VectorHit> vector_hits;
+         if (by_vector) {
+           ARGUS_ASSIGN_OR_RETURN(auto feature, PickFeature(env, c, body));
+           ARGUS_ASSIGN_OR_RETURN(std::vector<float> query, QueryVector(env, ctx, c, feature));
+           ARGUS_ASSIGN_OR_RETURN(auto metric, store::ParseVectorMetric(feature.metric));
+           store::VectorSearchStats stats;
+           auto hits = env.vector_indexes->Search(
+               {.collection_id = c.id,
+                .feature = feature.address,
+                .dimension = feature.dimension,
+                .metric = metric},
+               {.vector = query, .k = limit, .ef = body.value("ef", 0), .allowed = allow}, &stats);
+           if (!hits.ok() && hits.status().code() == StatusCode::kInvalidArgument) {
+             return InvalidArgumentError("vector: " + std::string(hits.status().message()));
+           }
+           ARGUS_RETURN_IF_ERROR(hits.status());
+           vector_hits = std::move(hits).value();
+           out["feature"] = feature.address;
+           out["plan"] = std::string(store::VectorPlanName(stats.plan));
          }
-         ARGUS_RETURN_IF_ERROR(hits.status());
+         std::vector<store::TextHit> text_hits;
+         if (by_text) {
+           const std::string match = body.value("text_match", "any");
+           store::TextQuery query{.text = body["text"].get<std::string>(),
+                                  .match = match == "all"      ? store::TextMatch::kAll
+                                           : match == "phrase" ? store::TextMatch::kPhrase
+                                                               : store::TextMatch::kAny,
+                                  .limit = limit,
+                                  .allowed = allow};
+           ARGUS_ASSIGN_OR_RETURN(text_hits, env.deps->text->SearchText(c.id, query));
+         }
+         if (allow != nullptr) out["allowed"] = allowed.size();
+
+         // One ranking: either half's scores, or both fused by reciprocal rank.
+         struct Ranked {
+           uint64_t key;
+           double score;
+         };
+         std::vector<Ranked> ranked;
+         std::map<uint64_t, Json> parts;
+         const double k = body.value("rrf_k", 60);
+         auto add = [&](uint64_t key, size_t rank, double score, const char* half) {
+           parts[key][half] = score;
+           const double fused = by_text && by_vector ? 1.0 / (k + rank + 1) : score;
+           for (auto& r : ranked) {
+             if (r.key == key) return void(r.score += fused);
+           }
+           ranked.push_back({key, fused});
+         };
+         for (size_t i = 0; i < vector_hits.size(); ++i) {
+           add(vector_hits[i].key, i, vector_hits[i].score, "vector");
+         }
+         std::map<uint64_t, std::string> snippets;
+         for (size_t i = 0; i < text_hits.size(); ++i) {
+           add(text_hits[i].key, i, text_hits[i].score, "text");
+           snippets[text_hits[i].key] = text_hits[i].snippet;
+         }
+         std::stable_sort(ranked.begin(), ranked.end(),
+                          [](const Ranked& a, const Ranked& b) { return a.score > b.score; });
+         if (static_cast<int>(ranked.size()) > limit) ranked.resize(limit);
          std::vector<uint64_t> keys;
-         for (const auto& h : *hits) keys.push_back(h.key);
-         const bool vectors = ctx.body.value("include_vectors", false);
+         for (const auto& r : ranked) keys.push_back(r.key);
+         const bool vectors = body.value("include_vectors", false);
          ARGUS_ASSIGN_OR_RETURN(auto docs,
                                 env.deps->documents->GetDocumentsByKey(c.id, keys, vectors));
+         std::map<uint64_t, const store::Document*> by_key;
+         for (const auto& d : docs) by_key[d.key] = &d;
          Json items = Json::array();
-         size_t d = 0;
-         for (const auto& h : *hits) {
-           if (d < docs.size() && docs[d].key == h.key) {
-             items.push_back({{"score", h.score}, {"document", DocumentJson(docs[d], vectors)}});
-             ++d;
-           }
+         for (const auto& r : ranked) {
+           auto it = by_key.find(r.key);
+           if (it == by_key.end()) continue;  // deleted since the search
+           Json item = {{"score", r.score}, {"document", DocumentJson(*it->second, vectors)}};
+           if (by_text && by_vector) item["scores"] = parts[r.key];
+           if (auto s = snippets.find(r.key); s != snippets.end()) item["snippet"] = s->second;
+           items.push_back(std::move(item));
          }
-         return ApiResponse::Of(200, {{"items", std::move(items)},
-                                      {"feature", feature.address},
-                                      {"plan", std::string(store::VectorPlanName(stats.plan))},
-                                      {"allowed", stats.allowed},
-                                      {"index_signature", domain::IndexSignature(c)}});
+         out["items"] = std::move(items);
+         out["index_signature"] = domain::IndexSignature(c);
+         return ApiResponse::Of(200, std::move(out));
        }});
 }
 

@@ -1,6 +1,8 @@
 // The `collection.extract` task: a collection's extractors run on one object of its source
-// bucket, and the answers become the object's documents (domain/document_builder), written
-// whole and idempotently (a retry or a second run rewrites the same documents).
+// bucket (tier 1), or on the regions of the object's documents in its source collection (a later
+// tier), and the answers become documents (domain/document_builder), written whole and
+// idempotently (a retry or a second run rewrites the same documents). Once written, the
+// collections sourced from this one get a task for the same object: tiers run in order.
 #pragma once
 
 #include <functional>
@@ -14,6 +16,7 @@
 #include "store/collection_store.h"
 #include "store/document_store.h"
 #include "store/inference_service.h"
+#include "store/task_queue.h"
 
 namespace argus::engine {
 
@@ -24,6 +27,8 @@ struct ExtractDeps {
   store::DocumentStore* documents = nullptr;
   store::BucketStore* buckets = nullptr;
   std::function<store::InferenceService*()> inference;
+  /// Where the next tiers' tasks go once an object's documents are written (null: none).
+  store::TaskQueue* tasks = nullptr;
   double extractor_timeout_s = 300;  ///< one extractor on one object
 };
 

@@ -1,7 +1,10 @@
 #include "engine/image/image_decode.h"
 
+#include <fmt/format.h>
 #include <libexif/exif-data.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
@@ -152,6 +155,28 @@ Result<ImageHeader> ProbeImage(std::string_view bytes) {
     return InvalidArgumentError("the image header claims an empty image");
   }
   return h;
+}
+
+Result<DecodedImage> CropImage(const DecodedImage& image, double x1, double y1, double x2,
+                               double y2) {
+  const auto clamp = [](double v, int hi) {
+    return std::isfinite(v) ? static_cast<int>(std::clamp(std::round(v), 0.0, double(hi))) : 0;
+  };
+  const int left = clamp(x1, image.bgr.cols), right = clamp(x2, image.bgr.cols);
+  const int top = clamp(y1, image.bgr.rows), bottom = clamp(y2, image.bgr.rows);
+  if (right <= left || bottom <= top) {
+    return InvalidArgumentError(
+        fmt::format("the region [{}, {}, {}, {}] holds nothing of the {}x{} image", x1, y1, x2, y2,
+                    image.bgr.cols, image.bgr.rows));
+  }
+  DecodedImage crop;
+  crop.header = image.header;
+  crop.header.width = right - left;
+  crop.header.height = bottom - top;
+  crop.header.orientation = 1;
+  crop.header.exif_offset = crop.header.exif_size = 0;
+  crop.bgr = image.bgr(cv::Rect(left, top, right - left, bottom - top)).clone();
+  return crop;
 }
 
 Result<DecodedImage> DecodeImage(std::string_view bytes, const DecodeLimits& limits) {

@@ -46,6 +46,12 @@ struct DecodedImage {
 /// (a truncated JPEG, whose decoder would otherwise fill the missing part with grey).
 Result<DecodedImage> DecodeImage(std::string_view bytes, const DecodeLimits& limits);
 
+/// The part of `image` inside [x1, y1, x2, y2] (pixels of the upright image, clamped to it), as
+/// an image of its own (its pixels copied; header width and height are the crop's, orientation
+/// 1, no Exif). InvalidArgument when nothing of the image is inside.
+Result<DecodedImage> CropImage(const DecodedImage& image, double x1, double y1, double x2,
+                               double y2);
+
 /// The useful tags of an Exif payload (libexif), as JSON: make, model, software, taken_at,
 /// exposure_time, f_number, iso, focal_length, lens, and gps {latitude, longitude} in decimal
 /// degrees. An empty object when there is none or it does not parse.

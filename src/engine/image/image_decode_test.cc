@@ -181,3 +181,33 @@ TEST(ImageDecodeTest, BrokenInputIsInvalidArgument) {
 
 }  // namespace
 }  // namespace argus::engine
+
+namespace argus::engine {
+namespace {
+
+TEST(CropImageTest, ARegionIsClampedToTheImageAndCopied) {
+  DecodedImage image;
+  image.header = {.format = "jpeg", .width = 40, .height = 30, .orientation = 6};
+  image.bgr = cv::Mat(30, 40, CV_8UC3, cv::Scalar(0, 0, 0));
+  image.bgr(cv::Rect(10, 5, 4, 3)).setTo(cv::Scalar(255, 255, 255));
+  auto crop = CropImage(image, 10, 5, 14, 8);
+  ASSERT_TRUE(crop.ok()) << crop.status().ToString();
+  EXPECT_EQ(crop->bgr.cols, 4);
+  EXPECT_EQ(crop->bgr.rows, 3);
+  EXPECT_EQ(crop->header.width, 4);
+  EXPECT_EQ(crop->header.orientation, 1) << "a crop is upright";
+  EXPECT_EQ(cv::countNonZero(crop->bgr.reshape(1)), 4 * 3 * 3) << "the region's own pixels";
+  image.bgr.setTo(cv::Scalar(0, 0, 0));
+  EXPECT_EQ(cv::countNonZero(crop->bgr.reshape(1)), 4 * 3 * 3) << "copied, not shared";
+
+  auto clamped = CropImage(image, -20.4, 25, 1000, 1e9);
+  ASSERT_TRUE(clamped.ok());
+  EXPECT_EQ(clamped->bgr.cols, 40);
+  EXPECT_EQ(clamped->bgr.rows, 5);
+  EXPECT_EQ(CropImage(image, 50, 0, 60, 10).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CropImage(image, 10, 10, 10, 20).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(CropImage(image, NAN, 0, 10, 10).ok(), true) << "NaN counts as the edge";
+}
+
+}  // namespace
+}  // namespace argus::engine

@@ -221,9 +221,14 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
                                         options_.decode)
                                   : MediaRef::FromBytes(request.media, options_.decode, media_type);
     ExtractContext ctx{.models = pool_.get(), .deadline = request.deadline};
+    if (!request.crops.empty()) return ExtractCrops(*it->second.extractor, media, request, ctx);
     ARGUS_ASSIGN_OR_RETURN(Json out, it->second.extractor->Extract(media, request.params, ctx));
     out["extractor"] = info.name + "@" + info.version;
     return out;
+  }
+  if (!request.crops.empty()) {
+    return InvalidArgumentError("crops: only extractors run on regions; '" + request.name +
+                                "' is a model");
   }
   std::string loaded;
   std::string_view media = request.media;
@@ -236,6 +241,29 @@ Result<Json> InferenceRuntime::Infer(const store::InferenceRequest& request) {
     return NotFoundError("no extractor or model named '" + request.name + "'");
   }
   return RunModel(*spec, request, media);
+}
+
+Result<Json> InferenceRuntime::ExtractCrops(const Extractor& extractor, const MediaRef& media,
+                                            const store::InferenceRequest& request,
+                                            ExtractContext& ctx) const {
+  if (request.crops.size() > kMaxCrops) {
+    return InvalidArgumentError(fmt::format("crops: {} regions, at most {} in one request",
+                                            request.crops.size(), kMaxCrops));
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto whole, media.Image());
+  Json answers = Json::array();
+  for (size_t i = 0; i < request.crops.size(); ++i) {
+    const auto& [x1, y1, x2, y2] = request.crops[i];
+    auto crop = CropImage(*whole, x1, y1, x2, y2);
+    if (!crop.ok()) {
+      return InvalidArgumentError(fmt::format("crops[{}]: {}", i, crop.status().message()));
+    }
+    MediaRef part = MediaRef::FromImage(std::make_shared<const DecodedImage>(*std::move(crop)));
+    ARGUS_ASSIGN_OR_RETURN(Json out, extractor.Extract(part, request.params, ctx));
+    answers.push_back(std::move(out));
+  }
+  const ExtractorInfo& info = extractor.info();
+  return Json{{"crops", std::move(answers)}, {"extractor", info.name + "@" + info.version}};
 }
 
 Result<std::string> InferenceRuntime::ReadBlob(std::string_view sha256) const {

@@ -66,6 +66,10 @@ class InferenceRuntime final : public store::InferenceService {
     JsonSchema params;
   };
   Result<Json> InferNoThrow(const store::InferenceRequest& request);
+  /// The extractor on each of request.crops, the image decoded once.
+  Result<Json> ExtractCrops(const Extractor& extractor, const MediaRef& media,
+                            const store::InferenceRequest& request, ExtractContext& ctx) const;
+  static constexpr size_t kMaxCrops = 1000;
   Result<Json> RunModel(const ModelSpec& spec, const store::InferenceRequest& request,
                         std::string_view media);
   /// The request's media: its bytes, or the blob it names.

@@ -1,7 +1,9 @@
 #include "engine/runtime/media_ref.h"
 
 #include <mutex>
+#include <opencv2/imgcodecs.hpp>
 #include <optional>
+#include <vector>
 
 #include "core/crypto.h"
 
@@ -44,6 +46,22 @@ MediaRef MediaRef::FromBytes(std::string bytes, DecodeLimits limits, std::string
   state->size = static_cast<int64_t>(bytes.size());
   state->limits = limits;
   state->bytes.emplace(std::move(bytes));
+  return MediaRef(std::move(state));
+}
+
+MediaRef MediaRef::FromImage(std::shared_ptr<const DecodedImage> image) {
+  auto state = std::make_shared<State>();
+  state->media_type = "image/png";
+  state->load = [image]() -> Result<std::string> {
+    std::vector<uchar> png;
+    try {
+      if (!cv::imencode(".png", image->bgr, png)) return InternalError("cannot encode a crop");
+    } catch (const cv::Exception& e) {
+      return InternalError(std::string("cannot encode a crop: ") + e.what());
+    }
+    return std::string(png.begin(), png.end());
+  };
+  state->image.emplace(std::move(image));
   return MediaRef(std::move(state));
 }
 

@@ -31,6 +31,10 @@ class MediaRef {
   static MediaRef FromBytes(std::string bytes, DecodeLimits limits = {},
                             std::string media_type = "");
 
+  /// An image already decoded (a region cropped from a decoded item): Image() is `image`, and
+  /// Bytes() encode it as PNG when first asked.
+  static MediaRef FromImage(std::shared_ptr<const DecodedImage> image);
+
   /// The blob's SHA-256 (hex), computed from the bytes when it was not given.
   Result<std::string> Sha256() const;
   const std::string& media_type() const;

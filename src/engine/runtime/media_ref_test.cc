@@ -66,6 +66,22 @@ TEST(MediaRefTest, AGivenDigestIsNotRecomputedAndErrorsAreKept) {
   EXPECT_EQ(text.size(), 13);
 }
 
+TEST(MediaRefTest, ADecodedImageIsItsImageAndEncodesToPngWhenAskedForBytes) {
+  auto image = std::make_shared<DecodedImage>();
+  image->bgr = cv::Mat(6, 8, CV_8UC3, cv::Scalar(10, 200, 30));
+  image->header = {.format = "jpeg", .width = 8, .height = 6};
+  MediaRef ref = MediaRef::FromImage(image);
+  EXPECT_EQ(ref.Image()->get(), image.get()) << "no decoding";
+  EXPECT_EQ(ref.media_type(), "image/png");
+  auto bytes = ref.Bytes();
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  auto decoded = DecodeImage(*bytes, {});
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->header.format, "png");
+  EXPECT_EQ(cv::norm(decoded->bgr, image->bgr, cv::NORM_INF), 0) << "lossless";
+  EXPECT_EQ(ref.Sha256()->size(), 64u);
+}
+
 TEST(MediaRefTest, TheDecodeLimitsApply) {
   MediaRef big = MediaRef::FromBytes(Messi(), {.max_pixels = 1000});
   auto image = big.Image();

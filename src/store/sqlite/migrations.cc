@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "store/sqlite/schema_search.h"
+
 namespace argus::store::sqlite {
 namespace {
 
@@ -621,6 +623,7 @@ constexpr Migration kMetadataMigrations[] = {
     {10, "task kinds published by external workers", kSchemaV10},
     {11, "collections", kSchemaV11},
     {12, "documents, document_vectors, vector_changes", kSchemaV12},
+    {13, "documents_text (FTS5), a parent document's removal removes its later tiers", kSchemaV13},
 };
 
 constexpr std::string_view kCreateHistory = R"sql(

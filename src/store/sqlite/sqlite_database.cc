@@ -182,7 +182,8 @@ Status SqliteDatabase::Configure(const SqliteOptions& options) {
     return InternalError("sqlite: enable WAL on " + path_ + ": journal mode stayed '" + mode +
                          "' (is the file on a filesystem without shared memory support?)");
   }
-  std::string pragmas = "PRAGMA foreign_keys=ON;";
+  // recursive_triggers: removing a document removes its later tiers' documents, every tier down.
+  std::string pragmas = "PRAGMA foreign_keys=ON;PRAGMA recursive_triggers=ON;";
   pragmas += options.synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";
   if (options.query_only) pragmas += "PRAGMA query_only=ON;";
   // Pages are read through a memory map (no pread copy per page) and a larger page cache.

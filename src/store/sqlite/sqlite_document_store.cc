@@ -45,6 +45,9 @@ constexpr std::string_view kSelectByKey =
 constexpr std::string_view kScan = "SELECT " ARGUS_DOCUMENT_COLUMNS
                                    " FROM documents WHERE collection_id = ? AND key > ?"
                                    " ORDER BY key";
+constexpr std::string_view kOfObject = "SELECT " ARGUS_DOCUMENT_COLUMNS
+                                       " FROM documents WHERE object_id = ? AND collection_id = ?"
+                                       " ORDER BY key";
 constexpr std::string_view kVectorsOf =
     "SELECT feature, vector FROM document_vectors WHERE key = ? ORDER BY feature";
 constexpr std::string_view kVectorOf =
@@ -324,6 +327,26 @@ Result<std::vector<Document>> SqliteMetadataStore::GetDocumentsByKey(
   return out;
 }
 
+Result<std::vector<Document>> SqliteMetadataStore::DocumentsOfObject(std::string_view collection_id,
+                                                                     std::string_view object_id,
+                                                                     bool with_vectors) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kOfObject, "read an object's documents"));
+  stmt->BindText(1, object_id);
+  stmt->BindText(2, collection_id);
+  std::vector<Document> out;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
+    out.push_back(std::move(d));
+  }
+  if (with_vectors) {
+    for (Document& d : out) ARGUS_RETURN_IF_ERROR(ReadVectorsOf(*db, d));
+  }
+  return out;
+}
+
 Result<Page<Document>> SqliteMetadataStore::ListDocuments(std::string_view collection_id,
                                                           const Filter& filter,
                                                           const PageRequest& page,
@@ -387,8 +410,7 @@ Status SqliteMetadataStore::DeleteDocument(std::string_view collection_id, std::
     if (stmt->Changes() == 0) {
       return NotFoundError("document '" + std::string(id) + "' does not exist");
     }
-    ARGUS_RETURN_IF_ERROR(BumpGeneration(w, collection_id));
-    return txn.Commit();
+    return txn.Commit();  // the removal trigger moved the collection's generation
   });
 }
 

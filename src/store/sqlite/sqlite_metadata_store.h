@@ -147,6 +147,9 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::vector<Document>> GetDocumentsByKey(std::string_view collection_id,
                                                   const std::vector<uint64_t>& keys,
                                                   bool with_vectors) override;
+  Result<std::vector<Document>> DocumentsOfObject(std::string_view collection_id,
+                                                  std::string_view object_id,
+                                                  bool with_vectors) override;
   Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
                                        const PageRequest& page, bool with_vectors) override;
   Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,
@@ -157,6 +160,10 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::vector<std::pair<uint64_t, std::vector<float>>>> ReadVectors(
       std::string_view collection_id, std::string_view feature,
       const std::vector<uint64_t>& keys) override;
+
+  // The text index: sqlite_text_index.cc.
+  Result<std::vector<TextHit>> SearchText(std::string_view collection_id,
+                                          const TextQuery& query) override;
 
  private:
   explicit SqliteMetadataStore(std::shared_ptr<SqliteStoreFile> file);

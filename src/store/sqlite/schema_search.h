@@ -1,0 +1,42 @@
+// metadata.db's schema steps for the search half (collections' documents and their indexes),
+// from version 13 on; the earlier steps are in migrations.cc.
+#pragma once
+
+#include <string_view>
+
+namespace argus::store::sqlite {
+
+// Version 13: what follows a document's removal, and the text index.
+// - A later tier's documents are made from a parent document (their source_id is its id):
+//   removing the parent removes them, down every tier (the connection sets recursive_triggers),
+//   and every removal moves its collection's generation, cascades from an object included, so
+//   the index signature changes with every change of the documents.
+// - documents_text: an FTS5 index (BM25) over documents.text as external content, kept by
+//   triggers in the transaction of every document write; `unicode61 remove_diacritics 2` folds
+//   case and accents. Documents written before this version are indexed by 'rebuild'.
+inline constexpr std::string_view kSchemaV13 = R"sql(
+CREATE INDEX documents_by_source ON documents(source_id);
+
+CREATE VIRTUAL TABLE documents_text USING fts5(
+  text, content = 'documents', content_rowid = 'key',
+  tokenize = 'unicode61 remove_diacritics 2');
+
+INSERT INTO documents_text(documents_text) VALUES ('rebuild');
+
+CREATE TRIGGER document_added AFTER INSERT ON documents BEGIN
+  INSERT INTO documents_text(rowid, text) VALUES (new.key, new.text);
+END;
+
+CREATE TRIGGER document_text_changed AFTER UPDATE OF text ON documents BEGIN
+  INSERT INTO documents_text(documents_text, rowid, text) VALUES ('delete', old.key, old.text);
+  INSERT INTO documents_text(rowid, text) VALUES (new.key, new.text);
+END;
+
+CREATE TRIGGER document_removed AFTER DELETE ON documents BEGIN
+  INSERT INTO documents_text(documents_text, rowid, text) VALUES ('delete', old.key, old.text);
+  DELETE FROM documents WHERE source_id = old.id;
+  UPDATE collections SET generation = generation + 1 WHERE id = old.collection_id;
+END;
+)sql";
+
+}  // namespace argus::store::sqlite
