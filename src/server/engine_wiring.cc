@@ -183,6 +183,13 @@ Result<std::unique_ptr<Engine>> Engine::Start(const Config& config, Stores& stor
       stores.metadata.get(), stores.tasks.get(), e->sync_runner_.get(),
       engine::SyncSchedulerOptions{}, clock, stores.bus.get());
   e->sync_scheduler_->Start();
+#ifdef ARGUS_WITH_ORT
+  // New objects of auto_process collections' buckets become collection.extract tasks.
+  e->auto_processor_ = std::make_unique<engine::AutoProcessor>(
+      stores.events.get(), stores.bus.get(), stores.metadata.get(), stores.metadata.get(),
+      stores.metadata.get(), stores.tasks.get());
+  e->auto_processor_->Start();
+#endif
   return e;
 }
 
@@ -192,6 +199,7 @@ void Engine::Stop(std::chrono::milliseconds drain) {
   if (stopped_) return;
   stopped_ = true;
   if (sync_scheduler_) sync_scheduler_->Stop();
+  if (auto_processor_) auto_processor_->Stop();
   // The workers first: a collection.extract task may be inside the runtime.
   if (workers_) workers_->Stop(drain);
   // Answers every inference request still queued or running while the API it answers through

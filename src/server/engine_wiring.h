@@ -10,6 +10,7 @@
 #include "core/result.h"
 #include "domain/object_ingest.h"
 #include "engine/blobs/blob_collector.h"
+#include "engine/collections/auto_processor.h"
 #include "engine/syncs/sync_runner.h"
 #include "engine/syncs/sync_scheduler.h"
 #include "engine/uploads/upload_completer.h"
@@ -58,6 +59,7 @@ class Engine {
   std::unique_ptr<engine::WorkerPool> workers_;
   std::unique_ptr<engine::WorkerRegistrar> registrar_;
   std::unique_ptr<engine::SyncScheduler> sync_scheduler_;
+  std::unique_ptr<engine::AutoProcessor> auto_processor_;
   std::unique_ptr<store::InferenceService> inference_;
   bool stopped_ = false;
 };

@@ -13,6 +13,7 @@
 #include "store/namespace_store.h"
 #include "store/page.h"
 #include "store/sync_store.h"
+#include "store/system_values.h"
 #include "store/text_index.h"
 
 namespace argus::store {
@@ -31,17 +32,13 @@ class MetadataStore : public NamespaceStore,
                       public CollectionStore,
                       public DocumentStore,
                       public TextIndex,
-                      public BlobReferences {
+                      public BlobReferences,
+                      public SystemValues {
  public:
   virtual ~MetadataStore() = default;
 
   /// OK when the backend answers a trivial query.
   virtual Status Ping() = 0;
-
-  /// Small durable key/value pairs owned by the server itself (e.g. "admin_key_created").
-  /// GetSystemValue returns nullopt for a key never written.
-  virtual Result<std::optional<std::string>> GetSystemValue(std::string_view key) = 0;
-  virtual Status PutSystemValue(std::string_view key, std::string_view value) = 0;
 };
 
 }  // namespace argus::store

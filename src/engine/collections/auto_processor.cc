@@ -1,0 +1,149 @@
+#include "engine/collections/auto_processor.h"
+
+#include <chrono>
+#include <exception>
+#include <map>
+#include <utility>
+#include <vector>
+
+#include "core/log.h"
+#include "core/thread_name.h"
+#include "domain/document_builder.h"
+
+namespace argus::engine {
+
+namespace {
+
+constexpr std::string_view kCursorKey = "auto_process.cursor";
+constexpr std::string_view kObjectCreated = "object.created";
+
+}  // namespace
+
+AutoProcessor::AutoProcessor(store::EventLog* events, store::EventBus* bus,
+                             store::BucketStore* buckets, store::CollectionStore* collections,
+                             store::SystemValues* values, store::TaskQueue* tasks,
+                             AutoProcessorOptions options)
+    : events_(events),
+      bus_(bus),
+      buckets_(buckets),
+      collections_(collections),
+      values_(values),
+      tasks_(tasks),
+      options_(std::move(options)) {}
+
+AutoProcessor::~AutoProcessor() { Stop(); }
+
+Result<int> AutoProcessor::Step(bool* more) {
+  if (more != nullptr) *more = false;
+  if (cursor_ < 0) {
+    ARGUS_ASSIGN_OR_RETURN(auto stored, values_->GetSystemValue(kCursorKey));
+    // Never run before: from the oldest event kept (objects that came before the first start
+    // are processed too; their collections may be older than this version).
+    cursor_ = stored.has_value() ? std::stoll(*stored) : 0;
+  }
+  ARGUS_ASSIGN_OR_RETURN(auto batch, events_->Read(cursor_, options_.batch));
+  if (batch.empty()) return 0;
+  // Within one step: a bucket's auto_process collections, by (namespace, bucket name).
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, std::vector<std::string>>>
+      sources;
+  std::vector<store::NewTask> tasks;
+  for (const store::Event& e : batch) {
+    if (e.type != kObjectCreated) continue;
+    const Json object = Json::parse(e.data_json, nullptr, false);
+    if (!object.is_object() || !object.contains("bucket") || !object["bucket"].is_string()) {
+      continue;
+    }
+    const auto where = std::make_pair(e.namespace_id, object["bucket"].get<std::string>());
+    auto it = sources.find(where);
+    if (it == sources.end()) {
+      std::pair<std::string, std::vector<std::string>> found;
+      auto bucket = buckets_->GetBucket(where.first, where.second);
+      if (bucket.ok()) {
+        found.first = bucket->id;
+        ARGUS_ASSIGN_OR_RETURN(auto collections,
+                               collections_->CollectionsOfSource(bucket->id, false));
+        for (const auto& c : collections) {
+          if (c.auto_process) found.second.push_back(c.id);
+        }
+      } else if (bucket.status().code() != StatusCode::kNotFound) {
+        return bucket.status();  // a bucket deleted since has nothing to process
+      }
+      it = sources.emplace(where, std::move(found)).first;
+    }
+    const auto& [bucket_id, collections] = it->second;
+    for (const std::string& collection_id : collections) {
+      store::StoredObject o;
+      o.id = object.value("id", "");
+      o.bucket_id = bucket_id;
+      o.key = object.value("key", "");
+      store::NewTask t;
+      t.namespace_id = e.namespace_id;
+      t.kind = std::string(domain::kExtractKind);
+      t.queue = options_.queue;
+      t.input = domain::ExtractInput(collection_id, o);
+      t.idempotency_key = "auto_process:" + collection_id + ":" + o.id;
+      tasks.push_back(std::move(t));
+    }
+  }
+  if (!tasks.empty()) ARGUS_RETURN_IF_ERROR(tasks_->Enqueue(tasks, 0).status());
+  const int64_t last = batch.back().seq;
+  ARGUS_RETURN_IF_ERROR(values_->PutSystemValue(kCursorKey, std::to_string(last)));
+  cursor_ = last;
+  if (more != nullptr) *more = static_cast<int>(batch.size()) == options_.batch;
+  return static_cast<int>(tasks.size());
+}
+
+void AutoProcessor::Start() {
+  if (bus_ != nullptr) {
+    subscription_ = bus_->Subscribe([this](const store::EventBatch& batch) {
+      for (const store::Event& e : *batch) {
+        if (e.type != kObjectCreated) continue;
+        {
+          std::lock_guard lock(mu_);
+          woken_ = true;
+        }
+        cv_.notify_all();
+        return;
+      }
+    });
+  }
+  thread_ = std::thread([this] {
+    SetThreadName("argus-autoproc");
+    std::unique_lock lock(mu_);
+    while (!stop_) {
+      woken_ = false;
+      lock.unlock();
+      bool more = false;
+      bool failed = false;
+      try {
+        auto step = Step(&more);
+        if (!step.ok()) {
+          failed = true;
+          log::Warn("auto_process cannot follow the events; it tries again",
+                    {{"error", step.status().ToString()}});
+        }
+      } catch (const std::exception& e) {
+        failed = true;
+        log::Error("auto_process failed a step; it goes on", {{"error", e.what()}});
+      }
+      lock.lock();
+      if (more && !failed) continue;
+      const auto wait = failed || bus_ == nullptr
+                            ? std::chrono::duration<double>(options_.retry_s)
+                            : std::chrono::duration<double>(60);  // the bus wakes it sooner
+      cv_.wait_for(lock, wait, [this] { return stop_ || woken_; });
+    }
+  });
+}
+
+void AutoProcessor::Stop() {
+  subscription_.reset();
+  {
+    std::lock_guard lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace argus::engine
