@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "core/result.h"
+#include "store/batch_store.h"
 #include "store/blob_references.h"
 #include "store/bucket_store.h"
 #include "store/collection_store.h"
@@ -32,6 +33,7 @@ class MetadataStore : public NamespaceStore,
                       public CollectionStore,
                       public DocumentStore,
                       public TextIndex,
+                      public BatchStore,
                       public BlobReferences,
                       public SystemValues {
  public:

@@ -269,6 +269,28 @@ class FaultInjectingMetadataStore final : public MetadataStore {
     ARGUS_INJECT_FAULT(plan_, "GetDocumentsByKey");
     return base_->GetDocumentsByKey(collection_id, keys, with_vectors);
   }
+  Result<Batch> CreateBatch(const Batch& batch) override {
+    ARGUS_INJECT_FAULT(plan_, "CreateBatch");
+    return base_->CreateBatch(batch);
+  }
+  Result<Batch> GetBatch(std::string_view namespace_id, std::string_view id) override {
+    ARGUS_INJECT_FAULT(plan_, "GetBatch");
+    return base_->GetBatch(namespace_id, id);
+  }
+  Result<Page<Batch>> ListBatches(std::string_view namespace_id, std::string_view bucket_id,
+                                  const PageRequest& page) override {
+    ARGUS_INJECT_FAULT(plan_, "ListBatches");
+    return base_->ListBatches(namespace_id, bucket_id, page);
+  }
+  Result<Batch> UpdateBatch(std::string_view namespace_id, std::string_view id,
+                            const BatchUpdate& update, TimestampUs now) override {
+    ARGUS_INJECT_FAULT(plan_, "UpdateBatch");
+    return base_->UpdateBatch(namespace_id, id, update, now);
+  }
+  Status DeleteBatch(std::string_view namespace_id, std::string_view id) override {
+    ARGUS_INJECT_FAULT(plan_, "DeleteBatch");
+    return base_->DeleteBatch(namespace_id, id);
+  }
   Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
                                        const PageRequest& page, bool with_vectors) override {
     ARGUS_INJECT_FAULT(plan_, "ListDocuments");

@@ -624,6 +624,7 @@ constexpr Migration kMetadataMigrations[] = {
     {11, "collections", kSchemaV11},
     {12, "documents, document_vectors, vector_changes", kSchemaV12},
     {13, "documents_text (FTS5), a parent document's removal removes its later tiers", kSchemaV13},
+    {14, "batches", kSchemaV14},
 };
 
 constexpr std::string_view kCreateHistory = R"sql(

@@ -39,4 +39,25 @@ CREATE TRIGGER document_removed AFTER DELETE ON documents BEGIN
 END;
 )sql";
 
+// Version 14: batches. Deleting the bucket (or the namespace) deletes its batches; their tasks
+// live in the task queue and keep the batch's id as their parent_id.
+inline constexpr std::string_view kSchemaV14 = R"sql(
+CREATE TABLE batches (
+  id TEXT PRIMARY KEY NOT NULL,
+  namespace_id TEXT NOT NULL REFERENCES namespaces(id) ON DELETE CASCADE,
+  bucket_id TEXT NOT NULL REFERENCES buckets(id) ON DELETE CASCADE,
+  selection TEXT NOT NULL,
+  collection_ids TEXT NOT NULL,
+  status TEXT NOT NULL,
+  objects INTEGER NOT NULL,
+  progress TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  submitted_at INTEGER NOT NULL,
+  finished_at INTEGER NOT NULL
+) STRICT;
+
+CREATE INDEX batches_by_bucket ON batches(namespace_id, bucket_id, id);
+)sql";
+
 }  // namespace argus::store::sqlite

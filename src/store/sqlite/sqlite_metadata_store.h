@@ -161,6 +161,15 @@ class SqliteMetadataStore final : public MetadataStore {
       std::string_view collection_id, std::string_view feature,
       const std::vector<uint64_t>& keys) override;
 
+  // Batches: sqlite_batch_store.cc.
+  Result<Batch> CreateBatch(const Batch& batch) override;
+  Result<Batch> GetBatch(std::string_view namespace_id, std::string_view id) override;
+  Result<Page<Batch>> ListBatches(std::string_view namespace_id, std::string_view bucket_id,
+                                  const PageRequest& page) override;
+  Result<Batch> UpdateBatch(std::string_view namespace_id, std::string_view id,
+                            const BatchUpdate& update, TimestampUs now) override;
+  Status DeleteBatch(std::string_view namespace_id, std::string_view id) override;
+
   // The text index: sqlite_text_index.cc.
   Result<std::vector<TextHit>> SearchText(std::string_view collection_id,
                                           const TextQuery& query) override;
