@@ -133,6 +133,7 @@ ApiService::ApiService(const Config& config, ApiDeps deps, ClientAddressResolver
     if (deps_.collections != nullptr && deps_.inference != nullptr) {
       AddCollectionRoutes(router_, env);
       if (deps_.documents != nullptr) AddDocumentRoutes(router_, env);
+      if (deps_.batches != nullptr) AddBatchRoutes(router_, env);
       if (deps_.documents != nullptr && deps_.vector_indexes != nullptr && deps_.text != nullptr) {
         AddSearchRoutes(router_, env);
       }

@@ -17,6 +17,7 @@
 #include "core/media_type.h"
 #include "core/metrics.h"
 #include "retrieval/vector_indexes.h"
+#include "store/batch_store.h"
 #include "store/blob_references.h"
 #include "store/blob_store.h"
 #include "store/bucket_store.h"
@@ -52,6 +53,7 @@ struct ApiDeps {
   store::CollectionStore* collections = nullptr;
   store::DocumentStore* documents = nullptr;  ///< with `collections`
   store::TextIndex* text = nullptr;           ///< with `collections`
+  store::BatchStore* batches = nullptr;       ///< with `collections`: /v1/buckets/{b}/batches
   /// The collections' vector indexes; null: no search route.
   retrieval::VectorIndexes* vector_indexes = nullptr;
   store::BlobReferences* references = nullptr;  ///< pins and derived blobs (thumbnails)

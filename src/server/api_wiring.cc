@@ -13,6 +13,7 @@ api::ApiDeps ApiDepsFor(const Config& config, Stores& stores, const Engine& engi
   deps.collections = stores.metadata.get();
   deps.documents = stores.metadata.get();
   deps.text = stores.metadata.get();
+  deps.batches = stores.metadata.get();
   deps.references = stores.metadata.get();
   deps.metrics = metrics;
   deps.clock = &SystemClock::Get();

@@ -190,6 +190,16 @@ Result<std::unique_ptr<Engine>> Engine::Start(const Config& config, Stores& stor
       stores.metadata.get(), stores.tasks.get());
   e->auto_processor_->Start();
 #endif
+  // Batches' progress, kept from their tasks' events.
+  e->batch_tracker_ = std::make_unique<engine::BatchTracker>(
+      engine::BatchTracker::Deps{.events = stores.events.get(),
+                                 .bus = stores.bus.get(),
+                                 .batches = stores.metadata.get(),
+                                 .collections = stores.metadata.get(),
+                                 .values = stores.metadata.get(),
+                                 .tasks = stores.tasks.get(),
+                                 .clock = clock});
+  e->batch_tracker_->Start();
   return e;
 }
 
@@ -200,6 +210,7 @@ void Engine::Stop(std::chrono::milliseconds drain) {
   stopped_ = true;
   if (sync_scheduler_) sync_scheduler_->Stop();
   if (auto_processor_) auto_processor_->Stop();
+  if (batch_tracker_) batch_tracker_->Stop();
   // The workers first: a collection.extract task may be inside the runtime.
   if (workers_) workers_->Stop(drain);
   // Answers every inference request still queued or running while the API it answers through

@@ -11,6 +11,7 @@
 #include "domain/object_ingest.h"
 #include "engine/blobs/blob_collector.h"
 #include "engine/collections/auto_processor.h"
+#include "engine/collections/batch_tracker.h"
 #include "engine/syncs/sync_runner.h"
 #include "engine/syncs/sync_scheduler.h"
 #include "engine/uploads/upload_completer.h"
@@ -60,6 +61,7 @@ class Engine {
   std::unique_ptr<engine::WorkerRegistrar> registrar_;
   std::unique_ptr<engine::SyncScheduler> sync_scheduler_;
   std::unique_ptr<engine::AutoProcessor> auto_processor_;
+  std::unique_ptr<engine::BatchTracker> batch_tracker_;
   std::unique_ptr<store::InferenceService> inference_;
   bool stopped_ = false;
 };

@@ -461,5 +461,76 @@ TEST_F(CollectionExtractionTest, AutoProcessTakesEachNewObjectOnceAsItArrives) {
   EXPECT_TRUE(Documents("", "manual").empty());
 }
 
+TEST_F(CollectionExtractionTest, ABatchRunsItsTiersAndCountsThemWithErrorsByExtractor) {
+  Put("faces.jpg", ReadFile("/usr/share/doc/libdlib19.1/examples/faces/2008_002470.jpg"));
+  Put("messi.jpg", ReadFile("/usr/share/doc/opencv-doc/examples/data/messi5.jpg"));
+  Put("notes.txt", "no pixels here");
+  for (const Json& spec : {Json{{"name", "faces"},
+                                {"source", {{"bucket", "photos"}}},
+                                {"extractors", {{{"name", "face_detection"}}}}},
+                           Json{{"name", "people"},
+                                {"source", {{"collection", "faces"}}},
+                                {"extractors", {{{"name", "face_embedding"}}}}}}) {
+    ASSERT_EQ(Call("POST", "/v1/collections", spec).status, 201);
+  }
+  const std::string batches = "/v1/buckets/photos/batches";
+  auto missing = Call("POST", batches, {{"keys", {"faces.jpg", "nope.jpg"}}});
+  EXPECT_EQ(missing.status, 400);
+  EXPECT_NE(missing.body.find("keys[1]"), std::string::npos) << missing.body;
+  auto later = Call("POST", batches, {{"collections", {"people"}}});
+  EXPECT_EQ(later.status, 400);
+  EXPECT_NE(later.body.find("collections[0]"), std::string::npos) << later.body;
+  EXPECT_EQ(Call("POST", batches, {{"keys", {"faces.jpg"}}, {"prefix", "f"}}).status, 400);
+  EXPECT_EQ(Call("POST", batches, {{"filter", {{"size", {{"near", 3}}}}}}).status, 400);
+
+  auto draft = Call("POST", batches, Json::object());
+  ASSERT_EQ(draft.status, 201) << draft.body;
+  EXPECT_EQ(draft.json()["status"], "draft");
+  EXPECT_EQ(draft.json()["collections"], Json({"faces"}));
+  const std::string id = draft.json()["id"];
+  auto done = server_->Call("POST", batches + "/" + id + "/submit", server_->admin_key(),
+                            Json::object(), {{"X-Namespace", "team"}, {"Prefer", "wait=120"}});
+  ASSERT_EQ(done.status, 200) << done.body;
+  const Json batch = done.json();
+  EXPECT_EQ(batch["status"], "completed") << batch;
+  EXPECT_EQ(batch["objects"], 3);
+  ASSERT_EQ(batch["tiers"].size(), 2u) << batch;
+  EXPECT_EQ(batch["tiers"][0]["tier"], 1);
+  EXPECT_EQ(batch["tiers"][0]["collections"], Json({"faces"}));
+  EXPECT_EQ(batch["tiers"][0]["total"], 3);
+  EXPECT_EQ(batch["tiers"][0]["succeeded"], 3);
+  EXPECT_EQ(batch["tiers"][1]["tier"], 2);
+  EXPECT_EQ(batch["tiers"][1]["collections"], Json({"people"}));
+  EXPECT_EQ(batch["tiers"][1]["succeeded"], 3) << "each object's tier 2 ran after its tier 1";
+  ASSERT_TRUE(batch["errors"].contains("face_detection")) << batch;
+  EXPECT_EQ(batch["errors"]["face_detection"]["count"], 1) << "notes.txt is no image";
+  EXPECT_EQ(batch["errors"]["face_detection"]["examples"][0]["key"], "notes.txt");
+  EXPECT_FALSE(batch["finished_at"].is_null());
+  int faces = 0;
+  for (const auto& d : Documents("", "people")) faces += d["unit"] != "" ? 1 : 0;
+  EXPECT_GE(faces, 6) << "the batch's tier 2 made the face documents";
+
+  EXPECT_EQ(Call("POST", batches + "/" + id + "/submit", Json::object()).status, 409);
+  EXPECT_EQ(Call("POST", batches + "/" + id + "/cancel", Json::object()).status, 409);
+  auto retry = Call("POST", batches + "/" + id + "/retry", Json::object());
+  ASSERT_EQ(retry.status, 202) << retry.body;
+  EXPECT_EQ(retry.json()["retried"], 0);
+  EXPECT_EQ(Call("GET", batches).json()["items"].size(), 1u);
+  EXPECT_EQ(Call("GET", "/v1/buckets/photos/batches/" + id).json()["status"], "completed");
+
+  auto one = Call("POST", batches, {{"keys", {"messi.jpg"}}});
+  ASSERT_EQ(one.status, 201);
+  const std::string second = one.json()["id"];
+  ASSERT_EQ(Call("POST", batches + "/" + second + "/submit", Json::object()).status, 202);
+  auto cancelled = Call("POST", batches + "/" + second + "/cancel", Json::object());
+  if (cancelled.status == 200) {
+    EXPECT_EQ(cancelled.json()["status"], "cancelled");
+  } else {
+    EXPECT_EQ(cancelled.status, 409) << "only when it had finished already: " << cancelled.body;
+  }
+  EXPECT_EQ(Call("DELETE", batches + "/" + id).status, 204);
+  EXPECT_EQ(Call("GET", batches + "/" + id).status, 404);
+}
+
 }  // namespace
 }  // namespace argus::testing

@@ -69,6 +69,8 @@ void AddCollectionRoutes(Router& router, HandlerEnv env);
 void AddDocumentRoutes(Router& router, HandlerEnv env);
 /// POST /v1/collections/{c}/search.
 void AddSearchRoutes(Router& router, HandlerEnv env);
+/// /v1/buckets/{bucket}/batches: drafts, submission, progress, cancel, retry.
+void AddBatchRoutes(Router& router, HandlerEnv env);
 /// A document as the API shows it (its vectors by feature address when asked).
 Json DocumentJson(const store::Document& d, bool with_vectors);
 /// /v1/buckets.

@@ -1,13 +1,9 @@
 #include "engine/collections/auto_processor.h"
 
-#include <chrono>
-#include <exception>
 #include <map>
 #include <utility>
 #include <vector>
 
-#include "core/log.h"
-#include "core/thread_name.h"
 #include "domain/document_builder.h"
 
 namespace argus::engine {
@@ -94,56 +90,14 @@ Result<int> AutoProcessor::Step(bool* more) {
 }
 
 void AutoProcessor::Start() {
-  if (bus_ != nullptr) {
-    subscription_ = bus_->Subscribe([this](const store::EventBatch& batch) {
-      for (const store::Event& e : *batch) {
-        if (e.type != kObjectCreated) continue;
-        {
-          std::lock_guard lock(mu_);
-          woken_ = true;
-        }
-        cv_.notify_all();
-        return;
-      }
-    });
-  }
-  thread_ = std::thread([this] {
-    SetThreadName("argus-autoproc");
-    std::unique_lock lock(mu_);
-    while (!stop_) {
-      woken_ = false;
-      lock.unlock();
-      bool more = false;
-      bool failed = false;
-      try {
-        auto step = Step(&more);
-        if (!step.ok()) {
-          failed = true;
-          log::Warn("auto_process cannot follow the events; it tries again",
-                    {{"error", step.status().ToString()}});
-        }
-      } catch (const std::exception& e) {
-        failed = true;
-        log::Error("auto_process failed a step; it goes on", {{"error", e.what()}});
-      }
-      lock.lock();
-      if (more && !failed) continue;
-      const auto wait = failed || bus_ == nullptr
-                            ? std::chrono::duration<double>(options_.retry_s)
-                            : std::chrono::duration<double>(60);  // the bus wakes it sooner
-      cv_.wait_for(lock, wait, [this] { return stop_ || woken_; });
-    }
-  });
+  follower_ = std::make_unique<EventFollower>(
+      "autoproc", bus_, [](const store::Event& e) { return e.type == kObjectCreated; },
+      [this](bool* more) { return Step(more).status(); }, options_.retry_s);
+  follower_->Start();
 }
 
 void AutoProcessor::Stop() {
-  subscription_.reset();
-  {
-    std::lock_guard lock(mu_);
-    stop_ = true;
-  }
-  cv_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  if (follower_) follower_->Stop();
 }
 
 }  // namespace argus::engine

@@ -4,14 +4,12 @@
 // per (collection, object).
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "core/result.h"
+#include "engine/collections/event_follower.h"
 #include "store/bucket_store.h"
 #include "store/collection_store.h"
 #include "store/event_bus.h"
@@ -55,13 +53,7 @@ class AutoProcessor {
   store::TaskQueue* tasks_;
   AutoProcessorOptions options_;
   int64_t cursor_ = -1;  // -1 until read from the store; the step's thread only
-  std::unique_ptr<store::EventBus::Subscription> subscription_;
-
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;   // under mu_
-  bool woken_ = false;  // under mu_: an object.created event was published
-  std::thread thread_;
+  std::unique_ptr<EventFollower> follower_;
 };
 
 }  // namespace argus::engine

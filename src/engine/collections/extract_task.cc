@@ -123,7 +123,7 @@ Result<size_t> Write(const ExtractDeps& deps, const store::Collection& collectio
 
 // The next tiers run once this one's documents exist: one task per collection sourced from it.
 Status EnqueueNextTiers(const ExtractDeps& deps, const store::Collection& collection,
-                        const store::StoredObject& object, const Json& input) {
+                        const store::StoredObject& object, const store::Task& task) {
   if (deps.tasks == nullptr) return OkStatus();
   ARGUS_ASSIGN_OR_RETURN(auto next, deps.collections->CollectionsOfSource(collection.id, true));
   std::vector<store::NewTask> tasks;
@@ -133,7 +133,7 @@ Status EnqueueNextTiers(const ExtractDeps& deps, const store::Collection& collec
     t.kind = std::string(domain::kExtractKind);
     t.queue = "cpu";
     t.input = domain::ExtractInput(c.id, object);
-    if (input.contains("batch_id")) t.input["batch_id"] = input["batch_id"];
+    t.parent_id = task.parent_id;  // the batch, when there is one, counts the next tiers too
     tasks.push_back(std::move(t));
   }
   if (tasks.empty()) return OkStatus();
@@ -186,7 +186,7 @@ Result<Json> RunExtract(const ExtractDeps& deps, TaskContext& ctx) {
       written += *n;
     }
   }
-  ARGUS_RETURN_IF_ERROR(EnqueueNextTiers(deps, *collection, *object, in));
+  ARGUS_RETURN_IF_ERROR(EnqueueNextTiers(deps, *collection, *object, ctx.task()));
   Json out = {{"documents", written}, {"object_key", object->key}};
   if (!errors.empty()) out["errors"] = errors;
   return out;
@@ -205,8 +205,7 @@ Status RegisterExtractKind(TaskKindRegistry& kinds, ExtractDeps deps) {
                          {{"collection_id", {{"type", "string"}}},
                           {"bucket_id", {{"type", "string"}}},
                           {"key", {{"type", "string"}}},
-                          {"object_id", {{"type", "string"}}},
-                          {"batch_id", {{"type", "string"}}}}}},
+                          {"object_id", {{"type", "string"}}}}}},
        .handler = [deps](TaskContext& ctx) { return RunExtract(deps, ctx); },
        .internal = true});
 }
