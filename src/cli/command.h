@@ -49,6 +49,8 @@ void AddTaskCommands(CLI::App& app, CommandContext& ctx);
 void AddBucketCommands(CLI::App& app, CommandContext& ctx);
 /// collections (collection_commands.cc).
 void AddCollectionCommands(CLI::App& app, CommandContext& ctx);
+/// batch, documents (batch_commands.cc).
+void AddBatchCommands(CLI::App& app, CommandContext& ctx);
 /// infer, models (model_commands.cc).
 void AddModelCommands(CLI::App& app, CommandContext& ctx);
 

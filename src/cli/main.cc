@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   argus::cli::AddTaskCommands(app, ctx);
   argus::cli::AddBucketCommands(app, ctx);
   argus::cli::AddCollectionCommands(app, ctx);
+  argus::cli::AddBatchCommands(app, ctx);
   argus::cli::AddModelCommands(app, ctx);
   int rc = 0;
   try {

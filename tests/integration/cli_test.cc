@@ -310,6 +310,49 @@ TEST_F(CliObjectsTest, CollectionsCreateListShowFeaturesRemove) {
   EXPECT_EQ(Json::parse(Argus({"collections", "ls", "--json"}).output)["items"].size(), 0u);
 }
 
+TEST_F(CliObjectsTest, BatchSubmitWaitsForItsTiersAndDocumentsList) {
+  ASSERT_EQ(Api("POST", "/v1/buckets", {{"name", "photos"}}).status, 201);
+  const std::string data = "/usr/share/doc/opencv-doc/examples/data/";
+  for (const char* name : {"messi5.jpg", "pic1.png", "baboon.jpg"}) {
+    auto put =
+        Request(server_->port(), "PUT", std::string("/v1/buckets/photos/objects/") + name,
+                {{"Authorization", "Bearer " + server_->admin_key()}, {"X-Namespace", "cli"}},
+                ReadFile(data + name));
+    ASSERT_EQ(put.status, 201) << put.body;
+  }
+  ASSERT_EQ(Argus({"collections", "create", "props", "--bucket", "photos", "-e", "image_properties",
+                   "--no-auto-process"})
+                .exit_code,
+            0);
+  auto submitted = Argus({"batch", "submit", "--bucket", "photos", "--wait", "--json"});
+  ASSERT_EQ(submitted.exit_code, 0) << submitted.output;
+  // The progress lines go to stderr, the batch as JSON to stdout.
+  const size_t brace = submitted.output.find("{");
+  ASSERT_NE(brace, std::string::npos) << submitted.output;
+  EXPECT_NE(submitted.output.find("tier 1 ["), std::string::npos) << submitted.output;
+  Json batch = Json::parse(submitted.output.substr(brace), nullptr, false);
+  EXPECT_EQ(batch["status"], "completed") << submitted.output;
+  EXPECT_EQ(batch["objects"], 3);
+  auto one = Argus({"batch", "submit", "--bucket", "photos", "--object", "pic1.png", "--wait"});
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_NE(one.output.find("1/1 props"), std::string::npos) << one.output;
+  auto listed = Argus({"batch", "ls", "--bucket", "photos", "--json"});
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_EQ(Json::parse(listed.output)["items"].size(), 2u);
+  auto get = Argus({"batch", "get", batch["id"], "--bucket", "photos"});
+  ASSERT_EQ(get.exit_code, 0) << get.output;
+  EXPECT_NE(get.output.find("3/3 props"), std::string::npos) << get.output;
+
+  auto docs = Argus({"documents", "ls", "props", "--filter", R"({"key": "baboon.jpg"})", "--json"});
+  ASSERT_EQ(docs.exit_code, 0) << docs.output;
+  Json items = Json::parse(docs.output)["items"];
+  ASSERT_EQ(items.size(), 1u) << docs.output;
+  EXPECT_EQ(items[0]["payload"]["image_properties"]["width"], 512);
+  auto bad = Argus({"batch", "submit", "--bucket", "photos", "--object", "nope.jpg"});
+  EXPECT_EQ(bad.exit_code, 2) << bad.output;
+  EXPECT_NE(bad.output.find("keys[0]"), std::string::npos) << bad.output;
+}
+
 TEST_F(CliObjectsTest, UploadResumesAndObjectsRoundTrip) {
   ASSERT_EQ(Api("POST", "/v1/buckets", {{"name", "media"}}).status, 201);
   std::string big(3 * 1024 * 1024 + 123, '\0');

@@ -11,10 +11,11 @@ namespace argus::api {
 namespace {
 
 // Every event type a webhook may name, and the families "prefix.*" may name.
-constexpr std::string_view kEventTypes[] = {"task.created",   "task.started",   "task.progress",
-                                            "task.retrying",  "task.succeeded", "task.failed",
-                                            "task.cancelled", "object.created", "object.deleted"};
-constexpr std::string_view kEventFamilies[] = {"task", "object"};
+constexpr std::string_view kEventTypes[] = {
+    "task.created",   "task.started",    "task.progress",  "task.retrying",   "task.succeeded",
+    "task.failed",    "task.cancelled",  "object.created", "object.deleted",  "batch.submitted",
+    "batch.progress", "batch.completed", "batch.failed",   "batch.cancelled", "batch.retried"};
+constexpr std::string_view kEventFamilies[] = {"task", "object", "batch"};
 
 constexpr double kDefaultGraceS = 24 * 3600;
 constexpr size_t kMaxUrlBytes = 2048;
@@ -24,7 +25,9 @@ const Json kEventsSchema = {
     {"minItems", 1},
     {"maxItems", 50},
     {"items", {{"type", "string"}, {"minLength", 1}, {"maxLength", 64}}},
-    {"description", "event types: exact (task.failed, object.created), task.*, object.* or *"}};
+    {"description",
+     "event types: exact (task.failed, object.created, batch.completed), task.*, object.*, "
+     "batch.* or *"}};
 
 const Json kCreateSchema = {
     {"type", "object"},
@@ -148,7 +151,7 @@ Status CheckEvents(const Json& events) {
       std::string list;
       for (std::string_view t : kEventTypes) list.append(list.empty() ? "" : ", ").append(t);
       return InvalidArgumentError("unknown event type '" + p + "' (known: " + list +
-                                  "; or task.*, object.* or *)");
+                                  "; or task.*, object.*, batch.* or *)");
     }
     if (!seen.insert(p).second) return InvalidArgumentError("event type '" + p + "' is repeated");
   }
