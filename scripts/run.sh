@@ -34,7 +34,19 @@ if [[ ! -f "$data/.demo-loaded" ]]; then
       loaded=1
     fi
   done
-  [[ "$loaded" == 1 ]] && touch "$data/.demo-loaded"
+  if [[ "$loaded" == 1 ]]; then
+    # The demo's collections: scenes (embedding, objects, text, properties), the faces found in
+    # them, and a later tier describing each face; one batch runs them on the demo's images.
+    "$bin" collections create scenes --bucket demo -e image_embedding -e object_detection \
+      -e ocr -e image_properties --index label:keyword --no-auto-process >/dev/null 2>&1 || true
+    "$bin" collections create faces --bucket demo -e face_detection --no-auto-process \
+      >/dev/null 2>&1 || true
+    "$bin" collections create people --collection faces -e face_embedding >/dev/null 2>&1 || true
+    echo "Processing the demo images (one batch; a line per tier):"
+    "$bin" batch submit --bucket demo --filter '{"media_type": {"starts_with": "image/"}}' \
+      --wait --timeout 900 >/dev/null || echo "  (the batch goes on in the background)"
+    touch "$data/.demo-loaded"
+  fi
 fi
 
 cat <<MSG
@@ -52,6 +64,13 @@ cat <<MSG
          '${url}/v1/buckets/demo/objects?delimiter=/'
     ${bin} models ls
     ${bin} infer object_detection /usr/share/doc/opencv-doc/examples/data/messi5.jpg
+    ${bin} batch ls --bucket demo --namespace demo
+    curl -s -H "Authorization: Bearer \$ARGUS_API_KEY" -H 'X-Namespace: demo' \\
+         -H 'Content-Type: application/json' ${url}/v1/collections/scenes/search \\
+         -d '{"object": {"bucket": "demo", "key": "data/messi5.jpg"}, "limit": 3}'
+    curl -s -H "Authorization: Bearer \$ARGUS_API_KEY" -H 'X-Namespace: demo' \\
+         -H 'Content-Type: application/json' ${url}/v1/collections/scenes/search \\
+         -d '{"text": "students projects", "limit": 3}'
 
   Ctrl-C stops it (in-flight requests finish first).
 
