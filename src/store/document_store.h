@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -42,6 +43,12 @@ struct Document {
   std::string text;  ///< what the text index takes (OCR lines, labels, metadata strings)
   TimestampUs created_at = 0;
   TimestampUs updated_at = 0;
+};
+
+/// How often one value of a field occurs among documents.
+struct FacetValue {
+  Json value;  ///< a string, number or bool (each element of an array counts on its own)
+  int64_t count = 0;
 };
 
 /// A change a vector index has to apply, in the order the store made them.
@@ -87,6 +94,14 @@ class DocumentStore {
   /// parent_id, tier as top-level paths), in key order from `page.after_id` (a key in decimal).
   virtual Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
                                                const PageRequest& page, bool with_vectors) = 0;
+  /// The documents a later tier made from `source_id` (a parent document), in unit order.
+  virtual Result<std::vector<Document>> DocumentsOfSource(std::string_view collection_id,
+                                                          std::string_view source_id) = 0;
+  /// For each of `fields` (payload paths), its most frequent values among the documents that
+  /// match `filter`, most frequent first (ties by value), at most `max_values` each.
+  virtual Result<std::map<std::string, std::vector<FacetValue>>> Facets(
+      std::string_view collection_id, const Filter& filter, const std::vector<std::string>& fields,
+      int max_values) = 0;
   /// The keys of the matching documents, ascending: a vector search's allow-list.
   virtual Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,
                                                      const Filter& filter) = 0;

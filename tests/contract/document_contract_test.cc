@@ -304,6 +304,33 @@ TEST_P(DocumentContract, TextSearchRanksByBm25WithinTheAllowedDocuments) {
   EXPECT_THAT(*store_->SearchText(collection_.id, {.text = "stop"}), IsEmpty());
 }
 
+TEST_P(DocumentContract, FacetsCountValuesAndArrayElementsUnderAFilter) {
+  std::vector<Document> docs = {Doc("", "whole"), Doc("d/0", "person"), Doc("d/1", "person"),
+                                Doc("d/2", "dog"), Doc("d/3", "7")};
+  docs[0].payload["labels"] = {"person", "dog", "person"};
+  docs[4].payload["label"] = 7;  // a number: another value than "7"
+  auto written = MustReplace(object_.id, docs);
+  auto all = store_->Facets(collection_.id, {}, {"label", "labels", "missing"}, 10);
+  ASSERT_TRUE(all.ok()) << all.status().ToString();
+  const auto& label = (*all)["label"];
+  ASSERT_EQ(label.size(), 4u);
+  EXPECT_EQ(label[0].value, "person");
+  EXPECT_EQ(label[0].count, 2);
+  EXPECT_EQ((*all)["labels"][0].value, "person");
+  EXPECT_EQ((*all)["labels"][0].count, 2) << "each element of an array counts";
+  EXPECT_THAT((*all)["missing"], IsEmpty());
+  auto regions = ParseFilter({{"unit", {{"ne", ""}}}});
+  auto top = store_->Facets(collection_.id, *regions, {"label"}, 1);
+  ASSERT_EQ((*top)["label"].size(), 1u) << "at most max_values";
+  EXPECT_EQ((*top)["label"][0].count, 2);
+  EXPECT_THAT((*store_->Facets(collection_.id, *regions, {"label"}, 10))["label"],
+              ::testing::Not(::testing::Contains(::testing::Field(&FacetValue::value, "whole"))));
+  auto of_source = store_->DocumentsOfSource(collection_.id, object_.id);
+  ASSERT_TRUE(of_source.ok());
+  EXPECT_EQ(of_source->size(), 5u);
+  EXPECT_EQ((*of_source)[0].unit, "") << "in unit order";
+}
+
 TEST_P(DocumentContract, BadDocumentsAreRefusedWhole) {
   Document nan = Doc("object_detection/1", "x", {1, std::numeric_limits<float>::quiet_NaN()});
   auto s = store_->ReplaceSourceDocuments(collection_.id, object_.id, {Doc("", "ok"), nan}, 1);

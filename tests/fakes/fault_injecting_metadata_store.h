@@ -307,6 +307,17 @@ class FaultInjectingMetadataStore final : public MetadataStore {
     ARGUS_INJECT_FAULT(plan_, "SearchText");
     return base_->SearchText(collection_id, query);
   }
+  Result<std::vector<Document>> DocumentsOfSource(std::string_view collection_id,
+                                                  std::string_view source_id) override {
+    ARGUS_INJECT_FAULT(plan_, "DocumentsOfSource");
+    return base_->DocumentsOfSource(collection_id, source_id);
+  }
+  Result<std::map<std::string, std::vector<FacetValue>>> Facets(
+      std::string_view collection_id, const Filter& filter, const std::vector<std::string>& fields,
+      int max_values) override {
+    ARGUS_INJECT_FAULT(plan_, "Facets");
+    return base_->Facets(collection_id, filter, fields, max_values);
+  }
   Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,
                                              const Filter& filter) override {
     ARGUS_INJECT_FAULT(plan_, "MatchingKeys");

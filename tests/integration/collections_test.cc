@@ -415,6 +415,33 @@ TEST_F(CollectionExtractionTest, ALaterTierRunsOnItsParentsRegionsAndTextIsFound
     EXPECT_EQ(d["vectors"]["face_embedding@1/embedding"].size(), 1024u) << d;
   }
   EXPECT_EQ(found.size(), parents.size()) << "each face is found again in its region's crop";
+  auto lineage = Call("GET", "/v1/collections/people/documents/" + a_face + "/lineage");
+  ASSERT_EQ(lineage.status, 200) << lineage.body;
+  const Json up = lineage.json()["parents"];
+  ASSERT_EQ(up.size(), 1u) << lineage.body;
+  EXPECT_EQ(up[0]["collection"], "faces");
+  EXPECT_TRUE(parents.count(up[0]["id"]));
+  EXPECT_EQ(lineage.json()["object"]["key"], "faces.jpg") << lineage.body;
+  auto down =
+      Call("GET", "/v1/collections/faces/documents/" + up[0]["id"].get<std::string>() + "/lineage");
+  ASSERT_EQ(down.status, 200) << down.body;
+  bool found_child = false;
+  const Json children = down.json()["children"];
+  for (const auto& child : children) {
+    EXPECT_EQ(child["collection"], "people");
+    found_child = found_child || child["id"] == a_face;
+  }
+  EXPECT_TRUE(found_child) << down.body;
+  auto facets = Call("GET",
+                     "/v1/collections/people/documents?limit=2&return_fields=score,"
+                     "extractor&facets=extractor,tier&filter=" +
+                         UrlEncode(R"({"unit": {"ne": ""}})"));
+  ASSERT_EQ(facets.status, 200) << facets.body;
+  const Json page = facets.json();
+  EXPECT_EQ(page["items"][0]["payload"].size(), 2u) << facets.body;
+  EXPECT_EQ(page["facets"]["extractor"][0]["value"], "face_embedding") << facets.body;
+  EXPECT_GE(page["facets"]["extractor"][0]["count"], 6) << "over every page";
+  EXPECT_EQ(page["facets"]["tier"][0]["value"], 2);
   auto same = Call("POST", "/v1/collections/people/search", {{"document_id", a_face}});
   ASSERT_EQ(same.status, 200) << same.body;
   EXPECT_EQ(same.json()["items"][0]["document"]["id"], a_face);
@@ -459,6 +486,18 @@ TEST_F(CollectionExtractionTest, AutoProcessTakesEachNewObjectOnceAsItArrives) {
   ASSERT_EQ(by_key.size(), 2u);
   EXPECT_EQ(by_key["a.jpg"]["payload"]["image_properties"]["width"], 512) << "baboon, not messi";
   EXPECT_TRUE(Documents("", "manual").empty());
+
+  // Triggers by staleness and by filter queue only what they select.
+  auto current = Call("POST", "/v1/collections/scenes/trigger", {{"stale", true}});
+  ASSERT_EQ(current.status, 202) << current.body;
+  EXPECT_EQ(current.json()["tasks"], 0) << "every document is of the current version";
+  auto missing = Call("POST", "/v1/collections/manual/trigger", {{"stale", true}});
+  EXPECT_EQ(missing.json()["tasks"], 2) << "objects without documents are stale";
+  auto one = Call("POST", "/v1/collections/scenes/trigger", {{"filter", {{"key", "b.png"}}}});
+  EXPECT_EQ(one.json()["tasks"], 1) << one.body;
+  EXPECT_EQ(Call("POST", "/v1/collections/scenes/trigger", {{"filter", {{"size", {{"near", 1}}}}}})
+                .status,
+            400);
 }
 
 TEST_F(CollectionExtractionTest, ABatchRunsItsTiersAndCountsThemWithErrorsByExtractor) {

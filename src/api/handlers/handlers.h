@@ -71,8 +71,15 @@ void AddDocumentRoutes(Router& router, HandlerEnv env);
 void AddSearchRoutes(Router& router, HandlerEnv env);
 /// /v1/buckets/{bucket}/batches: drafts, submission, progress, cancel, retry.
 void AddBatchRoutes(Router& router, HandlerEnv env);
-/// A document as the API shows it (its vectors by feature address when asked).
-Json DocumentJson(const store::Document& d, bool with_vectors);
+/// A document as the API shows it (its vectors by feature address when asked; only the payload
+/// paths of `return_fields` when it names any).
+Json DocumentJson(const store::Document& d, bool with_vectors,
+                  const std::vector<std::string>* return_fields = nullptr);
+/// `fields` (null, or an array of strings checked by the route's schema) as payload paths;
+/// InvalidArgument naming `where`[i] for one that is no path.
+Result<std::vector<std::string>> ReturnFields(const Json& fields, std::string_view where);
+/// {field: [{"value", "count"}]}.
+Json FacetsJson(const std::map<std::string, std::vector<store::FacetValue>>& facets);
 /// /v1/buckets.
 void AddBucketRoutes(Router& router, HandlerEnv env);
 /// /v1/buckets/{bucket}/objects and /content: uploads and downloads.

@@ -45,7 +45,19 @@ const Json kSearchSchema = {
       {"filter", {{"type", "object"}}},
       {"limit", {{"type", "integer"}, {"minimum", 1}, {"maximum", 1000}}},
       {"ef", {{"type", "integer"}, {"minimum", 1}, {"maximum", 100000}}},
-      {"include_vectors", {{"type", "boolean"}}}}}};
+      {"include_vectors", {{"type", "boolean"}}},
+      {"return_fields",
+       {{"type", "array"},
+        {"items", {{"type", "string"}}},
+        {"maxItems", 100},
+        {"description", "only these payload paths of each document"}}},
+      {"facets",
+       {{"type", "array"},
+        {"items", {{"type", "string"}}},
+        {"maxItems", 20},
+        {"description",
+         "count the values of these payload paths among the documents the "
+         "filter selects"}}}}}};
 
 Result<domain::FeatureAddress> PickFeature(const HandlerEnv& env, const store::Collection& c,
                                            const Json& body) {
@@ -147,6 +159,10 @@ void AddSearchRoutes(Router& router, HandlerEnv env) {
                "give text, or one of vector, document_id and object, or text and one of them");
          }
          const int limit = body.value("limit", 10);
+         ARGUS_ASSIGN_OR_RETURN(auto fields,
+                                ReturnFields(body.value("return_fields", Json()), "return_fields"));
+         ARGUS_ASSIGN_OR_RETURN(auto facet_fields,
+                                ReturnFields(body.value("facets", Json()), "facets"));
          store::FieldTypes types;
          for (const auto& i : c.payload_indexes) types.emplace(i.field, i.type);
          ARGUS_ASSIGN_OR_RETURN(auto filter,
@@ -229,12 +245,18 @@ void AddSearchRoutes(Router& router, HandlerEnv env) {
          for (const auto& r : ranked) {
            auto it = by_key.find(r.key);
            if (it == by_key.end()) continue;  // deleted since the search
-           Json item = {{"score", r.score}, {"document", DocumentJson(*it->second, vectors)}};
+           Json item = {{"score", r.score},
+                        {"document", DocumentJson(*it->second, vectors, &fields)}};
            if (by_text && by_vector) item["scores"] = parts[r.key];
            if (auto s = snippets.find(r.key); s != snippets.end()) item["snippet"] = s->second;
            items.push_back(std::move(item));
          }
          out["items"] = std::move(items);
+         if (!facet_fields.empty()) {
+           ARGUS_ASSIGN_OR_RETURN(auto facets,
+                                  env.deps->documents->Facets(c.id, filter, facet_fields, 100));
+           out["facets"] = FacetsJson(facets);
+         }
          out["index_signature"] = domain::IndexSignature(c);
          return ApiResponse::Of(200, std::move(out));
        }});

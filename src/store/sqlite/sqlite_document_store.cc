@@ -4,6 +4,7 @@
 // object, a collection or a namespace included) in the same transaction.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -48,6 +49,9 @@ constexpr std::string_view kScan = "SELECT " ARGUS_DOCUMENT_COLUMNS
 constexpr std::string_view kOfObject = "SELECT " ARGUS_DOCUMENT_COLUMNS
                                        " FROM documents WHERE object_id = ? AND collection_id = ?"
                                        " ORDER BY key";
+constexpr std::string_view kOfSource = "SELECT " ARGUS_DOCUMENT_COLUMNS
+                                       " FROM documents WHERE collection_id = ? AND source_id = ?"
+                                       " ORDER BY unit";
 constexpr std::string_view kVectorsOf =
     "SELECT feature, vector FROM document_vectors WHERE key = ? ORDER BY feature";
 constexpr std::string_view kVectorOf =
@@ -160,6 +164,26 @@ Status ReadVectorsOf(SqliteDatabase& db, Document& d) {
     d.vectors.push_back(std::move(v));
   }
   return OkStatus();
+}
+
+// Every row of `sql` (two text parameters) as documents, with their vectors when asked.
+Result<std::vector<Document>> ReadDocuments(SqliteDatabase& db, std::string_view sql,
+                                            std::string_view first, std::string_view second,
+                                            bool with_vectors) {
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(sql, "read documents"));
+  stmt->BindText(1, first);
+  stmt->BindText(2, second);
+  std::vector<Document> out;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db.path()));
+    out.push_back(std::move(d));
+  }
+  if (with_vectors) {
+    for (Document& d : out) ARGUS_RETURN_IF_ERROR(ReadVectorsOf(db, d));
+  }
+  return out;
 }
 
 // What a filter sees of a document: its payload, with the lineage fields on top.
@@ -331,20 +355,7 @@ Result<std::vector<Document>> SqliteMetadataStore::DocumentsOfObject(std::string
                                                                      std::string_view object_id,
                                                                      bool with_vectors) {
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kOfObject, "read an object's documents"));
-  stmt->BindText(1, object_id);
-  stmt->BindText(2, collection_id);
-  std::vector<Document> out;
-  for (;;) {
-    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) break;
-    ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
-    out.push_back(std::move(d));
-  }
-  if (with_vectors) {
-    for (Document& d : out) ARGUS_RETURN_IF_ERROR(ReadVectorsOf(*db, d));
-  }
-  return out;
+  return ReadDocuments(*db, kOfObject, object_id, collection_id, with_vectors);
 }
 
 Result<Page<Document>> SqliteMetadataStore::ListDocuments(std::string_view collection_id,
@@ -398,6 +409,52 @@ Result<std::vector<uint64_t>> SqliteMetadataStore::MatchingKeys(std::string_view
     if (filter.MatchesAll() || Matches(filter, FilterView(d), info.types)) keys.push_back(d.key);
   }
   return keys;
+}
+
+Result<std::vector<Document>> SqliteMetadataStore::DocumentsOfSource(std::string_view collection_id,
+                                                                     std::string_view source_id) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  return ReadDocuments(*db, kOfSource, collection_id, source_id, false);
+}
+
+Result<std::map<std::string, std::vector<FacetValue>>> SqliteMetadataStore::Facets(
+    std::string_view collection_id, const Filter& filter, const std::vector<std::string>& fields,
+    int max_values) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(CollectionInfo info, FindCollection(*db, collection_id));
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kScan, "count facets"));
+  stmt->BindText(1, collection_id);
+  stmt->BindInt64(2, 0);
+  // Values keyed by their JSON text: 1 and "1" are different values.
+  std::map<std::string, std::map<std::string, int64_t>> counts;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
+    const Json view = FilterView(d);
+    if (!filter.MatchesAll() && !Matches(filter, view, info.types)) continue;
+    for (const auto& field : fields) {
+      const Json* v = FindPath(view, field);
+      if (v == nullptr) continue;
+      auto count = [&](const Json& x) {
+        if (x.is_primitive() && !x.is_null()) ++counts[field][x.dump()];
+      };
+      if (v->is_array()) {
+        for (const auto& x : *v) count(x);
+      } else {
+        count(*v);
+      }
+    }
+  }
+  std::map<std::string, std::vector<FacetValue>> out;
+  for (const auto& field : fields) {
+    std::vector<FacetValue>& values = out[field];
+    for (const auto& [text, n] : counts[field]) values.push_back({Json::parse(text), n});
+    std::stable_sort(values.begin(), values.end(),
+                     [](const FacetValue& a, const FacetValue& b) { return a.count > b.count; });
+    if (static_cast<int>(values.size()) > max_values) values.resize(max_values);
+  }
+  return out;
 }
 
 Status SqliteMetadataStore::DeleteDocument(std::string_view collection_id, std::string_view id) {

@@ -154,6 +154,11 @@ class SqliteMetadataStore final : public MetadataStore {
                                        const PageRequest& page, bool with_vectors) override;
   Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,
                                              const Filter& filter) override;
+  Result<std::vector<Document>> DocumentsOfSource(std::string_view collection_id,
+                                                  std::string_view source_id) override;
+  Result<std::map<std::string, std::vector<FacetValue>>> Facets(
+      std::string_view collection_id, const Filter& filter, const std::vector<std::string>& fields,
+      int max_values) override;
   Status DeleteDocument(std::string_view collection_id, std::string_view id) override;
   Result<std::vector<VectorChange>> VectorChangesSince(std::string_view collection_id,
                                                        int64_t after_seq, int limit) override;
