@@ -5,7 +5,7 @@ LISTEN     ?= 127.0.0.1:7070
 CTEST_ARGS ?=
 AGPL       ?=
 
-.PHONY: setup models configure build run test bench-http bench-tasks bench-objects bench-inference bench-io bench-webhooks bench-vector format clean
+.PHONY: setup models configure build run test bench-http bench-tasks bench-objects bench-inference bench-ingest bench-io bench-webhooks bench-vector format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -43,6 +43,9 @@ bench-objects: build
 bench-inference: build
 	@SETUP_BENCH=1 bash scripts/setup.sh
 	@bash bench/inference/run.sh
+
+bench-ingest: build
+	@bash bench/ingest/run.sh
 
 bench-vector: build
 	@bash bench/vector/run.sh

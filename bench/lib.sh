@@ -22,3 +22,19 @@ free_port() {
 # Benches drive Argus from one loopback address with one key, far above the default rate limits
 # (README, "Rate limits are on by default"): measure the server, not the limiter.
 export ARGUS_RATE_LIMIT_PER_KEY_RPS=0 ARGUS_RATE_LIMIT_PER_IP_RPS=0
+
+# Starts $root/build/argus serve on a free loopback port with admin key $1 (extra NAME=value
+# settings after it), waits until /readyz answers 200, and sets `url`.
+argus_start() {
+  local key=$1
+  shift
+  env ARGUS_ADMIN_KEY="$key" ARGUS_HTTP_ACCESS_LOG=false ARGUS_LOG_LEVEL=warn "$@" \
+    "$root/build/argus" serve --listen 127.0.0.1:0 --data-dir "$work/argus" &
+  pids+=($!)
+  for _ in $(seq 1 200); do [[ -s "$work/argus/listen.addr" ]] && break; sleep 0.05; done
+  url=$(cat "$work/argus/listen.addr")
+  for _ in $(seq 1 600); do
+    [[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" == 200 ]] && break
+    sleep 0.1
+  done
+}

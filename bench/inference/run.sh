@@ -20,15 +20,7 @@ bench_workdir inference
 export BENCH_KEY="bench-key-$(head -c 48 /dev/urandom | base64 | tr -dc 'a-zA-Z0-9')"
 export BENCH_IMAGE="$image"
 
-ARGUS_ADMIN_KEY="$BENCH_KEY" ARGUS_HTTP_ACCESS_LOG=false ARGUS_LOG_LEVEL=warn \
-  ARGUS_MODEL_DIR="$models" "$root/build/argus" serve --listen 127.0.0.1:0 --data-dir "$work/argus" &
-pids+=($!)
-for _ in $(seq 1 200); do [[ -s "$work/argus/listen.addr" ]] && break; sleep 0.05; done
-url=$(cat "$work/argus/listen.addr")
-for _ in $(seq 1 600); do
-  [[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/readyz")" == 200 ]] && break
-  sleep 0.1
-done
+argus_start "$BENCH_KEY" ARGUS_MODEL_DIR="$models"
 
 cores=$(nproc)
 printf '| target (model) | 1 client p50 | 8 clients | 32 clients | raw loop | server/raw (best) |\n'

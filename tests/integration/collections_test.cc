@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cctype>
+#include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <thread>
@@ -569,6 +571,82 @@ TEST_F(CollectionExtractionTest, ABatchRunsItsTiersAndCountsThemWithErrorsByExtr
   }
   EXPECT_EQ(Call("DELETE", batches + "/" + id).status, 204);
   EXPECT_EQ(Call("GET", batches + "/" + id).status, 404);
+}
+
+// Kill -9 in the middle of a batch, restart on the same data: the batch completes, every object
+// has exactly one whole-item document, and every document its vector.
+TEST(CollectionCrashTest, ABatchKilledHalfWayCompletesAfterARestartWithoutDuplicates) {
+  const std::string dir = NewTempDir("batch-crash");
+  TestServer::Options options{.env = {"ARGUS_INFERENCE_PRELOAD=true"}, .data_dir = dir};
+  auto server = TestServer::Start(options);
+  ASSERT_GT(server->port(), 0) << server->Log();
+  auto call = [&](const std::string& method, const std::string& path, const Json& body = nullptr) {
+    return server->Call(method, path, server->admin_key(), body, {{"X-Namespace", "team"}});
+  };
+  ASSERT_EQ(server->Call("POST", "/v1/namespaces", server->admin_key(), {{"name", "team"}}).status,
+            201);
+  ASSERT_EQ(call("POST", "/v1/buckets", {{"name", "photos"}}).status, 201);
+  const std::string data = "/usr/share/doc/opencv-doc/examples/data/";
+  std::set<std::string> keys;
+  for (const auto& entry : std::filesystem::directory_iterator(data)) {
+    const std::string ext = entry.path().extension().string();
+    if ((ext != ".jpg" && ext != ".png") || keys.size() >= 60) continue;
+    const std::string key = entry.path().filename().string();
+    auto r = Request(server->port(), "PUT", "/v1/buckets/photos/objects/" + key,
+                     {{"Authorization", "Bearer " + server->admin_key()}, {"X-Namespace", "team"}},
+                     ReadFile(entry.path().string()));
+    ASSERT_EQ(r.status, 201) << r.body;
+    keys.insert(key);
+  }
+  ASSERT_EQ(call("POST", "/v1/collections",
+                 {{"name", "scenes"},
+                  {"source", {{"bucket", "photos"}}},
+                  {"extractors", {{{"name", "image_embedding"}}, {{"name", "image_properties"}}}},
+                  {"auto_process", false}})
+                .status,
+            201);
+  auto draft = call("POST", "/v1/buckets/photos/batches", Json::object());
+  ASSERT_EQ(draft.status, 201) << draft.body;
+  const std::string path = "/v1/buckets/photos/batches/" + draft.json()["id"].get<std::string>();
+  ASSERT_EQ(call("POST", path + "/submit", Json::object()).status, 202);
+  int64_t done_before = 0;
+  for (int i = 0; i < 2000; ++i) {  // until some, not all, are done
+    const Json tiers = call("GET", path).json()["tiers"];
+    done_before = tiers.empty() ? 0 : tiers[0].value("succeeded", 0);
+    if (done_before >= 5) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_LT(done_before, 60) << "the kill lands in the middle of the batch";
+  EXPECT_EQ(server->Stop(SIGKILL), 128 + SIGKILL);
+  server = TestServer::Start(options);
+  ASSERT_GT(server->port(), 0) << server->Log();
+  Json batch;
+  for (int i = 0; i < 1200; ++i) {
+    batch = call("GET", path).json();
+    if (batch["status"] == "completed" || batch["status"] == "failed") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(batch["status"], "completed") << batch;
+  EXPECT_EQ(batch["tiers"][0]["succeeded"], 60) << batch;
+  std::multiset<std::string> documented;
+  std::string cursor;
+  for (;;) {
+    auto page = call("GET", "/v1/collections/scenes/documents?limit=50&include_vectors=true" +
+                                (cursor.empty() ? "" : "&cursor=" + UrlEncode(cursor)));
+    ASSERT_EQ(page.status, 200) << page.body;
+    const Json body = page.json();
+    for (const auto& d : body["items"]) {
+      documented.insert(d["payload"]["key"].get<std::string>());
+      EXPECT_EQ(d["vectors"]["image_embedding@2/embedding"].size(), 1280u) << d["payload"]["key"];
+    }
+    if (body["next_cursor"].is_null()) break;
+    cursor = body["next_cursor"];
+  }
+  EXPECT_EQ(documented, std::multiset<std::string>(keys.begin(), keys.end()))
+      << "one document per object: none lost, none twice";
+  server.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace
