@@ -108,8 +108,6 @@ Result<ApiResponse> Create(const HandlerEnv& env, RequestContext& ctx) {
       ARGUS_RETURN_IF_ERROR(o.status());
     }
   }
-  ARGUS_ASSIGN_OR_RETURN(auto of_bucket,
-                         env.deps->collections->CollectionsOfSource(bucket.id, false));
   if (body.contains("collections")) {
     const Json& names = body["collections"];
     for (size_t i = 0; i < names.size(); ++i) {
@@ -130,6 +128,8 @@ Result<ApiResponse> Create(const HandlerEnv& env, RequestContext& ctx) {
       b.collection_ids.push_back(c->id);
     }
   } else {
+    ARGUS_ASSIGN_OR_RETURN(auto of_bucket,
+                           env.deps->collections->CollectionsOfSource(bucket.id, false));
     for (const auto& c : of_bucket) b.collection_ids.push_back(c.id);
   }
   if (b.collection_ids.empty()) {

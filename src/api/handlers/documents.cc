@@ -327,6 +327,13 @@ void AddDocumentRoutes(Router& router, HandlerEnv env) {
              page.after_id = docs.next_after_id;
            }
          }
+         // Every object under the prefix, or those `only` holds; stale without a filter also
+         // takes the objects that have no documents at all.
+         const bool by_filter = ctx.body.contains("filter");
+         auto wanted = [&](const std::string& id) {
+           if (!only || only->count(id)) return true;
+           return stale && !by_filter && !current.count(id);
+         };
          store::ListObjectsRequest list{.prefix = ctx.body.value("prefix", ""), .limit = 1000};
          int64_t queued = 0;
          std::vector<store::NewTask> batch;
@@ -341,10 +348,7 @@ void AddDocumentRoutes(Router& router, HandlerEnv env) {
          for (;;) {
            ARGUS_ASSIGN_OR_RETURN(auto page, env.deps->buckets->ListObjects(bucket_id, list));
            for (const auto& o : page.objects) {
-             if (only && !only->count(o.id) &&
-                 !(stale && !current.count(o.id) && !ctx.body.contains("filter"))) {
-               continue;
-             }
+             if (!wanted(o.id)) continue;
              store::NewTask t;
              t.namespace_id = ctx.namespace_id;
              t.kind = std::string(domain::kExtractKind);

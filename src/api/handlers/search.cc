@@ -214,14 +214,17 @@ void AddSearchRoutes(Router& router, HandlerEnv env) {
          };
          std::vector<Ranked> ranked;
          std::map<uint64_t, Json> parts;
+         std::map<uint64_t, size_t> position;  // key → its entry in `ranked`
          const double k = body.value("rrf_k", 60);
          auto add = [&](uint64_t key, size_t rank, double score, const char* half) {
            parts[key][half] = score;
            const double fused = by_text && by_vector ? 1.0 / (k + rank + 1) : score;
-           for (auto& r : ranked) {
-             if (r.key == key) return void(r.score += fused);
+           auto [at, added] = position.emplace(key, ranked.size());
+           if (added) {
+             ranked.push_back({key, fused});
+           } else {
+             ranked[at->second].score += fused;
            }
-           ranked.push_back({key, fused});
          };
          for (size_t i = 0; i < vector_hits.size(); ++i) {
            add(vector_hits[i].key, i, vector_hits[i].score, "vector");
