@@ -132,6 +132,10 @@ constexpr ConfigKey kCoreKeys[] = {
      "larger images are refused from their header, before decoding (decompression bombs)"},
     {"images.max_bytes", T::kInt, "67108864",
      "largest stored image read for thumbnails (and inference by reference); larger: 413"},
+    {"indexes.save_interval_s", T::kDouble, "60",
+     "how often a vector index that changed is saved to its file (and the journal trimmed)"},
+    {"indexes.catch_up_interval_s", T::kDouble, "0.5",
+     "how often vector indexes apply new documents' vectors in the background"},
     {"syncs.allowed_roots", T::kString, "\"\"",
      "directories folder syncs may read below, colon-separated; empty: folder syncs are refused "
      "(403)"},

@@ -85,6 +85,7 @@ Status AbortedError(std::string message);
 Status UnimplementedError(std::string message);
 Status InternalError(std::string message);
 Status DataLossError(std::string message);
+Status OutOfRangeError(std::string message);
 Status UnavailableError(std::string message);
 Status DeadlineExceededError(std::string message);
 Status ConditionFailedError(std::string message);

@@ -3,11 +3,15 @@
 // (store/document_store.h), so a search sees every document written before it started.
 #pragma once
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -26,35 +30,99 @@ struct IndexKey {
   store::VectorMetric metric = store::VectorMetric::kCosine;
 };
 
-/// Opens each index on first use (backend `backend` of the registry) and replays the journal
-/// into it; an index lives in memory until Forget. The vectors themselves stay in the document
-/// store, so an index is rebuilt from them after a restart without re-running any extractor.
-/// Thread-safe: searches of one index share it; catching up takes it alone for the writes.
+struct VectorIndexesOptions {
+  /// Where index files are saved, one folder per collection; "" keeps indexes in memory only
+  /// (rebuilt from the stored vectors on first use after a restart).
+  std::string directory;
+  std::string backend = "hnsw";
+  /// How often the maintenance thread applies new journal entries, so a search after a large
+  /// batch does not pay for indexing it.
+  std::chrono::milliseconds catch_up_interval{500};
+  /// How often an index that changed is saved (and the journal before it trimmed).
+  std::chrono::milliseconds save_interval{60000};
+  /// Every feature of every collection, so the maintenance thread opens and fills indexes no
+  /// search has asked for yet (a new collection's first search then finds it built); called
+  /// every `discover_interval`. Unset: indexes open on first search only.
+  std::function<Result<std::vector<IndexKey>>()> list_features;
+  std::chrono::milliseconds discover_interval{5000};
+};
+
+/// What one open index holds, for metrics and tests.
+struct IndexState {
+  IndexKey key;
+  int64_t size = 0;        ///< live vectors
+  int64_t seq = 0;         ///< the last journal entry applied
+  int64_t saved_seq = -1;  ///< the seq its file holds (-1: no file)
+  bool rebuilt = false;    ///< built from the stored vectors on open (no usable file)
+};
+
+/// Opens each index on first use (backend `backend` of the registry) from its file when there
+/// is one (and the journal from the file's seq on is still there), else builds it from the
+/// stored vectors; then applies the journal. The vectors stay in the document store, so an index
+/// is rebuilt from them, never re-extracted; a saved file only makes the reopen fast.
+///
+/// Files: <directory>/<collection id>/<feature, escaped>.index, the backend's sidecars, and
+/// `.state.json` naming the feature, its shape and the journal seq the file holds. The state is
+/// written after the index file, so a crash between leaves an older seq: replaying changes the
+/// index holds already is harmless (upserts replace, removals of absent keys are ignored).
+///
+/// Thread-safe: searches of one index share it; catching up takes it alone for the writes; a
+/// save lets searches go on (a catch-up waits for it).
 class VectorIndexes {
  public:
   VectorIndexes(store::DocumentStore* documents, const store::VectorIndexRegistry* registry,
-                std::string backend = "hnsw");
+                VectorIndexesOptions options = {});
+  ~VectorIndexes();  ///< stops the maintenance thread without saving (Stop saves)
 
   /// The k nearest documents' keys (and scores) of the feature, caught up first.
   Result<std::vector<store::VectorHit>> Search(const IndexKey& key, const store::VectorQuery& query,
                                                store::VectorSearchStats* stats = nullptr);
-  /// Drops the collection's indexes (it was deleted).
+  /// Drops the collection's indexes and their files (it was deleted).
   void Forget(const std::string& collection_id);
+
+  /// Opens every index saved in the directory (so their journals are kept, not trimmed past
+  /// them), then starts the thread that catches every open index up and saves those changed.
+  /// Errors of single indexes are logged, not returned: a bad file is rebuilt on first use.
+  void Start();
+  /// Stops the thread and saves every index changed since its last save.
+  Status Stop();
+  /// One round of the thread: opens the indexes of `list_features` not open yet when
+  /// `discover`, catches every open index up and, when `save`, saves those that changed and
+  /// trims each collection's journal through the oldest seq its files hold.
+  Status Maintain(bool save, bool discover = false);
+  std::vector<IndexState> States();
 
  private:
   struct Entry {
-    std::mutex mu;  // one catch-up at a time
-    std::unique_ptr<store::VectorIndex> index;
-    int64_t seq = 0;  // the last journal entry applied
+    IndexKey key;
+    std::string path;                           // "" in memory only
+    std::mutex mu;                              // one catch-up (or rebuild) at a time
+    std::shared_ptr<store::VectorIndex> index;  // GUARDED_BY(mu); searches hold a copy
+    int64_t seq = 0;                            // GUARDED_BY(mu)
+    int64_t saved_seq = -1;                     // GUARDED_BY(mu)
+    bool rebuilt = false;                       // GUARDED_BY(mu)
   };
   Result<std::shared_ptr<Entry>> Open(const IndexKey& key);
-  Status CatchUp(const IndexKey& key, Entry& entry);
+  /// Applies the journal after entry.seq; rebuilds when it was trimmed past it.
+  /// Returns the index to search. REQUIRES: entry.mu held.
+  Status CatchUp(Entry& entry);
+  /// A new index of the entry's key, filled from the stored vectors. REQUIRES: entry.mu held.
+  Status Rebuild(Entry& entry);
+  Status Save(Entry& entry);
+  std::string PathOf(const IndexKey& key) const;
+  void OpenSaved();
+  void Run();
 
   store::DocumentStore* documents_;
   const store::VectorIndexRegistry* registry_;
-  const std::string backend_;
+  const VectorIndexesOptions options_;
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<Entry>> entries_;  // GUARDED_BY
+
+  std::mutex run_mu_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // GUARDED_BY(run_mu_)
+  std::thread thread_;
 };
 
 }  // namespace argus::retrieval

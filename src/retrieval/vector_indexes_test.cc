@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "core/config.h"
 #include "core/id.h"
@@ -115,6 +116,130 @@ TEST_F(VectorIndexesTest, SearchesSeeEveryWriteBeforeThem) {
   // A fresh set of indexes (a restart) rebuilds from the stored vectors.
   indexes_ = std::make_unique<VectorIndexes>(metadata_.get(), &registry_.vector_index);
   EXPECT_EQ(Nearest({1, 0.1f}, 3), (std::vector<uint64_t>{b.key, a.key}));
+}
+
+class SavedVectorIndexesTest : public VectorIndexesTest {
+ protected:
+  std::unique_ptr<VectorIndexes> WithFiles() {
+    return std::make_unique<VectorIndexes>(metadata_.get(), &registry_.vector_index,
+                                           VectorIndexesOptions{.directory = dir_ + "/indexes"});
+  }
+  IndexState StateOf(VectorIndexes& indexes) {
+    for (const auto& s : indexes.States()) {
+      if (s.key.feature == kFeature) return s;
+    }
+    ADD_FAILURE() << "no open index of " << kFeature;
+    return {};
+  }
+};
+
+TEST_F(SavedVectorIndexesTest, ARestartReopensTheSavedFileAndReplaysOnlyTheJournalAfterIt) {
+  indexes_ = WithFiles();
+  store::Document a = Put("a.jpg", {1, 0});
+  store::Document b = Put("b.jpg", {0, 1});
+  EXPECT_EQ(Nearest({1, 0.1f}, 2), (std::vector<uint64_t>{a.key, b.key}));
+  EXPECT_TRUE(StateOf(*indexes_).rebuilt) << "no file yet: built from the stored vectors";
+  ASSERT_TRUE(
+      indexes_
+          ->Search({.collection_id = collection_.id, .feature = "other@1/v", .dimension = 3},
+                   {.vector = std::vector<float>{1, 1, 1}, .k = 1})
+          .ok());
+  ASSERT_TRUE(indexes_->Maintain(true).ok());
+  const IndexState saved = StateOf(*indexes_);
+  EXPECT_EQ(saved.saved_seq, saved.seq);
+  EXPECT_GT(saved.seq, 0);
+  // Every index of the collection saved: the journal before the oldest save is gone.
+  EXPECT_EQ(metadata_->VectorChangesSince(collection_.id, 0, 10).status().code(),
+            StatusCode::kOutOfRange);
+
+  // Written after the save, and a deletion: the reopened file catches up from its seq.
+  store::Document c = Put("c.jpg", {0.9f, 0.2f});
+  ASSERT_TRUE(metadata_->DeleteObject(bucket_.id, "b.jpg").ok());
+  indexes_ = WithFiles();
+  EXPECT_EQ(Nearest({1, 0.2f}, 3), (std::vector<uint64_t>{c.key, a.key}));
+  const IndexState reopened = StateOf(*indexes_);
+  EXPECT_FALSE(reopened.rebuilt) << "opened from its file";
+  EXPECT_EQ(reopened.saved_seq, saved.seq);
+  EXPECT_GT(reopened.seq, saved.seq);
+  EXPECT_EQ(reopened.size, 2);
+  // Stop saves what changed; the next start opens the saved indexes before any search.
+  ASSERT_TRUE(indexes_->Stop().ok());
+  EXPECT_EQ(StateOf(*indexes_).saved_seq, reopened.seq);
+  indexes_ = WithFiles();
+  indexes_->Start();
+  for (int i = 0; i < 500 && indexes_->States().size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ASSERT_EQ(indexes_->States().size(), 2u) << "both features' files opened at start";
+  EXPECT_FALSE(StateOf(*indexes_).rebuilt);
+  EXPECT_EQ(Nearest({1, 0.2f}, 3), (std::vector<uint64_t>{c.key, a.key}));
+}
+
+TEST_F(SavedVectorIndexesTest, TheMaintenanceRoundBuildsIndexesNoSearchAskedForYet) {
+  store::Document a = Put("a.jpg", {1, 0});
+  int listed = 0;
+  indexes_ = std::make_unique<VectorIndexes>(
+      metadata_.get(), &registry_.vector_index,
+      VectorIndexesOptions{.list_features = [&]() -> Result<std::vector<IndexKey>> {
+        ++listed;
+        return std::vector<IndexKey>{
+            {.collection_id = collection_.id, .feature = kFeature, .dimension = 2}};
+      }});
+  ASSERT_TRUE(indexes_->Maintain(false).ok());
+  EXPECT_TRUE(indexes_->States().empty()) << "no discovery asked for";
+  ASSERT_TRUE(indexes_->Maintain(false, true).ok());
+  EXPECT_EQ(listed, 1);
+  ASSERT_EQ(indexes_->States().size(), 1u);
+  EXPECT_EQ(StateOf(*indexes_).size, 1);
+  // Later writes are applied by the next round, before any search.
+  Put("b.jpg", {0, 1});
+  ASSERT_TRUE(indexes_->Maintain(false).ok());
+  EXPECT_EQ(StateOf(*indexes_).size, 2);
+  EXPECT_EQ(Nearest({1, 0}, 1), (std::vector<uint64_t>{a.key}));
+}
+
+TEST_F(SavedVectorIndexesTest, AFileThatCannotBeUsedIsRebuiltFromTheStoredVectors) {
+  indexes_ = WithFiles();
+  store::Document a = Put("a.jpg", {1, 0});
+  store::Document b = Put("b.jpg", {0, 1});
+  EXPECT_EQ(Nearest({0.1f, 1}, 2), (std::vector<uint64_t>{b.key, a.key}));
+  ASSERT_TRUE(indexes_->Maintain(true).ok());
+  indexes_.reset();
+  // The index file cut short: the reopen finds it unreadable and rebuilds.
+  std::string file;
+  for (const auto& f : std::filesystem::recursive_directory_iterator(dir_ + "/indexes")) {
+    if (f.path().extension() == ".index" && f.path().string().find("e%401") != std::string::npos) {
+      file = f.path().string();
+    }
+  }
+  ASSERT_FALSE(file.empty());
+  std::filesystem::resize_file(file, 100);
+  store::Document c = Put("c.jpg", {0.4f, 1});
+  indexes_ = WithFiles();
+  EXPECT_EQ(Nearest({0.1f, 1}, 3), (std::vector<uint64_t>{b.key, c.key, a.key}));
+  EXPECT_TRUE(StateOf(*indexes_).rebuilt);
+}
+
+TEST_F(SavedVectorIndexesTest, AnIndexBehindATrimmedJournalRebuildsItself) {
+  // Another set of indexes (another process) saves and trims while this one is open in memory.
+  store::Document a = Put("a.jpg", {1, 0});
+  EXPECT_EQ(Nearest({1, 0}, 1), (std::vector<uint64_t>{a.key}));
+  store::Document b = Put("b.jpg", {0.9f, 0.1f});
+  auto other = WithFiles();
+  ASSERT_TRUE(other
+                  ->Search({.collection_id = collection_.id, .feature = kFeature, .dimension = 2},
+                           {.vector = std::vector<float>{1, 0}, .k = 1})
+                  .ok());
+  ASSERT_TRUE(
+      other
+          ->Search({.collection_id = collection_.id, .feature = "other@1/v", .dimension = 3},
+                   {.vector = std::vector<float>{1, 1, 1}, .k = 1})
+          .ok());
+  ASSERT_TRUE(other->Maintain(true).ok());
+  ASSERT_EQ(metadata_->VectorChangesSince(collection_.id, 0, 10).status().code(),
+            StatusCode::kOutOfRange);
+  // Its catch-up from before the trim is refused: it builds itself again, b included.
+  EXPECT_EQ(Nearest({1, 0}, 2), (std::vector<uint64_t>{a.key, b.key}));
 }
 
 }  // namespace

@@ -43,19 +43,4 @@ DataDirLock::~DataDirLock() {
   if (fd_ >= 0) ::close(fd_);
 }
 
-Status WriteFileAtomic(const std::string& path, const std::string& content, int mode) {
-  std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return InternalError("cannot write " + tmp + ": " + std::strerror(errno));
-  ::fchmod(fd, static_cast<mode_t>(mode));
-  bool ok = ::write(fd, content.data(), content.size()) == static_cast<ssize_t>(content.size()) &&
-            ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    ::unlink(tmp.c_str());
-    return InternalError("cannot write " + path + ": " + std::strerror(errno));
-  }
-  return OkStatus();
-}
-
 }  // namespace argus::server

@@ -23,7 +23,4 @@ class DataDirLock {
   int fd_;
 };
 
-/// Writes `content` to `path` atomically (temp file, fsync, rename) with the given mode.
-Status WriteFileAtomic(const std::string& path, const std::string& content, int mode);
-
 }  // namespace argus::server

@@ -3,15 +3,19 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 
 #include "api/api_service.h"
 #include "api/auth/authenticator.h"
 #include "api/http/http_server.h"
 #include "core/build_info.h"
+#include "core/file.h"
 #include "core/id.h"
 #include "core/log.h"
+#include "domain/collection_spec.h"
 #include "retrieval/vector_indexes.h"
 #include "server/api_wiring.h"
 #include "server/data_dir.h"
@@ -66,6 +70,39 @@ Status BootstrapAdminKey(store::MetadataStore& store, const Config& config,
   return OkStatus();
 }
 
+// Every vector feature of every collection, for the vector indexes to keep built.
+Result<std::vector<retrieval::IndexKey>> EveryFeature(store::MetadataStore& metadata,
+                                                      store::InferenceService* inference) {
+  std::vector<retrieval::IndexKey> out;
+  if (inference == nullptr) return out;
+  const auto targets = inference->Targets();
+  store::PageRequest namespaces{.limit = 1000};
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(auto ns, metadata.ListNamespaces(namespaces));
+    for (const auto& n : ns.items) {
+      store::PageRequest collections{.limit = 1000};
+      for (;;) {
+        ARGUS_ASSIGN_OR_RETURN(auto page, metadata.ListCollections(n.id, collections));
+        for (const auto& c : page.items) {
+          for (const auto& f : domain::FeaturesOf(c, targets)) {
+            auto metric = store::ParseVectorMetric(f.metric);
+            if (!metric.ok()) continue;
+            out.push_back({.collection_id = c.id,
+                           .feature = f.address,
+                           .dimension = f.dimension,
+                           .metric = *metric});
+          }
+        }
+        if (page.next_after_id.empty()) break;
+        collections.after_id = page.next_after_id;
+      }
+    }
+    if (ns.next_after_id.empty()) break;
+    namespaces.after_id = ns.next_after_id;
+  }
+  return out;
+}
+
 int Fail(const Status& s) {
   log::Error("argus serve cannot start", {{"error", std::string(s.message())}});
   log::Shutdown();
@@ -107,9 +144,21 @@ int RunServe(const Config& config) {
   if (!engine.ok()) return Fail(engine.status());
   std::atomic<bool> started{false};
   api::ApiDeps deps = ApiDepsFor(config, stores, **engine, registry, &metrics, &started);
-  // Searches keep the collections' vector indexes in step with the documents (in memory; the
-  // vectors are in the metadata store, so a restart rebuilds them without re-extracting).
-  retrieval::VectorIndexes vector_indexes(stores.metadata.get(), &registry.vector_index);
+  // The collections' vector indexes follow the documents' vector journal, saved under
+  // <data_dir>/indexes so a restart reopens them instead of rebuilding them from the vectors.
+  auto seconds = [&](const char* key) {
+    return std::chrono::milliseconds(
+        std::max<int64_t>(10, static_cast<int64_t>(config.GetDouble(key) * 1000)));
+  };
+  retrieval::VectorIndexes vector_indexes(
+      stores.metadata.get(), &registry.vector_index,
+      {.directory = data_dir + "/indexes",
+       .catch_up_interval = seconds("indexes.catch_up_interval_s"),
+       .save_interval = seconds("indexes.save_interval_s"),
+       .list_features = [&stores, inference = deps.inference] {
+         return EveryFeature(*stores.metadata, inference);
+       }});
+  vector_indexes.Start();
   deps.vector_indexes = &vector_indexes;
   auto service = api::ApiService::Create(config, std::move(deps));
   if (!service.ok()) return Fail(service.status());
@@ -149,6 +198,10 @@ int RunServe(const Config& config) {
   (*engine)->Stop(drain);
   server->reset();
   service->reset();
+  if (Status s = vector_indexes.Stop(); !s.ok()) {
+    log::Warn("a vector index could not be saved; it is rebuilt from the stored vectors",
+              {{"error", std::string(s.message())}});
+  }
   stores.Close();
   std::filesystem::remove(data_dir + "/listen.addr");
   log::Info("stopped", {{"connections_cut", cut}});

@@ -110,8 +110,20 @@ class DocumentStore {
   virtual Status DeleteDocument(std::string_view collection_id, std::string_view id) = 0;
 
   /// The vector changes of the collection after `after_seq`, oldest first, at most `limit`.
+  /// OutOfRange when the journal was trimmed past `after_seq` (TrimVectorChanges): the caller
+  /// rebuilds from ScanVectors instead.
   virtual Result<std::vector<VectorChange>> VectorChangesSince(std::string_view collection_id,
                                                                int64_t after_seq, int limit) = 0;
+  /// The newest journal seq of the store (0 before the first change). A scan started after
+  /// reading it, followed by the changes after it, sees every vector.
+  virtual Result<int64_t> VectorJournalHead() = 0;
+  /// Forgets the collection's changes up to `through_seq` (every index of it has saved them):
+  /// later reads from before it are OutOfRange.
+  virtual Status TrimVectorChanges(std::string_view collection_id, int64_t through_seq) = 0;
+  /// The vectors of `feature` with keys above `after_key`, ascending, at most `limit`: a
+  /// rebuild's pages.
+  virtual Result<std::vector<std::pair<uint64_t, std::vector<float>>>> ScanVectors(
+      std::string_view collection_id, std::string_view feature, uint64_t after_key, int limit) = 0;
   /// The vectors of `feature` for the keys (absent ones left out), as (key, values).
   virtual Result<std::vector<std::pair<uint64_t, std::vector<float>>>> ReadVectors(
       std::string_view collection_id, std::string_view feature,

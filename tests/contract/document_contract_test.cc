@@ -231,6 +231,57 @@ TEST_P(DocumentContract, DocumentsGoWithTheirObjectTheirCollectionOrOnTheirOwn) 
       StatusCode::kNotFound);
 }
 
+TEST_P(DocumentContract, TheJournalIsTrimmedThroughASavedSeqAndARebuildScansTheVectors) {
+  auto head = store_->VectorJournalHead();
+  ASSERT_TRUE(head.ok()) << head.status().ToString();
+  auto written =
+      MustReplace(object_.id, {Doc("", "a", {1, 0}), Doc("object_detection/0", "b", {0, 1}),
+                               Doc("object_detection/1", "c", {1, 1})});
+  ASSERT_EQ(written.size(), 3u);
+  const auto changes = Changes();
+  ASSERT_EQ(changes.size(), 3u);
+  EXPECT_EQ(*store_->VectorJournalHead(), changes.back().seq);
+  EXPECT_GT(changes.back().seq, *head);
+
+  // Pages of the feature's vectors in key order, from a key on.
+  auto first = store_->ScanVectors(collection_.id, "object_detection@1/embedding", 0, 2);
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  ASSERT_EQ(first->size(), 2u);
+  EXPECT_EQ((*first)[0].first, written[0].key);
+  EXPECT_THAT((*first)[0].second, ElementsAre(1.0f, 0.0f));
+  auto rest =
+      store_->ScanVectors(collection_.id, "object_detection@1/embedding", (*first)[1].first, 2);
+  ASSERT_TRUE(rest.ok());
+  ASSERT_EQ(rest->size(), 1u);
+  EXPECT_EQ((*rest)[0].first, written[2].key);
+  EXPECT_THAT(*store_->ScanVectors(collection_.id, "other@1/v", 0, 10), IsEmpty());
+
+  // Trimmed through the second change: reading from before it is OutOfRange, after it works.
+  ASSERT_TRUE(store_->TrimVectorChanges(collection_.id, changes[1].seq).ok());
+  EXPECT_EQ(store_->VectorChangesSince(collection_.id, 0, 100).status().code(),
+            StatusCode::kOutOfRange);
+  EXPECT_EQ(store_->VectorChangesSince(collection_.id, changes[0].seq, 100).status().code(),
+            StatusCode::kOutOfRange);
+  auto after = store_->VectorChangesSince(collection_.id, changes[1].seq, 100);
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].seq, changes[2].seq);
+  // A lower trim never lowers the floor; another collection's journal is untouched.
+  ASSERT_TRUE(store_->TrimVectorChanges(collection_.id, changes[0].seq).ok());
+  EXPECT_EQ(store_->VectorChangesSince(collection_.id, changes[0].seq, 100).status().code(),
+            StatusCode::kOutOfRange);
+  const Collection other = MustCreateCollection("other", bucket_.id, "", "object_detection");
+  EXPECT_TRUE(store_->VectorChangesSince(other.id, 0, 100).ok());
+  // The head does not move back when the newest entries are trimmed.
+  ASSERT_TRUE(store_->TrimVectorChanges(collection_.id, changes[2].seq).ok());
+  EXPECT_EQ(*store_->VectorJournalHead(), changes.back().seq);
+  EXPECT_THAT(*store_->VectorChangesSince(collection_.id, changes[2].seq, 100), IsEmpty());
+
+  // A deleted collection's journal and floor go with it (no removals journalled for it).
+  ASSERT_TRUE(store_->DeleteCollection(bucket_.namespace_id, "scenes").ok());
+  EXPECT_THAT(*store_->VectorChangesSince(collection_.id, 0, 100), IsEmpty());
+}
+
 TEST_P(DocumentContract, ALaterTiersDocumentsGoWithTheirParent) {
   const Collection faces = MustCreateCollection("faces", "", collection_.id, "face_embedding");
   auto parents = MustReplace(object_.id, {Doc("", "whole"), Doc("object_detection/0", "person"),

@@ -338,6 +338,20 @@ class FaultInjectingMetadataStore final : public MetadataStore {
     ARGUS_INJECT_FAULT(plan_, "ReadVectors");
     return base_->ReadVectors(collection_id, feature, keys);
   }
+  Result<int64_t> VectorJournalHead() override {
+    ARGUS_INJECT_FAULT(plan_, "VectorJournalHead");
+    return base_->VectorJournalHead();
+  }
+  Status TrimVectorChanges(std::string_view collection_id, int64_t through_seq) override {
+    ARGUS_INJECT_FAULT(plan_, "TrimVectorChanges");
+    return base_->TrimVectorChanges(collection_id, through_seq);
+  }
+  Result<std::vector<std::pair<uint64_t, std::vector<float>>>> ScanVectors(
+      std::string_view collection_id, std::string_view feature, uint64_t after_key,
+      int limit) override {
+    ARGUS_INJECT_FAULT(plan_, "ScanVectors");
+    return base_->ScanVectors(collection_id, feature, after_key, limit);
+  }
 
  private:
   MetadataStore* base_;

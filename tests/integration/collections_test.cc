@@ -573,19 +573,31 @@ TEST_F(CollectionExtractionTest, ABatchRunsItsTiersAndCountsThemWithErrorsByExtr
   EXPECT_EQ(Call("GET", batches + "/" + id).status, 404);
 }
 
+// A server on `options` with namespace "team" and its bucket "photos" (nothing when it did not
+// start: the caller checks its port).
+std::unique_ptr<TestServer> StartWithPhotos(const TestServer::Options& options) {
+  auto server = TestServer::Start(options);
+  if (server->port() <= 0) return server;
+  EXPECT_EQ(server->Call("POST", "/v1/namespaces", server->admin_key(), {{"name", "team"}}).status,
+            201);
+  EXPECT_EQ(server
+                ->Call("POST", "/v1/buckets", server->admin_key(), {{"name", "photos"}},
+                       {{"X-Namespace", "team"}})
+                .status,
+            201);
+  return server;
+}
+
 // Kill -9 in the middle of a batch, restart on the same data: the batch completes, every object
 // has exactly one whole-item document, and every document its vector.
 TEST(CollectionCrashTest, ABatchKilledHalfWayCompletesAfterARestartWithoutDuplicates) {
   const std::string dir = NewTempDir("batch-crash");
   TestServer::Options options{.env = {"ARGUS_INFERENCE_PRELOAD=true"}, .data_dir = dir};
-  auto server = TestServer::Start(options);
+  auto server = StartWithPhotos(options);
   ASSERT_GT(server->port(), 0) << server->Log();
   auto call = [&](const std::string& method, const std::string& path, const Json& body = nullptr) {
     return server->Call(method, path, server->admin_key(), body, {{"X-Namespace", "team"}});
   };
-  ASSERT_EQ(server->Call("POST", "/v1/namespaces", server->admin_key(), {{"name", "team"}}).status,
-            201);
-  ASSERT_EQ(call("POST", "/v1/buckets", {{"name", "photos"}}).status, 201);
   const std::string data = "/usr/share/doc/opencv-doc/examples/data/";
   std::set<std::string> keys;
   for (const auto& entry : std::filesystem::directory_iterator(data)) {
@@ -644,6 +656,80 @@ TEST(CollectionCrashTest, ABatchKilledHalfWayCompletesAfterARestartWithoutDuplic
   }
   EXPECT_EQ(documented, std::multiset<std::string>(keys.begin(), keys.end()))
       << "one document per object: none lost, none twice";
+  server.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+// The vector index is saved to a file under the data directory when the server stops, opened
+// from it on the next start (before any search), and removed with its collection.
+TEST(VectorIndexFileTest, SavedOnStopReopenedOnStartRemovedWithTheCollection) {
+  const std::string dir = NewTempDir("index-file");
+  TestServer::Options options{.data_dir = dir};
+  auto server = StartWithPhotos(options);
+  ASSERT_GT(server->port(), 0) << server->Log();
+  auto call = [&](const std::string& method, const std::string& path, const Json& body = nullptr) {
+    return server->Call(method, path, server->admin_key(), body, {{"X-Namespace", "team"}});
+  };
+  const std::string data = "/usr/share/doc/opencv-doc/examples/data/";
+  for (const char* key : {"messi5.jpg", "baboon.jpg", "home.jpg", "fruits.jpg"}) {
+    auto r = Request(server->port(), "PUT", std::string("/v1/buckets/photos/objects/") + key,
+                     {{"Authorization", "Bearer " + server->admin_key()}, {"X-Namespace", "team"}},
+                     ReadFile(data + key));
+    ASSERT_EQ(r.status, 201) << r.body;
+  }
+  auto created = call("POST", "/v1/collections",
+                      {{"name", "scenes"},
+                       {"source", {{"bucket", "photos"}}},
+                       {"extractors", {{{"name", "image_embedding"}}}},
+                       {"auto_process", false}});
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string collection_id = created.json()["id"];
+  auto draft = call("POST", "/v1/buckets/photos/batches", Json::object());
+  ASSERT_EQ(draft.status, 201) << draft.body;
+  const std::string batch = "/v1/buckets/photos/batches/" + draft.json()["id"].get<std::string>();
+  auto submitted = server->Call("POST", batch + "/submit", server->admin_key(), Json::object(),
+                                {{"X-Namespace", "team"}, {"Prefer", "wait=60"}});
+  ASSERT_EQ(submitted.status, 200) << submitted.body;
+  ASSERT_EQ(submitted.json()["status"], "completed") << submitted.body;
+  const Json by_object = {{"object", {{"bucket", "photos"}, {"key", "messi5.jpg"}}}, {"limit", 4}};
+  auto first = call("POST", "/v1/collections/scenes/search", by_object);
+  ASSERT_EQ(first.status, 200) << first.body;
+  const Json first_items = first.json()["items"];
+  ASSERT_EQ(first_items.size(), 4u) << first.body;
+  EXPECT_EQ(first_items[0]["document"]["payload"]["key"], "messi5.jpg");
+  const Json built = call("GET", "/v1/collections/scenes/features").json()["items"][0];
+  EXPECT_EQ(built["index"]["vectors"], 4) << built;
+  EXPECT_EQ(built["index"]["opened_from"], "vectors") << built;
+
+  EXPECT_EQ(server->Stop(SIGTERM), 0);
+  const std::string folder = dir + "/indexes/" + collection_id;
+  ASSERT_TRUE(std::filesystem::exists(folder + "/image_embedding%402%2Fembedding.index"));
+  ASSERT_TRUE(
+      std::filesystem::exists(folder + "/image_embedding%402%2Fembedding.index.state.json"));
+
+  server = TestServer::Start(options);
+  ASSERT_GT(server->port(), 0) << server->Log();
+  Json reopened;
+  for (int i = 0; i < 500 && !reopened.contains("index"); ++i) {
+    reopened = call("GET", "/v1/collections/scenes/features").json()["items"][0];
+    if (!reopened.contains("index")) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_TRUE(reopened.contains("index")) << "opened at start, before any search: " << reopened;
+  EXPECT_EQ(reopened["index"]["opened_from"], "file") << reopened;
+  EXPECT_EQ(reopened["index"]["vectors"], 4) << reopened;
+  EXPECT_EQ(reopened["index"]["saved_seq"], reopened["index"]["seq"]) << reopened;
+  // By the document (the model may still be loading after the restart).
+  auto again = call("POST", "/v1/collections/scenes/search",
+                    {{"document_id", first_items[0]["document"]["id"]}, {"limit", 4}});
+  ASSERT_EQ(again.status, 200) << again.body;
+  ASSERT_EQ(again.json()["items"].size(), 4u);
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(again.json()["items"][i]["document"]["id"], first_items[i]["document"]["id"]);
+  }
+
+  ASSERT_EQ(call("DELETE", "/v1/collections/scenes").status, 204);
+  EXPECT_FALSE(std::filesystem::exists(folder)) << "the index files go with the collection";
   server.reset();
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);

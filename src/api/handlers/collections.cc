@@ -1,9 +1,12 @@
 // /v1/collections: create, list, get, update, delete, and the feature addresses a collection's
 // documents carry. Definitions are checked in the domain (collection_spec) against the extractors
 // the InferenceService registers.
+#include <map>
+
 #include "api/handlers/handlers.h"
 #include "core/id.h"
 #include "domain/collection_spec.h"
+#include "retrieval/vector_indexes.h"
 
 namespace argus::api {
 
@@ -72,15 +75,28 @@ const Json kCollectionSchema = {
       {"created_at", {{"type", "string"}, {"format", "date-time"}}},
       {"updated_at", {{"type", "string"}, {"format", "date-time"}}}}}};
 
-const Json kFeatureSchema = {{"type", "object"},
-                             {"properties",
-                              {{"address", {{"type", "string"}}},
-                               {"extractor", {{"type", "string"}}},
-                               {"version", {{"type", "string"}}},
-                               {"output", {{"type", "string"}}},
-                               {"dimension", {{"type", "integer"}}},
-                               {"metric", {{"type", "string"}}},
-                               {"granularity", {{"type", "string"}}}}}};
+const Json kFeatureSchema = {
+    {"type", "object"},
+    {"properties",
+     {{"address", {{"type", "string"}}},
+      {"extractor", {{"type", "string"}}},
+      {"version", {{"type", "string"}}},
+      {"output", {{"type", "string"}}},
+      {"dimension", {{"type", "integer"}}},
+      {"metric", {{"type", "string"}}},
+      {"granularity", {{"type", "string"}}},
+      {"index",
+       {{"type", "object"},
+        {"description",
+         "the feature's vector index, once open: vectors it holds, "
+         "the journal seq it has applied and the one its file holds "
+         "(null before the first save), and whether it was opened "
+         "from its file or built from the stored vectors"},
+        {"properties",
+         {{"vectors", {{"type", "integer"}}},
+          {"seq", {{"type", "integer"}}},
+          {"saved_seq", {{"type", {"integer", "null"}}}},
+          {"opened_from", {{"type", "string"}, {"enum", {"file", "vectors"}}}}}}}}}}};
 
 Json CollectionJson(const store::Collection& c) {
   Json extractors = Json::array();
@@ -198,7 +214,7 @@ void AddCollectionRoutes(Router& router, HandlerEnv env) {
                                                    ctx.namespace_id, ctx.PathParam("collection")));
                 ARGUS_RETURN_IF_ERROR(
                     env.deps->collections->DeleteCollection(ctx.namespace_id, c.name));
-                // Its in-memory vector indexes go with it.
+                // Its vector indexes and their files go with it.
                 if (env.vector_indexes != nullptr) env.vector_indexes->Forget(c.id);
                 return ApiResponse::NoContent();
               }});
@@ -213,15 +229,27 @@ void AddCollectionRoutes(Router& router, HandlerEnv env) {
               .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
                 ARGUS_ASSIGN_OR_RETURN(auto c, env.deps->collections->GetCollection(
                                                    ctx.namespace_id, ctx.PathParam("collection")));
+                std::map<std::string, retrieval::IndexState> indexes;
+                if (env.vector_indexes != nullptr) {
+                  for (auto& s : env.vector_indexes->States()) {
+                    if (s.key.collection_id == c.id) indexes[s.key.feature] = s;
+                  }
+                }
                 Json items = Json::array();
                 for (const auto& f : domain::FeaturesOf(c, env.deps->inference->Targets())) {
-                  items.push_back({{"address", f.address},
-                                   {"extractor", f.extractor},
-                                   {"version", f.version},
-                                   {"output", f.output},
-                                   {"dimension", f.dimension},
-                                   {"metric", f.metric},
-                                   {"granularity", f.granularity}});
+                  Json item = {{"address", f.address},        {"extractor", f.extractor},
+                               {"version", f.version},        {"output", f.output},
+                               {"dimension", f.dimension},    {"metric", f.metric},
+                               {"granularity", f.granularity}};
+                  if (auto it = indexes.find(f.address); it != indexes.end()) {
+                    const auto& s = it->second;
+                    item["index"] = {
+                        {"vectors", s.size},
+                        {"seq", s.seq},
+                        {"saved_seq", s.saved_seq < 0 ? Json(nullptr) : Json(s.saved_seq)},
+                        {"opened_from", s.rebuilt ? "vectors" : "file"}};
+                  }
+                  items.push_back(std::move(item));
                 }
                 return ApiResponse::Of(200, ListBody(std::move(items), ""));
               }});

@@ -1,8 +1,5 @@
 #include "store/hnsw/hnsw_vector_index.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cmath>
 #include <exception>
@@ -13,6 +10,7 @@
 #include <sstream>
 #include <utility>
 
+#include "core/file.h"
 #include "core/json.h"
 #include "hnswlib/hnswlib.h"
 
@@ -55,24 +53,6 @@ Status CheckOptions(const VectorIndexOptions& o) {
     return InvalidArgumentError("vector index options out of range (m 2..256, ef >= 1)");
   }
   return OkStatus();
-}
-
-// fsync of a file, then of its directory once renamed.
-Status SyncFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return InternalError("cannot open " + path + " to sync it");
-  const int rc = ::fsync(fd);
-  ::close(fd);
-  if (rc != 0) return InternalError("fsync of " + path + " failed");
-  return OkStatus();
-}
-
-Status WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return InternalError("cannot write " + path);
-  return SyncFile(path);
 }
 
 }  // namespace
@@ -301,13 +281,13 @@ Status HnswVectorIndex::Save() {
       return InternalError("saving vector index " + args_.path + " wrote a short file");
     }
   }
-  ARGUS_RETURN_IF_ERROR(SyncFile(tmp));
-  ARGUS_RETURN_IF_ERROR(WriteText(MetaPath(args_.path), MetaJson(args_.options).dump()));
+  ARGUS_RETURN_IF_ERROR(SyncPath(tmp));
+  ARGUS_RETURN_IF_ERROR(WriteFileAtomic(MetaPath(args_.path), MetaJson(args_.options).dump()));
   std::error_code ec;
   std::filesystem::rename(tmp, args_.path, ec);
   if (ec) return InternalError("cannot rename " + tmp + ": " + ec.message());
   const std::string dir = std::filesystem::path(args_.path).parent_path().string();
-  return SyncFile(dir.empty() ? "." : dir);
+  return SyncPath(dir.empty() ? "." : dir);
 }
 
 }  // namespace argus::store::hnsw

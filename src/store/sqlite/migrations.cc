@@ -625,6 +625,7 @@ constexpr Migration kMetadataMigrations[] = {
     {12, "documents, document_vectors, vector_changes", kSchemaV12},
     {13, "documents_text (FTS5), a parent document's removal removes its later tiers", kSchemaV13},
     {14, "batches", kSchemaV14},
+    {15, "the vector journal can be trimmed (vector_journal_floors)", kSchemaV15},
 };
 
 constexpr std::string_view kCreateHistory = R"sql(

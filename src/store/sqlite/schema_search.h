@@ -60,4 +60,27 @@ CREATE TABLE batches (
 CREATE INDEX batches_by_bucket ON batches(namespace_id, bucket_id, id);
 )sql";
 
+// Version 15: the vector journal can be trimmed. An index saved to a file only needs the
+// changes after the seq it was saved at, so those before are deleted; vector_journal_floors keeps
+// the highest seq trimmed per collection, so a reader from before it learns it must rebuild. A
+// deleted collection's journal goes with it (removals cascading from it are not journaled).
+inline constexpr std::string_view kSchemaV15 = R"sql(
+CREATE TABLE vector_journal_floors (
+  collection_id TEXT PRIMARY KEY NOT NULL,
+  seq INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+
+DROP TRIGGER document_vector_removed;
+CREATE TRIGGER document_vector_removed AFTER DELETE ON document_vectors
+WHEN EXISTS (SELECT 1 FROM collections WHERE id = old.collection_id) BEGIN
+  INSERT INTO vector_changes(collection_id, key, feature, removed)
+    VALUES (old.collection_id, old.key, old.feature, 1);
+END;
+
+CREATE TRIGGER collection_removed AFTER DELETE ON collections BEGIN
+  DELETE FROM vector_changes WHERE collection_id = old.id;
+  DELETE FROM vector_journal_floors WHERE collection_id = old.id;
+END;
+)sql";
+
 }  // namespace argus::store::sqlite

@@ -60,6 +60,18 @@ constexpr std::string_view kDeleteById = "DELETE FROM documents WHERE collection
 constexpr std::string_view kChanges =
     "SELECT seq, key, feature, removed FROM vector_changes WHERE collection_id = ? AND seq > ?"
     " ORDER BY seq LIMIT ?";
+constexpr std::string_view kJournalFloor =
+    "SELECT seq FROM vector_journal_floors WHERE collection_id = ?";
+constexpr std::string_view kJournalHead =
+    "SELECT seq FROM sqlite_sequence WHERE name = 'vector_changes'";
+constexpr std::string_view kTrimChanges =
+    "DELETE FROM vector_changes WHERE collection_id = ? AND seq <= ?";
+constexpr std::string_view kRaiseFloor =
+    "INSERT INTO vector_journal_floors(collection_id, seq) VALUES (?1, ?2)"
+    " ON CONFLICT(collection_id) DO UPDATE SET seq = max(seq, excluded.seq)";
+constexpr std::string_view kScanVectors =
+    "SELECT key, vector FROM document_vectors WHERE key > ? AND feature = ? AND collection_id = ?"
+    " ORDER BY key LIMIT ?";
 
 #undef ARGUS_DOCUMENT_COLUMNS
 
@@ -487,6 +499,15 @@ Result<std::vector<VectorChange>> SqliteMetadataStore::VectorChangesSince(
                    .feature = stmt->ColumnText(2),
                    .removed = stmt->ColumnInt64(3) != 0});
   }
+  // The floor is read after the changes: a trim before or while they were read shows here.
+  ARGUS_ASSIGN_OR_RETURN(auto floor, db->Prepare(kJournalFloor, "read vector journal floor"));
+  floor->BindText(1, collection_id);
+  ARGUS_ASSIGN_OR_RETURN(bool trimmed, floor->Step());
+  if (trimmed && floor->ColumnInt64(0) > after_seq) {
+    return OutOfRangeError(
+        fmt::format("the vector journal of collection {} was trimmed through {}, after {}: rebuild",
+                    collection_id, floor->ColumnInt64(0), after_seq));
+  }
   return out;
 }
 
@@ -506,6 +527,48 @@ Result<std::vector<std::pair<uint64_t, std::vector<float>>>> SqliteMetadataStore
       out.emplace_back(key, std::move(values));
     }
     stmt->Reset();
+  }
+  return out;
+}
+
+Result<int64_t> SqliteMetadataStore::VectorJournalHead() {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kJournalHead, "read vector journal head"));
+  ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  return row ? stmt->ColumnInt64(0) : 0;
+}
+
+Status SqliteMetadataStore::TrimVectorChanges(std::string_view collection_id, int64_t through_seq) {
+  return file_->writer().Run([&](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(auto txn, Transaction::BeginImmediate(w, "trim vector changes"));
+    ARGUS_ASSIGN_OR_RETURN(auto trim, w.Prepare(kTrimChanges, "trim vector changes"));
+    trim->BindText(1, collection_id);
+    trim->BindInt64(2, through_seq);
+    ARGUS_RETURN_IF_ERROR(trim->Run());
+    ARGUS_ASSIGN_OR_RETURN(auto floor, w.Prepare(kRaiseFloor, "raise vector journal floor"));
+    floor->BindText(1, collection_id);
+    floor->BindInt64(2, through_seq);
+    ARGUS_RETURN_IF_ERROR(floor->Run());
+    return txn.Commit();
+  });
+}
+
+Result<std::vector<std::pair<uint64_t, std::vector<float>>>> SqliteMetadataStore::ScanVectors(
+    std::string_view collection_id, std::string_view feature, uint64_t after_key, int limit) {
+  ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kScanVectors, "scan vectors"));
+  stmt->BindInt64(1, static_cast<int64_t>(after_key));
+  stmt->BindText(2, feature);
+  stmt->BindText(3, collection_id);
+  stmt->BindInt64(4, limit);
+  std::vector<std::pair<uint64_t, std::vector<float>>> out;
+  for (;;) {
+    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    const auto key = static_cast<uint64_t>(stmt->ColumnInt64(0));
+    ARGUS_ASSIGN_OR_RETURN(auto values,
+                           BlobVector(stmt->ColumnBlob(1), "of key " + std::to_string(key)));
+    out.emplace_back(key, std::move(values));
   }
   return out;
 }

@@ -165,6 +165,11 @@ class SqliteMetadataStore final : public MetadataStore {
   Result<std::vector<std::pair<uint64_t, std::vector<float>>>> ReadVectors(
       std::string_view collection_id, std::string_view feature,
       const std::vector<uint64_t>& keys) override;
+  Result<int64_t> VectorJournalHead() override;
+  Status TrimVectorChanges(std::string_view collection_id, int64_t through_seq) override;
+  Result<std::vector<std::pair<uint64_t, std::vector<float>>>> ScanVectors(
+      std::string_view collection_id, std::string_view feature, uint64_t after_key,
+      int limit) override;
 
   // Batches: sqlite_batch_store.cc.
   Result<Batch> CreateBatch(const Batch& batch) override;
