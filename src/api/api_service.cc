@@ -331,7 +331,8 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
     return Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);
   }
 
-  if (route.compiled_request) {
+  // A route that streams its body reads (and checks) it in its handler.
+  if (route.compiled_request && !route.body_stream) {
     if (!IsJsonContentType(req.Header("content-type"))) {
       WriteError(415, "unsupported_media_type", "the body must be application/json", request_id,
                  out);

@@ -335,6 +335,56 @@ TEST_F(CollectionExtractionTest, ObjectsBecomeDocumentsWithVectorsRegionsAndText
   ASSERT_FALSE(found.json()["items"].empty()) << found.body;
   EXPECT_EQ(found.json()["items"][0]["document"]["payload"]["key"], "messi.jpg") << found.body;
   EXPECT_GT(found.json()["items"][0]["score"], found.json()["items"][1]["score"]);
+  // The same copy uploaded with the search (multipart: the image and the query's JSON), and
+  // filtered: the same first result, the same score.
+  const std::string form =
+      "--bnd\r\nContent-Disposition: form-data; name=\"query\"\r\n"
+      "Content-Type: application/json\r\n\r\n"
+      R"({"limit": 3, "filter": {"key": {"ne": "baboon.jpg"}}})"
+      "\r\n--bnd\r\nContent-Disposition: form-data; name=\"file\"; filename=\"small.jpg\"\r\n"
+      "Content-Type: image/jpeg\r\n\r\n" +
+      thumb.body + "\r\n--bnd--\r\n";
+  const std::map<std::string, std::string> auth = {
+      {"Authorization", "Bearer " + server_->admin_key()}, {"X-Namespace", "team"}};
+  auto post = [&](const std::string& type, const std::string& body) {
+    auto headers = auth;
+    headers["Content-Type"] = type;
+    return Request(server_->port(), "POST", "/v1/collections/scenes/search", headers, body);
+  };
+  const std::string multipart = "multipart/form-data; boundary=bnd";
+  auto uploaded = post(multipart, form);
+  ASSERT_EQ(uploaded.status, 200) << uploaded.body;
+  const Json by_upload = Json::parse(uploaded.body);
+  ASSERT_EQ(by_upload["items"].size(), 3u) << uploaded.body;
+  EXPECT_EQ(by_upload["items"][0]["document"]["payload"]["key"], "messi.jpg");
+  EXPECT_NEAR(by_upload["items"][0]["score"].get<double>(),
+              found.json()["items"][0]["score"].get<double>(), 1e-4);
+  for (const auto& item : by_upload["items"]) {
+    EXPECT_NE(item["document"]["payload"]["key"], "baboon.jpg") << "the query part's filter";
+  }
+  // An image that is not one, a form without the image, a query part that is no JSON object,
+  // a body of another type: 4xx naming what to send.
+  auto not_image = post(multipart,
+                        "--bnd\r\nContent-Disposition: form-data; name=\"file\"; "
+                        "filename=\"x.jpg\"\r\n\r\nnot an image\r\n--bnd--\r\n");
+  EXPECT_EQ(not_image.status, 400) << not_image.body;
+  EXPECT_NE(not_image.body.find("file"), std::string::npos) << not_image.body;
+  auto no_file = post(multipart,
+                      "--bnd\r\nContent-Disposition: form-data; name=\"query\"\r\n\r\n"
+                      "{}\r\n--bnd--\r\n");
+  EXPECT_EQ(no_file.status, 400) << no_file.body;
+  EXPECT_NE(no_file.body.find("\\\"file\\\" part"), std::string::npos) << no_file.body;
+  auto bad_query = post(multipart,
+                        "--bnd\r\nContent-Disposition: form-data; name=\"query\"\r\n\r\n"
+                        "{\"limit\": -1}\r\n--bnd\r\nContent-Disposition: form-data; "
+                        "name=\"file\"; filename=\"a.jpg\"\r\n\r\n" +
+                            thumb.body + "\r\n--bnd--\r\n");
+  EXPECT_EQ(bad_query.status, 400) << bad_query.body;
+  EXPECT_NE(bad_query.body.find("limit"), std::string::npos) << bad_query.body;
+  auto text_plain = post("text/plain", "messi");
+  EXPECT_EQ(text_plain.status, 415) << text_plain.body;
+  auto raw_json = post("application/json", "{\"limit\": 2");
+  EXPECT_EQ(raw_json.status, 400) << raw_json.body;
   // By a document, with a filter applied inside the search.
   auto by_doc = Call("POST", "/v1/collections/scenes/search",
                      {{"document_id", messi["id"]},

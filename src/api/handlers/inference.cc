@@ -6,43 +6,13 @@
 #include <charconv>
 
 #include "api/handlers/handlers.h"
+#include "api/handlers/image_body.h"
 #include "api/handlers/object_common.h"
-#include "api/http/multipart.h"
 #include "core/media_type.h"
 
 namespace argus::api {
 
 namespace {
-
-// The request body, kept whole (images are small next to uploads) up to a limit.
-class ImageBody final : public BodyConsumer {
- public:
-  explicit ImageBody(int64_t limit) : limit_(limit) {}
-  void Fail(Status s) {
-    if (error_.ok()) error_ = std::move(s);
-  }
-  bool Wanted() const override { return error_.ok(); }
-  bool OnData(std::string_view bytes) override {
-    if (static_cast<int64_t>(bytes_.size() + bytes.size()) > limit_) {
-      Fail(PayloadTooLargeError("images for inference are at most " + std::to_string(limit_) +
-                                " bytes (inference.max_body_bytes)"));
-      return false;
-    }
-    bytes_.append(bytes);
-    return true;
-  }
-  void OnEnd(bool complete) override { complete_ = complete; }
-
-  const Status& error() const { return error_; }
-  bool complete() const { return complete_; }
-  std::string& bytes() { return bytes_; }
-
- private:
-  int64_t limit_;
-  std::string bytes_;
-  Status error_;
-  bool complete_ = false;
-};
 
 // A query value read as the type the parameter schema gives it ("0.5" → 0.5, "a,b" → array).
 Result<Json> QueryValue(const Json& schema, const std::string& name, const std::string& raw) {
@@ -69,53 +39,6 @@ Result<Json> QueryValue(const Json& schema, const std::string& name, const std::
     return items;
   }
   return Json(raw);
-}
-
-// Splits a multipart body into the image ("file", or the first part with a file name) and the
-// "params" JSON part.
-Status ReadForm(std::string_view content_type, const std::string& body, std::string* media,
-                Json* params) {
-  ARGUS_ASSIGN_OR_RETURN(std::string boundary, MultipartParser::BoundaryOf(content_type));
-  std::string current, params_text;
-  bool in_file = false, in_params = false, have_file = false;
-  MultipartParser parser(boundary, {.on_part_begin =
-                                        [&](const MultipartPart& part) {
-                                          in_file = !have_file &&
-                                                    (part.name == "file" || part.has_filename);
-                                          in_params = part.name == "params";
-                                          return true;
-                                        },
-                                    .on_part_data =
-                                        [&](std::string_view data) {
-                                          if (in_file) media->append(data);
-                                          if (in_params) params_text.append(data);
-                                          return true;
-                                        },
-                                    .on_part_end =
-                                        [&] {
-                                          have_file = have_file || in_file;
-                                          in_file = in_params = false;
-                                          return true;
-                                        }});
-  ARGUS_RETURN_IF_ERROR(parser.Feed(body));
-  ARGUS_RETURN_IF_ERROR(parser.Finish());
-  if (!have_file) return InvalidArgumentError("the form has no \"file\" part with the image");
-  if (!params_text.empty()) {
-    auto parsed = ParseJson(params_text);
-    if (!parsed.ok() || !parsed->is_object()) {
-      return InvalidArgumentError("the \"params\" part must be a JSON object");
-    }
-    *params = std::move(parsed).value();
-  }
-  return OkStatus();
-}
-
-// "application/json", any case, with or without parameters.
-bool IsJson(std::string_view type) {
-  std::string base(type.substr(0, type.find(';')));
-  while (!base.empty() && base.back() == ' ') base.pop_back();
-  for (char& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return base == "application/json";
 }
 
 // A JSON body: {"object": {"bucket", "key"}} (a stored object of the namespace in scope, read by
@@ -244,21 +167,7 @@ void AddInferenceRoutes(Router& router, HandlerEnv env) {
        .tag = "inference",
        .access = Access::kAnyKey,
        .response_schema = {{"type", "object"}},
-       .body_stream = [env](RequestContext& ctx) -> std::shared_ptr<BodyConsumer> {
-         const int64_t limit = env.deps->inference_max_body_bytes;
-         auto body = std::make_shared<ImageBody>(limit);
-         std::string_view length = ctx.http.Header("content-length");
-         int64_t declared = 0;
-         if (!length.empty() &&
-             std::from_chars(length.data(), length.data() + length.size(), declared).ec ==
-                 std::errc() &&
-             declared > limit) {
-           body->Fail(PayloadTooLargeError("images for inference are at most " +
-                                           std::to_string(limit) +
-                                           " bytes (inference.max_body_bytes)"));
-         }
-         return body;
-       },
+       .body_stream = ImageBodyStream(env.deps->inference_max_body_bytes),
        .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
          auto* body = ctx.StreamedBody<ImageBody>();
          if (body == nullptr) return InternalError("inference body missing");
@@ -274,8 +183,9 @@ void AddInferenceRoutes(Router& router, HandlerEnv env) {
          }
          std::string_view type = ctx.http.Header("content-type");
          if (type.starts_with("multipart/form-data")) {
-           ARGUS_RETURN_IF_ERROR(ReadForm(type, body->bytes(), &request.media, &request.params));
-         } else if (IsJson(type)) {
+           ARGUS_RETURN_IF_ERROR(
+               ReadImageForm(type, body->bytes(), "params", &request.media, &request.params));
+         } else if (IsJsonType(type)) {
            ARGUS_RETURN_IF_ERROR(ReadJsonBody(env, ctx, target, body->bytes(), &request));
          } else {
            request.media = std::move(body->bytes());

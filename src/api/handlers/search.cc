@@ -7,6 +7,7 @@
 #include <map>
 
 #include "api/handlers/handlers.h"
+#include "api/handlers/image_body.h"
 #include "domain/collection_spec.h"
 #include "retrieval/vector_indexes.h"
 
@@ -75,15 +76,17 @@ Result<domain::FeatureAddress> PickFeature(const HandlerEnv& env, const store::C
                               "' is not a feature of collection '" + c.name + "'; it has " + names);
 }
 
-// The query vector from the one of vector, document_id and object the body gives.
+// The query vector from the one of vector, document_id, object and an uploaded image
+// (`image`, empty when none) the request gives.
 Result<std::vector<float>> QueryVector(const HandlerEnv& env, const RequestContext& ctx,
-                                       const store::Collection& c,
-                                       const domain::FeatureAddress& f) {
+                                       const store::Collection& c, const domain::FeatureAddress& f,
+                                       std::string image) {
   const Json& b = ctx.body;
-  const int given =
-      static_cast<int>(b.contains("vector")) + b.contains("document_id") + b.contains("object");
+  const int given = static_cast<int>(b.contains("vector")) + b.contains("document_id") +
+                    b.contains("object") + !image.empty();
   if (given != 1) {
-    return InvalidArgumentError("give one of vector, document_id and object (and/or text)");
+    return InvalidArgumentError(
+        "give one of vector, document_id, object and an image file (and/or text)");
   }
   if (b.contains("vector")) return b["vector"].get<std::vector<float>>();
   if (b.contains("document_id")) {
@@ -94,28 +97,39 @@ Result<std::vector<float>> QueryVector(const HandlerEnv& env, const RequestConte
     }
     return InvalidArgumentError("document_id: that document has no '" + f.address + "' vector");
   }
-  const Json& ref = b["object"];
-  if (!ref.contains("bucket") || !ref["bucket"].is_string() || !ref.contains("key") ||
-      !ref["key"].is_string()) {
-    return InvalidArgumentError("object: give {\"bucket\": name, \"key\": key}");
-  }
-  ARGUS_ASSIGN_OR_RETURN(auto bucket, env.deps->buckets->GetBucket(
-                                          ctx.namespace_id, ref["bucket"].get<std::string>()));
-  ARGUS_ASSIGN_OR_RETURN(auto object,
-                         env.deps->buckets->GetObject(bucket.id, ref["key"].get<std::string>()));
   Json params = Json::object();
   for (const auto& e : c.extractors) {
     if (e.name == f.extractor) params = e.params;
   }
   store::InferenceRequest request{
       .name = f.extractor,
-      .blob_sha256 = object.sha256,
-      .media_type = object.media_type,
       .params = params,
       .deadline = std::chrono::steady_clock::now() +
                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                       std::chrono::duration<double>(env.deps->inference_timeout_s))};
-  ARGUS_ASSIGN_OR_RETURN(Json answer, env.deps->inference->Infer(request));
+  const char* what = "object";
+  if (!image.empty()) {
+    request.media = std::move(image);
+    what = "file";
+  } else {
+    const Json& ref = b["object"];
+    if (!ref.contains("bucket") || !ref["bucket"].is_string() || !ref.contains("key") ||
+        !ref["key"].is_string()) {
+      return InvalidArgumentError("object: give {\"bucket\": name, \"key\": key}");
+    }
+    ARGUS_ASSIGN_OR_RETURN(auto bucket, env.deps->buckets->GetBucket(
+                                            ctx.namespace_id, ref["bucket"].get<std::string>()));
+    ARGUS_ASSIGN_OR_RETURN(auto object,
+                           env.deps->buckets->GetObject(bucket.id, ref["key"].get<std::string>()));
+    request.blob_sha256 = object.sha256;
+    request.media_type = object.media_type;
+  }
+  auto inferred = env.deps->inference->Infer(request);
+  if (!inferred.ok() && inferred.status().code() == StatusCode::kInvalidArgument) {
+    return InvalidArgumentError(std::string(what) + ": " +
+                                std::string(inferred.status().message()));
+  }
+  ARGUS_ASSIGN_OR_RETURN(Json answer, std::move(inferred));
   // A region feature searches with the first region the extractor finds in the image.
   const Json* unit = &answer;
   if (f.granularity == "region") {
@@ -124,7 +138,8 @@ Result<std::vector<float>> QueryVector(const HandlerEnv& env, const RequestConte
       if (v.is_array() && !v.empty() && v[0].is_object() && v[0].contains(f.output)) regions = &v;
     }
     if (regions == nullptr) {
-      return InvalidArgumentError("object: " + f.extractor + " found nothing in it to search with");
+      return InvalidArgumentError(std::string(what) + ": " + f.extractor +
+                                  " found nothing in it to search with");
     }
     unit = &(*regions)[0];
   }
@@ -132,6 +147,35 @@ Result<std::vector<float>> QueryVector(const HandlerEnv& env, const RequestConte
     return InternalError("extractor '" + f.extractor + "' answered without '" + f.output + "'");
   }
   return (*unit)[f.output].get<std::vector<float>>();
+}
+
+// The search's JSON (the body, or a multipart form's "query" part beside the image's "file"
+// part) into ctx.body, checked against the schema; the image, when one was sent, into `image`.
+Status ReadSearchBody(RequestContext& ctx, std::string* image) {
+  static const auto* const kCompiled = new JsonSchema(JsonSchema::Compile(kSearchSchema).value());
+  auto* raw = ctx.StreamedBody<ImageBody>();
+  if (raw == nullptr) return InternalError("search body missing");
+  ARGUS_RETURN_IF_ERROR(raw->error());
+  if (!raw->complete()) return InvalidArgumentError("the body ended early");
+  std::string_view type = ctx.http.Header("content-type");
+  Json body = Json::object();
+  if (type.starts_with("multipart/form-data")) {
+    ARGUS_RETURN_IF_ERROR(ReadImageForm(type, raw->bytes(), "query", image, &body));
+    if (image->empty()) return InvalidArgumentError("file: the image part is empty");
+  } else if (IsJsonType(type) || (type.empty() && raw->bytes().empty())) {
+    if (!raw->bytes().empty()) {
+      auto parsed = ParseJson(raw->bytes());
+      if (!parsed.ok()) return InvalidArgumentError(std::string(parsed.status().message()));
+      body = std::move(parsed).value();
+    }
+  } else {
+    return UnsupportedMediaTypeError(
+        "a search is application/json, or multipart/form-data with the image as a \"file\" part "
+        "and the search's JSON as a \"query\" part");
+  }
+  ARGUS_RETURN_IF_ERROR(kCompiled->Validate(body));
+  ctx.body = std::move(body);
+  return OkStatus();
 }
 
 }  // namespace
@@ -147,16 +191,20 @@ void AddSearchRoutes(Router& router, HandlerEnv env) {
        .access = Access::kNamespaceViewer,
        .request_schema = kSearchSchema,
        .response_schema = {{"type", "object"}},
+       .body_stream = ImageBodyStream(env.deps->inference_max_body_bytes),
        .handler = [env](RequestContext& ctx) -> Result<ApiResponse> {
+         std::string image;
+         ARGUS_RETURN_IF_ERROR(ReadSearchBody(ctx, &image));
          ARGUS_ASSIGN_OR_RETURN(auto c, env.deps->collections->GetCollection(
                                             ctx.namespace_id, ctx.PathParam("collection")));
          const Json& body = ctx.body;
          const bool by_text = body.contains("text");
-         const bool by_vector =
-             body.contains("vector") || body.contains("document_id") || body.contains("object");
+         const bool by_vector = body.contains("vector") || body.contains("document_id") ||
+                                body.contains("object") || !image.empty();
          if (!by_text && !by_vector) {
            return InvalidArgumentError(
-               "give text, or one of vector, document_id and object, or text and one of them");
+               "give text, or one of vector, document_id, object and an image file, or text and "
+               "one of them");
          }
          const int limit = body.value("limit", 10);
          ARGUS_ASSIGN_OR_RETURN(auto fields,
@@ -177,7 +225,8 @@ void AddSearchRoutes(Router& router, HandlerEnv env) {
          std::vector<store::VectorHit> vector_hits;
          if (by_vector) {
            ARGUS_ASSIGN_OR_RETURN(auto feature, PickFeature(env, c, body));
-           ARGUS_ASSIGN_OR_RETURN(std::vector<float> query, QueryVector(env, ctx, c, feature));
+           ARGUS_ASSIGN_OR_RETURN(std::vector<float> query,
+                                  QueryVector(env, ctx, c, feature, std::move(image)));
            ARGUS_ASSIGN_OR_RETURN(auto metric, store::ParseVectorMetric(feature.metric));
            store::VectorSearchStats stats;
            auto hits = env.vector_indexes->Search(

@@ -40,8 +40,11 @@ Result<int> AutoProcessor::Step(bool* more) {
   ARGUS_ASSIGN_OR_RETURN(auto batch, events_->Read(cursor_, options_.batch));
   if (batch.empty()) return 0;
   // Within one step: a bucket's auto_process collections, by (namespace, bucket name).
-  std::map<std::pair<std::string, std::string>, std::pair<std::string, std::vector<std::string>>>
-      sources;
+  struct Source {
+    std::string bucket_id;
+    std::vector<std::pair<std::string, TimestampUs>> collections;  // id, created_at
+  };
+  std::map<std::pair<std::string, std::string>, Source> sources;
   std::vector<store::NewTask> tasks;
   for (const store::Event& e : batch) {
     if (e.type != kObjectCreated) continue;
@@ -52,14 +55,14 @@ Result<int> AutoProcessor::Step(bool* more) {
     const auto where = std::make_pair(e.namespace_id, object["bucket"].get<std::string>());
     auto it = sources.find(where);
     if (it == sources.end()) {
-      std::pair<std::string, std::vector<std::string>> found;
+      Source found;
       auto bucket = buckets_->GetBucket(where.first, where.second);
       if (bucket.ok()) {
-        found.first = bucket->id;
+        found.bucket_id = bucket->id;
         ARGUS_ASSIGN_OR_RETURN(auto collections,
                                collections_->CollectionsOfSource(bucket->id, false));
         for (const auto& c : collections) {
-          if (c.auto_process) found.second.push_back(c.id);
+          if (c.auto_process) found.collections.emplace_back(c.id, c.created_at);
         }
       } else if (bucket.status().code() != StatusCode::kNotFound) {
         return bucket.status();  // a bucket deleted since has nothing to process
@@ -67,7 +70,10 @@ Result<int> AutoProcessor::Step(bool* more) {
       it = sources.emplace(where, std::move(found)).first;
     }
     const auto& [bucket_id, collections] = it->second;
-    for (const std::string& collection_id : collections) {
+    for (const auto& [collection_id, created_at] : collections) {
+      // Objects that were there before the collection are not "new" to it: a trigger or a
+      // batch runs those (a follower that lags must not run them behind the user's back).
+      if (e.created_at < created_at) continue;
       store::StoredObject o;
       o.id = object.value("id", "");
       o.bucket_id = bucket_id;

@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <set>
+#include <thread>
 
 #include "core/config.h"
 #include "core/id.h"
@@ -134,6 +136,31 @@ TEST_F(AutoProcessorTest, EachNewObjectOfASourceBucketIsQueuedOnceForEachAutoCol
   EXPECT_EQ(Queued(), (Pairs{{auto_id_, a}, {auto_id_, b}, {auto_id_, c}}));
   AutoProcessor again = Processor();
   EXPECT_EQ(*again.Step(), 0) << "the cursor is durable: nothing is read twice";
+}
+
+TEST_F(AutoProcessorTest, ObjectsOlderThanTheCollectionAreLeftToTriggersAndBatches) {
+  // The follower lags: the objects were there before the collection, so they are not new to it
+  // even though their events are read after it was made.
+  const std::string before = Put(photos_, "before.png");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  store::Collection late;
+  late.id = NewId();
+  late.namespace_id = namespace_id_;
+  late.name = "late";
+  late.source_bucket_id = photos_.id;
+  late.extractors = {{.name = "image_properties", .version = "1"}};
+  late.auto_process = true;
+  late.created_at = late.updated_at = SystemClock::Get().NowUs();
+  ASSERT_TRUE(sqlite_->CreateCollection(late).ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  const std::string after = Put(photos_, "after.png");
+  AutoProcessor processor = Processor();
+  bool more = false;
+  do {
+    ASSERT_TRUE(processor.Step(&more).ok());
+  } while (more);
+  using Pairs = std::multiset<std::pair<std::string, std::string>>;
+  EXPECT_EQ(Queued(), (Pairs{{auto_id_, before}, {auto_id_, after}, {late.id, after}}));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <optional>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -44,6 +45,15 @@ std::optional<std::array<double, 4>> CropOf(const store::Document& parent) {
                                std::max(0.0, std::round(y1 - my)), x2 + mx, y2 + my};
 }
 
+// Whether `name`'s models are still loading (a worker that just started, or the first use of a
+// model that is not preloaded): its tasks wait for them instead of failing.
+bool StillLoading(const store::InferenceService& inference, const std::string& name) {
+  for (const auto& t : inference.Targets()) {
+    if (t.kind == "extractor" && t.name == name) return t.state == "loading";
+  }
+  return false;
+}
+
 // Runs every extractor of the collection on the object, or on `crops` of it. An extractor that
 // cannot read this media leaves its error in `errors` (the item's, not the worker's).
 Result<std::vector<ExtractorRun>> RunExtractors(const ExtractDeps& deps, TaskContext& ctx,
@@ -81,6 +91,15 @@ Result<std::vector<ExtractorRun>> RunExtractors(const ExtractDeps& deps, TaskCon
                         std::chrono::duration<double>(deps.extractor_timeout_s))};
     ExtractorRun run{.extractor = &e, .target = *target};
     auto answer = inference->Infer(request);
+    while (answer.status().code() == StatusCode::kUnavailable &&
+           std::chrono::steady_clock::now() < request.deadline &&
+           StillLoading(*inference, e.name)) {
+      if (!ctx.Heartbeat(std::nullopt, "waiting for " + e.name + " to load")) {
+        return CancelledError("stopped");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      answer = inference->Infer(request);
+    }
     if (answer.status().code() == StatusCode::kInvalidArgument) {
       errors[e.name] = std::string(answer.status().message());
     } else {
