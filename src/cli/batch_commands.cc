@@ -33,6 +33,7 @@ struct BatchOptions {
   std::string collection;
   int limit = 50;
   std::string cursor;
+  std::string order_by;
   bool vectors = false;
 };
 
@@ -171,6 +172,8 @@ void AddBatchCommands(CLI::App& app, CommandContext& ctx) {
   CLI::App* dls = documents->add_subcommand("ls", "list a collection's documents (one page)");
   dls->add_option("collection", o->collection, "the collection")->required();
   dls->add_option("--filter", o->filter, "a filter (JSON), e.g. '{\"label\": \"person\"}'");
+  dls->add_option("--order-by", o->order_by,
+                  "sort by a payload path, '-' first for descending, e.g. -score");
   dls->add_flag("--vectors", o->vectors, "include the vectors");
   AddPageFlags(dls, &o->limit, &o->cursor);
   ctx.AddClientFlags(dls);
@@ -179,6 +182,7 @@ void AddBatchCommands(CLI::App& app, CommandContext& ctx) {
     std::string path =
         ListPath("/v1/collections/" + UrlEncode(o->collection) + "/documents", o->limit, o->cursor);
     if (!o->filter.empty()) path += "&filter=" + UrlEncode(o->filter);
+    if (!o->order_by.empty()) path += "&order_by=" + UrlEncode(o->order_by);
     if (o->vectors) path += "&include_vectors=true";
     ctx.rc = PrintResult(http.Call("GET", path), ctx.json, kDocumentColumns);
   });

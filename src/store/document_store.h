@@ -51,6 +51,13 @@ struct FacetValue {
   int64_t count = 0;
 };
 
+/// The order of a document list: by a payload path (documents without it last) or by
+/// "created_at" / "updated_at", then by key. Empty field: by key (the order documents were made).
+struct DocumentOrder {
+  std::string field;
+  bool descending = false;
+};
+
 /// A change a vector index has to apply, in the order the store made them.
 struct VectorChange {
   int64_t seq = 0;  ///< increasing per store
@@ -91,9 +98,11 @@ class DocumentStore {
                                                           std::string_view object_id,
                                                           bool with_vectors) = 0;
   /// The collection's documents that match `filter` (over payload; lineage fields object_id,
-  /// parent_id, tier as top-level paths), in key order from `page.after_id` (a key in decimal).
+  /// parent_id, tier as top-level paths), in `order` from `page.after_id` (the next_after_id of
+  /// the page before; InvalidArgument for one this store did not issue for this order).
   virtual Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
-                                               const PageRequest& page, bool with_vectors) = 0;
+                                               const PageRequest& page, bool with_vectors,
+                                               const DocumentOrder& order) = 0;
   /// The documents a later tier made from `source_id` (a parent document), in unit order.
   virtual Result<std::vector<Document>> DocumentsOfSource(std::string_view collection_id,
                                                           std::string_view source_id) = 0;

@@ -292,9 +292,10 @@ class FaultInjectingMetadataStore final : public MetadataStore {
     return base_->DeleteBatch(namespace_id, id);
   }
   Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
-                                       const PageRequest& page, bool with_vectors) override {
+                                       const PageRequest& page, bool with_vectors,
+                                       const DocumentOrder& order) override {
     ARGUS_INJECT_FAULT(plan_, "ListDocuments");
-    return base_->ListDocuments(collection_id, filter, page, with_vectors);
+    return base_->ListDocuments(collection_id, filter, page, with_vectors, order);
   }
   Result<std::vector<Document>> DocumentsOfObject(std::string_view collection_id,
                                                   std::string_view object_id,

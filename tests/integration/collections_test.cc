@@ -2,6 +2,7 @@
 // extractors it registers, tiers, features, namespaces kept apart, sources that cannot go.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cctype>
 #include <csignal>
 #include <cstdio>
@@ -298,6 +299,28 @@ TEST_F(CollectionExtractionTest, ObjectsBecomeDocumentsWithVectorsRegionsAndText
                             UrlEncode(R"({"label": {"like": "p%"}})"))
                 .status,
             400);
+  // Ordered by a field, best first, pages of two; the whole-object document (no score) last.
+  std::vector<double> scores;
+  std::string cursor;
+  Json last;
+  for (int pages = 0; pages < 50; ++pages) {
+    auto page = Call("GET", "/v1/collections/scenes/documents?order_by=-score&limit=2" +
+                                (cursor.empty() ? "" : "&cursor=" + cursor));
+    ASSERT_EQ(page.status, 200) << page.body;
+    const Json body = page.json();
+    for (const auto& d : body["items"]) {
+      if (d["payload"].contains("score")) scores.push_back(d["payload"]["score"]);
+      last = d;
+    }
+    if (body["next_cursor"].is_null()) break;
+    cursor = body["next_cursor"];
+  }
+  ASSERT_GE(scores.size(), 2u);
+  EXPECT_TRUE(std::is_sorted(scores.rbegin(), scores.rend())) << Json(scores);
+  EXPECT_EQ(last["unit"], "") << "the document without a score comes last";
+  auto bad_order = Call("GET", "/v1/collections/scenes/documents?order_by=" + UrlEncode("a\"b"));
+  EXPECT_EQ(bad_order.status, 400);
+  EXPECT_NE(bad_order.body.find("order_by"), std::string::npos) << bad_order.body;
   EXPECT_NE(Call("GET", "/v1/collections/scenes").json()["index_signature"], signature)
       << "documents written: a new signature";
 

@@ -143,7 +143,8 @@ void AddDocumentRoutes(Router& router, HandlerEnv env) {
       {.method = "GET",
        .pattern = "/v1/collections/{collection}/documents",
        .operation_id = "listDocuments",
-       .summary = "The collection's documents that match a filter, in the order they were made",
+       .summary = "The collection's documents that match a filter, in the order they were made "
+                  "or by a field",
        .tag = "collections",
        .access = Access::kNamespaceViewer,
        .response_schema = ListSchema(kDocumentSchema),
@@ -161,6 +162,10 @@ void AddDocumentRoutes(Router& router, HandlerEnv env) {
                           {{"type", "string"}},
                           "count the values of these payload paths among the documents the "
                           "filter selects (all pages), comma-separated"});
+             q.push_back({"order_by",
+                          {{"type", "string"}},
+                          "a payload path (or created_at, updated_at) to sort by, '-' first for "
+                          "descending: -score; documents without it come last"});
              return q;
            }(),
        .handler = [env, collection_of](RequestContext& ctx) -> Result<ApiResponse> {
@@ -172,8 +177,13 @@ void AddDocumentRoutes(Router& router, HandlerEnv env) {
                                 ReturnFields(CommaList(ctx, "return_fields"), "return_fields"));
          ARGUS_ASSIGN_OR_RETURN(auto facet_fields,
                                 ReturnFields(CommaList(ctx, "facets"), "facets"));
-         ARGUS_ASSIGN_OR_RETURN(
-             auto page, env.deps->documents->ListDocuments(c.id, filter, params.page, vectors));
+         store::DocumentOrder order;
+         if (auto by = ctx.Query("order_by"); by && !by->empty()) {
+           order.descending = (*by)[0] == '-';
+           order.field = by->substr(order.descending ? 1 : 0);
+         }
+         ARGUS_ASSIGN_OR_RETURN(auto page, env.deps->documents->ListDocuments(
+                                               c.id, filter, params.page, vectors, order));
          Json items = Json::array();
          for (const auto& d : page.items) items.push_back(DocumentJson(d, vectors, &fields));
          Json body = ListBody(std::move(items), page.next_after_id);
@@ -310,8 +320,8 @@ void AddDocumentRoutes(Router& router, HandlerEnv env) {
            only.emplace();
            store::PageRequest page{.limit = 1000};
            for (;;) {
-             ARGUS_ASSIGN_OR_RETURN(auto docs,
-                                    env.deps->documents->ListDocuments(c.id, filter, page, false));
+             ARGUS_ASSIGN_OR_RETURN(
+                 auto docs, env.deps->documents->ListDocuments(c.id, filter, page, false, {}));
              for (const auto& d : docs.items) {
                bool old = false;
                for (const auto& e : c.extractors) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 #include <utility>
 
@@ -73,6 +74,8 @@ constexpr std::string_view kScanVectors =
     "SELECT key, vector FROM document_vectors WHERE key > ? AND feature = ? AND collection_id = ?"
     " ORDER BY key LIMIT ?";
 
+constexpr std::string_view kDocumentColumns = ARGUS_DOCUMENT_COLUMNS;
+
 #undef ARGUS_DOCUMENT_COLUMNS
 
 std::string VectorBlob(const std::vector<float>& values) {
@@ -114,6 +117,124 @@ Status CheckDocuments(const std::vector<Document>& docs) {
   }
   return OkStatus();
 }
+
+// A list's scan in a DocumentOrder, resumable after a cursor. Without a field: by key, the
+// cursor a key in decimal. With one: by the field's value (a payload path read by json_extract,
+// or a time column), documents without it last, then by key; the cursor is the JSON
+// {"order", "descending", "value", "key"} of the last document listed, so a cursor of another
+// order is refused rather than misread.
+struct OrderedScan {
+  DocumentOrder order;
+  std::string sql;
+  std::string json_path;  // "$.\"a\".\"b\"" for a payload path, "" for a column
+  int64_t after_key = 0;
+  std::optional<Json> after_value;  // set when resuming after a document with a value
+  bool after_null = false;          // resuming among the documents without one
+
+  static Result<OrderedScan> Of(const DocumentOrder& order, const std::string& after) {
+    OrderedScan scan;
+    scan.order = order;
+    if (order.field.empty()) {
+      if (!after.empty()) {
+        try {
+          scan.after_key = std::stoll(after);
+        } catch (const std::exception&) {
+          return InvalidArgumentError("a document cursor is a key, not '" + after + "'");
+        }
+      }
+      scan.sql = std::string(kScan);
+      return scan;
+    }
+    std::string expr;
+    if (order.field == "created_at" || order.field == "updated_at") {
+      expr = order.field;
+    } else {
+      scan.json_path = "$";
+      size_t at = 0;
+      for (;;) {
+        const size_t dot = std::min(order.field.find('.', at), order.field.size());
+        const std::string part = order.field.substr(at, dot - at);
+        if (part.empty() || part.find('"') != std::string::npos) {
+          return InvalidArgumentError("order_by: '" + order.field +
+                                      "' is not a payload path (name.name..., no quotes)");
+        }
+        scan.json_path += ".\"" + part + "\"";
+        if (dot == order.field.size()) break;
+        at = dot + 1;
+      }
+      expr = "json_extract(payload, ?2)";
+    }
+    const char* cmp = order.descending ? "<" : ">";
+    std::string resume = "1";
+    if (!after.empty()) {
+      const Json c = Json::parse(after, nullptr, false);
+      if (!c.is_object() || c.value("order", "") != order.field ||
+          c.value("descending", !order.descending) != order.descending || !c.contains("key") ||
+          !c["key"].is_number_integer() || !c.contains("value")) {
+        return InvalidArgumentError("cursor: it was not issued for order_by '" + order.field +
+                                    "' of this list");
+      }
+      scan.after_key = c["key"].get<int64_t>();
+      if (c["value"].is_null()) {
+        scan.after_null = true;
+        resume = fmt::format("(v IS NULL AND key > ?4)");
+      } else {
+        scan.after_value = c["value"];
+        resume = fmt::format("(v IS NULL OR v {} ?3 OR (v = ?3 AND key > ?4))", cmp);
+      }
+    }
+    scan.sql = fmt::format(
+        "SELECT * FROM (SELECT {cols}, {expr} AS v FROM documents WHERE collection_id = ?1)"
+        " WHERE {resume} ORDER BY v IS NULL, v {dir}, key",
+        fmt::arg("cols", kDocumentColumns), fmt::arg("expr", expr), fmt::arg("resume", resume),
+        fmt::arg("dir", order.descending ? "DESC" : "ASC"));
+    return scan;
+  }
+
+  void Bind(Statement& stmt) const {
+    if (order.field.empty()) {
+      stmt.BindInt64(2, after_key);
+      return;
+    }
+    if (!json_path.empty()) stmt.BindText(2, json_path);
+    if (after_value.has_value()) {
+      const Json& v = *after_value;
+      if (v.is_number_integer()) {
+        stmt.BindInt64(3, v.get<int64_t>());
+      } else if (v.is_number()) {
+        stmt.BindDouble(3, v.get<double>());
+      } else if (v.is_string()) {
+        stmt.BindText(3, v.get<std::string>());
+      } else if (v.is_boolean()) {
+        stmt.BindInt64(3, v.get<bool>() ? 1 : 0);
+      } else {
+        stmt.BindText(3, v.dump());
+      }
+    }
+    if (after_value.has_value() || after_null) stmt.BindInt64(4, after_key);
+  }
+
+  // The value the scan sorted `d` by, as json_extract reads it (true/false as 1/0, arrays and
+  // objects as their JSON text).
+  Json ValueOf(const Document& d) const {
+    if (order.field == "created_at") return d.created_at;
+    if (order.field == "updated_at") return d.updated_at;
+    const Json* v = FindPath(d.payload, order.field);
+    if (v == nullptr || v->is_null()) return nullptr;
+    if (v->is_boolean()) return v->get<bool>() ? 1 : 0;
+    if (v->is_structured()) return v->dump();
+    return *v;
+  }
+
+  std::string CursorAfter(const Document& d) const {
+    if (order.field.empty()) return std::to_string(d.key);
+    return Json{{"order", order.field},
+                {"descending", order.descending},
+                {"value", ValueOf(d)},
+                {"key", d.key}}
+        .dump();
+  }
+};
 
 struct CollectionInfo {
   std::string namespace_id;
@@ -373,21 +494,15 @@ Result<std::vector<Document>> SqliteMetadataStore::DocumentsOfObject(std::string
 Result<Page<Document>> SqliteMetadataStore::ListDocuments(std::string_view collection_id,
                                                           const Filter& filter,
                                                           const PageRequest& page,
-                                                          bool with_vectors) {
+                                                          bool with_vectors,
+                                                          const DocumentOrder& order) {
   ARGUS_RETURN_IF_ERROR(CheckPageRequest(page));
-  int64_t after = 0;
-  if (!page.after_id.empty()) {
-    try {
-      after = std::stoll(page.after_id);
-    } catch (const std::exception&) {
-      return InvalidArgumentError("a document cursor is a key, not '" + page.after_id + "'");
-    }
-  }
+  ARGUS_ASSIGN_OR_RETURN(OrderedScan scan, OrderedScan::Of(order, page.after_id));
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
   ARGUS_ASSIGN_OR_RETURN(CollectionInfo info, FindCollection(*db, collection_id));
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kScan, "list documents"));
+  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(scan.sql, "list documents"));
   stmt->BindText(1, collection_id);
-  stmt->BindInt64(2, after);
+  scan.Bind(*stmt);
   Page<Document> out;
   for (;;) {
     ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
@@ -395,7 +510,7 @@ Result<Page<Document>> SqliteMetadataStore::ListDocuments(std::string_view colle
     ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
     if (!filter.MatchesAll() && !Matches(filter, FilterView(d), info.types)) continue;
     if (static_cast<int>(out.items.size()) == page.limit) {
-      out.next_after_id = std::to_string(out.items.back().key);
+      out.next_after_id = scan.CursorAfter(out.items.back());
       break;
     }
     out.items.push_back(std::move(d));

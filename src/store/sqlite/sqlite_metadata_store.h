@@ -151,7 +151,8 @@ class SqliteMetadataStore final : public MetadataStore {
                                                   std::string_view object_id,
                                                   bool with_vectors) override;
   Result<Page<Document>> ListDocuments(std::string_view collection_id, const Filter& filter,
-                                       const PageRequest& page, bool with_vectors) override;
+                                       const PageRequest& page, bool with_vectors,
+                                       const DocumentOrder& order) override;
   Result<std::vector<uint64_t>> MatchingKeys(std::string_view collection_id,
                                              const Filter& filter) override;
   Result<std::vector<Document>> DocumentsOfSource(std::string_view collection_id,
