@@ -218,6 +218,36 @@ TEST_P(VectorIndexContractTest, FilteredSearchKeepsItsRecallAtEverySelectivity) 
   EXPECT_TRUE(plans.count(VectorPlan::kFilteredGraph)) << "many go through the graph";
 }
 
+TEST_P(VectorIndexContractTest, AFilterOverKeysSpreadFarApartKeepsItsAnswers) {
+  // Keys a million apart (a collection whose documents were mostly deleted): the filter cannot
+  // be a bitmap of the key range, and the graph still only returns allowed keys.
+  constexpr int kN = 3000, kDim = 16, kK = 10;
+  auto index = Open(kDim);
+  const std::vector<float> data = Embeddings(kN, kDim, 4);
+  std::vector<uint64_t> keys(kN);
+  for (int i = 0; i < kN; ++i) keys[i] = 1'000'000ull * (i + 1);
+  ASSERT_TRUE(index->Upsert(keys, data).ok());
+  std::set<uint64_t> allowed_set;
+  for (int i = 0; i < kN; i += 2) allowed_set.insert(keys[i]);
+  const std::vector<uint64_t> allowed(allowed_set.begin(), allowed_set.end());
+  const std::vector<float> queries = Embeddings(20, kDim, 5);
+  int found = 0, wanted = 0;
+  for (int q = 0; q < 20; ++q) {
+    std::span<const float> qv(queries.data() + q * kDim, kDim);
+    VectorSearchStats stats;
+    auto hits = index->Search({.vector = qv, .k = kK, .allowed = &allowed}, &stats);
+    ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+    EXPECT_EQ(stats.plan, VectorPlan::kFilteredGraph);
+    auto exact = BruteForce(data, kDim, keys, qv, kK, &allowed_set);
+    for (uint64_t k : HitKeys(*hits)) {
+      EXPECT_TRUE(allowed_set.count(k)) << "a key outside the filter";
+      found += std::count(exact.begin(), exact.end(), k) > 0 ? 1 : 0;
+    }
+    wanted += static_cast<int>(exact.size());
+  }
+  EXPECT_GE(static_cast<double>(found) / wanted, 0.95);
+}
+
 TEST_P(VectorIndexContractTest, ASavedIndexReopensWithTheSameAnswers) {
   constexpr int kDim = 16;
   const std::vector<float> data = Embeddings(1500, kDim, 4);

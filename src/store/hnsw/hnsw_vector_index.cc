@@ -21,16 +21,27 @@ namespace {
 constexpr int kFormat = 1;
 constexpr size_t kInitialCapacity = 1024;
 
-// The graph skips keys outside the allow-list (sorted), as it walks.
+// The graph skips keys outside the allow-list (sorted), as it walks. The walk asks about every
+// neighbour it meets, so membership is a bit test when the keys are dense enough for a bitmap
+// of their range (at most 16 words per allowed key), else a binary search.
 class AllowedKeys final : public hnswlib::BaseFilterFunctor {
  public:
-  explicit AllowedKeys(const std::vector<uint64_t>& keys) : keys_(keys) {}
+  explicit AllowedKeys(const std::vector<uint64_t>& keys) : keys_(keys) {
+    const uint64_t words = keys.empty() ? 0 : keys.back() / 64 + 1;
+    if (words <= 16 * keys.size()) {
+      bits_.assign(words, 0);
+      for (uint64_t k : keys) bits_[k >> 6] |= uint64_t{1} << (k & 63);
+    }
+  }
   bool operator()(hnswlib::labeltype id) override {
-    return std::binary_search(keys_.begin(), keys_.end(), static_cast<uint64_t>(id));
+    const auto k = static_cast<uint64_t>(id);
+    if (!bits_.empty()) return (k >> 6) < bits_.size() && ((bits_[k >> 6] >> (k & 63)) & 1) != 0;
+    return std::binary_search(keys_.begin(), keys_.end(), k);
   }
 
  private:
   const std::vector<uint64_t>& keys_;
+  std::vector<uint64_t> bits_;
 };
 
 std::string MetaPath(const std::string& path) { return path + ".meta.json"; }
