@@ -135,6 +135,7 @@ Result AtRecall(int queries, const std::vector<std::vector<uint64_t>>& truth, in
 }  // namespace
 
 int main() {
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // lines as they come, also into a file
   const size_t n = static_cast<size_t>(Env("N", 100000));
   const int dim = static_cast<int>(Env("DIM", 512));
   const int queries = static_cast<int>(Env("QUERIES", 200));

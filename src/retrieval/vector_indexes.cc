@@ -253,6 +253,7 @@ Status VectorIndexes::Maintain(bool save, bool discover) {
   if (discover && options_.list_features) {
     auto features = options_.list_features();
     if (features.ok()) {
+      Prune(*features);
       for (const auto& key : *features) keep(Open(key).status());
     } else {
       keep(features.status());
@@ -367,6 +368,33 @@ std::vector<IndexState> VectorIndexes::States() {
                    .rebuilt = e->rebuilt});
   }
   return out;
+}
+
+void VectorIndexes::Prune(const std::vector<IndexKey>& listed) {
+  std::set<std::pair<std::string, std::string>> present;
+  for (const auto& k : listed) present.emplace(k.collection_id, k.feature);
+  std::vector<std::string> paths;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = entries_.begin(); it != entries_.end();) {
+      if (present.count(it->first) != 0) {
+        it->second->unlisted = 0;
+      } else if (++it->second->unlisted >= 2) {
+        paths.push_back(it->second->path);
+        it = entries_.erase(it);
+        continue;
+      }
+      ++it;
+    }
+  }
+  for (const auto& path : paths) {
+    if (path.empty()) continue;
+    log::Info("a vector index of a feature no collection has any more is dropped",
+              {{"path", path}});
+    RemoveFiles(path);
+    std::error_code ec;
+    std::filesystem::remove(std::filesystem::path(path).parent_path(), ec);  // when empty
+  }
 }
 
 void VectorIndexes::Forget(const std::string& collection_id) {

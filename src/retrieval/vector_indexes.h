@@ -41,8 +41,10 @@ struct VectorIndexesOptions {
   /// How often an index that changed is saved (and the journal before it trimmed).
   std::chrono::milliseconds save_interval{60000};
   /// Every feature of every collection, so the maintenance thread opens and fills indexes no
-  /// search has asked for yet (a new collection's first search then finds it built); called
-  /// every `discover_interval`. Unset: indexes open on first search only.
+  /// search has asked for yet (a new collection's first search then finds it built), and drops
+  /// (files included) those missing from two listings in a row: a collection deleted by another
+  /// process or before a crash, a feature its collection no longer has. Called every
+  /// `discover_interval`. Unset: indexes open on first search only and stay until Forget.
   std::function<Result<std::vector<IndexKey>>()> list_features;
   std::chrono::milliseconds discover_interval{5000};
 };
@@ -101,7 +103,10 @@ class VectorIndexes {
     int64_t seq = 0;                            // GUARDED_BY(mu)
     int64_t saved_seq = -1;                     // GUARDED_BY(mu)
     bool rebuilt = false;                       // GUARDED_BY(mu)
+    int unlisted = 0;  // discovery rounds in a row that did not list it; GUARDED_BY(mu_)
   };
+  /// Drops the entries `listed` lacks for the second round in a row, and their files.
+  void Prune(const std::vector<IndexKey>& listed);
   Result<std::shared_ptr<Entry>> Open(const IndexKey& key);
   /// Applies the journal after entry.seq; rebuilds when it was trimmed past it.
   /// Returns the index to search. REQUIRES: entry.mu held.

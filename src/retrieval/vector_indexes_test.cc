@@ -198,6 +198,33 @@ TEST_F(SavedVectorIndexesTest, TheMaintenanceRoundBuildsIndexesNoSearchAskedForY
   EXPECT_EQ(Nearest({1, 0}, 1), (std::vector<uint64_t>{a.key}));
 }
 
+TEST_F(SavedVectorIndexesTest, AnIndexNoLongerListedTwiceInARowIsDroppedWithItsFiles) {
+  Put("a.jpg", {1, 0});
+  std::vector<IndexKey> listed = {
+      {.collection_id = collection_.id, .feature = kFeature, .dimension = 2},
+      {.collection_id = collection_.id, .feature = "other@1/v", .dimension = 3}};
+  indexes_ = std::make_unique<VectorIndexes>(
+      metadata_.get(), &registry_.vector_index,
+      VectorIndexesOptions{
+          .directory = dir_ + "/indexes",
+          .list_features = [&]() -> Result<std::vector<IndexKey>> { return listed; }});
+  ASSERT_TRUE(indexes_->Maintain(true, true).ok());
+  ASSERT_EQ(indexes_->States().size(), 2u);
+  const std::string folder = dir_ + "/indexes/" + collection_.id;
+  ASSERT_TRUE(std::filesystem::exists(folder + "/other%401%2Fv.index"));
+  // The collection no longer has the second feature: kept after one listing without it (a
+  // search may have opened it just before), dropped after the second.
+  listed.pop_back();
+  ASSERT_TRUE(indexes_->Maintain(false, true).ok());
+  EXPECT_EQ(indexes_->States().size(), 2u);
+  ASSERT_TRUE(indexes_->Maintain(false, true).ok());
+  ASSERT_EQ(indexes_->States().size(), 1u);
+  EXPECT_EQ(indexes_->States()[0].key.feature, kFeature);
+  EXPECT_FALSE(std::filesystem::exists(folder + "/other%401%2Fv.index"));
+  EXPECT_FALSE(std::filesystem::exists(folder + "/other%401%2Fv.index.state.json"));
+  EXPECT_TRUE(std::filesystem::exists(folder + "/e%401%2Fv.index"));
+}
+
 TEST_F(SavedVectorIndexesTest, AFileThatCannotBeUsedIsRebuiltFromTheStoredVectors) {
   indexes_ = WithFiles();
   store::Document a = Put("a.jpg", {1, 0});
