@@ -159,6 +159,22 @@ int RunServe(const Config& config) {
          return EveryFeature(*stores.metadata, inference);
        }});
   vector_indexes.Start();
+  metrics.AddCollector([&vector_indexes](std::string& out) {
+    const auto states = vector_indexes.States();
+    const std::vector<std::string> labels = {"collection_id", "feature"};
+    out += "# HELP argus_vector_index_vectors Live vectors in a collection's feature index.\n";
+    out += "# TYPE argus_vector_index_vectors gauge\n";
+    for (const auto& s : states) {
+      AppendSample(out, "argus_vector_index_vectors", labels, {s.key.collection_id, s.key.feature},
+                   static_cast<double>(s.size));
+    }
+    out += "# HELP argus_vector_index_unsaved Whether an index holds changes its file does not.\n";
+    out += "# TYPE argus_vector_index_unsaved gauge\n";
+    for (const auto& s : states) {
+      AppendSample(out, "argus_vector_index_unsaved", labels, {s.key.collection_id, s.key.feature},
+                   s.seq != s.saved_seq ? 1 : 0);
+    }
+  });
   deps.vector_indexes = &vector_indexes;
   auto service = api::ApiService::Create(config, std::move(deps));
   if (!service.ok()) return Fail(service.status());

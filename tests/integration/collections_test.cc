@@ -792,6 +792,14 @@ TEST(VectorIndexFileTest, SavedOnStopReopenedOnStartRemovedWithTheCollection) {
   EXPECT_EQ(reopened["index"]["opened_from"], "file") << reopened;
   EXPECT_EQ(reopened["index"]["vectors"], 4) << reopened;
   EXPECT_EQ(reopened["index"]["saved_seq"], reopened["index"]["seq"]) << reopened;
+  const std::string metrics = Request(server->port(), "GET", "/metrics").body;
+  EXPECT_NE(metrics.find("argus_vector_index_vectors{collection_id=\"" + collection_id +
+                         "\",feature=\"image_embedding@2/embedding\"} 4"),
+            std::string::npos)
+      << metrics;
+  EXPECT_NE(metrics.find("argus_vector_index_unsaved{collection_id=\"" + collection_id +
+                         "\",feature=\"image_embedding@2/embedding\"} 0"),
+            std::string::npos);
   // By the document (the model may still be loading after the restart).
   auto again = call("POST", "/v1/collections/scenes/search",
                     {{"document_id", first_items[0]["document"]["id"]}, {"limit", 4}});
