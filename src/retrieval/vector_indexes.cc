@@ -228,7 +228,8 @@ Status VectorIndexes::Save(Entry& entry) {
   std::shared_ptr<store::VectorIndex> index;
   int64_t seq = 0;
   {
-    std::lock_guard lock(entry.mu);
+    std::unique_lock lock(entry.mu, std::try_to_lock);
+    if (!lock.owns_lock()) return OkStatus();  // busy (a rebuild): saved at the next round
     if (entry.path.empty() || entry.index == nullptr || entry.seq == entry.saved_seq) {
       return OkStatus();
     }
@@ -254,7 +255,14 @@ Status VectorIndexes::Maintain(bool save, bool discover) {
     auto features = options_.list_features();
     if (features.ok()) {
       Prune(*features);
-      for (const auto& key : *features) keep(Open(key).status());
+      for (const auto& key : *features) {
+        bool open = false;
+        {
+          std::lock_guard lock(mu_);
+          open = entries_.count({key.collection_id, key.feature}) != 0;
+        }
+        if (!open) keep(Open(key).status());  // never waits on an index a search is opening
+      }
     } else {
       keep(features.status());
     }
@@ -267,15 +275,20 @@ Status VectorIndexes::Maintain(bool save, bool discover) {
   std::map<std::string, int64_t> trim_through;  // collection → the oldest seq its files hold
   for (const auto& e : entries) {
     {
-      std::lock_guard lock(e->mu);
-      if (e->index == nullptr) continue;  // being opened by a search
-      keep(CatchUp(*e));
+      // An index a search is opening, rebuilding or catching up is left to it: the thread
+      // never waits behind a long rebuild (and neither does Stop).
+      std::unique_lock lock(e->mu, std::try_to_lock);
+      if (lock.owns_lock() && e->index != nullptr) keep(CatchUp(*e));
     }
     if (!save) continue;
     keep(Save(*e));
-    std::lock_guard lock(e->mu);
-    auto [it, added] = trim_through.emplace(e->key.collection_id, e->saved_seq);
-    if (!added) it->second = std::min(it->second, e->saved_seq);
+    int64_t saved = -1;  // unknown (busy): its collection's journal is not trimmed this round
+    {
+      std::unique_lock lock(e->mu, std::try_to_lock);
+      if (lock.owns_lock() && e->index != nullptr) saved = e->saved_seq;
+    }
+    auto [it, added] = trim_through.emplace(e->key.collection_id, saved);
+    if (!added) it->second = std::min(it->second, saved);
   }
   for (const auto& [collection_id, seq] : trim_through) {
     if (seq > 0) keep(documents_->TrimVectorChanges(collection_id, seq));
