@@ -5,7 +5,8 @@
 // raw plan. Data: embedding-like vectors x = z·A + 0.3·noise, z in 32-d, normalised (i.i.d.
 // random vectors defeat every graph index and measure nothing).
 //
-//   argus_bench_vector [N=100000] [DIM=512] [QUERIES=200] [DIR=/tmp] [RAW_BUILD=1]
+//   argus_bench_vector [N=100000] [DIM=512] [QUERIES=200] [DIR=/tmp] [RAW_BUILD=1] [STORAGE=f32]
+// STORAGE=f16 or i8 stores the contract's vectors compactly (the raw plans stay f32).
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -143,8 +144,9 @@ int main() {
   constexpr int kK = 10, kM = 16, kEfConstruction = 200;
   std::printf(
       "bench/vector: %zu x %d embedding-like vectors, %d queries, k=%d, M=%d, "
-      "efConstruction=%d, one thread\n",
-      n, dim, queries, kK, kM, kEfConstruction);
+      "efConstruction=%d, one thread, contract storage %s\n",
+      n, dim, queries, kK, kM, kEfConstruction,
+      std::getenv("STORAGE") != nullptr ? std::getenv("STORAGE") : "f32");
   const std::vector<float> data = Embeddings(n, dim, 1);
   const std::vector<float> qdata = Embeddings(queries, dim, 2);
   std::vector<uint64_t> keys(n);
@@ -155,8 +157,16 @@ int main() {
   if (!argus::store::hnsw::RegisterHnswStores(registry).ok()) return 1;
   const std::string path = dir + "/argus_bench_vector.hnsw";
   std::filesystem::remove(path);
+  const char* storage_env = std::getenv("STORAGE");
+  auto storage = argus::store::ParseVectorStorage(storage_env != nullptr ? storage_env : "f32");
+  if (!storage.ok()) {
+    std::fprintf(stderr, "%s\n", storage.status().ToString().c_str());
+    return 1;
+  }
   argus::store::VectorIndexArgs args{
-      .path = path, .options = {.dimension = dim, .m = kM, .ef_construction = kEfConstruction}};
+      .path = path,
+      .options = {
+          .dimension = dim, .storage = *storage, .m = kM, .ef_construction = kEfConstruction}};
   auto created = registry.vector_index.Create("hnsw", args);
   if (!created.ok()) {
     std::fprintf(stderr, "%s\n", created.status().ToString().c_str());
@@ -191,7 +201,8 @@ int main() {
   // contract's saved file (RAW_BUILD=0: the same graph, for the large runs, where a second
   // single-threaded build would double the bench's time).
   hnswlib::InnerProductSpace space(dim);
-  const bool raw_build = Env("RAW_BUILD", 1) != 0;
+  // The contract's file is hnswlib's own format only with f32 storage.
+  const bool raw_build = Env("RAW_BUILD", 1) != 0 || *storage != argus::store::VectorStorage::kF32;
   std::unique_ptr<hnswlib::HierarchicalNSW<float>> raw_index;
   start = Clock::now();
   if (raw_build) {

@@ -23,6 +23,25 @@ Result<VectorMetric> ParseVectorMetric(std::string_view name) {
   return InvalidArgumentError("unknown metric '" + std::string(name) + "': cosine, ip or l2");
 }
 
+std::string_view VectorStorageName(VectorStorage storage) {
+  switch (storage) {
+    case VectorStorage::kF32:
+      return "f32";
+    case VectorStorage::kF16:
+      return "f16";
+    case VectorStorage::kI8:
+      return "i8";
+  }
+  return "f32";
+}
+
+Result<VectorStorage> ParseVectorStorage(std::string_view name) {
+  for (VectorStorage s : {VectorStorage::kF32, VectorStorage::kF16, VectorStorage::kI8}) {
+    if (VectorStorageName(s) == name) return s;
+  }
+  return InvalidArgumentError("unknown vector storage '" + std::string(name) + "': f32, f16 or i8");
+}
+
 std::string_view VectorPlanName(VectorPlan plan) {
   switch (plan) {
     case VectorPlan::kGraph:

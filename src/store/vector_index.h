@@ -21,9 +21,18 @@ std::string_view VectorMetricName(VectorMetric metric);
 /// "cosine", "ip" or "l2"; InvalidArgument otherwise.
 Result<VectorMetric> ParseVectorMetric(std::string_view name);
 
+/// How an index stores its vectors: f32 as given, f16 (half the bytes; about 3 significant
+/// digits), or i8 (a quarter; cosine only: normalised components scaled by 127). Queries are
+/// encoded the same way, so scores keep their meaning with a small error.
+enum class VectorStorage { kF32, kF16, kI8 };
+std::string_view VectorStorageName(VectorStorage storage);
+/// "f32", "f16" or "i8"; InvalidArgument otherwise.
+Result<VectorStorage> ParseVectorStorage(std::string_view name);
+
 struct VectorIndexOptions {
   int dimension = 0;
   VectorMetric metric = VectorMetric::kCosine;
+  VectorStorage storage = VectorStorage::kF32;
   int m = 16;  ///< graph degree
   int ef_construction = 200;
   int ef_search = 64;  ///< the search beam when a query names none

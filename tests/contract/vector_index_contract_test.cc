@@ -55,9 +55,10 @@ class VectorIndexContractTest : public testing::TestWithParam<std::string> {
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
   std::unique_ptr<VectorIndex> Open(int dim, VectorMetric metric = VectorMetric::kCosine,
-                                    std::string name = "f") {
+                                    std::string name = "f",
+                                    VectorStorage storage = VectorStorage::kF32) {
     VectorIndexArgs args{.path = dir_ + "/" + name + ".hnsw",
-                         .options = {.dimension = dim, .metric = metric}};
+                         .options = {.dimension = dim, .metric = metric, .storage = storage}};
     auto index = registry_.vector_index.Create(GetParam(), args);
     EXPECT_TRUE(index.ok()) << index.status().ToString();
     return index.ok() ? std::move(index).value() : nullptr;
@@ -246,6 +247,62 @@ TEST_P(VectorIndexContractTest, AFilterOverKeysSpreadFarApartKeepsItsAnswers) {
     wanted += static_cast<int>(exact.size());
   }
   EXPECT_GE(static_cast<double>(found) / wanted, 0.95);
+}
+
+TEST_P(VectorIndexContractTest, F16AndI8StorageAnswerLikeF32) {
+  constexpr int kN = 3000, kDim = 48, kQueries = 30, kK = 10;
+  const std::vector<float> data = Embeddings(kN, kDim, 6);
+  const std::vector<uint64_t> keys = Keys(kN);
+  const std::vector<float> queries = Embeddings(kQueries, kDim, 7);
+  for (VectorStorage storage : {VectorStorage::kF16, VectorStorage::kI8}) {
+    const std::string name(VectorStorageName(storage));
+    auto index = Open(kDim, VectorMetric::kCosine, name, storage);
+    ASSERT_NE(index, nullptr);
+    ASSERT_TRUE(index->Upsert(keys, data).ok());
+    int found = 0, wanted = 0;
+    for (int q = 0; q < kQueries; ++q) {
+      std::span<const float> qv(queries.data() + q * kDim, kDim);
+      auto hits = index->Search({.vector = qv, .k = kK, .ef = 128});
+      ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+      auto exact = BruteForce(data, kDim, keys, qv, kK, nullptr);
+      for (uint64_t k : HitKeys(*hits)) found += std::count(exact.begin(), exact.end(), k);
+      wanted += kK;
+      // Scores are cosines still, up to the storage's rounding.
+      ASSERT_FALSE(hits->empty());
+      EXPECT_LE((*hits)[0].score, 1.02f);
+      EXPECT_GE((*hits)[0].score, 0.5f);
+    }
+    EXPECT_GE(static_cast<double>(found) / wanted, 0.9) << name;
+    // A stored vector reads back normalised, within the storage's rounding.
+    auto got = index->Get(keys[5]);
+    ASSERT_TRUE(got.ok());
+    double norm = 0;
+    for (float v : std::span(data).subspan(5 * kDim, kDim)) norm += static_cast<double>(v) * v;
+    for (int d = 0; d < kDim; ++d) {
+      EXPECT_NEAR((*got)[d], data[5 * kDim + d] / std::sqrt(norm),
+                  storage == VectorStorage::kF16 ? 1e-3 : 1.0 / 127)
+          << name << " component " << d;
+    }
+    // Saved and reopened with the same storage it answers the same; another storage is refused.
+    auto before = index->Search({.vector = std::span(queries).subspan(0, kDim), .k = kK});
+    ASSERT_TRUE(index->Save().ok());
+    index.reset();
+    index = Open(kDim, VectorMetric::kCosine, name, storage);
+    ASSERT_NE(index, nullptr);
+    auto after = index->Search({.vector = std::span(queries).subspan(0, kDim), .k = kK});
+    EXPECT_EQ(HitKeys(*before), HitKeys(*after)) << name;
+    index.reset();
+    auto other = registry_.vector_index.Create(
+        GetParam(), {.path = dir_ + "/" + name + ".hnsw", .options = {.dimension = kDim}});
+    EXPECT_EQ(other.status().code(), StatusCode::kFailedPrecondition) << name;
+  }
+  auto l2_i8 = registry_.vector_index.Create(
+      GetParam(),
+      {.path = dir_ + "/x.hnsw",
+       .options = {.dimension = 4, .metric = VectorMetric::kL2, .storage = VectorStorage::kI8}});
+  EXPECT_EQ(l2_i8.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(ParseVectorStorage("f16").value(), VectorStorage::kF16);
+  EXPECT_EQ(ParseVectorStorage("f8").status().code(), StatusCode::kInvalidArgument);
 }
 
 TEST_P(VectorIndexContractTest, ASavedIndexReopensWithTheSameAnswers) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -13,6 +14,7 @@
 #include "core/file.h"
 #include "core/json.h"
 #include "hnswlib/hnswlib.h"
+#include "store/hnsw/quantized_spaces.h"
 
 namespace argus::store::hnsw {
 
@@ -51,6 +53,7 @@ Json MetaJson(const VectorIndexOptions& o) {
           {"library", "hnswlib 0.8.0"},
           {"dimension", o.dimension},
           {"metric", std::string(VectorMetricName(o.metric))},
+          {"storage", std::string(VectorStorageName(o.storage))},
           {"m", o.m},
           {"ef_construction", o.ef_construction}};
 }
@@ -62,6 +65,9 @@ Status CheckOptions(const VectorIndexOptions& o) {
   }
   if (o.m < 2 || o.m > 256 || o.ef_construction < 1 || o.ef_search < 1) {
     return InvalidArgumentError("vector index options out of range (m 2..256, ef >= 1)");
+  }
+  if (o.storage == VectorStorage::kI8 && o.metric != VectorMetric::kCosine) {
+    return InvalidArgumentError("i8 vector storage needs the cosine metric (normalised vectors)");
   }
   return OkStatus();
 }
@@ -79,7 +85,12 @@ Result<std::unique_ptr<VectorIndex>> HnswVectorIndex::Open(const VectorIndexArgs
   ARGUS_RETURN_IF_ERROR(CheckOptions(args.options));
   const auto dim = static_cast<size_t>(args.options.dimension);
   std::unique_ptr<hnswlib::SpaceInterface<float>> space;
-  if (args.options.metric == VectorMetric::kL2) {
+  const bool l2 = args.options.metric == VectorMetric::kL2;
+  if (args.options.storage == VectorStorage::kF16) {
+    space = std::make_unique<HalfSpace>(dim, l2);
+  } else if (args.options.storage == VectorStorage::kI8) {
+    space = std::make_unique<Int8Space>(dim);
+  } else if (l2) {
     space = std::make_unique<hnswlib::L2Space>(dim);
   } else {
     space = std::make_unique<hnswlib::InnerProductSpace>(dim);
@@ -97,12 +108,14 @@ Result<std::unique_ptr<VectorIndex>> HnswVectorIndex::Open(const VectorIndexArgs
                              MetaPath(args.path) + ": rebuild it");
       }
       if (meta.value("dimension", 0) != args.options.dimension ||
-          meta.value("metric", "") != VectorMetricName(args.options.metric)) {
-        return FailedPreconditionError("vector index " + args.path + " holds " +
-                                       std::to_string(meta.value("dimension", 0)) + "-d " +
-                                       meta.value("metric", "?") + " vectors, not " +
-                                       std::to_string(args.options.dimension) + "-d " +
-                                       std::string(VectorMetricName(args.options.metric)));
+          meta.value("metric", "") != VectorMetricName(args.options.metric) ||
+          meta.value("storage", "f32") != VectorStorageName(args.options.storage)) {
+        return FailedPreconditionError(
+            "vector index " + args.path + " holds " + std::to_string(meta.value("dimension", 0)) +
+            "-d " + meta.value("metric", "?") + " " + meta.value("storage", "f32") +
+            " vectors, not " + std::to_string(args.options.dimension) + "-d " +
+            std::string(VectorMetricName(args.options.metric)) + " " +
+            std::string(VectorStorageName(args.options.storage)));
       }
       graph = std::make_unique<Graph>(space.get(), args.path, false, 0, true);
     } else {
@@ -131,7 +144,7 @@ std::unique_lock<std::shared_mutex> HnswVectorIndex::WriteLock() const {
   return std::unique_lock(mu_);
 }
 
-std::vector<float> HnswVectorIndex::Prepared(std::span<const float> row) const {
+std::vector<uint8_t> HnswVectorIndex::Prepared(std::span<const float> row) const {
   std::vector<float> out(row.begin(), row.end());
   if (args_.options.metric == VectorMetric::kCosine) {
     double norm = 0;
@@ -139,7 +152,17 @@ std::vector<float> HnswVectorIndex::Prepared(std::span<const float> row) const {
     const float inv = static_cast<float>(1.0 / std::sqrt(norm));
     for (float& v : out) v *= inv;
   }
-  return out;
+  switch (args_.options.storage) {
+    case VectorStorage::kF16:
+      return EncodeHalf(out);
+    case VectorStorage::kI8:
+      return EncodeInt8(out);
+    case VectorStorage::kF32:
+      break;
+  }
+  std::vector<uint8_t> bytes(out.size() * sizeof(float));
+  std::memcpy(bytes.data(), out.data(), bytes.size());
+  return bytes;
 }
 
 float HnswVectorIndex::Score(float distance) const {
@@ -159,7 +182,7 @@ Status HnswVectorIndex::Upsert(std::span<const uint64_t> keys, std::span<const f
       graph_->resizeIndex(std::max(needed, graph_->getMaxElements() * 2));
     }
     for (size_t r = 0; r < keys.size(); ++r) {
-      const std::vector<float> row = Prepared(vectors.subspan(r * dim, dim));
+      const std::vector<uint8_t> row = Prepared(vectors.subspan(r * dim, dim));
       auto it = graph_->label_lookup_.find(keys[r]);
       if (it == graph_->label_lookup_.end()) {
         graph_->addPoint(row.data(), keys[r], true);  // into a tombstone's slot when there is one
@@ -189,7 +212,7 @@ Status HnswVectorIndex::Remove(std::span<const uint64_t> keys) {
   return OkStatus();
 }
 
-std::vector<VectorHit> HnswVectorIndex::Exact(const float* query, int k,
+std::vector<VectorHit> HnswVectorIndex::Exact(const void* query, int k,
                                               const std::vector<uint64_t>& allowed) const {
   // A max-heap of the k nearest so far, by distance.
   Farthest best;
@@ -223,7 +246,7 @@ Result<std::vector<VectorHit>> HnswVectorIndex::Search(const VectorQuery& query,
   ARGUS_RETURN_IF_ERROR(CheckQuery(query, args_.options));
   VectorSearchStats local;
   VectorSearchStats& s = stats != nullptr ? *stats : local;
-  const std::vector<float> q = Prepared(query.vector);
+  const std::vector<uint8_t> q = Prepared(query.vector);
   const int base = std::max(query.k, query.ef > 0 ? query.ef : args_.options.ef_search);
   auto lock = ReadLock();
   const auto live =
@@ -265,8 +288,18 @@ Result<std::vector<float>> HnswVectorIndex::Get(uint64_t key) const {
   if (it == graph_->label_lookup_.end() || graph_->isMarkedDeleted(it->second)) {
     return NotFoundError("no vector for key " + std::to_string(key));
   }
-  const auto* data = reinterpret_cast<const float*>(graph_->getDataByInternalId(it->second));
-  return std::vector<float>(data, data + args_.options.dimension);
+  const char* data = graph_->getDataByInternalId(it->second);
+  const auto dim = static_cast<size_t>(args_.options.dimension);
+  switch (args_.options.storage) {
+    case VectorStorage::kF16:
+      return DecodeHalf(data, dim);
+    case VectorStorage::kI8:
+      return DecodeInt8(data, dim);
+    case VectorStorage::kF32:
+      break;
+  }
+  const auto* floats = reinterpret_cast<const float*>(data);
+  return std::vector<float>(floats, floats + dim);
 }
 
 int64_t HnswVectorIndex::Size() const {

@@ -45,15 +45,15 @@ class HnswVectorIndex final : public VectorIndex {
   HnswVectorIndex(VectorIndexArgs args, std::unique_ptr<hnswlib::SpaceInterface<float>> space,
                   std::unique_ptr<Graph> graph);
 
-  /// The row as stored (normalised for cosine).
-  std::vector<float> Prepared(std::span<const float> row) const;
+  /// The row as stored: normalised for cosine, encoded in the storage's bytes.
+  std::vector<uint8_t> Prepared(std::span<const float> row) const;
   float Score(float distance) const;
   /// (distance, key) pairs, farthest on top: what hnswlib answers.
   using Farthest = std::priority_queue<std::pair<float, size_t>>;
   /// The k nearest of `found`, nearest first, scored.
   std::vector<VectorHit> NearestFirst(Farthest found, int k) const;
   /// The k nearest of `allowed`, by computing every distance. REQUIRES: mu_ held.
-  std::vector<VectorHit> Exact(const float* query, int k,
+  std::vector<VectorHit> Exact(const void* query, int k,
                                const std::vector<uint64_t>& allowed) const;
 
   const VectorIndexArgs args_;
