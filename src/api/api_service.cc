@@ -35,16 +35,6 @@ bool ValidRequestId(std::string_view id) {
   return true;
 }
 
-bool IsJsonContentType(std::string_view ct) {
-  std::string_view base = ct.substr(0, ct.find(';'));
-  while (!base.empty() && base.back() == ' ') base.remove_suffix(1);
-  if (base.size() != 16) return base.empty();
-  for (size_t i = 0; i < base.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(base[i])) != "application/json"[i]) return false;
-  }
-  return true;
-}
-
 std::string KeyPrefix(const RequestContext& ctx) {
   return ctx.principal ? ctx.principal->key_prefix : std::string();
 }
@@ -333,7 +323,8 @@ void ApiService::Handle(const HttpRequest& req, HttpResponse& out) {
 
   // A route that streams its body reads (and checks) it in its handler.
   if (route.compiled_request && !route.body_stream) {
-    if (!IsJsonContentType(req.Header("content-type"))) {
+    const std::string_view content_type = req.Header("content-type");
+    if (!content_type.empty() && !IsJsonType(content_type)) {
       WriteError(415, "unsupported_media_type", "the body must be application/json", request_id,
                  out);
       return Finish(req, request_id, &route, start, client_ip, KeyPrefix(ctx), out);

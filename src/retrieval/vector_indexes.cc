@@ -126,6 +126,30 @@ Result<std::shared_ptr<VectorIndexes::Entry>> VectorIndexes::Open(const IndexKey
   return entry;
 }
 
+namespace {
+
+// Upserts the vectors the index can take and returns their keys. A vector it cannot take
+// (another shape, all zeros for cosine) is left out rather than keeping every other document of
+// the collection from being searched.
+Result<std::set<uint64_t>> UpsertUsable(
+    store::VectorIndex& index,
+    const std::vector<std::pair<uint64_t, std::vector<float>>>& vectors) {
+  std::vector<uint64_t> keys;
+  std::vector<float> values;
+  std::set<uint64_t> taken;
+  for (const auto& [k, v] : vectors) {
+    const uint64_t one[] = {k};
+    if (!store::CheckVectors(one, v, index.options()).ok()) continue;
+    keys.push_back(k);
+    taken.insert(k);
+    values.insert(values.end(), v.begin(), v.end());
+  }
+  ARGUS_RETURN_IF_ERROR(index.Upsert(keys, values));
+  return taken;
+}
+
+}  // namespace
+
 Status VectorIndexes::Rebuild(Entry& entry) {
   const IndexKey& key = entry.key;
   if (!entry.path.empty()) {
@@ -147,17 +171,7 @@ Status VectorIndexes::Rebuild(Entry& entry) {
     ARGUS_ASSIGN_OR_RETURN(
         auto page, documents_->ScanVectors(key.collection_id, key.feature, after, kScanPage));
     if (page.empty()) break;
-    std::vector<uint64_t> keys;
-    std::vector<float> values;
-    for (auto& [k, v] : page) {
-      // A vector the index cannot take (another shape, all zeros for cosine) is left out
-      // rather than keeping every other document of the collection from being searched.
-      const uint64_t one[] = {k};
-      if (!store::CheckVectors(one, v, index->options()).ok()) continue;
-      keys.push_back(k);
-      values.insert(values.end(), v.begin(), v.end());
-    }
-    ARGUS_RETURN_IF_ERROR(index->Upsert(keys, values));
+    ARGUS_RETURN_IF_ERROR(UpsertUsable(*index, page).status());
     after = page.back().first;
     if (static_cast<int>(page.size()) < kScanPage) break;
   }
@@ -189,23 +203,13 @@ Status VectorIndexes::CatchUp(Entry& entry) {
     ARGUS_RETURN_IF_ERROR(entry.index->Remove(removed));
     ARGUS_ASSIGN_OR_RETURN(auto vectors,
                            documents_->ReadVectors(key.collection_id, key.feature, present));
-    std::vector<uint64_t> keys;
-    std::vector<float> values;
-    std::set<uint64_t> found;
-    for (auto& [k, v] : vectors) {
-      const uint64_t one[] = {k};
-      if (!store::CheckVectors(one, v, entry.index->options()).ok()) continue;
-      keys.push_back(k);
-      found.insert(k);
-      values.insert(values.end(), v.begin(), v.end());
-    }
-    // Written and deleted again after this page was read: gone from the index too.
+    ARGUS_ASSIGN_OR_RETURN(const std::set<uint64_t> taken, UpsertUsable(*entry.index, vectors));
+    // Written and deleted again after this page was read (or now unusable): gone from the index.
     std::vector<uint64_t> vanished;
     for (uint64_t k : present) {
-      if (!found.count(k)) vanished.push_back(k);
+      if (!taken.count(k)) vanished.push_back(k);
     }
     ARGUS_RETURN_IF_ERROR(entry.index->Remove(vanished));
-    ARGUS_RETURN_IF_ERROR(entry.index->Upsert(keys, values));
     entry.seq = changes.back().seq;
     if (static_cast<int>(changes.size()) < kJournalPage) return OkStatus();
   }

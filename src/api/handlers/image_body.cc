@@ -70,11 +70,4 @@ Status ReadImageForm(std::string_view content_type, const std::string& body,
   return OkStatus();
 }
 
-bool IsJsonType(std::string_view type) {
-  std::string base(type.substr(0, type.find(';')));
-  while (!base.empty() && base.back() == ' ') base.pop_back();
-  for (char& c : base) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return base == "application/json";
-}
-
 }  // namespace argus::api

@@ -49,7 +49,4 @@ std::function<std::shared_ptr<BodyConsumer>(RequestContext&)> ImageBodyStream(in
 Status ReadImageForm(std::string_view content_type, const std::string& body,
                      std::string_view json_part, std::string* media, Json* json);
 
-/// "application/json", any case, with or without parameters.
-bool IsJsonType(std::string_view content_type);
-
 }  // namespace argus::api

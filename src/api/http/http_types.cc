@@ -1,5 +1,7 @@
 #include "api/http/http_types.h"
 
+#include <cctype>
+
 namespace argus::api {
 
 std::string_view HttpRequest::Header(std::string_view lower_name) const {
@@ -76,6 +78,17 @@ void HttpResponse::Clear() {
   stream = nullptr;
   websocket = nullptr;
   body_source = nullptr;
+}
+
+bool IsJsonType(std::string_view content_type) {
+  std::string_view base = content_type.substr(0, content_type.find(';'));
+  while (!base.empty() && (base.back() == ' ' || base.back() == '\t')) base.remove_suffix(1);
+  constexpr std::string_view kJson = "application/json";
+  if (base.size() != kJson.size()) return false;
+  for (size_t i = 0; i < base.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(base[i])) != kJson[i]) return false;
+  }
+  return true;
 }
 
 std::string_view ReasonPhrase(int status) {

@@ -154,6 +154,10 @@ struct HttpResponse {
 /// Reason phrase for a status code ("Not Found").
 std::string_view ReasonPhrase(int status);
 
+/// Whether a Content-Type names JSON: "application/json" in any case, with or without
+/// parameters ("; charset=utf-8").
+bool IsJsonType(std::string_view content_type);
+
 /// What a handler decides from a request's head (HttpHandler::OnHead).
 struct HeadDecision {
   Dispatch dispatch = Dispatch::kBlocking;
