@@ -5,7 +5,7 @@ LISTEN     ?= 127.0.0.1:7070
 CTEST_ARGS ?=
 AGPL       ?=
 
-.PHONY: setup models configure build run test bench-http bench-tasks bench-objects bench-inference bench-ingest bench-io bench-webhooks bench-vector format clean
+.PHONY: setup models configure build run test bench-http bench-tasks bench-objects bench-inference bench-ingest bench-io bench-webhooks bench-vector bench-filter format clean
 
 setup:
 	@bash scripts/setup.sh
@@ -57,6 +57,9 @@ bench-io: build
 bench-webhooks: build
 	@SETUP_BENCH=1 bash scripts/setup.sh
 	@bash bench/webhooks/run.sh
+
+bench-filter: build
+	@bash bench/filter/run.sh
 
 format:
 	@git ls-files '*.h' '*.cc' | xargs clang-format -i

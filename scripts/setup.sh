@@ -14,6 +14,7 @@ debian_packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libcli11-dev
   libjemalloc-dev rapidjson-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev libcurl4-openssl-dev
+  libroaring-dev
   libmagic-dev libutf8proc-dev libexpat1-dev awscli
   alsa-utils
   python3-onnx python3-numpy

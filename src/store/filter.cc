@@ -364,6 +364,37 @@ bool Matches(const Filter& filter, const Json& payload, const FieldTypes& types)
   }
 }
 
+std::vector<Json> IndexedValues(const Json& payload, std::string_view path, FieldType type) {
+  std::vector<Json> out;
+  const Json* v = FindPath(payload, path);
+  if (v == nullptr) return out;
+  auto take = [&](const Json& element) {
+    std::optional<Json> c = Comparable(element, &type);
+    if (!c.has_value()) return;
+    switch (type) {
+      case FieldType::kKeyword:
+        if (c->is_string()) out.push_back(std::move(*c));
+        return;
+      case FieldType::kInteger:
+      case FieldType::kFloat:
+        if (c->is_number() && std::isfinite(c->get<double>())) out.push_back(std::move(*c));
+        return;
+      case FieldType::kBool:
+        if (c->is_boolean()) out.push_back(std::move(*c));
+        return;
+      case FieldType::kDatetime:
+        if (c->is_number_integer()) out.push_back(std::move(*c));
+        return;
+    }
+  };
+  if (v->is_array()) {
+    for (const auto& e : *v) take(e);
+  } else {
+    take(*v);
+  }
+  return out;
+}
+
 const Json* FindPath(const Json& payload, std::string_view path) {
   const Json* at = &payload;
   while (!path.empty()) {

@@ -85,6 +85,13 @@ Result<Filter> ParseFilter(const Json& json, const FieldTypes& types = {},
 /// compared as instants.
 bool Matches(const Filter& filter, const Json& payload, const FieldTypes& types = {});
 
+/// The values a payload index of `type` holds for `path` of `payload`: each element of an array
+/// (or the one value) that an eq, in or range condition on the field can match, as the operand
+/// it is compared with: strings for keyword, finite numbers for integer and float, booleans for
+/// bool, microseconds since the epoch for datetime (RFC 3339 strings and integers). Of `view`,
+/// exactly those elements satisfy such a leaf (Matches) for which one of these values does.
+std::vector<Json> IndexedValues(const Json& payload, std::string_view path, FieldType type);
+
 /// The value at a dotted path of `payload`, or null when a step is missing.
 const Json* FindPath(const Json& payload, std::string_view path);
 

@@ -626,6 +626,7 @@ constexpr Migration kMetadataMigrations[] = {
     {13, "documents_text (FTS5), a parent document's removal removes its later tiers", kSchemaV13},
     {14, "batches", kSchemaV14},
     {15, "the vector journal can be trimmed (vector_journal_floors)", kSchemaV15},
+    {16, "payload indexes (payload_values)", kSchemaV16},
 };
 
 constexpr std::string_view kCreateHistory = R"sql(

@@ -83,4 +83,25 @@ CREATE TRIGGER collection_removed AFTER DELETE ON collections BEGIN
 END;
 )sql";
 
+// Version 16: payload indexes. payload_values holds, for every document, the values its
+// collection's payload indexes take from it (filter.h IndexedValues: strings for keyword, REAL
+// numbers for integer and float, 0/1 for bool, microseconds for datetime; ANY keeps each as
+// stored), so a filter's conditions on indexed fields are index range reads. Rows go with their
+// document by cascade. collections.payload_values_of is the payload_indexes text the rows were
+// made for: until it equals payload_indexes (after this upgrade, or when the indexes change) the
+// store does not read them, and brings them up to date (sqlite_payload_values.h).
+inline constexpr std::string_view kSchemaV16 = R"sql(
+CREATE TABLE payload_values (
+  collection_id TEXT NOT NULL,
+  field TEXT NOT NULL,
+  value ANY NOT NULL,
+  key INTEGER NOT NULL REFERENCES documents(key) ON DELETE CASCADE,
+  PRIMARY KEY (collection_id, field, value, key)
+) STRICT, WITHOUT ROWID;
+
+CREATE INDEX payload_values_by_key ON payload_values(key);
+
+ALTER TABLE collections ADD COLUMN payload_values_of TEXT NOT NULL DEFAULT '';
+)sql";
+
 }  // namespace argus::store::sqlite

@@ -8,6 +8,7 @@
 #include "store/sqlite/sqlite_collection_rows.h"  // (defined here with the role's methods)
 #include "store/sqlite/sqlite_metadata_store.h"
 #include "store/sqlite/sqlite_object_rows.h"
+#include "store/sqlite/sqlite_payload_values.h"
 #include "store/sqlite/store_file.h"
 
 namespace argus::store::sqlite {
@@ -225,6 +226,7 @@ Result<Collection> SqliteMetadataStore::CreateCollection(const Collection& c) {
     stmt->BindInt64(11, c.created_at);
     stmt->BindInt64(12, c.updated_at);
     ARGUS_RETURN_IF_ERROR(stmt->Run());
+    ARGUS_RETURN_IF_ERROR(RebuildPayloadValues(w, c.id));  // none yet: records them as made
     ARGUS_ASSIGN_OR_RETURN(auto created, FindByName(w, c.namespace_id, c.name));
     if (!created.has_value()) return InternalError("a created collection was not found");
     ARGUS_RETURN_IF_ERROR(txn.Commit());
@@ -304,7 +306,11 @@ Result<Collection> SqliteMetadataStore::UpdateCollection(std::string_view namesp
     stmt->BindText(9, name);
     ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) return CollectionNotFound(name);
+    const std::string id = stmt->ColumnText(0);
     ARGUS_RETURN_IF_ERROR(stmt->Run());
+    // Other payload indexes: their values are made again, in this transaction, so no filter
+    // reads values made for the old ones.
+    if (update.payload_indexes) ARGUS_RETURN_IF_ERROR(RebuildPayloadValues(w, id));
     ARGUS_ASSIGN_OR_RETURN(auto updated, FindByName(w, namespace_id, name));
     if (!updated.has_value()) return CollectionNotFound(name);
     ARGUS_RETURN_IF_ERROR(txn.Commit());

@@ -14,6 +14,7 @@
 
 #include "store/sqlite/sqlite_metadata_store.h"
 #include "store/sqlite/sqlite_object_rows.h"
+#include "store/sqlite/sqlite_payload_values.h"
 #include "store/sqlite/store_file.h"
 
 namespace argus::store::sqlite {
@@ -24,7 +25,7 @@ namespace {
   "payload, versions, text, created_at, updated_at"
 
 constexpr std::string_view kCollectionRow =
-    "SELECT namespace_id, payload_indexes FROM collections WHERE id = ?";
+    "SELECT namespace_id, payload_indexes, payload_values_of FROM collections WHERE id = ?";
 constexpr std::string_view kObjectExists = "SELECT 1 FROM objects WHERE id = ?";
 constexpr std::string_view kSourceUnits =
     "SELECT unit, key, id, created_at FROM documents WHERE collection_id = ? AND source_id = ?";
@@ -239,6 +240,7 @@ struct OrderedScan {
 struct CollectionInfo {
   std::string namespace_id;
   FieldTypes types;
+  bool indexed = false;  ///< its payload values are up to date for `types`
 };
 
 Result<CollectionInfo> FindCollection(SqliteDatabase& db, std::string_view collection_id) {
@@ -248,15 +250,10 @@ Result<CollectionInfo> FindCollection(SqliteDatabase& db, std::string_view colle
   if (!row) {
     return NotFoundError("collection with id '" + std::string(collection_id) + "' does not exist");
   }
-  CollectionInfo info{.namespace_id = stmt->ColumnText(0)};
-  auto indexes = Json::parse(stmt->ColumnText(1), nullptr, false);
-  if (indexes.is_array()) {
-    for (const auto& i : indexes) {
-      auto type = ParseFieldType(i.value("type", ""));
-      if (type.ok()) info.types.emplace(i.value("field", ""), *type);
-    }
-  }
-  return info;
+  const std::string indexes = stmt->ColumnText(1);
+  return CollectionInfo{.namespace_id = stmt->ColumnText(0),
+                        .types = PayloadIndexTypes(indexes),
+                        .indexed = stmt->ColumnText(2) == indexes};
 }
 
 Result<Document> ReadDocument(const Statement& row, const std::string& path) {
@@ -319,16 +316,6 @@ Result<std::vector<Document>> ReadDocuments(SqliteDatabase& db, std::string_view
   return out;
 }
 
-// What a filter sees of a document: its payload, with the lineage fields on top.
-Json FilterView(const Document& d) {
-  Json view = d.payload.is_object() ? d.payload : Json::object();
-  view["object_id"] = d.object_id;
-  view["parent_id"] = d.parent_id;
-  view["tier"] = d.tier;
-  view["unit"] = d.unit;
-  return view;
-}
-
 // Writes one document's row and vectors; `existing` is its unit's row when there is one.
 Status WriteDocument(SqliteDatabase& w, const CollectionInfo& info, std::string_view collection_id,
                      std::string_view source_id, Document& d,
@@ -386,7 +373,7 @@ Status WriteDocument(SqliteDatabase& w, const CollectionInfo& info, std::string_
     ARGUS_RETURN_IF_ERROR(put->Run());
     put->Reset();
   }
-  return OkStatus();
+  return WritePayloadValues(w, collection_id, d.key, DocumentFilterView(d), info.types);
 }
 
 Status BumpGeneration(SqliteDatabase& w, std::string_view collection_id) {
@@ -491,6 +478,35 @@ Result<std::vector<Document>> SqliteMetadataStore::DocumentsOfObject(std::string
   return ReadDocuments(*db, kOfObject, object_id, collection_id, with_vectors);
 }
 
+namespace {
+
+// The keys of the documents that match `filter`, read through the payload indexes; nullopt when
+// they do not narrow it (the caller scans). The documents of a superset are checked one by one.
+Result<std::optional<KeySet>> IndexedMatches(SqliteDatabase& db, const CollectionInfo& info,
+                                             std::string_view collection_id, const Filter& filter) {
+  if (filter.MatchesAll() || !info.indexed) return std::optional<KeySet>();
+  ARGUS_ASSIGN_OR_RETURN(KeyPlan plan, PlanKeys(db, collection_id, filter, info.types));
+  if (plan.kind == KeyPlan::Kind::kUnknown) return std::optional<KeySet>();
+  if (plan.kind == KeyPlan::Kind::kSuperset) {
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db.Prepare(kSelectByKey, "check documents"));
+    KeySet matching;
+    for (uint64_t key : plan.keys) {
+      stmt->BindText(1, collection_id);
+      stmt->BindInt64(2, static_cast<int64_t>(key));
+      ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (row) {
+        ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db.path()));
+        if (Matches(filter, DocumentFilterView(d), info.types)) matching.add(key);
+      }
+      stmt->Reset();
+    }
+    plan.keys = std::move(matching);
+  }
+  return std::optional<KeySet>(std::move(plan.keys));
+}
+
+}  // namespace
+
 Result<Page<Document>> SqliteMetadataStore::ListDocuments(std::string_view collection_id,
                                                           const Filter& filter,
                                                           const PageRequest& page,
@@ -500,15 +516,42 @@ Result<Page<Document>> SqliteMetadataStore::ListDocuments(std::string_view colle
   ARGUS_ASSIGN_OR_RETURN(OrderedScan scan, OrderedScan::Of(order, page.after_id));
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
   ARGUS_ASSIGN_OR_RETURN(CollectionInfo info, FindCollection(*db, collection_id));
+  ARGUS_ASSIGN_OR_RETURN(auto indexed, IndexedMatches(*db, info, collection_id, filter));
+  Page<Document> out;
+  if (indexed.has_value() && order.field.empty()) {
+    // In key order: read only the matching documents, from the cursor on.
+    ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kSelectByKey, "list documents"));
+    for (uint64_t key : *indexed) {
+      if (static_cast<int64_t>(key) <= scan.after_key) continue;
+      if (static_cast<int>(out.items.size()) == page.limit) {
+        out.next_after_id = scan.CursorAfter(out.items.back());
+        break;
+      }
+      stmt->BindText(1, collection_id);
+      stmt->BindInt64(2, static_cast<int64_t>(key));
+      ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (row) {
+        ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
+        out.items.push_back(std::move(d));
+      }
+      stmt->Reset();
+    }
+    if (with_vectors) {
+      for (Document& d : out.items) ARGUS_RETURN_IF_ERROR(ReadVectorsOf(*db, d));
+    }
+    return out;
+  }
   ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(scan.sql, "list documents"));
   stmt->BindText(1, collection_id);
   scan.Bind(*stmt);
-  Page<Document> out;
   for (;;) {
     ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) break;
     ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
-    if (!filter.MatchesAll() && !Matches(filter, FilterView(d), info.types)) continue;
+    const bool match = indexed.has_value() ? indexed->contains(d.key)
+                                           : filter.MatchesAll() ||
+                                                 Matches(filter, DocumentFilterView(d), info.types);
+    if (!match) continue;
     if (static_cast<int>(out.items.size()) == page.limit) {
       out.next_after_id = scan.CursorAfter(out.items.back());
       break;
@@ -525,15 +568,26 @@ Result<std::vector<uint64_t>> SqliteMetadataStore::MatchingKeys(std::string_view
                                                                 const Filter& filter) {
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
   ARGUS_ASSIGN_OR_RETURN(CollectionInfo info, FindCollection(*db, collection_id));
+  std::optional<KeySet> indexed;
+  if (filter.MatchesAll()) {
+    ARGUS_ASSIGN_OR_RETURN(indexed, AllKeys(*db, collection_id));
+  } else {
+    ARGUS_ASSIGN_OR_RETURN(indexed, IndexedMatches(*db, info, collection_id, filter));
+  }
+  std::vector<uint64_t> keys;
+  if (indexed.has_value()) {
+    keys.resize(indexed->cardinality());
+    indexed->toUint64Array(keys.data());
+    return keys;
+  }
   ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kScan, "select document keys"));
   stmt->BindText(1, collection_id);
   stmt->BindInt64(2, 0);
-  std::vector<uint64_t> keys;
   for (;;) {
     ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) break;
     ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
-    if (filter.MatchesAll() || Matches(filter, FilterView(d), info.types)) keys.push_back(d.key);
+    if (Matches(filter, DocumentFilterView(d), info.types)) keys.push_back(d.key);
   }
   return keys;
 }
@@ -549,17 +603,38 @@ Result<std::map<std::string, std::vector<FacetValue>>> SqliteMetadataStore::Face
     int max_values) {
   ARGUS_ASSIGN_OR_RETURN(auto db, readers_.Acquire());
   ARGUS_ASSIGN_OR_RETURN(CollectionInfo info, FindCollection(*db, collection_id));
-  ARGUS_ASSIGN_OR_RETURN(auto stmt, db->Prepare(kScan, "count facets"));
-  stmt->BindText(1, collection_id);
-  stmt->BindInt64(2, 0);
+  ARGUS_ASSIGN_OR_RETURN(auto indexed, IndexedMatches(*db, info, collection_id, filter));
+  // The matching documents by key when the payload indexes know them, else the whole scan.
+  ARGUS_ASSIGN_OR_RETURN(auto stmt,
+                         db->Prepare(indexed.has_value() ? kSelectByKey : kScan, "count facets"));
+  std::optional<KeySet::const_iterator> next;
+  if (indexed.has_value()) next = indexed->begin();
+  auto step = [&]() -> Result<bool> {
+    if (!indexed.has_value()) return stmt->Step();
+    for (;;) {
+      stmt->Reset();
+      if (*next == indexed->end()) return false;
+      stmt->BindText(1, collection_id);
+      stmt->BindInt64(2, static_cast<int64_t>(**next));
+      ++*next;
+      ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+      if (row) return true;
+    }
+  };
+  if (!indexed.has_value()) {
+    stmt->BindText(1, collection_id);
+    stmt->BindInt64(2, 0);
+  }
   // Values keyed by their JSON text: 1 and "1" are different values.
   std::map<std::string, std::map<std::string, int64_t>> counts;
   for (;;) {
-    ARGUS_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    ARGUS_ASSIGN_OR_RETURN(bool row, step());
     if (!row) break;
     ARGUS_ASSIGN_OR_RETURN(Document d, ReadDocument(*stmt, db->path()));
-    const Json view = FilterView(d);
-    if (!filter.MatchesAll() && !Matches(filter, view, info.types)) continue;
+    const Json view = DocumentFilterView(d);
+    if (!indexed.has_value() && !filter.MatchesAll() && !Matches(filter, view, info.types)) {
+      continue;
+    }
     for (const auto& field : fields) {
       const Json* v = FindPath(view, field);
       if (v == nullptr) continue;

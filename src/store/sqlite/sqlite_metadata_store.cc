@@ -6,11 +6,13 @@
 #include <filesystem>
 #include <utility>
 
+#include "core/log.h"
 #include "store/event_payloads.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_collection_rows.h"
 #include "store/sqlite/sqlite_event_rows.h"
 #include "store/sqlite/sqlite_object_rows.h"
+#include "store/sqlite/sqlite_payload_values.h"
 #include "store/sqlite/sqlite_sync_rows.h"
 #include "store/sqlite/sqlite_upload_rows.h"
 #include "store/sqlite/store_file.h"
@@ -147,6 +149,14 @@ SqliteMetadataStore::SqliteMetadataStore(std::shared_ptr<SqliteStoreFile> file)
 
 Result<std::unique_ptr<MetadataStore>> SqliteMetadataStore::Create(const StoreArgs& args) {
   ARGUS_ASSIGN_OR_RETURN(auto file, SqliteStoreFile::Open(args));
+  // Payload indexes made for other definitions, or never (a database from before v16).
+  ARGUS_RETURN_IF_ERROR(file->writer().Run([](SqliteDatabase& w) -> Status {
+    ARGUS_ASSIGN_OR_RETURN(const int rebuilt, CatchUpPayloadValues(w));
+    if (rebuilt > 0) {
+      log::Info("payload indexes built", {{"collections", rebuilt}, {"path", w.path()}});
+    }
+    return OkStatus();
+  }));
   return std::unique_ptr<MetadataStore>(new SqliteMetadataStore(std::move(file)));
 }
 
