@@ -47,6 +47,25 @@ std::string ExtractorNames(const std::vector<store::InferenceTarget>& targets) {
   return out;
 }
 
+// An extractor's vector_storage: f32, f16, or i8 when every vector it makes is cosine.
+Result<store::VectorStorage> ParseStorage(const Json& v, const store::InferenceTarget& target,
+                                          const std::string& at) {
+  auto storage = store::ParseVectorStorage(v.is_string() ? v.get<std::string>() : "");
+  if (!storage.ok()) return Bad(at, "f32, f16 or i8");
+  if (!target.details.contains("vectors") || target.details["vectors"].empty()) {
+    return Bad(at, "extractor '" + target.name + "' makes no vectors to store");
+  }
+  if (*storage == store::VectorStorage::kI8) {
+    for (const auto& vec : target.details["vectors"]) {
+      if (vec.value("metric", "cosine") != "cosine") {
+        return Bad(at, "i8 is for cosine vectors; '" + target.name + "/" + vec.value("output", "") +
+                           "' is " + vec.value("metric", "") + ": use f16");
+      }
+    }
+  }
+  return *storage;
+}
+
 Result<std::vector<store::CollectionExtractor>> ParseExtractors(const CollectionSpecContext& ctx,
                                                                 const Json& list) {
   if (!list.is_array() || list.empty()) {
@@ -63,10 +82,11 @@ Result<std::vector<store::CollectionExtractor>> ParseExtractors(const Collection
     const Json& e = list[i];
     if (!e.is_object()) return Bad(at, "give an object with name, version, params");
     for (const auto& [key, value] : e.items()) {
-      if (key != "name" && key != "version" && key != "params" && key != "input_mappings") {
+      if (key != "name" && key != "version" && key != "params" && key != "input_mappings" &&
+          key != "vector_storage") {
         return Bad(at + "." + key,
-                   "unknown field; an extractor takes name, version, params and "
-                   "input_mappings");
+                   "unknown field; an extractor takes name, version, params, input_mappings and "
+                   "vector_storage");
       }
     }
     if (!e.contains("name") || !e["name"].is_string()) return Bad(at + ".name", "give a string");
@@ -112,6 +132,10 @@ Result<std::vector<store::CollectionExtractor>> ParseExtractors(const Collection
         }
       }
       x.input_mappings = m;
+    }
+    if (e.contains("vector_storage")) {
+      ARGUS_ASSIGN_OR_RETURN(x.vector_storage,
+                             ParseStorage(e["vector_storage"], *target, at + ".vector_storage"));
     }
     out.push_back(std::move(x));
   }
@@ -298,6 +322,7 @@ std::vector<FeatureAddress> FeaturesOf(const store::Collection& collection,
       f.dimension = v.value("dimension", 0);
       f.metric = v.value("metric", "cosine");
       f.granularity = t->details.value("granularity", "object");
+      f.storage = std::string(store::VectorStorageName(e.vector_storage));
       out.push_back(std::move(f));
     }
   }

@@ -50,8 +50,9 @@ struct FeatureAddress {
   std::string address;  ///< "image_embedding@2/embedding"
   std::string extractor, version, output;
   int dimension = 0;
-  std::string metric;       ///< "cosine", "ip", "l2"
-  std::string granularity;  ///< "object" or "region"
+  std::string metric;           ///< "cosine", "ip", "l2"
+  std::string granularity;      ///< "object" or "region"
+  std::string storage = "f32";  ///< how its index stores it: "f32", "f16", "i8"
 };
 
 /// Every vector of the collection's extractors, in their order (as the targets declare them;

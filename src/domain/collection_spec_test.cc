@@ -33,6 +33,8 @@ class Catalog final : public store::InferenceService {
             target("face_detection", "1", "region", Json::array()),
             target("face_embedding", "1", "region",
                    Json::parse(R"([{"output":"embedding","dimension":1024,"metric":"cosine"}])")),
+            target("color_histogram", "1", "object",
+                   Json::parse(R"([{"output":"histogram","dimension":48,"metric":"l2"}])")),
             model};
   }
   Status ValidateParams(std::string_view name, const Json& params) const override {
@@ -246,6 +248,41 @@ TEST_F(CollectionSpecTest, FeaturesAndSignatures) {
   EXPECT_EQ(IndexSignature(c), before);
   c.generation++;
   EXPECT_NE(IndexSignature(c), before);
+}
+
+TEST_F(CollectionSpecTest, VectorStorageIsChosenPerExtractorAndChecked) {
+  store::Collection c = Create({{"name", "scenes"},
+                                {"source", {{"bucket", "photos"}}},
+                                {"extractors",
+                                 {{{"name", "image_embedding"}, {"vector_storage", "i8"}},
+                                  {{"name", "color_histogram"}, {"vector_storage", "f16"}},
+                                  {{"name", "face_detection"}}}}});
+  ASSERT_EQ(c.extractors.size(), 3u);
+  EXPECT_EQ(c.extractors[0].vector_storage, store::VectorStorage::kI8);
+  EXPECT_EQ(c.extractors[1].vector_storage, store::VectorStorage::kF16);
+  EXPECT_EQ(c.extractors[2].vector_storage, store::VectorStorage::kF32);
+  // Stored and read back.
+  auto stored = metadata_->GetCollection(ns_.id, "scenes");
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  EXPECT_EQ(stored->extractors[0].vector_storage, store::VectorStorage::kI8);
+  const auto features = FeaturesOf(*stored, catalog_.Targets());
+  ASSERT_EQ(features.size(), 2u);
+  EXPECT_EQ(features[0].storage, "i8");
+  EXPECT_EQ(features[1].storage, "f16");
+
+  auto with = [](Json extractor) {
+    return Json{{"name", "other"}, {"source", {{"bucket", "photos"}}}, {"extractors", {extractor}}};
+  };
+  const std::string unknown = Error(with({{"name", "image_embedding"}, {"vector_storage", "f8"}}));
+  EXPECT_NE(unknown.find("extractors[0].vector_storage: f32, f16 or i8"), std::string::npos)
+      << unknown;
+  const std::string l2 = Error(with({{"name", "color_histogram"}, {"vector_storage", "i8"}}));
+  EXPECT_NE(l2.find("i8 is for cosine vectors; 'color_histogram/histogram' is l2: use f16"),
+            std::string::npos)
+      << l2;
+  const std::string none = Error(with({{"name", "face_detection"}, {"vector_storage", "f16"}}));
+  EXPECT_NE(none.find("extractor 'face_detection' makes no vectors to store"), std::string::npos)
+      << none;
 }
 
 }  // namespace

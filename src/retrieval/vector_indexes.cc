@@ -37,11 +37,16 @@ std::string Escaped(const std::string& feature) {
   return out;
 }
 
+// Candidates an i8 search re-ranks: k × factor, at least k + margin.
+constexpr int kRerankFactor = 4;
+constexpr int kRerankMargin = 32;
+
 Json StateJson(const IndexKey& key, int64_t seq) {
   return {{"collection_id", key.collection_id},
           {"feature", key.feature},
           {"dimension", key.dimension},
           {"metric", std::string(store::VectorMetricName(key.metric))},
+          {"storage", std::string(store::VectorStorageName(key.storage))},
           {"seq", seq}};
 }
 
@@ -101,6 +106,14 @@ Result<std::shared_ptr<VectorIndexes::Entry>> VectorIndexes::Open(const IndexKey
     if (entry->key.dimension != key.dimension || entry->key.metric != key.metric) {
       return FailedPreconditionError("feature '" + key.feature + "' changed its shape");
     }
+    if (entry->key.storage != key.storage) {
+      log::Info("a vector index changes its storage; it is rebuilt",
+                {{"collection_id", key.collection_id},
+                 {"feature", key.feature},
+                 {"storage", std::string(store::VectorStorageName(key.storage))}});
+      entry->key.storage = key.storage;
+      ARGUS_RETURN_IF_ERROR(Rebuild(*entry));
+    }
     return entry;
   }
   // First use: the saved file when it is whole and for this shape, else a rebuild.
@@ -108,10 +121,12 @@ Result<std::shared_ptr<VectorIndexes::Entry>> VectorIndexes::Open(const IndexKey
     const Json state = ReadState(entry->path);
     if (!state.is_discarded() && state.value("dimension", 0) == key.dimension &&
         state.value("metric", "") == store::VectorMetricName(key.metric) &&
+        state.value("storage", "f32") == store::VectorStorageName(key.storage) &&
         state.value("seq", int64_t{-1}) >= 0) {
       auto opened = registry_->Create(
           options_.backend,
-          {.path = entry->path, .options = {.dimension = key.dimension, .metric = key.metric}});
+          {.path = entry->path,
+           .options = {.dimension = key.dimension, .metric = key.metric, .storage = key.storage}});
       if (opened.ok()) {
         entry->index = std::move(opened).value();
         entry->seq = entry->saved_seq = state["seq"].get<int64_t>();
@@ -162,7 +177,8 @@ Status VectorIndexes::Rebuild(Entry& entry) {
       std::unique_ptr<store::VectorIndex> index,
       registry_->Create(
           options_.backend,
-          {.path = entry.path, .options = {.dimension = key.dimension, .metric = key.metric}}));
+          {.path = entry.path,
+           .options = {.dimension = key.dimension, .metric = key.metric, .storage = key.storage}}));
   // The head first: every change after it is applied by the catch-up that follows, so a vector
   // written while the scan runs is not lost (applying one twice is harmless).
   ARGUS_ASSIGN_OR_RETURN(const int64_t head, documents_->VectorJournalHead());
@@ -225,7 +241,28 @@ Result<std::vector<store::VectorHit>> VectorIndexes::Search(const IndexKey& key,
     ARGUS_RETURN_IF_ERROR(CatchUp(*entry));
     index = entry->index;
   }
-  return index->Search(query, stats);
+  if (key.storage != store::VectorStorage::kI8 || query.k <= 0) return index->Search(query, stats);
+  // i8 orders neighbours only roughly: take more candidates and re-rank them by their f32
+  // vectors, so the answer keeps f32's recall at a quarter of its memory.
+  store::VectorQuery wide = query;
+  wide.k = std::max(query.k * kRerankFactor, query.k + kRerankMargin);
+  wide.ef = std::max(query.ef, wide.k);
+  ARGUS_ASSIGN_OR_RETURN(std::vector<store::VectorHit> candidates, index->Search(wide, stats));
+  std::vector<uint64_t> keys;
+  keys.reserve(candidates.size());
+  for (const auto& h : candidates) keys.push_back(h.key);
+  ARGUS_ASSIGN_OR_RETURN(auto vectors,
+                         documents_->ReadVectors(key.collection_id, key.feature, keys));
+  std::vector<store::VectorHit> out;
+  out.reserve(vectors.size());
+  for (const auto& [k, v] : vectors) {
+    out.push_back({.key = k, .score = store::ExactScore(key.metric, query.vector, v)});
+  }
+  std::sort(out.begin(), out.end(), [](const store::VectorHit& a, const store::VectorHit& b) {
+    return a.score != b.score ? a.score > b.score : a.key < b.key;
+  });
+  if (static_cast<int>(out.size()) > query.k) out.resize(query.k);
+  return out;
 }
 
 Status VectorIndexes::Save(Entry& entry) {
@@ -315,10 +352,13 @@ void VectorIndexes::OpenSaved() {
     if (!metric.ok() || !state["collection_id"].is_string() || !state["feature"].is_string()) {
       continue;
     }
+    auto storage = store::ParseVectorStorage(state.value("storage", "f32"));
+    if (!storage.ok()) continue;
     IndexKey key{.collection_id = state["collection_id"].get<std::string>(),
                  .feature = state["feature"].get<std::string>(),
                  .dimension = state.value("dimension", 0),
-                 .metric = *metric};
+                 .metric = *metric,
+                 .storage = *storage};
     auto opened = Open(key);
     if (!opened.ok()) {
       log::Warn("a saved vector index cannot be opened",

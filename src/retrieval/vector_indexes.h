@@ -28,6 +28,9 @@ struct IndexKey {
   std::string feature;  ///< "image_embedding@2/embedding"
   int dimension = 0;
   store::VectorMetric metric = store::VectorMetric::kCosine;
+  /// How the index stores the vectors. A search over i8 re-ranks its candidates with the stored
+  /// f32 vectors; an open index asked for with another storage is rebuilt with it.
+  store::VectorStorage storage = store::VectorStorage::kF32;
 };
 
 struct VectorIndexesOptions {

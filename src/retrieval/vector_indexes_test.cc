@@ -1,8 +1,12 @@
 #include "retrieval/vector_indexes.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -116,6 +120,76 @@ TEST_F(VectorIndexesTest, SearchesSeeEveryWriteBeforeThem) {
   // A fresh set of indexes (a restart) rebuilds from the stored vectors.
   indexes_ = std::make_unique<VectorIndexes>(metadata_.get(), &registry_.vector_index);
   EXPECT_EQ(Nearest({1, 0.1f}, 3), (std::vector<uint64_t>{b.key, a.key}));
+}
+
+// i8 storage orders neighbours roughly; its searches re-rank candidates by the stored f32
+// vectors: recall of f32, exact f32 scores. Asking for another storage rebuilds the index.
+TEST_F(VectorIndexesTest, AnI8IndexReRanksWithTheF32VectorsAndAStorageChangeRebuildsIt) {
+  constexpr int kDim = 48, kLatent = 8, kDocs = 800;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> normal;
+  std::vector<float> mix(kLatent * kDim);
+  for (float& m : mix) m = normal(rng);
+  auto embedding = [&] {
+    float z[kLatent];
+    for (float& x : z) x = normal(rng);
+    std::vector<float> v(kDim);
+    for (int d = 0; d < kDim; ++d) {
+      v[d] = 0.3f * normal(rng);
+      for (int l = 0; l < kLatent; ++l) v[d] += z[l] * mix[l * kDim + d];
+    }
+    return v;
+  };
+  std::vector<std::pair<uint64_t, std::vector<float>>> docs;
+  for (int i = 0; i < kDocs; ++i) {
+    std::vector<float> v = embedding();
+    docs.push_back({Put(fmt::format("o{}", i), v).key, v});
+  }
+  IndexKey key{.collection_id = collection_.id,
+               .feature = kFeature,
+               .dimension = kDim,
+               .storage = store::VectorStorage::kI8};
+  double found = 0;
+  constexpr int kQueries = 40, kK = 10;
+  for (int q = 0; q < kQueries; ++q) {
+    const std::vector<float> query = embedding();
+    std::vector<std::pair<float, uint64_t>> exact;
+    for (const auto& [k, v] : docs) {
+      exact.push_back({store::ExactScore(store::VectorMetric::kCosine, query, v), k});
+    }
+    std::partial_sort(exact.begin(), exact.begin() + kK, exact.end(), std::greater<>());
+    auto hits = indexes_->Search(key, {.vector = query, .k = kK});
+    ASSERT_TRUE(hits.ok()) << hits.status().ToString();
+    ASSERT_EQ(hits->size(), static_cast<size_t>(kK));
+    std::set<uint64_t> truth;
+    for (int i = 0; i < kK; ++i) truth.insert(exact[i].second);
+    for (size_t i = 0; i < hits->size(); ++i) {
+      const auto& h = (*hits)[i];
+      found += truth.count(h.key);
+      // The score is the f32 cosine of the stored vector, not the i8 estimate.
+      const auto& stored = std::find_if(docs.begin(), docs.end(), [&](const auto& d) {
+                             return d.first == h.key;
+                           })->second;
+      EXPECT_NEAR(h.score, store::ExactScore(store::VectorMetric::kCosine, query, stored), 1e-6);
+      if (i > 0) {
+        EXPECT_GE((*hits)[i - 1].score, h.score);
+      }
+    }
+  }
+  EXPECT_GE(found / (kQueries * kK), 0.95);
+  auto states = indexes_->States();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].key.storage, store::VectorStorage::kI8);
+  // The collection now asks for f16: the index is built again with it, same answers.
+  key.storage = store::VectorStorage::kF16;
+  auto again = indexes_->Search(key, {.vector = docs[3].second, .k = 1});
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].key, docs[3].first);
+  states = indexes_->States();
+  ASSERT_EQ(states.size(), 1u);
+  EXPECT_EQ(states[0].key.storage, store::VectorStorage::kF16);
+  EXPECT_EQ(states[0].size, kDocs);
 }
 
 class SavedVectorIndexesTest : public VectorIndexesTest {

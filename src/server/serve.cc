@@ -86,11 +86,13 @@ Result<std::vector<retrieval::IndexKey>> EveryFeature(store::MetadataStore& meta
         for (const auto& c : page.items) {
           for (const auto& f : domain::FeaturesOf(c, targets)) {
             auto metric = store::ParseVectorMetric(f.metric);
-            if (!metric.ok()) continue;
+            auto storage = store::ParseVectorStorage(f.storage);
+            if (!metric.ok() || !storage.ok()) continue;
             out.push_back({.collection_id = c.id,
                            .feature = f.address,
                            .dimension = f.dimension,
-                           .metric = *metric});
+                           .metric = *metric,
+                           .storage = *storage});
           }
         }
         if (page.next_after_id.empty()) break;

@@ -11,6 +11,7 @@
 #include "core/result.h"
 #include "store/filter.h"
 #include "store/page.h"
+#include "store/vector_index.h"
 
 namespace argus::store {
 
@@ -22,6 +23,9 @@ struct CollectionExtractor {
   /// Which input of the extractor reads what: {"image": "source"} (the object, or the parent
   /// document's region crop for a later tier).
   Json input_mappings = Json::object();
+  /// How the indexes of its vectors store them: f32, or f16 / i8 (cosine only) to take half or
+  /// a quarter of the memory; searches over i8 re-rank their candidates with the f32 vectors.
+  VectorStorage vector_storage = VectorStorage::kF32;
 };
 
 /// A payload field indexed for filters, with its type.

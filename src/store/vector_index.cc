@@ -105,6 +105,27 @@ Status CheckQuery(const VectorQuery& query, const VectorIndexOptions& options) {
   return CheckRow(query.vector, options.metric, "the query vector");
 }
 
+float ExactScore(VectorMetric metric, std::span<const float> a, std::span<const float> b) {
+  const size_t n = std::min(a.size(), b.size());
+  double dot = 0, aa = 0, bb = 0, l2 = 0;
+  for (size_t i = 0; i < n; ++i) {
+    dot += static_cast<double>(a[i]) * b[i];
+    aa += static_cast<double>(a[i]) * a[i];
+    bb += static_cast<double>(b[i]) * b[i];
+    const double d = static_cast<double>(a[i]) - b[i];
+    l2 += d * d;
+  }
+  switch (metric) {
+    case VectorMetric::kCosine:
+      return aa > 0 && bb > 0 ? static_cast<float>(dot / std::sqrt(aa * bb)) : 0.0f;
+    case VectorMetric::kInnerProduct:
+      return static_cast<float>(dot);
+    case VectorMetric::kL2:
+      return static_cast<float>(-l2);
+  }
+  return 0.0f;
+}
+
 int64_t ExactScanLimit(const VectorIndexOptions& options, int beam, int64_t size) {
   return static_cast<int64_t>(
       std::sqrt(options.exact_scan_weight * static_cast<double>(beam) * static_cast<double>(size)));

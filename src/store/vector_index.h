@@ -109,6 +109,10 @@ Status CheckVectors(std::span<const uint64_t> keys, std::span<const float> vecto
 /// Checks a query vector as Search does.
 Status CheckQuery(const VectorQuery& query, const VectorIndexOptions& options);
 
+/// The score `metric` gives `b` against the query `a` (VectorHit::score), computed in f32 from
+/// the full vectors: what a search over compact storage re-ranks its candidates by.
+float ExactScore(VectorMetric metric, std::span<const float> a, std::span<const float> b);
+
 /// The largest allowed-key count for which an exact scan is estimated cheaper than the filtered
 /// graph: scanning n keys costs n distances, the graph about weight × beam × size / n, so the
 /// plans meet at n = sqrt(weight × beam × size).

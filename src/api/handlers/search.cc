@@ -228,12 +228,14 @@ void AddSearchRoutes(Router& router, HandlerEnv env) {
            ARGUS_ASSIGN_OR_RETURN(std::vector<float> query,
                                   QueryVector(env, ctx, c, feature, std::move(image)));
            ARGUS_ASSIGN_OR_RETURN(auto metric, store::ParseVectorMetric(feature.metric));
+           ARGUS_ASSIGN_OR_RETURN(auto storage, store::ParseVectorStorage(feature.storage));
            store::VectorSearchStats stats;
            auto hits = env.vector_indexes->Search(
                {.collection_id = c.id,
                 .feature = feature.address,
                 .dimension = feature.dimension,
-                .metric = metric},
+                .metric = metric,
+                .storage = storage},
                {.vector = query, .k = limit, .ef = body.value("ef", 0), .allowed = allow}, &stats);
            if (!hits.ok() && hits.status().code() == StatusCode::kInvalidArgument) {
              return InvalidArgumentError("vector: " + std::string(hits.status().message()));

@@ -64,7 +64,8 @@ Result<std::string> ExtractorsJson(const std::vector<CollectionExtractor>& extra
     out.push_back({{"name", e.name},
                    {"version", e.version},
                    {"params", e.params},
-                   {"input_mappings", e.input_mappings}});
+                   {"input_mappings", e.input_mappings},
+                   {"vector_storage", std::string(VectorStorageName(e.vector_storage))}});
   }
   return DumpJson(out, "extractors of a collection");
 }
@@ -98,10 +99,13 @@ Result<Collection> ReadCollection(const Statement& row, const std::string& path)
   try {
     ARGUS_ASSIGN_OR_RETURN(Json extractors, StoredArray(row, 6, "extractors", c.id, path));
     for (const auto& e : extractors) {
+      ARGUS_ASSIGN_OR_RETURN(VectorStorage storage,
+                             ParseVectorStorage(e.value("vector_storage", "f32")));
       c.extractors.push_back({.name = e.at("name").get<std::string>(),
                               .version = e.at("version").get<std::string>(),
                               .params = e.at("params"),
-                              .input_mappings = e.at("input_mappings")});
+                              .input_mappings = e.at("input_mappings"),
+                              .vector_storage = storage});
     }
     ARGUS_ASSIGN_OR_RETURN(Json passthrough, StoredArray(row, 7, "field_passthrough", c.id, path));
     c.field_passthrough = passthrough.get<std::vector<std::string>>();
