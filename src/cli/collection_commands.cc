@@ -12,7 +12,8 @@ namespace {
 
 const std::vector<std::string> kCollectionColumns = {"name", "source", "extractors", "auto_process",
                                                      "index_signature"};
-const std::vector<std::string> kFeatureColumns = {"address", "dimension", "metric", "granularity"};
+const std::vector<std::string> kFeatureColumns = {"address", "dimension", "metric", "granularity",
+                                                  "storage"};
 
 struct CollectionOptions {
   std::string name;
@@ -32,7 +33,19 @@ Result<Json> CreateBody(const CollectionOptions& o) {
   Json body = {{"name", o.name}};
   body["source"] = o.bucket.empty() ? Json{{"collection", o.parent}} : Json{{"bucket", o.bucket}};
   body["extractors"] = Json::array();
-  for (const auto& e : o.extractors) body["extractors"].push_back({{"name", e}});
+  for (const auto& e : o.extractors) {
+    // name, or name:storage for its vectors' index (f32, f16, i8).
+    const size_t colon = e.find(':');
+    if (colon == std::string::npos) {
+      body["extractors"].push_back({{"name", e}});
+    } else if (colon == 0 || colon + 1 == e.size()) {
+      return InvalidArgumentError("-e takes name or name:storage, e.g. image_embedding:f16, not '" +
+                                  e + "'");
+    } else {
+      body["extractors"].push_back(
+          {{"name", e.substr(0, colon)}, {"vector_storage", e.substr(colon + 1)}});
+    }
+  }
   if (!o.indexes.empty()) {
     body["payload_indexes"] = Json::array();
     for (const auto& i : o.indexes) {
@@ -64,7 +77,10 @@ void AddCollectionCommands(CLI::App& app, CommandContext& ctx) {
   create->add_option("--bucket", o->bucket, "the source bucket");
   create->add_option("--collection", o->parent,
                      "the source collection (a later tier: runs on its regions)");
-  create->add_option("-e,--extractor", o->extractors, "an extractor to run (repeatable)")
+  create
+      ->add_option("-e,--extractor", o->extractors,
+                   "an extractor to run (repeatable); name:f16 or name:i8 stores its vectors "
+                   "compactly")
       ->required();
   create->add_option("--index", o->indexes,
                      "a payload field to filter on, field:type "

@@ -261,12 +261,13 @@ TEST_F(CliObjectsTest, BucketsCreateListRemove) {
 TEST_F(CliObjectsTest, CollectionsCreateListShowFeaturesRemove) {
   ASSERT_EQ(Api("POST", "/v1/buckets", {{"name", "photos"}}).status, 201);
   auto created = Argus({"collections", "create", "scenes", "--bucket", "photos", "-e",
-                        "image_embedding", "-e", "object_detection", "--index", "label:keyword",
+                        "image_embedding:f16", "-e", "object_detection", "--index", "label:keyword",
                         "--passthrough", "metadata.camera", "--json"});
   ASSERT_EQ(created.exit_code, 0) << created.output;
   Json c = Json::parse(created.output, nullptr, false);
   EXPECT_EQ(c["source"], Json({{"bucket", "photos"}})) << created.output;
   EXPECT_EQ(c["extractors"].size(), 2u);
+  EXPECT_EQ(c["extractors"][0]["vector_storage"], "f16") << created.output;
   EXPECT_EQ(c["payload_indexes"][0], Json({{"field", "label"}, {"type", "keyword"}}));
   auto tier = Argus({"collections", "create", "faces", "--bucket", "photos", "-e", "face_detection",
                      "--no-auto-process"});
@@ -286,6 +287,7 @@ TEST_F(CliObjectsTest, CollectionsCreateListShowFeaturesRemove) {
   EXPECT_NE(features.output.find("image_embedding@2/embedding"), std::string::npos)
       << features.output;
   EXPECT_NE(features.output.find("1280"), std::string::npos) << features.output;
+  EXPECT_NE(features.output.find("f16"), std::string::npos) << features.output;
   EXPECT_EQ(Json::parse(Argus({"collections", "get", "people", "--json"}).output)["source"],
             Json({{"collection", "faces"}}));
 
@@ -296,6 +298,12 @@ TEST_F(CliObjectsTest, CollectionsCreateListShowFeaturesRemove) {
   auto bad_index =
       Argus({"collections", "create", "x", "--bucket", "photos", "-e", "ocr", "--index", "label"});
   EXPECT_EQ(bad_index.exit_code, 2) << bad_index.output;
+  auto bad_storage =
+      Argus({"collections", "create", "x", "--bucket", "photos", "-e", "image_embedding:"});
+  EXPECT_EQ(bad_storage.exit_code, 2) << bad_storage.output;
+  auto no_vectors = Argus({"collections", "create", "x", "--bucket", "photos", "-e", "ocr:i8"});
+  EXPECT_EQ(no_vectors.exit_code, 2) << no_vectors.output;
+  EXPECT_NE(no_vectors.output.find("makes no vectors"), std::string::npos) << no_vectors.output;
   auto unknown = Argus({"collections", "create", "x", "--bucket", "photos", "-e", "clip"});
   EXPECT_EQ(unknown.exit_code, 2) << unknown.output;
   EXPECT_NE(unknown.output.find("no extractor 'clip'"), std::string::npos) << unknown.output;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
@@ -55,18 +56,31 @@ std::optional<std::string> PrefixEnd(std::string prefix) {
   return prefix;
 }
 
+// Adds the keys of the statement's first column. Keys below 2^32 (every key until a store has
+// made four billion documents) are gathered in a 32-bit bitmap and added in bulk: the 64-bit
+// map of CRoaring 0.2 looks each key's high half up in a std::map.
 Status AddKeys(Statement& stmt, KeySet& out) {
-  std::vector<uint64_t> buffer;
-  buffer.reserve(1024);
+  Roaring low;
+  std::vector<uint32_t> buffer;
+  buffer.reserve(4096);
   for (;;) {
     ARGUS_ASSIGN_OR_RETURN(bool row, stmt.Step());
-    if (row) buffer.push_back(static_cast<uint64_t>(stmt.ColumnInt64(0)));
-    if (!row || buffer.size() == 1024) {
-      out.addMany(buffer.size(), buffer.data());
+    if (row) {
+      const auto key = static_cast<uint64_t>(stmt.ColumnInt64(0));
+      if (key <= std::numeric_limits<uint32_t>::max()) {
+        buffer.push_back(static_cast<uint32_t>(key));
+      } else {
+        out.add(key);
+      }
+    }
+    if (!row || buffer.size() == buffer.capacity()) {
+      low.addMany(buffer.size(), buffer.data());
       buffer.clear();
     }
-    if (!row) return OkStatus();
+    if (!row) break;
   }
+  if (!low.isEmpty()) out |= KeySet(low);
+  return OkStatus();
 }
 
 class Planner {
