@@ -106,13 +106,13 @@ Result<std::shared_ptr<VectorIndexes::Entry>> VectorIndexes::Open(const IndexKey
     if (entry->key.dimension != key.dimension || entry->key.metric != key.metric) {
       return FailedPreconditionError("feature '" + key.feature + "' changed its shape");
     }
-    if (entry->key.storage != key.storage) {
-      log::Info("a vector index changes its storage; it is rebuilt",
+    if (entry->key.storage != key.storage && entry->wanted_storage != key.storage) {
+      log::Info("a vector index changes its storage; the maintenance thread builds it again",
                 {{"collection_id", key.collection_id},
                  {"feature", key.feature},
                  {"storage", std::string(store::VectorStorageName(key.storage))}});
-      entry->key.storage = key.storage;
-      ARGUS_RETURN_IF_ERROR(Rebuild(*entry));
+      entry->wanted_storage = key.storage;
+      wake_.notify_all();
     }
     return entry;
   }
@@ -165,23 +165,19 @@ Result<std::set<uint64_t>> UpsertUsable(
 
 }  // namespace
 
-Status VectorIndexes::Rebuild(Entry& entry) {
-  const IndexKey& key = entry.key;
-  if (!entry.path.empty()) {
-    RemoveFiles(entry.path);
-    std::error_code ec;
-    std::filesystem::create_directories(std::filesystem::path(entry.path).parent_path(), ec);
-    if (ec) return InternalError("cannot create the folder of " + entry.path + ": " + ec.message());
-  }
+Result<std::unique_ptr<store::VectorIndex>> VectorIndexes::Build(const IndexKey& key,
+                                                                 const std::string& path,
+                                                                 bool fresh, int64_t* head) {
   ARGUS_ASSIGN_OR_RETURN(
       std::unique_ptr<store::VectorIndex> index,
       registry_->Create(
           options_.backend,
-          {.path = entry.path,
-           .options = {.dimension = key.dimension, .metric = key.metric, .storage = key.storage}}));
+          {.path = path,
+           .options = {.dimension = key.dimension, .metric = key.metric, .storage = key.storage},
+           .fresh = fresh}));
   // The head first: every change after it is applied by the catch-up that follows, so a vector
   // written while the scan runs is not lost (applying one twice is harmless).
-  ARGUS_ASSIGN_OR_RETURN(const int64_t head, documents_->VectorJournalHead());
+  ARGUS_ASSIGN_OR_RETURN(*head, documents_->VectorJournalHead());
   uint64_t after = 0;
   for (;;) {
     ARGUS_ASSIGN_OR_RETURN(
@@ -191,11 +187,46 @@ Status VectorIndexes::Rebuild(Entry& entry) {
     after = page.back().first;
     if (static_cast<int>(page.size()) < kScanPage) break;
   }
-  entry.index = std::move(index);
+  return index;
+}
+
+Status VectorIndexes::Rebuild(Entry& entry) {
+  if (!entry.path.empty()) {
+    RemoveFiles(entry.path);
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(entry.path).parent_path(), ec);
+    if (ec) return InternalError("cannot create the folder of " + entry.path + ": " + ec.message());
+  }
+  int64_t head = 0;
+  ARGUS_ASSIGN_OR_RETURN(entry.index, Build(entry.key, entry.path, /*fresh=*/false, &head));
   entry.seq = head;
   entry.saved_seq = -1;
   entry.rebuilt = true;
   return OkStatus();
+}
+
+Status VectorIndexes::ChangeStorage(Entry& entry) {
+  IndexKey key;
+  {
+    std::unique_lock lock(entry.mu, std::try_to_lock);
+    if (!lock.owns_lock() || !entry.wanted_storage.has_value() || entry.index == nullptr) {
+      return OkStatus();
+    }
+    key = entry.key;
+    key.storage = *entry.wanted_storage;
+  }
+  int64_t head = 0;
+  ARGUS_ASSIGN_OR_RETURN(std::unique_ptr<store::VectorIndex> built,
+                         Build(key, entry.path, /*fresh=*/true, &head));
+  std::lock_guard lock(entry.mu);
+  if (entry.wanted_storage != key.storage) return OkStatus();  // asked otherwise meanwhile
+  entry.index = std::move(built);
+  entry.key.storage = key.storage;
+  entry.wanted_storage.reset();
+  entry.seq = head;
+  entry.saved_seq = -1;
+  entry.rebuilt = true;
+  return CatchUp(entry);
 }
 
 Status VectorIndexes::CatchUp(Entry& entry) {
@@ -236,12 +267,14 @@ Result<std::vector<store::VectorHit>> VectorIndexes::Search(const IndexKey& key,
                                                             store::VectorSearchStats* stats) {
   ARGUS_ASSIGN_OR_RETURN(auto entry, Open(key));
   std::shared_ptr<store::VectorIndex> index;
+  store::VectorStorage storage;  // the index's own (another may be on its way)
   {
     std::lock_guard lock(entry->mu);
     ARGUS_RETURN_IF_ERROR(CatchUp(*entry));
     index = entry->index;
+    storage = entry->key.storage;
   }
-  if (key.storage != store::VectorStorage::kI8 || query.k <= 0) return index->Search(query, stats);
+  if (storage != store::VectorStorage::kI8 || query.k <= 0) return index->Search(query, stats);
   // i8 orders neighbours only roughly: take more candidates and re-rank them by their f32
   // vectors, so the answer keeps f32's recall at a quarter of its memory.
   store::VectorQuery wide = query;
@@ -321,6 +354,7 @@ Status VectorIndexes::Maintain(bool save, bool discover) {
       std::unique_lock lock(e->mu, std::try_to_lock);
       if (lock.owns_lock() && e->index != nullptr) keep(CatchUp(*e));
     }
+    keep(ChangeStorage(*e));
     if (!save) continue;
     keep(Save(*e));
     int64_t saved = -1;  // unknown (busy): its collection's journal is not trimmed this round

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -106,6 +107,8 @@ class VectorIndexes {
     int64_t seq = 0;                            // GUARDED_BY(mu)
     int64_t saved_seq = -1;                     // GUARDED_BY(mu)
     bool rebuilt = false;                       // GUARDED_BY(mu)
+    /// Another storage asked for: the maintenance thread builds it while `index` serves.
+    std::optional<store::VectorStorage> wanted_storage;  // GUARDED_BY(mu)
     int unlisted = 0;  // discovery rounds in a row that did not list it; GUARDED_BY(mu_)
   };
   /// Drops the entries `listed` lacks for the second round in a row, and their files.
@@ -116,6 +119,13 @@ class VectorIndexes {
   Status CatchUp(Entry& entry);
   /// A new index of the entry's key, filled from the stored vectors. REQUIRES: entry.mu held.
   Status Rebuild(Entry& entry);
+  /// A new index of `key` at `path` (`fresh`: beside the file there), filled from the stored
+  /// vectors; `head` is the journal seq it holds everything up to.
+  Result<std::unique_ptr<store::VectorIndex>> Build(const IndexKey& key, const std::string& path,
+                                                    bool fresh, int64_t* head);
+  /// Builds the entry's index again with its wanted storage, without holding entry.mu (the old
+  /// one serves searches meanwhile), and swaps it in.
+  Status ChangeStorage(Entry& entry);
   Status Save(Entry& entry);
   std::string PathOf(const IndexKey& key) const;
   void OpenSaved();

@@ -123,8 +123,9 @@ TEST_F(VectorIndexesTest, SearchesSeeEveryWriteBeforeThem) {
 }
 
 // i8 storage orders neighbours roughly; its searches re-rank candidates by the stored f32
-// vectors: recall of f32, exact f32 scores. Asking for another storage rebuilds the index.
-TEST_F(VectorIndexesTest, AnI8IndexReRanksWithTheF32VectorsAndAStorageChangeRebuildsIt) {
+// vectors: recall of f32, exact f32 scores. Another storage asked for is built beside the
+// serving index by the maintenance round, then swapped in.
+TEST_F(VectorIndexesTest, AnI8IndexReRanksWithTheF32VectorsAndAnotherStorageIsBuiltBesideIt) {
   constexpr int kDim = 48, kLatent = 8, kDocs = 800;
   std::mt19937 rng(5);
   std::normal_distribution<float> normal;
@@ -180,16 +181,24 @@ TEST_F(VectorIndexesTest, AnI8IndexReRanksWithTheF32VectorsAndAStorageChangeRebu
   auto states = indexes_->States();
   ASSERT_EQ(states.size(), 1u);
   EXPECT_EQ(states[0].key.storage, store::VectorStorage::kI8);
-  // The collection now asks for f16: the index is built again with it, same answers.
+  // The collection now asks for f16: the i8 index answers (re-ranked) until the maintenance
+  // round has built the f16 one beside it, then that one does.
   key.storage = store::VectorStorage::kF16;
-  auto again = indexes_->Search(key, {.vector = docs[3].second, .k = 1});
-  ASSERT_TRUE(again.ok()) << again.status().ToString();
-  ASSERT_EQ(again->size(), 1u);
-  EXPECT_EQ((*again)[0].key, docs[3].first);
+  auto meanwhile = indexes_->Search(key, {.vector = docs[3].second, .k = 1});
+  ASSERT_TRUE(meanwhile.ok()) << meanwhile.status().ToString();
+  ASSERT_EQ(meanwhile->size(), 1u);
+  EXPECT_EQ((*meanwhile)[0].key, docs[3].first);
+  EXPECT_NEAR((*meanwhile)[0].score, 1.0f, 1e-6) << "re-ranked: the exact score";
+  EXPECT_EQ(indexes_->States()[0].key.storage, store::VectorStorage::kI8);
+  ASSERT_TRUE(indexes_->Maintain(/*save=*/false).ok());
   states = indexes_->States();
   ASSERT_EQ(states.size(), 1u);
   EXPECT_EQ(states[0].key.storage, store::VectorStorage::kF16);
   EXPECT_EQ(states[0].size, kDocs);
+  auto after = indexes_->Search(key, {.vector = docs[3].second, .k = 1});
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0].key, docs[3].first);
 }
 
 class SavedVectorIndexesTest : public VectorIndexesTest {

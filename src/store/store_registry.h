@@ -99,6 +99,9 @@ using BlobStoreRegistry = Registry<BlobStore, StoreArgs, BlobStoreCapabilities>;
 struct VectorIndexArgs {
   std::string path;
   VectorIndexOptions options;
+  /// A new, empty index even when a file exists at `path` (its first Save replaces the file):
+  /// a rebuild while the index of that file still serves searches.
+  bool fresh = false;
 };
 
 /// What callers may rely on from a vector index backend.

@@ -98,7 +98,7 @@ Result<std::unique_ptr<VectorIndex>> HnswVectorIndex::Open(const VectorIndexArgs
   std::unique_ptr<Graph> graph;
   std::error_code ec;
   try {
-    if (!args.path.empty() && std::filesystem::exists(args.path, ec)) {
+    if (!args.path.empty() && !args.fresh && std::filesystem::exists(args.path, ec)) {
       std::ifstream meta_in(MetaPath(args.path));
       std::stringstream text;
       text << meta_in.rdbuf();
