@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <utility>
 
-#include "core/log.h"
 #include "store/event_payloads.h"
 #include "store/sqlite/migrations.h"
 #include "store/sqlite/sqlite_collection_rows.h"
@@ -149,14 +148,7 @@ SqliteMetadataStore::SqliteMetadataStore(std::shared_ptr<SqliteStoreFile> file)
 
 Result<std::unique_ptr<MetadataStore>> SqliteMetadataStore::Create(const StoreArgs& args) {
   ARGUS_ASSIGN_OR_RETURN(auto file, SqliteStoreFile::Open(args));
-  // Payload indexes made for other definitions, or never (a database from before v16).
-  ARGUS_RETURN_IF_ERROR(file->writer().Run([](SqliteDatabase& w) -> Status {
-    ARGUS_ASSIGN_OR_RETURN(const int rebuilt, CatchUpPayloadValues(w));
-    if (rebuilt > 0) {
-      log::Info("payload indexes built", {{"collections", rebuilt}, {"path", w.path()}});
-    }
-    return OkStatus();
-  }));
+  ARGUS_RETURN_IF_ERROR(file->writer().Run(CatchUpPayloadValues));
   return std::unique_ptr<MetadataStore>(new SqliteMetadataStore(std::move(file)));
 }
 

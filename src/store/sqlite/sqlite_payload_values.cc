@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/log.h"
+
 namespace argus::store::sqlite {
 namespace {
 
@@ -369,7 +371,7 @@ Status RebuildPayloadValues(SqliteDatabase& w, std::string_view collection_id) {
   return mark->Run();
 }
 
-Result<int> CatchUpPayloadValues(SqliteDatabase& w) {
+Status CatchUpPayloadValues(SqliteDatabase& w) {
   std::vector<std::string> stale;
   {
     ARGUS_ASSIGN_OR_RETURN(auto stmt, w.Prepare(kStale, "find stale payload indexes"));
@@ -384,7 +386,11 @@ Result<int> CatchUpPayloadValues(SqliteDatabase& w) {
     ARGUS_RETURN_IF_ERROR(RebuildPayloadValues(w, id));
     ARGUS_RETURN_IF_ERROR(txn.Commit());
   }
-  return static_cast<int>(stale.size());
+  if (!stale.empty()) {
+    log::Info("payload indexes built",
+              {{"collections", static_cast<int>(stale.size())}, {"path", w.path()}});
+  }
+  return OkStatus();
 }
 
 Result<KeyPlan> PlanKeys(SqliteDatabase& db, std::string_view collection_id, const Filter& filter,

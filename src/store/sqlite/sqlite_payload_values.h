@@ -41,8 +41,9 @@ Status WritePayloadValues(SqliteDatabase& w, std::string_view collection_id, uin
 Status RebuildPayloadValues(SqliteDatabase& w, std::string_view collection_id);
 
 /// RebuildPayloadValues for every collection whose rows were made for other indexes or never
-/// (the upgrade to v16), each in its own write transaction. Returns how many it rebuilt.
-Result<int> CatchUpPayloadValues(SqliteDatabase& w);
+/// (the upgrade to v16), each in its own write transaction; logs how many. The store runs it
+/// when it opens.
+Status CatchUpPayloadValues(SqliteDatabase& w);
 
 /// Which documents of a collection a filter selects, as far as the payload values tell.
 struct KeyPlan {
